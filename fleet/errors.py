@@ -1,0 +1,71 @@
+"""Errors and exit codes shared by every part of fleet.
+
+Each error says whether retrying can help (``retryable`` / ``retry_after``), chains its cause with
+``raise ... from exc`` at the raise site, and never carries a secret value: messages name the
+file, object, field or reference, not what a secret resolves to.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the ``fleet`` CLI (documented in the README)."""
+
+    OK = 0  # everything asked for succeeded (sync: every Application Synced and Healthy)
+    FAILED = 1  # the command ran, but something is not right (an error, OutOfSync, Degraded, ...)
+    BAD_INPUT = 2  # the input was invalid (bad file, flag, manifest); nothing was changed
+    INTERRUPTED = 130  # stopped by SIGINT
+
+
+class FleetError(Exception):
+    """Base of every error fleet raises on purpose.
+
+    ``exit_code`` tells the CLI how to end; ``retryable`` tells callers whether the same call may
+    succeed later (``retry_after`` seconds, when known).
+    """
+
+    exit_code: ExitCode = ExitCode.FAILED
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.retryable = True
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(FleetError):
+    """The user's input is invalid: a file, manifest, flag or field. Fix the input; do not retry."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        obj: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        where = [part for part in (file, obj, f"field {field}" if field else None) if part]
+        full = f"{': '.join(where)}: {message}" if where else message
+        super().__init__(full)
+        self.file = file
+        self.obj = obj
+        self.field = field
+
+
+class TemporaryError(FleetError):
+    """A dependency failed in a way that may pass (timeouts, 429, 5xx, connection refused)."""
+
+    retryable = True
+
+
+class PermanentError(FleetError):
+    """A dependency refused in a way that retrying will not change (403, 404, bad credentials)."""

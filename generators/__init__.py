@@ -1,0 +1,1 @@
+"""fleet.generators: ApplicationSet generators, one module each, behind one protocol."""
