@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = [
+    "tests.fixtures.sim",
+    "tests.fixtures.git",
+    "tests.fixtures.vault",
+    "tests.fixtures.aws",
+]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("FLEET_SHARED_DIR", REPO_ROOT.parent / "shared"))
 VECTORS = SHARED / "vectors"

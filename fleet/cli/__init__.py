@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from fleet import errors, log, redact
-from fleet.cli import generate, secrets_cmd, sim, sync
+from fleet.cli import clusters, generate, secrets_cmd, sim, sync
 
 app = typer.Typer(
     name="fleet",
@@ -35,7 +35,7 @@ def _root(
     log.configure(log_format, verbose=verbose)
 
 
-for _module in (generate, sim, sync, secrets_cmd):
+for _module in (generate, clusters, sim, sync, secrets_cmd):
     _module.register(app)
 
 
