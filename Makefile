@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 .PHONY: test demo install bench clean
 
 $(STAMP): pyproject.toml setup.py
+	@# gpg (SOPS PGP keys) and kubectl (Kustomize, simulator interop) are the only system tools.
+	command -v gpg >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q gnupg; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
