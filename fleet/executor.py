@@ -1,0 +1,338 @@
+"""Fan-out: run one unit of work per cluster, in parallel, isolating every cluster.
+
+This sits between planning (Applications grouped per cluster) and reporting (results per cluster).
+Two executors share one contract:
+
+- ``LocalExecutor``: a thread pool in this process; for tiny fleets and the benchmark baseline.
+- ``RayExecutor``: a few long-lived Ray actors (about one per CPU), each running many clusters at
+  once on threads. Per-cluster work is network-bound (API round trips), so threads inside an actor
+  keep a core busy; process start-up (about a second per worker) is paid once per actor, not once
+  per cluster, and ``ray.init`` once per run.
+
+The driver dispatches work itself and never keeps more units in flight per actor than the actor
+has slots. That bounds concurrency per actor and overall, makes the per-cluster timeout measurable
+from dispatch, and means that when an actor dies only the units it was running are lost: they are
+reported as ``WORKER_DIED`` and the rest go on to a replacement actor.
+
+A unit that raises, hangs past its timeout, or loses its worker yields a failed ``UnitOutcome``;
+it never stops the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import StrEnum
+from typing import Any, Protocol
+
+from fleet import log, redact
+
+_log = log.get_logger(__name__)
+
+
+class UnitState(StrEnum):
+    """How a unit of work ended, as seen by the executor."""
+
+    DONE = "done"  # the work function returned a value
+    ERROR = "error"  # the work function raised; ``error`` says what
+    TIMEOUT = "timeout"  # no answer within the per-unit timeout; the unit was abandoned
+    WORKER_DIED = "worker-died"  # the process running the unit died before it answered
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkUnit:
+    """One cluster's work: ``key`` names it (the cluster), ``payload`` is what the function gets.
+
+    The payload crosses process (and machine) boundaries under Ray: it must be picklable and
+    self-contained; workers need nothing from the driver's disk.
+    """
+
+    key: str
+    payload: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitOutcome:
+    key: str
+    state: UnitState
+    value: Any = None
+    error: str = ""
+    seconds: float = 0.0
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state is UnitState.DONE
+
+
+class Executor(Protocol):
+    """Runs ``function(payload)`` for every unit and yields outcomes as they complete."""
+
+    name: str
+
+    def run(
+        self,
+        function: str,
+        units: Sequence[WorkUnit],
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[UnitOutcome]: ...
+
+    def close(self) -> None: ...
+
+
+def resolve_function(path: str) -> Callable[[Any], Any]:
+    """``"package.module:function"`` -> the function. Work functions are named, not pickled, so a
+    worker on another machine imports the same code the driver runs."""
+    module_name, _, attr = path.partition(":")
+    if not attr:
+        raise ValueError(f"work function {path!r} must look like 'package.module:function'")
+    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+
+
+def _call(function: Callable[[Any], Any], unit: WorkUnit, worker: str) -> UnitOutcome:
+    started = time.monotonic()
+    try:
+        value = function(unit.payload)
+    except Exception as exc:  # isolate the unit: report, never propagate
+        _log.debug("unit failed", extra={"fields": {"unit": unit.key, "trace": traceback.format_exc()}})
+        return UnitOutcome(
+            unit.key,
+            UnitState.ERROR,
+            error=redact.mask(f"{type(exc).__name__}: {exc}"),
+            seconds=time.monotonic() - started,
+            worker=worker,
+        )
+    return UnitOutcome(unit.key, UnitState.DONE, value=value, seconds=time.monotonic() - started, worker=worker)
+
+
+class LocalExecutor:
+    """Threads in this process: at most ``max_workers`` units in flight.
+
+    Each unit gets its own daemon thread rather than a pool slot, so a unit abandoned on timeout
+    (its thread may still be blocked on a dead socket) never delays the units behind it.
+    """
+
+    name = "local"
+
+    def __init__(self, *, max_workers: int = 32) -> None:
+        self.max_workers = max(1, max_workers)
+
+    def run(
+        self,
+        function: str,
+        units: Sequence[WorkUnit],
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[UnitOutcome]:
+        fn = resolve_function(function)
+        worker = f"local:{os.getpid()}"
+        results: queue.Queue[UnitOutcome] = queue.Queue()
+        pending = deque(units)
+        running: dict[str, float] = {}  # unit key -> start time
+
+        def dispatch() -> None:
+            while pending and len(running) < self.max_workers:
+                unit = pending.popleft()
+                running[unit.key] = time.monotonic()
+                threading.Thread(
+                    target=lambda u=unit: results.put(_call(fn, u, worker)),
+                    name=f"fleet-unit-{unit.key}",
+                    daemon=True,
+                ).start()
+
+        dispatch()
+        while running:
+            try:
+                outcome = results.get(timeout=_next_wait(running.values(), timeout))
+            except queue.Empty:
+                outcome = None
+            if outcome is not None and outcome.key in running:
+                running.pop(outcome.key)
+                yield outcome
+            if timeout is not None:
+                now = time.monotonic()
+                for key, started in list(running.items()):
+                    if now - started > timeout:
+                        running.pop(key)
+                        yield UnitOutcome(key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
+                                          seconds=now - started, worker=worker)
+            dispatch()
+
+    def close(self) -> None:
+        return None
+
+
+def _next_wait(starts: Iterable[float], timeout: float | None) -> float | None:
+    """How long to block for the next result before checking timeouts again."""
+    if timeout is None:
+        return None
+    now = time.monotonic()
+    deadlines = [started + timeout - now for started in starts]
+    return max(0.01, min(deadlines)) if deadlines else 0.01
+
+
+class _WorkerImpl:
+    """The body of a Ray actor: runs named work functions on a pool of threads.
+
+    Defined here (not in a closure) so the actor class pickles by reference to this module.
+    """
+
+    def __init__(self) -> None:
+        self._functions: dict[str, Callable[[Any], Any]] = {}
+        self._lock = threading.Lock()
+        self.worker = f"ray:{os.getpid()}"
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def run(self, function: str, unit: WorkUnit) -> UnitOutcome:
+        with self._lock:
+            fn = self._functions.get(function)
+            if fn is None:
+                fn = self._functions[function] = resolve_function(function)
+        return _call(fn, unit, self.worker)
+
+
+class RayExecutor:
+    """Few long-lived Ray actors, each running ``slots`` clusters at once on threads.
+
+    Parameters:
+        address: an existing Ray cluster (``ray://...`` or ``auto``); None starts Ray locally.
+        actors: how many worker processes; default one per CPU Ray reports.
+        slots: units in flight per actor (its thread concurrency).
+        runtime_env: passed to ``ray.init`` (e.g. ``py_modules`` with a wheel of fleet, so remote
+            workers run the same code without the driver's disk).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        actors: int | None = None,
+        slots: int = 16,
+        runtime_env: dict[str, Any] | None = None,
+        num_cpus: int | None = None,
+    ) -> None:
+        import ray
+
+        self._ray = ray
+        self._owns_ray = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": "ERROR",
+                "configure_logging": False,
+            }
+            if address:
+                kwargs["address"] = address
+            elif num_cpus is not None:
+                kwargs["num_cpus"] = num_cpus
+            if runtime_env:
+                kwargs["runtime_env"] = runtime_env
+            ray.init(**kwargs)
+            self._owns_ray = True
+        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+        self.actor_count = max(1, actors or cpus)
+        self.slots = max(1, slots)
+        # Twice the slots: a unit abandoned on timeout may still occupy a thread for a while.
+        self._actor_cls = ray.remote(num_cpus=0, max_concurrency=self.slots * 2, max_restarts=0)(_WorkerImpl)
+        self._actors: list[Any] = [self._actor_cls.remote() for _ in range(self.actor_count)]
+
+    def actor_pids(self) -> list[int]:
+        return list(self._ray.get([a.pid.remote() for a in self._actors]))
+
+    def run(
+        self,
+        function: str,
+        units: Sequence[WorkUnit],
+        *,
+        timeout: float | None = None,
+    ) -> Iterator[UnitOutcome]:
+        ray = self._ray
+        pending = deque(units)
+        # ref -> (unit, actor index, dispatch time)
+        running: dict[Any, tuple[WorkUnit, int, float]] = {}
+        load = [0] * len(self._actors)
+
+        def dispatch() -> None:
+            while pending:
+                index = min(range(len(self._actors)), key=load.__getitem__)
+                if load[index] >= self.slots:
+                    return
+                unit = pending.popleft()
+                ref = self._actors[index].run.remote(function, unit)
+                running[ref] = (unit, index, time.monotonic())
+                load[index] += 1
+
+        dispatch()
+        while running:
+            wait = _next_wait((t for _u, _i, t in running.values()), timeout)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=wait)
+            dead: set[int] = set()
+            for ref in ready:
+                unit, index, started = running.pop(ref)
+                load[index] -= 1
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    dead.add(index)
+                    yield UnitOutcome(unit.key, UnitState.WORKER_DIED, error=_actor_error(exc),
+                                      seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                except ray.exceptions.RayError as exc:
+                    yield UnitOutcome(unit.key, UnitState.ERROR, error=redact.mask(str(exc).splitlines()[0]),
+                                      seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+            if timeout is not None:
+                for ref, (unit, index, started) in list(running.items()):
+                    if time.monotonic() - started > timeout:
+                        running.pop(ref)
+                        load[index] -= 1
+                        ray.cancel(ref, force=False)
+                        yield UnitOutcome(unit.key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
+                                          seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+            for index in dead:
+                # Every unit still running on a dead actor is lost with it; report each, then
+                # replace the actor so the remaining units still run.
+                for ref, (unit, i, started) in list(running.items()):
+                    if i == index:
+                        running.pop(ref)
+                        yield UnitOutcome(unit.key, UnitState.WORKER_DIED, error="the worker process died",
+                                          seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                load[index] = 0
+                _log.warning("ray worker died; replacing it", extra={"fields": {"actor": index}})
+                self._actors[index] = self._actor_cls.remote()
+            dispatch()
+
+    def close(self) -> None:
+        for actor in self._actors:
+            try:
+                self._ray.kill(actor)
+            except Exception:  # noqa: BLE001 - best effort on shutdown
+                pass
+        self._actors = []
+        if self._owns_ray:
+            self._ray.shutdown()
+
+
+def _actor_error(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return redact.mask(f"the worker process died ({first[:200]})")
+
+
+def make_executor(kind: str, *, address: str | None = None, slots: int = 16, max_workers: int = 32) -> Executor:
+    """``local`` or ``ray`` (``RAY_ADDRESS`` in the environment selects an existing cluster)."""
+    if kind == "local":
+        return LocalExecutor(max_workers=max_workers)
+    if kind == "ray":
+        return RayExecutor(address=address or os.environ.get("RAY_ADDRESS") or None, slots=slots)
+    raise ValueError(f"unknown executor {kind!r} (expected 'ray' or 'local')")
