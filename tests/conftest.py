@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.git",
     "tests.fixtures.vault",
     "tests.fixtures.aws",
+    "tests.fixtures.sealed",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
