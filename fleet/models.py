@@ -66,6 +66,11 @@ class ClusterCredentials(BaseModel):
             shown["proxy_url"] = self.proxy_url
         return shown
 
+    def __repr__(self) -> str:  # never print credentials (pytest and tracebacks show reprs)
+        return f"ClusterCredentials({self.redacted()!r})"
+
+    __str__ = __repr__
+
 
 class Cluster(BaseModel):
     """One target cluster, from whichever source registered it.
