@@ -75,7 +75,7 @@ def load_certificate(data: bytes | str, *, source: str, now: dt.datetime | None 
     try:
         cert = x509.load_pem_x509_certificate(block)
     except ValueError as exc:
-        raise errors.InputError(f"has an unreadable certificate: {exc}", file=source) from exc
+        raise errors.InputError("unreadable certificate (the PEM block is not X.509)", file=source) from exc
     public_key = cert.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise errors.InputError(
