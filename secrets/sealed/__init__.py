@@ -12,12 +12,26 @@ annotation or the controller's ``/v1/cert.pem``), ``seal``, ``unseal``, ``delive
 
 from __future__ import annotations
 
+from fleet.secrets.sealed.certs import (
+    CERT_ANNOTATION,
+    CONTROLLER_ANNOTATION,
+    cert_proxy_path,
+    certificate_for_cluster,
+    fetch_certificate,
+)
 from fleet.secrets.sealed.crypto import (
     CLUSTER_WIDE_ANNOTATION,
     NAMESPACE_WIDE_ANNOTATION,
     Scope,
     encryption_label,
     scope_of,
+)
+from fleet.secrets.sealed.delivery import (
+    DELIVER_AS_ANNOTATION,
+    SEALED_WITH_ANNOTATION,
+    Delivery,
+    seal_for_cluster,
+    wants_sealed_delivery,
 )
 from fleet.secrets.sealed.keys import (
     SEALING_KEY_LABEL,
@@ -42,6 +56,16 @@ from fleet.secrets.sealed.unseal import (
 )
 
 __all__ = [
+    "CERT_ANNOTATION",
+    "CONTROLLER_ANNOTATION",
+    "DELIVER_AS_ANNOTATION",
+    "SEALED_WITH_ANNOTATION",
+    "Delivery",
+    "cert_proxy_path",
+    "certificate_for_cluster",
+    "fetch_certificate",
+    "seal_for_cluster",
+    "wants_sealed_delivery",
     "CLUSTER_WIDE_ANNOTATION",
     "NAMESPACE_WIDE_ANNOTATION",
     "SEALING_KEY_LABEL",

@@ -39,7 +39,7 @@ SERVER_SIDE_FIELDS = (
 )
 
 
-def _secret_ref(meta: Mapping[str, Any]) -> str:
+def secret_ref(meta: Mapping[str, Any]) -> str:
     where = "/".join(part for part in (meta.get("namespace"), meta.get("name")) if part)
     return f"Secret {where or '<unnamed>'}"
 
@@ -54,7 +54,7 @@ def _fill(meta: dict[str, Any], field: str, value: str | None, *, where: str) ->
         raise errors.InputError(
             f"is {current!r} in the manifest but {value!r} was asked for",
             file=where,
-            obj=_secret_ref(meta),
+            obj=secret_ref(meta),
             field=f"metadata.{field}",
         )
     meta[field] = value
@@ -63,7 +63,7 @@ def _fill(meta: dict[str, Any], field: str, value: str | None, *, where: str) ->
 def _items(secret: Mapping[str, Any], *, where: str) -> dict[str, bytes]:
     """The Secret's values as bytes: ``data`` decoded from base64, then ``stringData`` over it
     (the API server merges stringData over data the same way)."""
-    ref = _secret_ref(secret.get("metadata") or {})
+    ref = secret_ref(secret.get("metadata") or {})
     out: dict[str, bytes] = {}
     for field in ("data", "stringData"):
         section = secret.get(field)
@@ -130,13 +130,13 @@ def seal_secret(
     _fill(meta, "namespace", namespace, where=where)
     _fill(meta, "name", name, where=where)
     if not meta.get("name"):
-        raise errors.InputError("is missing (or pass --name)", file=where, obj=_secret_ref(meta), field="metadata.name")
+        raise errors.InputError("is missing (or pass --name)", file=where, obj=secret_ref(meta), field="metadata.name")
     items = _items(secret, where=where)
     if not items and not allow_empty:
         raise errors.InputError(
             "the Secret has no data and no stringData; refusing to seal it (allow empty data to do so)",
             file=where,
-            obj=_secret_ref(meta),
+            obj=secret_ref(meta),
         )
     if scope is not None:
         meta["annotations"] = crypto.with_scope_annotations(meta.get("annotations"), scope)
@@ -146,7 +146,7 @@ def seal_secret(
         raise errors.InputError(
             f"is missing; a {effective} Secret is sealed for one namespace (set it, or pass --namespace)",
             file=where,
-            obj=_secret_ref(meta),
+            obj=secret_ref(meta),
             field="metadata.namespace",
         )
     label = crypto.encryption_label(ns, str(meta["name"]), effective)
