@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -188,6 +189,27 @@ def option(ref: refs.Ref, settings: Settings, name: str, *env: str, default: str
         if os.environ.get(var):
             return os.environ[var]
     return default
+
+
+def to_text(value: Any, *, ref_text: str) -> str:
+    """A value as it is written into a string: Go's ``%v`` for scalars (as vals), JSON for objects."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError:
+            raise ProviderError(
+                f"{ref_text}: the secret is binary; use the reference as a whole value in a Secret's data",
+                ref=ref_text,
+            ) from None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 class EchoProvider:

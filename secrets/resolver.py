@@ -251,7 +251,8 @@ class Resolver:
             ) from exc
         with self._lock:
             self.fetch_count += 1
-        _register_value(value)
+        if isinstance(value, str | bytes):
+            redact.register(value)  # documents: only the parts a fragment selects are registered
         if self.ttl:
             with self._lock:
                 self._ttl_cache[key] = (self.clock() + self.ttl, value)
@@ -495,29 +496,11 @@ def select(document: Any, ref: refs.Ref) -> Any:
     return current
 
 
-def to_text(value: Any, *, ref_text: str) -> str:
-    """A value as it is written into a string (Go's ``%v`` for scalars, JSON for objects)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        return _as_text(value, ref_text)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"), default=str)
+to_text = providers.to_text
 
 
 def _as_text(value: bytes, ref_text: str) -> str:
-    try:
-        return value.decode()
-    except UnicodeDecodeError:
-        raise providers.ProviderError(
-            f"{ref_text}: the secret is binary; use the reference as a whole value in a Secret's data",
-            ref=ref_text,
-        ) from None
+    return providers.to_text(value, ref_text=ref_text)
 
 
 def _register_value(value: Any) -> None:
