@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from fleet.secrets.sealed import crypto
 from tests.fixtures.sealed import KeyPair
 
 
-def _sealed(pair: KeyPair, values: dict[str, str], *, template: dict | None = None, **meta: str) -> dict:
+def _sealed(pair: KeyPair, values: dict[str, str], *, template: dict | None = None, **meta: Any) -> dict:
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -160,7 +161,15 @@ def test_input_that_is_not_a_sealed_secret_is_refused(sealing_key: KeyPair, obj:
 
 
 def test_unsealed_values_are_registered_for_masking(sealing_key: KeyPair) -> None:
-    out = _sealed(sealing_key, {"k": "a-value-nobody-registered"})
-    redact.forget_all()
+    # sealed with the bare primitive, so nothing but unseal has seen the value
+    label = crypto.encryption_label("apps", "db", crypto.Scope.STRICT)
+    blob = crypto.hybrid_encrypt(sealing_key.cert.public_key(), b"a-value-nobody-registered", label)
+    out = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "db", "namespace": "apps"},
+        "spec": {"encryptedData": {"k": base64.b64encode(blob).decode()}},
+    }
+    assert redact.mask("log: a-value-nobody-registered") == "log: a-value-nobody-registered"
     sealed.unseal(out, sealing_key.unseal_keys)
     assert redact.mask("log: a-value-nobody-registered") == "log: ***"
