@@ -237,7 +237,8 @@ class FileProvider:
     """vals' ``file``: a local file's content, or a key of a YAML/JSON file (``?encode=base64``).
 
     Relative paths are read under ``Settings.base_dir`` (or the working directory). When a
-    ``base_dir`` is set, paths that leave it are refused.
+    ``base_dir`` is set, paths that leave it are refused unless the ``file`` options say
+    ``allow_outside_base_dir: "true"`` (the CLI does, for a user's own local files).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -247,7 +248,8 @@ class FileProvider:
         raw = ref.path.rstrip("/")
         base = Path(self.settings.base_dir) if self.settings.base_dir else Path.cwd()
         path = (base / os.path.expanduser(raw)).resolve()
-        if self.settings.base_dir and not path.is_relative_to(base.resolve()):
+        confined = self.settings.for_scheme("file").get("allow_outside_base_dir", "false").lower() not in ("true", "1")
+        if self.settings.base_dir and confined and not path.is_relative_to(base.resolve()):
             raise AccessDenied(f"{ref}: the file is outside {base}", ref=str(ref))
         try:
             return path.read_bytes()

@@ -70,6 +70,11 @@ def state_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(path or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
 
 
+def generation_path(directory: str | os.PathLike[str] | None = None) -> Path:
+    """The refresh generation file in the state directory (``state_dir``)."""
+    return state_dir(directory) / GENERATION_FILE
+
+
 def read_generation(path: str | os.PathLike[str]) -> int:
     """The refresh generation recorded at ``path`` (0 when there is none yet)."""
     try:
