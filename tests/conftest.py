@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.vault",
     "tests.fixtures.aws",
     "tests.fixtures.sealed",
+    "tests.fixtures.kubefake",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
