@@ -642,15 +642,19 @@ class ClusterClient:
             return resources[kind]
         raise UnknownKind(cluster=self.name, api_version=api_version, kind=kind)
 
-    def resources(self) -> list[discovery.Resource]:
-        """Every resource the server serves, in all group versions (full legacy discovery)."""
+    def api_groups(self) -> list[str]:
+        """Every group version the server serves (``/api`` and ``/apis``, two requests), core first."""
         core = self._request(Verb.DISCOVERY, "GET", "/api", target="/api")
         groups = self._request(Verb.DISCOVERY, "GET", "/apis", target="/apis")
         group_versions = [str(v) for v in core.get("versions") or []]
         for group in groups.get("groups") or []:
             group_versions.extend(str(v.get("groupVersion")) for v in group.get("versions") or [])
+        return group_versions
+
+    def resources(self) -> list[discovery.Resource]:
+        """Every resource the server serves, in all group versions (full legacy discovery)."""
         out: list[discovery.Resource] = []
-        for gv in group_versions:
+        for gv in self.api_groups():
             entry = self.discovery.get(gv)
             resources = entry.resources if entry is not None else self._fetch_group_version(gv)
             out.extend((resources or {}).values())
