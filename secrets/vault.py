@@ -216,7 +216,7 @@ class _Session:
             remaining = self.expires_at - time.monotonic()
             if remaining > self.token_ttl * RENEW_FRACTION:
                 return
-            if self.renewable and remaining > 0:
+            if self.renewable:  # even when our clock says it ran out: Vault's TTLs are whole seconds
                 try:
                     auth = self.client.auth.token.renew_self()["auth"]
                 except (hvac.exceptions.Forbidden, hvac.exceptions.InvalidRequest):
@@ -311,7 +311,8 @@ def _translate(exc: BaseException, ref: refs.Ref, session: _Session, *, action: 
     where = session.where()
     shown = ref.display()
     if isinstance(exc, hvac.exceptions.Forbidden | hvac.exceptions.Unauthorized):
-        return providers.AccessDenied(f"{shown}: permission denied by {where} (HTTP {exc.status_code or 403}, {action})", ref=shown)
+        status = 401 if isinstance(exc, hvac.exceptions.Unauthorized) else 403
+        return providers.AccessDenied(f"{shown}: permission denied by {where} (HTTP {status}, {action})", ref=shown)
     if isinstance(exc, hvac.exceptions.InvalidPath):
         return providers.SecretNotFound(f"{shown}: not found in {where} (HTTP 404)", ref=shown)
     if isinstance(exc, hvac.exceptions.InvalidRequest):
@@ -320,9 +321,8 @@ def _translate(exc: BaseException, ref: refs.Ref, session: _Session, *, action: 
             return providers.AccessDenied(f"{shown}: {where} refused the login ({detail or 'HTTP 400'})", ref=shown)
         return providers.ProviderError(f"{shown}: {where} rejected the request ({detail or 'HTTP 400'})", ref=shown)
     if isinstance(exc, hvac.exceptions.VaultError):
-        status = getattr(exc, "status_code", None) or "error"
         return providers.ProviderUnavailable(
-            f"{shown}: {where} failed to {action} (HTTP {status})", ref=shown, retry_after=RETRY_AFTER
+            f"{shown}: {where} failed to {action} ({type(exc).__name__})", ref=shown, retry_after=RETRY_AFTER
         )
     if isinstance(exc, requests.exceptions.SSLError):
         return providers.ProviderError(f"{shown}: TLS verification of {where} failed (see VAULT_CACERT / ?ca_cert=)", ref=shown)
