@@ -1,0 +1,1 @@
+{ labels(tier):: { tier: tier, 'app.kubernetes.io/part-of': 'guestbook' } }
