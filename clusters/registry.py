@@ -185,21 +185,25 @@ def load(
     """Build the registry that the CLI flags describe (the precedence is in the module docstring).
 
     Parameters:
-        kubeconfig_paths: ``--kubeconfig`` (a file or an ``os.pathsep`` list).
+        kubeconfig_paths: ``--kubeconfig`` (a file or an ``os.pathsep`` list). With
+            ``argocd_context`` and no ``contexts`` it only locates the management cluster.
         contexts: ``--contexts``: only these kubeconfig contexts.
         files: ``--clusters``: Argo CD Secret files, kubeconfigs or ClusterLists (recognised by content).
         cluster_lists: ``--cluster-list``: fleet-native ClusterList files.
         argocd_context: read Argo CD cluster Secrets live from this kubeconfig context.
         argocd_namespace: the Argo CD namespace, for Secret files and the live read.
-        use_default_kubeconfig: read ``KUBECONFIG``/``~/.kube/config``; by default only when no
-            other source is given (as kubectl would).
+        use_default_kubeconfig: whether the kubeconfig's contexts are clusters of the fleet
+            (default: see above; with no source at all, ``KUBECONFIG``/``~/.kube/config`` is read).
         client_factory: how to connect to the management cluster (default ``client.connect``).
     """
     registry = Registry()
-    nothing_else = not (files or cluster_lists or argocd_context)
     if use_default_kubeconfig is None:
-        use_default_kubeconfig = nothing_else
-    if kubeconfig_paths is not None or contexts or use_default_kubeconfig:
+        # The kubeconfig is a source when named (and not only there to find the Argo CD
+        # management context), when contexts are chosen, or when nothing else is given.
+        use_default_kubeconfig = bool(contexts) or (
+            (kubeconfig_paths is not None and not argocd_context) or not (files or cluster_lists or argocd_context)
+        )
+    if use_default_kubeconfig:
         registry.add_kubeconfig(kubeconfig_paths, contexts=contexts)
     if argocd_context:
         management = kubeconfig.load(kubeconfig_paths, contexts=[argocd_context])[0]
