@@ -493,12 +493,24 @@ def select(document: Any, ref: refs.Ref) -> Any:
             if matches:
                 current = matches[0]
                 continue
-        elif isinstance(current, list) and key.isdigit() and int(key) < len(current):
-            current = current[int(key)]
-            continue
+        elif isinstance(current, list):
+            if key.isdigit() and int(key) < len(current):
+                current = current[int(key)]
+                continue
+        else:
+            parent = "/".join(ref.fragment[:depth])
+            raise providers.ProviderError(
+                f"{ref}: #/{parent} is a {_kind_of(current)}, not an object to select {key!r} from", ref=ref.display()
+            )
         at = "/".join(ref.fragment[: depth + 1])
         raise providers.SecretNotFound(f"{ref}: the secret has no key #/{at}", ref=ref.display())
     return current
+
+
+def _kind_of(value: Any) -> str:
+    return {str: "string", bytes: "binary value", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
 
 
 to_text = providers.to_text
