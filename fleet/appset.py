@@ -1,0 +1,498 @@
+"""The ApplicationSet engine: from ApplicationSets (and a fleet repository) to Applications.
+
+One reconcile of an ApplicationSet, as Argo CD's controller runs it:
+
+1. every ``spec.generators`` entry (in order): merge its generator-level template over
+   ``spec.template``, generate parameter sets, apply its post-selector;
+2. render the template for each parameter set (``fleet.templating``);
+3. any generator or render error: the ApplicationSet yields no Application at all and reports
+   the error (naming the generator and the parameter set);
+4. validate each Application: an empty or duplicate name, an unknown project or an unknown
+   destination cluster skips that Application only, and is reported with the generator entry
+   and parameter set that produced it.
+
+``generate`` runs this for a list of ApplicationSets; ``load_fleet`` finds ApplicationSets,
+Applications and AppProjects in a directory or repository, and ``expand_fleet`` does both:
+the sync engine's entry point from a fleet repository to the Applications to reconcile.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from fleet import argo, errors, gitsource, log, models, templating
+from fleet.generators import interface, registry, transform
+from fleet.generators import params as params_mod
+
+_log = log.get_logger(__name__)
+
+DEFAULT_NAMESPACE = "argocd"
+
+
+class GenerationError(errors.FleetError):
+    """An ApplicationSet produced no Applications because a generator or a template failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        appset: str,
+        generator: str | None = None,
+        param: str | None = None,
+        source: str = "",
+    ) -> None:
+        where = f"ApplicationSet {appset}" + (f" ({source})" if source else "")
+        parts = [where, generator, param]
+        super().__init__(": ".join(p for p in parts if p) + f": {message}")
+        self.appset = appset
+        self.generator = generator
+        self.param = param
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Which generator entry and parameter set produced an Application."""
+
+    generator: str  # e.g. "generators[0].matrix"
+    params: Mapping[str, Any]
+
+    def describe(self) -> str:
+        return f"{self.generator}: parameter set {params_mod.short(self.params)}"
+
+
+@dataclass(frozen=True)
+class InvalidApplication:
+    """A generated Application that failed validation and was skipped."""
+
+    appset: str
+    name: str
+    message: str
+    origin: Origin
+
+    def __str__(self) -> str:
+        name = self.name or "<no name>"
+        return f"ApplicationSet {self.appset}: Application {name}: {self.message} ({self.origin.describe()})"
+
+
+@dataclass(frozen=True)
+class AppSetResult:
+    """What one ApplicationSet generated.
+
+    ``objects`` are the valid Applications as Argo CD JSON (dicts), ``origins`` says where each
+    came from; ``applications`` gives them as ``argo.Application`` models. With ``error`` set,
+    there are no Applications at all.
+    """
+
+    appset: argo.ApplicationSet
+    name: str
+    namespace: str
+    objects: tuple[dict[str, Any], ...] = ()
+    origins: tuple[Origin, ...] = ()
+    error: errors.FleetError | None = None
+    invalid: tuple[InvalidApplication, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def applications(self) -> tuple[argo.Application, ...]:
+        return tuple(argo.Application.model_validate(obj) for obj in self.objects)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.invalid
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """The outcome of ``generate`` (and ``expand_fleet``): per-ApplicationSet results.
+
+    ``standalone`` holds plain Applications found next to the ApplicationSets (expand_fleet).
+    """
+
+    results: tuple[AppSetResult, ...] = ()
+    standalone: tuple[argo.Application, ...] = ()
+
+    @property
+    def applications(self) -> list[argo.Application]:
+        """Every valid generated Application, then the standalone ones."""
+        out = [app for result in self.results for app in result.applications]
+        out.extend(self.standalone)
+        return out
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        out = [obj for result in self.results for obj in result.objects]
+        out.extend(app.to_dict() for app in self.standalone)
+        return out
+
+    @property
+    def errors(self) -> list[errors.FleetError]:
+        return [result.error for result in self.results if result.error is not None]
+
+    @property
+    def invalid(self) -> list[InvalidApplication]:
+        return [item for result in self.results for item in result.invalid]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"ApplicationSet {r.name}: {w}" for r in self.results for w in r.warnings]
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.results)
+
+
+@dataclass(frozen=True)
+class _Env:
+    clusters: tuple[models.Cluster, ...]
+    in_cluster: bool
+    repos: gitsource.RepoCache
+    projects: frozenset[str] | None
+    new_git_file_globbing: bool
+    argocd_namespace: str
+
+
+def generate(
+    appsets: Sequence[argo.ApplicationSet],
+    *,
+    clusters: Sequence[models.Cluster] = (),
+    in_cluster: bool = True,
+    repo_map: Mapping[str, str | Path] | None = None,
+    projects: Sequence[argo.AppProject | str] | None = None,
+    repos: gitsource.RepoCache | None = None,
+    new_git_file_globbing: bool = False,
+    argocd_namespace: str = DEFAULT_NAMESPACE,
+) -> GenerateResult:
+    """Generate the Applications of each ApplicationSet; failures are reported per ApplicationSet.
+
+    Parameters:
+        appsets: the ApplicationSets, in order.
+        clusters: registered clusters (e.g. ``clusters.argocd.load_cluster_secrets``).
+        in_cluster: whether Argo CD's implicit ``in-cluster`` (kubernetes.default.svc) exists.
+        repo_map: ``{repoURL: local directory}`` read instead of the remote repository.
+        projects: known AppProjects (or names); None skips project checks. ``default`` always exists.
+        repos: the git cache to use (default: the process-wide one, with ``repo_map``).
+        new_git_file_globbing: Argo CD's ``--enable-new-git-file-globbing``.
+        argocd_namespace: the namespace of an ApplicationSet that names none.
+    """
+    if repos is None:
+        base = gitsource.default_cache()
+        repos = gitsource.RepoCache(base.root, max_age=base.max_age, repo_map=repo_map) if repo_map else base
+    elif repo_map:
+        repos.repo_map.update({gitsource.normalize_url(k): Path(v) for k, v in repo_map.items()})
+    names = None
+    if projects is not None:
+        names = frozenset(p if isinstance(p, str) else p.name for p in projects) | {argo.DEFAULT_PROJECT}
+    env = _Env(
+        clusters=tuple(clusters),
+        in_cluster=in_cluster,
+        repos=repos,
+        projects=names,
+        new_git_file_globbing=new_git_file_globbing,
+        argocd_namespace=argocd_namespace,
+    )
+    results = []
+    with log.progress("generating applications", total=len(appsets)) as bar:
+        for appset in appsets:
+            result = generate_one(appset, env)
+            results.append(result)
+            bar.advance(item=appset.name, status="error" if result.error else "ok")
+    return GenerateResult(results=tuple(results))
+
+
+def generate_one(appset: argo.ApplicationSet, env: _Env) -> AppSetResult:
+    """One ApplicationSet through the whole pipeline (generate, render, validate)."""
+    name = appset.name
+    namespace = appset.namespace or env.argocd_namespace
+    spec = appset.to_dict().get("spec") or {}
+    fields = {"appset": name, "namespace": namespace}
+
+    def failed(exc: errors.FleetError) -> AppSetResult:
+        _log.error(f"ApplicationSet {name}: {exc}", extra={"fields": fields})
+        return AppSetResult(appset=appset, name=name, namespace=namespace, error=exc)
+
+    try:
+        engine = templating.Engine.for_appset(
+            go_template=bool(spec.get("goTemplate")), options=tuple(spec.get("goTemplateOptions") or ())
+        )
+    except templating.RenderError as exc:
+        return failed(GenerationError(str(exc), appset=name, source=appset.source))
+    base_template = spec.get("template") or {}
+    ctx = interface.GenContext(
+        appset=name,
+        namespace=namespace,
+        go_template=engine.go_template,
+        go_template_options=tuple(spec.get("goTemplateOptions") or ()),
+        clusters=env.clusters,
+        in_cluster=env.in_cluster,
+        open_repo=env.repos.open,
+        render=engine.render,
+        projects=env.projects,
+        template_project=str(((base_template.get("spec") or {}).get("project")) or ""),
+        new_git_file_globbing=env.new_git_file_globbing,
+    )
+    patch = spec.get("templatePatch")
+    preserve = bool((spec.get("syncPolicy") or {}).get("preserveResourcesOnDeletion"))
+    objects: list[dict[str, Any]] = []
+    origins: list[Origin] = []
+    warnings: list[str] = []
+    for i, entry in enumerate(spec.get("generators") or []):
+        path = f"generators[{i}]"
+        kinds = transform.kinds_of(entry)
+        if not kinds:
+            unknown = ", ".join(transform.unknown_keys(entry)) or "none"
+            warnings.append(f"{path}: contains no recognised generator (keys: {unknown}); it generates nothing")
+            _log.warning(f"ApplicationSet {name}: {warnings[-1]}", extra={"fields": fields})
+            continue
+        try:
+            results = transform.transform(entry, registry.TOP_LEVEL, ctx.at(path))
+        except interface.GeneratorError as exc:
+            return failed(
+                GenerationError(exc.reason, appset=name, generator=exc.generator, param=exc.param, source=appset.source)
+            )
+        for kind, sets in results:
+            kind_spec = entry.get(kind) or {}
+            merged = templating.merge_generator_template(kind_spec.get("template"), base_template)
+            template = templating.ApplicationTemplate(
+                merged, engine=engine, namespace=namespace, template_patch=patch, preserve_resources=preserve
+            )
+            generator = f"{path}.{kind}"
+            for params in sets:
+                try:
+                    objects.append(template.render(params))
+                except templating.RenderError as exc:
+                    return failed(
+                        GenerationError(
+                            str(exc),
+                            appset=name,
+                            generator=generator,
+                            param=f"parameter set {params_mod.short(params)}",
+                            source=appset.source,
+                        )
+                    )
+                origins.append(Origin(generator, params))
+    valid, valid_origins, invalid = validate(objects, origins, appset=name, env=env)
+    for item in invalid:
+        _log.warning(str(item), extra={"fields": {**fields, "application": item.name}})
+    _log.info(
+        f"ApplicationSet {name}: generated {len(valid)} applications",
+        extra={"fields": {**fields, "applications": len(valid), "invalid": len(invalid)}},
+    )
+    return AppSetResult(
+        appset=appset,
+        name=name,
+        namespace=namespace,
+        objects=tuple(valid),
+        origins=tuple(valid_origins),
+        invalid=tuple(invalid),
+        warnings=tuple(warnings),
+    )
+
+
+def validate(
+    objects: Sequence[dict[str, Any]], origins: Sequence[Origin], *, appset: str, env: _Env
+) -> tuple[list[dict[str, Any]], list[Origin], list[InvalidApplication]]:
+    """Argo CD's validateGeneratedApplications: (valid objects, their origins, invalid ones).
+
+    Problems are keyed by ``namespace/name`` as in Argo CD, so when a name is duplicated every
+    Application of that name is skipped, the first one included.
+    """
+    problems: dict[str, str] = {}
+    seen: set[str] = set()
+    destinations = _Destinations(env.clusters, in_cluster=env.in_cluster)
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        key = f"{meta.get('namespace', '')}/{name}"
+        if not name:
+            problems[key] = (
+                f"ApplicationSet {appset} contains an application with no name; a name must be set in the template's"
+                " metadata.name or via a templatePatch"
+            )
+            continue
+        if name in seen:
+            problems[key] = f"ApplicationSet {appset} contains applications with duplicate name: {name}"
+            continue
+        seen.add(name)
+        spec = obj.get("spec") or {}
+        project = str(spec.get("project") or "")
+        if not project:
+            problems[key] = "application has no project (spec.project is empty)"
+            continue
+        if env.projects is not None and project not in env.projects:
+            problems[key] = f"application references project {project} which does not exist"
+            continue
+        problem = destinations.check(spec.get("destination") or {})
+        if problem:
+            problems[key] = f"application destination spec is invalid: {problem}"
+    valid: list[dict[str, Any]] = []
+    valid_origins: list[Origin] = []
+    invalid: list[InvalidApplication] = []
+    for obj, origin in zip(objects, origins, strict=True):
+        meta = obj.get("metadata") or {}
+        key = f"{meta.get('namespace', '')}/{meta.get('name') or ''}"
+        if key in problems:
+            invalid.append(InvalidApplication(appset, str(meta.get("name") or ""), problems[key], origin))
+        else:
+            valid.append(obj)
+            valid_origins.append(origin)
+    return valid, valid_origins, invalid
+
+
+class _Destinations:
+    """Argo CD's GetDestinationCluster over the registered clusters."""
+
+    def __init__(self, clusters: Sequence[models.Cluster], *, in_cluster: bool) -> None:
+        self.servers = {c.server.rstrip("/") for c in clusters}
+        self.by_name: dict[str, list[str]] = {}
+        for cluster in clusters:
+            self.by_name.setdefault(cluster.name, []).append(cluster.server)
+        if in_cluster:
+            self.servers.add(models.IN_CLUSTER_SERVER)
+            if models.IN_CLUSTER_NAME not in self.by_name and not any(
+                c.server.rstrip("/") == models.IN_CLUSTER_SERVER for c in clusters
+            ):
+                self.by_name[models.IN_CLUSTER_NAME] = [models.IN_CLUSTER_SERVER]
+
+    def check(self, destination: Mapping[str, Any]) -> str | None:
+        server = str(destination.get("server") or "")
+        name = str(destination.get("name") or "")
+        if server and name:
+            return f"application destination can't have both name and server defined: {name} {server}"
+        if server:
+            trimmed = server.rstrip("/")
+            if trimmed not in self.servers:
+                return f'error getting cluster by server "{server}": cluster "{trimmed}" not found'
+            return None
+        if name:
+            urls = self.by_name.get(name, [])
+            if not urls:
+                return f"there are no clusters with this name: {name}"
+            if len(urls) > 1:
+                return f"there are {len(urls)} clusters with the same name: [{' '.join(urls)}]"
+            return None
+        return "Destination server missing from app spec"
+
+
+# --- fleets ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The Argo CD objects of a fleet repository (or directory)."""
+
+    appsets: tuple[argo.ApplicationSet, ...] = ()
+    applications: tuple[argo.Application, ...] = ()
+    projects: tuple[argo.AppProject, ...] = ()
+    files: tuple[str, ...] = ()  # the files that held them, repository-relative
+    revision: str = ""  # the commit read (``working-tree`` for a directory)
+    source: str = ""  # the directory, or ``URL@revision``
+    ignored: tuple[str, ...] = field(default=())  # Helm chart folders skipped
+
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def load_fleet(
+    source: str | Path | gitsource.Source,
+    *,
+    paths: Sequence[str] | None = None,
+) -> Fleet:
+    """Find the ApplicationSets, Applications and AppProjects in a directory or repository.
+
+    Parameters:
+        source: a directory, a single YAML file, or a ``gitsource.Source`` (a repository at a
+            revision, from ``gitsource.open_repo``).
+        paths: pathspecs limiting where to look (e.g. ``["appsets/", "apps/root.yaml"]``).
+
+    Every ``.yaml``/``.yml``/``.json`` file outside dot-directories and Helm charts (folders with
+    a ``Chart.yaml``, whose templates are not YAML) that mentions ``argoproj.io`` is parsed;
+    documents of other kinds are ignored. Invalid YAML or an invalid Argo CD object is an
+    InputError naming the file, object and field.
+    """
+    if isinstance(source, (str, Path)) and Path(source).is_file():
+        objects = argo.load_objects(source)
+        return _fleet(objects, files=(str(source),), revision=gitsource.WORKTREE, source=str(source))
+    repo: gitsource.Source
+    if isinstance(source, (str, Path)):
+        if not Path(source).is_dir():
+            raise errors.InputError("is neither a directory nor a file", file=str(source))
+        repo = gitsource.WorkTreeSource(source, url=str(source))
+        label = str(source)
+    else:
+        repo = source
+        label = repo.describe()
+    files = repo.list_files(list(paths)) if paths else repo.list_files()
+    charts = {f.rpartition("/")[0] for f in repo.list_files() if PurePosixPath(f).name == "Chart.yaml"}
+    found: list[argo.ArgoModel] = []
+    used: list[str] = []
+    for path in files:
+        parts = path.split("/")
+        if not path.endswith(_MANIFEST_SUFFIXES) or any(p.startswith(".") for p in parts[:-1]):
+            continue
+        if any("/".join(parts[:depth]) in charts for depth in range(len(parts))) or "" in charts:
+            continue
+        text = repo.read(path).decode("utf-8", errors="replace")
+        if "argoproj.io" not in text:
+            continue
+        where = str(Path(source) / path) if isinstance(source, (str, Path)) else f"{label}:{path}"
+        objects = [
+            argo.parse_object(doc, file=where, index=i) for i, doc in argo.iter_argo_documents(text, file=where)
+        ]
+        if objects:
+            used.append(path)
+            found.extend(objects)
+    return _fleet(found, files=tuple(used), revision=repo.resolve_revision(), source=label)
+
+
+def _fleet(objects: Sequence[argo.ArgoModel], *, files: tuple[str, ...], revision: str, source: str) -> Fleet:
+    return Fleet(
+        appsets=tuple(o for o in objects if isinstance(o, argo.ApplicationSet)),
+        applications=tuple(o for o in objects if isinstance(o, argo.Application)),
+        projects=tuple(o for o in objects if isinstance(o, argo.AppProject)),
+        files=files,
+        revision=revision,
+        source=source,
+    )
+
+
+def expand_fleet(
+    source: str | Path | gitsource.Source | Fleet,
+    *,
+    clusters: Sequence[models.Cluster] = (),
+    in_cluster: bool = True,
+    repo_map: Mapping[str, str | Path] | None = None,
+    repos: gitsource.RepoCache | None = None,
+    projects: Sequence[argo.AppProject | str] | None = None,
+    new_git_file_globbing: bool = False,
+    argocd_namespace: str = DEFAULT_NAMESPACE,
+) -> GenerateResult:
+    """A fleet repository to the Applications to reconcile: generated ones plus plain ones.
+
+    ``projects`` defaults to the AppProjects found in the fleet when there are any (then an
+    Application of another project is invalid), else no project checks. Plain Applications
+    without a namespace get ``argocd_namespace``.
+    """
+    fleet = source if isinstance(source, Fleet) else load_fleet(source)
+    if projects is None and fleet.projects:
+        projects = list(fleet.projects)
+    result = generate(
+        fleet.appsets,
+        clusters=clusters,
+        in_cluster=in_cluster,
+        repo_map=repo_map,
+        projects=projects,
+        repos=repos,
+        new_git_file_globbing=new_git_file_globbing,
+        argocd_namespace=argocd_namespace,
+    )
+    standalone = []
+    for app in fleet.applications:
+        if not app.metadata.namespace:
+            app = app.model_copy(update={"metadata": app.metadata.model_copy(update={"namespace": argocd_namespace})})
+        standalone.append(app)
+    return GenerateResult(results=result.results, standalone=tuple(standalone))

@@ -1,0 +1,813 @@
+"""Reading git repositories at a revision: what the git generator lists and the sync engine renders.
+
+A repository URL is mirrored once into a local bare cache (``$FLEET_CACHE_DIR/git`` or
+``~/.cache/fleet/git``), keyed by the normalised URL, and fetched again when it is older than
+``max_age`` seconds or when a revision is not known yet. Reading never needs a working tree:
+the tree of the resolved commit is listed with one ``git ls-tree`` and blobs are read from the
+object database. A ``repo_map`` entry ``{URL: local path}`` reads a local directory instead, as
+it is on disk (a clone's working tree with uncommitted changes, or a plain directory), so a
+pull request can be previewed offline.
+
+Every error names the URL (without credentials) and the revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import git
+
+from fleet import errors, log, redact
+
+_log = log.get_logger(__name__)
+
+CACHE_ENV = "FLEET_CACHE_DIR"
+DEFAULT_MAX_AGE = 60.0  # seconds a fetched mirror counts as fresh for branch and tag revisions
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_SSH_COMMAND": "ssh -oBatchMode=yes"}
+WORKTREE = "working-tree"  # the "revision" of a repo_map directory
+
+
+class RepoError(errors.FleetError):
+    """A repository could not be read; the message names the URL and the revision."""
+
+    def __init__(self, message: str, *, url: str, revision: str | None = None) -> None:
+        where = safe_url(url) + (f" at revision {revision!r}" if revision is not None else "")
+        super().__init__(f"git {where}: {message}")
+        self.url = safe_url(url)
+        self.revision = revision
+
+
+class RevisionNotFoundError(RepoError, errors.PermanentError):
+    """No branch, tag or commit of that name exists in the repository."""
+
+
+class FetchError(RepoError, errors.TemporaryError):
+    """Cloning or fetching failed (network, authentication, unknown repository)."""
+
+
+class RepoPathError(RepoError, errors.PermanentError):
+    """A path or pattern is outside the repository or does not exist in it."""
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user and password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def normalize_url(url: str) -> str:
+    """The cache and repo_map key of a URL: Argo CD's NormalizeGitURL (case, ``.git``, ``/``)."""
+    url = url.strip()
+    if "://" not in url and re.match(r"^[^/]+@[^:/]+:", url):  # scp-like ssh: git@host:org/repo
+        user_host, _, path = url.partition(":")
+        url = f"ssh://{user_host}/{path}"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.lower().rstrip("/").removesuffix(".git")
+    path = parts.path.rstrip("/").removesuffix(".git")
+    if parts.scheme in ("", "file"):
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    host = (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), host, path.lower(), "", ""))
+
+
+def cache_root() -> Path:
+    base = os.environ.get(CACHE_ENV)
+    return Path(base) / "git" if base else Path.home() / ".cache" / "fleet" / "git"
+
+
+def _check_revision(url: str, revision: str) -> None:
+    if revision.startswith("-") or any(c in revision for c in "\0\n "):
+        raise RevisionNotFoundError("is not a valid revision name", url=url, revision=revision)
+
+
+def _clean_path(path: str, *, url: str, revision: str) -> str:
+    """A repo-relative path without leading ``/`` or ``./``; ``..`` may not leave the repository."""
+    text = path.strip()
+    if text in ("", ".", "/"):
+        return ""
+    posix = PurePosixPath(text)
+    if posix.is_absolute():
+        raise RepoPathError(f"path {path!r} must be relative to the repository root", url=url, revision=revision)
+    parts: list[str] = []
+    for part in posix.parts:
+        if part == "..":
+            if not parts:
+                raise RepoPathError(f"path {path!r} is outside the repository", url=url, revision=revision)
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+# --- pattern matching ----------------------------------------------------------------------------
+
+_POSIX_CLASSES = {
+    "alnum": "a-zA-Z0-9",
+    "alpha": "a-zA-Z",
+    "blank": " \\t",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "\\x21-\\x7e",
+    "lower": "a-z",
+    "print": "\\x20-\\x7e",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": " \\t\\n\\r\\f\\v",
+    "upper": "A-Z",
+    "xdigit": "0-9A-Fa-f",
+}
+
+
+def _bracket(pattern: str, i: int, *, slash_ok: bool) -> tuple[str, int] | None:
+    """A ``[...]`` class starting at ``pattern[i] == "["`` as a regex class, and the index after it."""
+    j = i + 1
+    negate = j < len(pattern) and pattern[j] in "!^"
+    if negate:
+        j += 1
+    items: list[str] = []
+    first = True
+    while j < len(pattern):
+        c = pattern[j]
+        if c == "]" and not first:
+            body = "".join(items)
+            if not slash_ok:
+                return (f"[^/{body}]" if negate else f"(?:(?!/)[{body}])"), j + 1
+            return (f"[^{body}]" if negate else f"[{body}]"), j + 1
+        first = False
+        if c == "[" and pattern.startswith("[:", j):
+            end = pattern.find(":]", j + 2)
+            name = pattern[j + 2 : end] if end > 0 else ""
+            if name in _POSIX_CLASSES:
+                items.append(_POSIX_CLASSES[name])
+                j = end + 2
+                continue
+        if c == "\\" and j + 1 < len(pattern):
+            items.append(re.escape(pattern[j + 1]))
+            j += 2
+            continue
+        if c == "-" and items and j + 1 < len(pattern) and pattern[j + 1] != "]":
+            items.append("-")
+            j += 1
+            continue
+        items.append(re.escape(c) if c not in "-" else "\\-")
+        j += 1
+    return None  # no closing bracket: the "[" is literal
+
+
+def _wildmatch_regex(pattern: str) -> str:
+    """git's wildmatch without WM_PATHNAME (the default pathspec): ``*`` and ``?`` cross ``/``."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            while i < len(pattern) and pattern[i] == "*":
+                i += 1
+            out.append(".*")
+            continue
+        if c == "?":
+            out.append(".")
+        elif c == "[":
+            found = _bracket(pattern, i, slash_ok=True)
+            if found is not None:
+                out.append(found[0])
+                i = found[1]
+                continue
+            out.append(re.escape(c))
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _doublestar_regex(pattern: str) -> str:
+    """bmatcuk/doublestar: ``**`` spans directories, ``*``/``?`` stay in one, ``{a,b}`` alternatives."""
+    out: list[str] = []
+    i = 0
+    depth = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i) and (i == 0 or pattern[i - 1] == "/"):
+                end = i + 2
+                if end == len(pattern):
+                    out.append(".*")
+                    i = end
+                    continue
+                if pattern[end] == "/":
+                    out.append("(?:.*/)?")
+                    i = end + 1
+                    continue
+            while i < len(pattern) and pattern[i] == "*":
+                i += 1
+            out.append("[^/]*")
+            continue
+        if c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            found = _bracket(pattern, i, slash_ok=False)
+            if found is not None:
+                out.append(found[0])
+                i = found[1]
+                continue
+            out.append(re.escape(c))
+        elif c == "{":
+            depth += 1
+            out.append("(?:")
+        elif c == "," and depth:
+            out.append("|")
+        elif c == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def pathspec_matcher(pattern: str, *, new_globbing: bool = False) -> Any:
+    """A predicate over repo-relative file paths, as ``git ls-files -- PATTERN`` selects them.
+
+    Legacy (Argo CD's default): git pathspec rules: an exact path, a leading directory, or a
+    wildmatch where ``*`` crosses ``/`` (so ``p/*.yaml`` also matches ``p/x/y.yaml`` and
+    ``p/**/c.json`` does not match ``p/c.json``). ``new_globbing``: doublestar globs.
+    """
+    if new_globbing:
+        regex = re.compile(_doublestar_regex(pattern) + r"\Z", re.DOTALL)
+        return lambda path: regex.match(path) is not None
+    if pattern in ("", "."):
+        return lambda path: True
+    nowild = next((i for i, c in enumerate(pattern) if c in "*?[\\"), len(pattern))
+    literal, rest = pattern[:nowild], pattern[nowild:]
+    regex = re.compile(_wildmatch_regex(rest) + r"\Z", re.DOTALL) if rest else None
+
+    def match(path: str) -> bool:
+        if path == pattern:
+            return True
+        if path.startswith(pattern) and (pattern.endswith("/") or path[len(pattern)] == "/"):
+            return True  # a leading directory
+        if regex is None or not path.startswith(literal):
+            return False
+        return regex.match(path, len(literal)) is not None
+
+    return match
+
+
+def dir_matcher(pattern: str) -> Any:
+    """Go's ``path.Match``: ``*`` and ``?`` never cross ``/``, ``[...]`` classes; None if malformed."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            found = _bracket(pattern, i, slash_ok=False)
+            if found is None:
+                return None  # Go: syntax error in pattern
+            out.append(found[0])
+            i = found[1]
+            continue
+        elif c == "\\":
+            if i + 1 >= len(pattern):
+                return None
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(c))
+        i += 1
+    regex = re.compile("".join(out) + r"\Z", re.DOTALL)
+    return lambda path: regex.match(path) is not None
+
+
+# --- sources ----------------------------------------------------------------------------------------
+
+
+def _dir_sort_key(path: str) -> tuple[str, ...]:
+    """Depth-first, per-directory name order: the order of Go's filepath.WalkDir."""
+    return tuple(path.split("/"))
+
+
+class Source:
+    """A read-only view of one repository at one revision (a commit, or a directory on disk)."""
+
+    url: str
+    revision: str
+
+    def resolve_revision(self) -> str:
+        """The commit SHA read (``working-tree`` for a repo_map directory)."""
+        raise NotImplementedError
+
+    def list_files(self, patterns: list[str] | str | None = None, *, new_globbing: bool = False) -> list[str]:
+        """Repo-relative file paths, sorted; with ``patterns``, those any pattern selects."""
+        files = self._files()
+        if patterns is None:
+            return list(files)
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        matchers = [self._matcher(p, new_globbing=new_globbing) for p in patterns]
+        return [f for f in files if any(m(f) for m in matchers)]
+
+    def ls_files(self, pattern: str, *, new_globbing: bool = False) -> list[str]:
+        """``git ls-files -- pattern`` (or a doublestar glob with ``new_globbing``)."""
+        return self.list_files([pattern], new_globbing=new_globbing)
+
+    def list_dirs(self) -> list[str]:
+        """Every directory except the root and dot-directories (and what is under them)."""
+        dirs: set[str] = set()
+        for path in self._dir_candidates():
+            parts = path.split("/")
+            for depth in range(1, len(parts) + 1):
+                if parts[depth - 1].startswith("."):
+                    break
+                dirs.add("/".join(parts[:depth]))
+        return sorted(dirs, key=_dir_sort_key)
+
+    def read(self, path: str) -> bytes:
+        raise NotImplementedError
+
+    def read_text(self, path: str) -> str:
+        data = self.read(path)
+        try:
+            return data.decode()
+        except UnicodeDecodeError as exc:
+            raise RepoPathError(f"{path} is not UTF-8 text", url=self.url, revision=self.revision) from exc
+
+    def exists(self, path: str) -> bool:
+        clean = _clean_path(path, url=self.url, revision=self.revision)
+        return clean == "" or clean in self._file_set() or clean in set(self.list_all_dirs())
+
+    def list_all_dirs(self) -> list[str]:
+        """Every directory that holds a file, dot-directories included."""
+        dirs: set[str] = set()
+        for path in self._files():
+            parts = path.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                dirs.add("/".join(parts[:depth]))
+        return sorted(dirs, key=_dir_sort_key)
+
+    def materialize(self, path: str, dest: str | Path) -> str:
+        """Copy the subtree at ``path`` ("" = whole repository) into ``dest``; returns the revision."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{safe_url(self.url)}@{self.revision}"
+
+    # implementation hooks
+    def _files(self) -> list[str]:
+        raise NotImplementedError
+
+    def _file_set(self) -> frozenset[str]:
+        raise NotImplementedError
+
+    def _dir_candidates(self) -> list[str]:
+        return [f.rpartition("/")[0] for f in self._files() if "/" in f]
+
+    def _matcher(self, pattern: str, *, new_globbing: bool) -> Any:
+        text = pattern.strip()
+        if text.startswith("/") or ".." in PurePosixPath(text).parts:
+            raise RepoPathError(f"pattern {pattern!r} is outside the repository", url=self.url, revision=self.revision)
+        return pathspec_matcher(text, new_globbing=new_globbing)
+
+
+class TreeSource(Source):
+    """A commit of a (bare) repository, read from its object database."""
+
+    def __init__(self, repo: git.Repo, sha: str, *, url: str, revision: str) -> None:
+        self.repo = repo
+        self.sha = sha
+        self.url = url
+        self.revision = revision
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[str, str, str]] | None = None  # path -> (mode, type, sha)
+        self._file_list: list[str] = []
+        self._files_frozen: frozenset[str] = frozenset()
+        self._trees: list[str] = []
+
+    def resolve_revision(self) -> str:
+        return self.sha
+
+    def _index(self) -> dict[str, tuple[str, str, str]]:
+        with self._lock:
+            if self._entries is None:
+                try:
+                    out = self.repo.git.ls_tree("-r", "-t", "-z", "--full-tree", self.sha, stdout_as_string=False)
+                except git.GitCommandError as exc:
+                    raise RepoError(f"cannot list tree: {_stderr(exc)}", url=self.url, revision=self.revision) from exc
+                entries: dict[str, tuple[str, str, str]] = {}
+                for record in out.split(b"\0"):
+                    if not record:
+                        continue
+                    meta, _, name = record.partition(b"\t")
+                    mode, kind, sha = meta.decode().split(" ")
+                    entries[name.decode("utf-8", errors="surrogateescape")] = (mode, kind, sha)
+                self._entries = entries
+                self._file_list = sorted(p for p, (_, kind, _) in entries.items() if kind == "blob")
+                self._files_frozen = frozenset(self._file_list)
+                self._trees = [p for p, (_, kind, _) in entries.items() if kind == "tree"]
+            return self._entries
+
+    def _files(self) -> list[str]:
+        self._index()
+        return self._file_list
+
+    def _file_set(self) -> frozenset[str]:
+        self._index()
+        return self._files_frozen
+
+    def _dir_candidates(self) -> list[str]:
+        self._index()
+        return self._trees
+
+    def read(self, path: str) -> bytes:
+        clean = _clean_path(path, url=self.url, revision=self.revision)
+        entry = self._index().get(clean)
+        if entry is None or entry[1] != "blob":
+            raise RepoPathError(f"file {path!r} does not exist", url=self.url, revision=self.revision)
+        with self._lock:
+            try:
+                return bytes(self.repo.odb.stream(bytes.fromhex(entry[2])).read())
+            except (ValueError, OSError, git.GitCommandError) as exc:
+                raise RepoError(f"cannot read {path!r}: {exc}", url=self.url, revision=self.revision) from exc
+
+    def materialize(self, path: str, dest: str | Path) -> str:
+        clean = _clean_path(path, url=self.url, revision=self.revision)
+        entries = self._index()
+        if clean and entries.get(clean, ("", "", ""))[1] != "tree":
+            raise RepoPathError(f"directory {path!r} does not exist", url=self.url, revision=self.revision)
+        target = Path(dest)
+        target.mkdir(parents=True, exist_ok=True)
+        prefix = f"{clean}/" if clean else ""
+        for rel, (mode, kind, _sha) in sorted(entries.items()):
+            if not rel.startswith(prefix):
+                continue
+            inner = rel[len(prefix) :]
+            out = target / inner
+            if kind == "tree":
+                out.mkdir(parents=True, exist_ok=True)
+            elif kind == "commit":
+                _log.warning(
+                    "submodule not materialized",
+                    extra={"fields": {"repo": safe_url(self.url), "revision": self.revision, "path": rel}},
+                )
+            elif mode == "120000":
+                link = self.read(rel).decode()
+                _check_link(rel, link, url=self.url, revision=self.revision)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(link, out)
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(self.read(rel))
+                if mode == "100755":
+                    out.chmod(out.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return self.sha
+
+
+def _check_link(rel: str, link: str, *, url: str, revision: str) -> None:
+    """Symlinks may point anywhere inside the repository, never out of it (as Argo CD checks)."""
+    if os.path.isabs(link):
+        raise RepoPathError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+    base = PurePosixPath(rel).parent
+    depth = len(base.parts)
+    for part in PurePosixPath(link).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < 0:
+            raise RepoPathError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+
+
+class WorkTreeSource(Source):
+    """A directory on disk (``repo_map``): a clone's working tree as it is, or a plain directory.
+
+    In a git working tree the files are those git would see: tracked and untracked, minus
+    ignored and deleted ones. In a plain directory, every file except under ``.git``.
+    """
+
+    def __init__(self, root: str | Path, *, url: str) -> None:
+        self.root = Path(root).resolve()
+        self.url = url
+        self.revision = WORKTREE
+        if not self.root.is_dir():
+            raise RepoPathError(f"repo-map directory {str(root)!r} does not exist", url=url, revision=WORKTREE)
+        self._lock = threading.Lock()
+        self._file_list: list[str] | None = None
+        self._files_frozen: frozenset[str] = frozenset()
+
+    def resolve_revision(self) -> str:
+        return WORKTREE
+
+    def _files(self) -> list[str]:
+        with self._lock:
+            if self._file_list is None:
+                files = self._git_files()
+                if files is None:
+                    files = self._walk_files()
+                self._file_list = sorted(files)
+                self._files_frozen = frozenset(self._file_list)
+            return self._file_list
+
+    def _file_set(self) -> frozenset[str]:
+        self._files()
+        return self._files_frozen
+
+    def _git_files(self) -> list[str] | None:
+        if not (self.root / ".git").exists():
+            return None
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(self.root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                capture_output=True,
+                check=True,
+                timeout=120,
+                env={**os.environ, **_GIT_ENV},
+            ).stdout
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
+            return None
+        files = {p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p}
+        # --cached lists files deleted from the working tree too; they are not there to read.
+        return [f for f in files if os.path.lexists(self.root / f) and not (self.root / f).is_dir()]
+
+    def _walk_files(self) -> list[str]:
+        files: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            rel = os.path.relpath(dirpath, self.root)
+            for name in filenames:
+                files.append(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
+        return files
+
+    def _resolve_inside(self, path: str) -> Path:
+        clean = _clean_path(path, url=self.url, revision=self.revision)
+        full = (self.root / clean).resolve()
+        if not full.is_relative_to(self.root):
+            raise RepoPathError(f"path {path!r} leads outside the repository", url=self.url, revision=self.revision)
+        return full
+
+    def read(self, path: str) -> bytes:
+        full = self._resolve_inside(path)
+        try:
+            return full.read_bytes()
+        except FileNotFoundError as exc:
+            raise RepoPathError(f"file {path!r} does not exist", url=self.url, revision=self.revision) from exc
+        except OSError as exc:
+            raise RepoError(f"cannot read {path!r}: {exc.strerror}", url=self.url, revision=self.revision) from exc
+
+    def materialize(self, path: str, dest: str | Path) -> str:
+        src = self._resolve_inside(path)
+        if not src.is_dir():
+            raise RepoPathError(f"directory {path!r} does not exist", url=self.url, revision=self.revision)
+        clean = _clean_path(path, url=self.url, revision=self.revision)
+        prefix = f"{clean}/" if clean else ""
+        target = Path(dest)
+        target.mkdir(parents=True, exist_ok=True)
+        for rel in self._files():
+            if not rel.startswith(prefix):
+                continue
+            source = self.root / rel
+            out = target / rel[len(prefix) :]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                link = os.readlink(source)
+                _check_link(rel, link, url=self.url, revision=self.revision)
+                os.symlink(link, out)
+            else:
+                shutil.copy2(source, out)
+        return WORKTREE
+
+
+# --- the cache --------------------------------------------------------------------------------------
+
+
+def _stderr(exc: git.GitCommandError) -> str:
+    text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
+    text = " ".join(text.replace("stderr:", "").split()).strip(" '")
+    return redact.mask(text)[:400] or f"exit status {exc.status}"
+
+
+class RepoCache:
+    """Bare mirrors of remote repositories, shared by every run on this machine.
+
+    Parameters:
+        root: the cache directory (default ``$FLEET_CACHE_DIR/git`` or ``~/.cache/fleet/git``).
+        max_age: seconds after which a branch or tag revision triggers a fetch (a commit SHA
+            already present never does). If the fetch fails, a revision known locally is used.
+        repo_map: ``{URL: local directory}`` read instead of the remote (the working tree).
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        max_age: float = DEFAULT_MAX_AGE,
+        repo_map: Mapping[str, str | Path] | None = None,
+    ) -> None:
+        self.root = Path(root) if root is not None else cache_root()
+        self.max_age = max_age
+        self.repo_map = {normalize_url(k): Path(v) for k, v in (repo_map or {}).items()}
+        self._lock = threading.Lock()
+        self._url_locks: dict[str, threading.Lock] = {}
+        self._repos: dict[str, git.Repo] = {}
+        self._sources: dict[tuple[str, str], Source] = {}
+        self._worktrees: dict[str, WorkTreeSource] = {}
+        self._resolved: dict[tuple[str, str], tuple[str, float]] = {}  # -> (sha, when resolved)
+
+    def mirror_path(self, url: str) -> Path:
+        key = normalize_url(url)
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", key.split("://", 1)[-1]).strip("-.")[:80] or "repo"
+        return self.root / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.git"
+
+    def open(self, url: str, revision: str = "HEAD") -> Source:
+        """The repository ``url`` at ``revision`` (branch, tag, commit SHA, or HEAD/"" = default)."""
+        revision = (revision or "HEAD").strip()
+        key = normalize_url(url)
+        mapped = self.repo_map.get(key)
+        if mapped is not None:
+            with self._lock:
+                if key not in self._worktrees:
+                    self._worktrees[key] = WorkTreeSource(mapped, url=url)
+                return self._worktrees[key]
+        _check_revision(url, revision)
+        _register_credentials(url)
+        with self._url_lock(key):
+            cached = self._resolved.get((key, revision))
+            if cached is not None and (_FULL_SHA.match(revision) or time.monotonic() - cached[1] < self.max_age):
+                sha = cached[0]
+            else:
+                sha = self._resolve(self._repo(url), url, revision)
+                self._resolved[(key, revision)] = (sha, time.monotonic())
+            source = self._sources.get((key, sha))
+            if source is None:
+                source = self._sources[(key, sha)] = TreeSource(self._repos[key], sha, url=url, revision=revision)
+            return source
+
+    def resolve_revision(self, url: str, revision: str = "HEAD") -> str:
+        return self.open(url, revision).resolve_revision()
+
+    def materialize(self, url: str, revision: str, path: str, dest: str | Path) -> str:
+        return self.open(url, revision).materialize(path, dest)
+
+    @contextlib.contextmanager
+    def _url_lock(self, key: str) -> Iterator[None]:
+        with self._lock:
+            lock = self._url_locks.setdefault(key, threading.Lock())
+        with lock:
+            yield
+
+    @contextlib.contextmanager
+    def _file_lock(self, path: Path) -> Iterator[None]:
+        """Other processes (Ray workers, parallel CI jobs) may share the cache directory."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _repo(self, url: str) -> git.Repo:
+        key = normalize_url(url)
+        if key in self._repos:
+            return self._repos[key]
+        path = self.mirror_path(url)
+        with self._file_lock(path):
+            if not (path / "HEAD").exists():
+                if path.exists():
+                    shutil.rmtree(path)  # a clone that died half-way
+                _log.info("cloning repository", extra={"fields": {"repo": safe_url(url), "cache": str(path)}})
+                try:
+                    git.Repo.clone_from(url, path, mirror=True, env=_GIT_ENV)
+                except git.GitCommandError as exc:
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise FetchError(f"clone failed: {_stderr(exc)}", url=url) from exc
+                _touch(path)
+        repo = git.Repo(path)
+        self._repos[key] = repo
+        return repo
+
+    def _fetch(self, repo: git.Repo, url: str) -> None:
+        path = Path(repo.git_dir)
+        with self._file_lock(path):
+            _log.info("fetching repository", extra={"fields": {"repo": safe_url(url)}})
+            try:
+                repo.git.fetch("--prune", "--tags", "--force", "origin", env=_GIT_ENV)
+            except git.GitCommandError as exc:
+                raise FetchError(f"fetch failed: {_stderr(exc)}", url=url) from exc
+            _touch(path)
+
+    def _resolve(self, repo: git.Repo, url: str, revision: str) -> str:
+        local = _rev_parse(repo, revision)
+        if local is not None and (_FULL_SHA.match(revision) or _age(Path(repo.git_dir)) < self.max_age):
+            return local
+        try:
+            self._fetch(repo, url)
+        except FetchError as exc:
+            if local is None:
+                raise
+            _log.warning(
+                "fetch failed, using the cached revision",
+                extra={"fields": {"repo": safe_url(url), "revision": revision, "error": str(exc)}},
+            )
+            return local
+        found = _rev_parse(repo, revision)
+        if found is None:
+            raise RevisionNotFoundError("no branch, tag or commit of that name", url=url, revision=revision)
+        return found
+
+
+def _rev_parse(repo: git.Repo, revision: str) -> str | None:
+    """Branch first, then tag, then any commit-ish (SHA, full ref), as Argo CD's ls-remote order."""
+    candidates = ["HEAD"] if revision == "HEAD" else [f"refs/heads/{revision}", f"refs/tags/{revision}", revision]
+    for candidate in candidates:
+        try:
+            return str(repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}")).strip()
+        except git.GitCommandError:
+            continue
+    return None
+
+
+def _touch(path: Path) -> None:
+    (path / "fleet-fetched").touch()
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - (path / "fleet-fetched").stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _register_credentials(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if parts.password:
+        redact.register(parts.password)
+
+
+_default_cache: RepoCache | None = None
+
+
+def default_cache() -> RepoCache:
+    global _default_cache
+    if _default_cache is None:
+        _default_cache = RepoCache()
+    return _default_cache
+
+
+def open_repo(
+    url: str, revision: str = "HEAD", *, repo_map: Mapping[str, str | Path] | None = None, cache: RepoCache | None = None
+) -> Source:
+    """``url`` at ``revision`` through ``cache`` (default: the process-wide cache), or its repo_map directory."""
+    if repo_map:
+        mapped = {normalize_url(k): v for k, v in repo_map.items()}.get(normalize_url(url))
+        if mapped is not None:
+            return WorkTreeSource(mapped, url=url)
+    return (cache or default_cache()).open(url, revision)
+
+
+def materialize(
+    url: str,
+    revision: str,
+    path: str,
+    dest: str | Path,
+    *,
+    repo_map: Mapping[str, str | Path] | None = None,
+    cache: RepoCache | None = None,
+) -> str:
+    """Copy ``path`` ("" = the whole repository) of ``url`` at ``revision`` into ``dest``.
+
+    Returns the commit SHA copied (``working-tree`` for a repo_map directory). Symlinks are
+    kept when they stay inside the repository; one pointing out of it is an error.
+    """
+    return open_repo(url, revision, repo_map=repo_map, cache=cache).materialize(path, dest)
