@@ -323,6 +323,7 @@ class RenderContext:
     kube_version: str = ""
     api_versions: tuple[str, ...] = ()
     refs: Mapping[str, Path] = field(default_factory=dict)
+    ref_revisions: Mapping[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         """Argo CD's build environment, for ``$ARGOCD_APP_NAME``-style substitution in parameters."""
@@ -402,6 +403,7 @@ def render_source(
     kube_version: str | None = None,
     api_versions: Sequence[str] = (),
     refs: Mapping[str, Path] | None = None,
+    ref_revisions: Mapping[str, str] | None = None,
     cache: Any | None = None,
     decrypt: Decryptor | None | bool = True,
 ) -> list[dict[str, Any]]:
@@ -415,8 +417,9 @@ def render_source(
         revision: the resolved commit SHA (part of the cache key).
         kube_version, api_versions: Helm ``Capabilities`` / Kustomize ``helmCharts``.
         refs: ``ref`` name -> checkout root, for ``$ref/...`` Helm value files.
-        cache: a ``fleet.render.cache.RenderCache`` (default: the process-wide one); ``False``-y
-            objects other than None are not accepted, pass ``cache.NO_CACHE`` to disable.
+        ref_revisions: ``ref`` name -> the commit of that checkout (part of the cache key).
+        cache: a ``fleet.render.cache.RenderCache`` (default: the process-wide one, memory plus
+            ``$FLEET_RENDER_CACHE_DIR``); ``fleet.render.cache.NO_CACHE`` disables caching.
         decrypt: SOPS decryption of encrypted objects; True uses ``fleet.secrets.sops``,
             a callable is used as is, False/None leaves them encrypted.
     """
@@ -435,6 +438,7 @@ def render_source(
         kube_version=kube_version or "",
         api_versions=tuple(api_versions),
         refs=dict(refs or {}),
+        ref_revisions=dict(ref_revisions or {}),
     )
     kind = detect.source_type(ctx)
     store = cache_mod.default_cache() if cache is None else cache
@@ -469,11 +473,13 @@ def render_sources(
     if not (len(parsed) == len(source_dirs) == len(revisions)):
         raise errors.InputError("sources, source_dirs and revisions must have the same length")
     refs: dict[str, Path] = {}
+    ref_revisions: dict[str, str] = {}
     for index, src in enumerate(parsed):
         if src.ref:
             if src.ref in refs:
                 raise errors.InputError(f"duplicate source ref {src.ref!r}", field=f"spec.sources[{index}].ref")
             refs[src.ref] = Path(source_dirs[index])
+            ref_revisions[src.ref] = revisions[index]
     out: list[dict[str, Any]] = []
     for index, src in enumerate(parsed):
         if src.is_ref_only:
@@ -481,7 +487,7 @@ def render_sources(
         out.extend(
             render_source(src, source_dir=Path(source_dirs[index]), app_name=app_name, namespace=namespace,
                           revision=revisions[index], kube_version=kube_version, api_versions=api_versions,
-                          refs=refs, cache=cache, decrypt=decrypt)
+                          refs=refs, ref_revisions=ref_revisions, cache=cache, decrypt=decrypt)
         )
     return out
 

@@ -60,7 +60,11 @@ def cache_key(ctx: render.RenderContext, *, kind: str, tool_versions: str) -> Ca
         options = src.helm or render.HelmOptions()
         params["release"] = options.release_name or ctx.app_name
         params["namespace"] = options.namespace or ctx.namespace
-        params["refs"] = sorted((name, str(path)) for name, path in ctx.refs.items())
+        # Ref checkouts are named by commit, not by where they sit on this machine.
+        params["refs"] = sorted((name, ctx.ref_revisions.get(name, "")) for name in ctx.refs)
+        if any(not ctx.ref_revisions.get(name) for name in ctx.refs):
+            # A ref checkout without a known commit may change under the same key: do not cache.
+            return CacheKey(src.repo_url, "", src.path or src.chart, "", tool_versions)
     if kind in ("Helm", "Kustomize"):
         params["kube"] = [ctx.kube_version, list(ctx.api_versions)]
     if uses_env:
