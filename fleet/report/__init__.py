@@ -1,0 +1,147 @@
+"""Fleet reports: one run (and its history) as JSON, Markdown, HTML or Prometheus metrics.
+
+Sits at the very end of the data flow, reading ``RunResult`` values from the status store.
+Every format is computed from the same ``ReportData`` so they never disagree; text passes
+through ``fleet.redact`` once more before it is returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import jinja2
+
+from fleet import redact, results
+from fleet.health import Health
+from fleet.status import SyncStatus
+
+
+class Format(StrEnum):
+    """The report formats."""
+
+    JSON = "json"  # machine-readable: the run, its summary and the history summaries
+    MARKDOWN = "markdown"  # for pull-request comments and chat
+    HTML = "html"  # a self-contained page (inline CSS, no scripts)
+    METRICS = "metrics"  # Prometheus text exposition (e.g. for the node_exporter textfile collector)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportData:
+    run: results.RunResult
+    history: tuple[results.RunResult, ...]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.run.summary()
+
+    def attention(self) -> list[results.AppResult]:
+        """Applications that are not Synced and Healthy, worst first."""
+        bad = [app for app in self.run.apps() if not app.ok]
+        return sorted(bad, key=lambda a: (-a.health.rank, a.sync_status.value, a.cluster, a.name))
+
+    def failed_clusters(self) -> list[results.ClusterResult]:
+        return [c for c in self.run.clusters if c.reason is not None]
+
+    def drifted(self) -> list[tuple[results.AppResult, results.ResourceResult]]:
+        return [(app, r) for app in self.run.apps() for r in app.resources if r.drift]
+
+    def cluster_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for c in sorted(self.run.clusters, key=lambda c: c.cluster):
+            rows.append(
+                {
+                    "cluster": c.cluster,
+                    "state": "ok" if c.ok else (c.reason.value if c.reason else "attention"),
+                    "apps": len(c.apps),
+                    "apps_ok": sum(1 for a in c.apps if a.ok),
+                    "requests": c.request_total,
+                    "seconds": round(c.seconds, 2),
+                    "message": c.message,
+                }
+            )
+        return rows
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("fleet.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+_ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render(run: results.RunResult, history: Sequence[results.RunResult] = (), *, fmt: Format | str) -> str:
+    data = ReportData(run=run, history=tuple(history))
+    fmt = Format(fmt)
+    if fmt is Format.JSON:
+        text = json.dumps(
+            {
+                "run": json.loads(run.to_json()),
+                "summary": data.summary,
+                "ok": run.ok,
+                "history": [
+                    {"run_id": h.run_id, "kind": h.kind.value, "started_at": h.started_at,
+                     "revision": h.revision, "ok": h.ok, "summary": h.summary()}
+                    for h in data.history
+                ],
+            },
+            indent=2,
+        )
+    elif fmt is Format.METRICS:
+        text = metrics(data)
+    else:
+        name = "report.md.j2" if fmt is Format.MARKDOWN else "report.html.j2"
+        text = _ENV.get_template(name).render(data=data, run=run, summary=data.summary,
+                                               Health=Health, SyncStatus=SyncStatus)
+    return redact.mask(text)
+
+
+def metrics(data: ReportData) -> str:
+    """Prometheus text format for the latest run: one series per Application and cluster."""
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    registry = CollectorRegistry()
+    app_sync = Gauge("fleet_app_sync_status", "1 for the Application's current sync status",
+                     ["cluster", "app", "project", "status"], registry=registry)
+    app_health = Gauge("fleet_app_health_status", "1 for the Application's current health",
+                       ["cluster", "app", "project", "health"], registry=registry)
+    cluster_up = Gauge("fleet_cluster_reachable", "1 when the cluster answered during the run",
+                       ["cluster"], registry=registry)
+    requests = Gauge("fleet_cluster_api_requests", "API requests fleet made to the cluster in the run",
+                     ["cluster"], registry=registry)
+    seconds = Gauge("fleet_cluster_sync_seconds", "Seconds spent on the cluster in the run",
+                    ["cluster"], registry=registry)
+    drifted = Gauge("fleet_drifted_objects", "Objects changed by hand, found in the run", ["cluster"],
+                    registry=registry)
+    run_info = Gauge("fleet_run_ok", "1 when the last run was entirely Synced and Healthy",
+                     ["kind", "revision"], registry=registry)
+    run_ts = Gauge("fleet_run_finished_timestamp_seconds", "When the last run finished", registry=registry)
+    totals = Gauge("fleet_applications", "Applications by sync status and health",
+                   ["status", "health"], registry=registry)
+    for cluster in data.run.clusters:
+        cluster_up.labels(cluster.cluster).set(1 if cluster.reachable and cluster.reason is None else 0)
+        requests.labels(cluster.cluster).set(cluster.request_total)
+        seconds.labels(cluster.cluster).set(cluster.seconds)
+        drifted.labels(cluster.cluster).set(sum(1 for a in cluster.apps for r in a.resources if r.drift))
+        for app in cluster.apps:
+            app_sync.labels(app.cluster, app.name, app.project, app.sync_status.value).set(1)
+            app_health.labels(app.cluster, app.name, app.project, app.health.value).set(1)
+    counts: dict[tuple[str, str], int] = {}
+    for app in data.run.apps():
+        key = (app.sync_status.value, app.health.value)
+        counts[key] = counts.get(key, 0) + 1
+    for (status, health), count in counts.items():
+        totals.labels(status, health).set(count)
+    run_info.labels(data.run.kind.value, data.run.revision).set(1 if data.run.ok else 0)
+    if data.run.finished_at:
+        import datetime as dt
+
+        finished = dt.datetime.strptime(data.run.finished_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        run_ts.set(finished.timestamp())
+    return generate_latest(registry).decode()

@@ -1,0 +1,183 @@
+"""What a sync or diff run found and did: per object, per Application, per cluster, per run.
+
+These models are the end of the data flow: workers build ``ClusterResult`` values, the driver
+collects them into a ``RunResult``, the status store keeps them as history, and every report and
+metric is computed from them. They are frozen (they cross the Ray boundary) and hold no secret
+values: diffs are masked before they get here, and ``RunResult.to_json`` masks once more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fleet import errors, redact
+from fleet.health import Health
+from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Action(StrEnum):
+    """What happened to one object during this run."""
+
+    CREATED = "created"  # it did not exist and was applied
+    CONFIGURED = "configured"  # it existed, differed, and was applied
+    UNCHANGED = "unchanged"  # it matched Git; nothing was sent
+    PRUNED = "pruned"  # it left Git and was deleted
+    PRUNE_SKIPPED = "prune-skipped"  # it left Git but was kept (pruning off, Prune=false, not ours)
+    HOOK = "hook"  # a hook that ran (and may have been deleted by its policy)
+    FAILED = "failed"  # the apply, delete or hook failed
+    WOULD_CREATE = "would-create"  # dry run / diff: would be created
+    WOULD_CONFIGURE = "would-configure"  # dry run / diff: would be applied
+    WOULD_PRUNE = "would-prune"  # dry run / diff: would be deleted
+    DRIFTED = "drifted"  # changed by hand; reported, not healed (selfHeal is off)
+
+
+class ResourceResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    group: str = ""
+    version: str = ""
+    kind: str
+    namespace: str = ""
+    name: str
+    action: Action
+    status: SyncStatus = SyncStatus.SYNCED
+    health: Health | None = None
+    health_message: str = ""
+    result: ResultCode | None = None
+    message: str = ""
+    diff: str = ""  # masked unified diff of what differs (empty when in sync)
+    drift: bool = False  # differs from Git although Git did not change since the last sync
+    wave: int = 0
+    hook: str = ""  # the hook phase(s) for hook objects
+
+    @property
+    def ref(self) -> str:
+        group = f"{self.group}/" if self.group else ""
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{group}{self.kind}:{ns}{self.name}"
+
+
+class AppResult(BaseModel):
+    """One Application on one cluster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    cluster: str
+    project: str = "default"
+    namespace: str = ""
+    appset: str = ""
+    revision: str = ""
+    sync_status: SyncStatus
+    health: Health
+    phase: OperationPhase
+    reason: Reason
+    message: str = ""
+    resources: tuple[ResourceResult, ...] = ()
+    started_at: str = Field(default_factory=now)
+    seconds: float = 0.0
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.sync_status is SyncStatus.SYNCED and self.health in (Health.HEALTHY, Health.SUSPENDED)
+
+    def count(self) -> dict[str, int]:
+        return dict(Counter(r.action.value for r in self.resources))
+
+
+class ClusterResult(BaseModel):
+    """Everything one worker reports for one cluster."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster: str
+    server: str = ""
+    reachable: bool = True
+    reason: Reason | None = None  # set when the whole cluster failed (unreachable, worker lost)
+    message: str = ""
+    apps: tuple[AppResult, ...] = ()
+    requests: dict[str, int] = Field(default_factory=dict)  # API requests by verb
+    seconds: float = 0.0
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and all(app.ok for app in self.apps)
+
+    @property
+    def request_total(self) -> int:
+        return sum(self.requests.values())
+
+
+class RunKind(StrEnum):
+    """What kind of run produced a result."""
+
+    SYNC = "sync"  # reconcile: apply, prune, heal
+    DRY_RUN = "dry-run"  # sync with --dry-run: everything but the writes
+    DIFF = "diff"  # compare only
+
+
+class RunResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    kind: RunKind
+    started_at: str
+    finished_at: str = ""
+    source: str = ""  # fleet repository URL or path
+    revision: str = ""  # resolved commit
+    executor: str = ""
+    selector: str = ""
+    clusters: tuple[ClusterResult, ...] = ()
+    errors: tuple[str, ...] = ()  # ApplicationSet / generation errors (no cluster involved)
+
+    def apps(self) -> Iterable[AppResult]:
+        for cluster in self.clusters:
+            yield from cluster.apps
+
+    def summary(self) -> dict[str, Any]:
+        apps = list(self.apps())
+        return {
+            "clusters": len(self.clusters),
+            "clusters_failed": sum(1 for c in self.clusters if c.reason is not None),
+            "applications": len(apps),
+            "synced": sum(1 for a in apps if a.sync_status is SyncStatus.SYNCED),
+            "out_of_sync": sum(1 for a in apps if a.sync_status is SyncStatus.OUT_OF_SYNC),
+            "unknown": sum(1 for a in apps if a.sync_status is SyncStatus.UNKNOWN),
+            "healthy": sum(1 for a in apps if a.health is Health.HEALTHY),
+            "degraded": sum(1 for a in apps if a.health is Health.DEGRADED),
+            "progressing": sum(1 for a in apps if a.health is Health.PROGRESSING),
+            "objects": sum(len(a.resources) for a in apps),
+            "changed": sum(
+                1
+                for a in apps
+                for r in a.resources
+                if r.action in (Action.CREATED, Action.CONFIGURED, Action.PRUNED)
+            ),
+            "drifted": sum(1 for a in apps for r in a.resources if r.drift),
+            "requests": sum(c.request_total for c in self.clusters),
+            "generation_errors": len(self.errors),
+        }
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(c.ok for c in self.clusters)
+
+    def exit_code(self) -> errors.ExitCode:
+        return errors.ExitCode.OK if self.ok else errors.ExitCode.FAILED
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON with every registered secret value masked (defence in depth: diffs and messages
+        are masked where they are made)."""
+        return redact.mask(self.model_dump_json(**kwargs))
