@@ -113,3 +113,16 @@ def test_credentials_resolve_through_the_credential_resolver(backends: None) -> 
     resolve_credential = resolver.Resolver().credential_resolver(PROD)
     assert resolve_credential("ref+vault://secret/data/{{name}}/db#/password") == "prod-db-pw"
     assert resolve_credential("static-token") == "static-token"
+
+
+def test_kustomize_generator_inputs_resolve_before_the_build(backends: None) -> None:
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "secretGenerator": [{"name": "db", "literals": ["password=ref+vault://secret/data/{{name}}/db#/password", "user=shop"]}],
+    }
+    resolved, paths = resolver.Resolver().for_cluster(PROD).resolve_object(kustomization)
+    assert resolved["secretGenerator"][0]["literals"] == ["password=prod-db-pw", "user=shop"]
+    assert paths == {("secretGenerator", 0, "literals", 0)}
+    env_file = "USER=shop\nPASSWORD=ref+vault://secret/data/{{name}}/db#/password\nAPI_KEY=ref+awssecrets://shop/api-key\n"
+    assert resolver.Resolver().for_cluster(PROD).resolve_string(env_file) == "USER=shop\nPASSWORD=prod-db-pw\nAPI_KEY=api-key-123\n"

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets as std_secrets  # the standard library module (fleet.secrets is never imported as "secrets")
+import ssl
 import threading
 import time
 import uuid
@@ -216,8 +217,11 @@ class VaultServer:
         port: int = 0,
         root_token: str = "root",
         kv_mounts: Mapping[str, int] | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ) -> None:
         self.host = host
+        self.tls = (tls_cert, tls_key) if tls_cert else None
         self.port = port
         self.root_token = root_token
         self._lock = threading.RLock()
@@ -240,6 +244,10 @@ class VaultServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls[0], self.tls[1])
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="vault-test-server", daemon=True
@@ -264,7 +272,7 @@ class VaultServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     address = url
 
@@ -952,12 +960,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kv", action="append", default=[], metavar="MOUNT=VERSION",
                         help="a KV mount, e.g. secret=2 or legacy=1 (default: secret=2)")
     parser.add_argument("--transit", action="append", default=[], metavar="MOUNT", help="a transit mount")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
+    parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = parser.parse_args(argv)
     kv = {}
     for spec in args.kv or ["secret=2"]:
         mount, _, version = spec.partition("=")
         kv[mount] = int(version or 2)
-    server = VaultServer(host=args.host, port=args.port, root_token=args.root_token, kv_mounts=kv)
+    server = VaultServer(
+        host=args.host, port=args.port, root_token=args.root_token, kv_mounts=kv, tls_cert=args.tls_cert, tls_key=args.tls_key
+    )
     for mount in args.transit:
         server.enable_transit(mount)
     server.start()
