@@ -589,7 +589,12 @@ def _parse_secret_path(path: str | Sequence[str | int]) -> Path:
 def _dump(obj: Any) -> list[str]:
     if obj is None:
         return []
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True).splitlines(keepends=True)
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True).splitlines(
+        keepends=True
+    )
+
+
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster
 
 
 # --- the entry points -------------------------------------------------------------------------
