@@ -171,7 +171,7 @@ class Conflict(ApiError, errors.PermanentError):
         return [
             str(cause.get("field") or cause.get("message", ""))
             for cause in self.status.causes
-            if cause.get("type") == "FieldManagerConflict"
+            if (cause.get("reason") or cause.get("type")) == "FieldManagerConflict"  # JSON "reason" is Go's Type
         ]
 
 
