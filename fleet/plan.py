@@ -520,6 +520,7 @@ class Item:
     exists: bool = False
     recreate: bool = False
     delete_policies: tuple[HookDeletePolicy, ...] = ()
+    phase: SyncPhase | None = None  # for hooks: the phase this copy runs in
 
     @property
     def server_side_apply(self) -> bool:
@@ -556,6 +557,7 @@ class SkipReason(StrEnum):
     NO_PRUNE = "ignored (no prune)"  # Prune=false (or confirm) on the object
     NOT_OWNED = "not managed by this application"  # live object lacks this Application's tracking id
     HOOK_IN_SELECTIVE_SYNC = "hooks do not run in a selective sync"
+    EMPTY_PRUNE = "automated sync will not prune every resource (allowEmpty is false)"
     DELETE_HOOK = "runs only when the Application is deleted"  # PreDelete / PostDelete
 
 
@@ -594,6 +596,7 @@ class SyncPlan:
     fail_on_shared: bool
     inventory: inventory.Inventory
     stale: tuple[inventory.Entry, ...]
+    empty_prune_refused: bool = False
 
     @property
     def blocked(self) -> bool:
@@ -775,6 +778,16 @@ def plan_sync(
             item = Item(ItemKind.PRUNE, entry.ref, live_obj, obj_options, exists=True)
             prune_tasks.append(_Task(SyncPhase.SYNC, wave(live_obj), item))
 
+    if prune_tasks and not applied and policy.automated and prune is None and not policy.allow_empty:
+        # Argo CD's safety net: an automated sync never prunes an Application down to nothing
+        # (an empty render is more often a broken source than a real wish) unless allowEmpty.
+        for task in prune_tasks:
+            skipped.append(Skipped(task.item.ref, SkipReason.EMPTY_PRUNE))
+            kept_stale.append(previous.get(task.item.ref) or inventory.entry_of(task.item.obj))
+        prune_tasks = []
+        refused = True
+    else:
+        refused = False
     _mirror_prune_waves(prune_tasks)
     sync_waves = [t.wave for t in tasks if t.phase is SyncPhase.SYNC] + [t.wave for t in prune_tasks]
     last_wave = max(sync_waves, default=0)
@@ -796,6 +809,7 @@ def plan_sync(
         fail_on_shared=app_options.flag("fail_on_shared_resource"),
         inventory=inventory.merge(current, kept_stale),
         stale=tuple(stale),
+        empty_prune_refused=refused,
     )
 
 
@@ -834,6 +848,7 @@ def _plan_hook(
             exists=exists,
             recreate=exists and HookDeletePolicy.BEFORE_HOOK_CREATION in policies,
             delete_policies=policies,
+            phase=phase,
         )
         if phase in (SyncPhase.PRE_DELETE, SyncPhase.POST_DELETE):
             delete_hooks.append(item)
@@ -871,3 +886,66 @@ def _group(tasks: list[_Task]) -> tuple[Step, ...]:
     if current is not None:
         steps.append(Step(current[0], current[1], tuple(prune), tuple(apply)))
     return tuple(steps)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionPlan:
+    """Deleting an Application's objects: PreDelete hooks, deletes in reverse wave order, PostDelete hooks.
+
+    ``steps`` hold PreDelete hook steps, then prune steps (one per wave, highest wave first),
+    then PostDelete hook steps. Objects with ``Delete=false`` are kept (``skipped``), as are
+    live objects without this Application's tracking id.
+    """
+
+    steps: tuple[Step, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def plan_deletion(
+    live: Mapping[inventory.ObjectRef, Mapping[str, Any]],
+    *,
+    app: str,
+    previous: inventory.Inventory,
+    hooks: Sequence[Mapping[str, Any]] = (),
+    options: SyncOptions | None = None,
+    revision: str = "",
+    started_at: int = 0,
+) -> DeletionPlan:
+    """Plan the deletion of ``app``: what its inventory lists and the cluster still has.
+
+    ``hooks`` are the rendered objects (only PreDelete/PostDelete hooks among them are used).
+    """
+    app_options = options or SyncOptions()
+    skipped: list[Skipped] = []
+    by_wave: dict[int, list[Item]] = {}
+    for entry in previous.entries:
+        live_obj = live.get(entry.ref)
+        if live_obj is None:
+            continue
+        if not inventory.is_owned_by(live_obj, app):
+            skipped.append(Skipped(entry.ref, SkipReason.NOT_OWNED))
+            continue
+        obj_options = resolve(app_options, live_obj)
+        if obj_options.delete is False:
+            skipped.append(Skipped(entry.ref, SkipReason.NO_PRUNE))
+            continue
+        by_wave.setdefault(wave(live_obj), []).append(Item(ItemKind.PRUNE, entry.ref, live_obj, obj_options, exists=True))
+    tasks: list[_Task] = []
+    fail: list[_Task] = []
+    delete_hooks: list[Item] = []
+    for obj in hooks:
+        if is_hook(obj):
+            _plan_hook(obj, inventory.ObjectRef.from_object(obj), resolve(app_options, obj), live, None, revision,
+                       started_at, tasks, fail, delete_hooks, [])
+    def hook_step(phase: SyncPhase) -> list[Step]:
+        items = sorted((i for i in delete_hooks if i.phase is phase),
+                       key=lambda i: (wave(i.obj), kind_rank(i.ref.kind), i.ref.name))
+        return [Step(phase, 0, (), tuple(items))] if items else []
+
+    steps: list[Step] = hook_step(SyncPhase.PRE_DELETE)
+    for number in sorted(by_wave, reverse=True):
+        # Within a wave, reverse kind order: workloads go before the namespaces and CRDs they need.
+        items = sorted(by_wave[number], key=lambda i: (-kind_rank(i.ref.kind), i.ref.name))
+        steps.append(Step(SyncPhase.SYNC, number, tuple(items), ()))
+    steps.extend(hook_step(SyncPhase.POST_DELETE))
+    return DeletionPlan(tuple(steps), tuple(skipped))

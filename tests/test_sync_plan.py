@@ -118,10 +118,10 @@ def test_stale_object_already_gone_is_forgotten() -> None:
 
 
 def test_prune_defaults_to_the_automated_policy() -> None:
-    stale = obj("ConfigMap", "stale")
+    keep, stale = obj("ConfigMap", "keep"), obj("ConfigMap", "stale")
     auto = plan.parse_sync_policy({"automated": {"prune": True}})
-    p = plan.plan_sync([], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=auto)
-    assert outline(p) == [("Sync", 0, ["ConfigMap/stale"], [])]
+    p = plan.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto)
+    assert outline(p) == [("Sync", 0, ["ConfigMap/stale"], ["ConfigMap/keep"])]
     assert p.steps[0].prune[0].options.propagation_policy is plan.PropagationPolicy.FOREGROUND
 
 
@@ -179,3 +179,28 @@ def test_waves_come_from_the_annotation_then_helm_hook_weight() -> None:
     assert plan.wave({"metadata": {"annotations": {plan.HELM_HOOK_WEIGHT: "5"}}}) == 5
     assert plan.wave({"metadata": {"annotations": {plan.ANNOTATION_SYNC_WAVE: "x", plan.HELM_HOOK_WEIGHT: "2"}}}) == 2
     assert plan.wave({"metadata": {}}) == 0
+
+
+def test_automated_sync_refuses_to_prune_everything_without_allow_empty() -> None:
+    stale = obj("ConfigMap", "stale")
+    for allow_empty, refused in ((False, True), (True, False)):
+        policy = plan.parse_sync_policy({"automated": {"prune": True, "allowEmpty": allow_empty}})
+        p = plan.plan_sync([], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=policy)
+        assert (p.empty_prune_refused, p.is_noop) == (refused, refused)
+        assert (Ref.from_object(stale) in p.inventory.refs()) is refused
+
+
+def test_deleting_an_application_runs_delete_hooks_around_reverse_wave_deletes() -> None:
+    early, late = obj("ConfigMap", "early", wave=-1), obj("Deployment", "late", api="apps/v1", wave=2)
+    kept = obj("Secret", "kept", options="Delete=false")
+    hooks = [
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "backup", "namespace": "shop",
+                                                              "annotations": {plan.ANNOTATION_HOOK: "PreDelete"}}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "notify", "namespace": "shop",
+                                                              "annotations": {plan.ANNOTATION_HOOK: "PostDelete"}}},
+    ]
+    previous = inventory.from_objects([early, late, kept])
+    d = plan.plan_deletion(live_of(early, late, kept), app=APP, previous=previous, hooks=hooks)
+    assert [(s.phase.value, s.wave, [i.ref.name for i in (*s.prune, *s.apply)]) for s in d.steps] == [
+        ("PreDelete", 0, ["backup"]), ("Sync", 2, ["late"]), ("Sync", -1, ["early"]), ("PostDelete", 0, ["notify"])]
+    assert [(s.ref.name, s.reason) for s in d.skipped] == [("kept", plan.SkipReason.NO_PRUNE)]
