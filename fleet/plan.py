@@ -24,7 +24,10 @@ Semantics follow Argo CD's gitops-engine (``pkg/sync``; see ``docs/user-guide/sy
 - Prune: stale objects (previous inventory minus desired) that the live cluster still has and that
   carry this Application's tracking id. Their waves are mirrored (the last created is the first
   deleted); PruneLast objects go in one step after the last Sync wave. In a step, prune runs before
-  apply.
+  apply. An automated sync never prunes everything unless ``allowEmpty``.
+
+``plan_deletion`` plans deleting an Application (PreDelete hooks, deletes in reverse waves,
+PostDelete hooks). ``parse_sync_policy`` / ``parse_sync_options`` read ``spec.syncPolicy``.
 """
 
 from __future__ import annotations

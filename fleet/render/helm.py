@@ -38,6 +38,11 @@ from fleet.render import manifests
 def tool_version() -> str:
     if render.helm_mode() == "binary":
         return f"helm-binary-{_binary_version()}"
+    return _sdk_version()
+
+
+@functools.lru_cache(maxsize=1)
+def _sdk_version() -> str:
     return f"helm-python-{helm_python.__version__}-sdk-{helm_python.helm_sdk_version()}"
 
 
