@@ -212,7 +212,7 @@ def generate_one(appset: argo.ApplicationSet, env: _Env) -> AppSetResult:
     fields = {"appset": name, "namespace": namespace}
 
     def failed(exc: errors.FleetError) -> AppSetResult:
-        _log.error(f"ApplicationSet {name}: {exc}", extra={"fields": fields})
+        _log.debug(f"ApplicationSet {name}: {exc}", extra={"fields": fields})
         return AppSetResult(appset=appset, name=name, namespace=namespace, error=exc)
 
     try:
@@ -277,7 +277,7 @@ def generate_one(appset: argo.ApplicationSet, env: _Env) -> AppSetResult:
                 origins.append(Origin(generator, params))
     valid, valid_origins, invalid = validate(objects, origins, appset=name, env=env)
     for item in invalid:
-        _log.warning(str(item), extra={"fields": {**fields, "application": item.name}})
+        _log.debug(str(item), extra={"fields": {**fields, "application": item.name}})
     _log.info(
         f"ApplicationSet {name}: generated {len(valid)} applications",
         extra={"fields": {**fields, "applications": len(valid), "invalid": len(invalid)}},
