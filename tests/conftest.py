@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.sealed",
     "tests.fixtures.kubefake",
+    "tests.fixtures.sops",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
