@@ -549,7 +549,7 @@ class ClusterClient:
                     or (retry_already_exists and status.code == 409 and status.reason == "AlreadyExists")
                 )
                 if retryable and attempt < self.retries:
-                    delay = self._delay(attempt, retry_after if status.code == 429 else None)
+                    delay = self._delay(attempt, retry_after)  # client-go honours Retry-After on 5xx too
                     attempt += 1
                     _log.debug(
                         "retrying after an error answer",
@@ -557,6 +557,8 @@ class ClusterClient:
                     )
                     time.sleep(delay)
                     continue
+                if not (status.code == 429 or status.code >= 500):
+                    retry_after = None  # a hint on a permanent error must not make it look retryable
                 # Not chained: ApiException's text includes the response body and headers.
                 raise _error_for(status, cluster=self.name, verb=shown, target=target, retry_after=retry_after) from None
             except (url_exceptions.HTTPError, OSError) as exc:

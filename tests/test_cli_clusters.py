@@ -142,3 +142,16 @@ def test_check_through_the_installed_command(client_sim, sim_kubeconfig: Path) -
     )
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)) == 3
+
+
+def test_check_resolves_secret_reference_credentials_through_the_secret_layer(client_sim, tmp_path: Path) -> None:
+    cluster = client_sim.clusters()[0]
+    listing = tmp_path / "clusters.yaml"
+    listing.write_text(
+        "apiVersion: fleet.gitops/v1\nkind: ClusterList\nclusters:\n"
+        f"  - name: by-reference\n    server: {cluster.server}\n"
+        f"    credentials: {{bearerToken: 'ref+echo://{cluster.credentials.bearer_token}'}}\n"
+    )
+    result = _run("check", "--cluster-list", str(listing), "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status"] == "ok"

@@ -104,8 +104,9 @@ def test_apply_retries_an_already_exists_race_but_create_does_not(fake_api: Fake
     assert [r.method for r in fake_api.requests] == ["GET", "PATCH", "PATCH"]
 
 
-def test_retry_after_is_honoured_on_429(fake_api: FakeApi) -> None:
-    fake_api.script = [_error(429, "TooManyRequests", {"Retry-After": "1"}), VERSION]
+@pytest.mark.parametrize("code, reason", [(429, "TooManyRequests"), (503, "ServiceUnavailable")], ids=["429", "503"])
+def test_retry_after_is_honoured(fake_api: FakeApi, code: int, reason: str) -> None:
+    fake_api.script = [_error(code, reason, {"Retry-After": "1"}), VERSION]
     api = _client(fake_api, backoff=0.001)
     api.server_version()
     gap = fake_api.requests[1].at - fake_api.requests[0].at
@@ -150,6 +151,13 @@ def test_backoff_grows_between_attempts(fake_api: FakeApi) -> None:
     # equal jitter: attempt n waits between half and all of backoff * 2**n
     for n, gap in enumerate(gaps):
         assert 0.1 * 2**n / 2 <= gap < 0.1 * 2**n + 0.3, gaps
+
+
+def test_retry_after_on_a_permanent_error_does_not_make_it_retryable(fake_api: FakeApi) -> None:
+    fake_api.script = [CORE_V1, _error(409, "Conflict", {"Retry-After": "5"})]
+    with pytest.raises(client.Conflict) as info:
+        _client(fake_api).create(CONFIGMAP)
+    assert not info.value.retryable and info.value.retry_after is None
 
 
 def test_a_non_status_error_body_is_left_out_of_the_message(fake_api: FakeApi) -> None:
