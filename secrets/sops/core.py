@@ -198,7 +198,9 @@ def decrypt_branches(
 def _register(value: Any) -> None:
     if isinstance(value, tree.Comment):
         return
-    if isinstance(value, str | bytes):
+    if isinstance(value, str):
+        redact.register(value.encode("utf-8", "surrogateescape"))
+    elif isinstance(value, bytes):
         redact.register(value)
     elif isinstance(value, bool):
         return
