@@ -931,6 +931,7 @@ def _duration(value: Any) -> int:
 class _Handler(BaseHTTPRequestHandler):
     server_state: VaultServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: without this, delayed ACKs add ~40 ms per request
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
