@@ -39,8 +39,6 @@ FieldPath = tuple[str | int, ...]
 SecretPaths = frozenset[FieldPath]
 
 GENERATION_FILE = "secrets-generation.json"
-STATE_DIR_ENV = "FLEET_STATE_DIR"
-DEFAULT_STATE_DIR = ".fleet"
 
 _STRING = "string"  # cache kind: Provider.get_string (reference without fragment)
 _DOCUMENT = "document"  # cache kind: Provider.get_document (reference with fragment)
@@ -66,8 +64,10 @@ def describe_object(obj: Mapping[str, Any]) -> str:
 
 
 def state_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """Where fleet keeps its state: ``path``, else ``$FLEET_STATE_DIR``, else ``./.fleet``."""
-    return Path(path or os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+    """fleet's state directory, shared with the status store (``fleet.store.state_dir``)."""
+    from fleet import store  # lazily: the store pulls in sqlite, which a worker resolving secrets never needs
+
+    return store.state_dir(path)
 
 
 def generation_path(directory: str | os.PathLike[str] | None = None) -> Path:
