@@ -10,6 +10,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.sim",
     "tests.fixtures.git",
+    "tests.fixtures.appset",
     "tests.fixtures.vault",
     "tests.fixtures.aws",
     "tests.fixtures.sealed",
