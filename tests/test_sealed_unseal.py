@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -162,14 +163,15 @@ def test_input_that_is_not_a_sealed_secret_is_refused(sealing_key: KeyPair, obj:
 
 def test_unsealed_values_are_registered_for_masking(sealing_key: KeyPair) -> None:
     # sealed with the bare primitive, so nothing but unseal has seen the value
+    plaintext = f"unseen-{uuid.uuid4().hex}"
     label = crypto.encryption_label("apps", "db", crypto.Scope.STRICT)
-    blob = crypto.hybrid_encrypt(sealing_key.cert.public_key(), b"a-value-nobody-registered", label)
+    blob = crypto.hybrid_encrypt(sealing_key.cert.public_key(), plaintext.encode(), label)
     out = {
         "apiVersion": "bitnami.com/v1alpha1",
         "kind": "SealedSecret",
         "metadata": {"name": "db", "namespace": "apps"},
         "spec": {"encryptedData": {"k": base64.b64encode(blob).decode()}},
     }
-    assert redact.mask("log: a-value-nobody-registered") == "log: a-value-nobody-registered"
+    assert redact.mask(f"log: {plaintext}") == f"log: {plaintext}"
     sealed.unseal(out, sealing_key.unseal_keys)
-    assert redact.mask("log: a-value-nobody-registered") == "log: ***"
+    assert redact.mask(f"log: {plaintext}") == "log: ***"

@@ -7,7 +7,7 @@ simulator's Sealed Secrets controller unseals with it.
 
 Modules, bottom up: ``crypto`` (the hybrid RSA-OAEP + AES-GCM blob, scopes and labels),
 ``keys`` (certificates and private keys), ``certs`` (a cluster's certificate: registry
-annotation or the controller's ``/v1/cert.pem``), ``seal``, ``unseal``, ``delivery``.
+annotation or the controller's ``/v1/cert.pem``), ``sealer``, ``unsealer``, ``delivery``.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from fleet.secrets.sealed.keys import (
     load_private_keys_file,
     sealing_key_secret,
 )
-from fleet.secrets.sealed.seal import seal_raw, seal_secret
-from fleet.secrets.sealed.unseal import (
+from fleet.secrets.sealed.sealer import seal_raw, seal_secret
+from fleet.secrets.sealed.unsealer import (
     SKIP_OWNER_REFERENCES_ANNOTATION,
     CorruptDataError,
     LabelMismatchError,

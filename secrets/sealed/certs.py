@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+import urllib3
 
 from fleet import errors, log, models
 from fleet.secrets.sealed import keys
@@ -35,9 +37,41 @@ _log = log.get_logger(__name__)
 
 
 class ProxyClient(Protocol):
-    """What fetching needs from a cluster client: a GET of an API path, returning the body."""
+    """What fetching needs from a cluster client: a GET of an API path, returning the body.
+
+    A ``fleet.clusters.client.ClusterClient`` without ``proxy_get`` is used through its official
+    ``kubernetes`` ``api_client`` instead (``CoreV1Api`` service proxy call).
+    """
 
     def proxy_get(self, path: str) -> bytes: ...
+
+
+def _proxy_get(client: Any, namespace: str, name: str, *, cluster_name: str) -> bytes:
+    path = cert_proxy_path(namespace, name)
+    if hasattr(client, "proxy_get"):
+        return bytes(client.proxy_get(path))
+    import kubernetes  # the official client: it knows the service proxy URL scheme
+
+    api = kubernetes.client.CoreV1Api(client.api_client)
+    try:
+        response = api.connect_get_namespaced_service_proxy_with_path(
+            f"{name}:{CONTROLLER_PORT_NAME}", namespace, CERT_PATH.lstrip("/"), _preload_content=False
+        )
+    except kubernetes.client.ApiException as exc:
+        # Not chained: ApiException's text carries response headers.
+        message = (
+            f"cluster {cluster_name}: the Sealed Secrets controller {namespace}/{name} did not answer "
+            f"{CERT_PATH} (HTTP {exc.status} {exc.reason})"
+        )
+        if exc.status in (429, 500, 502, 503, 504):
+            raise errors.TemporaryError(message) from None
+        raise errors.PermanentError(message) from None
+    except (OSError, urllib3.exceptions.HTTPError) as exc:
+        raise errors.TemporaryError(
+            f"cluster {cluster_name}: cannot reach the API server to fetch the sealing certificate "
+            f"({type(exc).__name__})"
+        ) from None
+    return bytes(response.data)
 
 
 def cert_proxy_path(namespace: str = DEFAULT_CONTROLLER_NAMESPACE, name: str = DEFAULT_CONTROLLER_NAME) -> str:
@@ -63,7 +97,7 @@ def controller_of(
 
 
 def fetch_certificate(
-    client: ProxyClient,
+    client: Any,
     *,
     namespace: str = DEFAULT_CONTROLLER_NAMESPACE,
     name: str = DEFAULT_CONTROLLER_NAME,
@@ -73,7 +107,7 @@ def fetch_certificate(
     """Fetch the controller's current certificate through the API server's service proxy."""
     path = cert_proxy_path(namespace, name)
     where = f"cluster {cluster_name} {path}" if cluster_name else path
-    body = client.proxy_get(path)
+    body = _proxy_get(client, namespace, name, cluster_name=cluster_name)
     cert = keys.load_certificate(body, source=where, now=now)
     _log.info(
         "fetched sealing certificate",
@@ -108,7 +142,7 @@ def certificate_from_registry(
 def certificate_for_cluster(
     cluster: models.Cluster,
     *,
-    client: ProxyClient | None = None,
+    client: Any | None = None,
     controller_namespace: str | None = None,
     controller_name: str | None = None,
     base_dir: str | Path | None = None,

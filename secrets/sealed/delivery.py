@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from fleet import errors, models
-from fleet.secrets.sealed import crypto, keys, seal
+from fleet.secrets.sealed import crypto, keys, sealer
 
 DELIVER_AS_ANNOTATION = "fleet.gitops/deliver-as"
 # The certificate (SSH SHA-256 fingerprint of its key) a delivered SealedSecret was sealed with.
@@ -58,7 +58,7 @@ def wants_sealed_delivery(obj: Mapping[str, Any]) -> bool:
     value = (meta.get("annotations") or {}).get(DELIVER_AS_ANNOTATION)
     if value is None:
         return False
-    ref = seal.secret_ref(meta)
+    ref = sealer.secret_ref(meta)
     if obj.get("kind") != "Secret" or str(obj.get("apiVersion", "v1")) != "v1":
         raise errors.InputError(
             "is only valid on a v1 Secret",
@@ -127,7 +127,7 @@ def _reusable(
     current = meta.get("generation") is None or status.get("observedGeneration") == meta.get("generation")
     owners = (live_secret.get("metadata") or {}).get("ownerReferences") or []
     owned = any(
-        o.get("kind") == seal.KIND and o.get("name") == meta.get("name") and (not meta.get("uid") or o.get("uid") == meta.get("uid"))
+        o.get("kind") == sealer.KIND and o.get("name") == meta.get("name") and (not meta.get("uid") or o.get("uid") == meta.get("uid"))
         for o in owners
     )
     if not (same_label and synced and current and owned):
@@ -165,7 +165,7 @@ def seal_for_cluster(
     where = f"cluster {cluster.name}"
     resolved, _ = _resolution(resolver, cluster).resolve_object(secret)
     resolved["metadata"] = _without_delivery_annotation(resolved.get("metadata") or {})
-    desired = seal.seal_secret(resolved, cert, where=where)
+    desired = sealer.seal_secret(resolved, cert, where=where)
 
     reusable = _reusable(live, live_secret, desired, cert)
     if reusable:

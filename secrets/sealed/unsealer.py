@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleet import errors, redact
-from fleet.secrets.sealed import crypto, keys, seal
+from fleet.secrets.sealed import crypto, keys, sealer
 
 SKIP_OWNER_REFERENCES_ANNOTATION = "sealedsecrets.bitnami.com/skip-set-owner-references"
 # Sprig functions the controller removes so a template cannot learn about its environment.
@@ -221,9 +221,9 @@ def unseal(
     failed, and ``fleet.errors.InputError`` for a malformed object ("SealedSecret data is too
     short", bad base64, both ``data`` and ``encryptedData``, a failing ``template.data``).
     """
-    if sealed.get("kind") != seal.KIND or not str(sealed.get("apiVersion", "")).startswith("bitnami.com/"):
+    if sealed.get("kind") != sealer.KIND or not str(sealed.get("apiVersion", "")).startswith("bitnami.com/"):
         kind = f"{sealed.get('apiVersion', '?')} {sealed.get('kind') or '<no kind>'}"
-        raise errors.InputError(f"expected a {seal.API_VERSION} SealedSecret, got {kind}", file=where)
+        raise errors.InputError(f"expected a {sealer.API_VERSION} SealedSecret, got {kind}", file=where)
     if not unseal_keys:
         raise errors.InputError("no private key was given to unseal with", file=where)
     meta = sealed.get("metadata") or {}
@@ -280,8 +280,8 @@ def unseal(
         secret_meta.pop("namespace", None)
     if str((template.get("metadata") or {}).get("annotations", {}).get(SKIP_OWNER_REFERENCES_ANNOTATION)) != "true":
         owner: dict[str, Any] = {
-            "apiVersion": str(sealed.get("apiVersion") or seal.API_VERSION),
-            "kind": seal.KIND,
+            "apiVersion": str(sealed.get("apiVersion") or sealer.API_VERSION),
+            "kind": sealer.KIND,
             "name": name,
         }
         if meta.get("uid"):
