@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,10 @@ def test_paths_reported_by_the_secret_layer_are_masked_in_any_kind() -> None:
 
 
 def test_registered_secret_values_are_masked_anywhere_in_the_text() -> None:
-    redact.register("leaked-into-a-configmap")
-    try:
-        desired = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": "leaked-into-a-configmap"}}
-        result = diff.diff(desired, {**desired, "data": {"x": "other"}})
-    finally:
-        redact.forget_all()
-    assert "leaked-into-a-configmap" not in result.text
+    # A unique value, left registered: clearing the process-wide mask would unmask other tests' values.
+    leaked = f"leaked-{uuid.uuid4().hex}"
+    redact.register(leaked)
+    desired = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": leaked}}
+    result = diff.diff(desired, {**desired, "data": {"x": "other"}})
+    assert leaked not in result.text
     assert result.paths(diff.ChangeOp.CHANGE) == ["data.x"]
