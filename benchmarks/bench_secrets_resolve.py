@@ -29,16 +29,18 @@ def manifests(apps: int, objects: int) -> list[dict]:
     out = []
     for app in range(apps):
         for index in range(objects):
-            out.append({
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": f"app{app}-obj{index}", "namespace": f"app{app}"},
-                "stringData": {
-                    "password": f"ref+vault://secret/data/{{{{name}}}}/app-{app}#/password",
-                    "url": f"postgres://u:ref+vault://secret/data/{{{{name}}}}/app-{app}#/password+@db/app{app}",
-                    "api-key": f"ref+vault://secret/data/{{{{name}}}}/app-{app}-api#/key",
-                },
-            })
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": f"app{app}-obj{index}", "namespace": f"app{app}"},
+                    "stringData": {
+                        "password": f"ref+vault://secret/data/{{{{name}}}}/app-{app}#/password",
+                        "url": f"postgres://u:ref+vault://secret/data/{{{{name}}}}/app-{app}#/password+@db/app{app}",
+                        "api-key": f"ref+vault://secret/data/{{{{name}}}}/app-{app}-api#/key",
+                    },
+                }
+            )
     return out
 
 
@@ -101,10 +103,15 @@ def main() -> None:
 
     base_reads, base_time = results["baseline (a read per reference)"]
     print(f"{args.clusters} clusters x {args.apps} apps x {args.objects} objects = {references} references")
-    print(f"{'mode':42s} {'reads':>7s} {'time s':>8s} {'reads/ref':>9s} {'x fewer reads':>13s} {'x faster':>9s}")
+    print(
+        f"{'mode':42s} {'reads':>7s} {'time s':>8s} {'reads/ref':>9s} {'x fewer reads':>13s} {'x faster':>9s}"
+    )
     for mode, (count, seconds) in results.items():
         fewer = f"{base_reads / count:.1f}" if count else "all"
-        print(f"{mode:42s} {count:7d} {seconds:8.3f} {count / references:9.3f} {fewer:>13s} {base_time / seconds:9.1f}")
+        print(
+            f"{mode:42s} {count:7d} {seconds:8.3f} {count / references:9.3f} {fewer:>13s}"
+            f" {base_time / seconds:9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ DENIED_CODES = frozenset(
         "DecryptionFailure",  # KMS refused to decrypt the secret for these credentials
     }
 )
-RETRY_CODES = frozenset({"ThrottlingException", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"})
+RETRY_CODES = frozenset(
+    {"ThrottlingException", "InternalServiceError", "ServiceUnavailable", "RequestTimeout"}
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ class SecretsManagerProvider:
             return providers.option(ref, self.settings, name, *env)
 
         return ClientKey(
-            region=opt("region") or _region_of_arn(ref.path) or opt("region", "AWS_REGION", "AWS_DEFAULT_REGION"),
+            region=opt("region")
+            or _region_of_arn(ref.path)
+            or opt("region", "AWS_REGION", "AWS_DEFAULT_REGION"),
             profile=opt("profile", "AWS_PROFILE"),
             role_arn=opt("role_arn"),
             endpoint_url=opt("endpoint_url", ENDPOINT_ENV),
@@ -125,7 +129,8 @@ class SecretsManagerProvider:
             session = boto3.session.Session(profile_name=key.profile, region_name=key.region)
             if session.region_name is None:
                 raise refs.BadReference(
-                    f"{ref}: no AWS region (set ?region=, an ARN, AWS_REGION or the profile's region)", ref=ref.display()
+                    f"{ref}: no AWS region (set ?region=, an ARN, AWS_REGION or the profile's region)",
+                    ref=ref.display(),
                 )
             if not key.role_arn:
                 return session.client("secretsmanager", endpoint_url=key.endpoint_url, config=config), None
@@ -147,7 +152,9 @@ class SecretsManagerProvider:
             return client, time.monotonic() + ROLE_SESSION_SECONDS - ROLE_REFRESH_MARGIN
 
     def _get(self, ref: refs.Ref) -> str | bytes:
-        request: dict[str, str] = {"SecretId": ref.path.strip("/") if not ref.path.startswith("arn:") else ref.path}
+        request: dict[str, str] = {
+            "SecretId": ref.path.strip("/") if not ref.path.startswith("arn:") else ref.path
+        }
         version_id = ref.param("version_id")
         version_stage = ref.param("version_stage")
         if version_id:
@@ -161,7 +168,9 @@ class SecretsManagerProvider:
             return str(answer["SecretString"])
         if answer.get("SecretBinary") is not None:
             return bytes(answer["SecretBinary"])
-        raise providers.SecretNotFound(f"{ref}: the secret version has neither SecretString nor SecretBinary", ref=ref.display())
+        raise providers.SecretNotFound(
+            f"{ref}: the secret version has neither SecretString nor SecretBinary", ref=ref.display()
+        )
 
 
 class _mapped:
@@ -196,11 +205,15 @@ def _translate(exc: BaseException, ref: refs.Ref, key: ClientKey) -> refs.Secret
         if code in DENIED_CODES or status in (401, 403):
             return providers.AccessDenied(f"{shown}: permission denied by {where} ({detail})", ref=shown)
         if code == "InvalidRequestException" and "delet" in message.lower():
-            return providers.SecretNotFound(f"{shown}: the secret is deleted in {where} ({detail})", ref=shown)
+            return providers.SecretNotFound(
+                f"{shown}: the secret is deleted in {where} ({detail})", ref=shown
+            )
         if code == "InvalidParameterException":
             return refs.BadReference(f"{shown}: {where} rejected the reference ({detail})", ref=shown)
         if code in RETRY_CODES or (isinstance(status, int) and status >= 500) or status == 429:
-            return providers.ProviderUnavailable(f"{shown}: {where} failed ({detail})", ref=shown, retry_after=RETRY_AFTER)
+            return providers.ProviderUnavailable(
+                f"{shown}: {where} failed ({detail})", ref=shown, retry_after=RETRY_AFTER
+            )
         return providers.ProviderError(f"{shown}: {where} refused the request ({detail})", ref=shown)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
         return providers.AccessDenied(f"{shown}: no AWS credentials found for {where}", ref=shown)
@@ -209,7 +222,9 @@ def _translate(exc: BaseException, ref: refs.Ref, key: ClientKey) -> refs.Secret
     if isinstance(exc, botocore.exceptions.NoRegionError):
         return refs.BadReference(f"{shown}: no AWS region (set ?region= or AWS_REGION)", ref=shown)
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
-        return providers.ProviderUnavailable(f"{shown}: cannot reach {where} ({type(exc).__name__})", ref=shown, retry_after=RETRY_AFTER)
+        return providers.ProviderUnavailable(
+            f"{shown}: cannot reach {where} ({type(exc).__name__})", ref=shown, retry_after=RETRY_AFTER
+        )
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return providers.ProviderError(f"{shown}: {where}: {type(exc).__name__}", ref=shown)
     return None

@@ -130,9 +130,7 @@ def factory_for(scheme: str) -> ProviderFactory:
     with _lock:
         entry = _registry.get(scheme)
     if entry is None:
-        raise refs.BadReference(
-            f"no secret provider for scheme {scheme!r} (known: {', '.join(schemes())})"
-        )
+        raise refs.BadReference(f"no secret provider for scheme {scheme!r} (known: {', '.join(schemes())})")
     if not isinstance(entry, str):
         return entry
     module_name, _, attribute = entry.partition(":")
@@ -168,7 +166,9 @@ def parse_document(value: str | bytes, ref: refs.Ref) -> Mapping[str, Any]:
         # the parser's message can quote the value; keep only where it failed
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ProviderError(f"{ref}: the secret is not valid YAML or JSON{where}", ref=ref.display()) from None
+        raise ProviderError(
+            f"{ref}: the secret is not valid YAML or JSON{where}", ref=ref.display()
+        ) from None
     if not isinstance(doc, Mapping):
         raise ProviderError(
             f"{ref}: the secret is not a YAML or JSON object, so a fragment cannot select a key in it",
@@ -224,7 +224,9 @@ class EchoProvider:
     def get_document(self, ref: refs.Ref) -> Mapping[str, Any]:
         keys = ref.path.split("/")
         if len(keys) < 2:
-            raise ProviderError(f"{ref}: echo needs two or more path segments to build a document", ref=str(ref))
+            raise ProviderError(
+                f"{ref}: echo needs two or more path segments to build a document", ref=str(ref)
+            )
         doc: dict[str, Any] = {}
         current = doc
         for key in keys[:-2]:
@@ -248,7 +250,10 @@ class FileProvider:
         raw = ref.path.rstrip("/")
         base = Path(self.settings.base_dir) if self.settings.base_dir else Path.cwd()
         path = (base / os.path.expanduser(raw)).resolve()
-        confined = self.settings.for_scheme("file").get("allow_outside_base_dir", "false").lower() not in ("true", "1")
+        confined = self.settings.for_scheme("file").get("allow_outside_base_dir", "false").lower() not in (
+            "true",
+            "1",
+        )
         if self.settings.base_dir and confined and not path.is_relative_to(base.resolve()):
             raise AccessDenied(f"{ref}: the file is outside {base}", ref=str(ref))
         try:

@@ -389,7 +389,9 @@ class ClusterResolution:
 
     # -- objects -------------------------------------------------------------------------------
 
-    def resolve_object(self, obj: Mapping[str, Any], *, where: str | None = None) -> tuple[dict[str, Any], SecretPaths]:
+    def resolve_object(
+        self, obj: Mapping[str, Any], *, where: str | None = None
+    ) -> tuple[dict[str, Any], SecretPaths]:
         """A resolved deep copy of ``obj`` and the fields that hold secrets.
 
         Every string is resolved (whole references keep their type); a Secret's ``data`` is
@@ -439,7 +441,9 @@ class ClusterResolution:
             return resolved
         return copy.deepcopy(value)
 
-    def _secret_field(self, value: Any, path: FieldPath, paths: set[FieldPath], label: str, *, encoded: bool) -> Any:
+    def _secret_field(
+        self, value: Any, path: FieldPath, paths: set[FieldPath], label: str, *, encoded: bool
+    ) -> Any:
         paths.add(path)
         if not isinstance(value, str):
             return copy.deepcopy(value)
@@ -500,7 +504,8 @@ def select(document: Any, ref: refs.Ref) -> Any:
         else:
             parent = "/".join(ref.fragment[:depth])
             raise providers.ProviderError(
-                f"{ref}: #/{parent} is a {_kind_of(current)}, not an object to select {key!r} from", ref=ref.display()
+                f"{ref}: #/{parent} is a {_kind_of(current)}, not an object to select {key!r} from",
+                ref=ref.display(),
             )
         at = "/".join(ref.fragment[: depth + 1])
         raise providers.SecretNotFound(f"{ref}: the secret has no key #/{at}", ref=ref.display())

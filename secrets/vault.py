@@ -84,7 +84,9 @@ class ClientConfig:
     skip_verify: bool = False
 
     def __repr__(self) -> str:  # secret_id must never be printed
-        return f"ClientConfig(address={self.address!r}, namespace={self.namespace!r}, auth={self.auth_method})"
+        return (
+            f"ClientConfig(address={self.address!r}, namespace={self.namespace!r}, auth={self.auth_method})"
+        )
 
     @classmethod
     def from_ref(cls, ref: refs.Ref, settings: providers.Settings) -> ClientConfig:
@@ -105,8 +107,13 @@ class ClientConfig:
             method = AuthMethod(raw_method)
         except ValueError:
             known = ", ".join(m.value for m in AuthMethod)
-            raise refs.BadReference(f"{ref}: unknown auth_method {raw_method!r} ({known})", ref=ref.display()) from None
-        mount_env = {AuthMethod.APPROLE: "VAULT_LOGIN_MOUNT_POINT", AuthMethod.KUBERNETES: "VAULT_KUBERNETES_MOUNT_POINT"}
+            raise refs.BadReference(
+                f"{ref}: unknown auth_method {raw_method!r} ({known})", ref=ref.display()
+            ) from None
+        mount_env = {
+            AuthMethod.APPROLE: "VAULT_LOGIN_MOUNT_POINT",
+            AuthMethod.KUBERNETES: "VAULT_KUBERNETES_MOUNT_POINT",
+        }
         mount = opt("mount", mount_env.get(method, "VAULT_TOKEN_MOUNT_POINT"), default=method.value)
         return cls(
             address=address.rstrip("/"),
@@ -118,8 +125,10 @@ class ClientConfig:
             secret_id=opt("secret_id", "VAULT_SECRET_ID"),
             secret_id_env=opt("secret_id_env"),
             secret_id_file=opt("secret_id_file"),
-            role=opt("role") or (opt("role_id", "VAULT_ROLE_ID") if method is AuthMethod.KUBERNETES else None),
-            jwt_file=opt("jwt_file", "VAULT_KUBERNETES_JWT_TOKEN_PATH", default=DEFAULT_JWT_PATH) or DEFAULT_JWT_PATH,
+            role=opt("role")
+            or (opt("role_id", "VAULT_ROLE_ID") if method is AuthMethod.KUBERNETES else None),
+            jwt_file=opt("jwt_file", "VAULT_KUBERNETES_JWT_TOKEN_PATH", default=DEFAULT_JWT_PATH)
+            or DEFAULT_JWT_PATH,
             mount=(mount or method.value).strip("/"),
             ca_cert=opt("ca_cert", "VAULT_CACERT"),
             skip_verify=_truthy(opt("skip_verify", "VAULT_SKIP_VERIFY")),
@@ -162,36 +171,54 @@ class _Session:
             if config.auth_method is AuthMethod.TOKEN:
                 self.client.token = _read_token(config, ref)
                 data = self.client.auth.token.lookup_self()["data"]
-                self._lifetime(float(data.get("ttl") or 0), float(data.get("creation_ttl") or data.get("ttl") or 0), bool(data.get("renewable")))
+                self._lifetime(
+                    float(data.get("ttl") or 0),
+                    float(data.get("creation_ttl") or data.get("ttl") or 0),
+                    bool(data.get("renewable")),
+                )
             elif config.auth_method is AuthMethod.APPROLE:
                 secret_id = _secret_id(config, ref)
                 if not config.role_id or not secret_id:
                     raise refs.BadReference(
-                        f"{ref}: AppRole auth needs role_id and secret_id (query, settings, VAULT_ROLE_ID/VAULT_SECRET_ID)",
+                        f"{ref}: AppRole auth needs role_id and secret_id"
+                        " (query, settings, VAULT_ROLE_ID/VAULT_SECRET_ID)",
                         ref=ref.display(),
                     )
-                auth = self.client.auth.approle.login(role_id=config.role_id, secret_id=secret_id, mount_point=config.mount)["auth"]
+                auth = self.client.auth.approle.login(
+                    role_id=config.role_id, secret_id=secret_id, mount_point=config.mount
+                )["auth"]
                 self._from_auth(auth)
             else:
                 if not config.role:
                     raise refs.BadReference(
-                        f"{ref}: Kubernetes auth needs a role (?role= or ?role_id=, or VAULT_ROLE_ID)", ref=ref.display()
+                        f"{ref}: Kubernetes auth needs a role (?role= or ?role_id=, or VAULT_ROLE_ID)",
+                        ref=ref.display(),
                     )
                 try:
                     jwt = Path(config.jwt_file).read_text().strip()
                 except OSError as exc:
                     raise providers.ProviderError(
-                        f"{ref}: cannot read the service-account token {config.jwt_file}: {exc.strerror}", ref=ref.display()
+                        f"{ref}: cannot read the service-account token {config.jwt_file}: {exc.strerror}",
+                        ref=ref.display(),
                     ) from None
                 redact.register(jwt)
-                auth = self.client.auth.kubernetes.login(role=config.role, jwt=jwt, mount_point=config.mount)["auth"]
+                auth = self.client.auth.kubernetes.login(role=config.role, jwt=jwt, mount_point=config.mount)[
+                    "auth"
+                ]
                 self._from_auth(auth)
         redact.register(self.client.token)
         self.logged_in = True
         self.logins += 1
         logger.debug(
             "logged in to Vault",
-            extra={"fields": {"vault": config.address, "namespace": config.namespace, "auth": config.auth_method.value, "ttl": self.token_ttl}},
+            extra={
+                "fields": {
+                    "vault": config.address,
+                    "namespace": config.namespace,
+                    "auth": config.auth_method.value,
+                    "ttl": self.token_ttl,
+                }
+            },
         )
 
     def _from_auth(self, auth: Mapping[str, Any]) -> None:
@@ -245,7 +272,9 @@ def _read_token(config: ClientConfig, ref: refs.Ref) -> str:
     if config.token_env:
         token = os.environ.get(config.token_env, "").strip()
         if not token:
-            raise refs.BadReference(f"{ref}: token_env names {config.token_env}, which is not set", ref=ref.display())
+            raise refs.BadReference(
+                f"{ref}: token_env names {config.token_env}, which is not set", ref=ref.display()
+            )
         return token
     candidates: list[str] = []
     if config.token_file:
@@ -260,14 +289,19 @@ def _read_token(config: ClientConfig, ref: refs.Ref) -> str:
             token = path.read_text().strip()
         except FileNotFoundError:
             if config.token_file:
-                raise refs.BadReference(f"{ref}: token_file {path} does not exist", ref=ref.display()) from None
+                raise refs.BadReference(
+                    f"{ref}: token_file {path} does not exist", ref=ref.display()
+                ) from None
             continue
         except OSError as exc:
-            raise providers.ProviderError(f"{ref}: cannot read token file {path}: {exc.strerror}", ref=ref.display()) from None
+            raise providers.ProviderError(
+                f"{ref}: cannot read token file {path}: {exc.strerror}", ref=ref.display()
+            ) from None
         if token:
             return token
     raise providers.AccessDenied(
-        f"{ref}: no Vault token (set VAULT_TOKEN, ~/.vault-token, ?token_env= or ?token_file=, or use approle/kubernetes auth)",
+        f"{ref}: no Vault token (set VAULT_TOKEN, ~/.vault-token, ?token_env= or ?token_file=,"
+        " or use approle/kubernetes auth)",
         ref=ref.display(),
     )
 
@@ -280,7 +314,8 @@ def _secret_id(config: ClientConfig, ref: refs.Ref) -> str | None:
             return Path(config.secret_id_file).expanduser().read_text().strip() or None
         except OSError as exc:
             raise providers.ProviderError(
-                f"{ref}: cannot read secret_id_file {config.secret_id_file}: {exc.strerror}", ref=ref.display()
+                f"{ref}: cannot read secret_id_file {config.secret_id_file}: {exc.strerror}",
+                ref=ref.display(),
             ) from None
     return config.secret_id
 
@@ -303,7 +338,9 @@ class _mapped:
 
 
 def _vault_errors(exc: hvac.exceptions.VaultError) -> str:
-    found = [str(e) for e in (exc.errors or []) if e] if isinstance(exc.errors, list) else [str(exc.errors or "")]
+    found = (
+        [str(e) for e in (exc.errors or []) if e] if isinstance(exc.errors, list) else [str(exc.errors or "")]
+    )
     return redact.mask("; ".join(e for e in found if e))[:300]
 
 
@@ -312,20 +349,28 @@ def _translate(exc: BaseException, ref: refs.Ref, session: _Session, *, action: 
     shown = ref.display()
     if isinstance(exc, hvac.exceptions.Forbidden | hvac.exceptions.Unauthorized):
         status = 401 if isinstance(exc, hvac.exceptions.Unauthorized) else 403
-        return providers.AccessDenied(f"{shown}: permission denied by {where} (HTTP {status}, {action})", ref=shown)
+        return providers.AccessDenied(
+            f"{shown}: permission denied by {where} (HTTP {status}, {action})", ref=shown
+        )
     if isinstance(exc, hvac.exceptions.InvalidPath):
         return providers.SecretNotFound(f"{shown}: not found in {where} (HTTP 404)", ref=shown)
     if isinstance(exc, hvac.exceptions.InvalidRequest):
         detail = _vault_errors(exc)
         if action == "log in":
-            return providers.AccessDenied(f"{shown}: {where} refused the login ({detail or 'HTTP 400'})", ref=shown)
-        return providers.ProviderError(f"{shown}: {where} rejected the request ({detail or 'HTTP 400'})", ref=shown)
+            return providers.AccessDenied(
+                f"{shown}: {where} refused the login ({detail or 'HTTP 400'})", ref=shown
+            )
+        return providers.ProviderError(
+            f"{shown}: {where} rejected the request ({detail or 'HTTP 400'})", ref=shown
+        )
     if isinstance(exc, hvac.exceptions.VaultError):
         return providers.ProviderUnavailable(
             f"{shown}: {where} failed to {action} ({type(exc).__name__})", ref=shown, retry_after=RETRY_AFTER
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        return providers.ProviderError(f"{shown}: TLS verification of {where} failed (see VAULT_CACERT / ?ca_cert=)", ref=shown)
+        return providers.ProviderError(
+            f"{shown}: TLS verification of {where} failed (see VAULT_CACERT / ?ca_cert=)", ref=shown
+        )
     return providers.ProviderUnavailable(
         f"{shown}: cannot reach {where} ({type(exc).__name__})", ref=shown, retry_after=RETRY_AFTER
     )
@@ -355,7 +400,9 @@ def _decode(value: Any, ref: refs.Ref, key: str) -> Any:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise providers.ProviderError(f"{ref}: base64 decode failed for key {key!r}", ref=ref.display()) from None
+        raise providers.ProviderError(
+            f"{ref}: base64 decode failed for key {key!r}", ref=ref.display()
+        ) from None
     redact.register(raw)
     try:
         return raw.decode()
@@ -391,11 +438,14 @@ class VaultProvider:
         parent, _, key = ref.path.strip("/").rpartition("/")
         if not parent or not key:
             raise refs.BadReference(
-                f"{ref}: a Vault reference without a fragment needs <secret path>/<key> (or use #/key)", ref=ref.display()
+                f"{ref}: a Vault reference without a fragment needs <secret path>/<key> (or use #/key)",
+                ref=ref.display(),
             )
         data = self._read(ref, parent)
         if key not in data:
-            raise providers.SecretNotFound(f"{ref}: the secret {parent} has no key {key!r}", ref=ref.display())
+            raise providers.SecretNotFound(
+                f"{ref}: the secret {parent} has no key {key!r}", ref=ref.display()
+            )
         value = data[key]
         if ref.param("decode", "raw") == "base64":
             return _decode(value, ref, key)
@@ -412,7 +462,9 @@ class VaultProvider:
     def _read(self, ref: refs.Ref, path: str) -> Mapping[str, Any]:
         decode = ref.param("decode", "raw")
         if decode not in ("raw", "base64"):
-            raise refs.BadReference(f"{ref}: unsupported decode={decode!r} (raw or base64)", ref=ref.display())
+            raise refs.BadReference(
+                f"{ref}: unsupported decode={decode!r} (raw or base64)", ref=ref.display()
+            )
         version = ref.param("version")
         if version is not None and not version.isdigit():
             raise refs.BadReference(f"{ref}: version must be a number, not {version!r}", ref=ref.display())
@@ -427,18 +479,21 @@ class VaultProvider:
                     raise
                 if not session.can_login_again:
                     raise providers.AccessDenied(
-                        f"{ref}: the Vault token for {session.where()} is invalid or expired", ref=ref.display()
+                        f"{ref}: the Vault token for {session.where()} is invalid or expired",
+                        ref=ref.display(),
                     ) from None
                 session.login(ref)
             return self._read_once(session, ref, path, version)
 
-    def _read_once(self, session: _Session, ref: refs.Ref, path: str, version: str | None) -> Mapping[str, Any]:
+    def _read_once(
+        self, session: _Session, ref: refs.Ref, path: str, version: str | None
+    ) -> Mapping[str, Any]:
         with _mapped(ref, session, action="read the secret"):
             mount, kv_version = self._mount_of(session, path)
-            relative = path[len(mount):].strip("/") if path.startswith(mount) else path.partition("/")[2]
+            relative = path[len(mount) :].strip("/") if path.startswith(mount) else path.partition("/")[2]
             if kv_version == 2:
                 if relative.startswith("data/"):
-                    relative = relative[len("data/"):]  # vals' documented form: kv/data/<path>
+                    relative = relative[len("data/") :]  # vals' documented form: kv/data/<path>
                 answer = session.client.secrets.kv.v2.read_secret_version(
                     path=relative,
                     mount_point=mount.strip("/"),
@@ -451,12 +506,15 @@ class VaultProvider:
                     meta = payload.get("metadata") or {}
                     state = "destroyed" if meta.get("destroyed") else "deleted"
                     raise providers.SecretNotFound(
-                        f"{ref}: version {meta.get('version', version or 'latest')} of the secret is {state} in {session.where()}",
+                        f"{ref}: version {meta.get('version', version or 'latest')} of the secret"
+                        f" is {state} in {session.where()}",
                         ref=ref.display(),
                     )
                 return data
             if version is not None:
-                raise refs.BadReference(f"{ref}: ?version= needs a KV v2 mount, and {mount} is KV v1", ref=ref.display())
+                raise refs.BadReference(
+                    f"{ref}: ?version= needs a KV v2 mount, and {mount} is KV v1", ref=ref.display()
+                )
             answer = session.client.secrets.kv.v1.read_secret(path=relative, mount_point=mount.strip("/"))
             return answer.get("data") or {}
 

@@ -19,13 +19,19 @@ def seeded(moto_server: MotoServer) -> dict[str, str]:
     sm = moto_server.client("secretsmanager")
     sm.create_secret(Name="app/api-key", SecretString="plain-api-key")
     first = sm.create_secret(Name="app/db", SecretString=json.dumps({"user": "app", "password": "pw-v1"}))
-    second = sm.put_secret_value(SecretId="app/db", SecretString=json.dumps({"user": "app", "password": "pw-v2"}))
+    second = sm.put_secret_value(
+        SecretId="app/db", SecretString=json.dumps({"user": "app", "password": "pw-v2"})
+    )
     third = sm.put_secret_value(
-        SecretId="app/db", SecretString=json.dumps({"user": "app", "password": "pw-canary"}), VersionStages=["CANARY"]
+        SecretId="app/db",
+        SecretString=json.dumps({"user": "app", "password": "pw-canary"}),
+        VersionStages=["CANARY"],
     )
     sm.create_secret(Name="app/config", SecretString="tls:\n  enabled: true\n  ports: [443, 8443]\n")
     sm.create_secret(Name="app/keystore", SecretBinary=b"\x00\x01binary\xff")
-    moto_server.client("secretsmanager", region="eu-west-1").create_secret(Name="app/api-key", SecretString="eu-api-key")
+    moto_server.client("secretsmanager", region="eu-west-1").create_secret(
+        Name="app/api-key", SecretString="eu-api-key"
+    )
     arn = sm.describe_secret(SecretId="app/api-key")["ARN"]
     return {"v1": first["VersionId"], "v2": second["VersionId"], "canary": third["VersionId"], "arn": arn}
 
@@ -63,7 +69,12 @@ def test_an_arn_reference_takes_its_region_from_the_arn(seeded: dict[str, str]) 
 
 
 def test_a_binary_secret_goes_into_secret_data_byte_for_byte(seeded: dict[str, str]) -> None:
-    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ks"}, "data": {"keystore": "ref+awssecrets://app/keystore"}}
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "ks"},
+        "data": {"keystore": "ref+awssecrets://app/keystore"},
+    }
     resolved, paths = resolver.Resolver().for_cluster(None).resolve_object(manifest)
     assert base64.b64decode(resolved["data"]["keystore"]) == b"\x00\x01binary\xff"
     assert paths == {("data", "keystore")}
@@ -76,30 +87,49 @@ def test_a_binary_secret_cannot_be_embedded_in_text(seeded: dict[str, str]) -> N
 
 def test_an_assumed_role_reads_through_sts(seeded: dict[str, str], moto_server: MotoServer) -> None:
     iam = moto_server.client("iam")
-    role = iam.create_role(RoleName="fleet-reader", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    role = iam.create_role(
+        RoleName="fleet-reader",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )
     text = f"ref+awssecrets://app/db?role_arn={role['Role']['Arn']}#/user"
     assert resolve(text) == "app"
 
 
-def test_the_endpoint_can_come_from_settings(seeded: dict[str, str], moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_endpoint_can_come_from_settings(
+    seeded: dict[str, str], moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.delenv("AWS_ENDPOINT_URL_SECRETSMANAGER")
-    settings = providers.Settings(options={"awssecrets": {"endpoint_url": moto_server.endpoint, "region": "eu-west-1"}})
+    settings = providers.Settings(
+        options={"awssecrets": {"endpoint_url": moto_server.endpoint, "region": "eu-west-1"}}
+    )
     context = resolver.Resolver(settings=settings).for_cluster(None)
     assert context.resolve_string("ref+awssecrets://app/api-key") == "eu-api-key"
     assert context.resolve_string("ref+awssecrets://app/api-key?region=us-east-1") == "plain-api-key"
 
 
 ERROR_CASES = [
-    ("missing-secret", "ref+awssecrets://app/nothing", providers.SecretNotFound, "not found in AWS Secrets Manager"),
+    (
+        "missing-secret",
+        "ref+awssecrets://app/nothing",
+        providers.SecretNotFound,
+        "not found in AWS Secrets Manager",
+    ),
     ("missing-key", "ref+awssecrets://app/db#/token", providers.SecretNotFound, "has no key #/token"),
     ("missing-stage", "ref+awssecrets://app/db?version_stage=GONE", providers.SecretNotFound, "not found"),
-    ("fragment-into-plain-string", "ref+awssecrets://app/api-key#/x", providers.ProviderError, "not a YAML or JSON object"),
+    (
+        "fragment-into-plain-string",
+        "ref+awssecrets://app/api-key#/x",
+        providers.ProviderError,
+        "not a YAML or JSON object",
+    ),
 ]
 
 
 @pytest.mark.parametrize("text, kind, message", [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
-def test_failures_name_the_reference_never_the_value(seeded: dict[str, str], text: str, kind: type, message: str) -> None:
+def test_failures_name_the_reference_never_the_value(
+    seeded: dict[str, str], text: str, kind: type, message: str
+) -> None:
     with pytest.raises(kind, match=message) as caught:
         resolve(text)
     assert text.split("?")[0].split("#")[0] in str(caught.value)
@@ -113,7 +143,9 @@ def test_a_secret_marked_for_deletion_is_not_found(seeded: dict[str, str], moto_
         resolve("ref+awssecrets://app/api-key")
 
 
-def test_an_unreachable_endpoint_is_temporary(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_endpoint_is_temporary(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -41,8 +41,20 @@ def test_resolve_masks_values_by_default(vault: VaultServer) -> None:
 
 
 @pytest.mark.parametrize("cluster, password", [("prod", "Prod-cli-pw"), ("staging", "Staging-cli-pw")])
-def test_resolve_reveal_shows_the_clusters_own_values(vault: VaultServer, cluster: str, password: str) -> None:
-    code, out, err = run("resolve", str(VALUES), "--cluster", cluster, "--cluster-list", str(CLUSTERS), "--reveal", "-o", "json")
+def test_resolve_reveal_shows_the_clusters_own_values(
+    vault: VaultServer, cluster: str, password: str
+) -> None:
+    code, out, err = run(
+        "resolve",
+        str(VALUES),
+        "--cluster",
+        cluster,
+        "--cluster-list",
+        str(CLUSTERS),
+        "--reveal",
+        "-o",
+        "json",
+    )
     assert code == 0, err
     assert json.loads(out)["database"] == {
         "host": "db.{{not-a-reference-template}}.svc",
@@ -53,7 +65,9 @@ def test_resolve_reveal_shows_the_clusters_own_values(vault: VaultServer, cluste
 
 def test_resolve_reads_secret_manifests_from_stdin(vault: VaultServer) -> None:
     manifest = {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db"},
         "data": {"pw": base64.b64encode(b"ref+vault://secret/data/prod/db#/password").decode()},
     }
     code, out, _ = run("resolve", "-", input=yaml.safe_dump(manifest))
@@ -62,7 +76,9 @@ def test_resolve_reads_secret_manifests_from_stdin(vault: VaultServer) -> None:
     assert base64.b64decode(yaml.safe_load(out)["data"]["pw"]) == b"Prod-cli-pw"
 
 
-def test_resolve_prints_what_resolved_and_fails_naming_the_reference(vault: VaultServer, tmp_path: Path) -> None:
+def test_resolve_prints_what_resolved_and_fails_naming_the_reference(
+    vault: VaultServer, tmp_path: Path
+) -> None:
     manifests = tmp_path / "m.yaml"
     manifests.write_text(
         "kind: ConfigMap\nmetadata: {name: ok}\ndata: {a: ref+vault://secret/data/prod/db#/password}\n---\n"
@@ -96,7 +112,9 @@ def test_resolve_reads_file_references_next_to_the_file(tmp_path: Path) -> None:
     assert code == 0 and yaml.safe_load(out) == {"pw": "From-file-pw"}
 
 
-def test_refresh_bumps_the_generation_that_long_running_resolvers_watch(vault: VaultServer, tmp_path: Path) -> None:
+def test_refresh_bumps_the_generation_that_long_running_resolvers_watch(
+    vault: VaultServer, tmp_path: Path
+) -> None:
     long_running = resolver.Resolver(ttl=3600, generation_file=resolver.generation_path(tmp_path))
     prod = long_running.for_cluster(None)
     ref = "ref+vault://secret/data/prod/db#/password"
@@ -110,20 +128,29 @@ def test_refresh_bumps_the_generation_that_long_running_resolvers_watch(vault: V
     assert "Rotated-cli-pw" not in (tmp_path / resolver.GENERATION_FILE).read_text()
 
 
-def test_refresh_checks_every_reference_of_a_file_for_every_cluster(vault: VaultServer, tmp_path: Path) -> None:
-    code, out, err = run("refresh", str(VALUES), "--cluster-list", str(CLUSTERS), "--state-dir", str(tmp_path), "-o", "json")
+def test_refresh_checks_every_reference_of_a_file_for_every_cluster(
+    vault: VaultServer, tmp_path: Path
+) -> None:
+    code, out, err = run(
+        "refresh", str(VALUES), "--cluster-list", str(CLUSTERS), "--state-dir", str(tmp_path), "-o", "json"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["generation"] == 1
     assert sorted((r["cluster"], r["status"]) for r in report["references"]) == [
-        ("prod", "ok"), ("prod", "ok"), ("staging", "ok"), ("staging", "ok"),
+        ("prod", "ok"),
+        ("prod", "ok"),
+        ("staging", "ok"),
+        ("staging", "ok"),
     ]
     assert "cli-pw" not in out
 
 
 def test_refresh_reports_references_that_no_longer_resolve(vault: VaultServer, tmp_path: Path) -> None:
     vault.put_secret("secret", "staging/db", {"other": "x"})  # the rotation dropped the key
-    code, out, err = run("refresh", str(VALUES), "--cluster-list", str(CLUSTERS), "--state-dir", str(tmp_path))
+    code, out, err = run(
+        "refresh", str(VALUES), "--cluster-list", str(CLUSTERS), "--state-dir", str(tmp_path)
+    )
     assert code == 1
     lines = [line.split() for line in out.splitlines()[1:]]
     assert ["staging", "ref+vault://secret/data/{{name}}/db#/password", "not-found"] in lines

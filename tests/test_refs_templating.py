@@ -35,7 +35,10 @@ def test_cluster_values_fill_the_reference_path(text: str, expected: str) -> Non
 
 def test_spaces_inside_a_tag_are_trimmed_as_fasttemplate_does() -> None:
     # (inside a manifest a space would end the reference, as in vals; the renderer still trims)
-    assert refs.render_template("ref+echo://kv/{{ name }}", refs.cluster_variables(PROD)) == "ref+echo://kv/prod-eu"
+    assert (
+        refs.render_template("ref+echo://kv/{{ name }}", refs.cluster_variables(PROD))
+        == "ref+echo://kv/prod-eu"
+    )
 
 
 def test_the_same_reference_resolves_differently_per_cluster() -> None:
@@ -48,7 +51,11 @@ def test_the_same_reference_resolves_differently_per_cluster() -> None:
 
 BAD_TAGS = [
     ("unknown-tag", "ref+echo://kv/{{cluster}}/db", "unknown template tag {{cluster}}"),
-    ("missing-label", "ref+echo://kv/{{metadata.labels.tier}}", "unknown template tag {{metadata.labels.tier}}"),
+    (
+        "missing-label",
+        "ref+echo://kv/{{metadata.labels.tier}}",
+        "unknown template tag {{metadata.labels.tier}}",
+    ),
     ("unclosed-tag", "ref+echo://kv/{{name/db", "unclosed template tag"),
 ]
 

@@ -20,7 +20,9 @@ PLAINTEXTS = ("pw-Xq9-plaintext", "user-Zk2-plaintext", "not: [valid yaml Qm7-pl
 
 @pytest.fixture
 def vault(vault_env: VaultServer) -> VaultServer:
-    vault_env.put_secret("secret", "app/db", {"user": PLAINTEXTS[1], "password": PLAINTEXTS[0], "odd": PLAINTEXTS[2]})
+    vault_env.put_secret(
+        "secret", "app/db", {"user": PLAINTEXTS[1], "password": PLAINTEXTS[0], "odd": PLAINTEXTS[2]}
+    )
     vault_env.put_policy("app", 'path "secret/data/app/*" { capabilities = ["read"] }')
     return vault_env
 
@@ -52,14 +54,20 @@ def test_a_missing_secret_fails_only_its_object(vault: VaultServer) -> None:
     objects = [
         secret("good", "ref+vault://secret/data/app/db#/password"),
         secret("broken", "ref+vault://secret/data/app/missing#/password"),
-        {"kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"user": "ref+vault://secret/data/app/db#/user"}},
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "cm"},
+            "data": {"user": "ref+vault://secret/data/app/db#/user"},
+        },
     ]
     results = resolver.Resolver().for_cluster(CLUSTER).resolve_all(objects)
     assert [r.ok for r in results] == [True, False, True]
     assert results[2].obj is not None and results[2].obj["data"]["user"] == PLAINTEXTS[1]
     error = results[1].error
     assert isinstance(error, providers.SecretNotFound) and isinstance(error, errors.PermanentError)
-    assert str(error).startswith("cluster prod: Secret shop/broken field data.password: ref+vault://secret/data/app/missing#/password")
+    assert str(error).startswith(
+        "cluster prod: Secret shop/broken field data.password: ref+vault://secret/data/app/missing#/password"
+    )
 
 
 FAILURES = [
@@ -74,7 +82,11 @@ FAILURES = [
 
 @pytest.mark.parametrize("ref, kind", [c[1:] for c in FAILURES], ids=[c[0] for c in FAILURES])
 def test_errors_and_logs_never_carry_a_secret_value(
-    vault: VaultServer, monkeypatch: pytest.MonkeyPatch, fleet_logs: pytest.LogCaptureFixture, ref: str, kind: type
+    vault: VaultServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fleet_logs: pytest.LogCaptureFixture,
+    ref: str,
+    kind: type,
 ) -> None:
     monkeypatch.setenv("VAULT_TOKEN", vault.create_token(policies=["app"]))
     context = resolver.Resolver().for_cluster(CLUSTER)
@@ -82,7 +94,9 @@ def test_errors_and_logs_never_carry_a_secret_value(
     assert context.resolve_string("ref+vault://secret/data/app/db#/password") == PLAINTEXTS[0]
     assert context.resolve_string("ref+vault://secret/data/app/db#/user") == PLAINTEXTS[1]
     with pytest.raises(kind) as caught:
-        context.resolve_object({"kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": f"pre {ref} post"}})
+        context.resolve_object(
+            {"kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": f"pre {ref} post"}}
+        )
     shown = "".join(traceback.format_exception(caught.value)) + repr(caught.value) + str(caught.value.args)
     assert "cluster prod: ConfigMap cm field data.k" in str(caught.value)
     assert any("secret reference resolved" in r.getMessage() for r in fleet_logs.records)
@@ -97,13 +111,17 @@ def test_errors_keep_their_class_and_retry_hint_through_the_context(monkeypatch:
     monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")
     monkeypatch.setenv("VAULT_TOKEN", "t")
     with pytest.raises(providers.ProviderUnavailable) as caught:
-        resolver.Resolver().for_cluster(CLUSTER).resolve_object({"kind": "ConfigMap", "data": {"k": "ref+vault://kv/a/b"}})
+        resolver.Resolver().for_cluster(CLUSTER).resolve_object(
+            {"kind": "ConfigMap", "data": {"k": "ref+vault://kv/a/b"}}
+        )
     assert caught.value.retryable and caught.value.retry_after == 10.0
     assert caught.value.ref == "ref+vault://kv/a/b"
 
 
 def test_a_scheme_that_is_not_enabled_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     (tmp_path / "token").write_text("worker-vault-token")
-    context = resolver.Resolver().for_cluster(CLUSTER)  # "file" is opt-in: manifests must not read worker files
+    context = resolver.Resolver().for_cluster(
+        CLUSTER
+    )  # "file" is opt-in: manifests must not read worker files
     with pytest.raises(refs.BadReference, match="scheme 'file' is not enabled"):
         context.resolve_string(f"ref+file://{tmp_path}/token")

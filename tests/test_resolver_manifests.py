@@ -61,7 +61,11 @@ def test_every_reference_in_the_manifests_is_resolved_for_the_cluster(backends: 
     ]
     assert resolved["metadata"]["annotations"]["fleet.example/config-version"] == "config/v7"
     container = ("spec", "template", "spec", "containers", 0, "env")
-    assert paths == {(*container, 1, "value"), (*container, 2, "value"), ("metadata", "annotations", "fleet.example/config-version")}
+    assert paths == {
+        (*container, 1, "value"),
+        (*container, 2, "value"),
+        ("metadata", "annotations", "fleet.example/config-version"),
+    }
 
     resolved, paths = context.resolve_object(configmap)
     assert resolved == configmap and paths == frozenset()
@@ -86,10 +90,15 @@ def test_the_input_objects_are_not_modified(backends: None) -> None:
 
 
 def test_whole_references_keep_their_type_embedded_ones_become_text(vault_env: VaultServer) -> None:
-    vault_env.put_secret("secret", "shop/helm", {"replicas": 3, "tls": True, "hosts": ["a.example", "b.example"]})
+    vault_env.put_secret(
+        "secret", "shop/helm", {"replicas": 3, "tls": True, "hosts": ["a.example", "b.example"]}
+    )
     values = {
         "replicaCount": "ref+vault://secret/data/shop/helm#/replicas",
-        "ingress": {"tls": "ref+vault://secret/data/shop/helm#/tls", "hosts": "ref+vault://secret/data/shop/helm#/hosts"},
+        "ingress": {
+            "tls": "ref+vault://secret/data/shop/helm#/tls",
+            "hosts": "ref+vault://secret/data/shop/helm#/hosts",
+        },
         "note": "replicas=ref+vault://secret/data/shop/helm#/replicas+ tls=ref+vault://secret/data/shop/helm#/tls",
         "list": ["plain", "ref+echo://k/v#/k"],
     }
@@ -119,10 +128,18 @@ def test_kustomize_generator_inputs_resolve_before_the_build(backends: None) -> 
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "secretGenerator": [{"name": "db", "literals": ["password=ref+vault://secret/data/{{name}}/db#/password", "user=shop"]}],
+        "secretGenerator": [
+            {
+                "name": "db",
+                "literals": ["password=ref+vault://secret/data/{{name}}/db#/password", "user=shop"],
+            }
+        ],
     }
     resolved, paths = resolver.Resolver().for_cluster(PROD).resolve_object(kustomization)
     assert resolved["secretGenerator"][0]["literals"] == ["password=prod-db-pw", "user=shop"]
     assert paths == {("secretGenerator", 0, "literals", 0)}
     env_file = "USER=shop\nPASSWORD=ref+vault://secret/data/{{name}}/db#/password\nAPI_KEY=ref+awssecrets://shop/api-key\n"
-    assert resolver.Resolver().for_cluster(PROD).resolve_string(env_file) == "USER=shop\nPASSWORD=prod-db-pw\nAPI_KEY=api-key-123\n"
+    assert (
+        resolver.Resolver().for_cluster(PROD).resolve_string(env_file)
+        == "USER=shop\nPASSWORD=prod-db-pw\nAPI_KEY=api-key-123\n"
+    )

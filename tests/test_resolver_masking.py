@@ -25,11 +25,25 @@ DEPLOYMENT = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
     "metadata": {"name": "web", "annotations": {"note": "plain"}},
-    "spec": {"template": {"spec": {"containers": [{"name": "web", "env": [
-        {"name": "DB_URL", "value": "postgres://app:ref+vault://secret/data/app/db#/password+@db/app"},
-        {"name": "PIN", "value": "ref+vault://secret/data/app/db#/pin"},
-        {"name": "MODE", "value": "production"},
-    ]}]}}},
+    "spec": {
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "web",
+                        "env": [
+                            {
+                                "name": "DB_URL",
+                                "value": "postgres://app:ref+vault://secret/data/app/db#/password+@db/app",
+                            },
+                            {"name": "PIN", "value": "ref+vault://secret/data/app/db#/pin"},
+                            {"name": "MODE", "value": "production"},
+                        ],
+                    }
+                ]
+            }
+        }
+    },
 }
 
 
@@ -48,15 +62,23 @@ def test_secret_fields_are_masked_and_the_rest_is_kept(vault: VaultServer) -> No
 
 
 def test_every_secret_data_key_is_masked_even_without_references() -> None:
-    live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-            "data": {"a": base64.b64encode(b"live value").decode()}, "stringData": {"b": "x"}}
+    live = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"a": base64.b64encode(b"live value").decode()},
+        "stringData": {"b": "x"},
+    }
     masked = resolver.Resolver.mask_object(live)
     assert masked["data"] == {"a": "***"} and masked["stringData"] == {"b": "***"}
 
 
 def test_resolved_values_are_registered_for_masking_everywhere(vault: VaultServer) -> None:
     resolver.Resolver().for_cluster(CLUSTER).resolve_string("ref+vault://secret/data/app/db#/password")
-    leaked = {"kind": "ConfigMap", "metadata": {"name": "x", "annotations": {"copy": "was Pw-4-masking-test!"}}}
+    leaked = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "annotations": {"copy": "was Pw-4-masking-test!"}},
+    }
     assert resolver.mask_object(leaked)["metadata"]["annotations"]["copy"] == "was ***!"
     assert redact.mask(base64.b64encode(b"Pw-4-masking-test").decode()) == "***"
 

@@ -23,7 +23,11 @@ def test_a_sops_value_resolves_inside_a_manifest(sops_env: SopsEnv, tmp_path: Pa
     vector = sops_env.vectors / "age.example.json"
     shutil.copy(vector, tmp_path / "secrets.enc.json")
     first_name = expected_leaves(vector)[("firstName",)]
-    manifest = {"kind": "ConfigMap", "metadata": {"name": "who"}, "data": {"greeting": "hello ref+sops://secrets.enc.json#/firstName+!"}}
+    manifest = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "who"},
+        "data": {"greeting": "hello ref+sops://secrets.enc.json#/firstName+!"},
+    }
     context = resolver.Resolver(base_dir=tmp_path).for_cluster(CLUSTER)
     resolved, paths = context.resolve_object(manifest)
     assert resolved["data"]["greeting"] == f"hello {first_name}!"

@@ -60,7 +60,9 @@ def test_no_token_anywhere_is_access_denied_saying_where_to_put_one(
         resolve()
 
 
-def test_approle_login_from_settings_with_secret_id_from_env(seeded: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_approle_login_from_settings_with_secret_id_from_env(
+    seeded: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VAULT_TOKEN")
     role_id, secret_id = seeded.add_approle("deployer", policies=["app"], token_ttl=600)
     monkeypatch.setenv("DEPLOYER_SECRET_ID", secret_id)
@@ -69,7 +71,9 @@ def test_approle_login_from_settings_with_secret_id_from_env(seeded: VaultServer
     assert logins(seeded, "approle") == 1
 
 
-def test_approle_login_from_vals_style_query_and_env(seeded: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_approle_login_from_vals_style_query_and_env(
+    seeded: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VAULT_TOKEN")
     role_id, secret_id = seeded.add_approle("ci", policies=["app"], mount="ci-approle")
     monkeypatch.setenv("VAULT_SECRET_ID", secret_id)
@@ -78,7 +82,9 @@ def test_approle_login_from_vals_style_query_and_env(seeded: VaultServer, monkey
     assert logins(seeded, "ci-approle") == 1
 
 
-def test_a_wrong_approle_secret_id_is_access_denied(seeded: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_approle_secret_id_is_access_denied(
+    seeded: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VAULT_TOKEN")
     role_id, _ = seeded.add_approle("deployer", policies=["app"])
     monkeypatch.setenv("VAULT_SECRET_ID", "not-the-secret-id")

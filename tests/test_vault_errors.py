@@ -51,10 +51,14 @@ def test_a_missing_path_is_secret_not_found(limited: VaultServer) -> None:
     assert isinstance(caught.value, errors.PermanentError)
 
 
-def test_an_expired_token_is_access_denied_saying_it_expired(limited: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_expired_token_is_access_denied_saying_it_expired(
+    limited: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VAULT_TOKEN", limited.create_token(policies=["app"], ttl=600, renewable=False))
     resolve_with = resolver.Resolver()  # one process-wide session, as in a long-running sync
-    assert resolve_with.for_cluster(None).resolve_string("ref+vault://secret/data/app/db#/password") == "app-pw"
+    assert (
+        resolve_with.for_cluster(None).resolve_string("ref+vault://secret/data/app/db#/password") == "app-pw"
+    )
     limited.advance(1200)  # the server's clock: the token is past its TTL
     with pytest.raises(providers.AccessDenied, match="invalid or expired"):
         resolve_with.for_cluster(None).resolve_string("ref+vault://secret/data/app/db#/password")

@@ -19,7 +19,9 @@ def kv(vault_env: VaultServer) -> VaultServer:
     vault_env.enable_kv("legacy", version=1)
     vault_env.put_secret("legacy", "team/api", {"key": "legacy-api-key"})
     vault_env.put_secret(
-        "secret", "app/bin", {"cert": base64.b64encode(b"-----BEGIN CERT-----").decode(), "plain": "not base64!"}
+        "secret",
+        "app/bin",
+        {"cert": base64.b64encode(b"-----BEGIN CERT-----").decode(), "plain": "not base64!"},
     )
     return vault_env
 
@@ -40,7 +42,11 @@ READ_CASES = [
     ("kv1-fragment", "ref+vault://legacy/team/api#/key", "legacy-api-key"),
     ("kv1-last-segment-is-key", "ref+vault://legacy/team/api/key", "legacy-api-key"),
     ("decode-base64", "ref+vault://secret/data/app/bin?decode=base64#/cert", "-----BEGIN CERT-----"),
-    ("decode-base64-last-segment", "ref+vault://secret/data/app/bin/cert?decode=base64", "-----BEGIN CERT-----"),
+    (
+        "decode-base64-last-segment",
+        "ref+vault://secret/data/app/bin/cert?decode=base64",
+        "-----BEGIN CERT-----",
+    ),
 ]
 
 
@@ -64,7 +70,9 @@ MISSING_CASES = [
 
 
 @pytest.mark.parametrize("text, message", [c[1:] for c in MISSING_CASES], ids=[c[0] for c in MISSING_CASES])
-def test_missing_secrets_keys_and_versions_are_secret_not_found(kv: VaultServer, text: str, message: str) -> None:
+def test_missing_secrets_keys_and_versions_are_secret_not_found(
+    kv: VaultServer, text: str, message: str
+) -> None:
     with pytest.raises(providers.SecretNotFound, match=message) as caught:
         resolve(text)
     assert refs.parse(text).display() in str(caught.value)
@@ -98,14 +106,19 @@ def test_a_path_without_a_key_and_without_a_fragment_is_a_bad_reference(kv: Vaul
         resolve("ref+vault://onlyone")
 
 
-def test_the_address_comes_from_the_query_when_given(kv: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_address_comes_from_the_query_when_given(
+    kv: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")  # nothing listens there
     assert resolve(f"ref+vault://secret/data/app/db?address={kv.url}#/user") == "app"
 
 
 def test_the_kv_version_preflight_runs_once_per_mount(kv: VaultServer) -> None:
     context = resolver.Resolver().for_cluster(None)
-    for text in ("ref+vault://secret/data/app/db#/user", "ref+vault://secret/data/app/config#/hosts/0",
-                 "ref+vault://secret/data/app/bin#/plain"):
+    for text in (
+        "ref+vault://secret/data/app/db#/user",
+        "ref+vault://secret/data/app/config#/hosts/0",
+        "ref+vault://secret/data/app/bin#/plain",
+    ):
         context.resolve_string(text)
     assert kv.request_count("sys/internal/ui/mounts/") == 1

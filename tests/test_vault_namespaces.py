@@ -45,7 +45,9 @@ def test_without_a_namespace_the_tenant_mount_does_not_exist(tenants: VaultServe
         resolve("ref+vault://kv/data/db#/password")
 
 
-def test_a_token_of_one_namespace_cannot_read_another(tenants: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_token_of_one_namespace_cannot_read_another(
+    tenants: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tenants.put_policy("reader", 'path "kv/data/*" { capabilities = ["read"] }', namespace="team-a")
     monkeypatch.setenv("VAULT_TOKEN", tenants.create_token(policies=["reader"], namespace="team-a"))
     assert resolve("ref+vault://kv/data/db?namespace=team-a#/password") == "a-pw"
@@ -53,7 +55,9 @@ def test_a_token_of_one_namespace_cannot_read_another(tenants: VaultServer, monk
         resolve("ref+vault://kv/data/db?namespace=team-b#/password")
 
 
-def test_approle_login_happens_inside_the_namespace(tenants: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_approle_login_happens_inside_the_namespace(
+    tenants: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VAULT_TOKEN")
     tenants.put_policy("reader", {"path": {"kv/data/*": {"capabilities": ["read"]}}}, namespace="team-a")
     role_id, secret_id = tenants.add_approle("deploy", policies=["reader"], namespace="team-a")

@@ -32,24 +32,32 @@ ACCESS_CASES = [
 
 
 @pytest.mark.parametrize("path, allowed", [c[1:] for c in ACCESS_CASES], ids=[c[0] for c in ACCESS_CASES])
-def test_policies_grant_by_path_glob_as_vault_does(vault_server: VaultServer, path: str, allowed: bool) -> None:
+def test_policies_grant_by_path_glob_as_vault_does(
+    vault_server: VaultServer, path: str, allowed: bool
+) -> None:
     vault_server.put_secret("secret", path, {"k": "v"})
     root = hvac.Client(url=vault_server.url, token="root")
     root.sys.create_or_update_acl_policy("team", POLICY)
     token = root.auth.token.create(policies=["team"], ttl="1h")["auth"]["client_token"]
     client = hvac.Client(url=vault_server.url, token=token)
     if allowed:
-        answer = client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
+        answer = client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )
         assert answer["data"]["data"] == {"k": "v"}
     else:
         with pytest.raises(hvac.exceptions.Forbidden):
-            client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
+            client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point="secret", raise_on_deleted_version=True
+            )
 
 
 def test_missing_paths_answer_404_and_bad_tokens_403(vault_server: VaultServer) -> None:
     root = hvac.Client(url=vault_server.url, token="root")
     with pytest.raises(hvac.exceptions.InvalidPath):
-        root.secrets.kv.v2.read_secret_version(path="nothing", mount_point="secret", raise_on_deleted_version=True)
+        root.secrets.kv.v2.read_secret_version(
+            path="nothing", mount_point="secret", raise_on_deleted_version=True
+        )
     with pytest.raises(hvac.exceptions.Forbidden):
         hvac.Client(url=vault_server.url, token="bogus").auth.token.lookup_self()
 
@@ -62,11 +70,15 @@ def test_kv2_metadata_lists_versions_and_destroy_removes_data(vault_server: Vaul
     assert meta["current_version"] == 3 and sorted(meta["versions"]) == ["1", "2", "3"]
     root.secrets.kv.v2.destroy_secret_versions(path="app/db", versions=[1], mount_point="secret")
     with pytest.raises(hvac.exceptions.InvalidPath):  # as with Vault: a destroyed version is gone
-        root.secrets.kv.v2.read_secret_version(path="app/db", version=1, mount_point="secret", raise_on_deleted_version=False)
+        root.secrets.kv.v2.read_secret_version(
+            path="app/db", version=1, mount_point="secret", raise_on_deleted_version=False
+        )
     meta = root.secrets.kv.v2.read_secret_metadata(path="app/db", mount_point="secret")["data"]
     assert meta["versions"]["1"]["destroyed"] is True
     root.secrets.kv.v2.delete_secret_versions(path="app/db", versions=[2], mount_point="secret")
-    answer = root.secrets.kv.v2.read_secret_version(path="app/db", version=2, mount_point="secret", raise_on_deleted_version=False)
+    answer = root.secrets.kv.v2.read_secret_version(
+        path="app/db", version=2, mount_point="secret", raise_on_deleted_version=False
+    )
     assert answer["data"]["data"] is None and answer["data"]["metadata"]["deletion_time"]
     assert root.secrets.kv.v2.list_secrets(path="app", mount_point="secret")["data"]["keys"] == ["db"]
 
@@ -83,7 +95,10 @@ def test_transit_encrypts_with_real_keys_and_decrypts_after_rotation(vault_serve
     second = root.secrets.transit.encrypt_data(name="sops", plaintext=plaintext)["data"]["ciphertext"]
     assert second.startswith("vault:v2:")
     for ciphertext in (first, second):
-        assert root.secrets.transit.decrypt_data(name="sops", ciphertext=ciphertext)["data"]["plaintext"] == plaintext
+        assert (
+            root.secrets.transit.decrypt_data(name="sops", ciphertext=ciphertext)["data"]["plaintext"]
+            == plaintext
+        )
     tampered = first[:-4] + ("AAAA" if not first.endswith("AAAA") else "BBBB")
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.secrets.transit.decrypt_data(name="sops", ciphertext=tampered)
@@ -92,7 +107,9 @@ def test_transit_encrypts_with_real_keys_and_decrypts_after_rotation(vault_serve
 def test_transit_keys_are_separate_per_name(vault_server: VaultServer) -> None:
     vault_server.enable_transit("transit")
     root = hvac.Client(url=vault_server.url, token="root")
-    ciphertext = root.secrets.transit.encrypt_data(name="a", plaintext=base64.b64encode(b"x").decode())["data"]["ciphertext"]
+    ciphertext = root.secrets.transit.encrypt_data(name="a", plaintext=base64.b64encode(b"x").decode())[
+        "data"
+    ]["ciphertext"]
     root.secrets.transit.create_key(name="b")
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.secrets.transit.decrypt_data(name="b", ciphertext=ciphertext)
@@ -100,7 +117,17 @@ def test_transit_keys_are_separate_per_name(vault_server: VaultServer) -> None:
 
 def test_the_server_runs_standalone_for_the_demo() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "fleet.testing.vault_server", "--port", "0", "--root-token", "demo", "--transit", "transit"],
+        [
+            sys.executable,
+            "-m",
+            "fleet.testing.vault_server",
+            "--port",
+            "0",
+            "--root-token",
+            "demo",
+            "--transit",
+            "transit",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -111,7 +138,9 @@ def test_the_server_runs_standalone_for_the_demo() -> None:
         client = hvac.Client(url=url, token="demo")
         assert client.sys.read_health_status(method="GET")["initialized"] is True
         client.secrets.kv.v2.create_or_update_secret(path="x", secret={"a": "b"}, mount_point="secret")
-        assert client.secrets.transit.encrypt_data(name="k", plaintext="eA==")["data"]["ciphertext"].startswith("vault:v1:")
+        assert client.secrets.transit.encrypt_data(name="k", plaintext="eA==")["data"][
+            "ciphertext"
+        ].startswith("vault:v1:")
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -23,7 +23,7 @@ REF = "ref+vault://secret/data/app/db#/password"
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vault.test")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -32,20 +32,26 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = directory / "vault.crt", directory / "vault.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_file, key_file
 
 
 @pytest.fixture
-def tls_vault(vault_env: VaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[VaultServer, Path]]:
+def tls_vault(
+    vault_env: VaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[VaultServer, Path]]:
     cert, key = _self_signed(tmp_path)
     server = VaultServer(tls_cert=str(cert), tls_key=str(key)).start()
     server.put_secret("secret", "app/db", {"password": "tls-pw"})
@@ -60,7 +66,9 @@ def resolve(text: str = REF) -> str:
     return resolver.Resolver().for_cluster(None).resolve_string(text)
 
 
-def test_the_certificate_is_verified_against_vault_cacert(tls_vault: tuple[VaultServer, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_certificate_is_verified_against_vault_cacert(
+    tls_vault: tuple[VaultServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, cert = tls_vault
     assert server.url.startswith("https://")
     monkeypatch.setenv("VAULT_CACERT", str(cert))
@@ -78,6 +86,8 @@ def test_an_unknown_certificate_fails_as_a_tls_error(tls_vault: tuple[VaultServe
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # asked for by the test
-def test_skip_verify_turns_verification_off(tls_vault: tuple[VaultServer, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skip_verify_turns_verification_off(
+    tls_vault: tuple[VaultServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VAULT_SKIP_VERIFY", "true")
     assert resolve() == "tls-pw"

@@ -21,7 +21,9 @@ def app(vault_env: VaultServer) -> VaultServer:
     return vault_env
 
 
-def test_a_short_lived_token_is_renewed_and_outlives_its_first_ttl(app: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_lived_token_is_renewed_and_outlives_its_first_ttl(
+    app: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VAULT_TOKEN", app.create_token(policies=["app"], ttl=2, renewable=True))
     resolve_with = resolver.Resolver()  # long-running: one session across runs
     started = time.monotonic()
@@ -36,7 +38,9 @@ def test_a_short_lived_token_is_renewed_and_outlives_its_first_ttl(app: VaultSer
     assert all(r.status == 200 for r in app.requests if r.path == "secret/data/app/db")
 
 
-def test_a_long_lived_token_is_not_renewed_on_every_read(app: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_lived_token_is_not_renewed_on_every_read(
+    app: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("VAULT_TOKEN", app.create_token(policies=["app"], ttl=3600))
     resolve_with = resolver.Resolver()
     for _ in range(3):
@@ -44,7 +48,9 @@ def test_a_long_lived_token_is_not_renewed_on_every_read(app: VaultServer, monke
     assert app.request_count("auth/token/renew-self") == 0
 
 
-def test_an_approle_session_logs_in_again_after_its_token_expired(app: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_approle_session_logs_in_again_after_its_token_expired(
+    app: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("VAULT_TOKEN")
     role_id, secret_id = app.add_approle("deployer", policies=["app"], token_ttl=600)
     monkeypatch.setenv("VAULT_SECRET_ID", secret_id)

@@ -57,14 +57,21 @@ def _read_documents(path: str) -> tuple[list[Any], str]:
         raise errors.InputError(f"is not valid YAML or JSON{at}", file=where) from None
     for index, doc in enumerate(docs):
         if not isinstance(doc, dict):
-            raise errors.InputError(f"document {index + 1} is not a mapping (a manifest or a values file)", file=where)
+            raise errors.InputError(
+                f"document {index + 1} is not a mapping (a manifest or a values file)", file=where
+            )
     if not docs:
         raise errors.InputError("holds no document", file=where)
     return docs, where
 
 
 def _clusters(
-    names: list[str], kubeconfig: str | None, cluster_files: list[Path], cluster_lists: list[Path], *, all_if_none: bool
+    names: list[str],
+    kubeconfig: str | None,
+    cluster_files: list[Path],
+    cluster_lists: list[Path],
+    *,
+    all_if_none: bool,
 ) -> list[models.Cluster | None]:
     """The clusters to resolve for: the named ones, or (refresh) every registry cluster, or none."""
     sources_given = kubeconfig is not None or cluster_files or cluster_lists
@@ -72,7 +79,9 @@ def _clusters(
         return [None]
     from fleet.clusters import registry
 
-    reg = registry.load(kubeconfig_paths=kubeconfig, files=list(cluster_files), cluster_lists=list(cluster_lists))
+    reg = registry.load(
+        kubeconfig_paths=kubeconfig, files=list(cluster_files), cluster_lists=list(cluster_lists)
+    )
     if not names:
         return list(reg.clusters())
     return [reg.get(name) for name in names]
@@ -93,12 +102,20 @@ def _print(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:
         typer.echo(yaml.safe_dump_all(objects, sort_keys=False).rstrip("\n"))
 
 
-ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="Resolve for this registry cluster (its {{name}}, labels, ...).")]
-KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s) to find --cluster in.")]
-ClustersOpt = Annotated[
-    list[Path] | None, typer.Option("--clusters", help="Cluster files (Argo CD Secrets, ClusterList, kubeconfig); repeatable.")
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option("--cluster", help="Resolve for this registry cluster (its {{name}}, labels, ...)."),
 ]
-ClusterListOpt = Annotated[list[Path] | None, typer.Option("--cluster-list", help="fleet ClusterList file(s); repeatable.")]
+KubeconfigOpt = Annotated[
+    str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s) to find --cluster in.")
+]
+ClustersOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--clusters", help="Cluster files (Argo CD Secrets, ClusterList, kubeconfig); repeatable."),
+]
+ClusterListOpt = Annotated[
+    list[Path] | None, typer.Option("--cluster-list", help="fleet ClusterList file(s); repeatable.")
+]
 
 
 def resolve(
@@ -108,18 +125,24 @@ def resolve(
     clusters: ClustersOpt = None,
     cluster_list: ClusterListOpt = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret values instead of ***.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.YAML,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = OutputFormat.YAML,
 ) -> None:
     """Print FILE with its secret references resolved for a cluster (values masked unless --reveal)."""
     try:
         docs, where = _read_documents(file)
-        target = _clusters([cluster] if cluster else [], kubeconfig, clusters or [], cluster_list or [], all_if_none=False)[0]
+        target = _clusters(
+            [cluster] if cluster else [], kubeconfig, clusters or [], cluster_list or [], all_if_none=False
+        )[0]
         context = _resolver_for(where).for_cluster(target)
         results = context.resolve_all(docs)
     except errors.FleetError as exc:
         raise _fail(exc) from None
     shown = [
-        (r.obj if reveal else resolver.mask_object(r.obj, r.secret_paths)) for r in results if r.obj is not None
+        (r.obj if reveal else resolver.mask_object(r.obj, r.secret_paths))
+        for r in results
+        if r.obj is not None
     ]
     if shown:
         _print(shown, output)
@@ -145,15 +168,28 @@ def _status_of(exc: errors.FleetError | None) -> str:
 
 
 def refresh(
-    files: Annotated[list[str] | None, typer.Argument(help="Files whose references to re-resolve and check (optional).")] = None,
-    cluster: Annotated[list[str] | None, typer.Option("--cluster", help="Check for this cluster; repeatable (default: every cluster of the given sources).")] = None,
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Files whose references to re-resolve and check (optional).")
+    ] = None,
+    cluster: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cluster",
+            help="Check for this cluster; repeatable (default: every cluster of the given sources).",
+        ),
+    ] = None,
     kubeconfig: KubeconfigOpt = None,
     clusters: ClustersOpt = None,
     cluster_list: ClusterListOpt = None,
     state_dir: Annotated[
-        Path | None, typer.Option("--state-dir", help="fleet's state directory (default $FLEET_STATE_DIR, else ./.fleet).")
+        Path | None,
+        typer.Option(
+            "--state-dir", help="fleet's state directory (default $FLEET_STATE_DIR, else ./.fleet)."
+        ),
     ] = None,
-    output: Annotated[TableFormat, typer.Option("--output", "-o", help="Output format of the check.")] = TableFormat.TABLE,
+    output: Annotated[
+        TableFormat, typer.Option("--output", "-o", help="Output format of the check.")
+    ] = TableFormat.TABLE,
 ) -> None:
     """Force re-resolution of secrets (rotation): long-running syncs re-read every value at their next run.
 
@@ -167,7 +203,9 @@ def refresh(
         for name in files or []:
             docs, where = _read_documents(name)
             found = sorted({ref.text for ref in refs.find_references(docs)})
-            for target in _clusters(cluster or [], kubeconfig, clusters or [], cluster_list or [], all_if_none=True):
+            for target in _clusters(
+                cluster or [], kubeconfig, clusters or [], cluster_list or [], all_if_none=True
+            ):
                 context = _resolver_for(where).for_cluster(target)
                 for text in found:
                     error: errors.FleetError | None = None
@@ -175,22 +213,31 @@ def refresh(
                         context.resolve_string(text)
                     except errors.FleetError as exc:
                         error = exc
-                    rows.append({
-                        "file": where,
-                        "cluster": target.name if target is not None else "",
-                        "reference": refs.parse(text).display(),
-                        "status": _status_of(error),
-                        "error": redact.mask(str(error)) if error is not None else "",
-                    })
+                    rows.append(
+                        {
+                            "file": where,
+                            "cluster": target.name if target is not None else "",
+                            "reference": refs.parse(text).display(),
+                            "status": _status_of(error),
+                            "error": redact.mask(str(error)) if error is not None else "",
+                        }
+                    )
     except errors.FleetError as exc:
         raise _fail(exc) from None
     failed = [row for row in rows if row["status"] != "ok"]
     if output is TableFormat.JSON:
-        typer.echo(json.dumps({"generation": generation, "generation_file": str(path), "references": rows}, indent=2))
+        typer.echo(
+            json.dumps({"generation": generation, "generation_file": str(path), "references": rows}, indent=2)
+        )
     else:
-        typer.echo(f"refresh generation {generation} written to {path}: long-running syncs re-read every secret at their next run")
+        typer.echo(
+            f"refresh generation {generation} written to {path}: "
+            "long-running syncs re-read every secret at their next run"
+        )
         if rows:
-            widths = {k: max(len(k), *(len(row[k]) for row in rows)) for k in ("cluster", "reference", "status")}
+            widths = {
+                k: max(len(k), *(len(row[k]) for row in rows)) for k in ("cluster", "reference", "status")
+            }
             typer.echo("  ".join(k.upper().ljust(widths[k]) for k in widths).rstrip())
             for row in rows:
                 typer.echo("  ".join(row[k].ljust(widths[k]) for k in widths).rstrip())

@@ -192,7 +192,9 @@ class KubernetesRole:
 class Namespace:
     mounts: dict[str, Mount] = field(default_factory=dict)  # "kv/" -> Mount
     policies: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
-    auth: dict[str, str] = field(default_factory=lambda: {"token/": "token", "approle/": "approle", "kubernetes/": "kubernetes"})
+    auth: dict[str, str] = field(
+        default_factory=lambda: {"token/": "token", "approle/": "approle", "kubernetes/": "kubernetes"}
+    )
     approles: dict[str, dict[str, AppRole]] = field(default_factory=dict)  # auth mount -> roles
     k8s_roles: dict[str, dict[str, KubernetesRole]] = field(default_factory=dict)
 
@@ -232,8 +234,15 @@ class VaultServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.tokens[root_token] = Token(
-            id=root_token, namespace="", policies=["root"], ttl=0, issued=self.now(), expires=None,
-            renewable=False, display_name="root", path="auth/token/root",
+            id=root_token,
+            namespace="",
+            policies=["root"],
+            ttl=0,
+            issued=self.now(),
+            expires=None,
+            renewable=False,
+            display_name="root",
+            path="auth/token/root",
         )
         for mount, version in (kv_mounts if kv_mounts is not None else {"secret": 2}).items():
             self.enable_kv(mount, version=version)
@@ -250,7 +259,10 @@ class VaultServer:
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="vault-test-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="vault-test-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -422,7 +434,7 @@ class VaultServer:
         try:
             if not path.startswith("/v1/"):
                 raise _missing()
-            path = path[len("/v1/"):].strip("/")
+            path = path[len("/v1/") :].strip("/")
             if method == "GET" and query.get("list") in ("true", "1"):
                 method = "LIST"
             try:
@@ -432,7 +444,9 @@ class VaultServer:
             if not isinstance(payload, dict):
                 raise VaultHTTPError(400, "failed to parse JSON input: not an object")
             with self._lock:
-                status, answer = self._route(method, path, namespace, headers.get("X-Vault-Token"), query, payload)
+                status, answer = self._route(
+                    method, path, namespace, headers.get("X-Vault-Token"), query, payload
+                )
             return status, answer
         except VaultHTTPError as exc:
             status = exc.status
@@ -442,12 +456,23 @@ class VaultServer:
                 self.requests.append(Request(method=method, path=path, namespace=namespace, status=status))
 
     def _route(
-        self, method: str, path: str, namespace: str, token_id: str | None, query: dict[str, str], body: dict[str, Any]
+        self,
+        method: str,
+        path: str,
+        namespace: str,
+        token_id: str | None,
+        query: dict[str, str],
+        body: dict[str, Any],
     ) -> tuple[int, Any]:
         if path == "sys/health":
             return 200, {
-                "initialized": True, "sealed": False, "standby": False, "performance_standby": False,
-                "server_time_utc": int(self.now()), "version": "1.17.0+fleet-test", "cluster_name": "fleet-test",
+                "initialized": True,
+                "sealed": False,
+                "standby": False,
+                "performance_standby": False,
+                "server_time_utc": int(self.now()),
+                "version": "1.17.0+fleet-test",
+                "cluster_name": "fleet-test",
             }
         if namespace and namespace not in self.namespaces:
             raise _denied()
@@ -463,19 +488,19 @@ class VaultServer:
         token = self._token(token_id)
         if path.startswith("sys/internal/ui/mounts/"):
             # Vault answers this for any token with some access to the mount (the CLI's KV preflight)
-            mount_path, mount = self._mount(ns, path[len("sys/internal/ui/mounts/"):])
+            mount_path, mount = self._mount(ns, path[len("sys/internal/ui/mounts/") :])
             if not self._has_access_under(token, namespace, mount_path):
                 raise _denied()
             return 200, self._wrap({"path": mount_path, **self._mount_info(mount)})
         if path.startswith("auth/token/"):
-            return self._token_api(method, path[len("auth/token/"):], token, namespace, body)
+            return self._token_api(method, path[len("auth/token/") :], token, namespace, body)
         self._authorize(token, namespace, method, path)
         if path.startswith("sys/"):
-            return self._sys(method, path[len("sys/"):], ns, namespace, body)
+            return self._sys(method, path[len("sys/") :], ns, namespace, body)
         if auth_mount is not None:
             return self._auth_config(method, ns, auth_mount, rest, body)
         mount_path, mount = self._mount(ns, path)
-        rel = path[len(mount_path):]
+        rel = path[len(mount_path) :]
         if mount.type == "kv" and mount.version == 1:
             return self._kv1(method, mount, rel, body)
         if mount.type == "kv":
@@ -496,47 +521,78 @@ class VaultServer:
     def _auth_mount(self, ns: Namespace, path: str) -> tuple[str | None, str]:
         if not path.startswith("auth/"):
             return None, ""
-        rest = path[len("auth/"):] + "/"
+        rest = path[len("auth/") :] + "/"
         for mount in sorted(ns.auth, key=len, reverse=True):
             if rest.startswith(mount):
-                return mount, rest[len(mount):].strip("/")
+                return mount, rest[len(mount) :].strip("/")
         return None, ""
 
-    def _issue(self, namespace: str, policies: list[str], ttl: int, max_ttl: int, meta: dict[str, str], path: str) -> dict[str, Any]:
+    def _issue(
+        self, namespace: str, policies: list[str], ttl: int, max_ttl: int, meta: dict[str, str], path: str
+    ) -> dict[str, Any]:
         token_id = self.create_token(
-            policies=policies, ttl=ttl, renewable=True, explicit_max_ttl=max_ttl, namespace=namespace, path=path
+            policies=policies,
+            ttl=ttl,
+            renewable=True,
+            explicit_max_ttl=max_ttl,
+            namespace=namespace,
+            path=path,
         )
         token = self.tokens[token_id]
         token.meta = meta
         return {
-            "request_id": str(uuid.uuid4()), "lease_id": "", "renewable": False, "lease_duration": 0,
-            "data": None, "wrap_info": None, "warnings": None,
+            "request_id": str(uuid.uuid4()),
+            "lease_id": "",
+            "renewable": False,
+            "lease_duration": 0,
+            "data": None,
+            "wrap_info": None,
+            "warnings": None,
             "auth": {
-                "client_token": token.id, "accessor": token.accessor, "policies": token.policies,
-                "token_policies": token.policies, "metadata": meta, "lease_duration": token.ttl,
-                "renewable": token.renewable, "entity_id": "", "token_type": "service", "orphan": True,
+                "client_token": token.id,
+                "accessor": token.accessor,
+                "policies": token.policies,
+                "token_policies": token.policies,
+                "metadata": meta,
+                "lease_duration": token.ttl,
+                "renewable": token.renewable,
+                "entity_id": "",
+                "token_type": "service",
+                "orphan": True,
             },
         }
 
-    def _approle_login(self, ns: Namespace, mount: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _approle_login(
+        self, ns: Namespace, mount: str, namespace: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         role_id, secret_id = body.get("role_id"), body.get("secret_id")
         for role in ns.approles.get(mount, {}).values():
             if role.role_id == role_id:
                 if secret_id not in role.secret_ids:
                     raise VaultHTTPError(400, "invalid role or secret ID")
-                return self._issue(namespace, role.policies, role.token_ttl, role.token_max_ttl,
-                                   {"role_name": role.name}, f"auth/{mount}login")
+                return self._issue(
+                    namespace,
+                    role.policies,
+                    role.token_ttl,
+                    role.token_max_ttl,
+                    {"role_name": role.name},
+                    f"auth/{mount}login",
+                )
         raise VaultHTTPError(400, "invalid role or secret ID")
 
-    def _kubernetes_login(self, ns: Namespace, mount: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _kubernetes_login(
+        self, ns: Namespace, mount: str, namespace: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         role = ns.k8s_roles.get(mount, {}).get(str(body.get("role", "")))
         if role is None:
-            raise VaultHTTPError(400, f"invalid role name \"{body.get('role', '')}\"")
+            raise VaultHTTPError(400, f'invalid role name "{body.get("role", "")}"')
         if body.get("jwt") not in role.jwts:
             raise _denied()
         return self._issue(namespace, role.policies, role.ttl, 0, {"role": role.name}, f"auth/{mount}login")
 
-    def _token_api(self, method: str, rest: str, token: Token, namespace: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def _token_api(
+        self, method: str, rest: str, token: Token, namespace: str, body: dict[str, Any]
+    ) -> tuple[int, Any]:
         if rest in ("lookup-self",) and method == "GET":
             return 200, self._wrap(self._token_data(token))
         if rest == "lookup" and method in ("POST", "PUT"):
@@ -557,9 +613,13 @@ class VaultServer:
                 raise VaultHTTPError(400, "child policies must be subset of parent")
             ttl = _duration(body.get("ttl", 0))
             token_id = self.create_token(
-                policies=policies, ttl=ttl, renewable=bool(body.get("renewable", True)),
-                explicit_max_ttl=_duration(body.get("explicit_max_ttl", 0)), namespace=namespace,
-                token_id=body.get("id"), display_name=body.get("display_name", "token"),
+                policies=policies,
+                ttl=ttl,
+                renewable=bool(body.get("renewable", True)),
+                explicit_max_ttl=_duration(body.get("explicit_max_ttl", 0)),
+                namespace=namespace,
+                token_id=body.get("id"),
+                display_name=body.get("display_name", "token"),
             )
             return 200, self._issue_answer(self.tokens[token_id])
         self._authorize(token, namespace, method, "auth/token/" + rest)
@@ -567,12 +627,24 @@ class VaultServer:
 
     def _issue_answer(self, token: Token) -> dict[str, Any]:
         return {
-            "request_id": str(uuid.uuid4()), "lease_id": "", "renewable": False, "lease_duration": 0, "data": None,
-            "wrap_info": None, "warnings": None,
+            "request_id": str(uuid.uuid4()),
+            "lease_id": "",
+            "renewable": False,
+            "lease_duration": 0,
+            "data": None,
+            "wrap_info": None,
+            "warnings": None,
             "auth": {
-                "client_token": token.id, "accessor": token.accessor, "policies": token.policies,
-                "token_policies": token.policies, "metadata": token.meta, "lease_duration": token.ttl,
-                "renewable": token.renewable, "entity_id": "", "token_type": "service", "orphan": False,
+                "client_token": token.id,
+                "accessor": token.accessor,
+                "policies": token.policies,
+                "token_policies": token.policies,
+                "metadata": token.meta,
+                "lease_duration": token.ttl,
+                "renewable": token.renewable,
+                "entity_id": "",
+                "token_type": "service",
+                "orphan": False,
             },
         }
 
@@ -592,22 +664,36 @@ class VaultServer:
     def _token_data(self, token: Token) -> dict[str, Any]:
         now = self.now()
         return {
-            "accessor": token.accessor, "creation_time": int(token.issued), "creation_ttl": token.ttl,
-            "display_name": token.display_name, "entity_id": "", "expire_time": _rfc3339(token.expires) if token.expires else None,
-            "explicit_max_ttl": token.explicit_max_ttl, "id": token.id, "issue_time": _rfc3339(token.issued),
-            "meta": token.meta or None, "num_uses": 0, "orphan": False, "path": token.path, "policies": token.policies,
-            "renewable": token.renewable, "ttl": max(0, int(token.expires - now)) if token.expires else 0,
-            "type": "service", "namespace_path": token.namespace + "/" if token.namespace else "",
+            "accessor": token.accessor,
+            "creation_time": int(token.issued),
+            "creation_ttl": token.ttl,
+            "display_name": token.display_name,
+            "entity_id": "",
+            "expire_time": _rfc3339(token.expires) if token.expires else None,
+            "explicit_max_ttl": token.explicit_max_ttl,
+            "id": token.id,
+            "issue_time": _rfc3339(token.issued),
+            "meta": token.meta or None,
+            "num_uses": 0,
+            "orphan": False,
+            "path": token.path,
+            "policies": token.policies,
+            "renewable": token.renewable,
+            "ttl": max(0, int(token.expires - now)) if token.expires else 0,
+            "type": "service",
+            "namespace_path": token.namespace + "/" if token.namespace else "",
         }
 
     def _authorize(self, token: Token, namespace: str, method: str, path: str) -> None:
-        if "root" in token.policies and (not token.namespace or token.namespace == namespace or namespace.startswith(token.namespace + "/")):
+        if "root" in token.policies and (
+            not token.namespace or token.namespace == namespace or namespace.startswith(token.namespace + "/")
+        ):
             return
         # a token acts in its own namespace and below; paths are seen from its namespace
         if namespace == token.namespace:
             acl_path = path
         elif not token.namespace or namespace.startswith(token.namespace + "/"):
-            relative = namespace[len(token.namespace):].strip("/")
+            relative = namespace[len(token.namespace) :].strip("/")
             acl_path = f"{relative}/{path}"
         else:
             raise _denied()
@@ -625,8 +711,13 @@ class VaultServer:
         if "deny" in caps:
             raise _denied()
         needed = {
-            "GET": {"read"}, "LIST": {"list"}, "DELETE": {"delete"}, "PATCH": {"patch"},
-            "POST": {"create", "update"}, "PUT": {"create", "update"}, "UPDATE": {"update"},
+            "GET": {"read"},
+            "LIST": {"list"},
+            "DELETE": {"delete"},
+            "PATCH": {"patch"},
+            "POST": {"create", "update"},
+            "PUT": {"create", "update"},
+            "UPDATE": {"update"},
         }.get(method, {"sudo"})
         if not caps & needed:
             raise _denied()
@@ -636,7 +727,7 @@ class VaultServer:
             return True
         prefix = mount_path
         if namespace != token.namespace:
-            prefix = namespace[len(token.namespace):].strip("/") + "/" + mount_path
+            prefix = namespace[len(token.namespace) :].strip("/") + "/" + mount_path
         policies = self.namespaces[token.namespace].policies
         for name in token.policies:
             for pattern, caps in policies.get(name, {}).items():
@@ -644,7 +735,9 @@ class VaultServer:
                     return True
         return False
 
-    def _auth_config(self, method: str, ns: Namespace, mount: str, rest: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def _auth_config(
+        self, method: str, ns: Namespace, mount: str, rest: str, body: dict[str, Any]
+    ) -> tuple[int, Any]:
         kind = ns.auth[mount]
         parts = rest.split("/")
         if kind == "approle" and parts[0] == "role" and len(parts) >= 2:
@@ -665,22 +758,32 @@ class VaultServer:
             if role is None:
                 raise _missing()
             if len(parts) == 2 and method == "GET":
-                return 200, self._wrap({"token_policies": role.policies, "token_ttl": role.token_ttl, "token_max_ttl": role.token_max_ttl})
+                return 200, self._wrap(
+                    {
+                        "token_policies": role.policies,
+                        "token_ttl": role.token_ttl,
+                        "token_max_ttl": role.token_max_ttl,
+                    }
+                )
             if parts[2:] == ["role-id"] and method == "GET":
                 return 200, self._wrap({"role_id": role.role_id})
             if parts[2:] == ["secret-id"] and method in ("POST", "PUT"):
                 secret_id = str(uuid.uuid4())
                 role.secret_ids.add(secret_id)
-                return 200, self._wrap({"secret_id": secret_id, "secret_id_accessor": str(uuid.uuid4()), "secret_id_ttl": 0})
+                return 200, self._wrap(
+                    {"secret_id": secret_id, "secret_id_accessor": str(uuid.uuid4()), "secret_id_ttl": 0}
+                )
         raise _missing()
 
     # -- sys ----------------------------------------------------------------------------------
 
-    def _sys(self, method: str, rest: str, ns: Namespace, namespace: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def _sys(
+        self, method: str, rest: str, ns: Namespace, namespace: str, body: dict[str, Any]
+    ) -> tuple[int, Any]:
         if rest == "mounts" and method == "GET":
             return 200, self._wrap({path: self._mount_info(m) for path, m in ns.mounts.items()})
         if rest.startswith("mounts/"):
-            mount = rest[len("mounts/"):].strip("/") + "/"
+            mount = rest[len("mounts/") :].strip("/") + "/"
             if method in ("POST", "PUT"):
                 kind = body.get("type", "")
                 if kind in ("kv", "kv-v2"):
@@ -695,7 +798,7 @@ class VaultServer:
                 ns.mounts.pop(mount, None)
                 return 204, None
         if rest.startswith("policies/acl/") or rest.startswith("policy/"):
-            name = rest.split("/", 2)[-1] if rest.startswith("policies/acl/") else rest[len("policy/"):]
+            name = rest.split("/", 2)[-1] if rest.startswith("policies/acl/") else rest[len("policy/") :]
             if method in ("POST", "PUT"):
                 ns.policies[name] = parse_policy(body.get("policy", body.get("rules", "")))
                 return 204, None
@@ -708,12 +811,12 @@ class VaultServer:
                 ns.policies.pop(name, None)
                 return 204, None
         if rest.startswith("namespaces/") and method in ("POST", "PUT"):
-            child = rest[len("namespaces/"):].strip("/")
+            child = rest[len("namespaces/") :].strip("/")
             full = f"{namespace}/{child}" if namespace else child
             self.namespaces.setdefault(full, Namespace())
             return 200, self._wrap({"path": full + "/", "id": std_secrets.token_hex(3)})
         if rest.startswith("auth/") and method in ("POST", "PUT"):
-            ns.auth[rest[len("auth/"):].strip("/") + "/"] = str(body.get("type", ""))
+            ns.auth[rest[len("auth/") :].strip("/") + "/"] = str(body.get("type", ""))
             return 204, None
         if rest == "auth" and method == "GET":
             return 200, self._wrap({path: {"type": kind} for path, kind in ns.auth.items()})
@@ -724,7 +827,7 @@ class VaultServer:
         for mount in sorted(ns.mounts, key=len, reverse=True):
             if probe.startswith(mount):
                 return mount, ns.mounts[mount]
-        raise VaultHTTPError(404, f"no handler for route \"{path}\". route entry not found.")
+        raise VaultHTTPError(404, f'no handler for route "{path}". route entry not found.')
 
     @staticmethod
     def _mount_info(mount: Mount) -> dict[str, Any]:
@@ -733,8 +836,15 @@ class VaultServer:
 
     def _wrap(self, data: Any, **extra: Any) -> dict[str, Any]:
         return {
-            "request_id": str(uuid.uuid4()), "lease_id": "", "renewable": False, "lease_duration": 0,
-            "data": data, "wrap_info": None, "warnings": None, "auth": None, **extra,
+            "request_id": str(uuid.uuid4()),
+            "lease_id": "",
+            "renewable": False,
+            "lease_duration": 0,
+            "data": data,
+            "wrap_info": None,
+            "warnings": None,
+            "auth": None,
+            **extra,
         }
 
     # -- kv -----------------------------------------------------------------------------------
@@ -747,7 +857,10 @@ class VaultServer:
         entry.current += 1
         entry.updated = self.now()
         entry.versions[entry.current] = {
-            "data": data, "created_time": _rfc3339(entry.updated), "deletion_time": "", "destroyed": False,
+            "data": data,
+            "created_time": _rfc3339(entry.updated),
+            "deletion_time": "",
+            "destroyed": False,
         }
         return entry.current
 
@@ -770,7 +883,15 @@ class VaultServer:
             return 204, None
         raise VaultHTTPError(405, "unsupported operation")
 
-    def _kv2(self, method: str, mount: Mount, mount_path: str, rel: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+    def _kv2(
+        self,
+        method: str,
+        mount: Mount,
+        mount_path: str,
+        rel: str,
+        query: dict[str, str],
+        body: dict[str, Any],
+    ) -> tuple[int, Any]:
         section, _, sub = rel.partition("/")
         sub = sub.strip("/")
         entry: KvEntry | None = mount.kv.get(sub)
@@ -784,7 +905,10 @@ class VaultServer:
                 stored = entry.versions.get(version)
                 if stored is None:
                     raise _missing()
-                metadata = {k: v for k, v in stored.items() if k != "data"} | {"version": version, "custom_metadata": None}
+                metadata = {k: v for k, v in stored.items() if k != "data"} | {
+                    "version": version,
+                    "custom_metadata": None,
+                }
                 if stored["deletion_time"] or stored["destroyed"]:
                     # Vault answers 404 with the version's metadata for deleted and destroyed versions
                     return 404, {"errors": [], "data": {"data": None, "metadata": metadata}}
@@ -795,7 +919,9 @@ class VaultServer:
                     raise VaultHTTPError(400, "check-and-set parameter did not match the current version")
                 version = self._kv_write(mount, sub, dict(body.get("data") or {}))
                 stored = mount.kv[sub].versions[version]
-                return 200, self._wrap({k: v for k, v in stored.items() if k != "data"} | {"version": version})
+                return 200, self._wrap(
+                    {k: v for k, v in stored.items() if k != "data"} | {"version": version}
+                )
             if method == "DELETE":
                 if entry is not None and entry.current in entry.versions:
                     entry.versions[entry.current]["deletion_time"] = _rfc3339(self.now())
@@ -825,14 +951,22 @@ class VaultServer:
                 if entry is None:
                     raise _missing()
                 versions = {
-                    str(n): {k: v for k, v in stored.items() if k != "data"} for n, stored in entry.versions.items()
+                    str(n): {k: v for k, v in stored.items() if k != "data"}
+                    for n, stored in entry.versions.items()
                 }
-                return 200, self._wrap({
-                    "current_version": entry.current, "oldest_version": min(entry.versions, default=0),
-                    "created_time": _rfc3339(entry.created), "updated_time": _rfc3339(entry.updated),
-                    "max_versions": 0, "cas_required": False, "delete_version_after": "0s",
-                    "custom_metadata": None, "versions": versions,
-                })
+                return 200, self._wrap(
+                    {
+                        "current_version": entry.current,
+                        "oldest_version": min(entry.versions, default=0),
+                        "created_time": _rfc3339(entry.created),
+                        "updated_time": _rfc3339(entry.updated),
+                        "max_versions": 0,
+                        "cas_required": False,
+                        "delete_version_after": "0s",
+                        "custom_metadata": None,
+                        "versions": versions,
+                    }
+                )
             if method == "DELETE":
                 mount.kv.pop(sub, None)
                 return 204, None
@@ -856,11 +990,20 @@ class VaultServer:
                 raise _missing()
             if len(parts) == 2 and method == "GET":
                 versions = {str(v): int(self.now()) for v in key["versions"]}
-                return 200, self._wrap({
-                    "name": name, "type": "aes256-gcm96", "keys": versions, "latest_version": key["latest"],
-                    "min_decryption_version": 1, "min_encryption_version": 0, "deletion_allowed": False,
-                    "exportable": False, "supports_encryption": True, "supports_decryption": True,
-                })
+                return 200, self._wrap(
+                    {
+                        "name": name,
+                        "type": "aes256-gcm96",
+                        "keys": versions,
+                        "latest_version": key["latest"],
+                        "min_decryption_version": 1,
+                        "min_encryption_version": 0,
+                        "deletion_allowed": False,
+                        "exportable": False,
+                        "supports_encryption": True,
+                        "supports_decryption": True,
+                    }
+                )
             if parts[2:] == ["rotate"] and method in ("POST", "PUT"):
                 key["latest"] += 1
                 key["versions"][key["latest"]] = AESGCM.generate_key(bit_length=256)
@@ -905,7 +1048,7 @@ def _list_keys(store: Mapping[str, Any], prefix: str) -> list[str]:
     keys: set[str] = set()
     for path in store:
         if path.startswith(prefix):
-            head, slash, _ = path[len(prefix):].partition("/")
+            head, slash, _ = path[len(prefix) :].partition("/")
             keys.add(head + slash)
     return sorted(keys)
 
@@ -931,7 +1074,9 @@ def _duration(value: Any) -> int:
 class _Handler(BaseHTTPRequestHandler):
     server_state: VaultServer
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as two writes: without this, delayed ACKs add ~40 ms per request
+    disable_nagle_algorithm = (
+        True  # headers and body go out as two writes: without this, delayed ACKs add ~40 ms per request
+    )
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -958,8 +1103,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--root-token", default=os.environ.get("VAULT_DEV_ROOT_TOKEN_ID", "root"))
-    parser.add_argument("--kv", action="append", default=[], metavar="MOUNT=VERSION",
-                        help="a KV mount, e.g. secret=2 or legacy=1 (default: secret=2)")
+    parser.add_argument(
+        "--kv",
+        action="append",
+        default=[],
+        metavar="MOUNT=VERSION",
+        help="a KV mount, e.g. secret=2 or legacy=1 (default: secret=2)",
+    )
     parser.add_argument("--transit", action="append", default=[], metavar="MOUNT", help="a transit mount")
     parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (and --tls-key)")
     parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
@@ -969,7 +1119,12 @@ def main(argv: list[str] | None = None) -> None:
         mount, _, version = spec.partition("=")
         kv[mount] = int(version or 2)
     server = VaultServer(
-        host=args.host, port=args.port, root_token=args.root_token, kv_mounts=kv, tls_cert=args.tls_cert, tls_key=args.tls_key
+        host=args.host,
+        port=args.port,
+        root_token=args.root_token,
+        kv_mounts=kv,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
     for mount in args.transit:
         server.enable_transit(mount)
