@@ -285,6 +285,8 @@ class Resolver:
 
 _providers_module = providers  # the parameter name ``providers`` shadows the module in __init__
 
+has_references = refs.has_references  # for callers that only import the resolver
+
 
 @dataclass(frozen=True)
 class ObjectResolution:
