@@ -40,7 +40,8 @@ class ProxyClient(Protocol):
     """What fetching needs from a cluster client: a GET of an API path, returning the body.
 
     A ``fleet.clusters.client.ClusterClient`` without ``proxy_get`` is used through its official
-    ``kubernetes`` ``api_client`` instead (``CoreV1Api`` service proxy call).
+    ``kubernetes`` ``api_client`` instead, and a bare ``kubernetes.client.ApiClient`` is accepted
+    too (``CoreV1Api`` service proxy call).
     """
 
     def proxy_get(self, path: str) -> bytes: ...
@@ -52,7 +53,7 @@ def _proxy_get(client: Any, namespace: str, name: str, *, cluster_name: str) -> 
         return bytes(client.proxy_get(path))
     import kubernetes  # the official client: it knows the service proxy URL scheme
 
-    api = kubernetes.client.CoreV1Api(client.api_client)
+    api = kubernetes.client.CoreV1Api(getattr(client, "api_client", client))
     try:
         response = api.connect_get_namespaced_service_proxy_with_path(
             f"{name}:{CONTROLLER_PORT_NAME}", namespace, CERT_PATH.lstrip("/"), _preload_content=False
