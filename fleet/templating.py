@@ -196,7 +196,8 @@ class Engine:
 
             return fail
         if not self.go_template:
-            assert parts is not None
+            if parts is None:  # nothing to replace
+                return lambda _params: text
 
             def fast(params: Mapping[str, Any]) -> str:
                 return _fast_execute(parts, params)
