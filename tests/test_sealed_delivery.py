@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from fleet import errors, models
 from fleet.secrets import resolver as resolver_mod
 from fleet.secrets import sealed
 from fleet.secrets.sealed import delivery
+
+from fleet import errors, models
 from tests.fixtures.sealed import KeyPair
 
 SECRET = {
@@ -62,8 +62,12 @@ def _plain(secret: dict) -> dict[str, str]:
 def test_each_cluster_gets_its_own_values_sealed_with_its_own_key(
     resolver: resolver_mod.Resolver, sealing_key: KeyPair, other_sealing_key: KeyPair
 ) -> None:
-    east = delivery.seal_for_cluster(SECRET, cluster=_cluster("east"), cert=sealing_key.cert, resolver=resolver)
-    west = delivery.seal_for_cluster(SECRET, cluster=_cluster("west"), cert=other_sealing_key.cert, resolver=resolver)
+    east = delivery.seal_for_cluster(
+        SECRET, cluster=_cluster("east"), cert=sealing_key.cert, resolver=resolver
+    )
+    west = delivery.seal_for_cluster(
+        SECRET, cluster=_cluster("west"), cert=other_sealing_key.cert, resolver=resolver
+    )
 
     assert _plain(sealed.unseal(east, sealing_key.unseal_keys)) == {
         "password": "pw-of-east-cluster",
@@ -81,18 +85,25 @@ def test_each_cluster_gets_its_own_values_sealed_with_its_own_key(
 def test_the_sealed_secret_carries_the_secrets_labels_and_annotations_but_not_the_delivery_one(
     resolver: resolver_mod.Resolver, sealing_key: KeyPair
 ) -> None:
-    out = delivery.seal_for_cluster(SECRET, cluster=_cluster("east"), cert=sealing_key.cert, resolver=resolver)
+    out = delivery.seal_for_cluster(
+        SECRET, cluster=_cluster("east"), cert=sealing_key.cert, resolver=resolver
+    )
     assert out["metadata"] == {
         "name": "db",
         "namespace": "apps",
         "labels": {"app.kubernetes.io/instance": "db-app"},
-        "annotations": {"argocd.argoproj.io/sync-wave": "-1", "fleet.gitops/sealed-with": sealing_key.cert.fingerprint},
+        "annotations": {
+            "argocd.argoproj.io/sync-wave": "-1",
+            "fleet.gitops/sealed-with": sealing_key.cert.fingerprint,
+        },
     }
     assert out["spec"]["template"]["metadata"]["annotations"] == {"argocd.argoproj.io/sync-wave": "-1"}
     assert SECRET["metadata"]["annotations"]["fleet.gitops/deliver-as"] == "sealed-secret"  # input untouched
 
 
-def test_a_cluster_resolution_for_the_same_cluster_may_be_passed(resolver: resolver_mod.Resolver, sealing_key: KeyPair) -> None:
+def test_a_cluster_resolution_for_the_same_cluster_may_be_passed(
+    resolver: resolver_mod.Resolver, sealing_key: KeyPair
+) -> None:
     run = resolver.for_cluster(_cluster("west"))
     out = delivery.seal_for_cluster(SECRET, cluster=_cluster("west"), cert=sealing_key.cert, resolver=run)
     assert _plain(sealed.unseal(out, sealing_key.unseal_keys))["user"] == "user-west"
@@ -111,7 +122,14 @@ def test_a_missing_secret_fails_naming_cluster_and_reference_not_a_value(
 
 DELIVERY_ANNOTATIONS = [
     ({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s"}}, False),
-    ({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s", "annotations": {"fleet.gitops/deliver-as": "sealed-secret"}}}, True),
+    (
+        {
+            "kind": "Secret",
+            "apiVersion": "v1",
+            "metadata": {"name": "s", "annotations": {"fleet.gitops/deliver-as": "sealed-secret"}},
+        },
+        True,
+    ),
 ]
 
 
@@ -121,8 +139,22 @@ def test_only_annotated_secrets_are_delivered_sealed(obj: dict, wanted: bool) ->
 
 
 BAD_ANNOTATIONS = [
-    ({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "c", "annotations": {"fleet.gitops/deliver-as": "sealed-secret"}}}, "ConfigMap c: field metadata.annotations.fleet.gitops/deliver-as: is only valid on a v1 Secret"),
-    ({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s", "annotations": {"fleet.gitops/deliver-as": "sealedsecret"}}}, "is 'sealedsecret'; known values: sealed-secret"),
+    (
+        {
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {"name": "c", "annotations": {"fleet.gitops/deliver-as": "sealed-secret"}},
+        },
+        "ConfigMap c: field metadata.annotations.fleet.gitops/deliver-as: is only valid on a v1 Secret",
+    ),
+    (
+        {
+            "kind": "Secret",
+            "apiVersion": "v1",
+            "metadata": {"name": "s", "annotations": {"fleet.gitops/deliver-as": "sealedsecret"}},
+        },
+        "is 'sealedsecret'; known values: sealed-secret",
+    ),
 ]
 
 
@@ -153,12 +185,22 @@ def test_unchanged_values_keep_their_live_ciphertext_so_a_second_sync_changes_no
     assert again == first
 
     # rotate the password only: its two items change, the user item keeps its ciphertext
-    (values_dir / "values" / "east.yaml").write_text(yaml.safe_dump({"db": {"password": "rotated-pw", "user": "user-east"}}))
-    rotated = delivery.seal_for_cluster(
-        SECRET, cluster=cluster, cert=sealing_key.cert, resolver=resolver_mod.Resolver(["file"], base_dir=values_dir),
-        live=live, live_secret=live_secret,
+    (values_dir / "values" / "east.yaml").write_text(
+        yaml.safe_dump({"db": {"password": "rotated-pw", "user": "user-east"}})
     )
-    changed = {k for k in first["spec"]["encryptedData"] if rotated["spec"]["encryptedData"][k] != first["spec"]["encryptedData"][k]}
+    rotated = delivery.seal_for_cluster(
+        SECRET,
+        cluster=cluster,
+        cert=sealing_key.cert,
+        resolver=resolver_mod.Resolver(["file"], base_dir=values_dir),
+        live=live,
+        live_secret=live_secret,
+    )
+    changed = {
+        k
+        for k in first["spec"]["encryptedData"]
+        if rotated["spec"]["encryptedData"][k] != first["spec"]["encryptedData"][k]
+    }
     assert changed == {"password", "dsn"}
     assert _plain(sealed.unseal(rotated, sealing_key.unseal_keys))["password"] == "rotated-pw"
 
@@ -183,6 +225,8 @@ def test_live_ciphertext_is_not_reused_unless_the_controller_made_the_live_secre
     else:
         live_secret["metadata"]["ownerReferences"] = []
 
-    again = delivery.seal_for_cluster(SECRET, cluster=cluster, cert=cert, resolver=resolver, live=live, live_secret=live_secret)
+    again = delivery.seal_for_cluster(
+        SECRET, cluster=cluster, cert=cert, resolver=resolver, live=live, live_secret=live_secret
+    )
 
     assert all(again["spec"]["encryptedData"][k] != v for k, v in first["spec"]["encryptedData"].items())

@@ -14,13 +14,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from fleet import errors, redact
 from fleet.secrets import sealed
 from fleet.secrets.sealed import keys
+
+from fleet import errors, redact
 from tests.fixtures.sealed import KeyPair
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _ec_certificate() -> bytes:
@@ -46,7 +46,9 @@ def test_an_expired_certificate_is_refused_with_its_not_after_date(tmp_path: Pat
     )
     path = tmp_path / "old.pem"
     path.write_bytes(pem)
-    with pytest.raises(errors.InputError, match=r"old.pem: the certificate expired on 2020-01-31 00:00:00 UTC \(NotAfter\)"):
+    with pytest.raises(
+        errors.InputError, match=r"old.pem: the certificate expired on 2020-01-31 00:00:00 UTC \(NotAfter\)"
+    ):
         sealed.certificate_from_file(path)
 
 
@@ -73,7 +75,10 @@ def test_the_generated_certificate_looks_like_the_controllers(sealing_key: KeyPa
 
 BAD_CERTS = [
     (b"", "holds no PEM CERTIFICATE"),
-    (b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", r"holds no PEM CERTIFICATE \(found PUBLIC KEY\)"),
+    (
+        b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+        r"holds no PEM CERTIFICATE \(found PUBLIC KEY\)",
+    ),
     (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "unreadable certificate"),
 ]
 
@@ -105,8 +110,16 @@ def _key_forms(one: KeyPair, two: KeyPair) -> list[tuple[str, bytes, int]]:
         ("secret-yaml", one.secret_yaml.encode(), 1),
         ("secret-json", json.dumps(secret_one).encode(), 1),
         ("yaml-stream", (one.secret_yaml + "---\n" + two.secret_yaml).encode(), 2),
-        ("v1-list", yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [secret_one, secret_two]}).encode(), 2),
-        ("secret-list-json", json.dumps({"kind": "SecretList", "items": [secret_one, secret_two]}).encode(), 2),
+        (
+            "v1-list",
+            yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [secret_one, secret_two]}).encode(),
+            2,
+        ),
+        (
+            "secret-list-json",
+            json.dumps({"kind": "SecretList", "items": [secret_one, secret_two]}).encode(),
+            2,
+        ),
     ]
 
 
@@ -134,10 +147,26 @@ def test_loaded_private_keys_are_registered_for_masking(sealing_key: KeyPair) ->
 
 BAD_KEYS = [
     ("empty.yaml", b"", "holds no private key and no Secret"),
-    ("cm.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "holds a ConfigMap; expected a sealing-key Secret"),
-    ("nokey.yaml", b"apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: kube-system}\ndata: {tls.crt: AAAA}\n", "Secret kube-system/k: field data.tls.key: is missing"),
-    ("badb64.yaml", b"apiVersion: v1\nkind: Secret\nmetadata: {name: k}\ndata: {tls.key: '!!!'}\n", "Secret k: field data.tls.key: is not valid base64"),
-    ("garbage.pem", b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "unreadable private key"),
+    (
+        "cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        "holds a ConfigMap; expected a sealing-key Secret",
+    ),
+    (
+        "nokey.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: kube-system}\ndata: {tls.crt: AAAA}\n",
+        "Secret kube-system/k: field data.tls.key: is missing",
+    ),
+    (
+        "badb64.yaml",
+        b"apiVersion: v1\nkind: Secret\nmetadata: {name: k}\ndata: {tls.key: '!!!'}\n",
+        "Secret k: field data.tls.key: is not valid base64",
+    ),
+    (
+        "garbage.pem",
+        b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        "unreadable private key",
+    ),
     ("list.yaml", b"- a\n- b\n", "neither a PEM private key nor a Secret"),
 ]
 

@@ -10,8 +10,8 @@ import base64
 import copy
 
 import pytest
-
 from fleet.secrets import sealed
+
 from tests.fixtures.sealed import KeyPair
 
 BINARY = bytes(range(256)) + b"\x00\xff" * 8
@@ -39,7 +39,9 @@ def _expected_data(section: str, values: dict) -> dict:
 
 @pytest.mark.parametrize("section, values", VALUES, ids=["data-binary", "stringData"])
 @pytest.mark.parametrize("scope", list(sealed.Scope), ids=str)
-def test_seal_then_unseal_round_trips(sealing_key: KeyPair, scope: sealed.Scope, section: str, values: dict) -> None:
+def test_seal_then_unseal_round_trips(
+    sealing_key: KeyPair, scope: sealed.Scope, section: str, values: dict
+) -> None:
     out = sealed.seal_secret(_secret(section, values), sealing_key.cert, scope=scope)
     secret = sealed.unseal(out, sealing_key.unseal_keys)
     assert secret["data"] == _expected_data(section, values)
@@ -48,10 +50,15 @@ def test_seal_then_unseal_round_trips(sealing_key: KeyPair, scope: sealed.Scope,
 
 
 def test_data_and_string_data_together_string_data_wins(sealing_key: KeyPair) -> None:
-    secret = _secret("data", {"a": base64.b64encode(b"from-data").decode(), "b": base64.b64encode(b"only-data").decode()})
+    secret = _secret(
+        "data", {"a": base64.b64encode(b"from-data").decode(), "b": base64.b64encode(b"only-data").decode()}
+    )
     secret["stringData"] = {"a": "from-stringData"}
     out = sealed.unseal(sealed.seal_secret(secret, sealing_key.cert), sealing_key.unseal_keys)
-    assert {k: base64.b64decode(v) for k, v in out["data"].items()} == {"a": b"from-stringData", "b": b"only-data"}
+    assert {k: base64.b64decode(v) for k, v in out["data"].items()} == {
+        "a": b"from-stringData",
+        "b": b"only-data",
+    }
 
 
 # (scope, rename, move) -> whether the controller can still open it
@@ -67,8 +74,12 @@ MOBILITY = [
 
 
 @pytest.mark.parametrize("scope, change, survives", MOBILITY, ids=lambda v: str(v))
-def test_what_each_scope_survives(sealing_key: KeyPair, scope: sealed.Scope, change: str, survives: bool) -> None:
-    out = sealed.seal_secret(_secret("stringData", {"password": "s3cr3t-value"}), sealing_key.cert, scope=scope)
+def test_what_each_scope_survives(
+    sealing_key: KeyPair, scope: sealed.Scope, change: str, survives: bool
+) -> None:
+    out = sealed.seal_secret(
+        _secret("stringData", {"password": "s3cr3t-value"}), sealing_key.cert, scope=scope
+    )
     moved = copy.deepcopy(out)
     if "rename" in change:
         moved["metadata"]["name"] = "renamed"
@@ -90,15 +101,22 @@ def test_what_each_scope_survives(sealing_key: KeyPair, scope: sealed.Scope, cha
 
 
 def test_changing_the_scope_annotation_after_sealing_is_named_in_the_error(sealing_key: KeyPair) -> None:
-    out = sealed.seal_secret(_secret("stringData", {"k": "value"}), sealing_key.cert, scope=sealed.Scope.NAMESPACE_WIDE)
+    out = sealed.seal_secret(
+        _secret("stringData", {"k": "value"}), sealing_key.cert, scope=sealed.Scope.NAMESPACE_WIDE
+    )
     out["metadata"]["annotations"] = {"sealedsecrets.bitnami.com/cluster-wide": "true"}
-    with pytest.raises(sealed.LabelMismatchError, match="sealed with namespace-wide scope, but the SealedSecret declares cluster-wide"):
+    with pytest.raises(
+        sealed.LabelMismatchError,
+        match="sealed with namespace-wide scope, but the SealedSecret declares cluster-wide",
+    ):
         sealed.unseal(out, sealing_key.unseal_keys)
 
 
 def test_only_the_exact_string_true_selects_a_scope() -> None:
     assert sealed.scope_of({"sealedsecrets.bitnami.com/cluster-wide": "True"}) is sealed.Scope.STRICT
-    assert sealed.scope_of({"sealedsecrets.bitnami.com/namespace-wide": "true"}) is sealed.Scope.NAMESPACE_WIDE
+    assert (
+        sealed.scope_of({"sealedsecrets.bitnami.com/namespace-wide": "true"}) is sealed.Scope.NAMESPACE_WIDE
+    )
 
 
 def test_items_can_be_renamed_freely(sealing_key: KeyPair) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fleet.secrets import sealed
 
 from fleet import errors
-from fleet.secrets import sealed
 from tests.fixtures.sealed import SEALED_DATA, KeyPair
 
 
@@ -53,7 +53,9 @@ SCOPE_ANNOTATIONS = [
 ]
 
 
-@pytest.mark.parametrize("scope, annotations", SCOPE_ANNOTATIONS, ids=["default", "strict", "namespace-wide", "cluster-wide"])
+@pytest.mark.parametrize(
+    "scope, annotations", SCOPE_ANNOTATIONS, ids=["default", "strict", "namespace-wide", "cluster-wide"]
+)
 def test_scope_annotations_go_on_the_sealed_secret_and_its_template(
     sealing_key: KeyPair, scope: sealed.Scope | None, annotations: dict
 ) -> None:
@@ -79,7 +81,10 @@ def test_cluster_wide_wins_when_a_secret_declares_both_scopes(sealing_key: KeyPa
         "sealedsecrets.bitnami.com/namespace-wide": "true",
     }
     out = sealed.seal_secret(secret, sealing_key.cert)
-    assert out["metadata"] == {"name": "no-namespace", "annotations": {"sealedsecrets.bitnami.com/cluster-wide": "true"}}
+    assert out["metadata"] == {
+        "name": "no-namespace",
+        "annotations": {"sealedsecrets.bitnami.com/cluster-wide": "true"},
+    }
 
 
 def test_an_empty_secret_is_refused_unless_allowed(sealing_key: KeyPair) -> None:
@@ -95,16 +100,53 @@ def test_a_secret_without_namespace_needs_one_unless_cluster_wide(sealing_key: K
         sealed.seal_secret(_secret("secret-no-namespace.yaml"), sealing_key.cert)
     out = sealed.seal_secret(_secret("secret-no-namespace.yaml"), sealing_key.cert, namespace="given")
     assert out["metadata"]["namespace"] == out["spec"]["template"]["metadata"]["namespace"] == "given"
-    wide = sealed.seal_secret(_secret("secret-no-namespace.yaml"), sealing_key.cert, scope=sealed.Scope.CLUSTER_WIDE)
+    wide = sealed.seal_secret(
+        _secret("secret-no-namespace.yaml"), sealing_key.cert, scope=sealed.Scope.CLUSTER_WIDE
+    )
     assert "namespace" not in wide["metadata"]
 
 
 BAD_INPUT = [
-    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, {}, "expected a v1 Secret, got v1 ConfigMap"),
-    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "a"}, "stringData": {"k": "v"}}, {}, "field metadata.name"),
-    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "a"}, "data": {"k": "not base64!"}}, {}, "field data.k: is not valid base64"),
-    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "a"}, "stringData": {"port": 5432}}, {}, "field stringData.port: must be a string"),
-    ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "a"}, "stringData": {"k": "v"}}, {"namespace": "b"}, "field metadata.namespace: is 'a' in the manifest but 'b' was asked for"),
+    (
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}},
+        {},
+        "expected a v1 Secret, got v1 ConfigMap",
+    ),
+    (
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "a"}, "stringData": {"k": "v"}},
+        {},
+        "field metadata.name",
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "x", "namespace": "a"},
+            "data": {"k": "not base64!"},
+        },
+        {},
+        "field data.k: is not valid base64",
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "x", "namespace": "a"},
+            "stringData": {"port": 5432},
+        },
+        {},
+        "field stringData.port: must be a string",
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "x", "namespace": "a"},
+            "stringData": {"k": "v"},
+        },
+        {"namespace": "b"},
+        "field metadata.namespace: is 'a' in the manifest but 'b' was asked for",
+    ),
 ]
 
 
@@ -140,10 +182,19 @@ def test_a_2048_bit_key_gives_the_0100_length_prefix(sealing_key: KeyPair) -> No
 
 
 def test_every_item_is_sealed_separately_with_fresh_randomness(sealing_key: KeyPair) -> None:
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": "a"}, "stringData": {"a": "same", "b": "same"}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "x", "namespace": "a"},
+        "stringData": {"a": "same", "b": "same"},
+    }
     out = sealed.seal_secret(secret, sealing_key.cert)
     again = sealed.seal_secret(secret, sealing_key.cert)
-    values = [out["spec"]["encryptedData"]["a"], out["spec"]["encryptedData"]["b"], again["spec"]["encryptedData"]["a"]]
+    values = [
+        out["spec"]["encryptedData"]["a"],
+        out["spec"]["encryptedData"]["b"],
+        again["spec"]["encryptedData"]["a"],
+    ]
     assert len(set(values)) == 3
 
 
@@ -154,8 +205,14 @@ RAW_REQUIREMENTS = [
 ]
 
 
-@pytest.mark.parametrize("scope, where, message", RAW_REQUIREMENTS, ids=["strict-no-name", "strict-no-namespace", "namespace-wide-no-namespace"])
-def test_raw_mode_needs_what_the_scope_binds_to(sealing_key: KeyPair, scope: sealed.Scope, where: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    "scope, where, message",
+    RAW_REQUIREMENTS,
+    ids=["strict-no-name", "strict-no-namespace", "namespace-wide-no-namespace"],
+)
+def test_raw_mode_needs_what_the_scope_binds_to(
+    sealing_key: KeyPair, scope: sealed.Scope, where: dict, message: str
+) -> None:
     with pytest.raises(errors.InputError, match=message):
         sealed.seal_raw("v", sealing_key.cert, scope=scope, **where)
 

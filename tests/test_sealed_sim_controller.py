@@ -16,13 +16,13 @@ from typing import Any
 import kubernetes
 import pytest
 import yaml
-
-from fleet import errors, models
 from fleet.clusters import client as client_mod
 from fleet.clusters.sim import server as sim_server
 from fleet.clusters.sim.controllers import sealedsecrets as controller
 from fleet.secrets import resolver as resolver_mod
 from fleet.secrets import sealed
+
+from fleet import errors, models
 
 CLUSTERS = ["east", "west", "bare"]  # "bare" has no Sealed Secrets controller (no CRD)
 SEALED_API = "bitnami.com/v1alpha1"
@@ -86,7 +86,12 @@ def _synced(fleet: Fleet, cluster: str, name: str, namespace: str = "default") -
 
 
 def _secret_doc(name: str, values: dict[str, str], namespace: str = "default") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": values}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": values,
+    }
 
 
 def _plain(secret: dict[str, Any]) -> dict[str, str]:
@@ -97,7 +102,9 @@ def test_each_cluster_serves_its_own_certificate_from_a_key_in_kube_system(fleet
     east, west = fleet.certificate("east"), fleet.certificate("west")
     assert east.fingerprint != west.fingerprint
     assert east.key_bits == controller.KEY_BITS == 2048
-    keys, _ = fleet.clients["east"].list("v1", "Secret", namespace="kube-system", label_selector=sealed.SEALING_KEY_LABEL)
+    keys, _ = fleet.clients["east"].list(
+        "v1", "Secret", namespace="kube-system", label_selector=sealed.SEALING_KEY_LABEL
+    )
     assert len(keys) == 1 and keys[0]["type"] == "kubernetes.io/tls"
     assert keys[0]["metadata"]["labels"][sealed.SEALING_KEY_LABEL] == "active"
     assert base64.b64decode(keys[0]["data"]["tls.crt"]) == east.pem
@@ -118,7 +125,9 @@ def test_secrets_sealed_per_cluster_appear_with_each_clusters_values(fleet: Flee
 
 
 def test_a_sealed_secret_for_one_cluster_fails_on_another_with_synced_false(fleet: Fleet) -> None:
-    doc = sealed.seal_secret(_secret_doc("east-only", {"token": "east-token-value"}), fleet.certificate("east"))
+    doc = sealed.seal_secret(
+        _secret_doc("east-only", {"token": "east-token-value"}), fleet.certificate("east")
+    )
     fleet.clients["west"].apply(doc)
     condition = _wait(lambda: _synced(fleet, "west", "east-only"))
     assert condition["status"] == "False" and condition["reason"] == "ErrUnsealFailed"
@@ -134,7 +143,9 @@ def test_fleet_mode_delivers_resolved_references_sealed_per_cluster(fleet: Fleet
     rendered["metadata"]["annotations"] = {sealed.DELIVER_AS_ANNOTATION: sealed.Delivery.SEALED_SECRET.value}
     assert sealed.wants_sealed_delivery(rendered)
     for name in ("east", "west"):
-        doc = sealed.seal_for_cluster(rendered, cluster=fleet.clusters[name], cert=fleet.certificate(name), resolver=resolver)
+        doc = sealed.seal_for_cluster(
+            rendered, cluster=fleet.clusters[name], cert=fleet.certificate(name), resolver=resolver
+        )
         assert "resolved-" not in yaml.safe_dump(doc)
         fleet.clients[name].apply(doc)
     for name in ("east", "west"):
@@ -155,9 +166,9 @@ def test_a_changed_sealed_secret_updates_its_secret(fleet: Fleet) -> None:
 
 def test_an_existing_secret_is_taken_over_only_when_annotated_managed(fleet: Fleet) -> None:
     api = fleet.clients["east"]
-    for name, annotations in (("foreign", {}), ("handed-over", {controller.MANAGED_ANNOTATION: "true"})):
+    for name, extra in (("foreign", {}), ("handed-over", {controller.MANAGED_ANNOTATION: "true"})):
         plain = _secret_doc(name, {"k": "by-hand"})
-        plain["metadata"]["annotations"] = annotations
+        plain["metadata"]["annotations"] = extra
         api.apply(plain)
         api.apply(sealed.seal_secret(_secret_doc(name, {"k": "from-sealed"}), fleet.certificate("east")))
     refused = _wait(lambda: _synced(fleet, "east", "foreign"))
@@ -168,7 +179,9 @@ def test_an_existing_secret_is_taken_over_only_when_annotated_managed(fleet: Fle
     assert _plain(fleet.secret("east", "handed-over")) == {"k": "from-sealed"}
 
 
-def test_a_restored_key_opens_the_interop_vectors_and_retries_what_failed(fleet: Fleet, sealed_vectors: Path) -> None:
+def test_a_restored_key_opens_the_interop_vectors_and_retries_what_failed(
+    fleet: Fleet, sealed_vectors: Path
+) -> None:
     api = fleet.clients["west"]
     vector = yaml.safe_load((sealed_vectors / "strict_default_mysecret.sealedsecret.yaml").read_text())
     api.apply(vector)
@@ -181,11 +194,17 @@ def test_a_restored_key_opens_the_interop_vectors_and_retries_what_failed(fleet:
     expected = yaml.safe_load((sealed_vectors / "strict_default_mysecret.expected-secret.yaml").read_text())
     assert secret["data"] == expected["data"] and secret["type"] == expected["type"]
     # like the controller, the most recently created key Secret is the one it seals with now
-    assert fleet.certificate("west").fingerprint == sealed.certificate_from_file(sealed_vectors / "keys" / "sealing_key_a.crt").fingerprint
+    assert (
+        fleet.certificate("west").fingerprint
+        == sealed.certificate_from_file(sealed_vectors / "keys" / "sealing_key_a.crt").fingerprint
+    )
 
 
 def test_a_cluster_without_the_controller_has_no_certificate_to_fetch(fleet: Fleet) -> None:
-    with pytest.raises(errors.FleetError, match="cluster bare: the Sealed Secrets controller kube-system/sealed-secrets-controller did not answer /v1/cert.pem \\(HTTP 503"):
+    with pytest.raises(
+        errors.FleetError,
+        match="cluster bare: the Sealed Secrets controller kube-system/sealed-secrets-controller did not answer /v1/cert.pem \\(HTTP 503",
+    ):
         fleet.certificate("bare")
 
 
@@ -198,9 +217,12 @@ def test_the_verify_endpoint_says_whether_a_sealed_secret_opens(fleet: Fleet) ->
         # kubeseal --validate POSTs the SealedSecret to the controller's /v1/verify
         try:
             api.call_api(
-                "/api/v1/namespaces/kube-system/services/sealed-secrets-controller:http/proxy/v1/verify", "POST",
-                header_params={"Content-Type": "application/json"}, body=doc,
-                auth_settings=["BearerToken"], _preload_content=False,
+                "/api/v1/namespaces/kube-system/services/sealed-secrets-controller:http/proxy/v1/verify",
+                "POST",
+                header_params={"Content-Type": "application/json"},
+                body=doc,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
             )
             answers.append(200)
         except kubernetes.client.ApiException as exc:
@@ -209,13 +231,17 @@ def test_the_verify_endpoint_says_whether_a_sealed_secret_opens(fleet: Fleet) ->
     assert answers == [200, 409]
 
 
-def test_certificates_in_the_registry_win_over_fetching(fleet: Fleet, tmp_path: Path, other_sealing_key: Any) -> None:
+def test_certificates_in_the_registry_win_over_fetching(
+    fleet: Fleet, tmp_path: Path, other_sealing_key: Any
+) -> None:
     pinned = fleet.clusters["east"].model_copy(
         update={"annotations": {sealed.CERT_ANNOTATION: other_sealing_key.cert_pem.decode()}}
     )
     assert sealed.certificate_for_cluster(pinned).fingerprint == other_sealing_key.cert.fingerprint
     moved = models.Cluster(
-        name="east", server=fleet.clusters["east"].server, annotations={sealed.CONTROLLER_ANNOTATION: "nowhere/none"},
+        name="east",
+        server=fleet.clusters["east"].server,
+        annotations={sealed.CONTROLLER_ANNOTATION: "nowhere/none"},
         credentials=fleet.clusters["east"].credentials,
     )
     api = kubernetes.config.new_client_from_config(str(fleet.kubeconfig), context="east")

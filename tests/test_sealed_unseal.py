@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
-
-from fleet import errors, redact
 from fleet.secrets import sealed
 from fleet.secrets.sealed import crypto
+
+from fleet import errors, redact
 from tests.fixtures.sealed import KeyPair
 
 
@@ -43,7 +43,9 @@ def test_every_key_is_tried_on_every_item(sealing_key: KeyPair, other_sealing_ke
     }
 
 
-def test_a_value_sealed_for_another_key_names_the_item_and_no_value(sealing_key: KeyPair, other_sealing_key: KeyPair) -> None:
+def test_a_value_sealed_for_another_key_names_the_item_and_no_value(
+    sealing_key: KeyPair, other_sealing_key: KeyPair
+) -> None:
     out = _sealed(sealing_key, {"password": "only-for-key-one", "user": "admin-user"})
     with pytest.raises(sealed.NoKeyError) as caught:
         sealed.unseal(out, other_sealing_key.unseal_keys)
@@ -70,7 +72,10 @@ TOO_SHORT = [b"", b"\x01", b"\x02\x00" + b"x" * 10]
 def test_truncated_data_is_too_short(sealing_key: KeyPair, blob: bytes) -> None:
     out = _sealed(sealing_key, {"k": "v"})
     out["spec"]["encryptedData"]["k"] = base64.b64encode(blob).decode()
-    with pytest.raises(errors.InputError, match="SealedSecret apps/db: field spec.encryptedData.k: SealedSecret data is too short"):
+    with pytest.raises(
+        errors.InputError,
+        match="SealedSecret apps/db: field spec.encryptedData.k: SealedSecret data is too short",
+    ):
         sealed.unseal(out, sealing_key.unseal_keys, where="s.yaml")
 
 
@@ -81,7 +86,9 @@ def test_data_that_is_not_base64_is_bad_input(sealing_key: KeyPair) -> None:
         sealed.unseal(out, sealing_key.unseal_keys)
 
 
-def test_the_secret_takes_template_metadata_type_and_immutable_with_name_and_namespace_forced(sealing_key: KeyPair) -> None:
+def test_the_secret_takes_template_metadata_type_and_immutable_with_name_and_namespace_forced(
+    sealing_key: KeyPair,
+) -> None:
     out = _sealed(sealing_key, {"k": "v"}, labels={"app": "db"})
     out["spec"]["template"]["metadata"].update(name="ignored", namespace="ignored-too")
     out["spec"]["template"].update(type="kubernetes.io/basic-auth", immutable=True)
@@ -94,7 +101,13 @@ def test_the_secret_takes_template_metadata_type_and_immutable_with_name_and_nam
         "namespace": "apps",
         "labels": {"app": "db"},
         "ownerReferences": [
-            {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "db", "uid": "5f0c-uid", "controller": True}
+            {
+                "apiVersion": "bitnami.com/v1alpha1",
+                "kind": "SealedSecret",
+                "name": "db",
+                "uid": "5f0c-uid",
+                "controller": True,
+            }
         ],
     }
     assert secret["type"] == "kubernetes.io/basic-auth" and secret["immutable"] is True
@@ -151,7 +164,10 @@ def test_the_v1_format_is_pinned_by_its_label_too(sealing_key: KeyPair) -> None:
 
 NOT_SEALED = [
     ({"apiVersion": "v1", "kind": "Secret"}, "expected a bitnami.com/v1alpha1 SealedSecret, got v1 Secret"),
-    ({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"namespace": "a"}}, "field metadata.name: is missing"),
+    (
+        {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"namespace": "a"}},
+        "field metadata.name: is missing",
+    ),
 ]
 
 

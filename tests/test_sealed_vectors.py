@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fleet.secrets import sealed
 
 VECTORS = ["strict_default_mysecret", "namespace_wide_team_a", "cluster_wide_global_token"]
@@ -25,7 +24,9 @@ def _load(path: Path) -> dict:
 
 @pytest.mark.parametrize("key_file", KEY_FORMS, ids=["pem-key", "sealing-key-secret"])
 @pytest.mark.parametrize("vector", VECTORS)
-def test_every_vector_unseals_to_its_expected_secret(sealed_vectors: Path, vector: str, key_file: str) -> None:
+def test_every_vector_unseals_to_its_expected_secret(
+    sealed_vectors: Path, vector: str, key_file: str
+) -> None:
     keys = sealed.load_private_keys_file(sealed_vectors / key_file)
     sealed_secret = _load(sealed_vectors / f"{vector}.sealedsecret.yaml")
 
@@ -33,7 +34,12 @@ def test_every_vector_unseals_to_its_expected_secret(sealed_vectors: Path, vecto
 
     owner = secret["metadata"].pop("ownerReferences")
     assert owner == [
-        {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": secret["metadata"]["name"], "controller": True}
+        {
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "name": secret["metadata"]["name"],
+            "controller": True,
+        }
     ]
     assert secret == _load(sealed_vectors / f"{vector}.expected-secret.yaml")
 
@@ -47,12 +53,15 @@ def test_every_raw_vector_behaves_as_its_expect_field_says(sealed_vectors: Path)
     assert len(entries) == 4 and sum(e["expect"] != "ok" for e in entries) == 1
     for entry in entries:
         keys = sealed.load_private_keys_file(sealed_vectors / "keys" / f"{entry['key']}.key")
-        assert sealed.encryption_label(entry["namespace"], entry["name"], sealed.Scope(entry["scope"])) == entry[
-            "label"
-        ].encode()
-        call = dict(scope=sealed.Scope(entry["scope"]), namespace=entry["namespace"], name=entry["name"])
+        assert (
+            sealed.encryption_label(entry["namespace"], entry["name"], sealed.Scope(entry["scope"]))
+            == entry["label"].encode()
+        )
+        call = {"scope": sealed.Scope(entry["scope"]), "namespace": entry["namespace"], "name": entry["name"]}
         if entry["expect"] == "ok":
-            assert sealed.unseal_raw(entry["ciphertext_b64"], keys, **call).decode() == entry["plaintext_utf8"]
+            assert (
+                sealed.unseal_raw(entry["ciphertext_b64"], keys, **call).decode() == entry["plaintext_utf8"]
+            )
         else:
             with pytest.raises(sealed.LabelMismatchError, match="label mismatch") as caught:
                 sealed.unseal_raw(entry["ciphertext_b64"], keys, **call)

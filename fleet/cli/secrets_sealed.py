@@ -103,28 +103,57 @@ def seal(
     file: Annotated[str, typer.Argument(help="Secret manifest(s), YAML or JSON; - for stdin.")] = "-",
     cert: Annotated[Path | None, typer.Option("--cert", help="The controller's certificate (PEM).")] = None,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Seal for this registry cluster: its certificate annotation, else fetched from its controller.")
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Seal for this registry cluster: its certificate annotation, else fetched from its controller.",
+        ),
     ] = None,
     kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="Kubeconfig for --cluster.")] = None,
     clusters: Annotated[
-        list[Path] | None, typer.Option("--clusters", help="Cluster files (Argo CD Secrets, ClusterList, kubeconfig) for --cluster.")
+        list[Path] | None,
+        typer.Option(
+            "--clusters", help="Cluster files (Argo CD Secrets, ClusterList, kubeconfig) for --cluster."
+        ),
     ] = None,
     controller_namespace: Annotated[
-        str | None, typer.Option("--controller-namespace", help="Namespace of the controller (default kube-system).")
+        str | None,
+        typer.Option("--controller-namespace", help="Namespace of the controller (default kube-system)."),
     ] = None,
     controller_name: Annotated[
-        str | None, typer.Option("--controller-name", help="Service name of the controller (default sealed-secrets-controller).")
+        str | None,
+        typer.Option(
+            "--controller-name", help="Service name of the controller (default sealed-secrets-controller)."
+        ),
     ] = None,
     scope: Annotated[
-        sealed.Scope | None, typer.Option("--scope", help="Override the scope the Secret's annotations declare (default strict).")
+        sealed.Scope | None,
+        typer.Option("--scope", help="Override the scope the Secret's annotations declare (default strict)."),
     ] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace when the Secret has none.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Name when the Secret has none (required with --raw unless cluster-wide).")] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Seal one value and print only its base64 (kubeseal --raw).")] = False,
-    from_file: Annotated[Path | None, typer.Option("--from-file", help="With --raw: the value is this file's content.")] = None,
-    value_stdin: Annotated[bool, typer.Option("--value-stdin", help="With --raw: the value is stdin.")] = False,
-    allow_empty_data: Annotated[bool, typer.Option("--allow-empty-data", help="Seal a Secret without data.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.YAML,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Namespace when the Secret has none.")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Name when the Secret has none (required with --raw unless cluster-wide)."
+        ),
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Seal one value and print only its base64 (kubeseal --raw).")
+    ] = False,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="With --raw: the value is this file's content.")
+    ] = None,
+    value_stdin: Annotated[
+        bool, typer.Option("--value-stdin", help="With --raw: the value is stdin.")
+    ] = False,
+    allow_empty_data: Annotated[
+        bool, typer.Option("--allow-empty-data", help="Seal a Secret without data.")
+    ] = False,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = OutputFormat.YAML,
 ) -> None:
     """Seal Secret(s) for a cluster: like kubeseal, with no kubeseal binary."""
     try:
@@ -138,7 +167,11 @@ def seal(
                 value, _ = _read_input("-")
             typer.echo(
                 sealed.seal_raw(
-                    value, certificate, scope=scope or sealed.Scope.STRICT, namespace=namespace or "", name=name or ""
+                    value,
+                    certificate,
+                    scope=scope or sealed.Scope.STRICT,
+                    namespace=namespace or "",
+                    name=name or "",
                 )
             )
             return
@@ -147,7 +180,13 @@ def seal(
         data, where = _read_input(file)
         out = [
             sealed.seal_secret(
-                obj, certificate, scope=scope, namespace=namespace, name=name, allow_empty=allow_empty_data, where=where
+                obj,
+                certificate,
+                scope=scope,
+                namespace=namespace,
+                name=name,
+                allow_empty=allow_empty_data,
+                where=where,
             )
             for obj in _objects(data, where)
         ]
@@ -160,13 +199,22 @@ def unseal(
     file: Annotated[str, typer.Argument(help="SealedSecret manifest(s), YAML or JSON; - for stdin.")] = "-",
     key: Annotated[
         list[Path] | None,
-        typer.Option("--key", help="A PEM private key, or the controller's sealing-key Secret(s) as YAML/JSON; repeatable."),
+        typer.Option(
+            "--key",
+            help="A PEM private key, or the controller's sealing-key Secret(s) as YAML/JSON; repeatable.",
+        ),
     ] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Open one kubeseal --raw value (from FILE or stdin) and print it.")] = False,
-    scope: Annotated[sealed.Scope, typer.Option("--scope", help="With --raw: the scope it was sealed with.")] = sealed.Scope.STRICT,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Open one kubeseal --raw value (from FILE or stdin) and print it.")
+    ] = False,
+    scope: Annotated[
+        sealed.Scope, typer.Option("--scope", help="With --raw: the scope it was sealed with.")
+    ] = sealed.Scope.STRICT,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="With --raw: its namespace.")] = "",
     name: Annotated[str, typer.Option("--name", help="With --raw: its name.")] = "",
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.YAML,
+    output: Annotated[
+        OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = OutputFormat.YAML,
 ) -> None:
     """Print the Secret the controller would create from SealedSecret(s), plaintext included.
 
@@ -178,7 +226,9 @@ def unseal(
         unseal_keys = [k for path in key for k in sealed.load_private_keys_file(path)]
         data, where = _read_input(file)
         if raw:
-            plaintext = sealed.unseal_raw(data.decode().strip(), unseal_keys, scope=scope, namespace=namespace, name=name)
+            plaintext = sealed.unseal_raw(
+                data.decode().strip(), unseal_keys, scope=scope, namespace=namespace, name=name
+            )
             sys.stdout.flush()
             typer.get_binary_stream("stdout").write(plaintext)
             return

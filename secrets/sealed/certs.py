@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import urllib3
+from fleet.secrets.sealed import keys
 
 from fleet import errors, log, models
-from fleet.secrets.sealed import keys
 
 CERT_ANNOTATION = "fleet.gitops/sealed-secrets-cert"
 CONTROLLER_ANNOTATION = "fleet.gitops/sealed-secrets-controller"
@@ -75,7 +75,9 @@ def _proxy_get(client: Any, namespace: str, name: str, *, cluster_name: str) -> 
     return bytes(response.data)
 
 
-def cert_proxy_path(namespace: str = DEFAULT_CONTROLLER_NAMESPACE, name: str = DEFAULT_CONTROLLER_NAME) -> str:
+def cert_proxy_path(
+    namespace: str = DEFAULT_CONTROLLER_NAMESPACE, name: str = DEFAULT_CONTROLLER_NAME
+) -> str:
     """The API server path that proxies to the controller's ``/v1/cert.pem``."""
     return f"/api/v1/namespaces/{namespace}/services/{name}:{CONTROLLER_PORT_NAME}/proxy{CERT_PATH}"
 
@@ -112,7 +114,9 @@ def fetch_certificate(
     cert = keys.load_certificate(body, source=where, now=now)
     _log.info(
         "fetched sealing certificate",
-        extra={"fields": {"cluster": cluster_name, "controller": f"{namespace}/{name}", "key": cert.fingerprint}},
+        extra={
+            "fields": {"cluster": cluster_name, "controller": f"{namespace}/{name}", "key": cert.fingerprint}
+        },
     )
     return cert
 
@@ -134,7 +138,8 @@ def certificate_from_registry(
         data = path.read_bytes()
     except OSError as exc:
         raise errors.InputError(
-            f"names {str(path)!r}, which cannot be read: {exc.strerror}", obj=f"cluster {cluster.name}",
+            f"names {str(path)!r}, which cannot be read: {exc.strerror}",
+            obj=f"cluster {cluster.name}",
             field=f"metadata.annotations.{CERT_ANNOTATION}",
         ) from exc
     return keys.load_certificate(data, source=f"{source} ({path})", now=now)

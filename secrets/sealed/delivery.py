@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
-from fleet import errors, models
 from fleet.secrets.sealed import crypto, keys, sealer
+
+from fleet import errors, models
 
 DELIVER_AS_ANNOTATION = "fleet.gitops/deliver-as"
 # The certificate (SSH SHA-256 fingerprint of its key) a delivered SealedSecret was sealed with.
@@ -39,7 +40,9 @@ class Delivery(StrEnum):
 class ObjectResolver(Protocol):
     """One cluster's reference resolution (``fleet.secrets.resolver.ClusterResolution``)."""
 
-    def resolve_object(self, obj: Mapping[str, Any], *, where: str | None = None) -> tuple[dict[str, Any], Any]: ...
+    def resolve_object(
+        self, obj: Mapping[str, Any], *, where: str | None = None
+    ) -> tuple[dict[str, Any], Any]: ...
 
 
 class ResolverFactory(Protocol):
@@ -70,7 +73,9 @@ def wants_sealed_delivery(obj: Mapping[str, Any]) -> bool:
     except ValueError:
         known = ", ".join(d.value for d in Delivery)
         raise errors.InputError(
-            f"is {value!r}; known values: {known}", obj=ref, field=f"metadata.annotations.{DELIVER_AS_ANNOTATION}"
+            f"is {value!r}; known values: {known}",
+            obj=ref,
+            field=f"metadata.annotations.{DELIVER_AS_ANNOTATION}",
         ) from None
     return True
 
@@ -103,7 +108,10 @@ def _plain_data(secret: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _reusable(
-    live: Mapping[str, Any] | None, live_secret: Mapping[str, Any] | None, desired: Mapping[str, Any], cert: keys.Certificate
+    live: Mapping[str, Any] | None,
+    live_secret: Mapping[str, Any] | None,
+    desired: Mapping[str, Any],
+    cert: keys.Certificate,
 ) -> dict[str, str]:
     """Live ciphertexts per item whose plaintext is unchanged, or {} when nothing may be reused.
 
@@ -123,11 +131,15 @@ def _reusable(
         crypto.scope_of(want.get("annotations")),
     )
     status = live.get("status") or {}
-    synced = any(c.get("type") == "Synced" and c.get("status") == "True" for c in status.get("conditions") or [])
+    synced = any(
+        c.get("type") == "Synced" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
     current = meta.get("generation") is None or status.get("observedGeneration") == meta.get("generation")
     owners = (live_secret.get("metadata") or {}).get("ownerReferences") or []
     owned = any(
-        o.get("kind") == sealer.KIND and o.get("name") == meta.get("name") and (not meta.get("uid") or o.get("uid") == meta.get("uid"))
+        o.get("kind") == sealer.KIND
+        and o.get("name") == meta.get("name")
+        and (not meta.get("uid") or o.get("uid") == meta.get("uid"))
         for o in owners
     )
     if not (same_label and synced and current and owned):

@@ -24,9 +24,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from fleet.secrets.sealed import crypto
 
 from fleet import errors, redact
-from fleet.secrets.sealed import crypto
 
 SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 SEALING_KEY_ACTIVE = "active"  # label value of a key the controller uses to seal
@@ -34,7 +34,7 @@ SEALING_KEY_PREFIX = "sealed-secrets-key"  # the controller's generateName for k
 DEFAULT_KEY_BITS = 4096  # the controller's --key-size default
 DEFAULT_KEY_TTL = dt.timedelta(days=3650)  # the controller's --key-ttl default (10 years)
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.S)
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Certificate:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def load_certificate(data: bytes | str, *, source: str, now: dt.datetime | None = None) -> Certificate:
@@ -138,7 +138,9 @@ def _keys_from_pem(raw: bytes, *, source: str, name: str) -> list[UnsealKey]:
             key = serialization.load_pem_private_key(match.group(0), password=None)
         except (ValueError, TypeError) as exc:
             # The library's message may quote the input; keep it out.
-            raise errors.InputError(f"{label}: unreadable private key ({type(exc).__name__})", file=source) from None
+            raise errors.InputError(
+                f"{label}: unreadable private key ({type(exc).__name__})", file=source
+            ) from None
         keys.append(_unseal_key(key, name=label, source=source))
     return keys
 
@@ -155,9 +157,13 @@ def _keys_from_secret(obj: Mapping[str, Any], *, source: str) -> list[UnsealKey]
         try:
             pem = base64.b64decode(str(data["tls.key"]), validate=True)
         except binascii.Error as exc:
-            raise errors.InputError("is not valid base64", file=source, obj=name, field="data.tls.key") from exc
+            raise errors.InputError(
+                "is not valid base64", file=source, obj=name, field="data.tls.key"
+            ) from exc
     else:
-        raise errors.InputError("is missing (not a sealing-key Secret?)", file=source, obj=name, field="data.tls.key")
+        raise errors.InputError(
+            "is missing (not a sealing-key Secret?)", file=source, obj=name, field="data.tls.key"
+        )
     return _keys_from_pem(pem, source=source, name=name)
 
 
@@ -174,7 +180,9 @@ def load_private_keys(data: bytes | str, *, source: str) -> list[UnsealKey]:
     objects: list[Mapping[str, Any]] = []
     for doc in docs:
         if not isinstance(doc, Mapping):
-            raise errors.InputError("is neither a PEM private key nor a Secret (or List of Secrets)", file=source)
+            raise errors.InputError(
+                "is neither a PEM private key nor a Secret (or List of Secrets)", file=source
+            )
         if str(doc.get("kind", "")).endswith("List"):
             objects.extend(item for item in doc.get("items") or [] if isinstance(item, Mapping))
         else:
@@ -204,7 +212,9 @@ def unseal_keys(keys: Iterable[rsa.RSAPrivateKey | UnsealKey], *, name: str = "k
     """Wrap bare private keys (tests, the simulated controller) as ``UnsealKey``."""
     out: list[UnsealKey] = []
     for index, key in enumerate(keys):
-        out.append(key if isinstance(key, UnsealKey) else _unseal_key(key, name=f"{name}[{index}]", source=name))
+        out.append(
+            key if isinstance(key, UnsealKey) else _unseal_key(key, name=f"{name}[{index}]", source=name)
+        )
     return out
 
 
@@ -252,7 +262,9 @@ def generate_sealing_key(
 def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
     """PKCS#1 PEM (``RSA PRIVATE KEY``), the form the controller stores in ``tls.key``."""
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     )
     redact.register(pem)
     return pem

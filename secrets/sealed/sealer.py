@@ -14,8 +14,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from fleet import errors, redact
 from fleet.secrets.sealed import crypto, keys
+
+from fleet import errors, redact
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -97,7 +98,9 @@ def _template_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     for field in SERVER_SIDE_FIELDS:
         out.pop(field, None)
     out.pop("ownerReferences", None)  # sealed-secrets#243
-    annotations = {k: v for k, v in (out.get("annotations") or {}).items() if k not in LAST_APPLIED_ANNOTATIONS}
+    annotations = {
+        k: v for k, v in (out.get("annotations") or {}).items() if k not in LAST_APPLIED_ANNOTATIONS
+    }
     out["annotations"] = annotations
     for field in ("annotations", "labels"):
         if not out.get(field):
@@ -130,7 +133,9 @@ def seal_secret(
     _fill(meta, "namespace", namespace, where=where)
     _fill(meta, "name", name, where=where)
     if not meta.get("name"):
-        raise errors.InputError("is missing (or pass --name)", file=where, obj=secret_ref(meta), field="metadata.name")
+        raise errors.InputError(
+            "is missing (or pass --name)", file=where, obj=secret_ref(meta), field="metadata.name"
+        )
     items = _items(secret, where=where)
     if not items and not allow_empty:
         raise errors.InputError(

@@ -16,8 +16,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fleet import errors, redact
 from fleet.secrets.sealed import crypto, keys, sealer
+
+from fleet import errors, redact
 
 SKIP_OWNER_REFERENCES_ANNOTATION = "sealedsecrets.bitnami.com/skip-set-owner-references"
 # Sprig functions the controller removes so a template cannot learn about its environment.
@@ -95,9 +96,7 @@ def _decrypt_error(
                 "name it was sealed for; a renamed or moved SealedSecret must be sealed again)"
             )
         elif scope is crypto.Scope.NAMESPACE_WIDE:
-            why = (
-                "it was sealed for another namespace (namespace-wide scope pins a value to its namespace)"
-            )
+            why = "it was sealed for another namespace (namespace-wide scope pins a value to its namespace)"
         else:
             why = "it was not sealed cluster-wide"
         return LabelMismatchError(
@@ -150,13 +149,18 @@ def _render_template_data(
             data.pop(key, None)
             continue
         if not isinstance(text, str):
-            raise errors.InputError("must be a string", file=where, obj=obj, field=f"spec.template.data.{key}")
+            raise errors.InputError(
+                "must be a string", file=where, obj=obj, field=f"spec.template.data.{key}"
+            )
         try:
             rendered = gotemplate.render(text, context, funcs=funcs)
         except errors.FleetError as exc:
             # The engine's message may quote a value; everything decrypted is registered.
             raise errors.InputError(
-                f"template failed: {redact.mask(str(exc))}", file=where, obj=obj, field=f"spec.template.data.{key}"
+                f"template failed: {redact.mask(str(exc))}",
+                file=where,
+                obj=obj,
+                field=f"spec.template.data.{key}",
             ) from None
         value = rendered.encode("utf-8", errors="surrogateescape")
         redact.register(value)
@@ -174,7 +178,9 @@ def _decrypt(
     field: str,
 ) -> bytes:
     try:
-        plaintext = crypto.hybrid_decrypt([k.key for k in unseal_keys], blob, label, candidate_labels=candidates)
+        plaintext = crypto.hybrid_decrypt(
+            [k.key for k in unseal_keys], blob, label, candidate_labels=candidates
+        )
     except crypto.CiphertextTooShort as exc:
         raise errors.InputError(str(exc), file=where, obj=obj, field=field) from None
     redact.register(plaintext)
@@ -196,7 +202,9 @@ def _v1_secret(
     try:
         inner = json.loads(plaintext)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise errors.InputError("does not hold a JSON Secret", file=where, obj=obj, field="spec.data") from None
+        raise errors.InputError(
+            "does not hold a JSON Secret", file=where, obj=obj, field="spec.data"
+        ) from None
     if not isinstance(inner, dict):
         raise errors.InputError("does not hold a JSON Secret", file=where, obj=obj, field="spec.data")
     data: dict[str, bytes] = {}
@@ -244,7 +252,10 @@ def unseal(
     if spec.get("data") is not None:
         if encrypted:
             raise errors.InputError(
-                "cannot be combined with the deprecated field spec.data", file=where, obj=obj, field="spec.encryptedData"
+                "cannot be combined with the deprecated field spec.data",
+                file=where,
+                obj=obj,
+                field="spec.encryptedData",
             )
         blob = _decode_b64(spec["data"], where=where, obj=obj, field="spec.data")
         try:
@@ -262,7 +273,9 @@ def unseal(
             field = f"spec.encryptedData.{key}"
             blob = _decode_b64(encrypted[key], where=where, obj=obj, field=field)
             try:
-                data[str(key)] = _decrypt(blob, unseal_keys, label, candidates, where=where, obj=obj, field=field)
+                data[str(key)] = _decrypt(
+                    blob, unseal_keys, label, candidates, where=where, obj=obj, field=field
+                )
             except crypto.DecryptFailure as failure:
                 failures[str(key)] = failure
         if failures:
@@ -278,7 +291,10 @@ def unseal(
         secret_meta["namespace"] = namespace
     else:
         secret_meta.pop("namespace", None)
-    if str((template.get("metadata") or {}).get("annotations", {}).get(SKIP_OWNER_REFERENCES_ANNOTATION)) != "true":
+    if (
+        str((template.get("metadata") or {}).get("annotations", {}).get(SKIP_OWNER_REFERENCES_ANNOTATION))
+        != "true"
+    ):
         owner: dict[str, Any] = {
             "apiVersion": str(sealed.get("apiVersion") or sealer.API_VERSION),
             "kind": sealer.KIND,
@@ -313,4 +329,6 @@ def unseal_raw(
     try:
         return _decrypt(blob, unseal_keys, label, candidates, where="<input>", obj=obj, field="value")
     except crypto.DecryptFailure as failure:
-        raise _decrypt_error({"value": failure}, obj=obj, scope=scope, label=label, tried=len(unseal_keys)) from None
+        raise _decrypt_error(
+            {"value": failure}, obj=obj, scope=scope, label=label, tried=len(unseal_keys)
+        ) from None

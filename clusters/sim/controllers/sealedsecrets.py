@@ -33,10 +33,11 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from fleet import errors, log, redact
 from fleet.clusters.sim import cluster, status, store
 from fleet.clusters.sim import controllers as ctl
 from fleet.secrets.sealed import crypto, keys, unsealer
+
+from fleet import errors, log, redact
 
 NAME = "sealed-secrets-controller"  # controller name, field manager and service name
 NAMESPACE = "kube-system"
@@ -67,7 +68,12 @@ def crd() -> dict[str, Any]:
         "metadata": {"name": CRD_NAME},
         "spec": {
             "group": GROUP,
-            "names": {"kind": KIND, "listKind": "SealedSecretList", "plural": "sealedsecrets", "singular": "sealedsecret"},
+            "names": {
+                "kind": KIND,
+                "listKind": "SealedSecretList",
+                "plural": "sealedsecrets",
+                "singular": "sealedsecret",
+            },
             "scope": "Namespaced",
             "versions": [
                 {
@@ -75,7 +81,9 @@ def crd() -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
                 }
             ],
         },
@@ -103,8 +111,10 @@ def _unseal_keys(ctx: ctl.Context) -> list[keys.UnsealKey]:
             try:
                 cache[tag] = keys.load_private_keys(json.dumps(entry.obj), source=f"cluster {ctx.name}")
             except errors.FleetError as exc:
-                _log.warning("sim sealed-secrets: unusable key Secret", extra={"fields": {
-                    "cluster": ctx.name, "secret": entry.name, "error": str(exc)}})
+                _log.warning(
+                    "sim sealed-secrets: unusable key Secret",
+                    extra={"fields": {"cluster": ctx.name, "secret": entry.name, "error": str(exc)}},
+                )
                 cache[tag] = []
         out.extend(cache[tag])
     for stale in set(cache) - seen:
@@ -114,17 +124,31 @@ def _unseal_keys(ctx: ctl.Context) -> list[keys.UnsealKey]:
 
 def ensure_key(ctx: ctl.Context) -> store.Entry:
     """The newest active sealing key Secret of this cluster, generated on first use."""
-    active = [e for e in _key_entries(ctx) if (e.obj["metadata"].get("labels") or {}).get(keys.SEALING_KEY_LABEL)
-              == keys.SEALING_KEY_ACTIVE and "tls.crt" in (e.obj.get("data") or {})]
+    active = [
+        e
+        for e in _key_entries(ctx)
+        if (e.obj["metadata"].get("labels") or {}).get(keys.SEALING_KEY_LABEL) == keys.SEALING_KEY_ACTIVE
+        and "tls.crt" in (e.obj.get("data") or {})
+    ]
     if active:
         return max(active, key=lambda e: (e.obj["metadata"].get("creationTimestamp", ""), e.rv))
     private_key, cert_pem = keys.generate_sealing_key(bits=KEY_BITS)
     suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
-    secret = keys.sealing_key_secret(private_key, cert_pem, name=f"{keys.SEALING_KEY_PREFIX}{suffix}", namespace=NAMESPACE)
+    secret = keys.sealing_key_secret(
+        private_key, cert_pem, name=f"{keys.SEALING_KEY_PREFIX}{suffix}", namespace=NAMESPACE
+    )
     ctx.create(secret, manager=NAME)
-    _log.info("sim sealed-secrets: new sealing key", extra={"fields": {
-        "cluster": ctx.name, "secret": secret["metadata"]["name"], "bits": KEY_BITS,
-        "key": crypto.key_fingerprint(private_key.public_key())}})
+    _log.info(
+        "sim sealed-secrets: new sealing key",
+        extra={
+            "fields": {
+                "cluster": ctx.name,
+                "secret": secret["metadata"]["name"],
+                "bits": KEY_BITS,
+                "key": crypto.key_fingerprint(private_key.public_key()),
+            }
+        },
+    )
     found = ctx.entry("", "Secret", NAMESPACE, secret["metadata"]["name"])
     assert found is not None
     return found
@@ -132,7 +156,9 @@ def ensure_key(ctx: ctl.Context) -> store.Entry:
 
 def _owned_by(secret: Mapping[str, Any], sealed_obj: Mapping[str, Any]) -> bool:
     uid = sealed_obj["metadata"].get("uid")
-    return any(o.get("kind") == KIND and o.get("uid") == uid for o in secret["metadata"].get("ownerReferences") or ())
+    return any(
+        o.get("kind") == KIND and o.get("uid") == uid for o in secret["metadata"].get("ownerReferences") or ()
+    )
 
 
 class SealedSecretsController:
@@ -182,7 +208,10 @@ class SealedSecretsController:
         if not _owned_by(current, sealed_obj) and annotations.get(MANAGED_ANNOTATION) != "true":
             raise _NotManaged(f'Resource "{meta["name"]}" already exists and is not managed by SealedSecret')
         wanted = dict(current)
-        wanted["metadata"] = {**current["metadata"], **{k: v for k, v in meta.items() if k not in ("name", "namespace")}}
+        wanted["metadata"] = {
+            **current["metadata"],
+            **{k: v for k, v in meta.items() if k not in ("name", "namespace")},
+        }
         for field in ("labels", "annotations", "ownerReferences"):
             if field not in meta:
                 wanted["metadata"].pop(field, None)
@@ -200,21 +229,40 @@ class SealedSecretsController:
             return
         ctx.update(wanted, manager=NAME)
 
-    def _set_status(self, ctx: ctl.Context, sealed_obj: Mapping[str, Any], ok: bool, reason: Reason, message: str) -> None:
+    def _set_status(
+        self, ctx: ctl.Context, sealed_obj: Mapping[str, Any], ok: bool, reason: Reason, message: str
+    ) -> None:
         old = sealed_obj.get("status") or {}
         conditions = [dict(c) for c in old.get("conditions") or []]
-        ctl.set_condition(conditions, "Synced", "True" if ok else "False", reason, message,
-                          now=cluster.now_text(ctx.time()), update_time=True)
-        new_status = {"observedGeneration": sealed_obj["metadata"].get("generation", 1), "conditions": conditions}
+        ctl.set_condition(
+            conditions,
+            "Synced",
+            "True" if ok else "False",
+            reason,
+            message,
+            now=cluster.now_text(ctx.time()),
+            update_time=True,
+        )
+        new_status = {
+            "observedGeneration": sealed_obj["metadata"].get("generation", 1),
+            "conditions": conditions,
+        }
         if _same_status(old, new_status):
             return
         updated = json.loads(json.dumps(sealed_obj))
         updated["status"] = new_status
         ctx.update_status(updated, manager=NAME)
         if not ok:
-            _log.info("sim sealed-secrets: unseal failed", extra={"fields": {
-                "cluster": ctx.name, "sealedsecret": f"{sealed_obj['metadata'].get('namespace')}/{sealed_obj['metadata']['name']}",
-                "reason": str(reason)}})
+            _log.info(
+                "sim sealed-secrets: unseal failed",
+                extra={
+                    "fields": {
+                        "cluster": ctx.name,
+                        "sealedsecret": f"{sealed_obj['metadata'].get('namespace')}/{sealed_obj['metadata']['name']}",
+                        "reason": str(reason),
+                    }
+                },
+            )
 
 
 class _NotManaged(Exception):
@@ -228,10 +276,16 @@ def _synced(obj: Mapping[str, Any]) -> bool:
 
 def _same_status(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Equal but for timestamps: an unchanged outcome writes nothing (no update loop)."""
+
     def strip(st: Mapping[str, Any]) -> Any:
-        return (st.get("observedGeneration"), [
-            {k: v for k, v in c.items() if k not in ("lastTransitionTime", "lastUpdateTime")}
-            for c in st.get("conditions") or []])
+        return (
+            st.get("observedGeneration"),
+            [
+                {k: v for k, v in c.items() if k not in ("lastTransitionTime", "lastUpdateTime")}
+                for c in st.get("conditions") or []
+            ],
+        )
+
     return strip(old) == strip(new)
 
 
