@@ -42,6 +42,10 @@ from fleet import errors, inventory, log
 
 _log = log.get_logger(__name__)
 
+# The server-side apply field manager fleet uses: live managedFields name it as the owner of what
+# fleet applied (ignoreDifferences' managedFieldsManagers refers to the other managers).
+FIELD_MANAGER = "fleet"
+
 # Annotations (gitops-engine pkg/sync/common/types.go).
 ANNOTATION_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
