@@ -102,6 +102,7 @@ def fake_decrypt(text: str, *, path: str) -> str:
     obj = json.loads(text)
     assert "sops" in obj and path.endswith(".json")
     obj["stringData"] = {k: PLAINTEXT for k in obj["stringData"]}
+    del obj["sops"]
     return json.dumps(obj)
 
 
@@ -121,6 +122,11 @@ def test_without_sops_support_an_encrypted_manifest_is_a_clear_error(monkeypatch
     monkeypatch.setattr(render, "_default_decryptor", lambda: None)
     with pytest.raises(render.RenderError, match="SOPS-encrypted manifest"):
         run({"path": "sops"}, cache.NO_CACHE, decrypt=True)
+
+
+def test_a_decryptor_that_returns_ciphertext_fails_the_render() -> None:
+    with pytest.raises(render.RenderError, match="SOPS-encrypted but was not decrypted"):
+        run({"path": "sops"}, cache.NO_CACHE, decrypt=lambda text, *, path: text)
 
 
 def test_decryption_can_be_turned_off() -> None:

@@ -521,16 +521,19 @@ def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decryp
             continue
         name = (obj.get("metadata") or {}).get("name", "?")
         where = f"{ctx.source.path or '.'}#{obj.get('kind', '?')}/{name}"
+        # Indented JSON: the SOPS layer recognises a "sops" key at the start of a line.
+        encrypted = json.dumps(obj, indent=2)
         try:
-            text = fn(json.dumps(obj), path=f"{where}.json")
+            text = fn(encrypted, path=f"{where}.json")
         except errors.FleetError:
             raise
         except Exception as exc:  # the decryptor's own errors never carry values
             raise ctx.error(f"cannot decrypt {obj.get('kind')}/{name}: {type(exc).__name__}", document=index) from exc
         decrypted = kyaml.yaml_or_json(text, where=where)
-        if isinstance(decrypted, Mapping):
-            decrypted = {k: v for k, v in decrypted.items() if k != "sops"}
-        out.append(decrypted)
+        if text == encrypted or not isinstance(decrypted, Mapping) or _is_sops_encrypted(decrypted):
+            # Never hand ciphertext on as if it were the manifest: fail the Application instead.
+            raise ctx.error(f"{obj.get('kind')}/{name} is SOPS-encrypted but was not decrypted", document=index)
+        out.append(dict(decrypted))
     return out
 
 
