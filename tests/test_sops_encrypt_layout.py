@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pyrage

@@ -316,7 +316,10 @@ class _Converter:
             elif raw.line == start and raw.line < value.start_mark.line:
                 before.append(self.comment(raw, inline=False))  # "key: # comment" over a block value
             elif raw.line < value.start_mark.line:
-                (inside.append(raw) if raw.column >= column else before.append(self.comment(raw, inline=False)))
+                if raw.column >= column:
+                    inside.append(raw)
+                else:
+                    before.append(self.comment(raw, inline=False))
             elif raw.line <= end:
                 inside.append(raw)
             elif raw.column >= column:
@@ -339,8 +342,6 @@ class _Converter:
             start = key_node.start_mark.line
             next_line = pairs[index + 1][0].start_mark.line if index + 1 < len(pairs) else math.inf
             mine = comments if index == 0 else [c for c in comments if c.line >= start]
-            if index > 0:
-                mine = [c for c in mine if c.line >= start]
             before, inside, after = self._split(mine, start, value_node, next_line)
             branch.extend(tree.Item(comment) for comment in before)
             branch.append(tree.Item(key, self.value(value_node, inside)))
