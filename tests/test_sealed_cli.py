@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fleet.secrets import sealed
 from typer.testing import CliRunner
 
 from fleet.cli import app
+from fleet.secrets import sealed
 from tests.fixtures.sealed import SEALED_DATA, KeyPair
 
 runner = CliRunner()

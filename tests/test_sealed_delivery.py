@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from fleet import errors, models
 from fleet.secrets import resolver as resolver_mod
 from fleet.secrets import sealed
 from fleet.secrets.sealed import delivery
-
-from fleet import errors, models
 from tests.fixtures.sealed import KeyPair
 
 SECRET = {

@@ -14,10 +14,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from fleet.secrets import sealed
-from fleet.secrets.sealed import keys
 
 from fleet import errors, redact
+from fleet.secrets import sealed
+from fleet.secrets.sealed import keys
 from tests.fixtures.sealed import KeyPair
 
 UTC = dt.UTC

@@ -10,8 +10,8 @@ import base64
 import copy
 
 import pytest
-from fleet.secrets import sealed
 
+from fleet.secrets import sealed
 from tests.fixtures.sealed import KeyPair
 
 BINARY = bytes(range(256)) + b"\x00\xff" * 8

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fleet.secrets import sealed
 
 from fleet import errors
+from fleet.secrets import sealed
 from tests.fixtures.sealed import SEALED_DATA, KeyPair
 
 

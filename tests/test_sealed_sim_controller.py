@@ -16,13 +16,13 @@ from typing import Any
 import kubernetes
 import pytest
 import yaml
+
+from fleet import errors, models
 from fleet.clusters import client as client_mod
 from fleet.clusters.sim import server as sim_server
 from fleet.clusters.sim.controllers import sealedsecrets as controller
 from fleet.secrets import resolver as resolver_mod
 from fleet.secrets import sealed
-
-from fleet import errors, models
 
 CLUSTERS = ["east", "west", "bare"]  # "bare" has no Sealed Secrets controller (no CRD)
 SEALED_API = "bitnami.com/v1alpha1"

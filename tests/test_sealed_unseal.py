@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 import pytest
-from fleet.secrets import sealed
-from fleet.secrets.sealed import crypto
 
 from fleet import errors, redact
+from fleet.secrets import sealed
+from fleet.secrets.sealed import crypto
 from tests.fixtures.sealed import KeyPair
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from fleet.secrets import sealed
 
 VECTORS = ["strict_default_mysecret", "namespace_wide_team_a", "cluster_wide_global_token"]

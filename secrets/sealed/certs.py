@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import urllib3
-from fleet.secrets.sealed import keys
 
 from fleet import errors, log, models
+from fleet.secrets.sealed import keys
 
 CERT_ANNOTATION = "fleet.gitops/sealed-secrets-cert"
 CONTROLLER_ANNOTATION = "fleet.gitops/sealed-secrets-controller"

@@ -22,9 +22,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
-from fleet.secrets.sealed import crypto, keys, sealer
-
 from fleet import errors, models
+from fleet.secrets.sealed import crypto, keys, sealer
 
 DELIVER_AS_ANNOTATION = "fleet.gitops/deliver-as"
 # The certificate (SSH SHA-256 fingerprint of its key) a delivered SealedSecret was sealed with.

@@ -24,9 +24,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from fleet.secrets.sealed import crypto
 
 from fleet import errors, redact
+from fleet.secrets.sealed import crypto
 
 SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 SEALING_KEY_ACTIVE = "active"  # label value of a key the controller uses to seal

@@ -14,9 +14,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from fleet.secrets.sealed import crypto, keys
-
 from fleet import errors, redact
+from fleet.secrets.sealed import crypto, keys
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"

@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fleet.secrets.sealed import crypto, keys, sealer
-
 from fleet import errors, redact
+from fleet.secrets.sealed import crypto, keys, sealer
 
 SKIP_OWNER_REFERENCES_ANNOTATION = "sealedsecrets.bitnami.com/skip-set-owner-references"
 # Sprig functions the controller removes so a template cannot learn about its environment.
@@ -125,7 +125,9 @@ def _decode_b64(value: Any, *, where: str, obj: str, field: str) -> bytes:
         raise errors.InputError("is not valid base64", file=where, obj=obj, field=field) from exc
 
 
-def _template_funcs() -> dict[str, Any]:
+@functools.cache
+def _template_funcs() -> Mapping[str, Any]:
+    """Sprig's generic functions minus the denied ones; one mapping, so parses stay cached."""
     from fleet import gotemplate
 
     return {k: v for k, v in gotemplate.SPRIG_FUNCS.items() if k not in DENIED_TEMPLATE_FUNCS}
@@ -153,7 +155,7 @@ def _render_template_data(
                 "must be a string", file=where, obj=obj, field=f"spec.template.data.{key}"
             )
         try:
-            rendered = gotemplate.render(text, context, funcs=funcs)
+            rendered = gotemplate.render(text, context, funcs=funcs, name=str(key))
         except errors.FleetError as exc:
             # The engine's message may quote a value; everything decrypted is registered.
             raise errors.InputError(

@@ -33,11 +33,10 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
+from fleet import errors, log, redact
 from fleet.clusters.sim import cluster, status, store
 from fleet.clusters.sim import controllers as ctl
 from fleet.secrets.sealed import crypto, keys, unsealer
-
-from fleet import errors, log, redact
 
 NAME = "sealed-secrets-controller"  # controller name, field manager and service name
 NAMESPACE = "kube-system"
