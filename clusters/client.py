@@ -763,6 +763,16 @@ class ClusterClient:
             return None
         return result
 
+    def proxy_get(self, path: str) -> bytes:
+        """GET an API server path that is not an object, e.g. a service proxy
+        (``/api/v1/namespaces/NS/services/NAME:PORT/proxy/...``); returns the raw body.
+        Same authentication, rate limit, retries and errors as every other request."""
+        response = self._request(Verb.GET, "GET", path, target=path, stream=True)
+        try:
+            return bytes(response.data)
+        finally:
+            response.release_conn()
+
     def list(
         self,
         api_version: str,
