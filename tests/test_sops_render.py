@@ -128,3 +128,16 @@ def test_fetch_helper_reads_one_value(source_dir: Path) -> None:
 
 def test_sops_scheme_is_registered_with_the_provider_registry() -> None:
     assert isinstance(providers.create("sops"), sops_provider.SopsProvider)
+
+
+def test_manifest_object_reserialised_as_json_decrypts_like_flux_after_a_build(sops_env: SopsEnv, encrypted_manifest: str) -> None:
+    """The render engine decrypts each object after the build: ``json.dumps`` of the parsed object."""
+    import json
+
+    import yaml
+
+    text = json.dumps(yaml.safe_load(encrypted_manifest))
+    assert sops.is_encrypted(text)
+    decrypted = json.loads(sops.decrypt_if_encrypted(text, path="apps#Secret/db.json"))
+    assert decrypted["stringData"] == {"password": "render-time-s3cret"}
+    assert "sops" not in decrypted

@@ -18,7 +18,7 @@ from fleet.secrets.sops import core, keys, stores
 # A quick pre-check before parsing: every SOPS file carries its MAC as an ENC value and a
 # "sops" key (YAML/JSON/INI) or "sops_" keys (dotenv).
 _MARKER = re.compile(r"ENC\[AES256_GCM,")
-_SOPS_KEY = re.compile(r'(?m)^(?:sops\s*:|\s*"sops"\s*:|sops_[A-Za-z_]+=|\[sops\])')
+_SOPS_KEY = re.compile(r'(?m)(?:^sops\s*:|"sops"\s*:|^sops_[A-Za-z_]+=|^\[sops\])')
 
 
 def _looks_encrypted(text: str) -> bool:
