@@ -140,6 +140,7 @@ def decrypt_branches(
         value = leaf.value
         if leaf.encrypt:
             if leaf.is_comment:
+                kept = False
                 for aad in _comment_aads(leaf.path):
                     try:
                         value = cipher.decrypt_value(leaf.value.value, data_key, aad)
@@ -147,10 +148,13 @@ def decrypt_branches(
                     except cipher.CipherError:
                         continue
                 else:
-                    kept_comments += 1
+                    kept, kept_comments = True, kept_comments + 1
                     value = tree.Comment(leaf.value.value, leaf.value.inline)
                 if isinstance(value, str):  # an old file's comment that happened to decrypt as a string
                     value = tree.Comment(value)
+                if not kept:
+                    # an encrypted comment may hold anything (a commented-out password): mask it too
+                    redact.register(value.value.strip().encode("utf-8", "surrogateescape"))
                 return value
             if not isinstance(value, str):
                 raise errors.DecryptionError(
