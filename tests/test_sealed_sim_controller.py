@@ -37,11 +37,7 @@ class Fleet:
 
     def certificate(self, name: str) -> sealed.Certificate:
         """Fetch the cluster's certificate as kubeseal --fetch-cert does (service proxy)."""
-        api = kubernetes.config.new_client_from_config(str(self.kubeconfig), context=name)
-        try:
-            return sealed.certificate_for_cluster(self.clusters[name], client=api)
-        finally:
-            api.close()
+        return sealed.certificate_for_cluster(self.clusters[name], client=self.clients[name])
 
     def sealed_secret(self, cluster: str, name: str, namespace: str = "default") -> dict[str, Any]:
         return self.clients[cluster].get(SEALED_API, "SealedSecret", name, namespace=namespace)
@@ -201,11 +197,45 @@ def test_a_restored_key_opens_the_interop_vectors_and_retries_what_failed(
 
 
 def test_a_cluster_without_the_controller_has_no_certificate_to_fetch(fleet: Fleet) -> None:
-    with pytest.raises(
-        errors.FleetError,
-        match="cluster bare: the Sealed Secrets controller kube-system/sealed-secrets-controller did not answer /v1/cert.pem \\(HTTP 503",
-    ):
-        fleet.certificate("bare")
+    api = client_mod.connect(fleet.clusters["bare"], retries=0)
+    with pytest.raises(client_mod.ServerError, match="cluster bare: get .*/v1/cert.pem failed: 503"):
+        sealed.certificate_for_cluster(fleet.clusters["bare"], client=api)
+
+
+def test_the_official_kubernetes_client_can_fetch_the_certificate_too(fleet: Fleet) -> None:
+    api = kubernetes.config.new_client_from_config(str(fleet.kubeconfig), context="east")
+    try:
+        assert sealed.certificate_for_cluster(fleet.clusters["east"], client=api).fingerprint == (
+            fleet.certificate("east").fingerprint
+        )
+    finally:
+        api.close()
+    bare = kubernetes.config.new_client_from_config(str(fleet.kubeconfig), context="bare")
+    try:
+        with pytest.raises(
+            errors.FleetError, match="controller kube-system/sealed-secrets-controller did not answer"
+        ):
+            sealed.certificate_for_cluster(fleet.clusters["bare"], client=bare)
+    finally:
+        bare.close()
+
+
+def test_seal_cli_fetches_the_certificate_of_a_kubeconfig_cluster(fleet: Fleet) -> None:
+    from typer.testing import CliRunner
+
+    from fleet.cli import app
+
+    secret = yaml.safe_dump(_secret_doc("from-cli", {"k": "cli-sealed-value"}))
+    result = CliRunner().invoke(
+        app, ["secrets", "seal", "--cluster", "west", "--kubeconfig", str(fleet.kubeconfig)], input=secret
+    )
+    assert result.exit_code == 0, result.output
+    fleet.clients["west"].apply(yaml.safe_load(result.stdout))
+    assert _plain(_wait(lambda: fleet.secret("west", "from-cli"))) == {"k": "cli-sealed-value"}
+    refused = CliRunner().invoke(
+        app, ["secrets", "seal", "--cluster", "nowhere", "--kubeconfig", str(fleet.kubeconfig)], input=secret
+    )
+    assert refused.exit_code == 2 and "no cluster named 'nowhere'" in refused.stderr
 
 
 def test_the_verify_endpoint_says_whether_a_sealed_secret_opens(fleet: Fleet) -> None:
@@ -244,9 +274,7 @@ def test_certificates_in_the_registry_win_over_fetching(
         annotations={sealed.CONTROLLER_ANNOTATION: "nowhere/none"},
         credentials=fleet.clusters["east"].credentials,
     )
-    api = kubernetes.config.new_client_from_config(str(fleet.kubeconfig), context="east")
-    try:
-        with pytest.raises(errors.FleetError, match="controller nowhere/none did not answer"):
-            sealed.certificate_for_cluster(moved, client=api)
-    finally:
-        api.close()
+    with pytest.raises(
+        client_mod.ServerError, match="namespaces/nowhere/services/none:http/proxy/v1/cert.pem"
+    ):
+        sealed.certificate_for_cluster(moved, client=client_mod.connect(moved, retries=0))
