@@ -278,3 +278,18 @@ def test_certificates_in_the_registry_win_over_fetching(
         client_mod.ServerError, match="namespaces/nowhere/services/none:http/proxy/v1/cert.pem"
     ):
         sealed.certificate_for_cluster(moved, client=client_mod.connect(moved, retries=0))
+
+
+def test_deleting_a_sealed_secret_deletes_the_secret_it_owns_but_not_a_foreign_one(fleet: Fleet) -> None:
+    api = fleet.clients["east"]
+    api.apply(sealed.seal_secret(_secret_doc("short-lived", {"k": "gone-soon"}), fleet.certificate("east")))
+    _wait(lambda: fleet.secret("east", "short-lived"))
+    api.delete(SEALED_API, "SealedSecret", "short-lived", namespace="default")
+    _wait(lambda: fleet.secret("east", "short-lived") is None)
+
+    api.apply(_secret_doc("not-owned", {"k": "by-hand"}))
+    api.apply(sealed.seal_secret(_secret_doc("not-owned", {"k": "sealed"}), fleet.certificate("east")))
+    assert _wait(lambda: _synced(fleet, "east", "not-owned"))["status"] == "False"  # not taken over
+    api.delete(SEALED_API, "SealedSecret", "not-owned", namespace="default")
+    time.sleep(0.3)
+    assert _plain(fleet.secret("east", "not-owned")) == {"k": "by-hand"}

@@ -179,7 +179,10 @@ class SealedSecretsController:
                 ensure_key(ctx)  # the controller makes its key when it starts
             return None
         entry = ctx.entry(GROUP, KIND, ref[2], ref[3])
-        if entry is None or ctl.is_terminating(entry.obj):
+        if entry is None:
+            self._collect_orphan(ctx, ref[2], ref[3])
+            return None
+        if ctl.is_terminating(entry.obj):
             return None
         sealed_obj = entry.obj
         if not _key_entries(ctx):
@@ -196,6 +199,18 @@ class SealedSecretsController:
             return None
         self._set_status(ctx, sealed_obj, True, Reason.UNSEALED, "")
         return None
+
+    def _collect_orphan(self, ctx: ctl.Context, namespace: str, name: str) -> None:
+        """Delete the Secret a deleted SealedSecret owned. A real cluster's garbage collector does
+        this through the ownerReference; the simulator may have none, so the controller does it
+        for its own Secrets only (an owner uid that no longer exists)."""
+        secret = ctx.entry("", "Secret", namespace, name)
+        if secret is None:
+            return
+        owners = [o for o in secret.obj["metadata"].get("ownerReferences") or () if o.get("kind") == KIND]
+        live = {e.uid for e in ctx.list(GROUP, KIND, namespace)}
+        if owners and all(o.get("name") == name and o.get("uid") not in live for o in owners):
+            ctx.delete("", "Secret", namespace, name)
 
     def _write_secret(self, ctx: ctl.Context, sealed_obj: Mapping[str, Any], secret: dict[str, Any]) -> None:
         meta = secret["metadata"]
