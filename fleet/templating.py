@@ -198,6 +198,15 @@ class Engine:
         if not self.go_template:
             if parts is None:  # nothing to replace
                 return lambda _params: text
+            if len(parts) == 3:  # one tag: the common "{{name}}" and "prefix-{{name}}" fields
+                head, (tag, key), tail = parts
+                verbatim = "{{" + tag + "}}"
+
+                def one_tag(params: Mapping[str, Any]) -> str:
+                    value = params.get(key) if key else None
+                    return head + (value if isinstance(value, str) else verbatim) + tail
+
+                return one_tag
 
             def fast(params: Mapping[str, Any]) -> str:
                 return _fast_execute(parts, params)
