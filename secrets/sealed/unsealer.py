@@ -190,7 +190,6 @@ def _decrypt(
 
 
 def _v1_secret(
-    sealed_meta: Mapping[str, Any],
     blob: bytes,
     unseal_keys: Sequence[keys.UnsealKey],
     label: bytes,
@@ -261,7 +260,7 @@ def unseal(
             )
         blob = _decode_b64(spec["data"], where=where, obj=obj, field="spec.data")
         try:
-            inner, data = _v1_secret(meta, blob, unseal_keys, label, candidates, where=where, obj=obj)
+            inner, data = _v1_secret(blob, unseal_keys, label, candidates, where=where, obj=obj)
         except crypto.DecryptFailure as failure:
             raise _decrypt_error(
                 {"spec.data": failure}, obj=obj, scope=scope, label=label, tried=len(unseal_keys)
@@ -293,10 +292,8 @@ def unseal(
         secret_meta["namespace"] = namespace
     else:
         secret_meta.pop("namespace", None)
-    if (
-        str((template.get("metadata") or {}).get("annotations", {}).get(SKIP_OWNER_REFERENCES_ANNOTATION))
-        != "true"
-    ):
+    template_annotations = (template.get("metadata") or {}).get("annotations") or {}
+    if str(template_annotations.get(SKIP_OWNER_REFERENCES_ANNOTATION)) != "true":
         owner: dict[str, Any] = {
             "apiVersion": str(sealed.get("apiVersion") or sealer.API_VERSION),
             "kind": sealer.KIND,
