@@ -42,6 +42,12 @@ _EXPORTS: dict[str, str] = {
     "FleetError": "fleet.errors",
     "ExitCode": "fleet.errors",
     "Cluster": "fleet.models",
+    "Application": "fleet.argo",
+    "ApplicationSet": "fleet.argo",
+    "AppProject": "fleet.argo",
+    "generate": "fleet.appset",
+    "load_fleet": "fleet.appset",
+    "expand_fleet": "fleet.appset",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -53,6 +53,10 @@ class GenerationError(errors.FleetError):
         self.param = param
         self.reason = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their args only; this one needs its keywords back (Ray ships errors).
+        return (gitsource._restore_error, (type(self), self.message, dict(self.__dict__)))
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -179,11 +183,9 @@ def generate(
         new_git_file_globbing: Argo CD's ``--enable-new-git-file-globbing``.
         argocd_namespace: the namespace of an ApplicationSet that names none.
     """
-    if repos is None:
-        base = gitsource.default_cache()
-        repos = gitsource.RepoCache(base.root, max_age=base.max_age, repo_map=repo_map) if repo_map else base
-    elif repo_map:
-        repos.repo_map.update({gitsource.normalize_url(k): Path(v) for k, v in repo_map.items()})
+    repos = repos or gitsource.default_cache()
+    if repo_map:
+        repos = repos.mapped(repo_map)
     names = None
     if projects is not None:
         names = frozenset(p if isinstance(p, str) else p.name for p in projects) | {argo.DEFAULT_PROJECT}

@@ -51,6 +51,18 @@ class RepoError(errors.FleetError):
         self.revision = revision
 
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their args only; ours need the keywords back (Ray ships errors).
+        return (_restore_error, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore_error(cls: type[Exception], message: str, state: dict[str, Any]) -> Exception:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
 class RevisionNotFoundError(RepoError, errors.PermanentError):
     """No branch, tag or commit of that name exists in the repository."""
 
@@ -641,6 +653,14 @@ class RepoCache:
         self._worktrees: dict[str, WorkTreeSource] = {}
         self._resolved: dict[tuple[str, str], tuple[str, float]] = {}  # -> (sha, when resolved)
 
+    def mapped(self, repo_map: Mapping[str, str | Path]) -> RepoCache:
+        """This cache with more repo_map entries; mirrors, revisions and sources stay shared."""
+        other = RepoCache.__new__(RepoCache)
+        other.__dict__.update(self.__dict__)
+        other.repo_map = {**self.repo_map, **{normalize_url(k): Path(v) for k, v in repo_map.items()}}
+        other._worktrees = {}
+        return other
+
     def mirror_path(self, url: str) -> Path:
         key = normalize_url(url)
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", key.split("://", 1)[-1]).strip("-.")[:80] or "repo"
@@ -774,6 +794,8 @@ def _register_credentials(url: str) -> None:
     if parts.password:
         redact.register(parts.password)
 
+
+RepoSource = Source  # the name the generator interface uses
 
 _default_cache: RepoCache | None = None
 
