@@ -121,7 +121,7 @@ def _reusable(
     """
     if not live or not live_secret:
         return {}
-    meta, want = live.get("metadata") or {}, desired["metadata"]
+    meta, want = live.get("metadata") or {}, desired.get("metadata") or {}
     if (meta.get("annotations") or {}).get(SEALED_WITH_ANNOTATION) != cert.fingerprint:
         return {}
     same_label = (meta.get("name"), meta.get("namespace"), crypto.scope_of(meta.get("annotations"))) == (
@@ -176,14 +176,16 @@ def seal_for_cluster(
     where = f"cluster {cluster.name}"
     resolved, _ = _resolution(resolver, cluster).resolve_object(secret)
     resolved["metadata"] = _without_delivery_annotation(resolved.get("metadata") or {})
-    desired = sealer.seal_secret(resolved, cert, where=where)
-
-    reusable = _reusable(live, live_secret, desired, cert)
+    keep: dict[str, str] = {}
+    reusable = _reusable(live, live_secret, resolved, cert)
     if reusable:
         live_data = (live_secret or {}).get("data") or {}
-        for key, value in _plain_data(resolved).items():
-            if key in reusable and live_data.get(key) == value:
-                desired["spec"]["encryptedData"][key] = reusable[key]
+        keep = {
+            k: reusable[k]
+            for k, v in _plain_data(resolved).items()
+            if k in reusable and live_data.get(k) == v
+        }
+    desired = sealer.seal_secret(resolved, cert, where=where, keep=keep)
 
     meta = desired["metadata"]
     template_meta = desired["spec"]["template"]["metadata"]

@@ -116,6 +116,7 @@ def seal_secret(
     name: str | None = None,
     allow_empty: bool = False,
     where: str = "<input>",
+    keep: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The SealedSecret for ``secret``, sealed to ``cert``.
 
@@ -124,6 +125,9 @@ def seal_secret(
         namespace, name: fill ``metadata.namespace`` / ``metadata.name`` when the Secret lacks them.
         allow_empty: seal a Secret without data (kubeseal's ``--allow-empty-data``).
         where: the file the Secret came from, for error messages.
+        keep: item -> ciphertext to use as is instead of sealing that item again; the caller
+            vouches that it holds the same value under the same label and certificate
+            (fleet-mode delivery reusing what is live, see ``delivery.seal_for_cluster``).
     """
     if secret.get("kind") != "Secret" or str(secret.get("apiVersion", "v1")) != "v1":
         kind = f"{secret.get('apiVersion', '?')} {secret.get('kind') or '<no kind>'}"
@@ -155,8 +159,11 @@ def seal_secret(
         )
     label = crypto.encryption_label(ns, str(meta["name"]), effective)
     public_key = cert.public_key()
+    keep = keep or {}
     encrypted = {
-        key: base64.b64encode(crypto.hybrid_encrypt(public_key, value, label)).decode()
+        key: keep[key]
+        if key in keep
+        else base64.b64encode(crypto.hybrid_encrypt(public_key, value, label)).decode()
         for key, value in sorted(items.items())
     }
     template: dict[str, Any] = {"metadata": _template_metadata(meta)}
