@@ -725,7 +725,11 @@ class RepoCache:
                     shutil.rmtree(path)  # a clone that died half-way
                 _log.info("cloning repository", extra={"fields": {"repo": safe_url(url), "cache": str(path)}})
                 try:
-                    git.Repo.clone_from(url, path, mirror=True, env=_GIT_ENV)
+                    cloned = git.Repo.clone_from(url, path, bare=True, env=_GIT_ENV)
+                    # A bare clone records no fetch refspec; branches and tags are all we keep
+                    # (not --mirror, which would also copy every pull-request ref of a forge).
+                    with cloned.config_writer() as config:
+                        config.set_value('remote "origin"', "fetch", "+refs/heads/*:refs/heads/*")
                 except git.GitCommandError as exc:
                     shutil.rmtree(path, ignore_errors=True)
                     raise FetchError(f"clone failed: {_stderr(exc)}", url=url) from exc
@@ -759,6 +763,13 @@ class RepoCache:
             )
             return local
         found = _rev_parse(repo, revision)
+        if found is None and (_FULL_SHA.match(revision) or revision.startswith("refs/")):
+            # A commit no branch holds, or a ref outside heads and tags (refs/pull/1/head):
+            # ask for it by name, as Argo CD's repo server does.
+            with self._file_lock(Path(repo.git_dir)), contextlib.suppress(git.GitCommandError):
+                target = revision if _FULL_SHA.match(revision) else f"+{revision}:{revision}"
+                repo.git.fetch("origin", target, env=_GIT_ENV)
+            found = _rev_parse(repo, revision)
         if found is None:
             raise RevisionNotFoundError("no branch, tag or commit of that name", url=url, revision=revision)
         return found

@@ -155,3 +155,28 @@ def test_application_set_policies_have_argo_cd_defaults() -> None:
     assert appset.applications_sync is argo.ApplicationsSync.CREATE_ONLY
     assert argo.ApplicationSet().applications_sync is argo.ApplicationsSync.SYNC
     assert not argo.ApplicationSet().preserve_resources_on_deletion
+
+
+def test_unknown_template_fields_reach_the_generated_applications() -> None:
+    from tests.fixtures import appset as fx
+
+    result = fx.generate(
+        """
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: future}
+spec:
+  generators: [{list: {elements: [{c: a}]}}]
+  template:
+    metadata: {name: '{{c}}'}
+    spec:
+      project: default
+      destination: {name: in-cluster}
+      futureField: {setting: '{{c}}-x', enabled: true}
+      source: {repoURL: r, path: p, newSourceOption: 3}
+"""
+    )
+    (app,) = result.objects
+    assert app["spec"]["futureField"] == {"setting": "a-x", "enabled": True}
+    assert app["spec"]["source"]["newSourceOption"] == 3
+    assert result.applications[0].to_dict()["spec"]["futureField"] == {"setting": "a-x", "enabled": True}

@@ -300,3 +300,21 @@ def test_sources_can_be_shared_between_threads(origin: GitRepo, repo_cache: gits
 
     with ThreadPoolExecutor(4) as pool:
         assert set(pool.map(read, range(40))) == {b'{"name": "api"}\n'}
+
+
+def test_a_ref_outside_branches_and_tags_is_fetched_by_name(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+    sha = origin.commit("pull request head", {"pr.txt": "x"})
+    origin.repo.git.update_ref("refs/pull/7/head", sha)
+    origin.repo.git.reset("--hard", "HEAD~1")  # main no longer holds the commit
+    assert repo_cache.open(origin.url, "refs/pull/7/head").resolve_revision() == sha
+    assert "pr.txt" in repo_cache.open(origin.url, "refs/pull/7/head").list_files()
+
+
+def test_the_cache_keeps_branches_and_tags_but_not_other_refs(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+    origin.repo.git.update_ref("refs/pull/1/head", origin.head)
+    repo_cache.open(origin.url, "main")
+    import git as gitpython
+
+    refs = {r.path for r in gitpython.Repo(repo_cache.mirror_path(origin.url)).refs}
+    assert "refs/heads/feature" in refs and "refs/tags/v1.0.0" in refs
+    assert "refs/pull/1/head" not in refs
