@@ -1,0 +1,898 @@
+"""``SimServer``: many simulated Kubernetes API servers behind one port, one path prefix each.
+
+Requests to ``/clusters/NAME/...`` are counted, put through the cluster's faults, authenticated
+(bearer token), routed to discovery, OpenAPI, a service proxy or a resource, and answered by the
+cluster's semantic layer (``cluster.SimCluster``). ``/_sim/...`` is the admin API (``admin``).
+Everything runs on one asyncio loop in a background thread; the public methods of ``SimServer``
+are thread-safe and hop onto that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import inspect
+import json
+import random
+import secrets as std_secrets
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from fleet import errors, log, models, redact
+from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, watch
+from fleet.clusters.sim import cluster as cluster_mod
+from fleet.clusters.sim import controllers as ctl
+
+_log = log.get_logger(__name__)
+T = TypeVar("T")
+JSON = "application/json"
+LabelSource = Mapping[str, Mapping[str, str]] | Callable[[str], Mapping[str, str]] | None
+_ENVS = ("dev", "staging", "prod")
+_REGIONS = ("eu-west-1", "us-east-1", "ap-southeast-1")
+
+
+def default_names(count: int) -> list[str]:
+    width = max(3, len(str(count)))
+    return [f"c{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def default_labels(name: str, index: int) -> dict[str, str]:
+    """The spread a fleet of N simulated clusters gets: env by index, region by thirds of envs."""
+    return {"env": _ENVS[index % 3], "region": _REGIONS[(index // 3) % 3], "fleet.dev/simulated": "true",
+            "name": name}
+
+
+def _json(body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    raw = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    return web.Response(body=raw, status=status_code, content_type=JSON, headers=headers)
+
+
+class Route:
+    """A parsed resource URL."""
+
+    __slots__ = ("rt", "version", "namespace", "name", "subresource", "watch", "rest")
+
+    def __init__(self, rt: resources.ResourceType, version: str, namespace: str | None, name: str | None,
+                 subresource: str, watch: bool, rest: str) -> None:
+        self.rt = rt
+        self.version = version
+        self.namespace = namespace
+        self.name = name
+        self.subresource = subresource
+        self.watch = watch
+        self.rest = rest
+
+
+_NOT_FOUND = status.ApiError(404, status.Reason.NOT_FOUND, "the server could not find the requested resource")
+
+
+def _not_found() -> status.ApiError:
+    return status.ApiError(404, status.Reason.NOT_FOUND, "the server could not find the requested resource",
+                           details={})
+
+
+class Runtime:
+    """The part of the simulator that lives on the event loop."""
+
+    def __init__(self, server: SimServer) -> None:
+        self.server = server
+        self.clusters: dict[str, cluster_mod.SimCluster] = {}
+        self.config = cluster_mod.SimConfig(rollout_seconds=server.rollout_seconds,
+                                            bad_image_pattern=server.bad_image_pattern, nodes=server.nodes)
+        self.rng = random.Random(server.seed)
+        self.closing = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.saved_rv = -1
+
+    # -- clusters ----------------------------------------------------------------------------------
+
+    def add_cluster(self, name: str, labels: Mapping[str, str], *, token: str | None = None,
+                    saved: Mapping[str, Any] | None = None) -> cluster_mod.SimCluster:
+        if name in self.clusters:
+            raise errors.InputError(f"cluster {name!r} already exists", field="name")
+        if not name or "/" in name or name.startswith("_"):
+            raise errors.InputError(f"invalid cluster name {name!r}", field="name")
+        if token is None:
+            token = f"sim-{std_secrets.token_urlsafe(24)}" if self.server.token else ""
+        if token:
+            redact.register(token)
+        sim = cluster_mod.SimCluster(name, token=token, labels=labels, config=self.config)
+        if saved is not None:
+            persist.restore(sim, dict(saved))
+        sim.controllers = ctl.Manager(sim, self.loop)
+        if saved is None:
+            sim.bootstrap()
+        else:
+            sim.controllers.resync()
+        self.clusters[name] = sim
+        return sim
+
+    def remove_cluster(self, name: str) -> None:
+        sim = self.clusters.pop(name, None)
+        if sim is None:
+            raise errors.InputError(f"no simulated cluster named {name!r}", field="name")
+        if sim.controllers is not None:
+            sim.controllers.stop()
+        for watcher in sim.store.all_watchers():
+            watcher.push(None)
+
+    def cluster(self, name: str) -> cluster_mod.SimCluster:
+        sim = self.clusters.get(name)
+        if sim is None:
+            raise errors.InputError(f"no simulated cluster named {name!r}", field="name")
+        return sim
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def total_rv(self) -> int:
+        return sum(c.store.rv for c in self.clusters.values()) + len(self.clusters)
+
+    def save(self) -> None:
+        path = self.server.state_file
+        if not path:
+            return
+        current = self.total_rv()
+        if current == self.saved_rv:
+            return
+        persist.save(path, persist.snapshot(self.clusters.values()))
+        self.saved_rv = current
+
+    async def save_periodically(self, interval: float) -> None:
+        while not self.closing.is_set():
+            try:
+                await asyncio.wait_for(self.closing.wait(), timeout=interval)
+            except TimeoutError:
+                try:
+                    self.save()
+                except OSError as exc:
+                    _log.warning("sim state not saved", extra={"fields": {"error": str(exc)}})
+
+    # -- HTTP: the Kubernetes API --------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["cluster"]
+        sim = self.clusters.get(name)
+        if sim is None:
+            return _json(status.ApiError(404, status.Reason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404)
+        tail = request.match_info.get("tail", "")
+        path = "/" + tail
+        try:
+            route = self._route(sim, path)
+        except status.ApiError as exc:
+            route = exc
+        verb, resource = self._verb(request, route)
+        sim.counts.add(verb, resource)
+        mode = sim.faults.decide(self.rng) if sim.faults.active else faults.FaultMode.NONE
+        if mode is faults.FaultMode.UNREACHABLE:
+            return await self._reset(request)
+        if mode is faults.FaultMode.HANG:
+            return await self._hang(request)
+        if sim.faults.latency:
+            await asyncio.sleep(sim.faults.latency)
+        try:
+            if mode is faults.FaultMode.THROTTLE:
+                raise status.ApiError(429, status.Reason.TOO_MANY_REQUESTS,
+                                      "the server has received too many requests and has asked us to try again "
+                                      "later", details={"retryAfterSeconds": 1}, headers={"Retry-After": "1"})
+            if mode is faults.FaultMode.ERROR:
+                raise status.ApiError(500, status.Reason.INTERNAL_ERROR,
+                                      "an error on the server (\"injected fault\") has prevented the request "
+                                      "from succeeding")
+            self._authenticate(sim, request)
+            if isinstance(route, status.ApiError):
+                raise route
+            if isinstance(route, str):
+                response = self._discovery(sim, request, route)
+            else:
+                response = await self._resource(sim, request, route, verb)
+        except status.ApiError as exc:
+            response = _json(exc.raw(), exc.code, exc.headers)
+        sim.counts.code(response.status)
+        return response
+
+    async def _reset(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    # Linger 0 turns close() into a TCP reset: the client sees no HTTP response at all.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+            transport.abort()
+        raise asyncio.CancelledError()
+
+    async def _hang(self, request: web.Request) -> web.StreamResponse:
+        await self.closing.wait()
+        return await self._reset(request)
+
+    def _authenticate(self, sim: cluster_mod.SimCluster, request: web.Request) -> None:
+        if not sim.token:
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), sim.token.encode()):
+            raise status.ApiError(401, status.Reason.UNAUTHORIZED, "Unauthorized")
+
+    def _verb(self, request: web.Request, route: Route | str | status.ApiError) -> tuple[str, str]:
+        if isinstance(route, str):
+            return "discovery", ""
+        if isinstance(route, status.ApiError):
+            return request.method.lower(), ""
+        resource = route.rt.plural + (f"/{route.subresource}" if route.subresource else "")
+        method = request.method
+        if route.subresource == "proxy":
+            return "proxy", resource
+        if method == "GET":
+            if route.watch or request.query.get("watch") in ("true", "1"):
+                return "watch", resource
+            return ("get" if route.name is not None else "list"), resource
+        if method == "POST":
+            return "create", resource
+        if method == "PUT":
+            return "update", resource
+        if method == "PATCH":
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+            return ("apply" if ctype == cluster_mod.PatchType.APPLY else "patch"), resource
+        if method == "DELETE":
+            return ("delete" if route.name is not None else "deletecollection"), resource
+        return method.lower(), resource
+
+    def _route(self, sim: cluster_mod.SimCluster, path: str) -> Route | str:
+        parts = [unquote(p) for p in path.split("/") if p]
+        if not parts:
+            return "root"
+        head = parts[0]
+        if head in ("version", "healthz", "livez", "readyz"):
+            return head
+        if head == "openapi":
+            return "/".join(parts)
+        catalog = sim.catalog()
+        if head == "api":
+            if len(parts) == 1:
+                return "api"
+            group, version, rest = "", parts[1], parts[2:]
+        elif head == "apis":
+            if len(parts) == 1:
+                return "apis"
+            if len(parts) == 2:
+                if parts[1] not in catalog.groups:
+                    raise _not_found()
+                return "group:" + parts[1]
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise _not_found()
+        if not catalog.has_group_version(group, version):
+            raise _not_found()
+        if not rest:
+            return f"gv:{group}/{version}"
+        watching = False
+        if rest[0] == "watch":
+            watching, rest = True, rest[1:]
+        namespace: str | None = None
+        if rest and rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in (
+                "status", "finalize")):
+            namespace, rest = rest[1], rest[2:]
+        if not rest:
+            raise _not_found()
+        rt = catalog.lookup(group, version, rest[0])
+        if rt is None or (namespace is not None and not rt.namespaced):
+            raise _not_found()
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else ""
+        if subresource and subresource not in ("status", "scale", "proxy", "finalize"):
+            raise _not_found()
+        if rt.namespaced and namespace is None and name is not None:
+            raise _not_found()
+        remainder = ""
+        if subresource == "proxy":
+            marker = "/proxy"
+            index = path.find(marker, path.find("/" + rest[1]))
+            remainder = path[index + len(marker):] or "/"
+        elif len(rest) > 3:
+            raise _not_found()
+        return Route(rt, version, namespace, name, subresource, watching, remainder)
+
+    # -- discovery ----------------------------------------------------------------------------------
+
+    def _discovery(self, sim: cluster_mod.SimCluster, request: web.Request, what: str) -> web.Response:
+        catalog = sim.catalog()
+        if request.method != "GET":
+            raise status.method_not_allowed()
+        accept = request.headers.get("Accept", "")
+        aggregated = "as=APIGroupDiscoveryList" in accept and "v=v2" in accept
+        if what == "version":
+            return _json(resources.KUBE_VERSION)
+        if what in ("healthz", "livez", "readyz"):
+            return web.Response(text="ok")
+        if what == "root":
+            paths = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz",
+                     "/version"] + [f"/apis/{g}/{v}" for g, vs in catalog.groups.items() if g for v in vs]
+            return _json({"paths": sorted(paths)})
+        if what in ("api", "apis"):
+            if aggregated:
+                return web.Response(body=catalog.doc("agg-" + what),
+                                    headers={"Content-Type": resources.AGGREGATED_CONTENT_TYPE})
+            return _json(catalog.doc(what))
+        if what.startswith("group:"):
+            return _json(catalog.doc(("group", what[6:])))
+        if what.startswith("gv:"):
+            group, _, version = what[3:].rpartition("/")
+            return _json(catalog.doc(("gv", group, version)))
+        if what.startswith("openapi"):
+            return self._openapi(sim, catalog, what)
+        raise _not_found()
+
+    def _openapi(self, sim: cluster_mod.SimCluster, catalog: resources.Catalog, what: str) -> web.Response:
+        parts = what.split("/")
+        if parts[:2] != ["openapi", "v3"]:
+            # No OpenAPI v2 (kubectl asks for it in protobuf): clients fall back to their built-in types.
+            raise _not_found()
+        prefix = f"/clusters/{sim.name}/openapi/v3/"
+        if len(parts) == 2:
+            paths = {p: {"serverRelativeURL": f"{prefix}{p}?hash={len(catalog.types)}"}
+                     for p in catalog.openapi_paths()}
+            return _json({"paths": paths})
+        rest = parts[2:]
+        if rest[0] == "api" and len(rest) == 2:
+            group, version = "", rest[1]
+        elif rest[0] == "apis" and len(rest) == 3:
+            group, version = rest[1], rest[2]
+        else:
+            raise _not_found()
+        if not catalog.has_group_version(group, version):
+            raise _not_found()
+        return _json(catalog.openapi_doc(group, version))
+
+    # -- resources ----------------------------------------------------------------------------------
+
+    async def _resource(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route,
+                        verb: str) -> web.StreamResponse:
+        rt, version = route.rt, route.version
+        query = request.query
+        ns = route.namespace or ""
+        dry_run = query.get("dryRun") == "All"
+        if route.subresource == "proxy":
+            return await self._proxy(sim, request, route)
+        if route.subresource == "scale":
+            return await self._scale(sim, request, route)
+        manager = query.get("fieldManager") or _default_manager(request)
+        if len(manager) > 128:
+            raise status.bad_request("fieldManager: Too long: may not be more than 128 bytes")
+        if verb == "get":
+            entry = sim.get(rt, ns, route.name or "")
+            return _json(sim.raw_at(rt, entry, version))
+        if verb == "list":
+            return self._list(sim, rt, version, route.namespace, query)
+        if verb == "watch":
+            return await watch.serve(request, sim, rt, version, route.namespace, route.name, query, self.closing)
+        if verb == "create":
+            if rt.namespaced and route.namespace is None:
+                raise status.method_not_allowed()
+            body = cluster_mod.parse_body(await request.read())
+            entry = sim.create(rt, ns, body, manager=manager, dry_run=dry_run, version=version)
+            return _json(sim.raw_at(rt, entry, version), 201)
+        if verb == "update":
+            body = cluster_mod.parse_body(await request.read())
+            entry = sim.update(rt, ns, route.name or "", body, manager=manager, subresource=route.subresource,
+                               dry_run=dry_run, version=version)
+            return _json(sim.raw_at(rt, entry, version))
+        if verb in ("patch", "apply"):
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+            force = query.get("force") in ("true", "1")
+            if force and verb != "apply":
+                raise status.bad_request("force may only be set for apply patches")
+            apply_manager = query.get("fieldManager")
+            existed = sim.find(rt, ns, route.name or "") is not None
+            entry = sim.patch(rt, ns, route.name or "", ctype, await request.read(),
+                              manager=apply_manager if verb == "apply" else manager, force=force,
+                              subresource=route.subresource, dry_run=dry_run, version=version)
+            return _json(sim.raw_at(rt, entry, version), 200 if existed else 201)
+        if verb == "delete":
+            options = await _delete_options(request)
+            propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
+            if options.get("orphanDependents") is True and not propagation:
+                propagation = "Orphan"
+            dry = dry_run or "All" in (options.get("dryRun") or [])
+            remaining, last = sim.delete(rt, ns, route.name or "", propagation=propagation,
+                                         preconditions=options.get("preconditions"), dry_run=dry)
+            if remaining is not None:
+                return _json(sim.raw_at(rt, remaining, version), 200)
+            if rt.custom:
+                return _json(sim.raw_at(rt, last, version), 200)
+            return _json(status.success({"name": last.name, "group": rt.group, "kind": rt.plural,
+                                         "uid": last.uid}))
+        if verb == "deletecollection":
+            options = await _delete_options(request)
+            propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
+            entries, rv = sim.list(rt, route.namespace, label_selector=query.get("labelSelector"),
+                                   field_selector=query.get("fieldSelector"))
+            for entry in entries:
+                try:
+                    sim.delete(rt, entry.namespace, entry.name, propagation=propagation, dry_run=dry_run)
+                except status.ApiError as exc:
+                    if exc.code != 404:
+                        raise
+            return self._list_response(sim, rt, version, entries, sim.store.rv, None)
+        raise status.method_not_allowed()
+
+    def _list(self, sim: cluster_mod.SimCluster, rt: resources.ResourceType, version: str,
+              namespace: str | None, query: Mapping[str, str]) -> web.Response:
+        entries, rv = sim.list(rt, namespace, label_selector=query.get("labelSelector"),
+                               field_selector=query.get("fieldSelector"))
+        cont = None
+        start = query.get("continue")
+        if start:
+            try:
+                after_ns, after_name = json.loads(bytes.fromhex(start))
+            except ValueError:
+                raise status.ApiError(410, status.Reason.GONE, "the provided continue parameter is invalid") from None
+            entries = [e for e in entries if (e.namespace, e.name) > (after_ns, after_name)]
+        limit = query.get("limit")
+        if limit:
+            try:
+                count = int(limit)
+            except ValueError:
+                raise status.bad_request("limit must be an integer") from None
+            if 0 < count < len(entries):
+                entries = entries[:count]
+                last = entries[-1]
+                cont = json.dumps([last.namespace, last.name]).encode().hex()
+        return self._list_response(sim, rt, version, entries, rv, cont)
+
+    def _list_response(self, sim: cluster_mod.SimCluster, rt: resources.ResourceType, version: str,
+                       entries: Sequence[Any], rv: int, cont: str | None) -> web.Response:
+        meta = b'{"resourceVersion":"' + str(rv).encode() + b'"'
+        if cont:
+            meta += b',"continue":"' + cont.encode() + b'"'
+        meta += b"}"
+        if version == rt.storage_version:
+            items = b",".join(e.raw() for e in entries)
+        else:
+            items = b",".join(sim.raw_at(rt, e, version) for e in entries)
+        body = (b'{"kind":"' + rt.list_kind.encode() + b'","apiVersion":"' + rt.api_version(version).encode()
+                + b'","metadata":' + meta + b',"items":[' + items + b"]}")
+        return _json(body)
+
+    async def _scale(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route) -> web.Response:
+        rt = route.rt
+        if not rt.scale:
+            raise _not_found()
+        ns, name = route.namespace or "", route.name or ""
+        manager = request.query.get("fieldManager") or _default_manager(request)
+        if request.method in ("PUT", "PATCH"):
+            entry = sim.get(rt, ns, name)
+            body = await request.read()
+            current = _scale_of(rt, entry.obj)
+            if request.method == "PUT":
+                wanted = cluster_mod.parse_body(body)
+            else:
+                from fleet.clusters.sim import patch as patch_mod
+
+                doc = cluster_mod.parse_body(body, yaml_ok=True)
+                ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+                wanted = patch_mod.json_patch(current, doc) if ctype == cluster_mod.PatchType.JSON else \
+                    patch_mod.merge_patch(current, doc)
+            replicas = (wanted.get("spec") or {}).get("replicas") if isinstance(wanted, dict) else None
+            if not isinstance(replicas, int) or replicas < 0:
+                raise status.invalid("Scale", "autoscaling", name, [("spec.replicas", "Invalid value")])
+            obj = entry.copy()
+            obj["spec"]["replicas"] = replicas
+            sim.update(rt, ns, name, obj, manager=manager)
+        elif request.method != "GET":
+            raise status.method_not_allowed()
+        return _json(_scale_of(rt, sim.get(rt, ns, name).obj))
+
+    async def _proxy(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route) -> web.Response:
+        if route.rt.key != ("", "services") or route.name is None:
+            raise _not_found()
+        service, _, port = route.name.rpartition(":") if ":" in route.name else (route.name, "", "")
+        if service.count(":"):  # scheme:name:port
+            service = service.split(":", 1)[1]
+        handler = ctl.proxy_handler(route.namespace or "", service, port)
+        if handler is None or sim.controllers is None:
+            raise status.ApiError(503, status.Reason.SERVICE_UNAVAILABLE,
+                                  f'no endpoints available for service "{route.name}"')
+        proxied = ctl.ProxyRequest(method=request.method, path=route.rest, query=dict(request.query),
+                                   headers=dict(request.headers), body=await request.read())
+        result = handler(sim.controllers.ctx, proxied)
+        if inspect.isawaitable(result):
+            result = await result
+        return web.Response(body=result.body, status=result.status, headers={
+            "Content-Type": result.content_type, **dict(result.headers)})
+
+
+def _scale_of(rt: resources.ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
+            "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)),
+                       "selector": ",".join(f"{k}={v}" for k, v in selector.items())}}
+
+
+def _default_manager(request: web.Request) -> str:
+    """What the API server names a manager that sent no fieldManager: the User-Agent's program."""
+    agent = request.headers.get("User-Agent", "")
+    return agent.split("/")[0].strip() or "unknown"
+
+
+async def _delete_options(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        raise status.bad_request("DeleteOptions body is not valid JSON") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+class SimServer:
+    """A fleet of simulated Kubernetes clusters on one loopback port.
+
+    Parameters:
+        clusters: how many (named c001, c002, ...) or their names.
+        port, host: where to listen (port 0: any free port, see ``.port``).
+        state_file: JSON file to restore from at start and save to periodically and at stop.
+        labels: extra labels per cluster name, or a function of the name; merged over the default
+            spread (env, region).
+        rollout_seconds: how long a simulated pod takes to become ready.
+        bad_image_pattern: regular expression; matching images never become ready.
+        token: require a per-cluster bearer token.
+        nodes: simulated nodes per cluster (DaemonSets run one pod per node).
+        seed: seed for fault injection's random choices.
+    """
+
+    def __init__(
+        self,
+        clusters: int | Sequence[str] = 3,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        state_file: str | Path | None = None,
+        labels: LabelSource = None,
+        rollout_seconds: float = 0.5,
+        bad_image_pattern: str = r":bad$",
+        token: bool = True,
+        nodes: int = 1,
+        seed: int | None = None,
+        save_interval: float = 5.0,
+    ) -> None:
+        self._names = default_names(clusters) if isinstance(clusters, int) else list(clusters)
+        if len(set(self._names)) != len(self._names):
+            raise errors.InputError("cluster names must be unique", field="clusters")
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self.state_file = str(state_file) if state_file else None
+        self._labels = labels
+        self.rollout_seconds = rollout_seconds
+        self.bad_image_pattern = bad_image_pattern
+        self.token = token
+        self.nodes = nodes
+        self.seed = seed
+        self.save_interval = save_interval
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runtime: Runtime | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # -- life cycle --------------------------------------------------------------------------------
+
+    def start(self) -> SimServer:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._thread_main, name="fleet-sim", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            error = self._error
+            self._error = None
+            raise error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        stopped = self._stopped
+        if stopped is not None:
+            self._loop.call_soon_threadsafe(stopped.set)
+        self._thread.join(timeout=30)
+        self._thread = None
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported to start()'s caller
+            if not self._ready.is_set():
+                self._error = exc
+                self._ready.set()
+            else:
+                _log.exception("sim server stopped with an error")
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _main(self) -> None:
+        runtime = Runtime(self)
+        self._runtime = runtime
+        self._stopped = asyncio.Event()
+        saved = persist.load(self.state_file) if self.state_file else []
+        started = time.monotonic()
+        for index, item in enumerate(saved):
+            runtime.add_cluster(str(item["name"]), dict(item.get("labels") or {}),
+                                token=str(item.get("token") or "") if self.token else "", saved=item)
+        offset = len(saved)
+        for index, name in enumerate(self._names):
+            if name not in runtime.clusters:
+                runtime.add_cluster(name, self._labels_for(name, index + offset))
+        runtime.saved_rv = runtime.total_rv() if saved else -1
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/clusters/{cluster}/{tail:.*}", runtime.handle)
+        app.router.add_route("*", "/clusters/{cluster}", runtime.handle)
+        admin.add_routes(app, self, runtime)
+        runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1]
+        _log.debug("sim server listening", extra={"fields": {
+            "url": self.url, "clusters": len(runtime.clusters), "startup_s": round(time.monotonic() - started, 3)}})
+        saver = asyncio.create_task(runtime.save_periodically(self.save_interval)) if self.state_file else None
+        self._ready.set()
+        await self._stopped.wait()
+        runtime.closing.set()
+        for sim in runtime.clusters.values():
+            if sim.controllers is not None:
+                sim.controllers.stop()
+            for watcher in sim.store.all_watchers():
+                watcher.push(None)
+        if saver is not None:
+            await saver
+        try:
+            runtime.save()
+        finally:
+            await runner.cleanup()
+
+    def _labels_for(self, name: str, index: int) -> dict[str, str]:
+        labels = default_labels(name, index)
+        extra: Mapping[str, str] | None
+        if callable(self._labels):
+            extra = self._labels(name)
+        elif self._labels is not None:
+            extra = self._labels.get(name)
+        else:
+            extra = None
+        labels.update({str(k): str(v) for k, v in (extra or {}).items()})
+        return labels
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the server's loop and return its result (thread-safe)."""
+        if self._loop is None or self._thread is None:
+            raise errors.FleetError("the simulator is not running (call start())")
+        if threading.current_thread() is self._thread:
+            return fn()
+
+        async def run() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=60)
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise errors.FleetError("the simulator is not running (call start())")
+        return self._runtime
+
+    # -- addresses and files ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url_for(self, name: str) -> str:
+        return f"{self.url}/clusters/{name}"
+
+    def cluster_names(self) -> list[str]:
+        return self._call(lambda: list(self.runtime.clusters))
+
+    def clusters(self) -> list[models.Cluster]:
+        """The simulated clusters as fleet sees them: server URL, labels and bearer token."""
+        def build() -> list[models.Cluster]:
+            out = []
+            for sim in self.runtime.clusters.values():
+                creds = models.ClusterCredentials(bearer_token=sim.token or None)
+                out.append(models.Cluster(name=sim.name, server=self.url_for(sim.name), labels=dict(sim.labels),
+                                          credentials=creds, source=f"sim:{self.url}"))
+            return out
+
+        return self._call(build)
+
+    def token_for(self, name: str) -> str:
+        return self._call(lambda: self.runtime.cluster(name).token)
+
+    def write_kubeconfig(self, path: str | Path) -> Path:
+        return kubeconfig.write_kubeconfig(path, self.clusters())
+
+    def write_cluster_secrets(self, path: str | Path, namespace: str = "argocd") -> Path:
+        return kubeconfig.write_cluster_secrets(path, self.clusters(), namespace=namespace)
+
+    # -- fleet membership ---------------------------------------------------------------------------
+
+    def add_cluster(self, name: str, labels: Mapping[str, str] | None = None) -> models.Cluster:
+        def add() -> None:
+            merged = self._labels_for(name, len(self.runtime.clusters))
+            merged.update(labels or {})
+            self.runtime.add_cluster(name, merged)
+
+        self._call(add)
+        return next(c for c in self.clusters() if c.name == name)
+
+    def remove_cluster(self, name: str) -> None:
+        self._call(lambda: self.runtime.remove_cluster(name))
+
+    # -- faults and accounting ----------------------------------------------------------------------
+
+    def set_fault(self, name: str, *, latency: float = 0, error_rate: float = 0, throttle_rate: float = 0,
+                  unreachable: bool = False, hang: bool = False) -> None:
+        def apply_fault() -> None:
+            try:
+                self.runtime.cluster(name).faults.set(latency=latency, error_rate=error_rate,
+                                                      throttle_rate=throttle_rate, unreachable=unreachable,
+                                                      hang=hang)
+            except ValueError as exc:
+                raise errors.InputError(str(exc), obj=f"cluster {name}") from None
+
+        self._call(apply_fault)
+
+    def clear_faults(self, name: str | None = None) -> None:
+        def clear() -> None:
+            targets = [self.runtime.cluster(name)] if name else list(self.runtime.clusters.values())
+            for sim in targets:
+                sim.faults.clear()
+
+        self._call(clear)
+
+    def faults(self, name: str) -> dict[str, Any]:
+        return self._call(lambda: self.runtime.cluster(name).faults.to_dict())
+
+    def request_counts(self, name: str | None = None) -> dict[str, Any]:
+        """Requests received: ``{"total", "verbs": {verb: n}, "resources": {plural: {verb: n}},
+        "codes": {"200": n}}`` for one cluster, or ``{cluster: that}`` for all."""
+        if name is not None:
+            return self._call(lambda: self.runtime.cluster(name).counts.snapshot())
+        return self._call(lambda: {n: c.counts.snapshot() for n, c in self.runtime.clusters.items()})
+
+    def reset_counts(self, name: str | None = None) -> None:
+        def reset() -> None:
+            targets = [self.runtime.cluster(name)] if name else list(self.runtime.clusters.values())
+            for sim in targets:
+                sim.counts = cluster_mod.Counts()
+
+        self._call(reset)
+
+    # -- direct state access (tests) ----------------------------------------------------------------
+
+    def objects(self, name: str, *, api_version: str | None = None, kind: str | None = None,
+                namespace: str | None = None) -> list[dict[str, Any]]:
+        """Copies of the stored objects of one cluster, filtered by apiVersion, kind, namespace."""
+        def collect() -> list[dict[str, Any]]:
+            sim = self.runtime.cluster(name)
+            out = []
+            for key, by_ns in sim.store.data.items():
+                for ns, names in by_ns.items():
+                    if namespace is not None and ns != namespace:
+                        continue
+                    for entry in names.values():
+                        obj = entry.obj
+                        if kind is not None and obj.get("kind") != kind:
+                            continue
+                        if api_version is not None and obj.get("apiVersion") != api_version:
+                            rt = sim.catalog().by_key.get(key)
+                            if rt is None or api_version not in [rt.api_version(v) for v in rt.versions]:
+                                continue
+                        out.append(entry.copy())
+            out.sort(key=lambda o: (o["apiVersion"], o["kind"], o["metadata"].get("namespace", ""),
+                                    o["metadata"]["name"]))
+            return out
+
+        return self._call(collect)
+
+    def get_object(self, name: str, api_version: str, kind: str, namespace: str | None,
+                   obj_name: str) -> dict[str, Any] | None:
+        def find() -> dict[str, Any] | None:
+            sim = self.runtime.cluster(name)
+            rt = sim.rt_for(api_version, kind)
+            entry = sim.find(rt, namespace or "", obj_name)
+            return None if entry is None else entry.copy()
+
+        return self._call(find)
+
+    def edit_object(self, name: str, api_version: str, kind: str, namespace: str | None, obj_name: str,
+                    mutate: Callable[[dict[str, Any]], None], *, manager: str = "manual-edit") -> dict[str, Any]:
+        """Change an object as a person with ``kubectl edit`` would (an Update by ``manager``):
+        drift that the sync engine must notice. Returns the stored result."""
+        def edit() -> dict[str, Any]:
+            sim = self.runtime.cluster(name)
+            rt = sim.rt_for(api_version, kind)
+            entry = sim.get(rt, namespace or "", obj_name)
+            obj = entry.copy()
+            mutate(obj)
+            result = sim.update(rt, namespace or "", obj_name, obj, manager=manager)
+            if rt.status and "status" in obj and obj.get("status") != entry.obj.get("status"):
+                result = sim.update(rt, namespace or "", obj_name, obj, manager=manager, subresource="status")
+            return result.copy()
+
+        return self._call(edit)
+
+    def apply_object(self, name: str, obj: Mapping[str, Any], *, manager: str = "sim-test",
+                     force: bool = True) -> dict[str, Any]:
+        """Server-side apply ``obj`` directly (no HTTP, not counted): seeding state for tests."""
+        def do_apply() -> dict[str, Any]:
+            sim = self.runtime.cluster(name)
+            rt = sim.rt_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            meta = obj.get("metadata") or {}
+            entry = sim.patch(rt, str(meta.get("namespace", "")), str(meta.get("name", "")),
+                              cluster_mod.PatchType.APPLY, json.dumps(obj).encode(), manager=manager, force=force)
+            return entry.copy()
+
+        return self._call(do_apply)
+
+    def delete_object(self, name: str, api_version: str, kind: str, namespace: str | None, obj_name: str, *,
+                      propagation: str | None = None) -> None:
+        def delete() -> None:
+            sim = self.runtime.cluster(name)
+            rt = sim.rt_for(api_version, kind)
+            sim.delete(rt, namespace or "", obj_name, propagation=propagation)
+
+        self._call(delete)
+
+    def idle(self, name: str | None = None) -> bool:
+        """True when no controller has pending or scheduled work (rollouts have settled)."""
+        def check() -> bool:
+            targets = [self.runtime.cluster(name)] if name else list(self.runtime.clusters.values())
+            return not any(s.controllers is not None and s.controllers.busy() for s in targets)
+
+        return self._call(check)
+
+    def wait_idle(self, name: str | None = None, *, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.idle(name):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def save_state(self) -> None:
+        self._call(lambda: self.runtime.save())
+
+
+def iter_clusters(runtime: Runtime) -> Iterable[cluster_mod.SimCluster]:
+    return runtime.clusters.values()

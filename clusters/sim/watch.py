@@ -1,0 +1,134 @@
+"""Watch streams: ``GET ...?watch=1`` answered with one JSON event per line until timeout.
+
+A watch registers its ``store.Watcher`` and takes its starting events in the same step (the loop
+is single-threaded, so nothing can happen in between): synthetic ADDED events for the current
+objects when no resourceVersion is given (or with ``sendInitialEvents=true``, followed by the
+``k8s.io/initial-events-end`` bookmark), otherwise the logged events after that resourceVersion,
+or a 410 Expired ERROR event when the log no longer reaches back that far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from fleet.clusters.sim import cluster as cluster_mod
+from fleet.clusters.sim import resources, selectors, status, store
+
+DEFAULT_TIMEOUT = 1800.0  # the API server's --min-request-timeout
+BOOKMARK_INTERVAL = 30.0
+
+
+def _line(type_: str, raw: bytes) -> bytes:
+    return b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
+
+
+def _bookmark(rt: resources.ResourceType, version: str, rv: int, *, initial_end: bool = False) -> bytes:
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if initial_end:
+        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+    obj = {"kind": rt.kind, "apiVersion": rt.api_version(version), "metadata": meta}
+    return _line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
+
+
+async def serve(
+    request: web.Request,
+    cluster: cluster_mod.SimCluster,
+    rt: resources.ResourceType,
+    version: str,
+    namespace: str | None,
+    name: str | None,
+    query: Mapping[str, str],
+    closing: asyncio.Event,
+) -> web.StreamResponse:
+    try:
+        by_label = selectors.parse_label_selector(query.get("labelSelector"))
+        by_field = selectors.parse_field_selector(query.get("fieldSelector"))
+    except selectors.SelectorError as exc:
+        raise status.bad_request(str(exc)) from None
+    if name is not None:
+        only_name = name
+        by_field_inner = by_field
+        by_field = lambda obj: obj["metadata"]["name"] == only_name and (  # noqa: E731
+            by_field_inner is None or by_field_inner(obj))
+
+    def match(obj: Mapping[str, Any]) -> bool:
+        return (by_label is None or by_label(obj)) and (by_field is None or by_field(obj))
+
+    try:
+        timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+    except ValueError:
+        raise status.bad_request("timeoutSeconds must be a number") from None
+    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    send_initial = query.get("sendInitialEvents") == "true"
+    rv_text = query.get("resourceVersion") or ""
+    ns = namespace if rt.namespaced else None
+    watcher = store.Watcher(rt.key, ns, match)
+    initial: list[bytes] = []
+    expired = False
+    if send_initial or rv_text in ("", "0"):
+        for entry in cluster.store.iter(rt.key, ns):
+            if match(entry.obj):
+                initial.append(_line("ADDED", cluster.raw_at(rt, entry, version)))
+        if send_initial:
+            initial.append(_bookmark(rt, version, cluster.store.rv, initial_end=True))
+    else:
+        try:
+            since = int(rv_text)
+        except ValueError:
+            raise status.bad_request(f"invalid resourceVersion {rv_text!r}") from None
+        events = cluster.store.events_since(since)
+        if events is None:
+            expired = True
+        else:
+            for event in events:
+                if watcher.wants(event):
+                    initial.append(_line(event.type, cluster.raw_at(rt, event.entry, version)))
+    response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    if expired:
+        gone = status.ApiError(410, status.Reason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})")
+        await response.write(_line("ERROR", gone.raw()))
+        return response
+    cluster.store.add_watcher(watcher)
+    try:
+        if initial:
+            await response.write(b"".join(initial))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        next_bookmark = loop.time() + BOOKMARK_INTERVAL
+        while not closing.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            wait = min(remaining, next_bookmark - loop.time()) if bookmarks else remaining
+            try:
+                event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+            except TimeoutError:
+                if bookmarks and loop.time() >= next_bookmark:
+                    await response.write(_bookmark(rt, version, cluster.store.rv))
+                    next_bookmark = loop.time() + BOOKMARK_INTERVAL
+                continue
+            if event is None:
+                break
+            chunk = [_line(event.type, cluster.raw_at(rt, event.entry, version))]
+            ended = False
+            while not watcher.queue.empty():  # write what is already queued in one go
+                more = watcher.queue.get_nowait()
+                if more is None:
+                    ended = True
+                    break
+                chunk.append(_line(more.type, cluster.raw_at(rt, more.entry, version)))
+            await response.write(b"".join(chunk))
+            if ended:
+                break
+    except ConnectionResetError:
+        pass  # the client went away
+    finally:
+        cluster.store.remove_watcher(watcher)
+    return response
