@@ -402,51 +402,62 @@ _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 def load_fleet(
     source: str | Path | gitsource.Source,
     *,
+    revision: str | None = None,
     paths: Sequence[str] | None = None,
+    repo_map: Mapping[str, str | Path] | None = None,
+    repos: gitsource.RepoCache | None = None,
 ) -> Fleet:
     """Find the ApplicationSets, Applications and AppProjects in a directory or repository.
 
     Parameters:
-        source: a directory, a single YAML file, or a ``gitsource.Source`` (a repository at a
-            revision, from ``gitsource.open_repo``).
+        source: a directory (read as it is on disk), a single YAML file, a repository URL, or a
+            ``gitsource.Source`` (a repository at a revision, from ``gitsource.open_repo``).
+        revision: read the repository at this branch, tag or commit (default HEAD for a URL;
+            for a local directory, giving a revision reads that commit of its git repository
+            instead of the working tree).
         paths: pathspecs limiting where to look (e.g. ``["appsets/", "apps/root.yaml"]``).
+        repo_map, repos: as for ``generate`` (a mapped URL reads the mapped directory).
 
     Every ``.yaml``/``.yml``/``.json`` file outside dot-directories and Helm charts (folders with
     a ``Chart.yaml``, whose templates are not YAML) that mentions ``argoproj.io`` is parsed;
     documents of other kinds are ignored. Invalid YAML or an invalid Argo CD object is an
     InputError naming the file, object and field.
     """
-    if isinstance(source, (str, Path)) and Path(source).is_file():
-        objects = argo.load_objects(source)
-        return _fleet(objects, files=(str(source),), revision=gitsource.WORKTREE, source=str(source))
     repo: gitsource.Source
-    if isinstance(source, (str, Path)):
-        if not Path(source).is_dir():
-            raise errors.InputError("is neither a directory nor a file", file=str(source))
-        repo = gitsource.WorkTreeSource(source, url=str(source))
-        label = str(source)
+    if isinstance(source, gitsource.Source):
+        repo, label = source, source.describe()
     else:
-        repo = source
-        label = repo.describe()
+        text, path = str(source), Path(source)
+        local = "://" not in text
+        if local and path.is_file():
+            objects = argo.load_objects(path)
+            return _fleet(objects, files=(text,), revision=gitsource.WORKTREE, source=text)
+        if local and revision is None:
+            if not path.is_dir():
+                raise errors.InputError("is neither a directory nor a file", file=text)
+            repo, label = gitsource.WorkTreeSource(path, url=text), text
+        else:
+            repo = gitsource.open_repo(text, revision or "HEAD", repo_map=repo_map, cache=repos)
+            label = repo.describe()
     files = repo.list_files(list(paths)) if paths else repo.list_files()
     charts = {f.rpartition("/")[0] for f in repo.list_files() if PurePosixPath(f).name == "Chart.yaml"}
     found: list[argo.ArgoModel] = []
     used: list[str] = []
-    for path in files:
-        parts = path.split("/")
-        if not path.endswith(_MANIFEST_SUFFIXES) or any(p.startswith(".") for p in parts[:-1]):
+    for rel in files:
+        parts = rel.split("/")
+        if not rel.endswith(_MANIFEST_SUFFIXES) or any(p.startswith(".") for p in parts[:-1]):
             continue
         if any("/".join(parts[:depth]) in charts for depth in range(len(parts))) or "" in charts:
             continue
-        text = repo.read(path).decode("utf-8", errors="replace")
-        if "argoproj.io" not in text:
+        content = repo.read(rel).decode("utf-8", errors="replace")
+        if "argoproj.io" not in content:
             continue
-        where = str(Path(source) / path) if isinstance(source, (str, Path)) else f"{label}:{path}"
+        where = str(Path(label) / rel) if isinstance(repo, gitsource.WorkTreeSource) and label == repo.url else f"{label}:{rel}"
         objects = [
-            argo.parse_object(doc, file=where, index=i) for i, doc in argo.iter_argo_documents(text, file=where)
+            argo.parse_object(doc, file=where, index=i) for i, doc in argo.iter_argo_documents(content, file=where)
         ]
         if objects:
-            used.append(path)
+            used.append(rel)
             found.extend(objects)
     return _fleet(found, files=tuple(used), revision=repo.resolve_revision(), source=label)
 
@@ -465,6 +476,7 @@ def _fleet(objects: Sequence[argo.ArgoModel], *, files: tuple[str, ...], revisio
 def expand_fleet(
     source: str | Path | gitsource.Source | Fleet,
     *,
+    revision: str | None = None,
     clusters: Sequence[models.Cluster] = (),
     in_cluster: bool = True,
     repo_map: Mapping[str, str | Path] | None = None,
@@ -475,11 +487,15 @@ def expand_fleet(
 ) -> GenerateResult:
     """A fleet repository to the Applications to reconcile: generated ones plus plain ones.
 
-    ``projects`` defaults to the AppProjects found in the fleet when there are any (then an
-    Application of another project is invalid), else no project checks. Plain Applications
-    without a namespace get ``argocd_namespace``.
+    ``source`` and ``revision`` are as for ``load_fleet``, the other parameters as for
+    ``generate``. ``projects`` defaults to the AppProjects found in the fleet when there are
+    any (then an Application of another project is invalid), else no project checks. Plain
+    Applications without a namespace get ``argocd_namespace``.
     """
-    fleet = source if isinstance(source, Fleet) else load_fleet(source)
+    if isinstance(source, Fleet):
+        fleet = source
+    else:
+        fleet = load_fleet(source, revision=revision, repo_map=repo_map, repos=repos)
     if projects is None and fleet.projects:
         projects = list(fleet.projects)
     result = generate(

@@ -122,3 +122,22 @@ def test_the_example_fleet_loads() -> None:
     assert sorted(a.name for a in fleet.appsets) == ["apps", "dashboards", "greeter", "hello-by-env", "platform"]
     assert [a.name for a in fleet.applications] == ["dashboard-c001"]
     assert sorted(p.name for p in fleet.projects) == ["apps", "platform"]
+
+
+def test_a_repository_url_is_read_at_a_revision(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+    repo = make_git_repo(files=FILES)
+    repo.tag("v1")
+    repo.commit("drop the appset", {"appsets/web.yaml": "# moved\n"})
+    fleet = appset.load_fleet(f"file://{repo.path}", revision="v1", repos=repo_cache)
+    assert [a.name for a in fleet.appsets] == ["web"] and len(fleet.revision) == 40
+    # A local git directory reads its working tree, or a commit when a revision is given.
+    repo.write({"appsets/draft.yaml": APPSET.replace("name: web", "name: draft")})
+    assert [a.name for a in appset.load_fleet(repo.path).appsets] == ["draft"]
+    assert [a.name for a in appset.load_fleet(repo.path, revision="v1", repos=repo_cache).appsets] == ["web"]
+
+
+def test_a_mapped_repository_url_reads_the_mapped_directory(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "fleet", FILES)
+    url = "https://git.example.com/fleet.git"
+    result = appset.expand_fleet(url, revision="main", clusters=CLUSTERS, repo_map={url: root})
+    assert [a.name for a in result.applications] == ["web-east", "web-west", "standalone"]
