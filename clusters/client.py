@@ -394,8 +394,9 @@ class ClusterClient:
         configuration.connection_pool_maxsize = self.pool_size
         if self._creds.bearer_token and not self._exec:
             # For callers that hand ``api_client`` to a typed API class (those bypass counting).
-            configuration.api_key = {"authorization": self._creds.bearer_token}
-            configuration.api_key_prefix = {"authorization": "Bearer"}
+            # kubernetes>=36 looks the token and its prefix up under "BearerToken".
+            configuration.api_key = {"BearerToken": self._creds.bearer_token}
+            configuration.api_key_prefix = {"BearerToken": "Bearer"}
         self.api_client = kubernetes.client.ApiClient(configuration)
         self.api_client.user_agent = user_agent
         self.api_client.rest_client.pool_manager = self._pool_manager(*self._tls_identity)
