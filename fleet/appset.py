@@ -247,14 +247,18 @@ def generate_one(appset: argo.ApplicationSet, env: _Env) -> AppSetResult:
         kinds = transform.kinds_of(entry)
         if not kinds:
             unknown = ", ".join(transform.unknown_keys(entry)) or "none"
-            warnings.append(f"{path}: contains no recognised generator (keys: {unknown}); it generates nothing")
+            warnings.append(
+                f"{path}: contains no recognised generator (keys: {unknown}); it generates nothing"
+            )
             _log.warning(f"ApplicationSet {name}: {warnings[-1]}", extra={"fields": fields})
             continue
         try:
             results = transform.transform(entry, registry.TOP_LEVEL, ctx.at(path))
         except interface.GeneratorError as exc:
             return failed(
-                GenerationError(exc.reason, appset=name, generator=exc.generator, param=exc.param, source=appset.source)
+                GenerationError(
+                    exc.reason, appset=name, generator=exc.generator, param=exc.param, source=appset.source
+                )
             )
         for kind, sets in results:
             kind_spec = entry.get(kind) or {}
@@ -312,7 +316,8 @@ def validate(
         key = f"{meta.get('namespace', '')}/{name}"
         if not name:
             problems[key] = (
-                f"ApplicationSet {appset} contains an application with no name; a name must be set in the template's"
+                f"ApplicationSet {appset} contains an application with no name;"
+                " a name must be set in the template's"
                 " metadata.name or via a templatePatch"
             )
             continue
@@ -452,9 +457,14 @@ def load_fleet(
         content = repo.read(rel).decode("utf-8", errors="replace")
         if "argoproj.io" not in content:
             continue
-        where = str(Path(label) / rel) if isinstance(repo, gitsource.WorkTreeSource) and label == repo.url else f"{label}:{rel}"
+        where = (
+            str(Path(label) / rel)
+            if isinstance(repo, gitsource.WorkTreeSource) and label == repo.url
+            else f"{label}:{rel}"
+        )
         objects = [
-            argo.parse_object(doc, file=where, index=i) for i, doc in argo.iter_argo_documents(content, file=where)
+            argo.parse_object(doc, file=where, index=i)
+            for i, doc in argo.iter_argo_documents(content, file=where)
         ]
         if objects:
             used.append(rel)
@@ -511,6 +521,8 @@ def expand_fleet(
     standalone = []
     for app in fleet.applications:
         if not app.metadata.namespace:
-            app = app.model_copy(update={"metadata": app.metadata.model_copy(update={"namespace": argocd_namespace})})
+            app = app.model_copy(
+                update={"metadata": app.metadata.model_copy(update={"namespace": argocd_namespace})}
+            )
         standalone.append(app)
     return GenerateResult(results=result.results, standalone=tuple(standalone))

@@ -575,12 +575,22 @@ def validation_error(exc: pydantic.ValidationError, *, file: str | None, obj: st
     """An InputError naming the first invalid field (pydantic's message, never the value)."""
     problems = exc.errors()
     first = problems[0]
-    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-    return errors.InputError(f"{first['msg']}{more}", file=file, obj=obj, field=_loc(tuple(first["loc"])) or None)
+    more = (
+        f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        if len(problems) > 1
+        else ""
+    )
+    return errors.InputError(
+        f"{first['msg']}{more}", file=file, obj=obj, field=_loc(tuple(first["loc"])) or None
+    )
 
 
 def is_argo_object(doc: Any) -> bool:
-    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(GROUP + "/") and doc.get("kind") in MODELS
+    return (
+        isinstance(doc, dict)
+        and str(doc.get("apiVersion", "")).startswith(GROUP + "/")
+        and doc.get("kind") in MODELS
+    )
 
 
 def parse_object(doc: Any, *, file: str | None = None, index: int = 0) -> ArgoModel:
@@ -591,10 +601,14 @@ def parse_object(doc: Any, *, file: str | None = None, index: int = 0) -> ArgoMo
     kind = doc.get("kind")
     model = MODELS.get(str(kind))
     if model is None:
-        raise errors.InputError(f"kind {kind!r} is not one of {', '.join(MODELS)}", file=file, obj=obj, field="kind")
+        raise errors.InputError(
+            f"kind {kind!r} is not one of {', '.join(MODELS)}", file=file, obj=obj, field="kind"
+        )
     api_version = str(doc.get("apiVersion", ""))
     if api_version != API_VERSION:
-        raise errors.InputError(f"apiVersion must be {API_VERSION}, not {api_version!r}", file=file, obj=obj, field="apiVersion")
+        raise errors.InputError(
+            f"apiVersion must be {API_VERSION}, not {api_version!r}", file=file, obj=obj, field="apiVersion"
+        )
     try:
         parsed = model.model_validate(doc)
     except pydantic.ValidationError as exc:
@@ -626,7 +640,11 @@ def parse_documents(text: str, *, file: str | None = None) -> list[Any]:
     for doc in docs:
         if doc is None:
             continue
-        if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+        if (
+            isinstance(doc, dict)
+            and str(doc.get("kind", "")).endswith("List")
+            and isinstance(doc.get("items"), list)
+        ):
             out.extend(doc["items"])
         else:
             out.append(doc)
@@ -662,7 +680,12 @@ def load_applications(path: str | Path) -> list[Application]:
     for i, doc in enumerate(read_documents(path)):
         parsed = parse_object(doc, file=where, index=i)
         if not isinstance(parsed, Application):
-            raise errors.InputError(f"is not an Application (kind {parsed.kind!r})", file=where, obj=describe(doc, i), field="kind")
+            raise errors.InputError(
+                f"is not an Application (kind {parsed.kind!r})",
+                file=where,
+                obj=describe(doc, i),
+                field="kind",
+            )
         out.append(parsed)
     return out
 

@@ -50,7 +50,6 @@ class RepoError(errors.FleetError):
         self.url = safe_url(url)
         self.revision = revision
 
-
     def __reduce__(self) -> tuple[Any, ...]:
         # Exceptions pickle their args only; ours need the keywords back (Ray ships errors).
         return (_restore_error, (type(self), self.message, dict(self.__dict__)))
@@ -123,7 +122,9 @@ def _clean_path(path: str, *, url: str, revision: str) -> str:
         return ""
     posix = PurePosixPath(text)
     if posix.is_absolute():
-        raise RepoPathError(f"path {path!r} must be relative to the repository root", url=url, revision=revision)
+        raise RepoPathError(
+            f"path {path!r} must be relative to the repository root", url=url, revision=revision
+        )
     parts: list[str] = []
     for part in posix.parts:
         if part == "..":
@@ -409,7 +410,9 @@ class Source:
     def _matcher(self, pattern: str, *, new_globbing: bool) -> Any:
         text = pattern.strip()
         if text.startswith("/") or ".." in PurePosixPath(text).parts:
-            raise RepoPathError(f"pattern {pattern!r} is outside the repository", url=self.url, revision=self.revision)
+            raise RepoPathError(
+                f"pattern {pattern!r} is outside the repository", url=self.url, revision=self.revision
+            )
         return pathspec_matcher(text, new_globbing=new_globbing)
 
 
@@ -434,9 +437,13 @@ class TreeSource(Source):
         with self._lock:
             if self._entries is None:
                 try:
-                    out = self.repo.git.ls_tree("-r", "-t", "-z", "--full-tree", self.sha, stdout_as_string=False)
+                    out = self.repo.git.ls_tree(
+                        "-r", "-t", "-z", "--full-tree", self.sha, stdout_as_string=False
+                    )
                 except git.GitCommandError as exc:
-                    raise RepoError(f"cannot list tree: {_stderr(exc)}", url=self.url, revision=self.revision) from exc
+                    raise RepoError(
+                        f"cannot list tree: {_stderr(exc)}", url=self.url, revision=self.revision
+                    ) from exc
                 entries: dict[str, tuple[str, str, str]] = {}
                 for record in out.split(b"\0"):
                     if not record:
@@ -530,7 +537,9 @@ class WorkTreeSource(Source):
         self.url = url
         self.revision = WORKTREE
         if not self.root.is_dir():
-            raise RepoPathError(f"repo-map directory {str(root)!r} does not exist", url=url, revision=WORKTREE)
+            raise RepoPathError(
+                f"repo-map directory {str(root)!r} does not exist", url=url, revision=WORKTREE
+            )
         self._lock = threading.Lock()
         self._file_list: list[str] | None = None
         self._files_frozen: frozenset[str] = frozenset()
@@ -582,7 +591,9 @@ class WorkTreeSource(Source):
         clean = _clean_path(path, url=self.url, revision=self.revision)
         full = (self.root / clean).resolve()
         if not full.is_relative_to(self.root):
-            raise RepoPathError(f"path {path!r} leads outside the repository", url=self.url, revision=self.revision)
+            raise RepoPathError(
+                f"path {path!r} leads outside the repository", url=self.url, revision=self.revision
+            )
         return full
 
     def read(self, path: str) -> bytes:
@@ -590,9 +601,13 @@ class WorkTreeSource(Source):
         try:
             return full.read_bytes()
         except FileNotFoundError as exc:
-            raise RepoPathError(f"file {path!r} does not exist", url=self.url, revision=self.revision) from exc
+            raise RepoPathError(
+                f"file {path!r} does not exist", url=self.url, revision=self.revision
+            ) from exc
         except OSError as exc:
-            raise RepoError(f"cannot read {path!r}: {exc.strerror}", url=self.url, revision=self.revision) from exc
+            raise RepoError(
+                f"cannot read {path!r}: {exc.strerror}", url=self.url, revision=self.revision
+            ) from exc
 
     def materialize(self, path: str, dest: str | Path) -> str:
         src = self._resolve_inside(path)
@@ -680,14 +695,18 @@ class RepoCache:
         _register_credentials(url)
         with self._url_lock(key):
             cached = self._resolved.get((key, revision))
-            if cached is not None and (_FULL_SHA.match(revision) or time.monotonic() - cached[1] < self.max_age):
+            if cached is not None and (
+                _FULL_SHA.match(revision) or time.monotonic() - cached[1] < self.max_age
+            ):
                 sha = cached[0]
             else:
                 sha = self._resolve(self._repo(url), url, revision)
                 self._resolved[(key, revision)] = (sha, time.monotonic())
             source = self._sources.get((key, sha))
             if source is None:
-                source = self._sources[(key, sha)] = TreeSource(self._repos[key], sha, url=url, revision=revision)
+                source = self._sources[(key, sha)] = TreeSource(
+                    self._repos[key], sha, url=url, revision=revision
+                )
             return source
 
     def resolve_revision(self, url: str, revision: str = "HEAD") -> str:
@@ -777,7 +796,9 @@ class RepoCache:
 
 def _rev_parse(repo: git.Repo, revision: str) -> str | None:
     """Branch first, then tag, then any commit-ish (SHA, full ref), as Argo CD's ls-remote order."""
-    candidates = ["HEAD"] if revision == "HEAD" else [f"refs/heads/{revision}", f"refs/tags/{revision}", revision]
+    candidates = (
+        ["HEAD"] if revision == "HEAD" else [f"refs/heads/{revision}", f"refs/tags/{revision}", revision]
+    )
     for candidate in candidates:
         try:
             return str(repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}")).strip()
@@ -819,9 +840,16 @@ def default_cache() -> RepoCache:
 
 
 def open_repo(
-    url: str, revision: str = "HEAD", *, repo_map: Mapping[str, str | Path] | None = None, cache: RepoCache | None = None
+    url: str,
+    revision: str = "HEAD",
+    *,
+    repo_map: Mapping[str, str | Path] | None = None,
+    cache: RepoCache | None = None,
 ) -> Source:
-    """``url`` at ``revision`` through ``cache`` (default: the process-wide cache), or its repo_map directory."""
+    """``url`` at ``revision`` through ``cache`` (default: the process-wide cache).
+
+    A URL that ``repo_map`` maps is read from the mapped directory instead.
+    """
     if repo_map:
         mapped = {normalize_url(k): v for k, v in repo_map.items()}.get(normalize_url(url))
         if mapped is not None:

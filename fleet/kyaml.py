@@ -108,7 +108,9 @@ def yaml_or_json(text: str, *, where: str, obj: str | None = None, field: str | 
             return json.loads(stripped)
         return load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise errors.InputError(f"is not valid YAML or JSON: {_short(exc)}", file=where, obj=obj, field=field) from exc
+        raise errors.InputError(
+            f"is not valid YAML or JSON: {_short(exc)}", file=where, obj=obj, field=field
+        ) from exc
 
 
 def _short(exc: Exception) -> str:

@@ -62,7 +62,8 @@ def missingkey_from_options(options: Sequence[str]) -> MissingKey:
         name, eq, value = str(option).partition("=")
         if name != "missingkey" or not eq or value not in ("default", "invalid", "zero", "error"):
             raise RenderError(
-                f"unrecognized option {option!r} (Go text/template knows missingkey=default|invalid|zero|error)",
+                f"unrecognized option {option!r}"
+                " (Go text/template knows missingkey=default|invalid|zero|error)",
                 field="goTemplateOptions",
             )
         mode = MissingKey.DEFAULT if value == "invalid" else MissingKey(value)
@@ -95,7 +96,7 @@ def _fast_parts(text: str) -> FastParts | None:
         if end < 0:
             raise RenderError(
                 f'invalid template: cannot find end tag "}}}}" in the template {text!r} '
-                f"starting from {text[start + 2:]!r}"
+                f"starting from {text[start + 2 :]!r}"
             )
         tag = text[start + 2 : end]
         parts.append((tag, tag.strip()))
@@ -164,7 +165,10 @@ class Engine:
 
     @classmethod
     def for_appset(cls, *, go_template: bool, options: Sequence[str] = ()) -> Engine:
-        return cls(go_template=go_template, missingkey=missingkey_from_options(options) if go_template else MissingKey.DEFAULT)
+        return cls(
+            go_template=go_template,
+            missingkey=missingkey_from_options(options) if go_template else MissingKey.DEFAULT,
+        )
 
     def render(self, text: str, params: Mapping[str, Any], *, missingkey: str | None = None) -> str:
         if self.go_template:
@@ -308,12 +312,19 @@ _ATOMIC_FIELDS = frozenset({"valuesObject"})
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or value is False or value == 0 and not isinstance(value, bool) or (
-        isinstance(value, (dict, list)) and not value
+    return (
+        value is None
+        or value == ""
+        or value is False
+        or value == 0
+        and not isinstance(value, bool)
+        or (isinstance(value, (dict, list)) and not value)
     )
 
 
-def merge_generator_template(generator_template: Mapping[str, Any] | None, base: Mapping[str, Any]) -> dict[str, Any]:
+def merge_generator_template(
+    generator_template: Mapping[str, Any] | None, base: Mapping[str, Any]
+) -> dict[str, Any]:
     """A generator-level ``template`` over ``spec.template``: the generator's field wins when set.
 
     Argo CD uses mergo.Merge without override: every empty field (unset, "", false, 0, empty
@@ -387,7 +398,8 @@ def apply_template_patch(app: Mapping[str, Any], patch_text: str) -> dict[str, A
         patch = {}
     if not isinstance(patch, dict):
         raise RenderError(
-            f"invalid templatePatch: must render to a mapping (an Application fragment), not {type(patch).__name__}",
+            "invalid templatePatch: must render to a mapping (an Application fragment),"
+            f" not {type(patch).__name__}",
             field="templatePatch",
         )
     project = (app.get("spec") or {}).get("project", "")
@@ -442,7 +454,9 @@ class ApplicationTemplate:
         self.template_patch = template_patch
         self.preserve_resources = preserve_resources
         self._compiled = engine.compile(self.template)
-        self._patch = engine.string_renderer(template_patch, "templatePatch") if template_patch is not None else None
+        self._patch = (
+            engine.string_renderer(template_patch, "templatePatch") if template_patch is not None else None
+        )
 
     def render(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The Application for one parameter set (raises RenderError)."""

@@ -33,7 +33,8 @@ class GitGenerator:
         files = interface.as_list(spec.get("files"), what="files", ctx=ctx)
         if not directories and not files:
             raise interface.EmptyAppSetGeneratorError(
-                "the git generator needs 'directories' or 'files' (ApplicationSet is empty)", generator=ctx.path
+                "the git generator needs 'directories' or 'files' (ApplicationSet is empty)",
+                generator=ctx.path,
             )
         repo_url = str(spec.get("repoURL") or "")
         revision = str(spec.get("revision") or "")
@@ -68,7 +69,9 @@ class GitGenerator:
         matchers: list[tuple[Any, bool]] = []
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
-                raise interface.GeneratorError("must be a mapping with 'path'", generator=ctx.path, param=f"directories[{i}]")
+                raise interface.GeneratorError(
+                    "must be a mapping with 'path'", generator=ctx.path, param=f"directories[{i}]"
+                )
             pattern = str(item.get("path") or "")
             matcher = gitsource.dir_matcher(pattern)
             if matcher is None:  # Argo CD logs a bad pattern and skips it
@@ -99,7 +102,9 @@ class GitGenerator:
         excludes: list[str] = []
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
-                raise interface.GeneratorError("must be a mapping with 'path'", generator=ctx.path, param=f"files[{i}]")
+                raise interface.GeneratorError(
+                    "must be a mapping with 'path'", generator=ctx.path, param=f"files[{i}]"
+                )
             (excludes if item.get("exclude") else includes).append(str(item.get("path") or ""))
         glob = ctx.new_git_file_globbing
         selected: set[str] = set()
@@ -132,7 +137,8 @@ def _parse_file(source: gitsource.Source, path: str, ctx: interface.GenContext) 
         data = _load(text, path)
     except ValueError as exc:
         raise interface.GeneratorError(
-            f"unable to process file from repository {gitsource.safe_url(source.url)!r}: unable to parse file: {exc}",
+            f"unable to process file from repository {gitsource.safe_url(source.url)!r}:"
+            f" unable to parse file: {exc}",
             generator=ctx.path,
             param=where,
         ) from exc

@@ -43,7 +43,11 @@ class GeneratorError(errors.FleetError):
         return self
 
     def _refresh(self) -> None:
-        parts = [f"{self.generator}:" if self.generator else "", f"{self.param}:" if self.param else "", self.reason]
+        parts = [
+            f"{self.generator}:" if self.generator else "",
+            f"{self.param}:" if self.param else "",
+            self.reason,
+        ]
         self.message = " ".join(p for p in parts if p)
         self.args = (self.message,)
 

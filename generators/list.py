@@ -70,7 +70,8 @@ class ListGenerator:
                 for vkey, vvalue in value.items():
                     if not isinstance(vvalue, str):
                         raise interface.GeneratorError(
-                            f"error parsing value as string: got {go_type(vvalue)} (with goTemplate: false every"
+                            f"error parsing value as string: got {go_type(vvalue)}"
+                            " (with goTemplate: false every"
                             " element value must be a string; quote it, or use goTemplate: true)",
                             generator=ctx.path,
                             param=f"{where}.values.{vkey}",
@@ -80,7 +81,8 @@ class ListGenerator:
                 params[key] = value
             else:
                 raise interface.GeneratorError(
-                    f"error parsing value as string: got {go_type(value)} (with goTemplate: false every element"
+                    f"error parsing value as string: got {go_type(value)}"
+                    " (with goTemplate: false every element"
                     " value must be a string; quote it, or use goTemplate: true)",
                     generator=ctx.path,
                     param=f"{where}.{key}",
@@ -93,7 +95,9 @@ class ListGenerator:
             items = kyaml.load(text)
         except Exception as exc:  # yaml.YAMLError: the string is not YAML
             raise interface.GeneratorError(
-                f"error unmarshalling elementsYaml: {' '.join(str(exc).split())}", generator=ctx.path, param="elementsYaml"
+                f"error unmarshalling elementsYaml: {' '.join(str(exc).split())}",
+                generator=ctx.path,
+                param="elementsYaml",
             ) from exc
         if items is None:
             return []

@@ -28,11 +28,13 @@ class MatrixGenerator:
         entries = interface.as_list(spec.get("generators"), what="generators", ctx=ctx)
         if len(entries) < 2:
             raise interface.LessThanTwoGeneratorsError(
-                f"found less than two generators, Matrix support only two (got {len(entries)})", generator=ctx.path
+                f"found less than two generators, Matrix support only two (got {len(entries)})",
+                generator=ctx.path,
             )
         if len(entries) > 2:
             raise interface.MoreThanTwoGeneratorsError(
-                f"found more than two generators, Matrix support only two (got {len(entries)})", generator=ctx.path
+                f"found more than two generators, Matrix support only two (got {len(entries)})",
+                generator=ctx.path,
             )
         out: list[interface.Params] = []
         for first in child_params(entries[0], 0, self.children, ctx, None):
@@ -81,6 +83,7 @@ def child_params(
         )
     if len(results) > 1:
         raise interface.MoreThanOneInnerGeneratorError(
-            f"found more than one generator in one child ({', '.join(k for k, _ in results)})", generator=child_ctx.path
+            f"found more than one generator in one child ({', '.join(k for k, _ in results)})",
+            generator=child_ctx.path,
         )
     return results[0][1]

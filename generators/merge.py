@@ -28,13 +28,20 @@ class MergeGenerator:
         entries = interface.as_list(spec.get("generators"), what="generators", ctx=ctx)
         if len(entries) < 2:
             raise interface.LessThanTwoGeneratorsInMergeError(
-                f"found less than two generators, Merge requires two or more (got {len(entries)})", generator=ctx.path
+                f"found less than two generators, Merge requires two or more (got {len(entries)})",
+                generator=ctx.path,
             )
-        per_child = [matrix.child_params(entry, i, self.children, ctx, None) for i, entry in enumerate(entries)]
-        keys = list(dict.fromkeys(str(k) for k in interface.as_list(spec.get("mergeKeys"), what="mergeKeys", ctx=ctx)))
+        per_child = [
+            matrix.child_params(entry, i, self.children, ctx, None) for i, entry in enumerate(entries)
+        ]
+        keys = list(
+            dict.fromkeys(str(k) for k in interface.as_list(spec.get("mergeKeys"), what="mergeKeys", ctx=ctx))
+        )
         if not keys:
             raise interface.NoMergeKeysError(
-                "no merge keys were specified, Merge requires at least one", generator=ctx.path, param="mergeKeys"
+                "no merge keys were specified, Merge requires at least one",
+                generator=ctx.path,
+                param="mergeKeys",
             )
         base = _index(keys, per_child[0], 0, ctx)
         for i, sets in enumerate(per_child[1:], start=1):
@@ -50,13 +57,16 @@ class MergeGenerator:
         return list(base.values())
 
 
-def _index(keys: list[str], sets: list[interface.Params], child: int, ctx: interface.GenContext) -> dict[str, interface.Params]:
+def _index(
+    keys: list[str], sets: list[interface.Params], child: int, ctx: interface.GenContext
+) -> dict[str, interface.Params]:
     indexed: dict[str, interface.Params] = {}
     for params in sets:
         key = params_mod.json_key({k: params.get(k) for k in keys})
         if key in indexed:
             raise interface.NonUniqueParamSetsError(
-                "the parameters from a generator were not unique by the given mergeKeys, Merge requires all param"
+                "the parameters from a generator were not unique by the given mergeKeys,"
+                " Merge requires all param"
                 f" sets to be unique. Duplicate key was {key}",
                 generator=f"{ctx.path}.generators[{child}]",
                 param="mergeKeys",

@@ -53,7 +53,7 @@ def go_float(value: float) -> str:
         return f"{prefix}0.{'0' * (-exp10 - 1)}{digit_text}"
     if len(digit_text) <= exp10 + 1:
         return f"{prefix}{digit_text}{'0' * (exp10 + 1 - len(digit_text))}"
-    return f"{prefix}{digit_text[: exp10 + 1]}.{digit_text[exp10 + 1:]}"
+    return f"{prefix}{digit_text[: exp10 + 1]}.{digit_text[exp10 + 1 :]}"
 
 
 def go_sprint(value: Any) -> str:

@@ -22,7 +22,8 @@ class UnsupportedGenerator:
 
     def generate(self, spec: Mapping[str, Any], ctx: interface.GenContext) -> list[interface.Params]:
         raise interface.UnsupportedGeneratorError(
-            f"the {self.kind} generator is not supported by fleet (supported: list, clusters, git, matrix, merge)",
+            f"the {self.kind} generator is not supported by fleet"
+            " (supported: list, clusters, git, matrix, merge)",
             generator=ctx.path,
         )
 
@@ -31,7 +32,10 @@ TERMINAL: dict[str, interface.Generator] = {
     "list": list_gen.ListGenerator(),
     "clusters": cluster.ClusterGenerator(),
     "git": git.GitGenerator(),
-    **{kind: UnsupportedGenerator(kind) for kind in ("scmProvider", "clusterDecisionResource", "pullRequest", "plugin")},
+    **{
+        kind: UnsupportedGenerator(kind)
+        for kind in ("scmProvider", "clusterDecisionResource", "pullRequest", "plugin")
+    },
 }
 
 NESTED: dict[str, interface.Generator] = {

@@ -37,7 +37,8 @@ def _key_problem(key: str) -> str | None:
         return f"key {key!r}: prefix part must be a DNS subdomain"
     if not name or len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
         return (
-            f"key {key!r}: name part must be 1-{MAX_NAME_LENGTH} characters of letters, digits, '-', '_' or '.',"
+            f"key {key!r}: name part must be 1-{MAX_NAME_LENGTH} characters"
+            " of letters, digits, '-', '_' or '.',"
             " starting and ending with a letter or digit"
         )
     return None
@@ -46,7 +47,8 @@ def _key_problem(key: str) -> str | None:
 def _value_problem(value: str) -> str | None:
     if len(value) > MAX_NAME_LENGTH or not _VALUE.match(value):
         return (
-            f"value {value!r}: must be at most {MAX_NAME_LENGTH} characters of letters, digits, '-', '_' or '.',"
+            f"value {value!r}: must be at most {MAX_NAME_LENGTH} characters"
+            " of letters, digits, '-', '_' or '.',"
             " starting and ending with a letter or digit"
         )
     return None
@@ -66,7 +68,9 @@ def build(
         raise interface.InvalidSelectorError("must be a mapping", generator=ctx.path, param=field)
 
     def fail(where: str, problem: str) -> interface.InvalidSelectorError:
-        return interface.InvalidSelectorError(f"error parsing label selector: {problem}", generator=ctx.path, param=where)
+        return interface.InvalidSelectorError(
+            f"error parsing label selector: {problem}", generator=ctx.path, param=where
+        )
 
     requirements: list[label_selectors.Requirement] = []
     for key, value in (obj.get("matchLabels") or {}).items():
@@ -83,12 +87,21 @@ def build(
         op_name = str(expr.get("operator") or "")
         operator = _OPERATORS.get(op_name)
         if operator is None:
-            raise fail(here, f"{op_name!r} is not a valid label selector operator (In, NotIn, Exists, DoesNotExist)")
+            raise fail(
+                here, f"{op_name!r} is not a valid label selector operator (In, NotIn, Exists, DoesNotExist)"
+            )
         values = tuple(str(v) for v in expr.get("values") or [])
         problem = _key_problem(key)
-        if not problem and operator in (label_selectors.Operator.IN, label_selectors.Operator.NOT_IN) and not values:
+        if (
+            not problem
+            and operator in (label_selectors.Operator.IN, label_selectors.Operator.NOT_IN)
+            and not values
+        ):
             problem = "for 'in', 'notin' operators, values set can't be empty"
-        if not problem and operator in (label_selectors.Operator.EXISTS, label_selectors.Operator.DOES_NOT_EXIST):
+        if not problem and operator in (
+            label_selectors.Operator.EXISTS,
+            label_selectors.Operator.DOES_NOT_EXIST,
+        ):
             if values:
                 problem = "values set must be empty for exists and does not exist"
         if not problem and check_values:

@@ -17,9 +17,21 @@ from fleet import errors
 from fleet.generators import interface, selectors
 
 # Generator kinds in the order of Argo CD's ApplicationSetGenerator struct (the order they run).
-KINDS = ("list", "clusters", "git", "scmProvider", "clusterDecisionResource", "pullRequest", "matrix", "merge", "plugin")
+KINDS = (
+    "list",
+    "clusters",
+    "git",
+    "scmProvider",
+    "clusterDecisionResource",
+    "pullRequest",
+    "matrix",
+    "merge",
+    "plugin",
+)
 # Kinds whose ``values`` map Argo CD pre-resolves when interpolating a matrix child.
-KINDS_WITH_VALUES = frozenset({"clusters", "git", "scmProvider", "clusterDecisionResource", "pullRequest", "plugin"})
+KINDS_WITH_VALUES = frozenset(
+    {"clusters", "git", "scmProvider", "clusterDecisionResource", "pullRequest", "plugin"}
+)
 
 
 def kinds_of(entry: Mapping[str, Any]) -> list[str]:
@@ -54,7 +66,9 @@ def transform(
         spec_entry = interpolate(entry, parent_params, ctx) if parent_params else entry
         spec = spec_entry[kind]
         if not isinstance(spec, Mapping):
-            raise interface.GeneratorError(f"must be a mapping, not {type(spec).__name__}", generator=kind_ctx.path)
+            raise interface.GeneratorError(
+                f"must be a mapping, not {type(spec).__name__}", generator=kind_ctx.path
+            )
         try:
             sets = generator.generate(spec, kind_ctx)
         except interface.GeneratorError as exc:
@@ -64,7 +78,9 @@ def transform(
     return results
 
 
-def interpolate(entry: Mapping[str, Any], params: interface.Params, ctx: interface.GenContext) -> dict[str, Any]:
+def interpolate(
+    entry: Mapping[str, Any], params: interface.Params, ctx: interface.GenContext
+) -> dict[str, Any]:
     """The entry rendered with another generator's parameters (Argo CD's RenderGeneratorParams)."""
     out: dict[str, Any] = {}
     for key, value in entry.items():
@@ -97,7 +113,9 @@ def _pre_resolve(values: Any, params: interface.Params, ctx: interface.GenContex
                 resolved[key] = text
                 continue
             raise interface.GeneratorError(
-                f"failed to pre-resolve values key {key!r}: {exc}", generator=ctx.path, param=f"{kind}.values.{key}"
+                f"failed to pre-resolve values key {key!r}: {exc}",
+                generator=ctx.path,
+                param=f"{kind}.values.{key}",
             ) from exc
     return resolved
 
@@ -117,7 +135,9 @@ def _render(value: Any, params: interface.Params, ctx: interface.GenContext, fie
         for key, item in value.items():
             if item is None:  # Go skips nil map values
                 continue
-            out[_render(str(key), params, ctx, f"{field}.{key} (map key)")] = _render(item, params, ctx, f"{field}.{key}")
+            out[_render(str(key), params, ctx, f"{field}.{key} (map key)")] = _render(
+                item, params, ctx, f"{field}.{key}"
+            )
         return out
     if isinstance(value, list):
         return [_render(item, params, ctx, f"{field}[{i}]") for i, item in enumerate(value)]

@@ -31,7 +31,9 @@ def test_a_result_survives_pickling() -> None:
 
 
 ERRORS = [
-    gitsource.RevisionNotFoundError("no branch, tag or commit of that name", url="https://git.example.com/r.git", revision="x"),
+    gitsource.RevisionNotFoundError(
+        "no branch, tag or commit of that name", url="https://git.example.com/r.git", revision="x"
+    ),
     gitsource.FetchError("fetch failed", url="https://git.example.com/r.git"),
     appset.GenerationError("boom", appset="a", generator="generators[0].list", param="elements[0].x"),
     templating.RenderError("bad", field="metadata.name"),

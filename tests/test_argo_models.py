@@ -91,7 +91,9 @@ def test_application_accessors_read_what_the_sync_engine_needs(tmp_path: Path) -
 
 
 def test_disabled_automation_is_not_automated() -> None:
-    app = argo.Application.model_validate({"spec": {"syncPolicy": {"automated": {"prune": True, "enabled": False}}}})
+    app = argo.Application.model_validate(
+        {"spec": {"syncPolicy": {"automated": {"prune": True, "enabled": False}}}}
+    )
     assert app.automated() is None and not app.auto_prune
     single = argo.Application.model_validate({"spec": {"source": {"repoURL": "r", "path": "p"}}})
     assert [s.path for s in single.sources_list()] == ["p"] and not single.is_multi_source()
@@ -108,25 +110,43 @@ def test_an_application_set_round_trips_with_unknown_fields(tmp_path: Path) -> N
 
 LOAD_ERRORS = [
     ("invalid YAML", "kind: [", "obj.yaml: is not valid YAML"),
-    ("not an ApplicationSet", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-     "obj.yaml: ConfigMap c: field kind: is not an ApplicationSet (kind 'ConfigMap')"),
-    ("wrong apiVersion", "apiVersion: argoproj.io/v1beta1\nkind: ApplicationSet\nmetadata: {name: a}\n",
-     "obj.yaml: ApplicationSet a: field apiVersion: apiVersion must be argoproj.io/v1alpha1"),
-    ("a number where a string belongs",
-     "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      source: {repoURL: r, targetRevision: 1.0}\n",
-     "obj.yaml: ApplicationSet a: field spec.template.spec.source.targetRevision: Input should be a valid string"),
-    ("a generator of the wrong shape",
-     "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  generators:\n    - list: {elements: nope}\n",
-     "obj.yaml: ApplicationSet a: field spec.generators[0].list.elements: Input should be a valid list"),
-    ("a templated boolean", "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      syncPolicy: {automated: {prune: '{{prune}}'}}\n",
-     "field spec.template.spec.syncPolicy.automated.prune: Input should be a valid boolean"),
-    ("unknown applicationsSync", "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  syncPolicy: {applicationsSync: sometimes}\n",
-     "field spec.syncPolicy.applicationsSync: Input should be 'sync', 'create-only', 'create-update' or 'create-delete'"),
+    (
+        "not an ApplicationSet",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        "obj.yaml: ConfigMap c: field kind: is not an ApplicationSet (kind 'ConfigMap')",
+    ),
+    (
+        "wrong apiVersion",
+        "apiVersion: argoproj.io/v1beta1\nkind: ApplicationSet\nmetadata: {name: a}\n",
+        "obj.yaml: ApplicationSet a: field apiVersion: apiVersion must be argoproj.io/v1alpha1",
+    ),
+    (
+        "a number where a string belongs",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      source: {repoURL: r, targetRevision: 1.0}\n",
+        "obj.yaml: ApplicationSet a: field spec.template.spec.source.targetRevision: Input should be a valid string",
+    ),
+    (
+        "a generator of the wrong shape",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  generators:\n    - list: {elements: nope}\n",
+        "obj.yaml: ApplicationSet a: field spec.generators[0].list.elements: Input should be a valid list",
+    ),
+    (
+        "a templated boolean",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  template:\n    spec:\n      syncPolicy: {automated: {prune: '{{prune}}'}}\n",
+        "field spec.template.spec.syncPolicy.automated.prune: Input should be a valid boolean",
+    ),
+    (
+        "unknown applicationsSync",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: a}\nspec:\n  syncPolicy: {applicationsSync: sometimes}\n",
+        "field spec.syncPolicy.applicationsSync: Input should be 'sync', 'create-only', 'create-update' or 'create-delete'",
+    ),
 ]
 
 
 @pytest.mark.parametrize("text, message", [c[1:] for c in LOAD_ERRORS], ids=[c[0] for c in LOAD_ERRORS])
-def test_bad_input_is_an_input_error_naming_file_object_and_field(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_input_is_an_input_error_naming_file_object_and_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
     with pytest.raises(errors.InputError) as caught:
         argo.load_appsets(write(tmp_path, text))
     assert message in str(caught.value)

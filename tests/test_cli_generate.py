@@ -87,8 +87,12 @@ spec:
     return str(path)
 
 
-def test_a_generator_error_exits_1_names_appset_generator_and_parameter_and_prints_nothing(tmp_path: Path) -> None:
-    result = invoke(write_appset(tmp_path, "[{cluster: c001}, {cluster: c002, replicas: 3}]"), "--clusters", CLUSTERS)
+def test_a_generator_error_exits_1_names_appset_generator_and_parameter_and_prints_nothing(
+    tmp_path: Path,
+) -> None:
+    result = invoke(
+        write_appset(tmp_path, "[{cluster: c001}, {cluster: c002, replicas: 3}]"), "--clusters", CLUSTERS
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "ApplicationSet web" in result.stderr
@@ -97,10 +101,20 @@ def test_a_generator_error_exits_1_names_appset_generator_and_parameter_and_prin
 
 
 def test_a_template_error_exits_1_and_prints_nothing(tmp_path: Path) -> None:
-    result = invoke(write_appset(tmp_path, "[{cluster: c001}]", name="{{cluster}}-{{oops"), "--clusters", CLUSTERS, "-o", "json")
+    result = invoke(
+        write_appset(tmp_path, "[{cluster: c001}]", name="{{cluster}}-{{oops"),
+        "--clusters",
+        CLUSTERS,
+        "-o",
+        "json",
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert "ApplicationSet web" in result.stderr and "metadata.name" in result.stderr and "parameter set" in result.stderr
+    assert (
+        "ApplicationSet web" in result.stderr
+        and "metadata.name" in result.stderr
+        and "parameter set" in result.stderr
+    )
 
 
 def test_an_error_in_one_application_set_withholds_all_output(tmp_path: Path) -> None:
@@ -110,7 +124,9 @@ def test_an_error_in_one_application_set_withholds_all_output(tmp_path: Path) ->
 
 
 def test_invalid_applications_are_reported_and_the_valid_ones_printed(tmp_path: Path) -> None:
-    result = invoke(write_appset(tmp_path, "[{cluster: c001}, {cluster: nowhere}]"), "--clusters", CLUSTERS, "-o", "json")
+    result = invoke(
+        write_appset(tmp_path, "[{cluster: c001}, {cluster: nowhere}]"), "--clusters", CLUSTERS, "-o", "json"
+    )
     assert result.exit_code == 1
     assert [a["metadata"]["name"] for a in json.loads(result.stdout)] == ["c001-web"]
     assert "there are no clusters with this name: nowhere" in result.stderr
@@ -148,9 +164,21 @@ def test_only_cluster_secrets_in_the_argocd_namespace_count(tmp_path: Path) -> N
 INPUT_ERRORS = [
     ("missing file", ["missing.yaml"], "missing.yaml: cannot be read"),
     ("invalid YAML", ["bad.yaml"], "bad.yaml: is not valid YAML"),
-    ("not an ApplicationSet", ["configmap.yaml"], "configmap.yaml: ConfigMap c: field kind: is not an ApplicationSet"),
-    ("bad repo map", [DASHBOARDS, "--repo-map", "no-equals-sign"], "field --repo-map: 'no-equals-sign' must look like URL=PATH"),
-    ("repo map to nowhere", [DASHBOARDS, "--repo-map", "https://x.example.com/r.git=/nonexistent"], "is not a directory"),
+    (
+        "not an ApplicationSet",
+        ["configmap.yaml"],
+        "configmap.yaml: ConfigMap c: field kind: is not an ApplicationSet",
+    ),
+    (
+        "bad repo map",
+        [DASHBOARDS, "--repo-map", "no-equals-sign"],
+        "field --repo-map: 'no-equals-sign' must look like URL=PATH",
+    ),
+    (
+        "repo map to nowhere",
+        [DASHBOARDS, "--repo-map", "https://x.example.com/r.git=/nonexistent"],
+        "is not a directory",
+    ),
     ("bad clusters file", [DASHBOARDS, "--clusters", "bad.yaml"], "bad.yaml: is not valid YAML"),
 ]
 

@@ -12,7 +12,13 @@ import pytest
 from fleet import templating
 from tests.fixtures import appset as fx
 
-PARAMS = {"name": "prod-eu", "path": "apps/web", "path.basename": "web", "values.ns": "team-a", "loop": "{{name}}"}
+PARAMS = {
+    "name": "prod-eu",
+    "path": "apps/web",
+    "path.basename": "web",
+    "values.ns": "team-a",
+    "loop": "{{name}}",
+}
 
 RENDER_CASES = [
     ("plain text", "no tags here", "no tags here"),

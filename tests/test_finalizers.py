@@ -21,16 +21,28 @@ CASES = [
 
 
 @pytest.mark.parametrize("finalizers, preserve, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_the_resources_finalizer_follows_argo_cd(finalizers: list[str] | None, preserve: bool | None, expected: Any) -> None:
+def test_the_resources_finalizer_follows_argo_cd(
+    finalizers: list[str] | None, preserve: bool | None, expected: Any
+) -> None:
     metadata: dict[str, Any] = {"name": "{{n}}"}
     if finalizers is not None:
         metadata["finalizers"] = finalizers
     spec: dict[str, Any] = {
         "generators": [{"list": {"elements": [{"n": "a"}]}}],
-        "template": {"metadata": metadata, "spec": {"project": "default", "destination": {"name": "in-cluster"}}},
+        "template": {
+            "metadata": metadata,
+            "spec": {"project": "default", "destination": {"name": "in-cluster"}},
+        },
     }
     if preserve is not None:
         spec["syncPolicy"] = {"preserveResourcesOnDeletion": preserve}
-    result = fx.generate({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "f"}, "spec": spec})
+    result = fx.generate(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "ApplicationSet",
+            "metadata": {"name": "f"},
+            "spec": spec,
+        }
+    )
     (app,) = result.objects
     assert app["metadata"].get("finalizers") == expected

@@ -44,23 +44,43 @@ SELECTOR_CASES = [
     ("no selector: all clusters and in-cluster", None, ["staging-eu", "prod-eu", "prod-us", "in-cluster"]),
     ("empty selector: same", {}, ["staging-eu", "prod-eu", "prod-us", "in-cluster"]),
     ("matchLabels", {"matchLabels": {"env": "prod"}}, ["prod-eu", "prod-us"]),
-    ("matchLabels on the secret-type label", {"matchLabels": {"argocd.argoproj.io/secret-type": "cluster"}},
-     ["staging-eu", "prod-eu", "prod-us"]),
+    (
+        "matchLabels on the secret-type label",
+        {"matchLabels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        ["staging-eu", "prod-eu", "prod-us"],
+    ),
     ("In", {"matchExpressions": [{"key": "region", "operator": "In", "values": ["us", "ap"]}]}, ["prod-us"]),
-    ("NotIn", {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}, ["staging-eu"]),
-    ("NotIn matches clusters without the label",
-     {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["edge"]}]},
-     ["staging-eu", "prod-eu", "prod-us"]),
-    ("Exists", {"matchExpressions": [{"key": "env", "operator": "Exists"}]}, ["staging-eu", "prod-eu", "prod-us"]),
+    (
+        "NotIn",
+        {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]},
+        ["staging-eu"],
+    ),
+    (
+        "NotIn matches clusters without the label",
+        {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["edge"]}]},
+        ["staging-eu", "prod-eu", "prod-us"],
+    ),
+    (
+        "Exists",
+        {"matchExpressions": [{"key": "env", "operator": "Exists"}]},
+        ["staging-eu", "prod-eu", "prod-us"],
+    ),
     ("DoesNotExist", {"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, []),
-    ("labels and expressions are ANDed",
-     {"matchLabels": {"env": "prod"}, "matchExpressions": [{"key": "region", "operator": "In", "values": ["eu"]}]},
-     ["prod-eu"]),
+    (
+        "labels and expressions are ANDed",
+        {
+            "matchLabels": {"env": "prod"},
+            "matchExpressions": [{"key": "region", "operator": "In", "values": ["eu"]}],
+        },
+        ["prod-eu"],
+    ),
     ("nothing matches", {"matchLabels": {"env": "qa"}}, []),
 ]
 
 
-@pytest.mark.parametrize("selector, expected", [c[1:] for c in SELECTOR_CASES], ids=[c[0] for c in SELECTOR_CASES])
+@pytest.mark.parametrize(
+    "selector, expected", [c[1:] for c in SELECTOR_CASES], ids=[c[0] for c in SELECTOR_CASES]
+)
 def test_cluster_selector_chooses_clusters_by_secret_labels(selector: Any, expected: list[str]) -> None:
     assert names(fx.generate(appset_with(selector))) == expected
 
@@ -100,18 +120,33 @@ def test_flat_list_yields_one_parameter_set_holding_every_cluster() -> None:
 
 
 INVALID_SELECTORS = [
-    ("unknown operator", {"matchExpressions": [{"key": "env", "operator": "Equals", "values": ["a"]}]},
-     "'Equals' is not a valid label selector operator"),
-    ("In without values", {"matchExpressions": [{"key": "env", "operator": "In", "values": []}]},
-     "values set can't be empty"),
-    ("Exists with values", {"matchExpressions": [{"key": "env", "operator": "Exists", "values": ["a"]}]},
-     "values set must be empty"),
-    ("invalid label value", {"matchLabels": {"server": "https://a.example.com"}}, "value 'https://a.example.com'"),
+    (
+        "unknown operator",
+        {"matchExpressions": [{"key": "env", "operator": "Equals", "values": ["a"]}]},
+        "'Equals' is not a valid label selector operator",
+    ),
+    (
+        "In without values",
+        {"matchExpressions": [{"key": "env", "operator": "In", "values": []}]},
+        "values set can't be empty",
+    ),
+    (
+        "Exists with values",
+        {"matchExpressions": [{"key": "env", "operator": "Exists", "values": ["a"]}]},
+        "values set must be empty",
+    ),
+    (
+        "invalid label value",
+        {"matchLabels": {"server": "https://a.example.com"}},
+        "value 'https://a.example.com'",
+    ),
     ("invalid label key", {"matchLabels": {"bad key": "x"}}, "key 'bad key'"),
 ]
 
 
-@pytest.mark.parametrize("selector, message", [c[1:] for c in INVALID_SELECTORS], ids=[c[0] for c in INVALID_SELECTORS])
+@pytest.mark.parametrize(
+    "selector, message", [c[1:] for c in INVALID_SELECTORS], ids=[c[0] for c in INVALID_SELECTORS]
+)
 def test_an_invalid_cluster_selector_fails_the_application_set(selector: Any, message: str) -> None:
     result = fx.generate(appset_with(selector))
     assert result.objects == ()

@@ -32,18 +32,25 @@ def appset(url: str, revision: str, *patterns: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def test_the_revision_decides_which_directories_exist(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_the_revision_decides_which_directories_exist(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"apps/old/a.yaml": "x: 1"})
     repo.tag("v1")
     repo.commit("add new", {"apps/new/a.yaml": "x: 1"})
     names = {
-        revision: [a["metadata"]["name"] for a in fx.generate(appset(repo.url, revision, {"path": "apps/*"}), repos=repo_cache).objects]
+        revision: [
+            a["metadata"]["name"]
+            for a in fx.generate(appset(repo.url, revision, {"path": "apps/*"}), repos=repo_cache).objects
+        ]
         for revision in ("v1", "main", repo.head)
     }
     assert names == {"v1": ["old"], "main": ["new", "old"], repo.head: ["new", "old"]}
 
 
-def test_intermediate_directories_are_candidates(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_intermediate_directories_are_candidates(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"a/b/c/file.yaml": "x: 1"})
     result = fx.generate(appset(repo.url, "HEAD", {"path": "*"}, {"path": "a/*"}), repos=repo_cache)
     assert [a["metadata"]["name"] for a in result.objects] == ["a", "b"]
@@ -58,7 +65,9 @@ def test_a_malformed_pattern_matches_nothing_and_the_others_still_apply(
     assert [a["metadata"]["name"] for a in result.objects] == ["web"]
 
 
-def test_a_repo_map_previews_an_uncommitted_directory(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_a_repo_map_previews_an_uncommitted_directory(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"apps/web/a.yaml": "x: 1"})
     repo.write({"apps/draft/a.yaml": "x: 1"})
     url = "https://git.example.com/org/fleet.git"
@@ -66,7 +75,9 @@ def test_a_repo_map_previews_an_uncommitted_directory(make_git_repo: Callable[..
     assert [a["metadata"]["name"] for a in result.objects] == ["draft", "web"]
 
 
-def test_the_template_project_must_exist_when_projects_are_known(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_the_template_project_must_exist_when_projects_are_known(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"apps/web/a.yaml": "x: 1"})
     doc = appset(repo.url, "HEAD", {"path": "apps/*"})
     doc["spec"]["template"]["spec"]["project"] = "payments"

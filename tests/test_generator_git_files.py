@@ -23,7 +23,9 @@ def files_appset(url: str, *patterns: str) -> dict[str, Any]:
         "kind": "ApplicationSet",
         "metadata": {"name": "files"},
         "spec": {
-            "generators": [{"git": {"repoURL": url, "revision": "HEAD", "files": [{"path": p} for p in patterns]}}],
+            "generators": [
+                {"git": {"repoURL": url, "revision": "HEAD", "files": [{"path": p} for p in patterns]}}
+            ],
             "template": {
                 "metadata": {"name": "{{name}}"},
                 "spec": {"project": "default", "destination": {"name": "in-cluster", "namespace": "x"}},
@@ -40,16 +42,26 @@ GLOB_CASES = [
 ]
 
 
-@pytest.mark.parametrize("new_globbing, pattern, expected", [c[1:] for c in GLOB_CASES], ids=[c[0] for c in GLOB_CASES])
+@pytest.mark.parametrize(
+    "new_globbing, pattern, expected", [c[1:] for c in GLOB_CASES], ids=[c[0] for c in GLOB_CASES]
+)
 def test_file_globbing_legacy_and_new(
-    make_git_repo: Callable[..., GitRepo], repo_cache: Any, new_globbing: bool, pattern: str, expected: list[str]
+    make_git_repo: Callable[..., GitRepo],
+    repo_cache: Any,
+    new_globbing: bool,
+    pattern: str,
+    expected: list[str],
 ) -> None:
     repo = make_git_repo(files={"p/top.json": '{"name": "top"}', "p/x/c.json": '{"name": "deep"}'})
-    result = fx.generate(files_appset(repo.url, pattern), repos=repo_cache, new_git_file_globbing=new_globbing)
+    result = fx.generate(
+        files_appset(repo.url, pattern), repos=repo_cache, new_git_file_globbing=new_globbing
+    )
     assert sorted(a["metadata"]["name"] for a in result.objects) == expected
 
 
-def test_a_file_selected_by_two_patterns_counts_once(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_a_file_selected_by_two_patterns_counts_once(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"envs/dev/c.json": '{"name": "dev"}'})
     result = fx.generate(files_appset(repo.url, "envs/*/c.json", "envs/dev/c.json"), repos=repo_cache)
     assert [a["metadata"]["name"] for a in result.objects] == ["dev"]
@@ -58,7 +70,9 @@ def test_a_file_selected_by_two_patterns_counts_once(make_git_repo: Callable[...
 def test_a_top_level_path_key_in_the_file_is_replaced_by_the_path_parameter(
     make_git_repo: Callable[..., GitRepo], repo_cache: Any
 ) -> None:
-    repo = make_git_repo(files={"envs/dev/c.json": '{"name": "dev", "path": "from-file", "path.extra": "kept"}'})
+    repo = make_git_repo(
+        files={"envs/dev/c.json": '{"name": "dev", "path": "from-file", "path.extra": "kept"}'}
+    )
     doc = files_appset(repo.url, "envs/*/c.json")
     doc["spec"]["template"]["metadata"]["annotations"] = {"p": "{{path}} {{path.extra}}"}
     (app,) = fx.generate(doc, repos=repo_cache).objects

@@ -53,7 +53,12 @@ def test_child_two_is_rendered_with_each_set_of_child_one() -> None:
 def test_a_cluster_selector_in_child_two_uses_child_one_parameters() -> None:
     doc = appset(
         lst({"env": "prod"}, {"env": "staging"}),
-        {"clusters": {"selector": {"matchLabels": {"env": "{{env}}"}}, "values": {"label": "{{env}}-{{name}}"}}},
+        {
+            "clusters": {
+                "selector": {"matchLabels": {"env": "{{env}}"}},
+                "values": {"label": "{{env}}-{{name}}"},
+            }
+        },
         name="{{values.label}}",
     )
     assert names(fx.generate(doc)) == ["prod-prod-eu", "prod-prod-us", "staging-staging-eu"]
@@ -66,7 +71,12 @@ def test_git_directories_times_clusters(make_git_repo: Callable[..., GitRepo], r
         {"clusters": {"selector": {"matchLabels": {"env": "prod"}}}},
         name="{{path.basename}}-{{name}}",
     )
-    assert names(fx.generate(doc, repos=repo_cache)) == ["api-prod-eu", "api-prod-us", "web-prod-eu", "web-prod-us"]
+    assert names(fx.generate(doc, repos=repo_cache)) == [
+        "api-prod-eu",
+        "api-prod-us",
+        "web-prod-eu",
+        "web-prod-us",
+    ]
 
 
 def test_a_key_both_children_set_to_different_values_is_an_error(
@@ -80,7 +90,9 @@ def test_a_key_both_children_set_to_different_values_is_an_error(
     assert "found duplicate key path with different value, a: a ,b: b" in str(result.error)
     assert "generators[0].matrix" in str(result.error)
     prefixed = {"git": {**other["git"], "pathParamPrefix": "other"}}
-    assert names(fx.generate(appset(git, prefixed, name="{{path}}-{{other.path}}"), repos=repo_cache)) == ["a-b"]
+    assert names(fx.generate(appset(git, prefixed, name="{{path}}-{{other.path}}"), repos=repo_cache)) == [
+        "a-b"
+    ]
 
 
 def test_a_key_both_children_set_to_the_same_value_is_fine() -> None:
@@ -99,7 +111,10 @@ def test_child_level_templates_are_ignored_and_the_matrix_template_is_used() -> 
 
 
 def test_a_post_selector_on_a_child_filters_that_child() -> None:
-    second = {"list": {"elements": [{"b": "keep"}, {"b": "drop"}]}, "selector": {"matchLabels": {"b": "keep"}}}
+    second = {
+        "list": {"elements": [{"b": "keep"}, {"b": "drop"}]},
+        "selector": {"matchLabels": {"b": "keep"}},
+    }
     assert names(fx.generate(appset(lst({"a": "1"}), second))) == ["1-keep"]
 
 
@@ -118,19 +133,45 @@ def test_a_matrix_nested_two_levels_deep_is_an_error() -> None:
 
 
 STRUCTURE_ERRORS = [
-    ("one child", [lst({"a": "1"})], "found less than two generators, Matrix support only two", "generators[0].matrix"),
-    ("three children", [lst(), lst(), lst()], "found more than two generators, Matrix support only two", "generators[0].matrix"),
-    ("two kinds in one child", [lst({"a": "1"}), {"list": {"elements": [{}]}, "clusters": {}}],
-     "found more than one generator in one child (list, clusters)", "generators[0].matrix.generators[1]"),
-    ("no kind in a child", [lst({"a": "1"}), {"selector": {}}], "child generator generated no parameters",
-     "generators[0].matrix.generators[1]"),
-    ("an unsupported kind", [lst({"a": "1"}), {"pullRequest": {"github": {"owner": "o", "repo": "r"}}}],
-     "the pullRequest generator is not supported", "generators[0].matrix.generators[1].pullRequest"),
+    (
+        "one child",
+        [lst({"a": "1"})],
+        "found less than two generators, Matrix support only two",
+        "generators[0].matrix",
+    ),
+    (
+        "three children",
+        [lst(), lst(), lst()],
+        "found more than two generators, Matrix support only two",
+        "generators[0].matrix",
+    ),
+    (
+        "two kinds in one child",
+        [lst({"a": "1"}), {"list": {"elements": [{}]}, "clusters": {}}],
+        "found more than one generator in one child (list, clusters)",
+        "generators[0].matrix.generators[1]",
+    ),
+    (
+        "no kind in a child",
+        [lst({"a": "1"}), {"selector": {}}],
+        "child generator generated no parameters",
+        "generators[0].matrix.generators[1]",
+    ),
+    (
+        "an unsupported kind",
+        [lst({"a": "1"}), {"pullRequest": {"github": {"owner": "o", "repo": "r"}}}],
+        "the pullRequest generator is not supported",
+        "generators[0].matrix.generators[1].pullRequest",
+    ),
 ]
 
 
-@pytest.mark.parametrize("children, message, generator", [c[1:] for c in STRUCTURE_ERRORS], ids=[c[0] for c in STRUCTURE_ERRORS])
-def test_a_malformed_matrix_fails_the_application_set(children: list[Any], message: str, generator: str) -> None:
+@pytest.mark.parametrize(
+    "children, message, generator", [c[1:] for c in STRUCTURE_ERRORS], ids=[c[0] for c in STRUCTURE_ERRORS]
+)
+def test_a_malformed_matrix_fails_the_application_set(
+    children: list[Any], message: str, generator: str
+) -> None:
     result = fx.generate(appset(*children))
     assert result.objects == ()
     assert message in str(result.error)

@@ -9,7 +9,9 @@ import pytest
 from tests.fixtures import appset as fx
 
 
-def appset(*children: dict[str, Any], keys: list[str] | None = None, name: str = "{{name}}") -> dict[str, Any]:
+def appset(
+    *children: dict[str, Any], keys: list[str] | None = None, name: str = "{{name}}"
+) -> dict[str, Any]:
     merge: dict[str, Any] = {"generators": list(children)}
     if keys is not None:
         merge["mergeKeys"] = keys
@@ -41,7 +43,10 @@ def result_of(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def test_later_children_override_base_sets_with_the_same_merge_key_values() -> None:
-    overrides = lst({"name": "prod-eu", "values": {"redis": "on"}, "extra": "e"}, {"name": "no-such-cluster", "extra": "x"})
+    overrides = lst(
+        {"name": "prod-eu", "values": {"redis": "on"}, "extra": "e"},
+        {"name": "no-such-cluster", "extra": "x"},
+    )
     assert result_of(appset(CLUSTERS, overrides, keys=["name"])) == {
         "staging-eu": {"v": "off", "extra": "{{extra}}"},
         "prod-eu": {"v": "on", "extra": "e"},
@@ -69,7 +74,9 @@ def test_a_literal_dotted_key_overrides_a_flat_value() -> None:
 
 
 def test_merge_inside_a_matrix() -> None:
-    inner = {"merge": {"mergeKeys": ["name"], "generators": [CLUSTERS, lst({"name": "prod-eu", "extra": "m"})]}}
+    inner = {
+        "merge": {"mergeKeys": ["name"], "generators": [CLUSTERS, lst({"name": "prod-eu", "extra": "m"})]}
+    }
     doc = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -92,22 +99,61 @@ def test_merge_inside_a_matrix() -> None:
 
 
 ERRORS = [
-    ("no merge keys", [CLUSTERS, lst({"name": "a"})], None, "no merge keys were specified", "generators[0].merge"),
-    ("empty merge keys", [CLUSTERS, lst({"name": "a"})], [], "no merge keys were specified", "generators[0].merge"),
-    ("one child", [CLUSTERS], ["name"], "found less than two generators, Merge requires two or more", "generators[0].merge"),
-    ("duplicate keys in the base", [lst({"name": "a"}, {"name": "a"}), lst({"name": "a"})], ["name"],
-     'not unique by the given mergeKeys, Merge requires all param sets to be unique. Duplicate key was {"name":"a"}',
-     "generators[0].merge.generators[0]"),
-    ("duplicate keys in a later child", [lst({"name": "a"}), lst({"name": "b"}, {"name": "b"})], ["name"],
-     "Duplicate key was", "generators[0].merge.generators[1]"),
-    ("a missing key counts as null", [lst({"other": "1"}, {"other": "2"}), lst({"name": "a"})], ["name"],
-     'Duplicate key was {"name":null}', "generators[0].merge.generators[0]"),
-    ("a failing child", [CLUSTERS, {"list": {"elements": [{"name": 1}]}}], ["name"],
-     "error parsing value as string", "generators[0].merge.generators[1].list"),
+    (
+        "no merge keys",
+        [CLUSTERS, lst({"name": "a"})],
+        None,
+        "no merge keys were specified",
+        "generators[0].merge",
+    ),
+    (
+        "empty merge keys",
+        [CLUSTERS, lst({"name": "a"})],
+        [],
+        "no merge keys were specified",
+        "generators[0].merge",
+    ),
+    (
+        "one child",
+        [CLUSTERS],
+        ["name"],
+        "found less than two generators, Merge requires two or more",
+        "generators[0].merge",
+    ),
+    (
+        "duplicate keys in the base",
+        [lst({"name": "a"}, {"name": "a"}), lst({"name": "a"})],
+        ["name"],
+        'not unique by the given mergeKeys, Merge requires all param sets to be unique. Duplicate key was {"name":"a"}',
+        "generators[0].merge.generators[0]",
+    ),
+    (
+        "duplicate keys in a later child",
+        [lst({"name": "a"}), lst({"name": "b"}, {"name": "b"})],
+        ["name"],
+        "Duplicate key was",
+        "generators[0].merge.generators[1]",
+    ),
+    (
+        "a missing key counts as null",
+        [lst({"other": "1"}, {"other": "2"}), lst({"name": "a"})],
+        ["name"],
+        'Duplicate key was {"name":null}',
+        "generators[0].merge.generators[0]",
+    ),
+    (
+        "a failing child",
+        [CLUSTERS, {"list": {"elements": [{"name": 1}]}}],
+        ["name"],
+        "error parsing value as string",
+        "generators[0].merge.generators[1].list",
+    ),
 ]
 
 
-@pytest.mark.parametrize("children, keys, message, generator", [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
+@pytest.mark.parametrize(
+    "children, keys, message, generator", [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS]
+)
 def test_a_malformed_merge_fails_the_application_set(
     children: list[Any], keys: list[str] | None, message: str, generator: str
 ) -> None:

@@ -48,7 +48,9 @@ REVISIONS = [
 ]
 
 
-@pytest.mark.parametrize("revision, present, absent", [r[1:] for r in REVISIONS], ids=[r[0] for r in REVISIONS])
+@pytest.mark.parametrize(
+    "revision, present, absent", [r[1:] for r in REVISIONS], ids=[r[0] for r in REVISIONS]
+)
 def test_a_repository_is_read_at_the_requested_revision(
     origin: GitRepo, repo_cache: gitsource.RepoCache, revision: str, present: str, absent: str
 ) -> None:
@@ -59,7 +61,9 @@ def test_a_repository_is_read_at_the_requested_revision(
     assert len(source.resolve_revision()) == 40
 
 
-def test_a_commit_sha_full_or_abbreviated_reads_that_commit(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_a_commit_sha_full_or_abbreviated_reads_that_commit(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     first = origin.repo.commit("v1.0.0").hexsha
     for revision in (first, first[:10]):
         source = repo_cache.open(origin.url, revision)
@@ -74,18 +78,24 @@ def test_files_are_read_from_the_object_database(origin: GitRepo, repo_cache: gi
     assert not (repo_cache.mirror_path(origin.url) / "apps").exists()  # a bare mirror: no checkout
 
 
-def test_an_unknown_revision_is_an_error_naming_url_and_revision(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_an_unknown_revision_is_an_error_naming_url_and_revision(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     with pytest.raises(gitsource.RevisionNotFoundError) as caught:
         repo_cache.open(origin.url, "no-such-branch")
     assert origin.url in str(caught.value) and "'no-such-branch'" in str(caught.value)
 
 
-def test_a_revision_that_looks_like_an_option_is_refused(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_a_revision_that_looks_like_an_option_is_refused(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     with pytest.raises(gitsource.RevisionNotFoundError, match="not a valid revision"):
         repo_cache.open(origin.url, "--upload-pack=evil")
 
 
-def test_an_unreachable_repository_is_a_temporary_error_without_credentials(repo_cache: gitsource.RepoCache) -> None:
+def test_an_unreachable_repository_is_a_temporary_error_without_credentials(
+    repo_cache: gitsource.RepoCache,
+) -> None:
     url = "https://fleet-user:s3cr3t-token@127.0.0.1:9/org/repo.git"
     with pytest.raises(gitsource.FetchError) as caught:
         repo_cache.open(url, "main")
@@ -146,26 +156,46 @@ def test_directories_exclude_the_root_and_dot_directories_in_walk_order(
 
 LEGACY_PATTERNS = [
     ("exact file", "apps/api/config.json", ["apps/api/config.json"]),
-    ("a directory selects what is under it", "apps/web", ["apps/web/base/deployment.yaml", "apps/web/overlays/prod/kustomization.yaml"]),
+    (
+        "a directory selects what is under it",
+        "apps/web",
+        ["apps/web/base/deployment.yaml", "apps/web/overlays/prod/kustomization.yaml"],
+    ),
     ("star crosses slashes", "apps/*.json", ["apps/api/config.json", "apps/api/nested/deep/config.json"]),
-    ("double star needs a directory between", "apps/**/config.json", ["apps/api/config.json", "apps/api/nested/deep/config.json"]),
+    (
+        "double star needs a directory between",
+        "apps/**/config.json",
+        ["apps/api/config.json", "apps/api/nested/deep/config.json"],
+    ),
     ("p/**/c.json does not match p/c.json", "envs/**/config.json", []),
-    ("**/c.json does not match a root file", "**/config.json", ["apps/api/config.json", "apps/api/nested/deep/config.json", "envs/config.json"]),
+    (
+        "**/c.json does not match a root file",
+        "**/config.json",
+        ["apps/api/config.json", "apps/api/nested/deep/config.json", "envs/config.json"],
+    ),
     ("question mark", "a?b/file.yaml", ["a-b/file.yaml"]),
-    ("character class", "[ae]*/config.json", ["apps/api/config.json", "apps/api/nested/deep/config.json", "envs/config.json"]),
+    (
+        "character class",
+        "[ae]*/config.json",
+        ["apps/api/config.json", "apps/api/nested/deep/config.json", "envs/config.json"],
+    ),
     ("dot-directories are listed", ".github/*", [".github/workflows/ci.yaml"]),
     ("no match", "nothing/*", []),
 ]
 
 
-@pytest.mark.parametrize("pattern, expected", [c[1:] for c in LEGACY_PATTERNS], ids=[c[0] for c in LEGACY_PATTERNS])
+@pytest.mark.parametrize(
+    "pattern, expected", [c[1:] for c in LEGACY_PATTERNS], ids=[c[0] for c in LEGACY_PATTERNS]
+)
 def test_file_patterns_follow_git_ls_files_pathspecs(
     origin: GitRepo, repo_cache: gitsource.RepoCache, pattern: str, expected: list[str]
 ) -> None:
     assert repo_cache.open(origin.url, "v1.0.0").ls_files(pattern) == expected
 
 
-def test_legacy_patterns_agree_with_git_ls_files_itself(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_legacy_patterns_agree_with_git_ls_files_itself(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     origin.checkout("v1.0.0")
     source = repo_cache.open(origin.url, "v1.0.0")
     for _, pattern, _ in LEGACY_PATTERNS:
@@ -175,7 +205,11 @@ def test_legacy_patterns_agree_with_git_ls_files_itself(origin: GitRepo, repo_ca
 
 NEW_PATTERNS = [
     ("star stays in one directory", "apps/*.json", []),
-    ("double star spans directories", "apps/**/config.json", ["apps/api/config.json", "apps/api/nested/deep/config.json"]),
+    (
+        "double star spans directories",
+        "apps/**/config.json",
+        ["apps/api/config.json", "apps/api/nested/deep/config.json"],
+    ),
     ("double star matches zero directories", "envs/**/config.json", ["envs/config.json"]),
     ("alternatives", "{envs,a-b}/*", ["a-b/file.yaml", "envs/config.json"]),
 ]
@@ -198,7 +232,9 @@ DIR_PATTERNS = [
 ]
 
 
-@pytest.mark.parametrize("pattern, path, matches", [c[1:] for c in DIR_PATTERNS], ids=[c[0] for c in DIR_PATTERNS])
+@pytest.mark.parametrize(
+    "pattern, path, matches", [c[1:] for c in DIR_PATTERNS], ids=[c[0] for c in DIR_PATTERNS]
+)
 def test_directory_patterns_follow_go_path_match(pattern: str, path: str, matches: bool) -> None:
     matcher = gitsource.dir_matcher(pattern)
     assert matcher is not None and matcher(path) is matches
@@ -216,11 +252,17 @@ def test_patterns_outside_the_repository_are_refused(
         repo_cache.open(origin.url, "main").ls_files(pattern)
 
 
-def test_repo_map_reads_the_working_tree_with_uncommitted_changes(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
-    origin.write({"apps/web/base/deployment.yaml": "kind: Deployment # edited\n", "apps/new/app.yaml": "new: true\n"})
+def test_repo_map_reads_the_working_tree_with_uncommitted_changes(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
+    origin.write(
+        {"apps/web/base/deployment.yaml": "kind: Deployment # edited\n", "apps/new/app.yaml": "new: true\n"}
+    )
     origin.write({".gitignore": "*.tmp\n", "scratch.tmp": "ignored\n"})
     origin.remove("README.md")
-    cache = gitsource.RepoCache(repo_cache.root, repo_map={"https://git.example.com/org/fleet.git": origin.path})
+    cache = gitsource.RepoCache(
+        repo_cache.root, repo_map={"https://git.example.com/org/fleet.git": origin.path}
+    )
     source = cache.open("https://git.example.com/org/fleet", "whatever")
     assert source.resolve_revision() == gitsource.WORKTREE
     files = source.list_files()
@@ -234,7 +276,9 @@ def test_repo_map_reads_a_plain_directory(tmp_path: Path) -> None:
     for rel, text in {"a/b/c.yaml": "x: 1\n", "top.json": "{}"}.items():
         (plain / rel).parent.mkdir(parents=True, exist_ok=True)
         (plain / rel).write_text(text)
-    source = gitsource.open_repo("https://example.com/x.git", "main", repo_map={"https://example.com/x.git": plain})
+    source = gitsource.open_repo(
+        "https://example.com/x.git", "main", repo_map={"https://example.com/x.git": plain}
+    )
     assert source.list_files() == ["a/b/c.yaml", "top.json"]
     assert source.list_dirs() == ["a", "a/b"]
     assert source.ls_files("a/*") == ["a/b/c.yaml"]
@@ -248,7 +292,9 @@ def test_reading_outside_a_mapped_directory_is_refused(tmp_path: Path) -> None:
         source.read("../secret.txt")
 
 
-def test_materialize_copies_a_subtree_at_a_revision(origin: GitRepo, repo_cache: gitsource.RepoCache, tmp_path: Path) -> None:
+def test_materialize_copies_a_subtree_at_a_revision(
+    origin: GitRepo, repo_cache: gitsource.RepoCache, tmp_path: Path
+) -> None:
     origin.commit("script", {"apps/web/run.sh": "#!/bin/sh\necho hi\n"})
     os.chmod(origin.path / "apps/web/run.sh", 0o755)
     origin.symlink("apps/web/current", "overlays/prod")
@@ -270,7 +316,9 @@ def test_materialize_refuses_a_symlink_out_of_the_repository(
         repo_cache.materialize(origin.url, "main", "apps/web", tmp_path / "out")
 
 
-def test_materialize_of_a_missing_directory_names_it(origin: GitRepo, repo_cache: gitsource.RepoCache, tmp_path: Path) -> None:
+def test_materialize_of_a_missing_directory_names_it(
+    origin: GitRepo, repo_cache: gitsource.RepoCache, tmp_path: Path
+) -> None:
     with pytest.raises(gitsource.RepoPathError, match="'apps/nope' does not exist"):
         repo_cache.materialize(origin.url, "main", "apps/nope", tmp_path / "out")
 
@@ -283,7 +331,9 @@ def test_materialize_from_a_mapped_working_tree(origin: GitRepo, tmp_path: Path)
     assert (dest / "base/extra.yaml").read_text() == "uncommitted: true\n"
 
 
-def test_the_default_cache_lives_under_fleet_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_default_cache_lives_under_fleet_cache_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(gitsource.CACHE_ENV, str(tmp_path / "c"))
     assert gitsource.cache_root() == tmp_path / "c" / "git"
     monkeypatch.delenv(gitsource.CACHE_ENV)
@@ -302,7 +352,9 @@ def test_sources_can_be_shared_between_threads(origin: GitRepo, repo_cache: gits
         assert set(pool.map(read, range(40))) == {b'{"name": "api"}\n'}
 
 
-def test_a_ref_outside_branches_and_tags_is_fetched_by_name(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_a_ref_outside_branches_and_tags_is_fetched_by_name(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     sha = origin.commit("pull request head", {"pr.txt": "x"})
     origin.repo.git.update_ref("refs/pull/7/head", sha)
     origin.repo.git.reset("--hard", "HEAD~1")  # main no longer holds the commit
@@ -310,7 +362,9 @@ def test_a_ref_outside_branches_and_tags_is_fetched_by_name(origin: GitRepo, rep
     assert "pr.txt" in repo_cache.open(origin.url, "refs/pull/7/head").list_files()
 
 
-def test_the_cache_keeps_branches_and_tags_but_not_other_refs(origin: GitRepo, repo_cache: gitsource.RepoCache) -> None:
+def test_the_cache_keeps_branches_and_tags_but_not_other_refs(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
     origin.repo.git.update_ref("refs/pull/1/head", origin.head)
     repo_cache.open(origin.url, "main")
     import git as gitpython

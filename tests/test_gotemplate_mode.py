@@ -18,7 +18,9 @@ def test_go_template_case(name: str, run_case: Callable[[str], Any]) -> None:
     fx.check_case(case, result)
 
 
-def appset(generators: list[dict[str, Any]], *, name: str, options: list[str] | None = None, **spec: Any) -> dict[str, Any]:
+def appset(
+    generators: list[dict[str, Any]], *, name: str, options: list[str] | None = None, **spec: Any
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -62,7 +64,11 @@ def test_missing_keys_follow_go_template_options(options: list[str] | None, expe
 
 
 def test_index_ignores_missingkey_and_dig_gives_defaults() -> None:
-    doc = appset([lst({"c": "a", "m": {"k": "v"}})], name='{{ index .m "absent" }}-{{ dig "m" "absent" "dflt" . }}', options=["missingkey=error"])
+    doc = appset(
+        [lst({"c": "a", "m": {"k": "v"}})],
+        name='{{ index .m "absent" }}-{{ dig "m" "absent" "dflt" . }}',
+        options=["missingkey=error"],
+    )
     assert names(fx.generate(doc)) == ["<no value>-dflt"]
 
 
@@ -82,8 +88,13 @@ def test_an_empty_parameter_set_leaves_the_template_unrendered() -> None:
 
 
 def test_values_are_a_go_string_map_so_has_key_rejects_them() -> None:
-    doc = appset([{"clusters": {"selector": {"matchLabels": {"region": "us"}}, "values": {"a": "1"}}}], name='{{ hasKey .values "a" }}')
-    assert "wrong type for value; expected map[string]interface {}; got map[string]string" in str(fx.generate(doc).error)
+    doc = appset(
+        [{"clusters": {"selector": {"matchLabels": {"region": "us"}}, "values": {"a": "1"}}}],
+        name='{{ hasKey .values "a" }}',
+    )
+    assert "wrong type for value; expected map[string]interface {}; got map[string]string" in str(
+        fx.generate(doc).error
+    )
 
 
 def test_flat_list_gives_one_application_with_every_cluster() -> None:
@@ -104,56 +115,81 @@ def test_matrix_merges_deeply_and_the_first_child_wins() -> None:
     first = lst({"app": "web", "conf": {"replicas": "1", "team": "a"}, "shared": "first"})
     second = lst({"conf": {"replicas": "3", "zone": "z"}, "shared": "second", "other": "o"})
     doc = appset([{"matrix": {"generators": [first, second]}}], name="{{ .app }}")
-    doc["spec"]["template"]["metadata"]["annotations"] = {"conf": "{{ .conf | toJson }}", "shared": "{{ .shared }}-{{ .other }}"}
+    doc["spec"]["template"]["metadata"]["annotations"] = {
+        "conf": "{{ .conf | toJson }}",
+        "shared": "{{ .shared }}-{{ .other }}",
+    }
     (app,) = fx.generate(doc).objects
-    assert app["metadata"]["annotations"] == {"conf": '{"replicas":"1","team":"a","zone":"z"}', "shared": "first-o"}
+    assert app["metadata"]["annotations"] == {
+        "conf": '{"replicas":"1","team":"a","zone":"z"}',
+        "shared": "first-o",
+    }
 
 
 def test_matrix_child_values_keep_templates_that_need_the_childs_own_parameters() -> None:
     first = lst({"app": "web"})
     values = {"app": "{{ .app }}", "cluster": "{{ .name }}"}
     second = {"clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": values}}
-    doc = appset([{"matrix": {"generators": [first, second]}}], name="{{ .values.app }}-on-{{ .values.cluster }}", options=["missingkey=error"])
+    doc = appset(
+        [{"matrix": {"generators": [first, second]}}],
+        name="{{ .values.app }}-on-{{ .values.cluster }}",
+        options=["missingkey=error"],
+    )
     assert names(fx.generate(doc)) == ["web-on-prod-eu", "web-on-prod-us"]
     # A value needing both children's parameters is kept whole, then fails with the child's own.
     values["both"] = "{{ .app }}-{{ .name }}"
     result = fx.generate(doc)
-    assert 'values.both: failed to execute go template' in str(result.error)
+    assert "values.both: failed to execute go template" in str(result.error)
     assert 'map has no entry for key "app"' in str(result.error)
 
 
 def test_matrix_child_two_selector_uses_child_one_parameters() -> None:
     first = lst({"env": "prod"})
     second = {"clusters": {"selector": {"matchLabels": {"env": "{{ .env }}"}}}}
-    assert names(fx.generate(appset([{"matrix": {"generators": [first, second]}}], name="{{ .name }}"))) == ["prod-eu", "prod-us"]
+    assert names(fx.generate(appset([{"matrix": {"generators": [first, second]}}], name="{{ .name }}"))) == [
+        "prod-eu",
+        "prod-us",
+    ]
 
 
 def test_matrix_interpolation_errors_fail_the_application_set() -> None:
     first = lst({"env": "prod"})
     second = lst({"x": "{{ .missing }}"})
-    result = fx.generate(appset([{"matrix": {"generators": [first, second]}}], name="x", options=["missingkey=error"]))
+    result = fx.generate(
+        appset([{"matrix": {"generators": [first, second]}}], name="x", options=["missingkey=error"])
+    )
     assert 'map has no entry for key "missing"' in str(result.error)
     assert result.error.generator == "generators[0].matrix.generators[1]"
 
 
 def test_merge_deep_merges_nested_values() -> None:
-    base = {"clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": {"redis": "off", "size": "s"}}}
+    base = {
+        "clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": {"redis": "off", "size": "s"}}
+    }
     override = lst({"name": "prod-us", "values": {"redis": "on"}})
-    doc = appset([{"merge": {"mergeKeys": ["name"], "generators": [base, override]}}], name="{{ .name }}-{{ .values.redis }}-{{ .values.size }}")
+    doc = appset(
+        [{"merge": {"mergeKeys": ["name"], "generators": [base, override]}}],
+        name="{{ .name }}-{{ .values.redis }}-{{ .values.size }}",
+    )
     assert names(fx.generate(doc)) == ["prod-eu-off-s", "prod-us-on-s"]
 
 
 def test_merge_a_literal_dotted_key_does_not_reach_the_nested_value() -> None:
     base = {"clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": {"redis": "off"}}}
     override = lst({"name": "prod-us", "values.redis": "on"})
-    doc = appset([{"merge": {"mergeKeys": ["name"], "generators": [base, override]}}], name="{{ .name }}-{{ .values.redis }}")
+    doc = appset(
+        [{"merge": {"mergeKeys": ["name"], "generators": [base, override]}}],
+        name="{{ .name }}-{{ .values.redis }}",
+    )
     assert names(fx.generate(doc)) == ["prod-eu-off", "prod-us-off"]
 
 
 def test_merge_keys_only_address_top_level_keys() -> None:
     base = {"clusters": {"selector": {"matchLabels": {"env": "prod"}}, "values": {"id": "x"}}}
     override = lst({"values": {"id": "x"}})
-    result = fx.generate(appset([{"merge": {"mergeKeys": ["values.id"], "generators": [base, override]}}], name="{{ .name }}"))
+    result = fx.generate(
+        appset([{"merge": {"mergeKeys": ["values.id"], "generators": [base, override]}}], name="{{ .name }}")
+    )
     assert 'Duplicate key was {"values.id":null}' in str(result.error)
 
 
@@ -184,7 +220,9 @@ def test_post_selectors_see_cluster_labels_and_git_segments_as_argo_cd_flattens_
     # segments is a Go []string, not a []interface{}: it flattens to one value, "[apps web]".
     git = {
         "git": {"repoURL": repo.url, "revision": "HEAD", "directories": [{"path": "apps/*"}]},
-        "selector": {"matchExpressions": [{"key": "path.segments", "operator": "In", "values": ["[apps web]"]}]},
+        "selector": {
+            "matchExpressions": [{"key": "path.segments", "operator": "In", "values": ["[apps web]"]}]
+        },
     }
     assert names(fx.generate(appset([git], name="{{ .path.basename }}"), repos=repo_cache)) == ["web"]
 
@@ -205,20 +243,36 @@ metadata:
 
 def test_template_patch_renders_conditionals_real_booleans_and_lists() -> None:
     elements = [
-        {"name": "auto", "autoSync": True, "prune": False, "options": ["CreateNamespace=true"], "replicas": 2},
+        {
+            "name": "auto",
+            "autoSync": True,
+            "prune": False,
+            "options": ["CreateNamespace=true"],
+            "replicas": 2,
+        },
         {"name": "manual", "autoSync": False, "prune": True, "options": [], "replicas": 1},
     ]
     result = fx.generate(appset([lst(*elements)], name="{{ .name }}", templatePatch=PATCH))
     assert result.error is None, str(result.error)
     auto, manual = result.objects
-    assert auto["spec"]["syncPolicy"] == {"automated": {"prune": False}, "syncOptions": ["CreateNamespace=true"]}
+    assert auto["spec"]["syncPolicy"] == {
+        "automated": {"prune": False},
+        "syncOptions": ["CreateNamespace=true"],
+    }
     assert auto["metadata"]["labels"] == {"replicas": "2"}
     assert "syncPolicy" not in manual["spec"]
     assert result.applications[0].automated() is not None and not result.applications[0].auto_prune
 
 
 def test_a_template_patch_that_fails_to_execute_names_the_parameter_set() -> None:
-    result = fx.generate(appset([lst({"name": "a"})], name="{{ .name }}", templatePatch="{{ .nope.deeper }}", options=["missingkey=error"]))
+    result = fx.generate(
+        appset(
+            [lst({"name": "a"})],
+            name="{{ .name }}",
+            templatePatch="{{ .nope.deeper }}",
+            options=["missingkey=error"],
+        )
+    )
     message = str(result.error)
     assert "field templatePatch" in message and 'map has no entry for key "nope"' in message
     assert 'parameter set {"name": "a"}' in message

@@ -54,7 +54,10 @@ FILES = {
     "docs/notes.md": "argoproj.io",
 }
 
-CLUSTERS = [models.Cluster(name="east", server="https://east.example.com"), models.Cluster(name="west", server="https://west.example.com")]
+CLUSTERS = [
+    models.Cluster(name="east", server="https://east.example.com"),
+    models.Cluster(name="west", server="https://west.example.com"),
+]
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
@@ -114,17 +117,27 @@ def test_expand_fleet_checks_projects_against_the_fleets_app_projects(tmp_path: 
     files = dict(FILES, **{"appsets/web.yaml": APPSET.replace("project: team", "project: other")})
     result = appset.expand_fleet(write_tree(tmp_path / "fleet", files), clusters=CLUSTERS)
     assert [a.name for a in result.applications] == ["standalone"]
-    assert {i.message for i in result.invalid} == {"application references project other which does not exist"}
+    assert {i.message for i in result.invalid} == {
+        "application references project other which does not exist"
+    }
 
 
 def test_the_example_fleet_loads() -> None:
     fleet = appset.load_fleet(EXAMPLE)
-    assert sorted(a.name for a in fleet.appsets) == ["apps", "dashboards", "greeter", "hello-by-env", "platform"]
+    assert sorted(a.name for a in fleet.appsets) == [
+        "apps",
+        "dashboards",
+        "greeter",
+        "hello-by-env",
+        "platform",
+    ]
     assert [a.name for a in fleet.applications] == ["dashboard-c001"]
     assert sorted(p.name for p in fleet.projects) == ["apps", "platform"]
 
 
-def test_a_repository_url_is_read_at_a_revision(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_a_repository_url_is_read_at_a_revision(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files=FILES)
     repo.tag("v1")
     repo.commit("drop the appset", {"appsets/web.yaml": "# moved\n"})

@@ -46,11 +46,23 @@ CASES = [
     ("an empty selector keeps everything", {}, ["a", "b", "c"]),
     ("matchLabels", {"matchLabels": {"env": "prod"}}, ["a", "c"]),
     ("a flattened values key", {"matchLabels": {"values.tier": "gold"}}, ["a"]),
-    ("In", {"matchExpressions": [{"key": "values.tier", "operator": "In", "values": ["gold", "silver"]}]}, ["a", "b"]),
-    ("NotIn includes sets without the key", {"matchExpressions": [{"key": "values.tier", "operator": "NotIn", "values": ["gold"]}]}, ["b", "c"]),
+    (
+        "In",
+        {"matchExpressions": [{"key": "values.tier", "operator": "In", "values": ["gold", "silver"]}]},
+        ["a", "b"],
+    ),
+    (
+        "NotIn includes sets without the key",
+        {"matchExpressions": [{"key": "values.tier", "operator": "NotIn", "values": ["gold"]}]},
+        ["b", "c"],
+    ),
     ("Exists", {"matchExpressions": [{"key": "url", "operator": "Exists"}]}, ["c"]),
     ("DoesNotExist", {"matchExpressions": [{"key": "url", "operator": "DoesNotExist"}]}, ["a", "b"]),
-    ("values are not validated, so URLs match", {"matchLabels": {"url": "https://c.example.com:6443"}}, ["c"]),
+    (
+        "values are not validated, so URLs match",
+        {"matchLabels": {"url": "https://c.example.com:6443"}},
+        ["c"],
+    ),
 ]
 
 
@@ -59,7 +71,9 @@ def test_post_selectors_filter_parameter_sets(selector: Any, expected: list[str]
     assert names(appset(selector)) == expected
 
 
-def test_post_selectors_match_git_path_parameters(make_git_repo: Callable[..., GitRepo], repo_cache: Any) -> None:
+def test_post_selectors_match_git_path_parameters(
+    make_git_repo: Callable[..., GitRepo], repo_cache: Any
+) -> None:
     repo = make_git_repo(files={"apps/web/k.yaml": "x: 1", "apps/api/k.yaml": "x: 1"})
     doc = appset({"matchLabels": {"path.basename": "web"}})
     doc["spec"]["generators"][0] = {
@@ -73,7 +87,9 @@ def test_post_selectors_match_git_path_parameters(make_git_repo: Callable[..., G
 def test_post_selectors_compare_the_go_formatting_of_non_string_values() -> None:
     elements = [{"name": "x"}]
     doc = appset({"matchLabels": {"n": "3", "flag": "true"}}, elements)
-    doc["spec"]["generators"][0]["list"]["elementsYaml"] = "- {name: y, n: 3, flag: true}\n- {name: z, n: 3.5, flag: true}"
+    doc["spec"]["generators"][0]["list"]["elementsYaml"] = (
+        "- {name: y, n: 3, flag: true}\n- {name: z, n: 3.5, flag: true}"
+    )
     # n: 3 decodes to float64 3, which Go prints as "3"; 3.5 prints "3.5"; true prints "true".
     assert names(doc) == ["y"]
 

@@ -16,7 +16,11 @@ TEMPLATE = {
     "metadata": {"name": "{{name}}", "labels": {"keep": "yes"}, "finalizers": ["custom/finalizer"]},
     "spec": {
         "project": "default",
-        "source": {"repoURL": "https://git.example.com/r.git", "path": "p", "helm": {"valueFiles": ["a.yaml", "b.yaml"]}},
+        "source": {
+            "repoURL": "https://git.example.com/r.git",
+            "path": "p",
+            "helm": {"valueFiles": ["a.yaml", "b.yaml"]},
+        },
         "destination": {"name": "in-cluster", "namespace": "ns"},
         "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
     },
@@ -30,7 +34,12 @@ def appset(patch: str | None) -> dict[str, Any]:
     }
     if patch is not None:
         spec["templatePatch"] = patch
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "patched"}, "spec": spec}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "patched"},
+        "spec": spec,
+    }
 
 
 def patched(patch: str) -> dict[str, Any]:
@@ -41,8 +50,13 @@ def patched(patch: str) -> dict[str, Any]:
 
 
 def test_maps_merge_and_new_keys_are_added() -> None:
-    app = patched("spec:\n  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n  destination: {namespace: '{{ns}}'}\n")
-    assert app["spec"]["syncPolicy"] == {"syncOptions": ["CreateNamespace=true"], "automated": {"prune": True, "selfHeal": True}}
+    app = patched(
+        "spec:\n  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n  destination: {namespace: '{{ns}}'}\n"
+    )
+    assert app["spec"]["syncPolicy"] == {
+        "syncOptions": ["CreateNamespace=true"],
+        "automated": {"prune": True, "selfHeal": True},
+    }
     assert app["spec"]["destination"] == {"name": "in-cluster", "namespace": "patched"}
 
 
@@ -60,7 +74,10 @@ def test_null_deletes_a_key() -> None:
 
 def test_an_empty_spec_clears_it_but_the_project_stays() -> None:
     app = {"metadata": {"name": "a"}, "spec": {"project": "default", "destination": {"name": "in-cluster"}}}
-    assert templating.apply_template_patch(app, "spec:\n")["spec"] == {"destination": {}, "project": "default"}
+    assert templating.apply_template_patch(app, "spec:\n")["spec"] == {
+        "destination": {},
+        "project": "default",
+    }
     # Through the engine, the cleared destination then fails validation (issue argo-cd#17040).
     result = fx.generate(appset("spec:\n"))
     assert result.error is None and result.objects == ()
@@ -80,7 +97,9 @@ def test_the_namespace_is_always_the_application_sets() -> None:
 
 
 def test_patch_replace_directive_replaces_a_map() -> None:
-    app = patched("spec:\n  source:\n    $patch: replace\n    repoURL: https://other.example.com/x.git\n    chart: nginx\n")
+    app = patched(
+        "spec:\n  source:\n    $patch: replace\n    repoURL: https://other.example.com/x.git\n    chart: nginx\n"
+    )
     assert app["spec"]["source"] == {"repoURL": "https://other.example.com/x.git", "chart": "nginx"}
 
 
@@ -95,7 +114,11 @@ def test_the_finalizer_rule_runs_before_the_patch() -> None:
 ERRORS = [
     ("not YAML", "spec: [unclosed", "error while converting template to json"),
     ("not a mapping", "- a\n- b", "must render to a mapping"),
-    ("a field of the wrong type", "spec:\n  syncPolicy:\n    automated:\n      prune: 'yes'\n", "invalid templatePatch: spec.syncPolicy.automated.prune"),
+    (
+        "a field of the wrong type",
+        "spec:\n  syncPolicy:\n    automated:\n      prune: 'yes'\n",
+        "invalid templatePatch: spec.syncPolicy.automated.prune",
+    ),
     ("an unclosed tag", "metadata: {name: '{{name}}-{{oops'}", "cannot find end tag"),
 ]
 
@@ -118,7 +141,9 @@ STRATEGIC = [
 ]
 
 
-@pytest.mark.parametrize("original, patch, expected", [c[1:] for c in STRATEGIC], ids=[c[0] for c in STRATEGIC])
+@pytest.mark.parametrize(
+    "original, patch, expected", [c[1:] for c in STRATEGIC], ids=[c[0] for c in STRATEGIC]
+)
 def test_strategic_merge(original: dict[str, Any], patch: dict[str, Any], expected: dict[str, Any]) -> None:
     before = repr(original)
     assert templating.strategic_merge(original, patch) == expected

@@ -47,7 +47,9 @@ def load_appsets(paths: list[str]) -> list[argo.ApplicationSet]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()):
+            for file in sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()
+            ):
                 docs = argo.read_documents(file)
                 for i, doc in enumerate(docs):
                     if isinstance(doc, dict) and doc.get("kind") == argo.Kind.APPLICATION_SET:
@@ -150,33 +152,44 @@ def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
         appsets: Annotated[
-            list[str], typer.Argument(metavar="APPSET.yaml...", help="ApplicationSet files (or directories of them).")
+            list[str],
+            typer.Argument(metavar="APPSET.yaml...", help="ApplicationSet files (or directories of them)."),
         ],
         clusters: Annotated[
             str | None,
             typer.Option(
                 "--clusters",
                 metavar="FILE",
-                help="YAML stream of Argo CD cluster Secrets (data base64 or stringData); only Secrets labelled"
+                help="YAML stream of Argo CD cluster Secrets (data base64 or stringData);"
+                " only Secrets labelled"
                 " argocd.argoproj.io/secret-type=cluster in the --argocd-namespace count.",
             ),
         ] = None,
         argocd_namespace: Annotated[
-            str, typer.Option("--argocd-namespace", help="Argo CD's namespace (cluster Secrets, ApplicationSets).")
+            str,
+            typer.Option(
+                "--argocd-namespace", help="Argo CD's namespace (cluster Secrets, ApplicationSets)."
+            ),
         ] = appset.DEFAULT_NAMESPACE,
         in_cluster: Annotated[
             bool,
-            typer.Option("--in-cluster/--no-in-cluster", help="The implicit in-cluster entry, on by default as in Argo CD."),
+            typer.Option(
+                "--in-cluster/--no-in-cluster",
+                help="The implicit in-cluster entry, on by default as in Argo CD.",
+            ),
         ] = True,
         repo_map: Annotated[
             list[str] | None,
             typer.Option(
                 "--repo-map",
                 metavar="URL=PATH",
-                help="Read the git repository URL from a local directory (its working tree) instead; repeatable.",
+                help="Read the git repository URL from a local directory (its working tree) instead;"
+                " repeatable.",
             ),
         ] = None,
-        output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table, yaml or json.")] = OutputFormat.TABLE,
+        output: Annotated[
+            OutputFormat, typer.Option("--output", "-o", help="table, yaml or json.")
+        ] = OutputFormat.TABLE,
     ) -> None:
         """Preview the Applications that ApplicationSets generate (no cluster access needed)."""
         try:
