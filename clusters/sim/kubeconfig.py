@@ -5,6 +5,7 @@ Both are written with mode 0600, since they hold the clusters' bearer tokens.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,10 @@ def kubeconfig(clusters: Sequence[models.Cluster], *, current: str | None = None
     doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [], "users": [],
                            "contexts": []}
     for cluster in clusters:
-        doc["clusters"].append({"name": cluster.name, "cluster": {"server": cluster.server}})
+        entry: dict[str, Any] = {"server": cluster.server}
+        if cluster.credentials.ca_data:
+            entry["certificate-authority-data"] = base64.b64encode(cluster.credentials.ca_data.encode()).decode()
+        doc["clusters"].append({"name": cluster.name, "cluster": entry})
         user: dict[str, Any] = {}
         if cluster.credentials.bearer_token:
             user["token"] = cluster.credentials.bearer_token

@@ -21,7 +21,8 @@ from fleet.clusters.sim import store
 FORMAT = "fleet-sim-state/v1"
 
 
-def snapshot(clusters: Iterable[cluster_mod.SimCluster]) -> bytes:
+def snapshot(clusters: Iterable[cluster_mod.SimCluster], *, extra: dict[str, Any] | None = None) -> bytes:
+    """The whole state as JSON bytes; ``extra`` holds server-wide fields (the TLS CA)."""
     out: list[bytes] = []
     for sim in clusters:
         resources = []
@@ -31,7 +32,8 @@ def snapshot(clusters: Iterable[cluster_mod.SimCluster]) -> bytes:
                              + b',"items":[' + b",".join(items) + b"]}")
         head = json.dumps({"name": sim.name, "labels": sim.labels, "token": sim.token, "rv": sim.store.rv})
         out.append(head[:-1].encode() + b',"resources":[' + b",".join(resources) + b"]}")
-    return b'{"format":"' + FORMAT.encode() + b'","clusters":[' + b",\n".join(out) + b"]}\n"
+    head = json.dumps({"format": FORMAT, **(extra or {})})
+    return head[:-1].encode() + b',"clusters":[' + b",\n".join(out) + b"]}\n"
 
 
 def save(path: str | os.PathLike[str], data: bytes) -> None:
@@ -44,13 +46,13 @@ def save(path: str | os.PathLike[str], data: bytes) -> None:
     os.replace(tmp, target)
 
 
-def load(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The saved clusters, or [] when the file does not exist yet."""
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The saved state (``clusters``, optional ``tls``), or an empty state when there is no file."""
     where = str(path)
     try:
         text = Path(path).read_bytes()
     except FileNotFoundError:
-        return []
+        return {"format": FORMAT, "clusters": []}
     except OSError as exc:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
     try:
@@ -63,7 +65,7 @@ def load(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     clusters = doc.get("clusters")
     if not isinstance(clusters, list):
         raise errors.InputError("has no cluster list", file=where, field="clusters")
-    return clusters
+    return doc
 
 
 def restore(sim: cluster_mod.SimCluster, saved: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from fleet import errors, log, models, redact
 from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, watch
+from fleet.clusters.sim import tls as tls_mod
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import controllers as ctl
 
@@ -142,7 +143,10 @@ class Runtime:
         current = self.total_rv()
         if current == self.saved_rv:
             return
-        persist.save(path, persist.snapshot(self.clusters.values()))
+        extra = {}
+        if self.server.tls_material is not None:
+            extra["tls"] = {"caCert": self.server.tls_material.ca_cert, "caKey": self.server.tls_material.ca_key}
+        persist.save(path, persist.snapshot(self.clusters.values(), extra=extra))
         self.saved_rv = current
 
     async def save_periodically(self, interval: float) -> None:
@@ -551,6 +555,7 @@ class SimServer:
         rollout_seconds: how long a simulated pod takes to become ready.
         bad_image_pattern: regular expression; matching images never become ready.
         token: require a per-cluster bearer token.
+        tls: serve HTTPS with a generated CA (in the kubeconfig); kubectl sends tokens only over TLS.
         nodes: simulated nodes per cluster (DaemonSets run one pod per node).
         seed: seed for fault injection's random choices.
     """
@@ -566,6 +571,7 @@ class SimServer:
         rollout_seconds: float = 0.5,
         bad_image_pattern: str = r":bad$",
         token: bool = True,
+        tls: bool = False,
         nodes: int = 1,
         seed: int | None = None,
         save_interval: float = 5.0,
@@ -581,6 +587,8 @@ class SimServer:
         self.rollout_seconds = rollout_seconds
         self.bad_image_pattern = bad_image_pattern
         self.token = token
+        self.tls = tls
+        self.tls_material: tls_mod.Material | None = None
         self.nodes = nodes
         self.seed = seed
         self.save_interval = save_interval
@@ -642,7 +650,11 @@ class SimServer:
         runtime = Runtime(self)
         self._runtime = runtime
         self._stopped = asyncio.Event()
-        saved = persist.load(self.state_file) if self.state_file else []
+        state = persist.load(self.state_file) if self.state_file else {"clusters": []}
+        saved = state["clusters"]
+        if self.tls:
+            ca = state.get("tls") or {}
+            self.tls_material = tls_mod.material(ca.get("caCert"), ca.get("caKey"), host=self.host)
         started = time.monotonic()
         for index, item in enumerate(saved):
             runtime.add_cluster(str(item["name"]), dict(item.get("labels") or {}),
@@ -658,7 +670,8 @@ class SimServer:
         admin.add_routes(app, self, runtime)
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        ssl_context = self.tls_material.server_context() if self.tls_material is not None else None
+        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True, ssl_context=ssl_context)
         await site.start()
         self._runner = runner
         sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
@@ -715,7 +728,12 @@ class SimServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> str | None:
+        """The CA certificate that signed the server's certificate (with ``tls=True``)."""
+        return self.tls_material.ca_cert if self.tls_material is not None else None
 
     def url_for(self, name: str) -> str:
         return f"{self.url}/clusters/{name}"
@@ -728,7 +746,7 @@ class SimServer:
         def build() -> list[models.Cluster]:
             out = []
             for sim in self.runtime.clusters.values():
-                creds = models.ClusterCredentials(bearer_token=sim.token or None)
+                creds = models.ClusterCredentials(bearer_token=sim.token or None, ca_data=self.ca_pem)
                 out.append(models.Cluster(name=sim.name, server=self.url_for(sim.name), labels=dict(sim.labels),
                                           credentials=creds, source=f"sim:{self.url}"))
             return out

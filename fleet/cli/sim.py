@@ -1,9 +1,248 @@
-"""CLI commands: sim (being built; see the open issue)."""
+"""CLI: ``fleet sim`` — run a simulated fleet and control it from another process.
+
+``fleet sim up`` runs ``fleet.clusters.sim.SimServer`` in the foreground until SIGINT/SIGTERM
+(saving state when ``--state-file`` is given). The other commands talk to a running simulator's
+admin API (``/_sim/...``, see ``fleet.clusters.sim.admin``) at ``--url`` (or ``FLEET_SIM_URL``),
+so a demo or a test can break a cluster in the middle of a sync.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
 import typer
+
+from fleet import errors
+
+sim_app = typer.Typer(help="Simulated Kubernetes clusters on loopback (one port, one path per cluster).",
+                      no_args_is_help=True)
+
+DEFAULT_PORT = 8443
+DEFAULT_URL = f"https://127.0.0.1:{DEFAULT_PORT}"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="FLEET_SIM_URL",
+                                        help="Address of a running `fleet sim up` (its admin API).")]
+
+
+class Output(StrEnum):
+    """How ``fleet sim counts`` and ``fleet sim clusters`` print."""
+
+    TABLE = "table"  # aligned columns for people
+    JSON = "json"  # the admin API's JSON
+
+
+def parse_labels(text: str | None, *, field: str = "--labels") -> dict[str, str]:
+    """``K=V,K2=V2`` as a dict."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise errors.InputError(f"{part.strip()!r} must look like KEY=VALUE", field=field)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def up(
+    clusters: Annotated[int, typer.Option("--clusters", "-n", min=1, help="How many clusters (c001, c002, ...).")] = 3,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (keep it loopback).")] = "127.0.0.1",
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Write a kubeconfig here.")] = None,
+    cluster_secrets: Annotated[Path | None, typer.Option(
+        "--cluster-secrets", help="Write Argo CD cluster Secrets (YAML stream) here.")] = None,
+    secrets_namespace: Annotated[str, typer.Option(
+        "--secrets-namespace", help="Namespace of the cluster Secrets.")] = "argocd",
+    labels: Annotated[str | None, typer.Option(
+        "--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env/region).")] = None,
+    state_file: Annotated[Path | None, typer.Option(
+        "--state-file", help="Restore objects from this file and save them to it.")] = None,
+    rollout_seconds: Annotated[float, typer.Option(
+        "--rollout-seconds", min=0.0, help="Seconds until a simulated pod is ready.")] = 0.5,
+    bad_image_pattern: Annotated[str, typer.Option(
+        "--bad-image-pattern", help="Images matching this regex never become ready.")] = r":bad$",
+    tls: Annotated[bool, typer.Option(
+        "--tls/--no-tls", help="HTTPS with a generated CA (kubectl sends tokens only over TLS).")] = True,
+    token: Annotated[bool, typer.Option("--token/--no-token", help="Require per-cluster bearer tokens.")] = True,
+    nodes: Annotated[int, typer.Option("--nodes", min=1, help="Simulated nodes per cluster.")] = 1,
+) -> None:
+    """Run simulated clusters in the foreground until Ctrl-C or SIGTERM."""
+    import re
+
+    from fleet.clusters.sim import SimServer
+
+    extra = parse_labels(labels)
+    try:
+        re.compile(bad_image_pattern)
+    except re.error as exc:
+        raise errors.InputError(f"is not a valid regular expression: {exc}", field="--bad-image-pattern") from None
+    server = SimServer(clusters, port=port, host=host, state_file=state_file, labels=lambda name: extra,
+                       rollout_seconds=rollout_seconds, bad_image_pattern=bad_image_pattern, token=token,
+                       tls=tls, nodes=nodes)
+    try:
+        server.start()
+    except OSError as exc:
+        raise errors.InputError(f"cannot listen on {host}:{port}: {exc.strerror}", field="--port") from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        names = server.cluster_names()
+        typer.echo(f"fleet sim: {len(names)} clusters at {server.url}/clusters/<name> "
+                   f"({names[0]} .. {names[-1]})")
+        typer.echo(f"admin API: {server.url}/_sim (fleet sim fault/counts --url {server.url})")
+        if kubeconfig is not None:
+            typer.echo(f"kubeconfig: {server.write_kubeconfig(kubeconfig)}")
+        if cluster_secrets is not None:
+            typer.echo(f"cluster secrets: {server.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}")
+        if state_file is not None:
+            typer.echo(f"state file: {state_file}")
+        typer.echo("ready; press Ctrl-C to stop", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()
+    typer.echo("fleet sim: stopped" + (f", state saved to {state_file}" if state_file else ""), err=True)
+
+
+# -- talking to a running simulator ------------------------------------------------------------------
+
+
+def _request(url: str, method: str, path: str, body: Any = None) -> Any:
+    target = url.rstrip("/") + path
+    parsed = urlparse(target)
+    if parsed.scheme not in ("http", "https"):
+        raise errors.InputError(f"{url!r} is not an http(s) URL", field="--url")
+    context = None
+    if parsed.scheme == "https" and parsed.hostname in _LOOPBACK:
+        # The simulator's CA is generated per run; on loopback there is nobody to impersonate it.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(target, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            message = exc.reason
+        raise errors.InputError(f"the simulator refused: {message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise errors.TemporaryError(f"no simulator answers at {url}: {reason}") from None
+
+
+def fault(
+    name: Annotated[str, typer.Argument(help="Cluster name, e.g. c007.")],
+    latency: Annotated[float, typer.Option("--latency", min=0.0, help="Seconds added to every answer.")] = 0.0,
+    error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of 500 answers.")] = 0.0,
+    throttle_rate: Annotated[float, typer.Option(
+        "--throttle-rate", min=0.0, max=1.0, help="Share of 429 answers (Retry-After: 1).")] = 0.0,
+    unreachable: Annotated[bool, typer.Option("--unreachable", help="Reset every connection.")] = False,
+    hang: Annotated[bool, typer.Option("--hang", help="Never answer.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove this cluster's faults.")] = False,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Break one cluster (or heal it with --clear) while the simulator runs."""
+    if clear:
+        _request(url, "DELETE", f"/_sim/faults/{name}")
+        typer.echo(f"{name}: faults cleared")
+        return
+    result = _request(url, "PUT", f"/_sim/faults/{name}", {
+        "latency": latency, "error_rate": error_rate, "throttle_rate": throttle_rate,
+        "unreachable": unreachable, "hang": hang})
+    active = {k: v for k, v in result["faults"].items() if v}
+    typer.echo(f"{name}: " + (", ".join(f"{k}={v}" for k, v in active.items()) if active else "no faults"))
+
+
+def counts(
+    name: Annotated[str | None, typer.Argument(help="One cluster (default: all).")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Zero the counters after printing.")] = False,
+    output: Annotated[Output, typer.Option("--output", "-o")] = Output.TABLE,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Requests each cluster received, by verb."""
+    query = f"?cluster={name}" if name else ""
+    data = _request(url, "GET", f"/_sim/counts{query}")
+    per_cluster = {name: data} if name else data
+    if output is Output.JSON:
+        typer.echo(json.dumps(per_cluster, indent=2, sort_keys=True))
+    else:
+        verbs = sorted({v for c in per_cluster.values() for v in c["verbs"]})
+        rows = [["CLUSTER", "TOTAL", *[v.upper() for v in verbs]]]
+        for cname, c in per_cluster.items():
+            rows.append([cname, str(c["total"]), *[str(c["verbs"].get(v, 0)) for v in verbs]])
+        typer.echo(_table(rows))
+    if reset:
+        _request(url, "DELETE", f"/_sim/counts{query}")
+
+
+def clusters(
+    output: Annotated[Output, typer.Option("--output", "-o")] = Output.TABLE,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """The simulated clusters, their labels and faults."""
+    data = _request(url, "GET", "/_sim/clusters")
+    if output is Output.JSON:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    rows = [["NAME", "URL", "LABELS", "FAULTS"]]
+    for c in data:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(c["labels"].items()))
+        active = ",".join(f"{k}={v}" for k, v in c["faults"].items() if v) or "-"
+        rows.append([c["name"], c["url"], labels, active])
+    typer.echo(_table(rows))
+
+
+def add(
+    name: Annotated[str, typer.Argument(help="New cluster name.")],
+    labels: Annotated[str | None, typer.Option("--labels", help="K=V,K2=V2")] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Add a cluster to a running simulator (write a new kubeconfig afterwards to reach it)."""
+    result = _request(url, "POST", "/_sim/clusters", {"name": name, "labels": parse_labels(labels)})
+    typer.echo(f"{result['name']}: added at {result['url']}")
+
+
+def remove(
+    name: Annotated[str, typer.Argument(help="Cluster name.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Remove a cluster (its URL then answers 404)."""
+    _request(url, "DELETE", f"/_sim/clusters/{name}")
+    typer.echo(f"{name}: removed")
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
+
+
+for _name, _fn in (("up", up), ("fault", fault), ("counts", counts), ("clusters", clusters), ("add", add),
+                   ("remove", remove)):
+    sim_app.command(_name)(_fn)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``fleet sim ...`` to the root app."""
+    app.add_typer(sim_app, name="sim")
