@@ -149,9 +149,7 @@ def eval_field(st: State, receiver: Any, name: str, where: Where, container: Any
     if isinstance(receiver, values.GoObject):
         method = receiver.go_methods().get(name)
         if method is not None:
-            if args:
-                raise exec_error(st, where, f"wrong number of args for {name}: want 0 got {len(args)}")
-            return method()
+            return _call_method(st, method, name, args or [], where)
     elif isinstance(receiver, dict):
         if args:
             raise exec_error(st, where, f"{name} is not a method but has arguments")
@@ -164,6 +162,21 @@ def eval_field(st: State, receiver: Any, name: str, where: Where, container: Any
     else:
         type_name = _static_type(receiver, container)
     raise exec_error(st, where, f"can't evaluate field {name} in type {type_name}")
+
+
+def _call_method(st: State, method: Any, name: str, args: list[Any], where: Where) -> Any:
+    if not isinstance(method, GoFunc):
+        method = GoFunc(name, method)
+    problem = method.arity_error(len(args))
+    if problem is not None:
+        raise exec_error(st, where, problem)
+    prepared = []
+    for position, arg in enumerate(args):
+        try:
+            prepared.append(method.param_type(position, len(args)).validate(arg))
+        except ArgError as exc:
+            raise exec_error(st, where, str(exc)) from None
+    return _safe_call(st, method.fn, prepared, name, where)
 
 
 def eval_chain(st: State, receiver: Any, names: list[str], where: Where, args: list[Any] | None = None,
@@ -208,6 +221,29 @@ class Compiler:
 
     def where(self, node: nodes.Node) -> Where:
         return Where(node, self.tree.text, self.tree.parse_name)
+
+    def last_visited(self, node: nodes.Node) -> Where:
+        """The node Go's error context names after evaluating ``node`` as an argument.
+
+        Go records the node it is evaluating (``s.at``) as it goes and reports errors that
+        happen after an evaluation (a field of a pipeline result, a bad argument type, range
+        over a non-collection) at the last node it visited, often deep inside ``node``.
+        """
+        while True:
+            if isinstance(node, nodes.PipeNode):
+                node = node.cmds[-1]
+                continue
+            if isinstance(node, nodes.CommandNode):
+                word = node.args[0]
+                if isinstance(word, nodes.IdentifierNode) and len(node.args) > 1:
+                    node = node.args[-1]
+                    continue
+                node = word
+                continue
+            if isinstance(node, nodes.ChainNode):
+                node = node.node
+                continue
+            return self.where(node)
 
     # -- variables --------------------------------------------------------------------------
 
@@ -306,7 +342,7 @@ class Compiler:
         mark = len(self.scope)
         pipe = node.pipe
         collection = self.compile_pipe(pipe, declare=False)
-        where = self.where(node)
+        where = self.last_visited(pipe)
         slots: list[int | None] = []
         if pipe.is_assign:
             slots = [self.lookup(var.idents[0]) for var in pipe.decl]
@@ -545,13 +581,14 @@ class Compiler:
             return _raise_at(where, f"indirection through explicit nil in {node}")
         base = self.compile_arg(node.node, None)
         names = node.fields
+        at_base = self.last_visited(node.node)
 
         def chain_call(st: State, dot: Any, argv: list[Any]) -> Any:
-            return eval_chain(st, base(st, dot), names, where, argv or None)
+            return eval_chain(st, base(st, dot), names, at_base, argv or None)
 
         if arg_nodes or has_final:
             return self._args_and_final(arg_nodes, has_final, chain_call)
-        return lambda st, dot: eval_chain(st, base(st, dot), names, where)
+        return lambda st, dot: eval_chain(st, base(st, dot), names, at_base)
 
     def compile_variable(self, node: nodes.VariableNode, arg_nodes: list[nodes.Node], has_final: bool) -> Any:
         where = self.where(node)
@@ -607,7 +644,7 @@ class Compiler:
 
             return call_n
         final_type = func.param_type(count - 1, count)
-        at_final = self.where(arg_nodes[-1]) if arg_nodes else at_ident
+        at_final = self.last_visited(arg_nodes[-1]) if arg_nodes else at_ident
 
         def call_final(st: State, dot: Any, final: Any) -> Any:
             argv = [ev(st, dot) for ev in arg_evs]
@@ -717,6 +754,7 @@ class Compiler:
             return as_any
         validate = typ.validate
         fast_str = typ is STRING
+        where = self.last_visited(node)
 
         def checked(st: State, dot: Any) -> Any:
             value = evaluator(st, dot)

@@ -229,11 +229,11 @@ def eq(arg1: Any, *others: Any) -> bool:
                 truth = _is_nil(arg1) == _is_nil(arg)
             elif values.kind_name(arg1) != values.kind_name(arg):
                 raise FuncError(
-                    f"non-comparable types {gofmt.sprint_value(arg1)}: {values.type_name(arg1)}, "
+                    f"non-comparable types {gofmt.sprintf('%s', [arg1])}: {values.type_name(arg1)}, "
                     f"{values.type_name(arg)}: {gofmt.sprint_value(arg)}"
                 )
             elif isinstance(arg, (dict, list, tuple)) or callable(arg):
-                raise FuncError(f"non-comparable type {gofmt.sprint_value(arg)}: {values.type_name(arg)}")
+                raise FuncError(f"non-comparable type {gofmt.sprintf('%s', [arg])}: {values.type_name(arg)}")
             else:
                 truth = arg1 == arg
         if truth:

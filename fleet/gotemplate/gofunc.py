@@ -101,6 +101,10 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and not isinstance(value, (values.StrList, values.IntList))
 
 
+def _is_time(value: Any) -> bool:
+    return type(value).__name__ == "GoTime"
+
+
 ANY = GoType("interface {}", "any", True, lambda value: True)
 VALUE = GoType("reflect.Value", "value", True, lambda value: True)  # raw: MISSING passes through
 STRING = GoType("string", "string", False, _is_str)
@@ -110,6 +114,7 @@ FLOAT64 = GoType("float64", "float", False, _is_float)
 BOOL = GoType("bool", "bool", False, _is_bool)
 MAP = GoType("map[string]interface {}", "map", True, _is_map)
 LIST = GoType("[]interface {}", "list", True, _is_list)
+TIME = GoType("time.Time", "struct", False, _is_time)
 
 
 def ideal_constant(node: nodes.Node) -> Any:

@@ -265,24 +265,71 @@ def from_json(text: str) -> Any:
         raise FuncError(_json_error(text, exc)) from None
 
 
+_JSON_ERRORS = {
+    "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
+    "Expecting value": "looking for beginning of value",
+    "Expecting ':' delimiter": "after object key",
+    "Extra data": "after top-level value",
+    "Invalid control character at": "in string literal",
+    "Invalid \\escape": "in string escape code",
+}
+
+
 def _json_error(text: str, exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        if exc.pos >= len(text.rstrip()):
-            return "unexpected end of JSON input"
-        ch = text[exc.pos]
-        if exc.msg.startswith("Extra data"):
-            return f"invalid character {gofmt.quote_rune(ord(ch))} after top-level value"
-        return f"invalid character {gofmt.quote_rune(ord(ch))} looking for beginning of value"
-    return "invalid character 'N' looking for beginning of value"
+    """Go's encoding/json syntax error wording for Python's JSONDecodeError."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return "invalid character 'N' looking for beginning of value"
+    pos = exc.pos
+    if exc.msg.startswith("Unterminated string") or pos >= len(text) or (
+        exc.msg == "Expecting value" and text[pos:].strip() == ""
+    ):
+        return "unexpected end of JSON input"
+    ch = text[pos]
+    context = None
+    for prefix, wording in _JSON_ERRORS.items():
+        if exc.msg.startswith(prefix):
+            context = wording
+            break
+    if exc.msg.startswith("Expecting ',' delimiter"):
+        opener = _innermost_open(text, pos)
+        context = "after array element" if opener == "[" else "after object key:value pair"
+    if context is None:
+        context = "looking for beginning of value"
+    if exc.msg.startswith("Invalid \\escape"):
+        ch = text[pos + 1] if pos + 1 < len(text) else ch
+    return f"invalid character {gofmt.quote_rune(ord(ch))} {context}"
+
+
+def _innermost_open(text: str, pos: int) -> str:
+    depth: list[str] = []
+    in_string = False
+    escaped = False
+    for ch in text[:pos]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth.append(ch)
+        elif ch in "]}" and depth:
+            depth.pop()
+    return depth[-1] if depth else ""
 
 
 # -- regexp (RE2) ------------------------------------------------------------------------------
 # Go's regexp differs from Python's in a few ways that matter here; `translate_regexp` maps
 # them: `$` (without the m flag) and `\z` mean the end of the text only (Python's `$` also
 # matches before a final newline, hence `\Z`), `\Q...\E` quotes a literal, `(?<name>...)` is a
-# named group, `\d \w \s \b` are ASCII-only, and backreferences and lookaround do not exist
+# named group, `\d \w \s \b` are ASCII-only (Python's are Unicode-aware), and backreferences and lookaround do not exist
 # in RE2 (compiling them is an error, as in Go).
 
+_ASCII_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r ", "D": "\\D", "W": "\\W", "S": "\\S",
+                  "b": "\\b", "B": "\\B"}
 _UNSUPPORTED = re.compile(r"\(\?(?:=|!|<=|<!)")
 
 
@@ -311,6 +358,9 @@ def _translate(pattern: str) -> str:
                 raise RegexpError(f"invalid escape sequence: `\\Z`")
             elif nxt.isdigit() and nxt != "0" and not in_class:
                 raise RegexpError(f"invalid escape sequence: `\\{nxt}`")
+            elif nxt in _ASCII_CLASSES:
+                # Go's \d \w \s \b are ASCII-only; \pL and (?i) stay Unicode-aware.
+                out.append(_ASCII_CLASSES[nxt] if in_class else f"(?a:\\{nxt})")
             else:
                 out.append(ch + nxt)
             index += 2
@@ -365,7 +415,7 @@ def compile_regexp(pattern: str) -> Any:
         assert found is not None
         raise FuncError(f"error parsing regexp: invalid or unsupported Perl syntax: `{found.group(0)}`")
     try:
-        return re2.compile(_translate(pattern), re2.ASCII | re2.V0)
+        return re2.compile(_translate(pattern), re2.V0)
     except RegexpError as exc:
         raise FuncError(f"error parsing regexp: {exc}") from None
     except re2.error as exc:

@@ -30,7 +30,7 @@ from typing import Any
 
 from fleet.gotemplate import gofmt, golib, values
 from fleet.gotemplate.errors import FuncError
-from fleet.gotemplate.gofunc import ANY, BOOL, FLOAT64, INT, LIST, MAP, STRING, GoFunc, func
+from fleet.gotemplate.gofunc import ANY, BOOL, FLOAT64, INT, MAP, STRING, TIME, GoFunc, func
 from fleet.gotemplate.values import MISSING, Int64, IntList, StrList, StrMap
 
 _REGISTRY: list[GoFunc] = []
@@ -1359,11 +1359,11 @@ def omit(mapping: dict[str, Any] | None, *names: str) -> dict[str, Any]:
 
 
 def _merge_into(dst: dict[str, Any], src: dict[str, Any], overwrite: bool) -> None:
-    """mergo.Merge / MergeWithOverwrite on map[string]interface{} (changes ``dst``).
+    """dario.cat/mergo Merge / MergeWithOverwrite on map[string]interface{} (changes ``dst``).
 
     Without overwrite, a key of ``dst`` that is missing or empty ("" 0 false nil, empty map
     or list) takes the value of ``src``; nested maps merge key by key. With overwrite, ``src``
-    wins, except that a map in ``src`` never replaces a non-empty non-map value in ``dst``.
+    wins, except that nil in ``src`` only overwrites, and two maps are merged key by key.
     """
     for key, item in src.items():
         current = dst.get(key, MISSING)
@@ -1371,22 +1371,18 @@ def _merge_into(dst: dict[str, Any], src: dict[str, Any], overwrite: bool) -> No
             if overwrite:
                 dst[key] = None
             continue
+        present = current is not MISSING and not golib.is_empty(current)
         if isinstance(item, dict):
             if isinstance(current, dict):
                 _merge_into(current, item, overwrite)
-            if current is not MISSING and not golib.is_empty(current):
-                continue
-            dst[key] = item
-            continue
-        if isinstance(item, (list, tuple)):
+                if present:
+                    continue
+        elif isinstance(item, (list, tuple)):
             if overwrite:
                 dst[key] = item
+            if present:
                 continue
-            if current is not MISSING and not golib.is_empty(current):
-                continue
-            dst[key] = item
-            continue
-        if overwrite or current is MISSING or golib.is_empty(current):
+        if overwrite or not present:
             dst[key] = item
 
 
@@ -1545,6 +1541,135 @@ def url_join(mapping: dict[str, Any] | None) -> str:
     from fleet.gotemplate import gourl
 
     return gourl.join_dict(mapping or {})
+
+
+# -- dates ---------------------------------------------------------------------------------------
+
+
+def _time_arg(value: Any, *, allow_int32: bool = True) -> Any:
+    from fleet.gotemplate import gotime
+
+    if isinstance(value, gotime.GoTime):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return gotime.from_unix(int(value))
+    return gotime.now()  # Sprig: any other type (float64 from JSON too) means "now"
+
+
+@sprig("now")
+def now() -> Any:
+    from fleet.gotemplate import gotime
+
+    return gotime.now()
+
+
+@sprig("dateInZone", STRING, ANY, STRING, aliases=("date_in_zone",))
+def date_in_zone(layout: str, date: Any, zone: str) -> str:
+    from fleet.gotemplate import gotime
+
+    location = gotime.load_location(zone) or gotime.load_location("UTC")
+    assert location is not None
+    return gotime.format_time(gotime.in_zone(_time_arg(date), location), layout)
+
+
+@sprig("date", STRING, ANY)
+def date(layout: str, value: Any) -> str:
+    return date_in_zone.fn(layout, value, "Local")
+
+
+@sprig("htmlDate", ANY)
+def html_date(value: Any) -> str:
+    return date_in_zone.fn("2006-01-02", value, "Local")
+
+
+@sprig("htmlDateInZone", ANY, STRING)
+def html_date_in_zone(value: Any, zone: str) -> str:
+    return date_in_zone.fn("2006-01-02", value, zone)
+
+
+@sprig("dateModify", STRING, TIME, aliases=("date_modify",))
+def date_modify(change: str, value: Any) -> Any:
+    try:
+        return must_date_modify.fn(change, value)
+    except FuncError:
+        return value
+
+
+@sprig("mustDateModify", STRING, TIME, aliases=("must_date_modify",))
+def must_date_modify(change: str, value: Any) -> Any:
+    import datetime as dt
+
+    from fleet.gotemplate import gotime
+
+    nanos = gotime.parse_duration(change)
+    total = value.nanosecond + nanos
+    moment = value.moment.replace(microsecond=0) + dt.timedelta(seconds=total // gotime.SECOND)
+    rest = total % gotime.SECOND
+    return gotime.GoTime(moment.replace(microsecond=rest // 1000), rest)
+
+
+@sprig("toDate", STRING, STRING)
+def to_date(layout: str, text: str) -> Any:
+    from fleet.gotemplate import gotime
+
+    try:
+        return gotime.parse_time(layout, text, gotime.local_zone())
+    except FuncError:
+        return gotime.ZERO_TIME
+
+
+@sprig("mustToDate", STRING, STRING)
+def must_to_date(layout: str, text: str) -> Any:
+    from fleet.gotemplate import gotime
+
+    return gotime.parse_time(layout, text, gotime.local_zone())
+
+
+@sprig("unixEpoch", TIME)
+def unix_epoch(value: Any) -> str:
+    return str(value.unix())
+
+
+@sprig("ago", ANY)
+def ago(value: Any) -> str:
+    from fleet.gotemplate import gotime
+
+    return gotime.format_duration(gotime.round_duration(gotime.since(_time_arg(value)), gotime.SECOND))
+
+
+@sprig("duration", ANY)
+def duration(value: Any) -> str:
+    from fleet.gotemplate import gotime
+
+    seconds = 0
+    if isinstance(value, str):
+        seconds = atoi.fn(value) if value.lstrip("+-").isdigit() else 0
+    elif type(value) is Int64:
+        seconds = int(value)
+    return gotime.format_duration(values.wrap_int64(seconds * gotime.SECOND))
+
+
+@sprig("durationRound", ANY)
+def duration_round(value: Any) -> str:
+    from fleet.gotemplate import gotime
+
+    nanos = 0
+    if isinstance(value, str):
+        try:
+            nanos = gotime.parse_duration(value)
+        except FuncError:
+            nanos = 0
+    elif type(value) is Int64:
+        nanos = int(value)
+    elif isinstance(value, gotime.GoTime):
+        nanos = gotime.since(value)
+    magnitude = abs(nanos)
+    day = 24 * gotime.HOUR
+    for unit, suffix in ((365 * day, "y"), (30 * day, "mo"), (day, "d"), (gotime.HOUR, "h"),
+                         (gotime.MINUTE, "m"), (gotime.SECOND, "s")):
+        if magnitude > unit:
+            return f"{magnitude // unit}{suffix}"
+    return "0s"
 
 
 SPRIG_FUNCS: dict[str, GoFunc] = {declared.name: declared for declared in _REGISTRY}

@@ -1,0 +1,18 @@
+"""Argo CD's template functions and the ApplicationSet function set (tests/data/gotemplate/argocd.yaml).
+
+Every row's expectation is also compared with Helm's real Go engine by
+tests/test_gotemplate_oracle.py, unless the row says why it cannot be (oracle: false).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures import gotemplate_oracle
+
+CASES = gotemplate_oracle.load_cases("argocd.yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_template_behave_like_argo_cd(case: gotemplate_oracle.Case) -> None:
+    gotemplate_oracle.check_case(case)

@@ -1,0 +1,18 @@
+"""Go's builtin template functions (tests/data/gotemplate/builtins.yaml).
+
+Every row's expectation is also compared with Helm's real Go engine by
+tests/test_gotemplate_oracle.py, unless the row says why it cannot be (oracle: false).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures import gotemplate_oracle
+
+CASES = gotemplate_oracle.load_cases("builtins.yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_template_behave_like_go_builtins(case: gotemplate_oracle.Case) -> None:
+    gotemplate_oracle.check_case(case)
