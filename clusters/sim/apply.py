@@ -381,10 +381,19 @@ def server_side_apply(
     for entry in entries:
         if entry is not mine:
             others |= entry.fields
-    removed = sorted(mine.fields - applied_set - others, key=len, reverse=True)
+    # Parents first: a removed list item takes its fields with it, unless another manager owns
+    # something inside it (then only this manager's fields in it go).
+    removed = sorted(mine.fields - applied_set - others, key=len)
+    kept = others | applied_set
+    gone: list[Path] = []
     for path in removed:
+        if any(path[:len(g)] == g for g in gone):
+            continue
+        if path[-1][:2] in ("k:", "v:") and any(p[:len(path)] == path for p in kept):
+            continue
         if remove_at(base, path):
-            _prune_empty(base, path, others | applied_set)
+            gone.append(path)
+            _prune_empty(base, path, kept)
 
     merged = _merge(base, applied, (), lists)
     if mine.fields != applied_set or mine.api_version != api_version:

@@ -237,7 +237,7 @@ class Runtime:
         if route.subresource == "proxy":
             return "proxy", resource
         if method == "GET":
-            if route.watch or request.query.get("watch") in ("true", "1"):
+            if route.watch or status.flag(request.query.get("watch")):
                 return "watch", resource
             return ("get" if route.name is not None else "list"), resource
         if method == "POST":
@@ -392,7 +392,7 @@ class Runtime:
             return _json(sim.raw_at(rt, entry, version))
         if verb in ("patch", "apply"):
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
-            force = query.get("force") in ("true", "1")
+            force = status.flag(query.get("force"))
             if force and verb != "apply":
                 raise status.bad_request("force may only be set for apply patches")
             apply_manager = query.get("fieldManager")

@@ -106,3 +106,8 @@ def bad_request(message: str) -> ApiError:
 
 def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
     return ApiError(405, Reason.METHOD_NOT_ALLOWED, message)
+
+
+def flag(value: str | None) -> bool:
+    """A boolean query parameter as the API server parses it (Go's strconv.ParseBool)."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")

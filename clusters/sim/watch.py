@@ -63,8 +63,8 @@ async def serve(
         timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
     except ValueError:
         raise status.bad_request("timeoutSeconds must be a number") from None
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-    send_initial = query.get("sendInitialEvents") == "true"
+    bookmarks = status.flag(query.get("allowWatchBookmarks"))
+    send_initial = status.flag(query.get("sendInitialEvents"))
     rv_text = query.get("resourceVersion") or ""
     ns = namespace if rt.namespaced else None
     watcher = store.Watcher(rt.key, ns, match)
