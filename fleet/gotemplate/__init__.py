@@ -70,11 +70,12 @@ EXTRA_FUNCS: Mapping[str, GoFunc] = {
     "required": gofunc.func("required", gofunc.STRING, gofunc.ANY)(_required),
 }
 
-_MISSINGKEY_ALIASES = {f"missingkey={mode}": mode for mode in execute.MISSINGKEY_MODES}
+_MODES = {**execute.MISSINGKEY_MODES,
+          **{f"missingkey={name}": mode for name, mode in execute.MISSINGKEY_MODES.items()}}
 
 
 def _mode(missingkey: str) -> int:
-    mode = execute.MISSINGKEY_MODES.get(_MISSINGKEY_ALIASES.get(missingkey, missingkey))
+    mode = _MODES.get(missingkey)
     if mode is None:
         raise TemplateError(f"unrecognized option: missingkey={missingkey}")
     return mode
@@ -103,7 +104,10 @@ class Template:
         main = self._main
         if main.constant is not None:
             return main.constant
-        st = execute.State(self, self.name, _mode(missingkey), main.nslots, MISSING if data is None else data)
+        mode = _MODES.get(missingkey)
+        if mode is None:
+            mode = _mode(missingkey)
+        st = execute.State(self, self.name, mode, main.nslots, MISSING if data is None else data)
         out: list[str] = []
         try:
             main.body(st, st.vars[0], out)

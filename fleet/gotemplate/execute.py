@@ -57,7 +57,7 @@ class State:
     __slots__ = ("vars", "mode", "template", "name", "depth", "dot_iface")
 
     def __init__(self, template: Any, name: str, mode: int, nslots: int, data: Any) -> None:
-        self.vars: list[Any] = [data] + [MISSING] * (nslots - 1)
+        self.vars: list[Any] = [data] if nslots == 1 else [data] + [MISSING] * (nslots - 1)
         self.mode = mode
         self.template = template
         self.name = name
@@ -200,14 +200,18 @@ def eval_chain(st: State, receiver: Any, names: list[str], where: Where, args: l
 def _safe_call(st: State, fn: Callable[..., Any], argv: list[Any], name: str, where: Where) -> Any:
     try:
         return fn(*argv)
-    except (errors.ExecError, _Break, _Continue):
-        raise
-    except errors.FuncError as exc:
-        raise exec_error(st, where, f"error calling {name}: {exc}") from None
-    except RecursionError:
-        raise
-    except Exception as exc:  # a bug or an unexpected input in a function: never echo values
-        raise exec_error(st, where, f"error calling {name}: {type(exc).__name__}") from None
+    except Exception as exc:
+        raise _call_failed(st, exc, name, where) from None
+
+
+def _call_failed(st: State, exc: Exception, name: str, where: Where) -> Exception:
+    """The exception to raise for a function that raised ``exc`` (Go: "error calling NAME")."""
+    if isinstance(exc, (errors.ExecError, _Break, _Continue, RecursionError)):
+        return exc
+    if isinstance(exc, errors.FuncError):
+        return exec_error(st, where, f"error calling {name}: {exc}")
+    # A bug or an unexpected input in a function: never echo the message (it may hold values).
+    return exec_error(st, where, f"error calling {name}: {type(exc).__name__}")
 
 
 class Compiler:
@@ -270,7 +274,7 @@ class Compiler:
                 else:
                     parts.append(("text", child.text))
             elif isinstance(child, nodes.ActionNode):
-                evaluator = self.compile_pipe(child.pipe)
+                evaluator = self.compile_pipe(child.pipe, nil_ok=True)
                 if child.pipe.decl:
                     parts.append(("eval", evaluator))
                 else:
@@ -309,7 +313,7 @@ class Compiler:
 
     def compile_if(self, node: nodes.BranchNode, *, with_dot: bool) -> Runner:
         mark = len(self.scope)
-        condition = self.compile_pipe(node.pipe)
+        condition = self.compile_pipe(node.pipe, nil_ok=True)
         body = self.compile_list(node.list)
         otherwise = self.compile_list(node.else_list) if node.else_list is not None else None
         del self.scope[mark:]
@@ -429,11 +433,17 @@ class Compiler:
 
     # -- pipelines and commands ----------------------------------------------------------------
 
-    def compile_pipe(self, pipe: nodes.PipeNode, *, declare: bool = True) -> Evaluator:
-        """Evaluate the commands in order, piping each value into the next; then bind variables."""
+    def compile_pipe(self, pipe: nodes.PipeNode, *, declare: bool = True, nil_ok: bool = False) -> Evaluator:
+        """Evaluate the commands in order, piping each value into the next; then bind variables.
+
+        ``nil_ok``: the caller treats nil like no value (printing, truth tests), so a single
+        command needs no wrapper turning nil into no value.
+        """
         first = self.compile_command(pipe.cmds[0], has_final=False)
         rest = [self.compile_command(cmd, has_final=True) for cmd in pipe.cmds[1:]]
         if not declare or not pipe.decl:
+            if not rest and nil_ok:
+                return first  # type: ignore[no-any-return]
             if not rest:
                 def run_one(st: State, dot: Any) -> Any:
                     value = first(st, dot)
@@ -628,31 +638,49 @@ class Compiler:
         if not has_final:
             if not arg_evs:
                 def call0(st: State, dot: Any) -> Any:
-                    return _safe_call(st, fn, [], name, at_call)
+                    try:
+                        return fn()
+                    except Exception as exc:
+                        raise _call_failed(st, exc, name, at_call) from None
 
                 return call0
             if len(arg_evs) == 1:
                 arg0 = arg_evs[0]
 
                 def call1(st: State, dot: Any) -> Any:
-                    return _safe_call(st, fn, [arg0(st, dot)], name, at_call)
+                    value = arg0(st, dot)
+                    try:
+                        return fn(value)
+                    except Exception as exc:
+                        raise _call_failed(st, exc, name, at_call) from None
 
                 return call1
 
             def call_n(st: State, dot: Any) -> Any:
-                return _safe_call(st, fn, [ev(st, dot) for ev in arg_evs], name, at_call)
+                argv = [ev(st, dot) for ev in arg_evs]
+                try:
+                    return fn(*argv)
+                except Exception as exc:
+                    raise _call_failed(st, exc, name, at_call) from None
 
             return call_n
         final_type = func.param_type(count - 1, count)
         at_final = self.last_visited(arg_nodes[-1]) if arg_nodes else at_ident
+        final_is_str = final_type is STRING or final_type is ANY
 
         def call_final(st: State, dot: Any, final: Any) -> Any:
             argv = [ev(st, dot) for ev in arg_evs]
+            if final.__class__ is str and final_is_str:
+                argv.append(final)
+            else:
+                try:
+                    argv.append(final_type.validate(final))
+                except ArgError as exc:
+                    raise exec_error(st, at_final, str(exc)) from None
             try:
-                argv.append(final_type.validate(final))
-            except ArgError as exc:
-                raise exec_error(st, at_final, str(exc)) from None
-            return _safe_call(st, fn, argv, name, at_call)
+                return fn(*argv)
+            except Exception as exc:
+                raise _call_failed(st, exc, name, at_call) from None
 
         return call_final
 

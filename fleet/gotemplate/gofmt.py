@@ -234,12 +234,73 @@ def sprintln(args: list[Any] | tuple[Any, ...]) -> str:
 
 def sprintf(format_string: str, args: list[Any] | tuple[Any, ...]) -> str:
     """fmt.Sprintf with Go's verbs, flags, widths, precisions and argument indexes."""
-    if "%" not in format_string:
-        if not args:
-            return format_string
+    if "%" not in format_string and not args:
+        return format_string
+    simple = _simple_format(format_string)
+    if simple is not None and len(simple) - 1 == len(args):
+        # Templates mostly use "%s-%s" style formats: one plain %s/%v/%d per argument.
+        out = [simple[0]]
+        for arg, literal in zip(args, simple[1:]):
+            kind = arg.__class__
+            if kind is str:
+                out.append(arg)
+            elif kind is int:
+                out.append(str(arg))
+            else:
+                break
+            out.append(literal)
+        else:
+            if _simple_verbs_ok(format_string, args):
+                return "".join(out)
     printer = _Printer()
     printer.do_printf(format_string, list(args))
     return "".join(printer.buf)
+
+
+_SIMPLE_CACHE: dict[str, tuple[list[str], str] | None] = {}
+
+
+def _parse_simple(format_string: str) -> tuple[list[str], str] | None:
+    """Split a format made only of plain %s, %v, %d and %% into literals, or None."""
+    literals: list[str] = []
+    verbs: list[str] = []
+    current: list[str] = []
+    index = 0
+    while index < len(format_string):
+        ch = format_string[index]
+        if ch != "%":
+            current.append(ch)
+            index += 1
+            continue
+        verb = format_string[index + 1:index + 2]
+        if verb == "%":
+            current.append("%")
+        elif verb in ("s", "v", "d"):
+            literals.append("".join(current))
+            current = []
+            verbs.append(verb)
+        else:
+            return None
+        index += 2
+    literals.append("".join(current))
+    return literals, "".join(verbs)
+
+
+def _simple_format(format_string: str) -> list[str] | None:
+    entry = _SIMPLE_CACHE.get(format_string, False)
+    if entry is False:
+        entry = _parse_simple(format_string)
+        if len(_SIMPLE_CACHE) < 4096:
+            _SIMPLE_CACHE[format_string] = entry
+    return None if entry is None else entry[0]  # type: ignore[index]
+
+
+def _simple_verbs_ok(format_string: str, args: list[Any] | tuple[Any, ...]) -> bool:
+    """%s and %v print strings and ints as they are, %d only ints."""
+    entry = _SIMPLE_CACHE.get(format_string)
+    if not entry:
+        return False
+    return all(verb != "d" or arg.__class__ is int for verb, arg in zip(entry[1], args))
 
 
 class _Printer:
