@@ -1,0 +1,556 @@
+"""The sync driver: from a fleet repository to a ``RunResult``, fanning one unit out per cluster.
+
+Where it sits: ``fleet sync`` / ``fleet diff`` (and ``fleet demo``) call ``run``. The driver does
+what is the same for every cluster once, and leaves what touches a cluster to the workers:
+
+1. source: the fleet is a local directory (read as it is on disk) or a git URL at ``--revision``
+   (mirrored by ``fleet.gitsource``); the resolved commit is recorded;
+2. clusters: the registry the flags describe (kubeconfig, Argo CD cluster Secrets, ClusterLists);
+3. generate: ApplicationSets (and plain Applications) become Applications (``fleet.appset``);
+   each destination (server or name) must be a registered cluster, or that Application is a
+   generation error naming it; ``--selector`` (cluster labels) and ``--app`` (globs) narrow them;
+4. render: every distinct source once, on a few threads, with the render cache, and with SOPS
+   files left encrypted (``decrypt=False``): only ciphertext travels to the workers, which decrypt
+   in memory. A source that fails to render fails its Application (RenderFailed), nothing else;
+5. fan out: one self-contained ``reconcile.ClusterWork`` per cluster (credentials still as
+   references, manifests, sync policy, ignoreDifferences, settings) to the executor (Ray by
+   default, or local threads), with a timeout per cluster; a cluster that fails, hangs or loses
+   its worker is reported with its reason while every other cluster finishes;
+6. collect the ``ClusterResult`` values into a ``RunResult`` and record it in the status store.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleet import appset, argo, errors, executor, gitsource, log, models, reconcile, redact, render, results, store
+from fleet.clusters import registry, selectors
+from fleet.render import cache as render_cache
+from fleet.status import Reason
+
+_log = log.get_logger(__name__)
+
+WORK_FUNCTION = "fleet.reconcile:sync_cluster"
+RENDER_THREADS = 4
+
+
+class ExecutorKind:
+    """Names accepted by ``--executor``."""
+
+    RAY = "ray"  # Ray actors: local by default, an existing cluster with --ray-address / RAY_ADDRESS
+    LOCAL = "local"  # a thread pool in this process (tiny fleets, the benchmark baseline)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncRequest:
+    """Everything one run needs, as the CLI flags say it (library callers build it directly).
+
+    Parameters:
+        fleet: a directory (read as it is) or a git URL; with ``revision`` a local git repository
+            is read at that revision too.
+        revision: branch, tag or commit of a git fleet (default HEAD).
+        kubeconfig, contexts, cluster_files, cluster_lists: the cluster registry's sources
+            (``fleet.clusters.registry.load``); ``clusters`` replaces them all.
+        selector: cluster label selector; apps: Application name globs.
+        kind: sync, dry run or diff.
+        prune: prune objects removed from Git even where ``automated.prune`` is off.
+        repo_map: ``{repoURL: directory}`` read instead of cloning (a pull request's working tree).
+        in_cluster: whether Argo CD's implicit in-cluster destination exists (off: fleet runs
+            outside the clusters it manages).
+        cluster_timeout: seconds per cluster, from dispatch to result.
+        concurrency: clusters in flight (local: in total; ray: per worker process).
+    """
+
+    fleet: str = "."
+    revision: str | None = None
+    kubeconfig: str | None = None
+    contexts: tuple[str, ...] = ()
+    cluster_files: tuple[str, ...] = ()
+    cluster_lists: tuple[str, ...] = ()
+    clusters: tuple[models.Cluster, ...] | None = None
+    selector: str | None = None
+    apps: tuple[str, ...] = ()
+    kind: results.RunKind = results.RunKind.SYNC
+    prune: bool = False
+    repo_map: Mapping[str, str] = field(default_factory=dict)
+    in_cluster: bool = False
+    argocd_namespace: str = appset.DEFAULT_NAMESPACE
+    executor: str = ExecutorKind.RAY
+    ray_address: str | None = None
+    cluster_timeout: float = 300.0
+    health_timeout: float = 120.0
+    request_timeout: float = 30.0
+    concurrency: int = 16
+    app_concurrency: int = 4
+    qps: float = 50.0
+    burst: int = 100
+    state_dir: str | None = None
+    record: bool = True
+    resolver: Any = None  # fleet.secrets.resolver.Resolver; None: the default providers
+
+
+@dataclass
+class RunPlan:
+    """What the driver prepared before the fan-out."""
+
+    source: str
+    revision: str
+    units: list[executor.WorkUnit]
+    clusters: dict[str, models.Cluster]
+    driver_results: dict[str, list[results.AppResult]]  # cluster -> apps failed before the fan-out
+    errors: list[str]
+    application_count: int
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path and not path.startswith("git@") and Path(path).exists()
+
+
+def _git_head(path: Path) -> str | None:
+    """The commit of a local git working tree (``<sha>+dirty`` with uncommitted changes)."""
+    if not (path / ".git").exists():
+        return None
+    try:
+        import git
+
+        repo = git.Repo(path)
+        sha = repo.head.commit.hexsha
+        return f"{sha}+dirty" if repo.is_dirty(untracked_files=True) else sha
+    except Exception:  # noqa: BLE001 - an unborn branch or a broken repository: no commit to record
+        return None
+
+
+class Checkouts:
+    """Source checkouts on the driver: ``(repoURL, targetRevision) -> (directory, commit)``.
+
+    A ``repo_map`` directory is used in place (revision ``working-tree``); any other repository
+    is mirrored by ``fleet.gitsource`` and its commit copied once into a temporary directory.
+    """
+
+    def __init__(self, repos: gitsource.RepoCache, *, tmp: Path) -> None:
+        self.repos = repos
+        self.tmp = tmp
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._done: dict[tuple[str, str], tuple[Path, str]] = {}
+
+    def get(self, url: str, revision: str) -> tuple[Path, str]:
+        key = (gitsource.normalize_url(url), revision or "HEAD")
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._done:
+                return self._done[key]
+            source = self.repos.open(url, revision or "HEAD")
+            if isinstance(source, gitsource.WorkTreeSource):
+                found = (source.root, gitsource.WORKTREE)
+            else:
+                sha = source.resolve_revision()
+                target = self.tmp / f"{hashlib.sha256(key[0].encode()).hexdigest()[:12]}-{sha[:12]}"
+                if not target.exists():
+                    source.materialize("", target)
+                found = (target, sha)
+            with self._lock:
+                self._done[key] = found
+            return found
+
+
+def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet:
+    """The fleet's ApplicationSets, Applications and AppProjects, and the revision read."""
+    where = request.fleet
+    if _is_local(where) and request.revision is None:
+        fleet = appset.load_fleet(where)
+        head = _git_head(Path(where)) if Path(where).is_dir() else None
+        if head:
+            fleet = appset.Fleet(appsets=fleet.appsets, applications=fleet.applications, projects=fleet.projects,
+                                 files=fleet.files, revision=head, source=fleet.source, ignored=fleet.ignored)
+        return fleet
+    url = str(Path(where).resolve()) if _is_local(where) else where
+    source = repos.open(url, request.revision or "HEAD")
+    return appset.load_fleet(source)
+
+
+# --- generation and selection ----------------------------------------------------------------------
+
+
+def build_registry(request: SyncRequest) -> registry.Registry:
+    if request.clusters is not None:
+        return registry.Registry(request.clusters)
+    return registry.load(
+        kubeconfig_paths=request.kubeconfig,
+        contexts=list(request.contexts) or None,
+        files=list(request.cluster_files),
+        cluster_lists=list(request.cluster_lists),
+        argocd_namespace=request.argocd_namespace,
+    )
+
+
+def destination_cluster(app: argo.Application, clusters: Sequence[models.Cluster]) -> models.Cluster | None:
+    """The registered cluster an Application's destination names (server URL or name)."""
+    dest = app.destination
+    server = (dest.server or "").rstrip("/")
+    name = dest.name or ""
+    for cluster in clusters:
+        if server and cluster.server.rstrip("/") == server:
+            return cluster
+        if not server and name and cluster.name == name:
+            return cluster
+    return None
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Rendered:
+    app: argo.Application
+    appset: str
+    cluster: models.Cluster
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    revision: str = ""
+    failure: tuple[Reason, str] | None = None
+
+
+def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
+    spec = item.app.to_dict().get("spec") or {}
+    sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+    namespace = str((spec.get("destination") or {}).get("namespace") or "")
+    if not sources:
+        item.failure = (Reason.INVALID_SPEC, f"application {item.app.name} has no source (spec.source)")
+        return
+    try:
+        dirs, revisions = [], []
+        for index, source in enumerate(sources):
+            if source.get("chart"):
+                raise render.RenderError(
+                    f"chart {source['chart']!r} comes from a Helm repository, which fleet does not fetch: "
+                    "keep the chart in Git and point spec.source.path at it", app=item.app.name,
+                    field=f"spec.sources[{index}].chart" if spec.get("sources") else "spec.source.chart")
+            path, sha = checkouts.get(str(source.get("repoURL") or ""), str(source.get("targetRevision") or "HEAD"))
+            dirs.append(path)
+            revisions.append(sha)
+    except gitsource.RepoError as exc:
+        item.failure = (Reason.SOURCE_FAILED, redact.mask(str(exc)))
+        return
+    except errors.FleetError as exc:
+        item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
+        return
+    item.revision = revisions[0]
+    try:
+        if spec.get("sources"):
+            item.manifests = render.render_sources(sources, source_dirs=dirs, app_name=item.app.name,
+                                                   namespace=namespace, revisions=revisions, cache=cache,
+                                                   decrypt=False)
+        else:
+            item.manifests = render.render_source(sources[0], source_dir=dirs[0], app_name=item.app.name,
+                                                  namespace=namespace, revision=revisions[0], cache=cache,
+                                                  decrypt=False)
+    except errors.FleetError as exc:
+        item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a tool's crash fails this Application only
+        item.failure = (Reason.RENDER_FAILED, redact.mask(f"application {item.app.name}: {type(exc).__name__}: {exc}"))
+
+
+def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) -> None:
+    """Render every Application's sources; a source shared by many Applications renders once.
+
+    The first Application of each distinct source renders first, so the others find its output
+    in the cache instead of rendering it again on another thread at the same time.
+    """
+    first: dict[str, _Rendered] = {}
+    rest: list[_Rendered] = []
+    for item in items:
+        spec = item.app.to_dict().get("spec") or {}
+        key = json.dumps([spec.get("source"), spec.get("sources")], sort_keys=True, default=str)
+        if key in first:
+            rest.append(item)
+        else:
+            first[key] = item
+    with log.progress("rendering applications", total=len(items)) as bar, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="fleet-render") as pool:
+        for batch in (list(first.values()), rest):
+            futures = {pool.submit(_render_one, item, checkouts, cache): item for item in batch}
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+                item = futures[future]
+                bar.advance(item=item.app.name, status="failed" if item.failure else "ok")
+
+
+# --- the plan of a run --------------------------------------------------------------------------
+
+
+def settings_for(request: SyncRequest, started_at: float) -> reconcile.Settings:
+    return reconcile.Settings(
+        kind=request.kind,
+        prune=True if request.prune else None,
+        app_concurrency=request.app_concurrency,
+        qps=request.qps,
+        burst=request.burst,
+        request_timeout=request.request_timeout,
+        health_timeout=request.health_timeout,
+        cluster_timeout=request.cluster_timeout,
+        started_at=int(started_at),
+    )
+
+
+def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = None) -> RunPlan:
+    """Everything before the fan-out: source, clusters, generation, selection, rendering.
+
+    Raises ``InputError`` for bad input (a flag, an unreadable file, an invalid object, a
+    selection that matches nothing); nothing has touched a cluster then.
+    """
+    started_at = started_at or time.time()
+    for field_name, value in (("--cluster-timeout", request.cluster_timeout), ("--health-timeout", request.health_timeout),
+                              ("--concurrency", request.concurrency)):
+        if value <= 0:
+            raise errors.InputError(f"must be positive (got {value})", field=field_name)
+    selector = selectors.parse(request.selector, where="--selector") if request.selector else None
+    repos_base = gitsource.default_cache()
+    repos = gitsource.RepoCache(repos_base.root, max_age=repos_base.max_age, repo_map=request.repo_map)
+    fleet = open_fleet(request, repos)
+    reg = build_registry(request)
+    every_cluster = reg.clusters()
+    generated = appset.expand_fleet(fleet, clusters=every_cluster, in_cluster=request.in_cluster, repos=repos,
+                                    argocd_namespace=request.argocd_namespace)
+    problems: list[str] = [redact.mask(str(e)) for e in generated.errors]
+    problems.extend(redact.mask(str(i)) for i in generated.invalid)
+    for warning in generated.warnings:
+        _log.warning(warning)
+    pairs: list[tuple[argo.Application, str]] = []
+    for result in generated.results:
+        pairs.extend((app, result.name) for app in result.applications)
+    pairs.extend((app, "") for app in generated.standalone)
+
+    selected: list[_Rendered] = []
+    seen: dict[tuple[str, str], str] = {}
+    matched_any_app = False
+    for app, appset_name in pairs:
+        if request.apps and not any(fnmatch.fnmatchcase(app.name, pattern) for pattern in request.apps):
+            continue
+        matched_any_app = True
+        cluster = destination_cluster(app, every_cluster)
+        if cluster is None:
+            dest = app.destination.server or app.destination.name or "<none>"
+            problems.append(f"Application {app.name}: destination {dest!r} is not a registered cluster")
+            continue
+        if selector is not None and not selector.matches(cluster.labels):
+            continue
+        key = (cluster.name, app.name)
+        if key in seen:
+            problems.append(f"Application {app.name}: defined twice for cluster {cluster.name} "
+                            f"(ApplicationSets {seen[key] or '-'} and {appset_name or '-'})")
+            continue
+        seen[key] = appset_name
+        selected.append(_Rendered(app=app, appset=appset_name, cluster=cluster))
+    if request.apps and not matched_any_app:
+        raise errors.InputError(f"no Application matches {', '.join(request.apps)}", field="--app")
+    if selector is not None and not any(selector.matches(c.labels) for c in every_cluster):
+        raise errors.InputError(f"no registered cluster matches {request.selector!r}", field="--selector")
+
+    # Working trees can change under the same "revision": they get a cache of their own per run.
+    cache = render_cache.MemoryCache() if (request.repo_map or _is_local(request.fleet)) else None
+    checkouts = Checkouts(repos, tmp=tmp)
+    render_all(selected, checkouts, cache=cache)
+
+    settings = settings_for(request, started_at)
+    by_cluster: dict[str, list[_Rendered]] = {}
+    for item in selected:
+        by_cluster.setdefault(item.cluster.name, []).append(item)
+    units: list[executor.WorkUnit] = []
+    driver_results: dict[str, list[results.AppResult]] = {}
+    clusters: dict[str, models.Cluster] = {}
+    for name, items in sorted(by_cluster.items()):
+        cluster = items[0].cluster
+        clusters[name] = cluster
+        work_apps = []
+        for item in sorted(items, key=lambda i: i.app.name):
+            spec = item.app.to_dict().get("spec") or {}
+            work = reconcile.AppWork(
+                name=item.app.name,
+                namespace=str((spec.get("destination") or {}).get("namespace") or ""),
+                manifests=tuple(item.manifests),
+                project=item.app.project,
+                appset=item.appset,
+                revision=item.revision,
+                sync_policy=spec.get("syncPolicy"),
+                ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
+            )
+            if item.failure is not None:
+                reason, message = item.failure
+                driver_results.setdefault(name, []).append(
+                    reconcile.failed_app(work, cluster=name, reason=reason, message=message))
+            else:
+                work_apps.append(work)
+        if work_apps:
+            units.append(executor.WorkUnit(name, reconcile.ClusterWork(
+                cluster=cluster, apps=tuple(work_apps), settings=settings, resolver=request.resolver)))
+    return RunPlan(source=fleet.source, revision=fleet.revision, units=units, clusters=clusters,
+                   driver_results=driver_results, errors=problems, application_count=len(selected))
+
+
+# --- executors ----------------------------------------------------------------------------------
+
+
+def project_root() -> Path | None:
+    """The source checkout fleet runs from (where pyproject.toml is), if it runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def build_wheel(dest: Path) -> Path:
+    """``pip wheel --no-deps`` of this checkout into ``dest``: what a remote Ray cluster's
+    workers import (``runtime_env.py_modules``), so they need nothing from the driver's disk."""
+    root = project_root()
+    if root is None:
+        raise errors.PermanentError("fleet does not run from a source checkout; install the same fleet version "
+                                    "on the Ray cluster instead of shipping a wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dest),
+                    str(root)], check=True, capture_output=True, timeout=600)
+    wheels = sorted(dest.glob("*.whl"))
+    if not wheels:
+        raise errors.PermanentError(f"pip wheel produced no wheel in {dest}")
+    return wheels[-1]
+
+
+def make_executor(request: SyncRequest, *, tmp: Path | None = None) -> executor.Executor:
+    """The executor ``--executor`` asks for. A remote Ray cluster (``--ray-address`` or
+    ``RAY_ADDRESS``) gets fleet as a wheel in ``runtime_env.py_modules``."""
+    if request.executor == ExecutorKind.LOCAL:
+        return executor.LocalExecutor(max_workers=request.concurrency)
+    if request.executor != ExecutorKind.RAY:
+        raise errors.InputError(f"{request.executor!r}: want ray or local", field="--executor")
+    address = request.ray_address or os.environ.get("RAY_ADDRESS") or None
+    runtime_env = None
+    if address:
+        wheel_dir = Path(tempfile.mkdtemp(prefix="fleet-wheel-", dir=tmp))
+        runtime_env = {"py_modules": [str(build_wheel(wheel_dir))]}
+        _log.info("shipping fleet to the Ray cluster as a wheel", extra={"fields": {"address": address}})
+    return executor.RayExecutor(address=address, slots=request.concurrency, runtime_env=runtime_env)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _outcome_result(outcome: executor.UnitOutcome, unit: executor.WorkUnit, timeout: float) -> results.ClusterResult:
+    work: reconcile.ClusterWork = unit.payload
+    if outcome.state is executor.UnitState.DONE:
+        value: results.ClusterResult = outcome.value
+        return value.model_copy(update={"worker": outcome.worker or value.worker})
+    if outcome.state is executor.UnitState.TIMEOUT:
+        return reconcile.failed_cluster(work, reason=Reason.TIMEOUT, seconds=outcome.seconds, worker=outcome.worker,
+                                        message=f"cluster {work.cluster.name}: no result within {timeout:g}s "
+                                                "(--cluster-timeout); it may be hanging")
+    if outcome.state is executor.UnitState.WORKER_DIED:
+        return reconcile.failed_cluster(work, reason=Reason.WORKER_LOST, seconds=outcome.seconds, worker=outcome.worker,
+                                        message=f"cluster {work.cluster.name}: {outcome.error}")
+    # The work function itself raised: a bug, not the cluster's doing; the worker gave no result.
+    return reconcile.failed_cluster(work, reason=Reason.WORKER_LOST, seconds=outcome.seconds, worker=outcome.worker,
+                                    message=f"cluster {work.cluster.name}: the worker failed: {outcome.error}")
+
+
+def fan_out(run_plan: RunPlan, ex: executor.Executor | None, *, timeout: float,
+            kind: results.RunKind) -> list[results.ClusterResult]:
+    """Run every unit; merge in the Applications that failed on the driver (``ex`` may be None
+    only when there is no unit to run)."""
+    by_key = {unit.key: unit for unit in run_plan.units}
+    collected: dict[str, results.ClusterResult] = {}
+    verb = {results.RunKind.SYNC: "syncing", results.RunKind.DRY_RUN: "dry-running",
+            results.RunKind.DIFF: "comparing"}[kind]
+    if by_key:
+        if ex is None:
+            raise ValueError("an executor is needed to run work units")
+        with log.progress(f"{verb} clusters", total=len(by_key)) as bar:
+            for outcome in ex.run(WORK_FUNCTION, run_plan.units, timeout=timeout):
+                unit = by_key[outcome.key]
+                result = _outcome_result(outcome, unit, timeout)
+                collected[outcome.key] = result
+                status = "ok" if result.ok else (result.reason.value if result.reason else "attention")
+                bar.advance(item=outcome.key, status=status)
+                _log.debug("cluster finished", extra={"fields": {
+                    "cluster": result.cluster, "ok": result.ok, "requests": result.request_total,
+                    "seconds": result.seconds, "reason": result.reason.value if result.reason else ""}})
+    out = []
+    for name in sorted(set(collected) | set(run_plan.driver_results)):
+        cluster = run_plan.clusters[name]
+        extra = tuple(run_plan.driver_results.get(name, ()))
+        result = collected.get(name) or results.ClusterResult(cluster=name, server=cluster.server)
+        if extra:
+            result = result.model_copy(update={"apps": tuple(sorted((*result.apps, *extra), key=lambda a: a.name))})
+        out.append(result)
+    return out
+
+
+def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> results.RunResult:
+    """One run (sync, dry run or diff) over the selected fleet; recorded in the status store.
+
+    Pass ``executor_`` to reuse one (e.g. a RayExecutor across runs); otherwise one is made from
+    the request and closed at the end.
+    """
+    started = time.time()
+    started_at = results.now()
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-{uuid.uuid4().hex[:6]}"
+    tmp = Path(tempfile.mkdtemp(prefix="fleet-run-"))
+    ex = executor_
+    try:
+        run_plan = prepare_run(request, tmp=tmp, started_at=started)
+        own = executor_ is None and bool(run_plan.units)
+        if own:
+            ex = make_executor(request, tmp=tmp)
+        try:
+            clusters = fan_out(run_plan, ex, timeout=request.cluster_timeout, kind=request.kind)
+        finally:
+            if own and ex is not None:
+                ex.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = results.RunResult(
+        run_id=run_id,
+        kind=request.kind,
+        started_at=started_at,
+        finished_at=results.now(),
+        source=redact.mask(run_plan.source),
+        revision=run_plan.revision,
+        executor=(ex.name if ex is not None else request.executor),
+        selector=request.selector or "",
+        clusters=tuple(clusters),
+        errors=tuple(run_plan.errors),
+    )
+    summary = result.summary()
+    _log.info(f"{request.kind.value} finished", extra={"fields": {
+        "run": run_id, "ok": result.ok, "seconds": round(time.time() - started, 2), **summary}})
+    if request.record:
+        store.Store(request.state_dir).record(result)
+    return result
+
+
+__all__ = [
+    "Checkouts",
+    "ExecutorKind",
+    "RunPlan",
+    "SyncRequest",
+    "build_wheel",
+    "destination_cluster",
+    "make_executor",
+    "prepare_run",
+    "run",
+]
