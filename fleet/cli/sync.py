@@ -1,9 +1,370 @@
-"""CLI commands: sync (being built; see the open issue)."""
+"""CLI: ``fleet sync``, ``fleet diff``, ``fleet status``, ``fleet report`` and ``fleet demo``.
+
+A thin shell over ``fleet.sync`` (runs), ``fleet.store`` (history), ``fleet.report`` (formats)
+and ``fleet.demo``. Exit codes: 0 when every selected Application is Synced and Healthy (diff:
+nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then).
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from fleet import errors, redact, results, store
+from fleet.health import Health
+from fleet.status import SyncStatus
+
+
+class Output(StrEnum):
+    """How sync, diff and status print their result."""
+
+    TABLE = "table"  # rich tables for people, then a summary line
+    JSON = "json"  # the RunResult (sync, diff) or the latest states (status) as JSON
+
+
+class ReportFormat(StrEnum):
+    """``fleet report --format``."""
+
+    HTML = "html"  # a self-contained page
+    MARKDOWN = "markdown"  # for pull requests and chat
+    JSON = "json"  # the run, its summary and the history
+    METRICS = "metrics"  # Prometheus text exposition
+
+
+# --- shared options --------------------------------------------------------------------------------
+
+FleetArg = Annotated[str, typer.Argument(metavar="[FLEET]", help="Fleet repository: a directory or a git URL.")]
+RevisionOpt = Annotated[str | None, typer.Option("--revision", help="Branch, tag or commit of a git fleet (default HEAD).")]
+KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", metavar="F", help="Kubeconfig file(s): one cluster per context.")]
+ContextsOpt = Annotated[str | None, typer.Option("--contexts", help="Only these kubeconfig contexts, comma-separated.")]
+ClustersOpt = Annotated[
+    list[str] | None,
+    typer.Option("--clusters", metavar="F", help="Argo CD cluster Secrets (or a kubeconfig / ClusterList); repeatable."),
+]
+ClusterListOpt = Annotated[list[str] | None, typer.Option("--cluster-list", metavar="F", help="fleet ClusterList file; repeatable.")]
+SelectorOpt = Annotated[str | None, typer.Option("--selector", "-l", metavar="LABELS", help="Cluster label selector, e.g. 'env=prod,region in (eu,us)'.")]
+AppOpt = Annotated[list[str] | None, typer.Option("--app", metavar="NAME", help="Application name or glob; repeatable.")]
+PruneOpt = Annotated[bool, typer.Option("--prune", help="Prune objects removed from Git even where automated.prune is off.")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", metavar="A", help="An existing Ray cluster (default: RAY_ADDRESS, else Ray starts locally).")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="ray (default) or local (threads in this process).")]
+ClusterTimeoutOpt = Annotated[float, typer.Option("--cluster-timeout", metavar="S", help="Seconds per cluster before it is reported as timed out.")]
+HealthTimeoutOpt = Annotated[float, typer.Option("--health-timeout", metavar="S", help="Seconds a sync wave may take to become healthy.")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", metavar="N", help="Clusters in flight (local: in total; ray: per worker process).")]
+StateDirOpt = Annotated[str | None, typer.Option("--state-dir", metavar="D", help="Status store directory (default FLEET_STATE_DIR or .fleet).")]
+RepoMapOpt = Annotated[list[str] | None, typer.Option("--repo-map", metavar="URL=PATH", help="Read a repository URL from a local directory; repeatable.")]
+InClusterOpt = Annotated[bool, typer.Option("--in-cluster/--no-in-cluster", help="Argo CD's implicit in-cluster destination (off by default).")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+
+
+def _fail(exc: errors.FleetError) -> typer.Exit:
+    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
+    return typer.Exit(int(exc.exit_code))
+
+
+def _console(file: Any = None) -> Any:
+    from rich.console import Console
+
+    target = file or sys.stdout
+    return Console(file=target, width=None if target.isatty() else 200, highlight=False,
+                   no_color=not target.isatty())
+
+
+def _print(renderable: Any) -> None:
+    buffer = io.StringIO()
+    _console(buffer).print(renderable)
+    typer.echo(redact.mask("\n".join(line.rstrip() for line in buffer.getvalue().splitlines())))
+
+
+def _changes(app: results.AppResult) -> str:
+    counts = app.count()
+    counts.pop(results.Action.UNCHANGED.value, None)
+    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "-"
+
+
+def _style(value: str) -> str:
+    good = {SyncStatus.SYNCED.value, Health.HEALTHY.value}
+    bad = {SyncStatus.OUT_OF_SYNC.value, SyncStatus.UNKNOWN.value, Health.DEGRADED.value, Health.UNKNOWN.value,
+           Health.MISSING.value}
+    if value in good:
+        return f"[green]{value}[/green]"
+    if value in bad:
+        return f"[red]{value}[/red]"
+    return f"[yellow]{value}[/yellow]"
+
+
+def run_table(run: results.RunResult) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("CLUSTER", "APPLICATION", "SYNC", "HEALTH", "CHANGES", "REASON", "MESSAGE"):
+        table.add_column(column, overflow="fold")
+    for cluster in run.clusters:
+        if not cluster.apps and cluster.reason:
+            table.add_row(cluster.cluster, "-", _style("Unknown"), _style("Unknown"), "-", cluster.reason.value,
+                          redact.mask(cluster.message))
+        for app in cluster.apps:
+            table.add_row(cluster.cluster, app.name, _style(app.sync_status.value), _style(app.health.value),
+                          _changes(app), app.reason.value, redact.mask(app.message)[:160])
+    return table
+
+
+def summary_line(run: results.RunResult, *, seconds: float | None = None) -> str:
+    s = run.summary()
+    ok_apps = sum(1 for a in run.apps() if a.ok)
+    parts = [
+        f"{s['clusters']} clusters ({s['clusters_failed']} failed)",
+        f"{s['applications']} applications: {ok_apps} Synced and Healthy, {s['out_of_sync']} OutOfSync, "
+        f"{s['unknown']} Unknown, {s['degraded']} Degraded, {s['progressing']} Progressing",
+        f"{s['changed']} objects changed, {s['drifted']} drifted",
+        f"{s['requests']} API requests",
+    ]
+    if s["generation_errors"]:
+        parts.append(f"{s['generation_errors']} generation errors")
+    line = "; ".join(parts)
+    return f"{run.kind.value} {'OK' if run.ok else 'NOT OK'}: {line}"
+
+
+def _print_errors(run: results.RunResult) -> None:
+    for problem in run.errors:
+        typer.echo(f"error: {redact.mask(problem)}", err=True)
+    for cluster in run.clusters:
+        if cluster.reason is not None:
+            typer.echo(f"error: cluster {cluster.cluster}: {cluster.reason.value}: {redact.mask(cluster.message)}",
+                       err=True)
+
+
+def _repo_map(entries: list[str] | None) -> dict[str, str]:
+    from fleet.cli import generate
+
+    return generate.parse_repo_map(entries)
+
+
+def _request(kind: results.RunKind, **flags: Any) -> Any:
+    from fleet import sync
+
+    return sync.SyncRequest(
+        fleet=flags["fleet"],
+        revision=flags["revision"],
+        kubeconfig=flags["kubeconfig"],
+        contexts=tuple(c.strip() for c in (flags["contexts"] or "").split(",") if c.strip()),
+        cluster_files=tuple(flags["clusters"] or ()),
+        cluster_lists=tuple(flags["cluster_list"] or ()),
+        selector=flags["selector"],
+        apps=tuple(flags["app"] or ()),
+        kind=kind,
+        prune=flags.get("prune", False),
+        repo_map=_repo_map(flags["repo_map"]),
+        in_cluster=flags["in_cluster"],
+        executor=flags["executor"],
+        ray_address=flags["ray_address"],
+        cluster_timeout=flags["cluster_timeout"],
+        health_timeout=flags["health_timeout"],
+        concurrency=flags["concurrency"],
+        state_dir=flags["state_dir"],
+    )
+
+
+def _run(kind: results.RunKind, flags: dict[str, Any]) -> results.RunResult:
+    from fleet import sync
+
+    try:
+        return sync.run(_request(kind, **flags))
+    except errors.FleetError as exc:
+        raise _fail(exc) from None
+
+
+def print_diffs(run: results.RunResult) -> int:
+    """Every difference, per cluster and Application (diffs are masked); how many apps differ."""
+    differing = 0
+    for cluster in run.clusters:
+        for app in cluster.apps:
+            changed = [r for r in app.resources if r.status is SyncStatus.OUT_OF_SYNC or r.diff]
+            if app.sync_status is SyncStatus.SYNCED and not changed:
+                continue
+            differing += 1
+            typer.echo(f"=== cluster {cluster.cluster} / application {app.name}: {app.sync_status.value}"
+                       + (f" ({app.reason.value}: {redact.mask(app.message)})" if app.sync_status is SyncStatus.UNKNOWN
+                          else ""))
+            for resource in changed:
+                note = f" [{resource.message}]" if resource.message else ""
+                typer.echo(f"--- {resource.ref}: {resource.action.value}{note}")
+                if resource.diff:
+                    typer.echo(redact.mask(resource.diff.rstrip("\n")))
+    return differing
+
+
+# --- the commands --------------------------------------------------------------------------------
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add sync, diff, status, report and demo to the root app."""
+
+    @app.command("sync")
+    def sync_command(
+        fleet: FleetArg = ".",
+        revision: RevisionOpt = None,
+        kubeconfig: KubeconfigOpt = None,
+        contexts: ContextsOpt = None,
+        clusters: ClustersOpt = None,
+        cluster_list: ClusterListOpt = None,
+        selector: SelectorOpt = None,
+        app_: AppOpt = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but the writes (server-side dry run).")] = False,
+        prune: PruneOpt = False,
+        ray_address: RayAddressOpt = None,
+        executor: ExecutorOpt = "ray",
+        cluster_timeout: ClusterTimeoutOpt = 300.0,
+        health_timeout: HealthTimeoutOpt = 120.0,
+        concurrency: ConcurrencyOpt = 16,
+        state_dir: StateDirOpt = None,
+        repo_map: RepoMapOpt = None,
+        in_cluster: InClusterOpt = False,
+        output: OutputOpt = Output.TABLE,
+    ) -> None:
+        """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune."""
+        flags = dict(locals())
+        flags["app"] = flags.pop("app_")
+        kind = results.RunKind.DRY_RUN if dry_run else results.RunKind.SYNC
+        run = _run(kind, flags)
+        if output is Output.JSON:
+            typer.echo(run.to_json(indent=2))
+        else:
+            _print(run_table(run))
+            typer.echo(summary_line(run))
+        _print_errors(run)
+        raise typer.Exit(int(run.exit_code()))
+
+    @app.command("diff")
+    def diff_command(
+        fleet: FleetArg = ".",
+        revision: RevisionOpt = None,
+        kubeconfig: KubeconfigOpt = None,
+        contexts: ContextsOpt = None,
+        clusters: ClustersOpt = None,
+        cluster_list: ClusterListOpt = None,
+        selector: SelectorOpt = None,
+        app_: AppOpt = None,
+        ray_address: RayAddressOpt = None,
+        executor: ExecutorOpt = "ray",
+        cluster_timeout: ClusterTimeoutOpt = 300.0,
+        concurrency: ConcurrencyOpt = 16,
+        state_dir: StateDirOpt = None,
+        repo_map: RepoMapOpt = None,
+        in_cluster: InClusterOpt = False,
+        output: OutputOpt = Output.TABLE,
+    ) -> None:
+        """Show what `fleet sync` would change, per cluster and Application (secrets masked).
+        Exit 0 when nothing differs, 1 when something does."""
+        flags = dict(locals())
+        flags["app"] = flags.pop("app_")
+        flags["health_timeout"] = 1.0
+        run = _run(results.RunKind.DIFF, flags)
+        in_sync = not run.errors and all(c.reason is None for c in run.clusters) and all(
+            a.sync_status is SyncStatus.SYNCED for a in run.apps())
+        if output is Output.JSON:
+            typer.echo(run.to_json(indent=2))
+        else:
+            differing = print_diffs(run)
+            apps = sum(1 for _ in run.apps())
+            typer.echo(f"diff: {differing} of {apps} applications differ on {len(run.clusters)} clusters; "
+                       f"{run.summary()['requests']} API requests")
+        _print_errors(run)
+        raise typer.Exit(0 if in_sync else 1)
+
+    @app.command("status")
+    def status_command(
+        state_dir: StateDirOpt = None,
+        app_: AppOpt = None,
+        cluster: Annotated[list[str] | None, typer.Option("--cluster", help="Cluster name or glob; repeatable.")] = None,
+        output: OutputOpt = Output.TABLE,
+    ) -> None:
+        """The latest known state of every Application on every cluster (from the status store).
+        Exit 0 when all are Synced and Healthy and every cluster answered, else 1."""
+        try:
+            db = store.Store(state_dir)
+            apps = db.app_states()
+            clusters = db.cluster_states()
+        except errors.FleetError as exc:
+            raise _fail(exc) from None
+
+        def chosen(value: str, patterns: list[str] | None) -> bool:
+            return not patterns or any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+        apps = [a for a in apps if chosen(a.name, app_) and chosen(a.cluster, cluster)]
+        clusters = [c for c in clusters if chosen(c["cluster"], cluster)]
+        failed = [c for c in clusters if not c["reachable"] and c["reason"]]
+        if output is Output.JSON:
+            import json
+
+            doc = {"applications": [a.model_dump(mode="json", exclude={"resources"}) for a in apps],
+                   "clusters": clusters}
+            typer.echo(redact.mask(json.dumps(doc, indent=2)))
+        else:
+            from rich import box
+            from rich.table import Table
+
+            table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="bold")
+            for column in ("CLUSTER", "APPLICATION", "SYNC", "HEALTH", "REASON", "REVISION", "UPDATED"):
+                table.add_column(column, overflow="fold")
+            for a in apps:
+                table.add_row(a.cluster, a.name, _style(a.sync_status.value), _style(a.health.value), a.reason.value,
+                              a.revision[:12], a.started_at[:19])
+            _print(table)
+            for c in failed:
+                typer.echo(f"cluster {c['cluster']}: {c['reason']}: {redact.mask(c['message'])}")
+            ok = sum(1 for a in apps if a.ok)
+            typer.echo(f"{len(apps)} applications on {len({a.cluster for a in apps})} clusters: {ok} Synced and "
+                       f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run")
+        good = all(a.ok for a in apps) and not failed
+        raise typer.Exit(0 if good else 1)
+
+    @app.command("report")
+    def report_command(
+        state_dir: StateDirOpt = None,
+        format_: Annotated[ReportFormat, typer.Option("--format", help="html, markdown, json or metrics.")] = ReportFormat.HTML,
+        output_file: Annotated[Path | None, typer.Option("--output", metavar="F", help="Write here instead of stdout.")] = None,
+        runs: Annotated[int, typer.Option("--runs", metavar="N", help="How many past runs the history shows.")] = 20,
+    ) -> None:
+        """The latest run (and its history) as HTML, Markdown, JSON or Prometheus metrics."""
+        from fleet import report
+
+        try:
+            if runs < 1:
+                raise errors.InputError(f"must be at least 1 (got {runs})", field="--runs")
+            history = store.Store(state_dir).runs(limit=runs)
+            if not history:
+                raise errors.InputError("holds no runs yet: run `fleet sync` or `fleet diff` first",
+                                        file=str(store.Store(state_dir).path))
+            text = report.render(history[0], history, fmt=format_.value)
+        except errors.FleetError as exc:
+            raise _fail(exc) from None
+        if output_file is None:
+            typer.echo(text, nl=False)
+        else:
+            output_file.parent.mkdir(parents=True, exist_ok=True)
+            output_file.write_text(text)
+            typer.echo(f"wrote {output_file}", err=True)
+
+    @app.command("demo")
+    def demo_command(
+        clusters: Annotated[int, typer.Option("--clusters", metavar="N", help="Simulated clusters (the example fleet has 50).")] = 50,
+        output_dir: Annotated[Path | None, typer.Option("--output-dir", metavar="D", help="Where the reports go (default: a new directory).")] = None,
+        executor: ExecutorOpt = "ray",
+    ) -> None:
+        """The whole loop on simulated clusters, with no set-up: sync, break a cluster, drift an
+        object, sync again, report. Exit 0 when everything behaved as expected."""
+        from fleet import demo
+
+        try:
+            code = demo.run_demo(clusters=clusters, output_dir=output_dir, executor=executor,
+                                 echo=lambda text: typer.echo(redact.mask(text)), table=_print)
+        except errors.FleetError as exc:
+            raise _fail(exc) from None
+        raise typer.Exit(code)
