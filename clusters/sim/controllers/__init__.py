@@ -346,6 +346,10 @@ class Manager:
                     again = 5.0
                 if again is not None:
                     self.enqueue(controller, ref, after=max(again, 0.001))
+                else:
+                    timer = self._timers.pop((name, ref), None)
+                    if timer is not None:
+                        timer[1].cancel()
         if self._pending and not self._scheduled:
             self._scheduled = True
             self.loop.call_soon(self._run)
