@@ -112,9 +112,7 @@ class Template:
         try:
             main.body(st, st.vars[0], out)
         except RecursionError:
-            raise ExecError(
-                f"template: {self.name}: exceeded maximum template depth ({execute.MAX_TEMPLATE_DEPTH})"
-            ) from None
+            raise ExecError(f"template: {self.name}: exceeded maximum nesting depth") from None
         return "".join(out)
 
 
@@ -138,8 +136,12 @@ def parse(text: str, *, name: str = "template", funcs: Mapping[str, Callable[...
     Raises :class:`TemplateSyntaxError` (``template: NAME:LINE: ...``) for invalid text.
     """
     table = _function_map(funcs)
-    trees = parser.parse(text, name=name, funcs=table)
-    compiled = {tree_name: execute.compile_tree(tree, table) for tree_name, tree in trees.items()}
+    try:
+        trees = parser.parse(text, name=name, funcs=table)
+        compiled = {tree_name: execute.compile_tree(tree, table) for tree_name, tree in trees.items()}
+    except RecursionError:
+        # Go allows 10000 nested parentheses; Python's stack allows a few hundred levels.
+        raise TemplateSyntaxError(f"template: {name}:1: max expression depth exceeded") from None
     if name not in compiled:  # cannot happen: parse always records the main template
         raise TemplateSyntaxError(f"template: {name}: no template")
     return Template(name, text, compiled)

@@ -66,8 +66,12 @@ class GoType:
             return values.Int64(node.int_value) if kind == "int64" else node.int_value
         if kind == "float" and isinstance(node, nodes.NumberNode) and node.is_float:
             return node.float_value
+        if kind == "uint32" and isinstance(node, nodes.NumberNode) and node.is_uint:
+            if node.uint_value >= 1 << 32:
+                raise ArgError(f"{node} overflows uint32")
+            return node.uint_value
         expected = {"bool": "bool", "string": "string", "int": "integer", "int64": "integer",
-                    "float": "float"}.get(kind)
+                    "float": "float", "uint32": "unsigned integer"}.get(kind)
         if expected is None:
             raise ArgError(f"can't handle {node} for arg of type {self.name}")
         raise ArgError(f"expected {expected}; found {node}")
@@ -115,6 +119,8 @@ BOOL = GoType("bool", "bool", False, _is_bool)
 MAP = GoType("map[string]interface {}", "map", True, _is_map)
 LIST = GoType("[]interface {}", "list", True, _is_list)
 TIME = GoType("time.Time", "struct", False, _is_time)
+CERTIFICATE = GoType("sprig.certificate", "struct", False, lambda value: type(value).__name__ == "Certificate")
+UINT32 = GoType("uint32", "uint32", False, lambda value: False)  # only literals can be uint32 here
 
 
 def ideal_constant(node: nodes.Node) -> Any:

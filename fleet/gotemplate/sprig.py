@@ -1672,4 +1672,10 @@ def duration_round(value: Any) -> str:
     return "0s"
 
 
-SPRIG_FUNCS: dict[str, GoFunc] = {declared.name: declared for declared in _REGISTRY}
+def _all_functions() -> dict[str, GoFunc]:
+    from fleet.gotemplate import sprig_crypto
+
+    return {**{declared.name: declared for declared in _REGISTRY}, **sprig_crypto.CRYPTO_FUNCS}
+
+
+SPRIG_FUNCS: dict[str, GoFunc] = _all_functions()
