@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(VENV)/bin/fleet generate examples/fleet-repo/appsets --clusters examples/clusters.yaml --repo-map https://git.example.com/platform/fleet.git=examples/fleet-repo
+	$(VENV)/bin/fleet demo
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -100,6 +100,7 @@ class SyncRequest:
     qps: float = 50.0
     burst: int = 100
     state_dir: str | None = None
+    git_cache: str | None = None  # where git mirrors live (default $FLEET_CACHE_DIR/git or ~/.cache/fleet/git)
     record: bool = True
     resolver: Any = None  # fleet.secrets.resolver.Resolver; None: the default providers
 
@@ -325,8 +326,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         if value <= 0:
             raise errors.InputError(f"must be positive (got {value})", field=field_name)
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
-    repos_base = gitsource.default_cache()
-    repos = gitsource.RepoCache(repos_base.root, max_age=repos_base.max_age, repo_map=request.repo_map)
+    root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
+    repos = gitsource.RepoCache(root, repo_map=request.repo_map)
     fleet = open_fleet(request, repos)
     reg = build_registry(request)
     every_cluster = reg.clusters()
