@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import gotemplate  # noqa: E402
+from fleet import gotemplate
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 
@@ -44,40 +44,65 @@ FIELDS = [
     '{{ printf "%s-%s" .nameNormalized .path.basename }}',
     '{{ if eq .metadata.labels.env "prod" }}true{{ else }}false{{ end }}',
     "CreateNamespace=true",
-    "team-{{ .values.team | default \"platform\" }}",
-    "{{ .path.segments | join \"/\" }}",
+    'team-{{ .values.team | default "platform" }}',
+    '{{ .path.segments | join "/" }}',
 ]
 
 # The same fields for str.replace: each action becomes a placeholder with a precomputed value.
 REPLACE_FIELDS = [
-    "$name-$basename", "default", "https://github.com/example/apps.git", "$revision", "$path", "$server",
-    "$basenameNormalized", "$env", "$region", "$NAME", "$nameNormalized-$basename", "$isprod",
-    "CreateNamespace=true", "team-$team", "$path",
+    "$name-$basename",
+    "default",
+    "https://github.com/example/apps.git",
+    "$revision",
+    "$path",
+    "$server",
+    "$basenameNormalized",
+    "$env",
+    "$region",
+    "$NAME",
+    "$nameNormalized-$basename",
+    "$isprod",
+    "CreateNamespace=true",
+    "team-$team",
+    "$path",
 ]
 
 
 def params(index: int) -> dict[str, Any]:
     cluster = f"cluster-{index % 500:03d}"
     app = f"app-{index // 500:02d}"
-    return gotemplate.json_numbers({
-        "name": cluster,
-        "nameNormalized": cluster,
-        "server": f"https://10.0.{index % 250}.{index % 200}:6443",
-        "project": "",
-        "metadata": {"labels": {"env": "prod" if index % 3 else "staging", "region": "eu-west-1"}},
-        "path": {"path": f"apps/{app}", "basename": app, "basenameNormalized": app,
-                 "segments": ["apps", app]},
-        "values": {"revision": "main", "replicas": 3},
-    })
+    return gotemplate.json_numbers(
+        {
+            "name": cluster,
+            "nameNormalized": cluster,
+            "server": f"https://10.0.{index % 250}.{index % 200}:6443",
+            "project": "",
+            "metadata": {"labels": {"env": "prod" if index % 3 else "staging", "region": "eu-west-1"}},
+            "path": {
+                "path": f"apps/{app}",
+                "basename": app,
+                "basenameNormalized": app,
+                "segments": ["apps", app],
+            },
+            "values": {"revision": "main", "replicas": 3},
+        }
+    )
 
 
 def replacements(p: dict[str, Any]) -> dict[str, str]:
     return {
-        "$name": p["name"], "$NAME": p["name"].upper(), "$nameNormalized": p["nameNormalized"],
-        "$basenameNormalized": p["path"]["basenameNormalized"], "$basename": p["path"]["basename"],
-        "$revision": p["values"]["revision"], "$path": p["path"]["path"], "$server": p["server"],
-        "$env": p["metadata"]["labels"]["env"], "$region": p["metadata"]["labels"]["region"],
-        "$isprod": "true" if p["metadata"]["labels"]["env"] == "prod" else "false", "$team": "platform",
+        "$name": p["name"],
+        "$NAME": p["name"].upper(),
+        "$nameNormalized": p["nameNormalized"],
+        "$basenameNormalized": p["path"]["basenameNormalized"],
+        "$basename": p["path"]["basename"],
+        "$revision": p["values"]["revision"],
+        "$path": p["path"]["path"],
+        "$server": p["server"],
+        "$env": p["metadata"]["labels"]["env"],
+        "$region": p["metadata"]["labels"]["region"],
+        "$isprod": "true" if p["metadata"]["labels"]["env"] == "prod" else "false",
+        "$team": "platform",
     }
 
 
@@ -133,13 +158,21 @@ def main() -> None:
     print(f"{N} parameter sets x {len(FIELDS)} fields = {exec_count} renders")
     print(f"sample Application fields: {sample[:4]}")
     print(f"baseline str.replace : {base_time:7.3f} s  {base_count / base_time:12,.0f} fields/s  1.0x")
-    print(f"Template.execute     : {exec_time:7.3f} s  {exec_count / exec_time:12,.0f} renders/s "
-          f"{exec_time / base_time:5.1f}x baseline  ({exec_time / exec_count * 1e6:.2f} us/render, "
-          f"{exec_time / N * 1e6:.1f} us/Application)")
-    print(f"gotemplate.render    : {render_time:7.3f} s  {render_count / render_time:12,.0f} renders/s "
-          f"{render_time / base_time:5.1f}x baseline")
-    print(f"parse + compile      : {per_parse * 1e6:7.1f} us per field (= {per_parse / (exec_time / exec_count):.0f} renders)")
-    print(f"10,000 Applications  : {exec_time / N * 10_000:.2f} s of template execution (target: whole run < 2 s)")
+    print(
+        f"Template.execute     : {exec_time:7.3f} s  {exec_count / exec_time:12,.0f} renders/s "
+        f"{exec_time / base_time:5.1f}x baseline  ({exec_time / exec_count * 1e6:.2f} us/render, "
+        f"{exec_time / N * 1e6:.1f} us/Application)"
+    )
+    print(
+        f"gotemplate.render    : {render_time:7.3f} s  {render_count / render_time:12,.0f} renders/s "
+        f"{render_time / base_time:5.1f}x baseline"
+    )
+    print(
+        f"parse + compile      : {per_parse * 1e6:7.1f} us per field (= {per_parse / (exec_time / exec_count):.0f} renders)"
+    )
+    print(
+        f"10,000 Applications  : {exec_time / N * 10_000:.2f} s of template execution (target: whole run < 2 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ PARAMS = {
 RENDER_CASES = [
     ("{{.name}}-{{.path.basename}}", "guestbook-guestbook"),
     ("plain text, no actions", "plain text, no actions"),
-    ("{{ index .metadata.labels \"env\" }}", "prod"),
+    ('{{ index .metadata.labels "env" }}', "prod"),
     ("{{ .values.replicas }}", "3"),
-    ("{{ .path.segments | join \"/\" }}", "apps/guestbook"),
-    ("{{ if eq .metadata.labels.env \"prod\" }}p{{ else }}np{{ end }}", "p"),
+    ('{{ .path.segments | join "/" }}', "apps/guestbook"),
+    ('{{ if eq .metadata.labels.env "prod" }}p{{ else }}np{{ end }}', "p"),
     ("{{ .missing }}", "<no value>"),
 ]
 
@@ -47,7 +47,9 @@ def test_render_caches_the_parse_of_a_template_text() -> None:
 def test_missingkey_error_names_the_missing_key_like_go() -> None:
     with pytest.raises(gotemplate.ExecError) as caught:
         gotemplate.render("{{ .path.nope }}", PARAMS, missingkey="error", name="")
-    assert str(caught.value) == 'template: :1:8: executing "" at <.path.nope>: map has no entry for key "nope"'
+    assert (
+        str(caught.value) == 'template: :1:8: executing "" at <.path.nope>: map has no entry for key "nope"'
+    )
 
 
 def test_parse_error_reads_like_go() -> None:
@@ -82,7 +84,9 @@ def test_sprig_funcs_never_offer_env_expandenv_or_gethostbyname() -> None:
 
 
 def test_go_format_is_go_sprintf() -> None:
-    assert gotemplate.go_format("%05.1f|%-4d|%v|%s", 3.14159, 42, [1, "a"], 7) == "003.1|42  |[1 a]|%!s(int=7)"
+    assert (
+        gotemplate.go_format("%05.1f|%-4d|%v|%s", 3.14159, 42, [1, "a"], 7) == "003.1|42  |[1 a]|%!s(int=7)"
+    )
 
 
 def test_normalize_and_slugify_follow_argo_cd() -> None:

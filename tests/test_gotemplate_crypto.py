@@ -37,7 +37,9 @@ def test_aes_ciphertext_made_by_fleet_is_decrypted_by_go(oracle: gotemplate_orac
 def test_aes_ciphertext_made_by_go_is_decrypted_by_fleet(oracle: gotemplate_oracle.HelmOracle) -> None:
     outcome = oracle.render('{{ encryptAES "a-very-long-password-longer-than-32-bytes!" "héllo" }}', {})
     assert outcome.output
-    plain = gotemplate.render('{{ decryptAES "a-very-long-password-longer-than-32-bytes!" .c }}', {"c": outcome.output})
+    plain = gotemplate.render(
+        '{{ decryptAES "a-very-long-password-longer-than-32-bytes!" .c }}', {"c": outcome.output}
+    )
     assert plain == "héllo"
 
 
@@ -54,7 +56,7 @@ def test_bcrypt_hashes_from_fleet_and_go_verify_the_password(oracle: gotemplate_
 def test_signed_certificate_chains_to_its_ca_and_names_the_service() -> None:
     text = gotemplate.render(
         '{{ $ca := genCA "my-ca" 30 }}{{ $c := genSignedCert "svc" (list "10.0.0.1") (list "svc.ns.svc") 10 $ca }}'
-        '{{ $ca.Cert }}|{{ $c.Cert }}|{{ $c.Key }}',
+        "{{ $ca.Cert }}|{{ $c.Cert }}|{{ $c.Key }}",
         {},
     )
     ca_pem, cert_pem, key_pem = text.split("|")
@@ -62,7 +64,9 @@ def test_signed_certificate_chains_to_its_ca_and_names_the_service() -> None:
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert cert.issuer == ca.subject
-    ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
+    ca.public_key().verify(
+        cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm
+    )
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.DNSName) == ["svc.ns.svc"]
     assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["10.0.0.1"]
@@ -70,10 +74,12 @@ def test_signed_certificate_chains_to_its_ca_and_names_the_service() -> None:
 
 
 def test_go_accepts_a_certificate_generated_by_fleet(oracle: gotemplate_oracle.HelmOracle) -> None:
-    text = gotemplate.render('{{ $c := genSelfSignedCert "web" nil (list "web.local") 5 }}{{ $c.Cert }}|{{ $c.Key }}', {})
+    text = gotemplate.render(
+        '{{ $c := genSelfSignedCert "web" nil (list "web.local") 5 }}{{ $c.Cert }}|{{ $c.Key }}', {}
+    )
     cert, key = text.split("|")
     outcome = oracle.render(
-        '{{ (buildCustomCert .c .k).Cert | trunc 27 }}',
+        "{{ (buildCustomCert .c .k).Cert | trunc 27 }}",
         {"c": base64.b64encode(cert.encode()).decode(), "k": base64.b64encode(key.encode()).decode()},
     )
     assert outcome.output == "-----BEGIN CERTIFICATE-----"
@@ -83,7 +89,7 @@ def test_fleet_accepts_a_certificate_generated_by_go(oracle: gotemplate_oracle.H
     outcome = oracle.render('{{ $c := genCA "go-ca" 5 }}{{ $c.Cert | b64enc }}|{{ $c.Key | b64enc }}', {})
     assert outcome.output
     cert, key = outcome.output.split("|")
-    rebuilt = gotemplate.render('{{ (buildCustomCert .c .k).Key | trunc 31 }}', {"c": cert, "k": key})
+    rebuilt = gotemplate.render("{{ (buildCustomCert .c .k).Key | trunc 31 }}", {"c": cert, "k": key})
     assert rebuilt == "-----BEGIN RSA PRIVATE KEY-----"
 
 
@@ -91,5 +97,5 @@ def test_generated_private_keys_parse_as_pem() -> None:
     from cryptography.hazmat.primitives import serialization
 
     for key_type in ("ecdsa", "ed25519", "dsa"):
-        pem = gotemplate.render('{{ genPrivateKey .t }}', {"t": key_type})
+        pem = gotemplate.render("{{ genPrivateKey .t }}", {"t": key_type})
         serialization.load_pem_private_key(pem.encode(), password=None)

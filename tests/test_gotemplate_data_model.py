@@ -10,7 +10,9 @@ LABELS = gotemplate.StrMap({"env": "prod"})
 
 
 def test_a_map_string_string_is_rejected_by_haskey_as_in_argo_cd() -> None:
-    with pytest.raises(gotemplate.ExecError, match="expected map\\[string\\]interface \\{\\}; got map\\[string\\]string"):
+    with pytest.raises(
+        gotemplate.ExecError, match="expected map\\[string\\]interface \\{\\}; got map\\[string\\]string"
+    ):
         gotemplate.render('{{ hasKey .labels "env" }}', {"labels": LABELS})
     assert gotemplate.render('{{ index .labels "env" }}/{{ .labels.env }}', {"labels": LABELS}) == "prod/prod"
 
@@ -28,7 +30,7 @@ def test_json_numbers_turns_ints_into_float64_like_argo_cd() -> None:
     data = gotemplate.json_numbers({"n": 3, "l": [1, True, None, "x"], "m": {"f": 1.5}})
     assert data == {"n": 3.0, "l": [1.0, True, None, "x"], "m": {"f": 1.5}}
     assert type(data["n"]) is float and data["l"][1] is True
-    assert gotemplate.render("{{ .n }} {{ printf \"%T\" .n }}", data) == "3 float64"
+    assert gotemplate.render('{{ .n }} {{ printf "%T" .n }}', data) == "3 float64"
 
 
 def test_call_invokes_a_function_found_in_the_data() -> None:

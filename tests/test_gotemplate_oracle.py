@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from tests.fixtures import gotemplate_oracle
 
 if gotemplate_oracle.helm_python is None:  # pragma: no cover - the test extra installs it
-    pytest.skip("helm-python-sdk (import helm_python) is not installed: no Go oracle", allow_module_level=True)
+    pytest.skip(
+        "helm-python-sdk (import helm_python) is not installed: no Go oracle", allow_module_level=True
+    )
 
 TABLES = ["language.yaml", "errors.yaml", "fmt.yaml", "builtins.yaml", "sprig.yaml", "argocd.yaml"]
-ORACLE_CASES = [
-    case for table in TABLES for case in gotemplate_oracle.load_cases(table) if case.oracle
-]
+ORACLE_CASES = [case for table in TABLES for case in gotemplate_oracle.load_cases(table) if case.oracle]
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,26 @@ def test_every_table_row_either_goes_to_the_oracle_or_says_why_not() -> None:
 # -- generated templates -------------------------------------------------------------------------
 
 _TEXT = st.text(alphabet=string.ascii_letters + " -_/:.\né", max_size=6)
-_STRINGS = st.sampled_from(["", "a", "Hello World", "x-y_z", "dev/east", "1.2.3", "é", "  pad  ", "true", "0",
-                            "<b>&", "a,b,c", "with \"quote\"", "CamelCase", "snake_case", "10"])
+_STRINGS = st.sampled_from(
+    [
+        "",
+        "a",
+        "Hello World",
+        "x-y_z",
+        "dev/east",
+        "1.2.3",
+        "é",
+        "  pad  ",
+        "true",
+        "0",
+        "<b>&",
+        "a,b,c",
+        'with "quote"',
+        "CamelCase",
+        "snake_case",
+        "10",
+    ]
+)
 _SCALARS = st.one_of(
     _STRINGS,
     st.integers(min_value=-5, max_value=2_000_000),
@@ -97,30 +115,146 @@ PARAMS = st.fixed_dictionaries(
 )
 
 _FIELDS = [".name", ".a", ".b", ".items", ".m", ".m.k", ".m.n.x", ".nested", ".missing", ".", "$", "$.name"]
-_LITERALS = ['"s"', '""', '"Hello World"', '"a,b"', "0", "1", "-2", "42", "1.5", "3.0", "1e6", "true", "false",
-             "'x'", "0x1F", "`raw`"]
+_LITERALS = [
+    '"s"',
+    '""',
+    '"Hello World"',
+    '"a,b"',
+    "0",
+    "1",
+    "-2",
+    "42",
+    "1.5",
+    "3.0",
+    "1e6",
+    "true",
+    "false",
+    "'x'",
+    "0x1F",
+    "`raw`",
+]
 # name -> (minimum arguments, maximum arguments or None for variadic)
 _FUNCS: dict[str, tuple[int, int | None]] = {
-    "upper": (1, 1), "lower": (1, 1), "title": (1, 1), "trim": (1, 1), "quote": (0, None), "squote": (0, None),
-    "len": (1, 1), "print": (0, None), "default": (1, 2), "toJson": (1, 1), "toYaml": (1, 1), "trunc": (2, 2),
-    "repeat": (2, 2), "add": (0, None), "eq": (2, 3), "ne": (2, 2), "lt": (2, 2), "ge": (2, 2), "and": (1, 3),
-    "or": (1, 3), "not": (1, 1), "index": (1, 3), "join": (2, 2), "splitList": (2, 2), "replace": (3, 3),
-    "contains": (2, 2), "hasPrefix": (2, 2), "empty": (1, 1), "coalesce": (0, 3), "ternary": (3, 3),
-    "list": (0, 3), "dict": (0, 4), "first": (1, 1), "last": (1, 1), "uniq": (1, 1), "sortAlpha": (1, 1),
-    "typeOf": (1, 1), "kindOf": (1, 1), "toString": (1, 1), "int": (1, 1), "int64": (1, 1), "float64": (1, 1),
-    "add1": (1, 1), "mul": (1, 3), "sub": (2, 2), "max": (1, 3), "min": (1, 3), "b64enc": (1, 1),
-    "nospace": (1, 1), "indent": (2, 2), "nindent": (2, 2), "cat": (0, None), "html": (0, 2), "js": (0, 2),
-    "urlquery": (0, 2), "has": (2, 2), "without": (1, 3), "compact": (1, 1), "reverse": (1, 1),
-    "regexMatch": (2, 2), "regexReplaceAll": (3, 3), "toPrettyJson": (1, 1), "abbrev": (2, 2),
-    "kebabcase": (1, 1), "snakecase": (1, 1), "camelcase": (1, 1), "swapcase": (1, 1), "untitle": (1, 1),
-    "base": (1, 1), "dir": (1, 1), "ext": (1, 1), "hasKey": (2, 2), "pluck": (2, 3), "pick": (1, 3),
-    "omit": (1, 3), "dig": (3, 4), "get": (2, 2), "toStrings": (1, 1), "slice": (1, 3), "concat": (0, 3),
-    "split": (2, 2), "trimPrefix": (2, 2), "trimSuffix": (2, 2), "wrap": (2, 2), "sha256sum": (1, 1),
-    "until": (1, 1), "seq": (1, 3), "round": (2, 2), "floor": (1, 1), "ceil": (1, 1), "toDecimal": (1, 1),
-    "semverCompare": (2, 2), "plural": (3, 3), "deepEqual": (2, 2), "mergeOverwrite": (1, 3),
+    "upper": (1, 1),
+    "lower": (1, 1),
+    "title": (1, 1),
+    "trim": (1, 1),
+    "quote": (0, None),
+    "squote": (0, None),
+    "len": (1, 1),
+    "print": (0, None),
+    "default": (1, 2),
+    "toJson": (1, 1),
+    "toYaml": (1, 1),
+    "trunc": (2, 2),
+    "repeat": (2, 2),
+    "add": (0, None),
+    "eq": (2, 3),
+    "ne": (2, 2),
+    "lt": (2, 2),
+    "ge": (2, 2),
+    "and": (1, 3),
+    "or": (1, 3),
+    "not": (1, 1),
+    "index": (1, 3),
+    "join": (2, 2),
+    "splitList": (2, 2),
+    "replace": (3, 3),
+    "contains": (2, 2),
+    "hasPrefix": (2, 2),
+    "empty": (1, 1),
+    "coalesce": (0, 3),
+    "ternary": (3, 3),
+    "list": (0, 3),
+    "dict": (0, 4),
+    "first": (1, 1),
+    "last": (1, 1),
+    "uniq": (1, 1),
+    "sortAlpha": (1, 1),
+    "typeOf": (1, 1),
+    "kindOf": (1, 1),
+    "toString": (1, 1),
+    "int": (1, 1),
+    "int64": (1, 1),
+    "float64": (1, 1),
+    "add1": (1, 1),
+    "mul": (1, 3),
+    "sub": (2, 2),
+    "max": (1, 3),
+    "min": (1, 3),
+    "b64enc": (1, 1),
+    "nospace": (1, 1),
+    "indent": (2, 2),
+    "nindent": (2, 2),
+    "cat": (0, None),
+    "html": (0, 2),
+    "js": (0, 2),
+    "urlquery": (0, 2),
+    "has": (2, 2),
+    "without": (1, 3),
+    "compact": (1, 1),
+    "reverse": (1, 1),
+    "regexMatch": (2, 2),
+    "regexReplaceAll": (3, 3),
+    "toPrettyJson": (1, 1),
+    "abbrev": (2, 2),
+    "kebabcase": (1, 1),
+    "snakecase": (1, 1),
+    "camelcase": (1, 1),
+    "swapcase": (1, 1),
+    "untitle": (1, 1),
+    "base": (1, 1),
+    "dir": (1, 1),
+    "ext": (1, 1),
+    "hasKey": (2, 2),
+    "pluck": (2, 3),
+    "pick": (1, 3),
+    "omit": (1, 3),
+    "dig": (3, 4),
+    "get": (2, 2),
+    "toStrings": (1, 1),
+    "slice": (1, 3),
+    "concat": (0, 3),
+    "split": (2, 2),
+    "trimPrefix": (2, 2),
+    "trimSuffix": (2, 2),
+    "wrap": (2, 2),
+    "sha256sum": (1, 1),
+    "until": (1, 1),
+    "seq": (1, 3),
+    "round": (2, 2),
+    "floor": (1, 1),
+    "ceil": (1, 1),
+    "toDecimal": (1, 1),
+    "semverCompare": (2, 2),
+    "plural": (3, 3),
+    "deepEqual": (2, 2),
+    "mergeOverwrite": (1, 3),
 }
-_VERBS = ["v", "+v", "d", "s", "q", "x", "X", "f", ".2f", "e", "g", "t", "T", "5d", "-5s", "05.1f", "o", "c",
-          "U", "8.3e", "#v", "%"]
+_VERBS = [
+    "v",
+    "+v",
+    "d",
+    "s",
+    "q",
+    "x",
+    "X",
+    "f",
+    ".2f",
+    "e",
+    "g",
+    "t",
+    "T",
+    "5d",
+    "-5s",
+    "05.1f",
+    "o",
+    "c",
+    "U",
+    "8.3e",
+    "#v",
+    "%",
+]
 
 
 @st.composite
@@ -173,13 +307,25 @@ def _body(draw: st.DrawFn, depth: int = 2) -> str:
             trim_right = draw(st.sampled_from(["", " -"]))
             parts.append("{{" + trim_left + draw(_pipeline()) + trim_right + "}}")
         elif kind == 5:
-            parts.append("{{ if " + draw(_pipeline(1)) + " }}" + draw(_body(depth - 1)) + "{{ else }}"
-                         + draw(_body(depth - 1)) + "{{ end }}")
+            parts.append(
+                "{{ if "
+                + draw(_pipeline(1))
+                + " }}"
+                + draw(_body(depth - 1))
+                + "{{ else }}"
+                + draw(_body(depth - 1))
+                + "{{ end }}"
+            )
         elif kind == 6:
             parts.append("{{ with " + draw(_pipeline(1)) + " }}" + draw(_body(depth - 1)) + "{{ end }}")
         elif kind == 7:
-            parts.append("{{ range $i, $e := " + draw(_pipeline(1)) + " }}{{ $i }}:" + draw(_body(depth - 1))
-                         + ";{{ else }}none{{ end }}")
+            parts.append(
+                "{{ range $i, $e := "
+                + draw(_pipeline(1))
+                + " }}{{ $i }}:"
+                + draw(_body(depth - 1))
+                + ";{{ else }}none{{ end }}"
+            )
         elif kind == 8:
             parts.append("{{ $v = " + draw(_pipeline(1)) + " }}")
         else:
@@ -190,8 +336,13 @@ def _body(draw: st.DrawFn, depth: int = 2) -> str:
 TEMPLATES = _body().map(lambda body: "{{ $v := .a }}" + body)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(template=TEMPLATES, params=PARAMS)
 def test_generated_templates_render_like_helms_go_engine(
     template: str, params: dict[str, Any], oracle: gotemplate_oracle.HelmOracle

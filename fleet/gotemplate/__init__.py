@@ -31,13 +31,13 @@ from fleet.gotemplate.values import MISSING, Int64, IntList, StrList, StrMap, js
 __all__ = [
     "ARGOCD_FUNCS",
     "EXTRA_FUNCS",
+    "MISSING",
+    "SPRIG_FUNCS",
     "ExecError",
     "FuncError",
     "GoFunc",
     "Int64",
     "IntList",
-    "MISSING",
-    "SPRIG_FUNCS",
     "StrList",
     "StrMap",
     "Template",
@@ -70,8 +70,10 @@ EXTRA_FUNCS: Mapping[str, GoFunc] = {
     "required": gofunc.func("required", gofunc.STRING, gofunc.ANY)(_required),
 }
 
-_MODES = {**execute.MISSINGKEY_MODES,
-          **{f"missingkey={name}": mode for name, mode in execute.MISSINGKEY_MODES.items()}}
+_MODES = {
+    **execute.MISSINGKEY_MODES,
+    **{f"missingkey={name}": mode for name, mode in execute.MISSINGKEY_MODES.items()},
+}
 
 
 def _mode(missingkey: str) -> int:
@@ -85,7 +87,7 @@ class Template:
     """A parsed and compiled template (with the templates it defines). Safe to share between
     threads; each :meth:`execute` has its own state."""
 
-    __slots__ = ("name", "text", "compiled", "_main")
+    __slots__ = ("_main", "compiled", "name", "text")
 
     def __init__(self, name: str, text: str, compiled: dict[str, execute.CompiledTree]) -> None:
         self.name = name
@@ -122,8 +124,9 @@ def _function_map(functions: Mapping[str, Any] | None) -> dict[str, GoFunc]:
     return table
 
 
-def parse(text: str, *, name: str = "template", funcs: Mapping[str, Callable[..., Any] | GoFunc] | None = None
-          ) -> Template:
+def parse(
+    text: str, *, name: str = "template", funcs: Mapping[str, Callable[..., Any] | GoFunc] | None = None
+) -> Template:
     """Parse and compile ``text``.
 
     Parameters:
@@ -170,8 +173,14 @@ def cached_parse(text: str, *, name: str = "template", funcs: Mapping[str, Any] 
     return template
 
 
-def render(text: str, data: Any, *, missingkey: str = "default", funcs: Mapping[str, Any] | None = None,
-           name: str = "template") -> str:
+def render(
+    text: str,
+    data: Any,
+    *,
+    missingkey: str = "default",
+    funcs: Mapping[str, Any] | None = None,
+    name: str = "template",
+) -> str:
     """Parse (cached) and execute ``text`` with ``data``: the one call the engines need."""
     if "{{" not in text:
         return text
@@ -191,4 +200,3 @@ def normalize(name: str) -> str:
 def slugify(name: str, *, max_length: int = 50, smart_truncate: bool = True) -> str:
     """Argo CD's ``slugify``: normalize, then gosimple/slug truncation."""
     return argocd.slugify(max_length, smart_truncate, name)
-

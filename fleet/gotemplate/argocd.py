@@ -96,12 +96,46 @@ def slugify(*args: Any) -> str:
 
 # -- YAML (sigs.k8s.io/yaml over go-yaml v2) ---------------------------------------------------
 
-_GO_BOOL = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
-            "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
+_GO_BOOL = {
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "true",
+    "True",
+    "TRUE",
+    "on",
+    "On",
+    "ON",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "false",
+    "False",
+    "FALSE",
+    "off",
+    "Off",
+    "OFF",
+}
 _GO_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
 _GO_NULL = {"", "~", "null", "Null", "NULL"}
-_GO_SPECIAL_FLOAT = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                     "-.inf", "-.Inf", "-.INF"}
+_GO_SPECIAL_FLOAT = {
+    ".nan",
+    ".NaN",
+    ".NAN",
+    ".inf",
+    ".Inf",
+    ".INF",
+    "+.inf",
+    "+.Inf",
+    "+.INF",
+    "-.inf",
+    "-.Inf",
+    "-.INF",
+}
 _YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
 _TIMESTAMP = re.compile(
@@ -133,7 +167,10 @@ def go_yaml_resolve(text: str) -> str:
         plain = text.replace("_", "")
         from fleet.gotemplate import parser
 
-        if parser.parse_go_int(plain, signed=True) is not None or parser.parse_go_int(plain, signed=False) is not None:
+        if (
+            parser.parse_go_int(plain, signed=True) is not None
+            or parser.parse_go_int(plain, signed=False) is not None
+        ):
             return "int"
         if _YAML_FLOAT.match(plain):
             return "float"
@@ -217,11 +254,11 @@ def _represent_float(dumper: yaml.SafeDumper, data: float) -> yaml.Node:
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     items = sorted(data.items(), key=functools.cmp_to_key(_key_order))
-    return dumper.represent_mapping("tag:yaml.org,2002:map", items, flow_style=False if items else True)
+    return dumper.represent_mapping("tag:yaml.org,2002:map", items, flow_style=not items)
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=False if data else True)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=not data)
 
 
 _GoYamlDumper.add_representer(str, _represent_str)
@@ -236,10 +273,15 @@ _GoYamlDumper.yaml_implicit_resolvers = {}
 def _go_resolve_for_emitter(self: Any, kind: Any, value: str, implicit: tuple[bool, bool]) -> str:
     if kind is yaml.ScalarNode and implicit[0]:
         tag = go_yaml_resolve(value) if value else "null"
-        return {"str": "tag:yaml.org,2002:str", "bool": "tag:yaml.org,2002:bool",
-                "null": "tag:yaml.org,2002:null", "int": "tag:yaml.org,2002:int",
-                "float": "tag:yaml.org,2002:float", "timestamp": "tag:yaml.org,2002:timestamp",
-                "merge": "tag:yaml.org,2002:merge"}[tag]
+        return {
+            "str": "tag:yaml.org,2002:str",
+            "bool": "tag:yaml.org,2002:bool",
+            "null": "tag:yaml.org,2002:null",
+            "int": "tag:yaml.org,2002:int",
+            "float": "tag:yaml.org,2002:float",
+            "timestamp": "tag:yaml.org,2002:timestamp",
+            "merge": "tag:yaml.org,2002:merge",
+        }[tag]
     return yaml.SafeDumper.resolve(self, kind, value, implicit)
 
 
@@ -253,11 +295,18 @@ def to_yaml(value: Any) -> str:
     except FuncError as exc:
         raise FuncError(f"error marshaling into JSON: {exc}") from None
     data = json.loads(encoded)
-    text = yaml.dump(data, Dumper=_GoYamlDumper, default_flow_style=False, allow_unicode=True, width=80,
-                     indent=2, sort_keys=False)
+    text = yaml.dump(
+        data,
+        Dumper=_GoYamlDumper,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=80,
+        indent=2,
+        sort_keys=False,
+    )
     if text.endswith("\n...\n"):  # a top-level plain scalar: go-yaml writes no end marker
         text = text[: -len("...\n")]
-    return text[:-1] if text.endswith("\n") else text
+    return text.removesuffix("\n")
 
 
 class _GoYamlLoader(yaml.SafeLoader):
@@ -289,7 +338,7 @@ def _construct_go_int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     text = str(loader.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
     if text.startswith(("0b", "-0b", "+0b")):
         sign = -1 if text.startswith("-") else 1
-        return sign * int(text.lstrip("+-")[2:], 2)
+        return sign * int(text.lstrip("+-"), 0)
     parsed = parser.parse_go_int(text, signed=True)
     if parsed is None:
         parsed = parser.parse_go_int(text, signed=False)
@@ -316,8 +365,10 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (int, float)):
         number = float(value)
         if math.isnan(number) or math.isinf(number):
-            raise FuncError("error converting YAML to JSON: json: unsupported value: "
-                            + gofmt.format_float(number, "g", -1))
+            raise FuncError(
+                "error converting YAML to JSON: json: unsupported value: "
+                + gofmt.format_float(number, "g", -1)
+            )
         return number
     if isinstance(value, dict):
         return {_json_key(key): _json_value(item) for key, item in value.items()}
@@ -340,7 +391,7 @@ def _json_key(key: Any) -> str:
 
 def _load_first(text: str) -> Any:
     try:
-        for document in yaml.load_all(text, Loader=_GoYamlLoader):  # noqa: S506 - a SafeLoader subclass
+        for document in yaml.load_all(text, Loader=_GoYamlLoader):
             return _json_value(document)
         return None
     except yaml.YAMLError as exc:
@@ -356,8 +407,10 @@ def from_yaml(text: str) -> dict[str, Any]:
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise FuncError("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
-                        f"{_json_kind(document)} into Go value of type map[string]interface {{}}")
+        raise FuncError(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
+            f"{_json_kind(document)} into Go value of type map[string]interface {{}}"
+        )
     return document
 
 
@@ -367,8 +420,10 @@ def from_yaml_array(text: str) -> list[Any]:
     if document is None:
         return []
     if not isinstance(document, list):
-        raise FuncError("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
-                        f"{_json_kind(document)} into Go value of type []interface {{}}")
+        raise FuncError(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
+            f"{_json_kind(document)} into Go value of type []interface {{}}"
+        )
     return document
 
 

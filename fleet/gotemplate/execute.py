@@ -54,7 +54,7 @@ _CONTINUE = _Continue()
 class State:
     """One execution: variable slots, the missingkey mode and the template being executed."""
 
-    __slots__ = ("vars", "mode", "template", "name", "depth", "dot_iface")
+    __slots__ = ("depth", "dot_iface", "mode", "name", "template", "vars")
 
     def __init__(self, template: Any, name: str, mode: int, nslots: int, data: Any) -> None:
         self.vars: list[Any] = [data] if nslots == 1 else [data] + [MISSING] * (nslots - 1)
@@ -70,7 +70,7 @@ class State:
 class Where:
     """A node and the text it was parsed from: enough to write Go's error location."""
 
-    __slots__ = ("node", "text", "parse_name")
+    __slots__ = ("node", "parse_name", "text")
 
     def __init__(self, node: nodes.Node, text: str, parse_name: str) -> None:
         self.node = node
@@ -81,15 +81,13 @@ class Where:
         before = self.text[: self.node.pos]
         line = before.count("\n") + 1
         last = before.rfind("\n")
-        column_text = before if last < 0 else before[last + 1:]
+        column_text = before if last < 0 else before[last + 1 :]
         column = len(column_text.encode("utf-8", "surrogateescape"))
         return f"{self.parse_name}:{line}:{column}"
 
 
 def exec_error(st: State, where: Where, message: str) -> errors.ExecError:
-    text = (
-        f"template: {where.location()}: executing {gofmt.quote(st.name)} at <{where.node}>: {message}"
-    )
+    text = f"template: {where.location()}: executing {gofmt.quote(st.name)} at <{where.node}>: {message}"
     return errors.ExecError(redact.mask(text))
 
 
@@ -133,8 +131,9 @@ def _static_type(receiver: Any, container: Any) -> str:
     return "interface {}"
 
 
-def eval_field(st: State, receiver: Any, name: str, where: Where, container: Any = None,
-               args: list[Any] | None = None) -> Any:
+def eval_field(
+    st: State, receiver: Any, name: str, where: Where, container: Any = None, args: list[Any] | None = None
+) -> Any:
     """Go's evalField: ``receiver.name`` where receiver is a map or a Go object.
 
     ``container`` is the map the receiver was read from (None for dot, variables and pipeline
@@ -179,8 +178,14 @@ def _call_method(st: State, method: Any, name: str, args: list[Any], where: Wher
     return _safe_call(st, method.fn, prepared, name, where)
 
 
-def eval_chain(st: State, receiver: Any, names: list[str], where: Where, args: list[Any] | None = None,
-               from_dot: bool = False) -> Any:
+def eval_chain(
+    st: State,
+    receiver: Any,
+    names: list[str],
+    where: Where,
+    args: list[Any] | None = None,
+    from_dot: bool = False,
+) -> Any:
     """Go's evalFieldChain: walk ``names`` from ``receiver``; ``args`` go to the last field."""
     container = None
     saved_iface = st.dot_iface
@@ -200,7 +205,7 @@ def eval_chain(st: State, receiver: Any, names: list[str], where: Where, args: l
 def _safe_call(st: State, fn: Callable[..., Any], argv: list[Any], name: str, where: Where) -> Any:
     try:
         return fn(*argv)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure of a function is Go's "error calling"
         raise _call_failed(st, exc, name, where) from None
 
 
@@ -295,11 +300,13 @@ class Compiler:
         if isinstance(node, nodes.TemplateNode):
             return self.compile_template_call(node)
         if isinstance(node, nodes.BreakNode):
+
             def run_break(st: State, dot: Any, out: list[str]) -> None:
                 raise _BREAK
 
             return run_break
         if isinstance(node, nodes.ContinueNode):
+
             def run_continue(st: State, dot: Any, out: list[str]) -> None:
                 raise _CONTINUE
 
@@ -320,6 +327,7 @@ class Compiler:
         truth = values.truth
 
         if with_dot:
+
             def run_with(st: State, dot: Any, out: list[str]) -> None:
                 value = condition(st, dot)
                 if truth(value):
@@ -397,7 +405,9 @@ class Compiler:
                 ran = iterate(st, dot, out, gofmt._sorted_items(value), iface)
             elif values.is_int(value):
                 if ndecl > 1:
-                    raise exec_error(st, where, f"can't use {int(value)} to iterate over more than one variable")
+                    raise exec_error(
+                        st, where, f"can't use {int(value)} to iterate over more than one variable"
+                    )
                 ran = iterate(st, dot, out, ((MISSING, n) for n in range(int(value))), False)
             elif value is not MISSING:
                 raise exec_error(st, where, f"range can't iterate over {gofmt.sprint_value(value)}")
@@ -445,6 +455,7 @@ class Compiler:
             if not rest and nil_ok:
                 return first  # type: ignore[no-any-return]
             if not rest:
+
                 def run_one(st: State, dot: Any) -> Any:
                     value = first(st, dot)
                     return MISSING if value is None else value
@@ -513,11 +524,11 @@ class Compiler:
             return _raise_at(where, str(exc))
         return lambda st, dot: constant
 
-    def _args_and_final(self, arg_nodes: list[nodes.Node], has_final: bool,
-                        fn: Callable[..., Any]) -> Any:
+    def _args_and_final(self, arg_nodes: list[nodes.Node], has_final: bool, fn: Callable[..., Any]) -> Any:
         """Wrap ``fn(st, dot, argv)`` into the command calling convention."""
         arg_evs = [self.compile_arg(node, ANY) for node in arg_nodes]
         if has_final:
+
             def with_final(st: State, dot: Any, final: Any) -> Any:
                 argv = [ev(st, dot) for ev in arg_evs]
                 argv.append(final)
@@ -534,6 +545,7 @@ class Compiler:
         names = node.idents
         where = self.where(node)
         if arg_nodes or has_final:
+
             def field_call(st: State, dot: Any, argv: list[Any]) -> Any:
                 return eval_chain(st, dot, names, where, argv, from_dot=True)
 
@@ -619,8 +631,9 @@ class Compiler:
             return self._args_and_final(arg_nodes, has_final, variable_call)
         return lambda st, dot: eval_chain(st, st.vars[slot], names, where)
 
-    def compile_call(self, ident: nodes.IdentifierNode, call_node: nodes.Node, arg_nodes: list[nodes.Node],
-                     has_final: bool) -> Any:
+    def compile_call(
+        self, ident: nodes.IdentifierNode, call_node: nodes.Node, arg_nodes: list[nodes.Node], has_final: bool
+    ) -> Any:
         name = ident.ident
         func = self.funcs[name]
         at_ident = self.where(ident)
@@ -637,10 +650,11 @@ class Compiler:
         fn = func.fn
         if not has_final:
             if not arg_evs:
+
                 def call0(st: State, dot: Any) -> Any:
                     try:
                         return fn()
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001 - reported as Go's "error calling"
                         raise _call_failed(st, exc, name, at_call) from None
 
                 return call0
@@ -651,7 +665,7 @@ class Compiler:
                     value = arg0(st, dot)
                     try:
                         return fn(value)
-                    except Exception as exc:
+                    except Exception as exc:  # noqa: BLE001 - reported as Go's "error calling"
                         raise _call_failed(st, exc, name, at_call) from None
 
                 return call1
@@ -660,7 +674,7 @@ class Compiler:
                 argv = [ev(st, dot) for ev in arg_evs]
                 try:
                     return fn(*argv)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - reported as Go's "error calling"
                     raise _call_failed(st, exc, name, at_call) from None
 
             return call_n
@@ -679,7 +693,7 @@ class Compiler:
                     raise exec_error(st, at_final, str(exc)) from None
             try:
                 return fn(*argv)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - reported as Go's "error calling"
                 raise _call_failed(st, exc, name, at_call) from None
 
         return call_final
@@ -697,6 +711,7 @@ class Compiler:
             return False, value
 
         if has_final:
+
             def and_or_final(st: State, dot: Any, final: Any) -> Any:
                 decided, value = decide(st, dot)
                 return value if decided else final
@@ -721,8 +736,11 @@ class Compiler:
             if isinstance(target, GoFunc):
                 problem = target.arity_error(len(args))
                 if problem is not None:
-                    raise exec_error(st, where, "error calling call: " + problem.replace(
-                        f"for {target.name}", f"for {callee}"))
+                    raise exec_error(
+                        st,
+                        where,
+                        "error calling call: " + problem.replace(f"for {target.name}", f"for {callee}"),
+                    )
                 prepared = []
                 for position, arg in enumerate(args):
                     try:
@@ -749,7 +767,7 @@ class Compiler:
         """
         where = self.where(node)
         if isinstance(node, nodes.DotNode):
-            evaluator: Evaluator = lambda st, dot: dot  # noqa: E731
+            evaluator: Evaluator = lambda st, dot: dot
         elif isinstance(node, nodes.NilNode):
             if typ is None or typ is VALUE:
                 return lambda st, dot: MISSING
@@ -775,6 +793,7 @@ class Compiler:
         if typ is None or typ is VALUE:
             return evaluator
         if typ is ANY:
+
             def as_any(st: State, dot: Any) -> Any:
                 value = evaluator(st, dot)
                 return None if value is MISSING else value
@@ -828,7 +847,7 @@ def _generate_runner(parts: list[tuple[str, Any]]) -> Runner:
 
 
 class CompiledTree:
-    __slots__ = ("name", "body", "nslots", "constant")
+    __slots__ = ("body", "constant", "name", "nslots")
 
     def __init__(self, name: str, body: Runner, nslots: int, constant: str | None) -> None:
         self.name = name

@@ -122,8 +122,12 @@ def slice_(item: Any, *indexes: Any) -> Any:
     if len(indexes) == 3 and bounds[1] > bounds[2]:
         raise FuncError(f"invalid slice index: {bounds[1]} > {bounds[2]}")
     if isinstance(item, str):
-        return data[bounds[0]:bounds[1]].decode("utf-8", "surrogateescape")
-    return type(item)(item[bounds[0]:bounds[1]]) if isinstance(item, list) else list(item[bounds[0]:bounds[1]])
+        return data[bounds[0] : bounds[1]].decode("utf-8", "surrogateescape")
+    return (
+        type(item)(item[bounds[0] : bounds[1]])
+        if isinstance(item, list)
+        else list(item[bounds[0] : bounds[1]])
+    )
 
 
 @gofunc.func("print", variadic=ANY)
@@ -286,6 +290,25 @@ CALL = gofunc.GoFunc("call", _not_called, (VALUE,), VALUE)
 
 BUILTINS: dict[str, gofunc.GoFunc] = {
     f.name: f
-    for f in (AND, OR, CALL, not_, length, index, slice_, print_, printf, println, html, js, urlquery,
-              eq, ne, lt, le, gt, ge)
+    for f in (
+        AND,
+        OR,
+        CALL,
+        not_,
+        length,
+        index,
+        slice_,
+        print_,
+        printf,
+        println,
+        html,
+        js,
+        urlquery,
+        eq,
+        ne,
+        lt,
+        le,
+        gt,
+        ge,
+    )
 }

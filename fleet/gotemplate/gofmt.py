@@ -272,7 +272,7 @@ def _parse_simple(format_string: str) -> tuple[list[str], str] | None:
             current.append(ch)
             index += 1
             continue
-        verb = format_string[index + 1:index + 2]
+        verb = format_string[index + 1 : index + 2]
         if verb == "%":
             current.append("%")
         elif verb in ("s", "v", "d"):
@@ -307,8 +307,21 @@ class _Printer:
     """One fmt.pp: the output buffer plus the flags of the verb being formatted."""
 
     __slots__ = (
-        "buf", "wid", "prec", "wid_present", "prec_present", "minus", "plus", "sharp", "space",
-        "zero", "plus_v", "sharp_v", "arg", "good_arg_num", "reordered",
+        "arg",
+        "buf",
+        "good_arg_num",
+        "minus",
+        "plus",
+        "plus_v",
+        "prec",
+        "prec_present",
+        "reordered",
+        "sharp",
+        "sharp_v",
+        "space",
+        "wid",
+        "wid_present",
+        "zero",
     )
 
     def __init__(self) -> None:
@@ -383,8 +396,11 @@ class _Printer:
         elif verb == "c":
             self.pad(_rune_char(value))
         elif verb == "q":
-            self.pad(quote_rune(value, ascii_only=self.plus) if not self.sharp or not _backquotable_rune(value)
-                     else "`" + chr(value) + "`")
+            self.pad(
+                quote_rune(value, ascii_only=self.plus)
+                if not self.sharp or not _backquotable_rune(value)
+                else "`" + chr(value) + "`"
+            )
         elif verb == "U":
             text = f"U+{value:04X}" if value >= 0 else f"U+{value & 0xFFFFFFFFFFFFFFFF:04X}"
             if self.sharp and 0 <= value <= 0x10FFFF and _is_print(chr(value)):

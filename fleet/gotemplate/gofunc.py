@@ -27,10 +27,11 @@ class ArgError(Exception):
 class GoType:
     """A Go parameter type: how a value is checked and how a literal argument is read."""
 
-    __slots__ = ("name", "literal_kind", "can_be_nil", "accepts")
+    __slots__ = ("accepts", "can_be_nil", "literal_kind", "name")
 
-    def __init__(self, name: str, literal_kind: str, can_be_nil: bool,
-                 accepts: Callable[[Any], bool]) -> None:
+    def __init__(
+        self, name: str, literal_kind: str, can_be_nil: bool, accepts: Callable[[Any], bool]
+    ) -> None:
         self.name = name
         self.literal_kind = literal_kind  # how literals convert: any, value, string, int, ...
         self.can_be_nil = can_be_nil
@@ -70,8 +71,14 @@ class GoType:
             if node.uint_value >= 1 << 32:
                 raise ArgError(f"{node} overflows uint32")
             return node.uint_value
-        expected = {"bool": "bool", "string": "string", "int": "integer", "int64": "integer",
-                    "float": "float", "uint32": "unsigned integer"}.get(kind)
+        expected = {
+            "bool": "bool",
+            "string": "string",
+            "int": "integer",
+            "int64": "integer",
+            "float": "float",
+            "uint32": "unsigned integer",
+        }.get(kind)
         if expected is None:
             raise ArgError(f"can't handle {node} for arg of type {self.name}")
         raise ArgError(f"expected {expected}; found {node}")
@@ -119,7 +126,9 @@ BOOL = GoType("bool", "bool", False, _is_bool)
 MAP = GoType("map[string]interface {}", "map", True, _is_map)
 LIST = GoType("[]interface {}", "list", True, _is_list)
 TIME = GoType("time.Time", "struct", False, _is_time)
-CERTIFICATE = GoType("sprig.certificate", "struct", False, lambda value: type(value).__name__ == "Certificate")
+CERTIFICATE = GoType(
+    "sprig.certificate", "struct", False, lambda value: type(value).__name__ == "Certificate"
+)
 UINT32 = GoType("uint32", "uint32", False, lambda value: False)  # only literals can be uint32 here
 
 
@@ -176,7 +185,9 @@ class GoFunc:
         return None
 
 
-def func(name: str, *params: GoType, variadic: GoType | None = None) -> Callable[[Callable[..., Any]], GoFunc]:
+def func(
+    name: str, *params: GoType, variadic: GoType | None = None
+) -> Callable[[Callable[..., Any]], GoFunc]:
     """Decorator: declare a template function with its Go signature."""
 
     def wrap(fn: Callable[..., Any]) -> GoFunc:

@@ -74,6 +74,7 @@ def slice_panic(start: int | None, end: int | None, length: int) -> None:
 
 # -- spf13/cast ------------------------------------------------------------------------------
 
+
 def _trim_zero_decimal(text: str) -> str:
     """cast's trimZeroDecimal: "5.00" -> "5"; other decimals ("5.7") are left to fail parsing."""
     found_zero = False
@@ -196,9 +197,7 @@ def json_string(text: str, escape_html: bool = True) -> str:
             out.append("\\\\")
         elif code < 0x20:
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or f"\\u{code:04x}")
-        elif escape_html and ch in "<>&":
-            out.append(f"\\u{code:04x}")
-        elif code in (0x2028, 0x2029):
+        elif escape_html and ch in "<>&" or code in (0x2028, 0x2029):
             out.append(f"\\u{code:04x}")
         elif 0xD800 <= code <= 0xDFFF:
             out.append("\\ufffd")
@@ -227,25 +226,44 @@ def to_json(value: Any, *, escape_html: bool = True, indent: str | None = None, 
             return "{}"
         items = sorted(value.items())
         if indent is None:
-            return "{" + ",".join(
-                json_string(str(key), escape_html) + ":" + to_json(item, escape_html=escape_html)
-                for key, item in items
-            ) + "}"
+            return (
+                "{"
+                + ",".join(
+                    json_string(str(key), escape_html) + ":" + to_json(item, escape_html=escape_html)
+                    for key, item in items
+                )
+                + "}"
+            )
         inner = "\n" + indent * (level + 1)
-        return "{" + ",".join(
-            inner + json_string(str(key), escape_html) + ": "
-            + to_json(item, escape_html=escape_html, indent=indent, level=level + 1)
-            for key, item in items
-        ) + "\n" + indent * level + "}"
+        return (
+            "{"
+            + ",".join(
+                inner
+                + json_string(str(key), escape_html)
+                + ": "
+                + to_json(item, escape_html=escape_html, indent=indent, level=level + 1)
+                for key, item in items
+            )
+            + "\n"
+            + indent * level
+            + "}"
+        )
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
         if indent is None:
             return "[" + ",".join(to_json(item, escape_html=escape_html) for item in value) + "]"
         inner = "\n" + indent * (level + 1)
-        return "[" + ",".join(
-            inner + to_json(item, escape_html=escape_html, indent=indent, level=level + 1) for item in value
-        ) + "\n" + indent * level + "]"
+        return (
+            "["
+            + ",".join(
+                inner + to_json(item, escape_html=escape_html, indent=indent, level=level + 1)
+                for item in value
+            )
+            + "\n"
+            + indent * level
+            + "]"
+        )
     if isinstance(value, complex):
         raise FuncError("json: unsupported type: complex128")
     if callable(value):
@@ -280,8 +298,10 @@ def _json_error(text: str, exc: ValueError) -> str:
     if not isinstance(exc, json.JSONDecodeError):
         return "invalid character 'N' looking for beginning of value"
     pos = exc.pos
-    if exc.msg.startswith("Unterminated string") or pos >= len(text) or (
-        exc.msg == "Expecting value" and text[pos:].strip() == ""
+    if (
+        exc.msg.startswith("Unterminated string")
+        or pos >= len(text)
+        or (exc.msg == "Expecting value" and text[pos:].strip() == "")
     ):
         return "unexpected end of JSON input"
     ch = text[pos]
@@ -328,8 +348,16 @@ def _innermost_open(text: str, pos: int) -> str:
 # named group, `\d \w \s \b` are ASCII-only (Python's are Unicode-aware), and backreferences and lookaround do not exist
 # in RE2 (compiling them is an error, as in Go).
 
-_ASCII_CLASSES = {"d": "0-9", "w": "0-9A-Za-z_", "s": "\\t\\n\\f\\r ", "D": "\\D", "W": "\\W", "S": "\\S",
-                  "b": "\\b", "B": "\\B"}
+_ASCII_CLASSES = {
+    "d": "0-9",
+    "w": "0-9A-Za-z_",
+    "s": "\\t\\n\\f\\r ",
+    "D": "\\D",
+    "W": "\\W",
+    "S": "\\S",
+    "b": "\\b",
+    "B": "\\B",
+}
 _UNSUPPORTED = re.compile(r"\(\?(?:=|!|<=|<!)")
 
 
@@ -348,14 +376,14 @@ def _translate(pattern: str) -> str:
             nxt = pattern[index + 1]
             if nxt == "Q":
                 end = pattern.find("\\E", index + 2)
-                literal = pattern[index + 2:] if end < 0 else pattern[index + 2:end]
+                literal = pattern[index + 2 :] if end < 0 else pattern[index + 2 : end]
                 out.append(re2.escape(literal))
                 index = len(pattern) if end < 0 else end + 2
                 continue
             if nxt == "z" and not in_class:
                 out.append(r"\Z")
             elif nxt == "Z":
-                raise RegexpError(f"invalid escape sequence: `\\Z`")
+                raise RegexpError("invalid escape sequence: `\\Z`")
             elif nxt.isdigit() and nxt != "0" and not in_class:
                 raise RegexpError(f"invalid escape sequence: `\\{nxt}`")
             elif nxt in _ASCII_CLASSES:
@@ -369,7 +397,7 @@ def _translate(pattern: str) -> str:
             if ch == "[" and pattern.startswith("[:", index):
                 end = pattern.find(":]", index)
                 if end > 0:
-                    out.append(pattern[index:end + 2])
+                    out.append(pattern[index : end + 2])
                     index = end + 2
                     continue
             if ch == "]":
@@ -428,7 +456,7 @@ def _regexp_message(message: str, pattern: str) -> str:
     if "unbalanced parenthesis" in message:
         return f"unexpected ): `{pattern}`"
     if "unterminated character set" in message:
-        return f"missing closing ]: `{pattern[pattern.rfind('['):]}`"
+        return f"missing closing ]: `{pattern[pattern.rfind('[') :]}`"
     if "nothing to repeat" in message or "multiple repeat" in message:
         return f"missing argument to repetition operator: `{pattern}`"
     return message
@@ -487,7 +515,9 @@ def _extract_name(template: str, index: int) -> tuple[str, int, bool]:
     brace = index < len(template) and template[index] == "{"
     start = index + 1 if brace else index
     end = start
-    while end < len(template) and (template[end].isascii() and (template[end].isalnum() or template[end] == "_")):
+    while end < len(template) and (
+        template[end].isascii() and (template[end].isalnum() or template[end] == "_")
+    ):
         end += 1
     if end == start:
         return "", index, False
@@ -515,7 +545,7 @@ def replace_all(compiled: Any, text: str, replacement: str, *, literal: bool) ->
     out: list[str] = []
     last = 0
     for match in find_all(compiled, text, -1):
-        out.append(text[last:match.start()])
+        out.append(text[last : match.start()])
         out.append(replacement if literal else expand(replacement, match))
         last = match.end()
     out.append(text[last:])

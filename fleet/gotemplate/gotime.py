@@ -24,8 +24,20 @@ SECOND = 1000 * MILLISECOND
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -59,11 +71,18 @@ class GoTime(values.GoObject):
         return seconds * SECOND + self.nanosecond
 
     def is_zero(self) -> bool:
-        return self.moment.year == 1 and self.moment.month == 1 and self.moment.day == 1 and \
-            self.moment.hour == 0 and self.moment.minute == 0 and self.moment.second == 0 and self.nanosecond == 0
+        return (
+            self.moment.year == 1
+            and self.moment.month == 1
+            and self.moment.day == 1
+            and self.moment.hour == 0
+            and self.moment.minute == 0
+            and self.moment.second == 0
+            and self.nanosecond == 0
+        )
 
     def go_methods(self) -> dict[str, Any]:
-        from fleet.gotemplate.gofunc import GoFunc, STRING
+        from fleet.gotemplate.gofunc import STRING, GoFunc
 
         return {
             "Unix": GoFunc("Unix", lambda: values.Int64(self.unix())),
@@ -76,7 +95,7 @@ class GoTime(values.GoObject):
             "Nanosecond": GoFunc("Nanosecond", lambda: self.nanosecond),
             "YearDay": GoFunc("YearDay", lambda: self.moment.timetuple().tm_yday),
             "IsZero": GoFunc("IsZero", self.is_zero),
-            "UTC": GoFunc("UTC", lambda: GoTime(self.moment.astimezone(dt.timezone.utc), self.nanosecond)),
+            "UTC": GoFunc("UTC", lambda: GoTime(self.moment.astimezone(dt.UTC), self.nanosecond)),
             "Format": GoFunc("Format", lambda layout: format_time(self, layout), (STRING,)),
             "String": GoFunc("String", lambda: str(self)),
         }
@@ -85,7 +104,8 @@ class GoTime(values.GoObject):
 def now() -> GoTime:
     nanos = _time.time_ns()
     moment = dt.datetime.fromtimestamp(nanos // SECOND, tz=local_zone()).replace(
-        microsecond=(nanos % SECOND) // 1000)
+        microsecond=(nanos % SECOND) // 1000
+    )
     return GoTime(moment, nanos % SECOND)
 
 
@@ -97,21 +117,21 @@ def from_unix(seconds: int, zone: dt.tzinfo | None = None) -> GoTime:
     return GoTime(moment, 0)
 
 
-ZERO_TIME = GoTime(dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc), 0)
+ZERO_TIME = GoTime(dt.datetime(1, 1, 1, tzinfo=dt.UTC), 0)
 
 
 def local_zone() -> dt.tzinfo:
     """Go's time.Local: the process's zone (TZ, else /etc/localtime, else UTC)."""
     try:
-        return dt.datetime.now().astimezone().tzinfo or dt.timezone.utc
+        return dt.datetime.now().astimezone().tzinfo or dt.UTC
     except (OSError, ValueError):  # pragma: no cover - a broken zone database
-        return dt.timezone.utc
+        return dt.UTC
 
 
 def load_location(name: str) -> dt.tzinfo | None:
     """time.LoadLocation: "" and "UTC" are UTC, "Local" the process zone, else an IANA name."""
     if name in ("", "UTC"):
-        return dt.timezone.utc
+        return dt.UTC
     if name == "Local":
         return local_zone()
     try:
@@ -127,12 +147,39 @@ def in_zone(moment: GoTime, zone: dt.tzinfo) -> GoTime:
 # -- layouts -------------------------------------------------------------------------------------
 
 _STD_TOKENS = [
-    "January", "Jan", "Monday", "Mon", "MST",
-    "2006", "06", "002", "__2", "_2", "01", "02", "03", "04", "05", "15",
-    "1", "2", "3", "4", "5",
-    "PM", "pm",
-    "Z07:00:00", "Z070000", "Z07:00", "Z0700", "Z07",
-    "-07:00:00", "-070000", "-07:00", "-0700", "-07",
+    "January",
+    "Jan",
+    "Monday",
+    "Mon",
+    "MST",
+    "2006",
+    "06",
+    "002",
+    "__2",
+    "_2",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "15",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "PM",
+    "pm",
+    "Z07:00:00",
+    "Z070000",
+    "Z07:00",
+    "Z0700",
+    "Z07",
+    "-07:00:00",
+    "-070000",
+    "-07:00",
+    "-0700",
+    "-07",
 ]
 
 
@@ -181,14 +228,25 @@ def _next_token(layout: str, index: int) -> str | None:
         if rest.startswith("pm"):
             return "pm"
     elif ch in ("-", "Z"):
-        for token in ("Z07:00:00", "Z070000", "Z07:00", "Z0700", "Z07", "-07:00:00", "-070000", "-07:00",
-                      "-0700", "-07"):
+        for token in (
+            "Z07:00:00",
+            "Z070000",
+            "Z07:00",
+            "Z0700",
+            "Z07",
+            "-07:00:00",
+            "-070000",
+            "-07:00",
+            "-0700",
+            "-07",
+        ):
             if rest.startswith(token):
                 return token
     elif ch in (".", ","):
         match = re.match(r"[.,](0+|9+)", rest)
-        if match and not (index + len(match.group(0)) < len(layout)
-                          and layout[index + len(match.group(0))].isdigit()):
+        if match and not (
+            index + len(match.group(0)) < len(layout) and layout[index + len(match.group(0))].isdigit()
+        ):
             return match.group(0)
     return None
 
@@ -322,8 +380,10 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
     quoted_layout = _go_quote(layout)
 
     def fail(elem: str) -> FuncError:
-        return FuncError(f"parsing time {quoted_value} as {quoted_layout}: cannot parse "
-                         f"{_go_quote(text[index:])} as {_go_quote(elem)}")
+        return FuncError(
+            f"parsing time {quoted_value} as {quoted_layout}: cannot parse "
+            f"{_go_quote(text[index:])} as {_go_quote(elem)}"
+        )
 
     for is_token, elem in _tokens(layout):
         if not is_token:
@@ -332,7 +392,7 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
             index += len(elem)
             continue
 
-        def number(min_len: int, max_len: int) -> int:
+        def number(min_len: int, max_len: int, elem: str = elem) -> int:
             nonlocal index
             match = re.match(rf"\d{{{min_len},{max_len}}}", text[index:])
             if not match:
@@ -350,7 +410,7 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
         elif elem in ("January", "Jan"):
             names = _MONTHS if elem == "January" else [m[:3] for m in _MONTHS]
             for position, name in enumerate(names):
-                if text[index:index + len(name)].lower() == name.lower():
+                if text[index : index + len(name)].lower() == name.lower():
                     month = position + 1
                     index += len(name)
                     break
@@ -359,13 +419,13 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
         elif elem in ("Monday", "Mon"):
             names = _DAYS if elem == "Monday" else [d[:3] for d in _DAYS]
             for name in names:
-                if text[index:index + len(name)].lower() == name.lower():
+                if text[index : index + len(name)].lower() == name.lower():
                     index += len(name)
                     break
             else:
                 raise fail(elem)
         elif elem in ("02", "2", "_2"):
-            if elem == "_2" and text[index:index + 1] == " ":
+            if elem == "_2" and text[index : index + 1] == " ":
                 index += 1
             day = number(2 if elem == "02" else 1, 2)
         elif elem in ("002", "__2"):
@@ -383,7 +443,7 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
                 nanos = int((match.group(1) + "000000000")[:9])
                 index += len(match.group(0))
         elif elem in ("PM", "pm"):
-            marker = text[index:index + 2].upper()
+            marker = text[index : index + 2].upper()
             if marker not in ("AM", "PM"):
                 raise fail(elem)
             pm = marker == "PM"
@@ -396,7 +456,7 @@ def parse_time(layout: str, text: str, zone: dt.tzinfo) -> GoTime:
             if match.group(0) == "UTC":
                 offset = 0
         elif elem[0] in "-Z":
-            if elem[0] == "Z" and text[index:index + 1] == "Z":
+            if elem[0] == "Z" and text[index : index + 1] == "Z":
                 index += 1
                 offset = 0
                 continue
@@ -442,8 +502,16 @@ def _go_quote(text: str) -> str:
 
 # -- durations -----------------------------------------------------------------------------------
 
-_UNITS = {"ns": NANOSECOND, "us": MICROSECOND, "µs": MICROSECOND, "μs": MICROSECOND, "ms": MILLISECOND,
-          "s": SECOND, "m": MINUTE, "h": HOUR}
+_UNITS = {
+    "ns": NANOSECOND,
+    "us": MICROSECOND,
+    "µs": MICROSECOND,
+    "μs": MICROSECOND,
+    "ms": MILLISECOND,
+    "s": SECOND,
+    "m": MINUTE,
+    "h": HOUR,
+}
 _DURATION_PART = re.compile(r"(\d*)(\.\d*)?(ns|us|µs|μs|ms|s|m|h)")
 
 

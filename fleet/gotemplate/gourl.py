@@ -20,10 +20,10 @@ def _unescape(text: str, what: str) -> str:
         index = text.find("%", index)
         if index < 0:
             break
-        code = text[index + 1:index + 3]
+        code = text[index + 1 : index + 3]
         if len(code) < 2 or any(c not in "0123456789abcdefABCDEF" for c in code):
-            bad = text[index:index + 3]
-            raise FuncError(f'unable to parse url: parse {_q(text)}: invalid URL escape {_q(bad)}')
+            bad = text[index : index + 3]
+            raise FuncError(f"unable to parse url: parse {_q(text)}: invalid URL escape {_q(bad)}")
         index += 3
     return urllib.parse.unquote(text, errors="surrogateescape")
 
@@ -45,7 +45,7 @@ def _split_scheme(raw: str) -> tuple[str, str]:
         if ch == ":":
             if index == 0:
                 raise FuncError(f"unable to parse url: parse {_q(raw)}: missing protocol scheme")
-            return raw[:index], raw[index + 1:]
+            return raw[:index], raw[index + 1 :]
         return "", raw
     return "", raw
 
@@ -55,9 +55,18 @@ def parse(raw: str) -> dict[str, Any]:
     original = raw
     raw, hash_sign, fragment = raw.partition("#")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in original):
-        raise FuncError(f"unable to parse url: parse {_q(original)}: net/url: invalid control character in URL")
-    result: dict[str, Any] = {"scheme": "", "opaque": "", "user": None, "host": "", "path": "",
-                              "query": "", "fragment": _unescape(fragment, "fragment") if hash_sign else ""}
+        raise FuncError(
+            f"unable to parse url: parse {_q(original)}: net/url: invalid control character in URL"
+        )
+    result: dict[str, Any] = {
+        "scheme": "",
+        "opaque": "",
+        "user": None,
+        "host": "",
+        "path": "",
+        "query": "",
+        "fragment": _unescape(fragment, "fragment") if hash_sign else "",
+    }
     if raw == "" and not hash_sign:
         raise FuncError('unable to parse url: parse "": empty url')
     scheme, rest = _split_scheme(raw)
@@ -72,7 +81,8 @@ def parse(raw: str) -> dict[str, Any]:
         slash = rest.find("/")
         if colon >= 0 and (slash < 0 or colon < slash):
             raise FuncError(
-                f"unable to parse url: parse {_q(original)}: first path segment in URL cannot contain colon")
+                f"unable to parse url: parse {_q(original)}: first path segment in URL cannot contain colon"
+            )
     if (scheme or not rest.startswith("///")) and rest.startswith("//"):
         authority = rest[2:]
         slash = authority.find("/")
@@ -85,7 +95,7 @@ def parse(raw: str) -> dict[str, Any]:
             userinfo = authority[:at]
             name, colon, password = userinfo.partition(":")
             result["user"] = (_unescape(name, "user"), _unescape(password, "user") if colon else None)
-            authority = authority[at + 1:]
+            authority = authority[at + 1 :]
         result["host"] = _unescape(authority, "host")
     result["path"] = _unescape(rest, "path")
     return result
@@ -96,7 +106,7 @@ def _hostname(host: str) -> str:
         end = host.find("]")
         return host[1:end] if end >= 0 else host[1:]
     colon = host.rfind(":")
-    if colon >= 0 and host[colon + 1:].isdigit() or host.endswith(":"):
+    if colon >= 0 and host[colon + 1 :].isdigit() or host.endswith(":"):
         return host[:colon]
     return host
 
@@ -141,7 +151,9 @@ def _get(mapping: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         from fleet.gotemplate import values
 
-        raise FuncError(f"unable to parse {key} key, must be of type string, but {values.kind_name(value)} found")
+        raise FuncError(
+            f"unable to parse {key} key, must be of type string, but {values.kind_name(value)} found"
+        )
     return value
 
 

@@ -153,7 +153,7 @@ class _Lexer:
 
     def emit(self, typ: Item) -> None:
         end = min(self.pos, len(self.text))
-        self.tokens.append(Token(typ, self.start, self.text[self.start:end], self.line_at(self.start)))
+        self.tokens.append(Token(typ, self.start, self.text[self.start : end], self.line_at(self.start)))
         self.start = end
         self.pos = end
 
@@ -207,7 +207,7 @@ class _Lexer:
                 self.pos = found
                 trim = 0
                 if _has_left_trim(text, found + len(LEFT_DELIM)):
-                    segment = text[self.start:found]
+                    segment = text[self.start : found]
                     trim = len(segment) - len(segment.rstrip(SPACE_CHARS))
                 self.pos = found - trim
                 if self.pos > self.start:
@@ -249,7 +249,7 @@ class _Lexer:
             self.pos += 2
         self.pos += len(RIGHT_DELIM)
         if trim:
-            rest = text[self.pos:]
+            rest = text[self.pos :]
             self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
         self.ignore()
         return True
@@ -261,7 +261,7 @@ class _Lexer:
         self.pos += len(RIGHT_DELIM)
         self.emit(Item.RIGHT_DELIM)
         if trim:
-            rest = self.text[self.pos:]
+            rest = self.text[self.pos :]
             self.pos += len(rest) - len(rest.lstrip(SPACE_CHARS))
             self.ignore()
 
@@ -347,7 +347,7 @@ class _Lexer:
             if ch and is_alphanumeric(ch):
                 continue
             self.backup()
-            word = self.text[self.start:self.pos]
+            word = self.text[self.start : self.pos]
             if not self.at_terminator():
                 self.error(f"bad character {format_rune(self.peek())}")
                 return False
@@ -405,12 +405,12 @@ class _Lexer:
 
     def number(self) -> bool:
         if not self.scan_number():
-            self.error(f"bad number syntax: {_quote(self.text[self.start:self.pos])}")
+            self.error(f"bad number syntax: {_quote(self.text[self.start : self.pos])}")
             return False
         if self.peek() in ("+", "-"):
             # Complex: 1+2i. No spaces, must end in 'i'.
             if not self.scan_number() or self.text[self.pos - 1] != "i":
-                self.error(f"bad number syntax: {_quote(self.text[self.start:self.pos])}")
+                self.error(f"bad number syntax: {_quote(self.text[self.start : self.pos])}")
                 return False
             self.emit(Item.COMPLEX)
         else:

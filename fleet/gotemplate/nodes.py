@@ -292,6 +292,4 @@ def is_empty_tree(node: Node | None) -> bool:
         return all(is_empty_tree(child) for child in node.nodes)
     if isinstance(node, TextNode):
         return node.text.strip(" \t\r\n\v\f") == ""
-    if isinstance(node, CommentNode):
-        return True
-    return False
+    return isinstance(node, CommentNode)

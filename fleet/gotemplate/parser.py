@@ -17,8 +17,18 @@ from fleet.gotemplate.lex import Item, Token
 
 _OPERAND_START = frozenset(
     {
-        Item.BOOL, Item.CHAR_CONSTANT, Item.COMPLEX, Item.DOT, Item.FIELD, Item.IDENTIFIER,
-        Item.NUMBER, Item.NIL, Item.RAW_STRING, Item.STRING, Item.VARIABLE, Item.LEFT_PAREN,
+        Item.BOOL,
+        Item.CHAR_CONSTANT,
+        Item.COMPLEX,
+        Item.DOT,
+        Item.FIELD,
+        Item.IDENTIFIER,
+        Item.NUMBER,
+        Item.NIL,
+        Item.RAW_STRING,
+        Item.STRING,
+        Item.VARIABLE,
+        Item.LEFT_PAREN,
     }
 )
 _LITERAL_NODES = (nodes.BoolNode, nodes.DotNode, nodes.NilNode, nodes.NumberNode, nodes.StringNode)
@@ -65,8 +75,15 @@ class _Stream:
 class _TreeParser:
     """Parses one template body; ``define`` and ``block`` bodies get their own instance."""
 
-    def __init__(self, name: str, parse_name: str, text: str, stream: _Stream,
-                 funcs: Container[str], tree_set: dict[str, nodes.Tree]) -> None:
+    def __init__(
+        self,
+        name: str,
+        parse_name: str,
+        text: str,
+        stream: _Stream,
+        funcs: Container[str],
+        tree_set: dict[str, nodes.Tree],
+    ) -> None:
         self.name = name
         self.parse_name = parse_name
         self.text = text
@@ -89,7 +106,7 @@ class _TreeParser:
             if self.action_line != 0 and self.action_line != token.line:
                 extra = f" in action started at {self.parse_name}:{self.action_line}"
                 if token.val.endswith(" action"):
-                    extra = extra[len(" in action"):]
+                    extra = extra[len(" in action") :]
             raise self.errorf(f"{token}{extra}")
         raise self.errorf(f"unexpected {token} in {context}")
 
@@ -109,8 +126,9 @@ class _TreeParser:
                 start = s.index
                 s.next()
                 if s.next_non_space().typ == Item.DEFINE:
-                    definition = _TreeParser("definition", self.parse_name, self.text, s, self.funcs,
-                                             self.tree_set)
+                    definition = _TreeParser(
+                        "definition", self.parse_name, self.text, s, self.funcs, self.tree_set
+                    )
                     definition.parse_definition()
                     continue
                 s.index = start
@@ -207,8 +225,9 @@ class _TreeParser:
         token = self.expect(Item.RIGHT_DELIM, "else")
         return nodes.ElseNode(token.pos, token.line)
 
-    def parse_control(self, context: str) -> tuple[int, int, nodes.PipeNode, nodes.ListNode,
-                                                   nodes.ListNode | None]:
+    def parse_control(
+        self, context: str
+    ) -> tuple[int, int, nodes.PipeNode, nodes.ListNode, nodes.ListNode | None]:
         saved_vars = len(self.vars)
         pipe = self.pipeline(context, Item.RIGHT_DELIM)
         if context == "range":
@@ -419,7 +438,7 @@ def _unquote_char(text: str, index: int, quote: str, out: bytearray) -> int:
         return index + 2
     if esc in "xuU":
         size = {"x": 2, "u": 4, "U": 8}[esc]
-        digits = text[index + 2:index + 2 + size]
+        digits = text[index + 2 : index + 2 + size]
         if len(digits) != size or not all(c in "0123456789abcdefABCDEF" for c in digits):
             raise ValueError("invalid syntax")
         value = int(digits, 16)
@@ -431,7 +450,7 @@ def _unquote_char(text: str, index: int, quote: str, out: bytearray) -> int:
             out += chr(value).encode("utf-8")
         return index + 2 + size
     if esc in "01234567":
-        digits = text[index + 1:index + 4]
+        digits = text[index + 1 : index + 4]
         if len(digits) != 3 or not all(c in "01234567" for c in digits):
             raise ValueError("invalid syntax")
         value = int(digits, 8)
@@ -444,7 +463,7 @@ def _unquote_char(text: str, index: int, quote: str, out: bytearray) -> int:
 
 def unquote(quoted: str) -> str:
     """strconv.Unquote for "double-quoted" and `raw` Go string literals."""
-    if len(quoted) < 2 or quoted[0] != quoted[-1] or quoted[0] not in "\"`":
+    if len(quoted) < 2 or quoted[0] != quoted[-1] or quoted[0] not in '"`':
         raise ValueError("invalid syntax")
     body = quoted[1:-1]
     if quoted[0] == "`":
@@ -514,7 +533,9 @@ def parse_go_int(text: str, *, signed: bool) -> int | None:
 
 
 _FLOAT_DEC = re.compile(r"[+-]?(\d+(_\d+)*)?(\.(\d+(_\d+)*)?)?([eE][+-]?\d+(_\d+)*)?\Z")
-_FLOAT_HEX = re.compile(r"[+-]?0[xX](_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*)?(\.([0-9a-fA-F]+(_[0-9a-fA-F]+)*)?)?[pP][+-]?\d+\Z")
+_FLOAT_HEX = re.compile(
+    r"[+-]?0[xX](_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*)?(\.([0-9a-fA-F]+(_[0-9a-fA-F]+)*)?)?[pP][+-]?\d+\Z"
+)
 
 
 def parse_go_float(text: str) -> float | None:

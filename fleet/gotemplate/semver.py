@@ -20,9 +20,11 @@ _LOOSE = re.compile(
     r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
     r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?\Z"
 )
-_CV = (r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?"
-       r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
-       r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?")
+_CV = (
+    r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?"
+    r"(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+    r"(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?"
+)
 _OPS = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^"
 _CONSTRAINT = re.compile(rf"^\s*({_OPS})\s*({_CV})\s*\Z")
 _RANGE = re.compile(rf"\s*({_CV})\s+-\s+({_CV})\s*")
@@ -140,7 +142,8 @@ def parse_version(text: str) -> Version:
         value = int(group.lstrip("."))
         if value >= 1 << 64:
             raise FuncError(
-                f'error parsing version segment: strconv.ParseUint: parsing "{group.lstrip(".")}": value out of range')
+                f'error parsing version segment: strconv.ParseUint: parsing "{group.lstrip(".")}": value out of range'
+            )
         numbers.append(value)
     pre = match.group(5) or ""
     metadata = match.group(8) or ""
@@ -218,9 +221,7 @@ class _Constraint:
                 return version.compare(con) <= 0
             if version.major > con.major:
                 return False
-            if version.major == con.major and version.minor > con.minor and not self.minor_dirty:
-                return False
-            return True
+            return not (version.major == con.major and version.minor > con.minor and not self.minor_dirty)
         if op in ("~", "~>"):
             return self._tilde(version)
         if op == "^":
@@ -231,13 +232,17 @@ class _Constraint:
         con = self.con
         if version.compare(con) < 0:
             return False
-        if con.major == 0 and con.minor == 0 and con.patch == 0 and not self.minor_dirty and not self.patch_dirty:
+        if (
+            con.major == 0
+            and con.minor == 0
+            and con.patch == 0
+            and not self.minor_dirty
+            and not self.patch_dirty
+        ):
             return True
         if version.major != con.major:
             return False
-        if version.minor != con.minor and not self.minor_dirty:
-            return False
-        return True
+        return not (version.minor != con.minor and not self.minor_dirty)
 
     def _caret(self, version: Version) -> bool:
         con = self.con

@@ -23,7 +23,6 @@ import hashlib
 import math
 import secrets as std_secrets
 import string
-import urllib.parse
 import uuid
 import zlib
 from typing import Any
@@ -203,7 +202,7 @@ def trim_suffix(suffix: str, text: str) -> str:
 
 @sprig("trimPrefix", STRING, STRING)
 def trim_prefix(prefix: str, text: str) -> str:
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text.removeprefix(prefix)
 
 
 @sprig("nospace", STRING)
@@ -485,8 +484,7 @@ def _wrap(text: str, width: int, newline: str, wrap_long: bool) -> str:
         return ""
     if newline == "":
         newline = "\n"
-    if width < 1:
-        width = 1
+    width = max(width, 1)
     input_len = len(text)
     offset = 0
     out: list[str] = []
@@ -494,21 +492,21 @@ def _wrap(text: str, width: int, newline: str, wrap_long: bool) -> str:
         if text[offset] == " ":
             offset += 1
             continue
-        chunk = text[offset:offset + width + 1]
+        chunk = text[offset : offset + width + 1]
         space = chunk.rfind(" ")
         if space >= 0:
-            out.append(text[offset:offset + space])
+            out.append(text[offset : offset + space])
             out.append(newline)
             offset += space + 1
         elif wrap_long:
-            out.append(text[offset:offset + width])
+            out.append(text[offset : offset + width])
             out.append(newline)
             offset += width
         else:
-            rest = text[offset + width:]
+            rest = text[offset + width :]
             space = rest.find(" ")
             if space >= 0:
-                out.append(text[offset:offset + width + space])
+                out.append(text[offset : offset + width + space])
                 out.append(newline)
                 offset += width + space + 1
             else:
@@ -584,7 +582,7 @@ def plural(one: str, many: str, count: int) -> str:
 
 @sprig("sha1sum", STRING)
 def sha1sum(text: str) -> str:
-    return hashlib.sha1(golib.utf8(text)).hexdigest()  # noqa: S324 - the template asks for SHA-1
+    return hashlib.sha1(golib.utf8(text)).hexdigest()
 
 
 @sprig("sha256sum", STRING)
@@ -638,7 +636,7 @@ def _go_split(text: str, sep: str, count: int) -> list[str]:
     if sep == "":
         chars = list(text)
         if 0 < count < len(chars):
-            return chars[: count - 1] + ["".join(chars[count - 1:])]
+            return chars[: count - 1] + ["".join(chars[count - 1 :])]
         return chars
     if count < 0:
         return text.split(sep)
@@ -1084,7 +1082,7 @@ def base(path: str) -> str:
     path = path.rstrip("/")
     if path == "":
         return "/"
-    return path[path.rfind("/") + 1:]
+    return path[path.rfind("/") + 1 :]
 
 
 @sprig("dir", STRING, aliases=("osDir",))
@@ -1112,7 +1110,6 @@ def is_abs(path: str) -> bool:
     return path.startswith("/")
 
 
-
 # -- encoding ------------------------------------------------------------------------------------
 
 
@@ -1125,10 +1122,16 @@ def _base64_error(data: bytes, alphabet: bytes, pad_len: int) -> str:
     """Go's CorruptInputError position for invalid base64/base32 input."""
     for index, byte in enumerate(data):
         if byte not in alphabet and byte != ord("="):
-            return f"illegal base64 data at input byte {index}" if pad_len == 4 else \
-                f"illegal base32 data at input byte {index}"
-    return (f"illegal base64 data at input byte {len(data)}" if pad_len == 4 else
-            f"illegal base32 data at input byte {len(data)}")
+            return (
+                f"illegal base64 data at input byte {index}"
+                if pad_len == 4
+                else f"illegal base32 data at input byte {index}"
+            )
+    return (
+        f"illegal base64 data at input byte {len(data)}"
+        if pad_len == 4
+        else f"illegal base32 data at input byte {len(data)}"
+    )
 
 
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -1229,8 +1232,11 @@ def uniq(items: Any) -> list[Any]:
 
 @sprig("without", ANY, variadic=ANY, aliases=("mustWithout",))
 def without(items: Any, *omit: Any) -> list[Any]:
-    return [item for item in _as_list(items, "Cannot find without on type")
-            if not any(golib.deep_equal(item, other) for other in omit)]
+    return [
+        item
+        for item in _as_list(items, "Cannot find without on type")
+        if not any(golib.deep_equal(item, other) for other in omit)
+    ]
 
 
 @sprig("has", ANY, ANY, aliases=("mustHas",))
@@ -1274,9 +1280,12 @@ def concat(*lists: Any) -> list[Any]:
 def chunk(size: int, items: Any) -> list[list[Any]]:
     items = _as_list(items, "Cannot chunk type")
     if size <= 0:
-        raise FuncError("runtime error: integer divide by zero" if size == 0 else
-                        "runtime error: makeslice: len out of range")
-    return [items[index:index + size] for index in range(0, len(items), size)] or [[]]
+        raise FuncError(
+            "runtime error: integer divide by zero"
+            if size == 0
+            else "runtime error: makeslice: len out of range"
+        )
+    return [items[index : index + size] for index in range(0, len(items), size)] or [[]]
 
 
 # -- dicts ---------------------------------------------------------------------------------------
@@ -1412,8 +1421,10 @@ def dig(*params: Any) -> Any:
     mapping = params[-1]
     fallback = params[-2]
     if not _is_plain_map(mapping):
-        raise FuncError(f"interface conversion: interface {{}} is {values.type_name(mapping)}, "
-                        "not map[string]interface {}")
+        raise FuncError(
+            f"interface conversion: interface {{}} is {values.type_name(mapping)}, "
+            "not map[string]interface {}"
+        )
     names = params[:-2]
     for name in names:
         if not isinstance(name, str):
@@ -1425,8 +1436,10 @@ def dig(*params: Any) -> Any:
         if position == len(names) - 1:
             return step
         if not _is_plain_map(step):
-            raise FuncError(f"interface conversion: interface {{}} is {values.type_name(step)}, "
-                            "not map[string]interface {}")
+            raise FuncError(
+                f"interface conversion: interface {{}} is {values.type_name(step)}, "
+                "not map[string]interface {}"
+            )
         mapping = step
     return fallback
 
@@ -1665,8 +1678,14 @@ def duration_round(value: Any) -> str:
         nanos = gotime.since(value)
     magnitude = abs(nanos)
     day = 24 * gotime.HOUR
-    for unit, suffix in ((365 * day, "y"), (30 * day, "mo"), (day, "d"), (gotime.HOUR, "h"),
-                         (gotime.MINUTE, "m"), (gotime.SECOND, "s")):
+    for unit, suffix in (
+        (365 * day, "y"),
+        (30 * day, "mo"),
+        (day, "d"),
+        (gotime.HOUR, "h"),
+        (gotime.MINUTE, "m"),
+        (gotime.SECOND, "s"),
+    ):
         if magnitude > unit:
             return f"{magnitude // unit}{suffix}"
     return "0s"

@@ -65,11 +65,29 @@ def htpasswd(user: str, password: str) -> str:
 _MASTER_PASSWORD_SEED = b"com.lyndir.masterpassword"
 _PASSWORD_TEMPLATES = {
     "maximum": ["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
-    "long": ["CvcvnoCvcvCvcv", "CvcvCvcvnoCvcv", "CvcvCvcvCvcvno", "CvccnoCvcvCvcv", "CvccCvcvnoCvcv",
-             "CvccCvcvCvcvno", "CvcvnoCvccCvcv", "CvcvCvccnoCvcv", "CvcvCvccCvcvno", "CvcvnoCvcvCvcc",
-             "CvcvCvcvnoCvcc", "CvcvCvcvCvccno", "CvccnoCvccCvcv", "CvccCvccnoCvcv", "CvccCvccCvcvno",
-             "CvcvnoCvccCvcc", "CvcvCvccnoCvcc", "CvcvCvccCvccno", "CvccnoCvcvCvcc", "CvccCvcvnoCvcc",
-             "CvccCvcvCvccno"],
+    "long": [
+        "CvcvnoCvcvCvcv",
+        "CvcvCvcvnoCvcv",
+        "CvcvCvcvCvcvno",
+        "CvccnoCvcvCvcv",
+        "CvccCvcvnoCvcv",
+        "CvccCvcvCvcvno",
+        "CvcvnoCvccCvcv",
+        "CvcvCvccnoCvcv",
+        "CvcvCvccCvcvno",
+        "CvcvnoCvcvCvcc",
+        "CvcvCvcvnoCvcc",
+        "CvcvCvcvCvccno",
+        "CvccnoCvccCvcv",
+        "CvccCvccnoCvcv",
+        "CvccCvccCvcvno",
+        "CvcvnoCvccCvcc",
+        "CvcvCvccnoCvcc",
+        "CvcvCvccCvccno",
+        "CvccnoCvcvCvcc",
+        "CvccCvcvnoCvcc",
+        "CvccCvcvCvccno",
+    ],
     "medium": ["CvcnoCvc", "CvcCvcno"],
     "short": ["Cvcn"],
     "basic": ["aaanaaan", "aannaaan", "aaannaaa"],
@@ -96,9 +114,18 @@ def derive_password(counter: int, password_type: str, password: str, user: str, 
     user_bytes = user.encode("utf-8", "surrogateescape")
     site_bytes = site.encode("utf-8", "surrogateescape")
     salt = _MASTER_PASSWORD_SEED + struct.pack(">I", len(user_bytes)) + user_bytes
-    key = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=salt, n=32768, r=8, p=2, dklen=64,
-                         maxmem=128 * 1024 * 1024)
-    message = _MASTER_PASSWORD_SEED + struct.pack(">I", len(site_bytes)) + site_bytes + struct.pack(">I", counter)
+    key = hashlib.scrypt(
+        password.encode("utf-8", "surrogateescape"),
+        salt=salt,
+        n=32768,
+        r=8,
+        p=2,
+        dklen=64,
+        maxmem=128 * 1024 * 1024,
+    )
+    message = (
+        _MASTER_PASSWORD_SEED + struct.pack(">I", len(site_bytes)) + site_bytes + struct.pack(">I", counter)
+    )
     seed = hmac.new(key, message, hashlib.sha256).digest()
     template = templates[seed[0] % len(templates)]
     return "".join(
@@ -162,8 +189,16 @@ def _strings(items: list[Any] | None, what: str) -> list[str]:
     return result
 
 
-def _make_certificate(cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, key: Any,
-                      signer_cert: Any, signer_key: Any, is_ca: bool) -> Certificate:
+def _make_certificate(
+    cn: str,
+    ips: list[Any] | None,
+    dns: list[Any] | None,
+    days: int,
+    key: Any,
+    signer_cert: Any,
+    signer_key: Any,
+    is_ca: bool,
+) -> Certificate:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -176,7 +211,7 @@ def _make_certificate(cn: str, ips: list[Any] | None, dns: list[Any] | None, day
         except ValueError:
             raise FuncError(f"error parsing ip: {text}") from None
     names = _strings(dns, "error processing alternate dns name")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]) if cn else x509.Name([])
     issuer = subject if signer_cert is None else signer_cert.subject
     builder = (
@@ -189,15 +224,24 @@ def _make_certificate(cn: str, ips: list[Any] | None, dns: list[Any] | None, day
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=is_ca, crl_sign=False,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=is_ca,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
     )
     if not is_ca:
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
         )
     alternative: list[Any] = [x509.DNSName(name) for name in names] + [x509.IPAddress(ip) for ip in addresses]
     if alternative:
@@ -228,8 +272,9 @@ def gen_self_signed(cn: str, ips: list[Any] | None, dns: list[Any] | None, days:
     return _make_certificate(cn, ips, dns, days, _new_rsa_key(), None, None, False)
 
 
-def gen_self_signed_with_key(cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int,
-                             key_pem: str) -> Certificate:
+def gen_self_signed_with_key(
+    cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, key_pem: str
+) -> Certificate:
     return _make_certificate(cn, ips, dns, days, _with_key(key_pem), None, None, False)
 
 
@@ -247,13 +292,16 @@ def _signer(ca: Certificate) -> tuple[Any, Any]:
     return cert, key
 
 
-def gen_signed(cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, ca: Certificate) -> Certificate:
+def gen_signed(
+    cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, ca: Certificate
+) -> Certificate:
     cert, key = _signer(ca)
     return _make_certificate(cn, ips, dns, days, _new_rsa_key(), cert, key, False)
 
 
-def gen_signed_with_key(cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, ca: Certificate,
-                        key_pem: str) -> Certificate:
+def gen_signed_with_key(
+    cn: str, ips: list[Any] | None, dns: list[Any] | None, days: int, ca: Certificate, key_pem: str
+) -> Certificate:
     cert, key = _signer(ca)
     return _make_certificate(cn, ips, dns, days, _with_key(key_pem), cert, key, False)
 
@@ -334,10 +382,12 @@ CRYPTO_FUNCS: dict[str, GoFunc] = {
     "genCAWithKey": func("genCAWithKey", STRING, INT, STRING)(gen_ca_with_key),
     "genSelfSignedCert": func("genSelfSignedCert", STRING, LIST, LIST, INT)(gen_self_signed),
     "genSelfSignedCertWithKey": func("genSelfSignedCertWithKey", STRING, LIST, LIST, INT, STRING)(
-        gen_self_signed_with_key),
+        gen_self_signed_with_key
+    ),
     "genSignedCert": func("genSignedCert", STRING, LIST, LIST, INT, CERTIFICATE)(gen_signed),
     "genSignedCertWithKey": func("genSignedCertWithKey", STRING, LIST, LIST, INT, CERTIFICATE, STRING)(
-        gen_signed_with_key),
+        gen_signed_with_key
+    ),
     "encryptAES": func("encryptAES", STRING, STRING)(encrypt_aes),
     "decryptAES": func("decryptAES", STRING, STRING)(decrypt_aes),
 }
