@@ -60,10 +60,11 @@ def test_kubectl_server_side_apply_creates_objects_owned_by_kubectl(tls_sim: Sim
     deploy = tls_sim.get_object("c001", "apps/v1", "Deployment", "ssa", "web")
     assert deploy is not None and deploy["spec"]["replicas"] == 2
     assert [m["manager"] for m in deploy["metadata"]["managedFields"] if m["operation"] == "Apply"] == ["kubectl"]
+    settings = tls_sim.get_object("c001", "v1", "ConfigMap", "ssa", "settings")
     again = kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("ssa"))
     assert "serverside-applied" in again.stdout
-    assert tls_sim.get_object("c001", "apps/v1", "Deployment", "ssa", "web")["metadata"]["resourceVersion"] == \
-        deploy["metadata"]["resourceVersion"]  # a no-op apply writes nothing
+    # A no-op apply writes nothing (the Deployment's status moves with its rollout; this does not).
+    assert tls_sim.get_object("c001", "v1", "ConfigMap", "ssa", "settings") == settings
 
 
 def test_kubectl_client_side_apply_updates_and_reports_unchanged(tls_sim: SimServer, kubectl: Kubectl) -> None:
@@ -169,3 +170,17 @@ def test_kubectl_uses_every_context_of_the_written_kubeconfig(tls_sim: SimServer
         assert "namespace/kube-system" in out
     version = json.loads(kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["minor"] == "32"
+
+
+def test_kubectl_serves_a_custom_kind_once_its_crd_is_applied(tls_sim: SimServer, kubectl: Kubectl) -> None:
+    # As with a real cluster, kubectl maps every object before applying any: the first run creates
+    # the CRD and reports the custom resource's kind as unknown; the next run applies it.
+    first = kubectl("apply", "--server-side", "-f", str(DATA / "crd.yaml"), context="c002", check=False)
+    assert "customresourcedefinition.apiextensions.k8s.io/widgets.example.com serverside-applied" in first.stdout
+    assert 'no matches for kind "Widget"' in first.stderr
+    out = kubectl("apply", "--server-side", "-f", str(DATA / "crd.yaml"), context="c002")
+    assert "widget.example.com/gear serverside-applied" in out.stdout
+    names = kubectl("get", "wg", "-n", "default", "-o", "name", context="c002").stdout.split()
+    assert names == ["widget.example.com/gear"]
+    kubectl("patch", "widget", "gear", "-n", "default", "--type=merge", "-p", '{"spec":{"size":9}}', context="c002")
+    assert tls_sim.get_object("c002", "example.com/v1", "Widget", "default", "gear")["spec"]["size"] == 9

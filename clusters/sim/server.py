@@ -333,13 +333,15 @@ class Runtime:
             group, _, version = what[3:].rpartition("/")
             return _json(catalog.doc(("gv", group, version)))
         if what.startswith("openapi"):
-            return self._openapi(sim, catalog, what)
+            return self._openapi(sim, catalog, what, accept)
         raise _not_found()
 
-    def _openapi(self, sim: cluster_mod.SimCluster, catalog: resources.Catalog, what: str) -> web.Response:
+    def _openapi(self, sim: cluster_mod.SimCluster, catalog: resources.Catalog, what: str,
+                 accept: str = "") -> web.Response:
         parts = what.split("/")
+        if parts == ["openapi", "v2"]:
+            return _openapi_v2(accept)
         if parts[:2] != ["openapi", "v3"]:
-            # No OpenAPI v2 (kubectl asks for it in protobuf): clients fall back to their built-in types.
             raise _not_found()
         prefix = f"/clusters/{sim.name}/openapi/v3/"
         if len(parts) == 2:
@@ -513,6 +515,22 @@ class Runtime:
             result = await result
         return web.Response(body=result.body, status=result.status, headers={
             "Content-Type": result.content_type, **dict(result.headers)})
+
+
+# An OpenAPI v2 document with no definitions, in the protobuf encoding kubectl asks for (field 1,
+# ``swagger``, is "2.0"; everything else empty). With it kubectl skips client-side schema
+# validation of kinds it has no schema for (a custom resource applied in the same run as its
+# CRD) and computes client-side apply patches from its compiled-in types, as for a real server
+# whose schema it does not need; without it (404) kubectl refuses to validate.
+_OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
+_OPENAPI_V2_PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
+
+def _openapi_v2(accept: str) -> web.Response:
+    if "protobuf" in accept:
+        return web.Response(body=_OPENAPI_V2_PROTOBUF, headers={"Content-Type": _OPENAPI_V2_PROTOBUF_TYPE})
+    return _json({"swagger": "2.0", "info": {"title": "Kubernetes", "version": resources.KUBE_VERSION["gitVersion"]},
+                  "paths": {}, "definitions": {}})
 
 
 def _scale_of(rt: resources.ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
