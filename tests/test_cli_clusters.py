@@ -73,36 +73,36 @@ def test_bad_input_exits_2_with_a_message_naming_it(args: list[str], message: st
 
 
 @pytest.fixture
-def sim_kubeconfig(client_sim, tmp_path: Path) -> Path:
-    client_sim.clear_faults()
+def check_kubeconfig(sim_module, tmp_path: Path) -> Path:
+    sim_module.clear_faults()
     path = tmp_path / "kubeconfig"
-    client_sim.write_kubeconfig(path)
+    sim_module.write_kubeconfig(path)
     yield path
-    client_sim.clear_faults()
+    sim_module.clear_faults()
 
 
-def test_check_reports_every_cluster_answering(client_sim, sim_kubeconfig: Path) -> None:
-    result = _run("check", "--kubeconfig", str(sim_kubeconfig), "-o", "json")
+def test_check_reports_every_cluster_answering(sim_module, check_kubeconfig: Path) -> None:
+    result = _run("check", "--kubeconfig", str(check_kubeconfig), "-o", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert [r["name"] for r in doc] == sorted(c.name for c in client_sim.clusters())
+    assert [r["name"] for r in doc] == sorted(c.name for c in sim_module.clusters())
     assert all(r["status"] == "ok" and r["version"].startswith("v1.") and r["api_groups"] > 1 for r in doc)
     assert all(r["requests"] == 3 for r in doc)  # /version, /api, /apis
 
 
-def test_check_isolates_broken_clusters_and_exits_1(client_sim, sim_kubeconfig: Path) -> None:
-    names = sorted(c.name for c in client_sim.clusters())
-    client_sim.set_fault(names[0], unreachable=True)
-    client_sim.set_fault(names[1], hang=True)
-    result = _run("check", "--kubeconfig", str(sim_kubeconfig), "--timeout", "1", "--retries", "1")
+def test_check_isolates_broken_clusters_and_exits_1(sim_module, check_kubeconfig: Path) -> None:
+    names = sorted(c.name for c in sim_module.clusters())
+    sim_module.set_fault(names[0], unreachable=True)
+    sim_module.set_fault(names[1], hang=True)
+    result = _run("check", "--kubeconfig", str(check_kubeconfig), "--timeout", "1", "--retries", "1")
     assert result.exit_code == 1, result.output
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[2:]}
     assert rows == {names[0]: "unreachable", names[1]: "unreachable", names[2]: "ok"}
     assert "1/3 clusters answered" in result.stderr
 
 
-def test_check_reports_refused_credentials_as_unauthorized(client_sim, tmp_path: Path) -> None:
-    cluster = client_sim.clusters()[0]
+def test_check_reports_refused_credentials_as_unauthorized(sim_module, tmp_path: Path) -> None:
+    cluster = sim_module.clusters()[0]
     listing = tmp_path / "clusters.yaml"
     listing.write_text(
         "apiVersion: fleet.gitops/v1\nkind: ClusterList\nclusters:\n"
@@ -117,11 +117,11 @@ def test_check_reports_refused_credentials_as_unauthorized(client_sim, tmp_path:
     assert "not-the-token-9999" not in result.output and cluster.credentials.bearer_token not in result.output
 
 
-def test_check_selects_by_label(client_sim, tmp_path: Path) -> None:
+def test_check_selects_by_label(sim_module, tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.yaml"
-    client_sim.write_cluster_secrets(secrets)
+    sim_module.write_cluster_secrets(secrets)
     everything = json.loads(_run("check", "--clusters", str(secrets), "-o", "json").stdout)
-    first = client_sim.clusters()[0]
+    first = sim_module.clusters()[0]
     label, value = next(iter(sorted(first.labels.items())))
     chosen = json.loads(_run("check", "--clusters", str(secrets), "-o", "json", "-l", f"{label}={value}").stdout)
     assert len(everything) == 3
@@ -129,13 +129,13 @@ def test_check_selects_by_label(client_sim, tmp_path: Path) -> None:
     assert all(r["status"] == "ok" for r in everything)
 
 
-def test_check_through_the_installed_command(client_sim, sim_kubeconfig: Path) -> None:
+def test_check_through_the_installed_command(sim_module, check_kubeconfig: Path) -> None:
     import subprocess
     import sys
 
     fleet = Path(sys.executable).parent / "fleet"
     out = subprocess.run(
-        [str(fleet), "--log-format", "json", "clusters", "check", "--kubeconfig", str(sim_kubeconfig), "-o", "json"],
+        [str(fleet), "--log-format", "json", "clusters", "check", "--kubeconfig", str(check_kubeconfig), "-o", "json"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -144,8 +144,8 @@ def test_check_through_the_installed_command(client_sim, sim_kubeconfig: Path) -
     assert len(json.loads(out.stdout)) == 3
 
 
-def test_check_resolves_secret_reference_credentials_through_the_secret_layer(client_sim, tmp_path: Path) -> None:
-    cluster = client_sim.clusters()[0]
+def test_check_resolves_secret_reference_credentials_through_the_secret_layer(sim_module, tmp_path: Path) -> None:
+    cluster = sim_module.clusters()[0]
     listing = tmp_path / "clusters.yaml"
     listing.write_text(
         "apiVersion: fleet.gitops/v1\nkind: ClusterList\nclusters:\n"

@@ -111,3 +111,31 @@ def test_authorization_header_follows_the_credentials(fake_api: FakeApi, creds: 
     seen = fake_api.requests[0].headers
     assert seen.get("Authorization") == header
     assert seen["User-Agent"].startswith("fleet/")
+
+
+@pytest.fixture(scope="module")
+def tls_sim():
+    from fleet.clusters.sim import SimServer
+
+    with SimServer(2, tls=True) as server:
+        yield server
+
+
+def test_the_simulator_over_tls_works_from_its_kubeconfig(tls_sim, tmp_path) -> None:
+    from fleet.clusters import registry
+
+    reg = registry.load(kubeconfig_paths=tls_sim.write_kubeconfig(tmp_path / "kubeconfig"))
+    for cluster in reg.clusters():
+        assert cluster.server.startswith("https://") and cluster.credentials.ca_data
+        api = client.connect(cluster)
+        api.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "over-tls", "namespace": "default"}, "data": {"a": "b"}})
+        assert api.get("v1", "ConfigMap", "over-tls", "default")["data"] == {"a": "b"}
+
+
+def test_the_simulator_over_tls_is_refused_with_another_ca(tls_sim, pki: Pki) -> None:
+    cluster = tls_sim.clusters()[0]
+    wrong = cluster.model_copy(
+        update={"credentials": cluster.credentials.model_copy(update={"ca_data": pki.other_ca_pem})}
+    )
+    with pytest.raises(client.TLSFailure, match="certificate verify failed"):
+        client.connect(wrong, retries=0).server_version()

@@ -16,9 +16,9 @@ def _secret(name: str, server: str, labels: dict, token: str, namespace: str = "
 
 
 @pytest.fixture
-def management(client_sim) -> client.ClusterClient:
+def management(sim_module) -> client.ClusterClient:
     """The first simulated cluster, holding Argo CD cluster Secrets in the argocd namespace."""
-    api = client.connect(client_sim.clusters()[0])
+    api = client.connect(sim_module.clusters()[0])
     for ns in ("argocd", "elsewhere"):
         api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     api.apply(_secret("edge-1", "https://edge-1.example.com", {"env": "edge"}, "edge-1-token-abcd"))
@@ -41,9 +41,9 @@ def test_another_namespace_can_be_read(management: client.ClusterClient) -> None
     assert [c.name for c in registry.argocd_live(management, namespace="elsewhere")] == ["other"]
 
 
-def test_load_reads_argocd_live_through_a_kubeconfig_context(client_sim, management: client.ClusterClient, tmp_path: Path) -> None:
+def test_load_reads_argocd_live_through_a_kubeconfig_context(sim_module, management: client.ClusterClient, tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    client_sim.write_kubeconfig(kubeconfig)
+    sim_module.write_kubeconfig(kubeconfig)
     reg = registry.load(kubeconfig_paths=kubeconfig, argocd_context=management.cluster.name)
     assert reg.names() == ["edge-1", "edge-2"]  # the kubeconfig only located the management cluster
     # with chosen contexts, the kubeconfig is a source too (and the live Secrets come after it)
