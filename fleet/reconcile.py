@@ -517,7 +517,9 @@ class _AppSync:
             self._would(the_plan, rows, to_apply)
         # 5. record the inventory
         if self.settings.writes:
-            not_deleted = [e.ref for e in the_plan.stale if e.ref not in deleted]
+            # Planned deletes that did not happen (failed, or never reached) stay listed; stale
+            # objects the plan let go of (someone else's now) are forgotten.
+            not_deleted = [i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted]
             record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
             if record != previous or self.app not in session.inventory_objects:
                 try:
@@ -1007,9 +1009,11 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     _log.debug("cluster sync started", extra={"fields": fields})
 
     # 1. connect (references among the credentials are resolved here, in the worker)
+    # No single request may outlive the cluster's budget; a hanging cluster is then reported by
+    # the driver's per-cluster deadline (Timeout) rather than waited on.
     read_timeout = settings.request_timeout
     if settings.cluster_timeout:
-        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout / 2))
+        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout))
     try:
         credential_resolver = None
         creds = work.cluster.credentials

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.sealed",
     "tests.fixtures.kubefake",
     "tests.fixtures.sops",
+    "tests.fixtures.sync",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
