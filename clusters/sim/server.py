@@ -759,17 +759,14 @@ class SimServer:
     def cluster_names(self) -> list[str]:
         return self._call(lambda: list(self.runtime.clusters))
 
+    def _model(self, sim: cluster_mod.SimCluster) -> models.Cluster:
+        creds = models.ClusterCredentials(bearer_token=sim.token or None, ca_data=self.ca_pem)
+        return models.Cluster(name=sim.name, server=self.url_for(sim.name), labels=dict(sim.labels),
+                              credentials=creds, source=f"sim:{self.url}")
+
     def clusters(self) -> list[models.Cluster]:
         """The simulated clusters as fleet sees them: server URL, labels and bearer token."""
-        def build() -> list[models.Cluster]:
-            out = []
-            for sim in self.runtime.clusters.values():
-                creds = models.ClusterCredentials(bearer_token=sim.token or None, ca_data=self.ca_pem)
-                out.append(models.Cluster(name=sim.name, server=self.url_for(sim.name), labels=dict(sim.labels),
-                                          credentials=creds, source=f"sim:{self.url}"))
-            return out
-
-        return self._call(build)
+        return self._call(lambda: [self._model(sim) for sim in self.runtime.clusters.values()])
 
     def token_for(self, name: str) -> str:
         return self._call(lambda: self.runtime.cluster(name).token)
@@ -783,13 +780,12 @@ class SimServer:
     # -- fleet membership ---------------------------------------------------------------------------
 
     def add_cluster(self, name: str, labels: Mapping[str, str] | None = None) -> models.Cluster:
-        def add() -> None:
+        def add() -> models.Cluster:
             merged = self._labels_for(name, len(self.runtime.clusters))
             merged.update(labels or {})
-            self.runtime.add_cluster(name, merged)
+            return self._model(self.runtime.add_cluster(name, merged))
 
-        self._call(add)
-        return next(c for c in self.clusters() if c.name == name)
+        return self._call(add)
 
     def remove_cluster(self, name: str) -> None:
         self._call(lambda: self.runtime.remove_cluster(name))

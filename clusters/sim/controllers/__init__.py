@@ -100,6 +100,22 @@ def controllers() -> list[Controller]:
     return list(load().values())
 
 
+_index: tuple[int, dict[tuple[str, str], list[Controller]]] | None = None
+
+
+def _kind_index() -> dict[tuple[str, str], list[Controller]]:
+    """(group, kind) -> controllers, shared by every cluster (rebuilt when one registers)."""
+    global _index
+    load()
+    if _index is None or _index[0] != len(_registry):
+        by_kind: dict[tuple[str, str], list[Controller]] = {}
+        for controller in _registry.values():
+            for kind in controller.kinds:
+                by_kind.setdefault(kind, []).append(controller)
+        _index = (len(_registry), by_kind)
+    return _index[1]
+
+
 # -- helpers shared by controller modules ----------------------------------------------------------
 
 
@@ -259,10 +275,7 @@ class Manager:
         self._pending: dict[tuple[str, Ref], None] = {}
         self._timers: dict[tuple[str, Ref], tuple[float, asyncio.TimerHandle]] = {}
         self._scheduled = False
-        self._by_kind: dict[tuple[str, str], list[Controller]] = {}
-        for controller in controllers():
-            for kind in controller.kinds:
-                self._by_kind.setdefault(kind, []).append(controller)
+        self._by_kind = _kind_index()
         self.stopped = False
 
     def on_event(self, event: store.Event) -> None:
