@@ -21,6 +21,7 @@ it never stops the others.
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import importlib
 import os
 import queue
@@ -223,6 +224,13 @@ class RayExecutor:
         runtime_env: dict[str, Any] | None = None,
         num_cpus: int | None = None,
     ) -> None:
+        # helm-python-sdk embeds Helm's Go runtime, which turns a nil dereference in a chart template
+        # into a recoverable panic through its own SIGSEGV handler. ray.init installs two handlers
+        # over it (absl's failure handler and Python's faulthandler), after which a bad chart kills
+        # the whole driver instead of failing one render. Keep Go's handler: disable absl's, and
+        # undo the faulthandler that ray.init enables (disable() restores the previous handler).
+        os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+        faulthandler_was_enabled = faulthandler.is_enabled()
         import ray
 
         self._ray = ray
@@ -242,6 +250,8 @@ class RayExecutor:
                 kwargs["runtime_env"] = runtime_env
             ray.init(**kwargs)
             self._owns_ray = True
+            if not faulthandler_was_enabled and faulthandler.is_enabled():
+                faulthandler.disable()
         cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
         self.actor_count = max(1, actors or cpus)
         self.slots = max(1, slots)
