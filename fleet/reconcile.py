@@ -74,7 +74,7 @@ class Settings:
     request_timeout: float = 30.0  # seconds to wait for one API answer
     health_timeout: float = 120.0  # seconds a wave may take to become healthy
     cluster_timeout: float | None = None  # the driver's per-cluster deadline, from dispatch
-    poll_interval: float = 0.25  # first wait between two health polls (doubles up to 2 s)
+    poll_interval: float = 0.25  # first wait between two health polls (doubles up to 1 s)
     started_at: int = 0  # unix seconds of the run start (names of generateName hooks)
     retry: bool = True  # honour syncPolicy.retry
 
@@ -774,7 +774,7 @@ class _AppSync:
         while self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None) is not None:
             self.session.check_time(f"recreating hook {item.ref}")
             time.sleep(interval)
-            interval = min(2.0, interval * 2)
+            interval = min(1.0, interval * 2)
 
     def _wait(self, items: Sequence[plan.Item], rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]]) -> None:
         """Wait until every object of the step is healthy (hooks: complete), or fail the step."""
@@ -794,7 +794,7 @@ class _AppSync:
                 names = ", ".join(str(i.ref) for i in pending[:5])
                 raise _StepFailed(Reason.TIMEOUT, f"not healthy within {self.settings.health_timeout:g}s: {names}")
             time.sleep(interval)
-            interval = min(2.0, interval * 2)
+            interval = min(1.0, interval * 2)
             for item in pending:
                 api_version = str(item.obj.get("apiVersion"))
                 try:
@@ -1009,11 +1009,11 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     _log.debug("cluster sync started", extra={"fields": fields})
 
     # 1. connect (references among the credentials are resolved here, in the worker)
-    # No single request may outlive the cluster's budget; a hanging cluster is then reported by
-    # the driver's per-cluster deadline (Timeout) rather than waited on.
+    # A request never waits much beyond the cluster's budget, so an abandoned worker thread ends
+    # soon; the driver's per-cluster deadline fires first and reports a hanging cluster (Timeout).
     read_timeout = settings.request_timeout
     if settings.cluster_timeout:
-        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout))
+        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout + 5.0))
     try:
         credential_resolver = None
         creds = work.cluster.credentials
