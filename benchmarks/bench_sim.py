@@ -65,8 +65,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
-async def drive(urls: list[tuple[str, dict[str, str]]], *, rounds: int, concurrency: int,
-                method: str = "GET", bodies: list[bytes] | None = None) -> tuple[int, float, int]:
+async def drive(
+    urls: list[tuple[str, dict[str, str]]],
+    *,
+    rounds: int,
+    concurrency: int,
+    method: str = "GET",
+    bodies: list[bytes] | None = None,
+) -> tuple[int, float, int]:
     """Send every (url, headers) `rounds` times over at most `concurrency` connections.
     Returns (requests, seconds, bytes received)."""
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -95,9 +101,25 @@ async def drive(urls: list[tuple[str, dict[str, str]]], *, rounds: int, concurre
 
 def start_sim(clusters: int, workdir: Path) -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen([FLEET, "--log-format", "text", "sim", "up", "--clusters", str(clusters), "--port", "0",
-                             "--no-tls", "--kubeconfig", str(workdir / "kubeconfig")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            FLEET,
+            "--log-format",
+            "text",
+            "sim",
+            "up",
+            "--clusters",
+            str(clusters),
+            "--port",
+            "0",
+            "--no-tls",
+            "--kubeconfig",
+            str(workdir / "kubeconfig"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     url = ""
     for line in proc.stdout:
@@ -113,8 +135,9 @@ def start_sim(clusters: int, workdir: Path) -> tuple[subprocess.Popen[str], str,
 
 def start_baseline(body_file: Path) -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(body_file)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BASELINE_SERVER, str(body_file)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     port = proc.stdout.readline().strip()
     return proc, f"http://127.0.0.1:{port}", time.perf_counter() - started
@@ -145,24 +168,45 @@ def main() -> None:
             config = yaml.safe_load((work / "kubeconfig").read_text())
             tokens = {u["name"]: u["user"]["token"] for u in config["users"]}
             names = [c["name"] for c in config["clusters"]]
-            auth = {name: {"Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/json"}
-                    for name in names}
+            auth = {
+                name: {"Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/json"}
+                for name in names
+            }
             ns_body = [json.dumps({"metadata": {"name": "bench"}}).encode() for _ in names]
-            asyncio.run(drive([(f"{url}/clusters/{n}/api/v1/namespaces", auth[n]) for n in names], rounds=1,
-                              concurrency=args.concurrency, method="POST", bodies=ns_body))
-            creates = [(f"{url}/clusters/{n}/api/v1/namespaces/bench/configmaps", auth[n])
-                       for n in names for _ in range(args.objects)]
-            bodies = [json.dumps({"metadata": {"name": f"cm-{i % args.objects:03d}", "labels": {"app": "bench"}},
-                                  "data": {"key": "value-" * 8, "index": str(i % args.objects)}}).encode()
-                      for i in range(len(creates))]
+            asyncio.run(
+                drive(
+                    [(f"{url}/clusters/{n}/api/v1/namespaces", auth[n]) for n in names],
+                    rounds=1,
+                    concurrency=args.concurrency,
+                    method="POST",
+                    bodies=ns_body,
+                )
+            )
+            creates = [
+                (f"{url}/clusters/{n}/api/v1/namespaces/bench/configmaps", auth[n])
+                for n in names
+                for _ in range(args.objects)
+            ]
+            bodies = [
+                json.dumps(
+                    {
+                        "metadata": {"name": f"cm-{i % args.objects:03d}", "labels": {"app": "bench"}},
+                        "data": {"key": "value-" * 8, "index": str(i % args.objects)},
+                    }
+                ).encode()
+                for i in range(len(creates))
+            ]
             cpu0 = cpu_seconds(sim.pid)
-            created, create_s, _ = asyncio.run(drive(creates, rounds=1, concurrency=args.concurrency,
-                                                     method="POST", bodies=bodies))
+            created, create_s, _ = asyncio.run(
+                drive(creates, rounds=1, concurrency=args.concurrency, method="POST", bodies=bodies)
+            )
             create_cpu = cpu_seconds(sim.pid) - cpu0
             lists = [(f"{url}/clusters/{n}/api/v1/namespaces/bench/configmaps", auth[n]) for n in names]
             asyncio.run(drive(lists[:50], rounds=1, concurrency=args.concurrency))  # warm-up
             cpu0 = cpu_seconds(sim.pid)
-            runs = [asyncio.run(drive(lists, rounds=args.rounds, concurrency=args.concurrency)) for _ in range(2)]
+            runs = [
+                asyncio.run(drive(lists, rounds=args.rounds, concurrency=args.concurrency)) for _ in range(2)
+            ]
             sim_cpu = (cpu_seconds(sim.pid) - cpu0) / 2
             sim_requests, sim_s, sim_bytes = min(runs, key=lambda r: r[1])  # best of two: timings are noisy
             sim_mem = proc_status(sim.pid)
@@ -179,7 +223,10 @@ def main() -> None:
             targets = [(f"{base_url}/clusters/{n}/api/v1/namespaces/bench/configmaps", {}) for n in names]
             asyncio.run(drive(targets[:50], rounds=1, concurrency=args.concurrency))
             cpu0 = cpu_seconds(base.pid)
-            runs = [asyncio.run(drive(targets, rounds=args.rounds, concurrency=args.concurrency)) for _ in range(2)]
+            runs = [
+                asyncio.run(drive(targets, rounds=args.rounds, concurrency=args.concurrency))
+                for _ in range(2)
+            ]
             base_cpu = (cpu_seconds(base.pid) - cpu0) / 2
             base_requests, base_s, _ = min(runs, key=lambda r: r[1])
             base_mem = proc_status(base.pid)
@@ -195,21 +242,37 @@ def main() -> None:
     sim_rps, base_rps = sim_requests / sim_s, base_requests / base_s
     sim_us, base_us = sim_cpu / sim_requests * 1e6, base_cpu / base_requests * 1e6
     per_cluster_kib = (idle["VmRSS"] - one_idle["VmRSS"]) / max(args.clusters - 1, 1)
-    print(f"fleet sim benchmark: {args.clusters} clusters x {args.objects} ConfigMaps, {args.rounds} LISTs per "
-          f"cluster, {args.concurrency} client connections, LIST answer {body_size} bytes")
-    print(f"  startup (process start to listening, incl. CLI import): sim {startup:.2f} s, "
-          f"baseline {base_startup:.2f} s; SimServer({args.clusters}).start() in process {in_process_start:.2f} s")
-    print(f"  creates: {created} in {create_s:.2f} s = {created / create_s:,.0f}/s, "
-          f"server CPU {create_cpu / created * 1e6:.0f} us per create")
-    print(f"  LIST  sim:      {sim_requests} requests in {sim_s:.2f} s = {sim_rps:,.0f} req/s, "
-          f"server CPU {sim_us:.0f} us per request")
-    print(f"  LIST  baseline: {base_requests} requests in {base_s:.2f} s = {base_rps:,.0f} req/s, "
-          f"server CPU {base_us:.0f} us per request")
-    print(f"  memory sim:      idle {idle['VmRSS'] / 1024:.1f} MiB, peak {sim_mem['VmHWM'] / 1024:.1f} MiB "
-          f"({per_cluster_kib:.1f} KiB per empty cluster; 1 cluster: {one_idle['VmRSS'] / 1024:.1f} MiB)")
-    print(f"  memory baseline: idle {base_idle['VmRSS'] / 1024:.1f} MiB, peak {base_mem['VmHWM'] / 1024:.1f} MiB")
-    print(f"  ratios sim/baseline: throughput {sim_rps / base_rps:.2f}x, CPU per request {sim_us / base_us:.2f}x, "
-          f"peak memory {sim_mem['VmHWM'] / base_mem['VmHWM']:.2f}x")
+    print(
+        f"fleet sim benchmark: {args.clusters} clusters x {args.objects} ConfigMaps, {args.rounds} LISTs per "
+        f"cluster, {args.concurrency} client connections, LIST answer {body_size} bytes"
+    )
+    print(
+        f"  startup (process start to listening, incl. CLI import): sim {startup:.2f} s, "
+        f"baseline {base_startup:.2f} s; SimServer({args.clusters}).start() in process {in_process_start:.2f} s"
+    )
+    print(
+        f"  creates: {created} in {create_s:.2f} s = {created / create_s:,.0f}/s, "
+        f"server CPU {create_cpu / created * 1e6:.0f} us per create"
+    )
+    print(
+        f"  LIST  sim:      {sim_requests} requests in {sim_s:.2f} s = {sim_rps:,.0f} req/s, "
+        f"server CPU {sim_us:.0f} us per request"
+    )
+    print(
+        f"  LIST  baseline: {base_requests} requests in {base_s:.2f} s = {base_rps:,.0f} req/s, "
+        f"server CPU {base_us:.0f} us per request"
+    )
+    print(
+        f"  memory sim:      idle {idle['VmRSS'] / 1024:.1f} MiB, peak {sim_mem['VmHWM'] / 1024:.1f} MiB "
+        f"({per_cluster_kib:.1f} KiB per empty cluster; 1 cluster: {one_idle['VmRSS'] / 1024:.1f} MiB)"
+    )
+    print(
+        f"  memory baseline: idle {base_idle['VmRSS'] / 1024:.1f} MiB, peak {base_mem['VmHWM'] / 1024:.1f} MiB"
+    )
+    print(
+        f"  ratios sim/baseline: throughput {sim_rps / base_rps:.2f}x, CPU per request {sim_us / base_us:.2f}x, "
+        f"peak memory {sim_mem['VmHWM'] / base_mem['VmHWM']:.2f}x"
+    )
     print("  (the client in this process is often the bottleneck: compare CPU per request for server cost)")
 
 

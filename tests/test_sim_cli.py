@@ -26,11 +26,32 @@ FLEET = Path(sys.executable).with_name("fleet")
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     """``fleet sim up`` with 3 clusters on a free port; yields (process, url, work dir)."""
-    cmd = [str(FLEET), "sim", "up", "--clusters", "3", "--port", "0", "--kubeconfig", str(tmp_path / "kubeconfig"),
-           "--cluster-secrets", str(tmp_path / "clusters.yaml"), "--labels", "team=blue,tier=edge",
-           "--state-file", str(tmp_path / "state.json"), "--rollout-seconds", "0.05"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "FLEET_SIM_URL": ""})
+    cmd = [
+        str(FLEET),
+        "sim",
+        "up",
+        "--clusters",
+        "3",
+        "--port",
+        "0",
+        "--kubeconfig",
+        str(tmp_path / "kubeconfig"),
+        "--cluster-secrets",
+        str(tmp_path / "clusters.yaml"),
+        "--labels",
+        "team=blue,tier=edge",
+        "--state-file",
+        str(tmp_path / "state.json"),
+        "--rollout-seconds",
+        "0.05",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FLEET_SIM_URL": ""},
+    )
     url = ""
     try:
         assert proc.stdout is not None
@@ -49,7 +70,7 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]
 
 
 def test_sim_up_writes_a_kubeconfig_and_cluster_secrets_and_stops_on_sigterm(
-    running: tuple[subprocess.Popen[str], str, Path]
+    running: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
     proc, url, work = running
     clusters = argocd.load_cluster_secrets(work / "clusters.yaml")
@@ -64,17 +85,25 @@ def test_sim_up_writes_a_kubeconfig_and_cluster_secrets_and_stops_on_sigterm(
     assert proc.wait(timeout=20) == 0
     assert "stopped, state saved" in (proc.stderr.read() if proc.stderr else "")
     saved = json.loads((work / "state.json").read_text())
-    names = [i["metadata"]["name"] for c in saved["clusters"] if c["name"] == "c003" for r in c["resources"]
-             if r["plural"] == "configmaps" for i in r["items"]]
+    names = [
+        i["metadata"]["name"]
+        for c in saved["clusters"]
+        if c["name"] == "c003"
+        for r in c["resources"]
+        if r["plural"] == "configmaps"
+        for i in r["items"]
+    ]
     assert names == ["survivor"]
 
 
 def test_sim_fault_breaks_and_heals_a_cluster_of_a_running_simulator(
-    running: tuple[subprocess.Popen[str], str, Path]
+    running: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
     _, url, work = running
     runner = CliRunner()
-    broken = runner.invoke(app, ["sim", "fault", "c002", "--error-rate", "1", "--latency", "0.1", "--url", url])
+    broken = runner.invoke(
+        app, ["sim", "fault", "c002", "--error-rate", "1", "--latency", "0.1", "--url", url]
+    )
     assert broken.exit_code == 0, broken.output
     assert "c002: latency=0.1, error_rate=1.0" in broken.output
     listing = runner.invoke(app, ["sim", "clusters", "--url", url])
@@ -109,18 +138,28 @@ def test_sim_add_and_remove_change_the_fleet(running: tuple[subprocess.Popen[str
 
 
 def test_a_bad_flag_exits_2_with_the_flag_named() -> None:
-    result = subprocess.run([str(FLEET), "sim", "up", "--labels", "novalue"], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        [str(FLEET), "sim", "up", "--labels", "novalue"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert "field --labels: 'novalue' must look like KEY=VALUE" in result.stderr
 
 
 @pytest.mark.parametrize(
     "args, error, message",
-    [(["sim", "up", "--bad-image-pattern", "("], errors.InputError, "not a valid regular expression"),
-     (["sim", "fault", "c001", "--url", "ftp://x"], errors.InputError, "is not an http(s) URL"),
-     (["sim", "counts", "--url", "http://127.0.0.1:9"], errors.TemporaryError,
-      "no simulator answers at http://127.0.0.1:9")],
+    [
+        (["sim", "up", "--bad-image-pattern", "("], errors.InputError, "not a valid regular expression"),
+        (["sim", "fault", "c001", "--url", "ftp://x"], errors.InputError, "is not an http(s) URL"),
+        (
+            ["sim", "counts", "--url", "http://127.0.0.1:9"],
+            errors.TemporaryError,
+            "no simulator answers at http://127.0.0.1:9",
+        ),
+    ],
     ids=["bad pattern", "bad url", "nobody listening"],
 )
 def test_bad_input_and_absent_simulators_are_reported(args: list[str], error: type, message: str) -> None:

@@ -25,16 +25,27 @@ def _status(exc: ApiException) -> dict[str, Any]:
 
 
 def _deployment(name: str, *, replicas: int = 1, image: str = "nginx:1.25") -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "main", "image": image}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": image}]},
+            },
+        },
+    }
 
 
 def test_created_objects_get_uid_timestamp_and_a_cluster_wide_resource_version(api: Any) -> None:
     core = client.CoreV1Api(api)
     first = core.create_namespaced_config_map("default", {"metadata": {"name": "one"}})
-    second = core.create_namespaced_secret("kube-system", {"metadata": {"name": "two"}, "stringData": {"k": "v"}})
+    second = core.create_namespaced_secret(
+        "kube-system", {"metadata": {"name": "two"}, "stringData": {"k": "v"}}
+    )
     assert first.metadata.uid and first.metadata.creation_timestamp is not None
     assert int(second.metadata.resource_version) > int(first.metadata.resource_version)
     assert second.data == {"k": "dg=="} and second.type == "Opaque"
@@ -45,23 +56,47 @@ def test_created_objects_get_uid_timestamp_and_a_cluster_wide_resource_version(a
 @pytest.mark.parametrize(
     "call, code, reason, message",
     [
-        (lambda core: core.create_namespaced_config_map("nope", {"metadata": {"name": "x"}}),
-         404, "NotFound", 'namespaces "nope" not found'),
-        (lambda core: core.read_namespaced_config_map("absent", "default"),
-         404, "NotFound", 'configmaps "absent" not found'),
-        (lambda core: [core.create_namespaced_config_map("default", {"metadata": {"name": "twice"}})
-                       for _ in range(2)],
-         409, "AlreadyExists", 'configmaps "twice" already exists'),
-        (lambda core: core.create_namespaced_config_map("default", {"metadata": {"name": "Bad_Name"}}),
-         422, "Invalid", 'ConfigMap "Bad_Name" is invalid: metadata.name'),
-        (lambda core: core.create_namespaced_config_map("default", {"metadata": {"name": "x",
-                                                                                 "namespace": "other"}}),
-         400, "BadRequest", "does not match the namespace"),
+        (
+            lambda core: core.create_namespaced_config_map("nope", {"metadata": {"name": "x"}}),
+            404,
+            "NotFound",
+            'namespaces "nope" not found',
+        ),
+        (
+            lambda core: core.read_namespaced_config_map("absent", "default"),
+            404,
+            "NotFound",
+            'configmaps "absent" not found',
+        ),
+        (
+            lambda core: [
+                core.create_namespaced_config_map("default", {"metadata": {"name": "twice"}})
+                for _ in range(2)
+            ],
+            409,
+            "AlreadyExists",
+            'configmaps "twice" already exists',
+        ),
+        (
+            lambda core: core.create_namespaced_config_map("default", {"metadata": {"name": "Bad_Name"}}),
+            422,
+            "Invalid",
+            'ConfigMap "Bad_Name" is invalid: metadata.name',
+        ),
+        (
+            lambda core: core.create_namespaced_config_map(
+                "default", {"metadata": {"name": "x", "namespace": "other"}}
+            ),
+            400,
+            "BadRequest",
+            "does not match the namespace",
+        ),
     ],
     ids=["namespace missing", "object missing", "name taken", "invalid name", "namespace mismatch"],
 )
-def test_failures_answer_a_kubernetes_status(api: Any, call: Callable[[Any], Any], code: int, reason: str,
-                                             message: str) -> None:
+def test_failures_answer_a_kubernetes_status(
+    api: Any, call: Callable[[Any], Any], code: int, reason: str, message: str
+) -> None:
     with pytest.raises(ApiException) as caught:
         call(client.CoreV1Api(api))
     body = _status(caught.value)
@@ -101,7 +136,8 @@ def test_status_and_spec_are_written_through_separate_endpoints(api: Any) -> Non
     assert (apps.read_namespaced_deployment("split", "default").status.replicas or 0) != 99
     # ... and the status subresource ignores everything else.
     patched = apps.patch_namespaced_deployment_status(
-        "split", "default", {"spec": {"replicas": 5}, "status": {"collisionCount": 7}})
+        "split", "default", {"spec": {"replicas": 5}, "status": {"collisionCount": 7}}
+    )
     assert patched.status.collision_count == 7 and patched.spec.replicas == 0
     assert patched.metadata.generation == 1
 
@@ -128,23 +164,30 @@ def test_a_selector_cannot_change_after_creation(api: Any) -> None:
 
 
 def test_dry_run_create_stores_nothing(sim: SimServer, api: Any) -> None:
-    answer = client.CoreV1Api(api).create_namespaced_config_map("default", {"metadata": {"name": "ghost"}},
-                                                                 dry_run="All")
+    answer = client.CoreV1Api(api).create_namespaced_config_map(
+        "default", {"metadata": {"name": "ghost"}}, dry_run="All"
+    )
     assert answer.metadata.name == "ghost"
     assert sim.get_object("c001", "v1", "ConfigMap", "default", "ghost") is None
 
 
 def test_generate_name_makes_a_unique_name(api: Any) -> None:
     core = client.CoreV1Api(api)
-    names = {core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}}).metadata.name
-             for _ in range(3)}
+    names = {
+        core.create_namespaced_config_map("default", {"metadata": {"generateName": "job-"}}).metadata.name
+        for _ in range(3)
+    }
     assert len(names) == 3 and all(n.startswith("job-") and len(n) == 9 for n in names)
 
 
 def test_cluster_scoped_kinds_live_outside_namespaces(api: Any) -> None:
     rbac = client.RbacAuthorizationV1Api(api)
-    rbac.create_cluster_role({"metadata": {"name": "reader"}, "rules": [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+    rbac.create_cluster_role(
+        {
+            "metadata": {"name": "reader"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+        }
+    )
     assert [r.metadata.name for r in rbac.list_cluster_role().items] == ["reader"]
     assert rbac.read_cluster_role("reader").metadata.namespace is None
     assert "kube-system" in [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
@@ -168,15 +211,13 @@ def test_a_wrong_token_is_unauthorized(sim: SimServer) -> None:
     configuration = client.Configuration()
     configuration.host = sim.url_for("c001")
     configuration.api_key = {"authorization": "Bearer wrong"}
-    with client.ApiClient(configuration) as api:
-        with pytest.raises(ApiException) as caught:
-            client.CoreV1Api(api).list_namespace()
+    with client.ApiClient(configuration) as api, pytest.raises(ApiException) as caught:
+        client.CoreV1Api(api).list_namespace()
     assert caught.value.status == 401
     # Each cluster has its own token: c002's does not open c001.
     configuration.api_key = {"authorization": f"Bearer {sim.token_for('c002')}"}
-    with client.ApiClient(configuration) as api:
-        with pytest.raises(ApiException) as caught:
-            client.CoreV1Api(api).list_namespace()
+    with client.ApiClient(configuration) as api, pytest.raises(ApiException) as caught:
+        client.CoreV1Api(api).list_namespace()
     assert caught.value.status == 401
 
 

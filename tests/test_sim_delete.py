@@ -20,8 +20,12 @@ def core(kube_client: Callable[[str], Any]) -> client.CoreV1Api:
     return client.CoreV1Api(kube_client("c001"))
 
 
-def test_an_object_with_finalizers_stays_until_they_are_removed(sim: SimServer, core: client.CoreV1Api) -> None:
-    core.create_namespaced_config_map("default", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+def test_an_object_with_finalizers_stays_until_they_are_removed(
+    sim: SimServer, core: client.CoreV1Api
+) -> None:
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    )
     answer = json.loads(core.delete_namespaced_config_map("held", "default", _preload_content=False).data)
     assert answer["kind"] == "ConfigMap" and answer["metadata"]["deletionTimestamp"]  # marked, not gone
     held = core.read_namespaced_config_map("held", "default")
@@ -41,8 +45,9 @@ def test_a_plain_delete_answers_success(core: client.CoreV1Api) -> None:
 def test_a_delete_with_a_stale_precondition_is_refused(core: client.CoreV1Api) -> None:
     created = core.create_namespaced_config_map("default", {"metadata": {"name": "pre"}})
     core.patch_namespaced_config_map("pre", "default", {"data": {"a": "1"}})
-    options = client.V1DeleteOptions(preconditions=client.V1Preconditions(
-        resource_version=created.metadata.resource_version))
+    options = client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(resource_version=created.metadata.resource_version)
+    )
     with pytest.raises(ApiException) as caught:
         core.delete_namespaced_config_map("pre", "default", body=options)
     assert caught.value.status == 409
@@ -63,11 +68,16 @@ def test_deleting_a_deployment_follows_the_propagation_policy(
 ) -> None:
     _rollout(sim, "owner")
     client.AppsV1Api(kube_client("c001")).delete_namespaced_deployment(
-        "owner", "default", propagation_policy=policy)
+        "owner", "default", propagation_policy=policy
+    )
     wait_for(lambda: sim.get_object("c001", "apps/v1", "Deployment", "default", "owner"), lambda d: d is None)
-    left = wait_for(lambda: (len(sim.objects("c001", kind="ReplicaSet", namespace="default")),
-                             len(sim.objects("c001", kind="Pod", namespace="default"))),
-                    lambda counts: counts == (replicasets, pods))
+    left = wait_for(
+        lambda: (
+            len(sim.objects("c001", kind="ReplicaSet", namespace="default")),
+            len(sim.objects("c001", kind="Pod", namespace="default")),
+        ),
+        lambda counts: counts == (replicasets, pods),
+    )
     assert left == (replicasets, pods)
     if policy == "Orphan":
         rs = sim.objects("c001", kind="ReplicaSet", namespace="default")[0]
@@ -77,24 +87,35 @@ def test_deleting_a_deployment_follows_the_propagation_policy(
 def test_a_foreground_delete_keeps_the_owner_until_dependents_are_gone(sim: SimServer) -> None:
     _rollout(sim, "fg")
     pod = sim.objects("c001", kind="Pod", namespace="default")[0]
-    sim.edit_object("c001", "v1", "Pod", "default", pod["metadata"]["name"],
-                    lambda p: p["metadata"].setdefault("finalizers", []).append("example.com/hold"))
+    sim.edit_object(
+        "c001",
+        "v1",
+        "Pod",
+        "default",
+        pod["metadata"]["name"],
+        lambda p: p["metadata"].setdefault("finalizers", []).append("example.com/hold"),
+    )
     sim.delete_object("c001", "apps/v1", "Deployment", "default", "fg", propagation="Foreground")
     time.sleep(0.3)
     owner = sim.get_object("c001", "apps/v1", "Deployment", "default", "fg")
     assert owner is not None and "foregroundDeletion" in owner["metadata"]["finalizers"]
-    sim.edit_object("c001", "v1", "Pod", "default", pod["metadata"]["name"],
-                    lambda p: p["metadata"].pop("finalizers"))
+    sim.edit_object(
+        "c001", "v1", "Pod", "default", pod["metadata"]["name"], lambda p: p["metadata"].pop("finalizers")
+    )
     wait_for(lambda: sim.get_object("c001", "apps/v1", "Deployment", "default", "fg"), lambda d: d is None)
 
 
 def test_deleting_a_namespace_deletes_its_contents_first(sim: SimServer, core: client.CoreV1Api) -> None:
     core.create_namespace({"metadata": {"name": "doomed"}})
     core.create_namespaced_config_map("doomed", {"metadata": {"name": "a"}})
-    core.create_namespaced_config_map("doomed", {"metadata": {"name": "b", "finalizers": ["example.com/hold"]}})
+    core.create_namespaced_config_map(
+        "doomed", {"metadata": {"name": "b", "finalizers": ["example.com/hold"]}}
+    )
     core.delete_namespace("doomed")
-    ns = wait_for(lambda: sim.get_object("c001", "v1", "Namespace", None, "doomed"),
-                  lambda n: n["status"]["phase"] == "Terminating")
+    ns = wait_for(
+        lambda: sim.get_object("c001", "v1", "Namespace", None, "doomed"),
+        lambda n: n["status"]["phase"] == "Terminating",
+    )
     assert ns["metadata"]["deletionTimestamp"]
     with pytest.raises(ApiException) as caught:
         core.create_namespaced_config_map("doomed", {"metadata": {"name": "late"}})
@@ -109,4 +130,6 @@ def test_delete_collection_removes_what_the_selector_matches(sim: SimServer, cor
     for name, team in (("a", "x"), ("b", "x"), ("c", "y")):
         core.create_namespaced_config_map("default", {"metadata": {"name": name, "labels": {"team": team}}})
     core.delete_collection_namespaced_config_map("default", label_selector="team=x")
-    assert [o["metadata"]["name"] for o in sim.objects("c001", kind="ConfigMap", namespace="default")] == ["c"]
+    assert [o["metadata"]["name"] for o in sim.objects("c001", kind="ConfigMap", namespace="default")] == [
+        "c"
+    ]

@@ -22,7 +22,9 @@ from tests.conftest import REPO_ROOT
 DATA = REPO_ROOT / "tests" / "data" / "sim"
 KUBECTL = shutil.which("kubectl")
 
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (needed to test kubectl interop)")
+pytestmark = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not installed (needed to test kubectl interop)"
+)
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -38,11 +40,22 @@ def kubectl(tls_sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> Kub
     work = tmp_path_factory.mktemp("kubectl")
     config = tls_sim.write_kubeconfig(work / "kubeconfig")
 
-    def run(*args: str, stdin: str | None = None, check: bool = True, context: str = "c001",
-            timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        cmd = [str(KUBECTL), "--kubeconfig", str(config), "--context", context, "--cache-dir",
-               str(work / "cache"), *args]
-        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
+    def run(
+        *args: str, stdin: str | None = None, check: bool = True, context: str = "c001", timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [
+            str(KUBECTL),
+            "--kubeconfig",
+            str(config),
+            "--context",
+            context,
+            "--cache-dir",
+            str(work / "cache"),
+            *args,
+        ]
+        result = subprocess.run(
+            cmd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
@@ -54,12 +67,16 @@ def _manifest(namespace: str) -> str:
     return (DATA / "app.yaml").read_text().replace("demo", namespace)
 
 
-def test_kubectl_server_side_apply_creates_objects_owned_by_kubectl(tls_sim: SimServer, kubectl: Kubectl) -> None:
+def test_kubectl_server_side_apply_creates_objects_owned_by_kubectl(
+    tls_sim: SimServer, kubectl: Kubectl
+) -> None:
     out = kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("ssa"))
     assert "deployment.apps/web serverside-applied" in out.stdout
     deploy = tls_sim.get_object("c001", "apps/v1", "Deployment", "ssa", "web")
     assert deploy is not None and deploy["spec"]["replicas"] == 2
-    assert [m["manager"] for m in deploy["metadata"]["managedFields"] if m["operation"] == "Apply"] == ["kubectl"]
+    assert [m["manager"] for m in deploy["metadata"]["managedFields"] if m["operation"] == "Apply"] == [
+        "kubectl"
+    ]
     settings = tls_sim.get_object("c001", "v1", "ConfigMap", "ssa", "settings")
     again = kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("ssa"))
     assert "serverside-applied" in again.stdout
@@ -67,7 +84,9 @@ def test_kubectl_server_side_apply_creates_objects_owned_by_kubectl(tls_sim: Sim
     assert tls_sim.get_object("c001", "v1", "ConfigMap", "ssa", "settings") == settings
 
 
-def test_kubectl_client_side_apply_updates_and_reports_unchanged(tls_sim: SimServer, kubectl: Kubectl) -> None:
+def test_kubectl_client_side_apply_updates_and_reports_unchanged(
+    tls_sim: SimServer, kubectl: Kubectl
+) -> None:
     manifest = _manifest("csa")
     assert "deployment.apps/web created" in kubectl("apply", "-f", "-", stdin=manifest).stdout
     assert "deployment.apps/web unchanged" in kubectl("apply", "-f", "-", stdin=manifest).stdout
@@ -84,8 +103,9 @@ def test_kubectl_get_filters_by_label_and_prints_yaml(kubectl: Kubectl) -> None:
     kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("getl"))
     names = kubectl("get", "configmaps", "-n", "getl", "-l", "team=payments", "-o", "name").stdout.split()
     assert names == ["configmap/settings"]
-    names = kubectl("get", "configmaps", "-n", "getl", "-l", "app in (web,other),team!=payments",
-                    "-o", "name").stdout.split()
+    names = kubectl(
+        "get", "configmaps", "-n", "getl", "-l", "app in (web,other),team!=payments", "-o", "name"
+    ).stdout.split()
     assert names == ["configmap/other"]
     doc = yaml.safe_load(kubectl("get", "configmap", "settings", "-n", "getl", "-o", "yaml").stdout)
     assert doc["data"] == {"color": "blue"} and doc["metadata"]["namespace"] == "getl"
@@ -101,7 +121,9 @@ def test_kubectl_wait_sees_a_deployment_become_available(kubectl: Kubectl) -> No
     assert len(pods) == 2 and all(p["status"]["phase"] == "Running" for p in pods)
 
 
-def test_kubectl_delete_removes_objects_and_waits_for_the_namespace(tls_sim: SimServer, kubectl: Kubectl) -> None:
+def test_kubectl_delete_removes_objects_and_waits_for_the_namespace(
+    tls_sim: SimServer, kubectl: Kubectl
+) -> None:
     kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("del"))
     out = kubectl("delete", "configmap", "settings", "-n", "del")
     assert 'configmap "settings" deleted' in out.stdout
@@ -129,10 +151,25 @@ def test_kubectl_label_and_patch_change_objects(tls_sim: SimServer, kubectl: Kub
     kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("edit"))
     kubectl("label", "configmap", "settings", "-n", "edit", "reviewed=yes")
     kubectl("patch", "configmap", "settings", "-n", "edit", "--type=merge", "-p", '{"data":{"size":"L"}}')
-    kubectl("patch", "configmap", "settings", "-n", "edit", "--type=json",
-            "-p", '[{"op":"remove","path":"/data/color"}]')
-    kubectl("patch", "deployment", "web", "-n", "edit",
-            "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}')
+    kubectl(
+        "patch",
+        "configmap",
+        "settings",
+        "-n",
+        "edit",
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/data/color"}]',
+    )
+    kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        "edit",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}',
+    )
     cm = tls_sim.get_object("c001", "v1", "ConfigMap", "edit", "settings")
     assert cm["metadata"]["labels"]["reviewed"] == "yes"
     assert cm["data"] == {"size": "L"}
@@ -144,19 +181,40 @@ def test_kubectl_label_and_patch_change_objects(tls_sim: SimServer, kubectl: Kub
     assert {"kubectl", "kubectl-label", "kubectl-patch"} <= managers
 
 
-def test_kubectl_get_watch_streams_changes_until_its_timeout(tls_sim: SimServer, kubectl: Kubectl,
-                                                             tmp_path: Path) -> None:
+def test_kubectl_get_watch_streams_changes_until_its_timeout(
+    tls_sim: SimServer, kubectl: Kubectl, tmp_path: Path
+) -> None:
     kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("watch"))
     config = tmp_path / "kubeconfig"
     tls_sim.write_kubeconfig(config)
-    proc = subprocess.Popen([str(KUBECTL), "--kubeconfig", str(config), "--context", "c001", "--cache-dir",
-                             str(tmp_path / "cache"), "get", "configmaps", "-n", "watch", "--watch",
-                             "-o", "name", "--request-timeout=3s"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            str(KUBECTL),
+            "--kubeconfig",
+            str(config),
+            "--context",
+            "c001",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "get",
+            "configmaps",
+            "-n",
+            "watch",
+            "--watch",
+            "-o",
+            "name",
+            "--request-timeout=3s",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1.0)
-        tls_sim.apply_object("c001", {"apiVersion": "v1", "kind": "ConfigMap",
-                                      "metadata": {"name": "late", "namespace": "watch"}})
+        tls_sim.apply_object(
+            "c001",
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "watch"}},
+        )
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
@@ -176,11 +234,23 @@ def test_kubectl_serves_a_custom_kind_once_its_crd_is_applied(tls_sim: SimServer
     # As with a real cluster, kubectl maps every object before applying any: the first run creates
     # the CRD and reports the custom resource's kind as unknown; the next run applies it.
     first = kubectl("apply", "--server-side", "-f", str(DATA / "crd.yaml"), context="c002", check=False)
-    assert "customresourcedefinition.apiextensions.k8s.io/widgets.example.com serverside-applied" in first.stdout
+    assert (
+        "customresourcedefinition.apiextensions.k8s.io/widgets.example.com serverside-applied" in first.stdout
+    )
     assert 'no matches for kind "Widget"' in first.stderr
     out = kubectl("apply", "--server-side", "-f", str(DATA / "crd.yaml"), context="c002")
     assert "widget.example.com/gear serverside-applied" in out.stdout
     names = kubectl("get", "wg", "-n", "default", "-o", "name", context="c002").stdout.split()
     assert names == ["widget.example.com/gear"]
-    kubectl("patch", "widget", "gear", "-n", "default", "--type=merge", "-p", '{"spec":{"size":9}}', context="c002")
+    kubectl(
+        "patch",
+        "widget",
+        "gear",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        '{"spec":{"size":9}}',
+        context="c002",
+    )
     assert tls_sim.get_object("c002", "example.com/v1", "Widget", "default", "gear")["spec"]["size"] == 9

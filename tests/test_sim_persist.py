@@ -20,8 +20,15 @@ def test_a_restart_restores_objects_versions_tokens_and_custom_kinds(tmp_path: P
     with SimServer(2, state_file=state, rollout_seconds=0.05, labels={"c002": {"team": "blue"}}) as first:
         first.apply_object("c001", CRD)
         first.apply_object("c001", WIDGET)
-        cm = first.apply_object("c001", {"apiVersion": "v1", "kind": "ConfigMap",
-                                         "metadata": {"name": "kept", "namespace": "default"}, "data": {"a": "1"}})
+        cm = first.apply_object(
+            "c001",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "kept", "namespace": "default"},
+                "data": {"a": "1"},
+            },
+        )
         kubeconfig = first.write_kubeconfig(tmp_path / "kubeconfig")
         before = {name: first.objects(name) for name in first.cluster_names()}
         port = first.port
@@ -37,27 +44,38 @@ def test_a_restart_restores_objects_versions_tokens_and_custom_kinds(tmp_path: P
             assert restored.metadata.uid == cm["metadata"]["uid"]
             newer = core.patch_namespaced_config_map("kept", "default", {"data": {"a": "2"}})
             assert int(newer.metadata.resource_version) > int(cm["metadata"]["resourceVersion"])
-            widgets = client.CustomObjectsApi(api).list_namespaced_custom_object("example.com", "v1", "default",
-                                                                                  "widgets")
+            widgets = client.CustomObjectsApi(api).list_namespaced_custom_object(
+                "example.com", "v1", "default", "widgets"
+            )
             assert [w["metadata"]["name"] for w in widgets["items"]] == ["gear"]
 
 
 def test_state_is_also_saved_while_running(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     with SimServer(1, state_file=state, save_interval=0.1) as sim:
-        sim.apply_object("c001", {"apiVersion": "v1", "kind": "ConfigMap",
-                                  "metadata": {"name": "early", "namespace": "default"}})
+        sim.apply_object(
+            "c001",
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "early", "namespace": "default"}},
+        )
         deadline = time.monotonic() + 5
         while not state.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         saved = json.loads(state.read_text())
-    names = [item["metadata"]["name"] for c in saved["clusters"] for r in c["resources"] if r["plural"] == "configmaps"
-             for item in r["items"]]
+    names = [
+        item["metadata"]["name"]
+        for c in saved["clusters"]
+        for r in c["resources"]
+        if r["plural"] == "configmaps"
+        for item in r["items"]
+    ]
     assert names == ["early"]
 
 
-@pytest.mark.parametrize("content, message", [("{not json", "invalid JSON"), ('{"format": "other"}', "format")],
-                         ids=["not JSON", "another format"])
+@pytest.mark.parametrize(
+    "content, message",
+    [("{not json", "invalid JSON"), ('{"format": "other"}', "format")],
+    ids=["not JSON", "another format"],
+)
 def test_an_unreadable_state_file_is_refused_by_name(tmp_path: Path, content: str, message: str) -> None:
     state = tmp_path / "state.json"
     state.write_text(content)

@@ -26,7 +26,9 @@ def _later(delay: float, action: Callable[[], Any]) -> threading.Thread:
     return thread
 
 
-def test_a_watch_sends_current_objects_then_changes_until_its_timeout(sim: SimServer, core: client.CoreV1Api) -> None:
+def test_a_watch_sends_current_objects_then_changes_until_its_timeout(
+    sim: SimServer, core: client.CoreV1Api
+) -> None:
     core.create_namespaced_config_map("default", {"metadata": {"name": "before"}})
 
     def changes() -> None:
@@ -36,8 +38,10 @@ def test_a_watch_sends_current_objects_then_changes_until_its_timeout(sim: SimSe
 
     thread = _later(0.3, changes)
     started = time.monotonic()
-    seen = [(e["type"], e["object"].metadata.name)
-            for e in watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=1)]
+    seen = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(core.list_namespaced_config_map, "default", timeout_seconds=1)
+    ]
     thread.join()
     assert seen == [("ADDED", "before"), ("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "before")]
     assert 0.9 <= time.monotonic() - started < 5
@@ -48,9 +52,16 @@ def test_a_watch_from_a_resource_version_replays_only_later_events(core: client.
     rv = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", {"metadata": {"name": "new", "labels": {"keep": "yes"}}})
     core.create_namespaced_config_map("default", {"metadata": {"name": "other"}})
-    seen = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
-        core.list_namespaced_config_map, "default", resource_version=rv, label_selector="keep=yes",
-        timeout_seconds=1)]
+    seen = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            "default",
+            resource_version=rv,
+            label_selector="keep=yes",
+            timeout_seconds=1,
+        )
+    ]
     assert seen == [("ADDED", "new")]
 
 
@@ -58,19 +69,29 @@ def test_a_watch_from_a_forgotten_resource_version_is_expired(sim: SimServer, co
     core.create_namespaced_config_map("default", {"metadata": {"name": "start"}})
     rv = core.list_namespaced_config_map("default").metadata.resource_version
     for i in range(store.EVENT_LOG_SIZE + 5):
-        sim.edit_object("c001", "v1", "ConfigMap", "default", "start",
-                        lambda cm, n=str(i): cm.update(data={"n": n}))
+        sim.edit_object(
+            "c001", "v1", "ConfigMap", "default", "start", lambda cm, n=str(i): cm.update(data={"n": n})
+        )
     with pytest.raises(ApiException) as caught:
-        list(watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv,
-                                  timeout_seconds=1))
+        list(
+            watch.Watch().stream(
+                core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1
+            )
+        )
     assert caught.value.status == 410
 
 
 def test_send_initial_events_ends_with_a_bookmark(sim: SimServer, core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map("default", {"metadata": {"name": "one"}})
-    raw = core.list_namespaced_config_map("default", watch=True, send_initial_events=True,
-                                          resource_version_match="NotOlderThan", allow_watch_bookmarks=True,
-                                          timeout_seconds=1, _preload_content=False)
+    raw = core.list_namespaced_config_map(
+        "default",
+        watch=True,
+        send_initial_events=True,
+        resource_version_match="NotOlderThan",
+        allow_watch_bookmarks=True,
+        timeout_seconds=1,
+        _preload_content=False,
+    )
     events = [json.loads(line) for line in raw.data.splitlines() if line.strip()]
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
@@ -79,10 +100,16 @@ def test_send_initial_events_ends_with_a_bookmark(sim: SimServer, core: client.C
 def test_a_field_selector_watches_one_object(sim: SimServer, core: client.CoreV1Api) -> None:
     for name in ("a", "b"):
         core.create_namespaced_config_map("default", {"metadata": {"name": name}})
-    thread = _later(0.2, lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}})
-                                  for n in ("a", "b")])
-    seen = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
-        core.list_namespaced_config_map, "default", field_selector="metadata.name=b", timeout_seconds=1)]
+    thread = _later(
+        0.2,
+        lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}}) for n in ("a", "b")],
+    )
+    seen = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", field_selector="metadata.name=b", timeout_seconds=1
+        )
+    ]
     thread.join()
     assert seen == [("ADDED", "b"), ("MODIFIED", "b")]
 

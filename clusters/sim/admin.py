@@ -27,7 +27,13 @@ from fleet.clusters.sim import cluster as cluster_mod
 if TYPE_CHECKING:
     from fleet.clusters.sim import server
 
-_FAULT_FIELDS = {"latency": float, "error_rate": float, "throttle_rate": float, "unreachable": bool, "hang": bool}
+_FAULT_FIELDS = {
+    "latency": float,
+    "error_rate": float,
+    "throttle_rate": float,
+    "unreachable": bool,
+    "hang": bool,
+}
 
 
 def _reply(body: Any, code: int = 200) -> web.Response:

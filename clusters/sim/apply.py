@@ -25,10 +25,21 @@ Path = tuple[str, ...]
 FieldSet = set[Path]
 
 # Fields the API server sets itself; no manager owns them.
-_IGNORED_META = frozenset({
-    "f:name", "f:namespace", "f:uid", "f:resourceVersion", "f:generation", "f:creationTimestamp",
-    "f:managedFields", "f:deletionTimestamp", "f:deletionGracePeriodSeconds", "f:selfLink", "f:generateName",
-})
+_IGNORED_META = frozenset(
+    {
+        "f:name",
+        "f:namespace",
+        "f:uid",
+        "f:resourceVersion",
+        "f:generation",
+        "f:creationTimestamp",
+        "f:managedFields",
+        "f:deletionTimestamp",
+        "f:deletionGracePeriodSeconds",
+        "f:selfLink",
+        "f:generateName",
+    }
+)
 _IGNORED_TOP = frozenset({"f:apiVersion", "f:kind"})
 
 
@@ -232,7 +243,7 @@ def from_fields_v1(fields: Mapping[str, Any] | None) -> FieldSet:
 class Entry:
     """One ``managedFields`` entry, with its field set decoded."""
 
-    __slots__ = ("manager", "operation", "api_version", "time", "subresource", "fields", "changed")
+    __slots__ = ("api_version", "changed", "fields", "manager", "operation", "subresource", "time")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.manager = str(raw.get("manager", ""))
@@ -247,8 +258,11 @@ class Entry:
         return (self.manager, self.operation, self.subresource) == (manager, operation, subresource)
 
     def raw(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"manager": self.manager, "operation": self.operation,
-                               "apiVersion": self.api_version}
+        out: dict[str, Any] = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+        }
         if self.time:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
@@ -263,13 +277,15 @@ def _entries(obj: Mapping[str, Any] | None) -> list[Entry]:
     return [Entry(e) for e in raw if isinstance(e, Mapping)]
 
 
-def _entry_for(entries: list[Entry], manager: str, operation: str, subresource: str,
-               api_version: str) -> Entry:
+def _entry_for(
+    entries: list[Entry], manager: str, operation: str, subresource: str, api_version: str
+) -> Entry:
     for entry in entries:
         if entry.same(manager, operation, subresource):
             return entry
-    entry = Entry({"manager": manager, "operation": operation, "apiVersion": api_version,
-                   "subresource": subresource})
+    entry = Entry(
+        {"manager": manager, "operation": operation, "apiVersion": api_version, "subresource": subresource}
+    )
     entries.append(entry)
     return entry
 
@@ -315,8 +331,9 @@ def _merge(live: Any, applied: Any, names: tuple[str, ...], lists: schema.Lists)
             if all(i is not None for i in ids):
                 out = list(live)
                 for item, ident in zip(applied, ids, strict=True):
-                    index = next((n for n, old in enumerate(out)
-                                  if schema.item_key(old, info.keys) == ident), None)
+                    index = next(
+                        (n for n, old in enumerate(out) if schema.item_key(old, info.keys) == ident), None
+                    )
                     if index is None:
                         out.append(_merge(_MISSING, item, names, lists))
                     else:
@@ -353,8 +370,9 @@ def server_side_apply(
     applied = {k: v for k, v in applied.items() if not (scope == "main" and k == "status")}
     if scope == "status":
         applied = {k: v for k, v in applied.items() if k in ("apiVersion", "kind", "metadata", "status")}
-        applied["metadata"] = {k: v for k, v in (applied.get("metadata") or {}).items()
-                               if k in ("name", "namespace")}
+        applied["metadata"] = {
+            k: v for k, v in (applied.get("metadata") or {}).items() if k in ("name", "namespace")
+        }
     applied_set = fieldset(applied, lists, scope=scope)
     base: dict[str, Any] = json.loads(json.dumps(live)) if live is not None else {}
     entries = _entries(live)
@@ -387,9 +405,9 @@ def server_side_apply(
     kept = others | applied_set
     gone: list[Path] = []
     for path in removed:
-        if any(path[:len(g)] == g for g in gone):
+        if any(path[: len(g)] == g for g in gone):
             continue
-        if path[-1][:2] in ("k:", "v:") and any(p[:len(path)] == path for p in kept):
+        if path[-1][:2] in ("k:", "v:") and any(p[: len(path)] == path for p in kept):
             continue
         if remove_at(base, path):
             gone.append(path)
@@ -404,8 +422,9 @@ def server_side_apply(
     return merged
 
 
-def _conflict_error(conflicts: Mapping[str, list[Path]], entries: list[Entry],
-                    what: tuple[str, str, str]) -> status.ApiError:
+def _conflict_error(
+    conflicts: Mapping[str, list[Path]], entries: list[Entry], what: tuple[str, str, str]
+) -> status.ApiError:
     versions = {e.manager: e.api_version for e in entries}
     total = sum(len(p) for p in conflicts.values())
     lines = []
@@ -413,9 +432,13 @@ def _conflict_error(conflicts: Mapping[str, list[Path]], entries: list[Entry],
     for manager, paths in conflicts.items():
         for path in sorted(paths):
             lines.append((manager, path_text(path)))
-            causes.append({"reason": "FieldManagerConflict",
-                           "message": f'conflict with "{manager}" using {versions.get(manager, "")}',
-                           "field": path_text(path)})
+            causes.append(
+                {
+                    "reason": "FieldManagerConflict",
+                    "message": f'conflict with "{manager}" using {versions.get(manager, "")}',
+                    "field": path_text(path),
+                }
+            )
     if total == 1:
         manager, field = lines[0]
         text = f'Apply failed with 1 conflict: conflict with "{manager}" using {versions.get(manager, "")}: {field}'
@@ -426,8 +449,12 @@ def _conflict_error(conflicts: Mapping[str, list[Path]], entries: list[Entry],
             parts.append(f'conflicts with "{manager}" using {versions.get(manager, "")}:\n{fields}')
         text = f"Apply failed with {total} conflicts: " + "\n".join(parts)
     plural, group, name = what
-    return status.ApiError(409, status.Reason.CONFLICT, text,
-                           details={"name": name, "group": group, "kind": plural, "causes": causes})
+    return status.ApiError(
+        409,
+        status.Reason.CONFLICT,
+        text,
+        details={"name": name, "group": group, "kind": plural, "causes": causes},
+    )
 
 
 # -- Update operations ------------------------------------------------------------------------------
@@ -456,7 +483,9 @@ def track_update(
         removed = old_set - new_set
         changed = {p for p in new_set if p not in old_set or not _same_leaf(get_at(old, p), get_at(new, p))}
     for entry in entries:
-        lost = entry.fields & (removed | (changed if not entry.same(manager, "Update", subresource) else set()))
+        lost = entry.fields & (
+            removed | (changed if not entry.same(manager, "Update", subresource) else set())
+        )
         if lost:
             entry.fields -= lost
             entry.changed = True

@@ -15,7 +15,7 @@ import re
 import string
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,7 @@ class PatchType:
 class Counts:
     """Exact request accounting for one cluster (what ``SimServer.request_counts`` reports)."""
 
-    __slots__ = ("verbs", "resources", "codes", "total")
+    __slots__ = ("codes", "resources", "total", "verbs")
 
     def __init__(self) -> None:
         self.verbs: dict[str, int] = {}
@@ -126,10 +126,19 @@ class SimCluster:
             self.create(ns_rt, "", {"metadata": {"name": ns}}, manager="kube-apiserver")
         node_rt = self.rt("", "Node")
         for i in range(self.config.nodes):
-            node = {"metadata": {"name": f"{self.name}-node-{i}", "labels": {
-                        "kubernetes.io/hostname": f"{self.name}-node-{i}", "kubernetes.io/os": "linux"}},
-                    "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                               "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}}}
+            node = {
+                "metadata": {
+                    "name": f"{self.name}-node-{i}",
+                    "labels": {
+                        "kubernetes.io/hostname": f"{self.name}-node-{i}",
+                        "kubernetes.io/os": "linux",
+                    },
+                },
+                "status": {
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                    "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+                },
+            }
             self.create(node_rt, "", node, manager="kubelet")
 
     def catalog(self) -> resources.Catalog:
@@ -138,8 +147,9 @@ class SimCluster:
     def rt(self, group: str, kind: str) -> resources.ResourceType:
         found = self.catalog().kind(group, kind)
         if found is None:
-            raise status.ApiError(404, status.Reason.NOT_FOUND,
-                                  f'no matches for kind "{kind}" in group "{group}"')
+            raise status.ApiError(
+                404, status.Reason.NOT_FOUND, f'no matches for kind "{kind}" in group "{group}"'
+            )
         return found
 
     def rt_for(self, api_version: str, kind: str) -> resources.ResourceType:
@@ -187,8 +197,11 @@ class SimCluster:
             candidates = [found] if found is not None else []
         else:
             candidates = list(self.store.iter(rt.key, ns or None))
-        out = [e for e in candidates
-               if (by_label is None or by_label(e.obj)) and (by_field is None or by_field(e.obj))]
+        out = [
+            e
+            for e in candidates
+            if (by_label is None or by_label(e.obj)) and (by_field is None or by_field(e.obj))
+        ]
         return out, self.store.rv
 
     # -- writes --------------------------------------------------------------------------------
@@ -202,24 +215,39 @@ class SimCluster:
         if ns is None:
             raise status.not_found("namespaces", "", namespace)
         if ns.obj["metadata"].get("deletionTimestamp"):
-            raise status.ApiError(403, status.Reason.FORBIDDEN,
-                                  f'{rt.plural} "{namespace}" is forbidden: unable to create new content in '
-                                  f"namespace {namespace} because it is being terminated",
-                                  details={"name": namespace, "kind": "namespaces"})
+            raise status.ApiError(
+                403,
+                status.Reason.FORBIDDEN,
+                f'{rt.plural} "{namespace}" is forbidden: unable to create new content in '
+                f"namespace {namespace} because it is being terminated",
+                details={"name": namespace, "kind": "namespaces"},
+            )
 
-    def _check_identity(self, rt: resources.ResourceType, namespace: str, obj: Any, *,
-                        name: str | None = None, require_type: bool = False) -> dict[str, Any]:
+    def _check_identity(
+        self,
+        rt: resources.ResourceType,
+        namespace: str,
+        obj: Any,
+        *,
+        name: str | None = None,
+        require_type: bool = False,
+    ) -> dict[str, Any]:
         if not isinstance(obj, dict):
             raise status.bad_request("the request body must be a JSON object")
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if require_type and (not api_version or not kind):
             raise status.bad_request("apiVersion and kind must be set in an applied configuration")
-        if api_version and (api_version.rpartition("/")[0] != rt.group
-                            or api_version.rpartition("/")[2] not in rt.versions):
-            raise status.bad_request(f"the API version in the data ({api_version}) does not match the expected "
-                                     f"API version ({rt.api_version()})")
+        if api_version and (
+            api_version.rpartition("/")[0] != rt.group or api_version.rpartition("/")[2] not in rt.versions
+        ):
+            raise status.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({rt.api_version()})"
+            )
         if kind and kind != rt.kind:
-            raise status.bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+            raise status.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
+            )
         meta = obj.get("metadata")
         if meta is None:
             meta = obj["metadata"] = {}
@@ -228,21 +256,31 @@ class SimCluster:
         if rt.namespaced:
             body_ns = meta.get("namespace")
             if body_ns and body_ns != namespace:
-                raise status.bad_request("the namespace of the provided object does not match the namespace "
-                                         "sent on the request")
+                raise status.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = namespace
         else:
             meta.pop("namespace", None)
         if name is not None:
             body_name = meta.get("name")
             if body_name and body_name != name:
-                raise status.bad_request(f"the name of the object ({body_name}) does not match the name on "
-                                         f"the URL ({name})")
+                raise status.bad_request(
+                    f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+                )
             meta["name"] = name
         return obj
 
-    def create(self, rt: resources.ResourceType, namespace: str, obj: Any, *, manager: str,
-               dry_run: bool = False, version: str | None = None) -> store.Entry:
+    def create(
+        self,
+        rt: resources.ResourceType,
+        namespace: str,
+        obj: Any,
+        *,
+        manager: str,
+        dry_run: bool = False,
+        version: str | None = None,
+    ) -> store.Entry:
         obj = self._check_identity(rt, namespace, obj)
         self._check_namespace(rt, namespace)
         meta = obj["metadata"]
@@ -254,30 +292,66 @@ class SimCluster:
             raise status.already_exists(rt.plural, rt.group, name)
         if rt.status:
             obj.pop("status", None)
-        apply.track_update(None, obj, manager=manager, lists=self.lists(rt, version),
-                           api_version=rt.api_version(version), now=now_text(), has_status=rt.status)
+        apply.track_update(
+            None,
+            obj,
+            manager=manager,
+            lists=self.lists(rt, version),
+            api_version=rt.api_version(version),
+            now=now_text(),
+            has_status=rt.status,
+        )
         return self._commit(rt, None, obj, dry_run=dry_run)
 
-    def update(self, rt: resources.ResourceType, namespace: str, name: str, obj: Any, *, manager: str,
-               subresource: str = "", dry_run: bool = False, version: str | None = None) -> store.Entry:
+    def update(
+        self,
+        rt: resources.ResourceType,
+        namespace: str,
+        name: str,
+        obj: Any,
+        *,
+        manager: str,
+        subresource: str = "",
+        dry_run: bool = False,
+        version: str | None = None,
+    ) -> store.Entry:
         obj = self._check_identity(rt, namespace, obj, name=name)
         old = self.get(rt, namespace, name)
         self._check_preconditions(rt, old, obj)
         new = self._split_status(rt, old, obj, subresource)
-        apply.track_update(old.obj, new, manager=manager, lists=self.lists(rt, version),
-                           api_version=rt.api_version(version), now=now_text(), subresource=subresource,
-                           has_status=rt.status)
+        apply.track_update(
+            old.obj,
+            new,
+            manager=manager,
+            lists=self.lists(rt, version),
+            api_version=rt.api_version(version),
+            now=now_text(),
+            subresource=subresource,
+            has_status=rt.status,
+        )
         return self._commit(rt, old, new, dry_run=dry_run)
 
-    def patch(self, rt: resources.ResourceType, namespace: str, name: str, patch_type: str, body: bytes, *,
-              manager: str | None, force: bool = False, subresource: str = "", dry_run: bool = False,
-              version: str | None = None) -> store.Entry:
+    def patch(
+        self,
+        rt: resources.ResourceType,
+        namespace: str,
+        name: str,
+        patch_type: str,
+        body: bytes,
+        *,
+        manager: str | None,
+        force: bool = False,
+        subresource: str = "",
+        dry_run: bool = False,
+        version: str | None = None,
+    ) -> store.Entry:
         lists = self.lists(rt, version)
         if patch_type == PatchType.APPLY:
             if not manager:
                 raise status.bad_request("PATCH with apply requires fieldManager to be set")
-            applied = self._check_identity(rt, namespace, parse_body(body, yaml_ok=True), name=name,
-                                           require_type=True)
+            applied = self._check_identity(
+                rt, namespace, parse_body(body, yaml_ok=True), name=name, require_type=True
+            )
             old = self.find(rt, namespace, name)
             if old is None:
                 if subresource:
@@ -287,9 +361,17 @@ class SimCluster:
                 self._check_preconditions(rt, old, applied)
             applied["metadata"].pop("resourceVersion", None)
             new = apply.server_side_apply(
-                old.obj if old else None, applied, manager=manager, force=force, lists=lists,
-                api_version=rt.api_version(version), now=now_text(), subresource=subresource,
-                has_status=rt.status, what=(rt.plural, rt.group, name))
+                old.obj if old else None,
+                applied,
+                manager=manager,
+                force=force,
+                lists=lists,
+                api_version=rt.api_version(version),
+                now=now_text(),
+                subresource=subresource,
+                has_status=rt.status,
+                what=(rt.plural, rt.group, name),
+            )
             if old is not None:
                 new = self._split_status(rt, old, new, subresource)
             elif rt.status:
@@ -304,36 +386,59 @@ class SimCluster:
             result = patch.json_patch(current, doc)
         elif patch_type == PatchType.STRATEGIC:
             if rt.custom:
-                raise status.ApiError(415, status.Reason.UNSUPPORTED_MEDIA_TYPE,
-                                      f"the body of the request was in an unknown format - accepted media types "
-                                      f"include: application/json-patch+json, application/merge-patch+json, "
-                                      f"application/apply-patch+yaml")
+                raise status.ApiError(
+                    415,
+                    status.Reason.UNSUPPORTED_MEDIA_TYPE,
+                    "the body of the request was in an unknown format - accepted media types "
+                    "include: application/json-patch+json, application/merge-patch+json, "
+                    "application/apply-patch+yaml",
+                )
             result = patch.strategic_merge(current, doc, lists)
         else:
-            raise status.ApiError(415, status.Reason.UNSUPPORTED_MEDIA_TYPE,
-                                  f"the body of the request was in an unknown format: {patch_type}")
+            raise status.ApiError(
+                415,
+                status.Reason.UNSUPPORTED_MEDIA_TYPE,
+                f"the body of the request was in an unknown format: {patch_type}",
+            )
         result = self._check_identity(rt, namespace, result, name=name)
         self._check_preconditions(rt, old, result)
         new = self._split_status(rt, old, result, subresource)
-        apply.track_update(old.obj, new, manager=manager or "unknown", lists=lists,
-                           api_version=rt.api_version(version), now=now_text(), subresource=subresource,
-                           has_status=rt.status)
+        apply.track_update(
+            old.obj,
+            new,
+            manager=manager or "unknown",
+            lists=lists,
+            api_version=rt.api_version(version),
+            now=now_text(),
+            subresource=subresource,
+            has_status=rt.status,
+        )
         return self._commit(rt, old, new, dry_run=dry_run)
 
-    def _check_preconditions(self, rt: resources.ResourceType, old: store.Entry, obj: Mapping[str, Any]) -> None:
+    def _check_preconditions(
+        self, rt: resources.ResourceType, old: store.Entry, obj: Mapping[str, Any]
+    ) -> None:
         meta = obj.get("metadata") or {}
         rv = meta.get("resourceVersion")
         if rv and str(rv) != old.obj["metadata"]["resourceVersion"]:
-            raise status.conflict(rt.plural, rt.group, old.name,
-                                  "the object has been modified; please apply your changes to the latest "
-                                  "version and try again")
+            raise status.conflict(
+                rt.plural,
+                rt.group,
+                old.name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
         uid = meta.get("uid")
         if uid and uid != old.uid:
-            raise status.conflict(rt.plural, rt.group, old.name,
-                                  f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old.uid}")
+            raise status.conflict(
+                rt.plural,
+                rt.group,
+                old.name,
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old.uid}",
+            )
 
-    def _split_status(self, rt: resources.ResourceType, old: store.Entry, new: dict[str, Any],
-                      subresource: str) -> dict[str, Any]:
+    def _split_status(
+        self, rt: resources.ResourceType, old: store.Entry, new: dict[str, Any], subresource: str
+    ) -> dict[str, Any]:
         """Main-resource writes keep the stored status; /status writes keep everything else.
         A namespace's ``spec.finalizers`` change only through its ``finalize`` subresource."""
         if rt.key == NAMESPACE_KEY:
@@ -356,7 +461,8 @@ class SimCluster:
             else:
                 result.pop("status", None)
             result["metadata"]["managedFields"] = (new.get("metadata") or {}).get(
-                "managedFields", result["metadata"].get("managedFields"))
+                "managedFields", result["metadata"].get("managedFields")
+            )
             return result
         if rt.status:
             if "status" in old.obj:
@@ -365,8 +471,14 @@ class SimCluster:
                 new.pop("status", None)
         return new
 
-    def _commit(self, rt: resources.ResourceType, old: store.Entry | None, obj: dict[str, Any], *,
-                dry_run: bool = False) -> store.Entry:
+    def _commit(
+        self,
+        rt: resources.ResourceType,
+        old: store.Entry | None,
+        obj: dict[str, Any],
+        *,
+        dry_run: bool = False,
+    ) -> store.Entry:
         meta = obj["metadata"]
         meta.pop("selfLink", None)
         obj["apiVersion"] = rt.api_version()
@@ -410,9 +522,17 @@ class SimCluster:
 
     # -- delete --------------------------------------------------------------------------------
 
-    def delete(self, rt: resources.ResourceType, namespace: str, name: str, *,
-               propagation: str | None = None, preconditions: Mapping[str, Any] | None = None,
-               dry_run: bool = False, manager: str = "kube-apiserver") -> tuple[store.Entry | None, store.Entry]:
+    def delete(
+        self,
+        rt: resources.ResourceType,
+        namespace: str,
+        name: str,
+        *,
+        propagation: str | None = None,
+        preconditions: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        manager: str = "kube-apiserver",
+    ) -> tuple[store.Entry | None, store.Entry]:
         """Delete now, or mark for deletion when finalizers remain. Returns (still there or None, last)."""
         entry = self.get(rt, namespace, name)
         if preconditions:
@@ -466,8 +586,15 @@ class SimCluster:
                 new["metadata"]["ownerReferences"] = refs
             else:
                 new["metadata"].pop("ownerReferences", None)
-            apply.track_update(dep.obj, new, manager="garbage-collector", lists=self.lists(rt),
-                               api_version=rt.api_version(), now=now_text(), has_status=rt.status)
+            apply.track_update(
+                dep.obj,
+                new,
+                manager="garbage-collector",
+                lists=self.lists(rt),
+                api_version=rt.api_version(),
+                now=now_text(),
+                has_status=rt.status,
+            )
             self._commit(rt, dep, new)
 
     # -- CustomResourceDefinitions --------------------------------------------------------------
@@ -518,6 +645,3 @@ def _spec_of(obj: Mapping[str, Any], rt: resources.ResourceType) -> dict[str, An
 def _ns_finalizers(rt: resources.ResourceType, obj: Mapping[str, Any]) -> bool:
     """Namespaces also wait for ``spec.finalizers`` (the namespace controller empties them)."""
     return rt.key == NAMESPACE_KEY and bool((obj.get("spec") or {}).get("finalizers"))
-
-
-Handler = Callable[..., Any]

@@ -105,7 +105,11 @@ def default(rt: resources.ResourceType, obj: dict[str, Any], old: Mapping[str, A
         spec.setdefault("type", "ClusterIP")
         old_spec = (old or {}).get("spec") or {}
         if spec["type"] != "ExternalName":
-            ip = spec.get("clusterIP") or old_spec.get("clusterIP") or _ip_for(meta["name"], meta.get("namespace", ""), 0)
+            ip = (
+                spec.get("clusterIP")
+                or old_spec.get("clusterIP")
+                or _ip_for(meta["name"], meta.get("namespace", ""), 0)
+            )
             spec["clusterIP"] = ip
             spec.setdefault("clusterIPs", [ip] if ip != "None" else ["None"])
             spec.setdefault("ipFamilies", ["IPv4"])
@@ -120,8 +124,11 @@ def default(rt: resources.ResourceType, obj: dict[str, Any], old: Mapping[str, A
             if "port" in port:
                 port.setdefault("targetPort", port["port"])
             if spec["type"] in ("NodePort", "LoadBalancer"):
-                port.setdefault("nodePort", (old_ports.get(port.get("port")) or {}).get("nodePort")
-                                or 30000 + (zlib.crc32(f"{meta['name']}/{i}".encode()) % 2767))
+                port.setdefault(
+                    "nodePort",
+                    (old_ports.get(port.get("port")) or {}).get("nodePort")
+                    or 30000 + (zlib.crc32(f"{meta['name']}/{i}".encode()) % 2767),
+                )
         if spec["type"] in ("NodePort", "LoadBalancer"):
             spec.setdefault("externalTrafficPolicy", "Cluster")
         if spec["type"] == "LoadBalancer":
@@ -158,7 +165,9 @@ def default(rt: resources.ResourceType, obj: dict[str, Any], old: Mapping[str, A
         strategy.setdefault("type", "RollingUpdate")
         if strategy["type"] == "RollingUpdate":
             strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
-        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        spec.setdefault(
+            "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+        )
         _default_template(obj, POD_TEMPLATE_PATHS["StatefulSet"])
     elif kind == "DaemonSet" and isinstance(spec, dict):
         spec.setdefault("revisionHistoryLimit", 10)
@@ -200,8 +209,12 @@ def _default_job_spec(spec: dict[str, Any], meta: dict[str, Any], old: Mapping[s
     if not spec.get("manualSelector"):
         # The Job controller's generated selector, keyed by the Job's uid, as the real one does.
         uid = meta.get("uid", "")
-        job_labels = {"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": meta["name"],
-                      "controller-uid": uid, "job-name": meta["name"]}
+        job_labels = {
+            "batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": meta["name"],
+            "controller-uid": uid,
+            "job-name": meta["name"],
+        }
         spec.setdefault("selector", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
         template = spec.setdefault("template", {})
         if isinstance(template, dict):
@@ -228,9 +241,16 @@ def validate(rt: resources.ResourceType, obj: Mapping[str, Any], old: Mapping[st
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))
     elif not rt.custom and (len(name) > limit or not pattern.match(name)):
-        causes.append(("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 '
-                       f'{"label" if pattern is _DNS_LABEL else "subdomain"} must consist of lower case '
-                       "alphanumeric characters, '-' or '.'"))
+        causes.append(
+            (
+                "metadata.name",
+                (
+                    f'Invalid value: "{name}": a lowercase RFC 1123 '
+                    f"{'label' if pattern is _DNS_LABEL else 'subdomain'} must consist of lower case "
+                    "alphanumeric characters, '-' or '.'"
+                ),
+            )
+        )
     for field in ("labels", "annotations"):
         values = meta.get(field)
         if values is None:
@@ -242,11 +262,25 @@ def validate(rt: resources.ResourceType, obj: Mapping[str, Any], old: Mapping[st
             if not isinstance(value, str):
                 causes.append((f"metadata.{field}", f'Invalid value: "{key}": values must be strings'))
             elif field == "labels" and (len(value) > 63 or not _LABEL_VALUE.match(value)):
-                causes.append((f"metadata.labels", f'Invalid value: "{value}": a valid label must be an empty '
-                               "string or consist of alphanumeric characters, '-', '_' or '.'"))
+                causes.append(
+                    (
+                        "metadata.labels",
+                        (
+                            f'Invalid value: "{value}": a valid label must be an empty '
+                            "string or consist of alphanumeric characters, '-', '_' or '.'"
+                        ),
+                    )
+                )
             if not _valid_key(str(key)):
-                causes.append((f"metadata.{field}", f'Invalid value: "{key}": name part must consist of '
-                               "alphanumeric characters, '-', '_' or '.'"))
+                causes.append(
+                    (
+                        f"metadata.{field}",
+                        (
+                            f'Invalid value: "{key}": name part must consist of '
+                            "alphanumeric characters, '-', '_' or '.'"
+                        ),
+                    )
+                )
     check = _CHECKS.get(rt.kind) if not rt.custom else None
     if check is not None:
         check(obj, old, causes)
@@ -288,8 +322,9 @@ def _containers(spec: Any, where: str, causes: Causes) -> None:
             causes.append((f"{where}.containers[{i}].image", "Required value"))
 
 
-def _workload(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes, *,
-              selector_required: bool = True) -> None:
+def _workload(
+    obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes, *, selector_required: bool = True
+) -> None:
     kind = obj.get("kind", "")
     path = POD_TEMPLATE_PATHS.get(str(kind), ("spec", "template"))
     spec = obj.get("spec")
@@ -297,8 +332,11 @@ def _workload(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Cau
         causes.append(("spec", "Required value"))
         return
     template = _get(obj, path)
-    _containers((template or {}).get("spec") if isinstance(template, Mapping) else None,
-                ".".join(path) + ".spec", causes)
+    _containers(
+        (template or {}).get("spec") if isinstance(template, Mapping) else None,
+        ".".join(path) + ".spec",
+        causes,
+    )
     selector = spec.get("selector")
     if selector_required and not selector:
         causes.append(("spec.selector", "Required value"))
@@ -307,8 +345,12 @@ def _workload(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Cau
         if not (selector.get("matchLabels") or selector.get("matchExpressions")):
             causes.append(("spec.selector", "Invalid value: empty selector is invalid for deployment"))
         elif not selectors.labels_match(selector, labels):
-            causes.append((".".join(path) + ".metadata.labels",
-                           "Invalid value: `selector` does not match template `labels`"))
+            causes.append(
+                (
+                    ".".join(path) + ".metadata.labels",
+                    "Invalid value: `selector` does not match template `labels`",
+                )
+            )
     if old is not None and selector_required:
         old_selector = (old.get("spec") or {}).get("selector")
         if old_selector and selector and old_selector != selector:
@@ -322,8 +364,12 @@ def _job(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes) 
     _workload(obj, old, causes, selector_required=False)
     restart = _get(obj, ("spec", "template", "spec", "restartPolicy"))
     if restart not in (None, "Never", "OnFailure"):
-        causes.append(("spec.template.spec.restartPolicy", f'Unsupported value: "{restart}": supported values: '
-                       '"OnFailure", "Never"'))
+        causes.append(
+            (
+                "spec.template.spec.restartPolicy",
+                f'Unsupported value: "{restart}": supported values: "OnFailure", "Never"',
+            )
+        )
     if old is not None and _get(old, ("spec", "template")) != _get(obj, ("spec", "template")):
         causes.append(("spec.template", "Invalid value: field is immutable"))
 
@@ -385,10 +431,13 @@ def _crd(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes) 
         causes.append(("spec.names.plural", "Required value"))
     if not names.get("kind"):
         causes.append(("spec.names.kind", "Required value"))
-    if not spec.get("versions"):
-        causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
-    elif sum(1 for v in spec["versions"] if isinstance(v, Mapping) and v.get("storage")) != 1:
-        causes.append(("spec.versions", "Invalid value: must have exactly one version marked as storage version"))
+    if (
+        not spec.get("versions")
+        or sum(1 for v in spec["versions"] if isinstance(v, Mapping) and v.get("storage")) != 1
+    ):
+        causes.append(
+            ("spec.versions", "Invalid value: must have exactly one version marked as storage version")
+        )
     name = (obj.get("metadata") or {}).get("name")
     if group and plural and name != f"{plural}.{group}":
         causes.append(("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))

@@ -40,8 +40,15 @@ class Faults:
     unreachable: bool = False
     hang: bool = False
 
-    def set(self, *, latency: float = 0.0, error_rate: float = 0.0, throttle_rate: float = 0.0,
-            unreachable: bool = False, hang: bool = False) -> None:
+    def set(
+        self,
+        *,
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        throttle_rate: float = 0.0,
+        unreachable: bool = False,
+        hang: bool = False,
+    ) -> None:
         for name, rate in (("error_rate", error_rate), ("throttle_rate", throttle_rate)):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {rate}")

@@ -19,19 +19,31 @@ from fleet.clusters import argocd
 
 def kubeconfig(clusters: Sequence[models.Cluster], *, current: str | None = None) -> dict[str, Any]:
     """A kubeconfig with one cluster, user and context per cluster, all named after the cluster."""
-    doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [], "users": [],
-                           "contexts": []}
+    doc: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [],
+        "users": [],
+        "contexts": [],
+    }
     for cluster in clusters:
         entry: dict[str, Any] = {"server": cluster.server}
         if cluster.credentials.ca_data:
-            entry["certificate-authority-data"] = base64.b64encode(cluster.credentials.ca_data.encode()).decode()
+            entry["certificate-authority-data"] = base64.b64encode(
+                cluster.credentials.ca_data.encode()
+            ).decode()
         doc["clusters"].append({"name": cluster.name, "cluster": entry})
         user: dict[str, Any] = {}
         if cluster.credentials.bearer_token:
             user["token"] = cluster.credentials.bearer_token
         doc["users"].append({"name": cluster.name, "user": user})
-        doc["contexts"].append({"name": cluster.name, "context": {"cluster": cluster.name, "user": cluster.name,
-                                                                  "namespace": "default"}})
+        doc["contexts"].append(
+            {
+                "name": cluster.name,
+                "context": {"cluster": cluster.name, "user": cluster.name, "namespace": "default"},
+            }
+        )
     if clusters:
         doc["current-context"] = current or clusters[0].name
     return doc
@@ -52,8 +64,12 @@ def write_kubeconfig(path: str | os.PathLike[str], clusters: Sequence[models.Clu
     return _write_private(path, yaml.safe_dump(kubeconfig(clusters), sort_keys=False))
 
 
-def write_cluster_secrets(path: str | os.PathLike[str], clusters: Sequence[models.Cluster], *,
-                          namespace: str = argocd.DEFAULT_NAMESPACE) -> Path:
+def write_cluster_secrets(
+    path: str | os.PathLike[str],
+    clusters: Sequence[models.Cluster],
+    *,
+    namespace: str = argocd.DEFAULT_NAMESPACE,
+) -> Path:
     """One Argo CD cluster Secret per cluster, as a YAML stream ``argocd.load_cluster_secrets`` reads."""
     docs = [argocd.cluster_secret(cluster, namespace=namespace) for cluster in clusters]
     return _write_private(path, yaml.safe_dump_all(docs, sort_keys=False))

@@ -36,15 +36,20 @@ def json_patch(target: Mapping[str, Any], operations: Any) -> dict[str, Any]:
     try:
         return jsonpatch.JsonPatch(operations).apply(target)  # type: ignore[no-any-return]
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
-        raise status.ApiError(422, status.Reason.INVALID, f"the server rejected our request due to an error in "
-                              f"our request: {exc}") from None
+        raise status.ApiError(
+            422,
+            status.Reason.INVALID,
+            f"the server rejected our request due to an error in our request: {exc}",
+        ) from None
 
 
 _SET_ORDER = "$setElementOrder/"
 _DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
 
 
-def strategic_merge(target: Mapping[str, Any], patch: Mapping[str, Any], lists: schema.Lists) -> dict[str, Any]:
+def strategic_merge(
+    target: Mapping[str, Any], patch: Mapping[str, Any], lists: schema.Lists
+) -> dict[str, Any]:
     """Apply a strategic merge patch (the directives kubectl emits: ``$patch``, ``$retainKeys``,
     ``$setElementOrder/``, ``$deleteFromPrimitiveList/``)."""
     if not isinstance(patch, Mapping):
@@ -52,8 +57,9 @@ def strategic_merge(target: Mapping[str, Any], patch: Mapping[str, Any], lists: 
     return _merge_map(dict(target), patch, (), lists)
 
 
-def _merge_map(target: dict[str, Any], patch: Mapping[str, Any], path: tuple[str, ...],
-               lists: schema.Lists) -> dict[str, Any]:
+def _merge_map(
+    target: dict[str, Any], patch: Mapping[str, Any], path: tuple[str, ...], lists: schema.Lists
+) -> dict[str, Any]:
     directive = patch.get("$patch")
     if directive == "replace":
         return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
@@ -65,10 +71,10 @@ def _merge_map(target: dict[str, Any], patch: Mapping[str, Any], path: tuple[str
         if key in ("$patch", "$retainKeys"):
             continue
         if key.startswith(_SET_ORDER):
-            orders[key[len(_SET_ORDER):]] = list(value or [])
+            orders[key[len(_SET_ORDER) :]] = list(value or [])
             continue
         if key.startswith(_DELETE_PRIMITIVE):
-            field = key[len(_DELETE_PRIMITIVE):]
+            field = key[len(_DELETE_PRIMITIVE) :]
             drop = list(value or [])
             if isinstance(result.get(field), list):
                 result[field] = [v for v in result[field] if v not in drop]
@@ -110,7 +116,9 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def _merge_list(current: list[Any], patch: list[Any], path: tuple[str, ...], lists: schema.Lists) -> list[Any]:
+def _merge_list(
+    current: list[Any], patch: list[Any], path: tuple[str, ...], lists: schema.Lists
+) -> list[Any]:
     info = lists(path)
     if any(isinstance(item, Mapping) and item.get("$patch") == "replace" for item in patch):
         return [_strip(item) for item in patch if not (isinstance(item, Mapping) and "$patch" in item)]
@@ -126,7 +134,9 @@ def _merge_list(current: list[Any], patch: list[Any], path: tuple[str, ...], lis
         if not isinstance(item, Mapping):
             continue
         ident = item.get(key)
-        index = next((i for i, old in enumerate(out) if isinstance(old, Mapping) and old.get(key) == ident), None)
+        index = next(
+            (i for i, old in enumerate(out) if isinstance(old, Mapping) and old.get(key) == ident), None
+        )
         if item.get("$patch") == "delete":
             out = [old for old in out if not (isinstance(old, Mapping) and old.get(key) == ident)]
         elif index is None:

@@ -28,8 +28,15 @@ def snapshot(clusters: Iterable[cluster_mod.SimCluster], *, extra: dict[str, Any
         resources = []
         for (group, plural), by_ns in sim.store.data.items():
             items = [entry.raw() for names in by_ns.values() for entry in names.values()]
-            resources.append(b'{"group":' + json.dumps(group).encode() + b',"plural":' + json.dumps(plural).encode()
-                             + b',"items":[' + b",".join(items) + b"]}")
+            resources.append(
+                b'{"group":'
+                + json.dumps(group).encode()
+                + b',"plural":'
+                + json.dumps(plural).encode()
+                + b',"items":['
+                + b",".join(items)
+                + b"]}"
+            )
         head = json.dumps({"name": sim.name, "labels": sim.labels, "token": sim.token, "rv": sim.store.rv})
         out.append(head[:-1].encode() + b',"resources":[' + b",".join(resources) + b"]}")
     head = json.dumps({"format": FORMAT, **(extra or {})})
@@ -60,8 +67,9 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     except ValueError as exc:
         raise errors.InputError(f"is not a simulator state file (invalid JSON: {exc})", file=where) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise errors.InputError(f"is not a simulator state file (format is not {FORMAT})", file=where,
-                                field="format")
+        raise errors.InputError(
+            f"is not a simulator state file (format is not {FORMAT})", file=where, field="format"
+        )
     clusters = doc.get("clusters")
     if not isinstance(clusters, list):
         raise errors.InputError("has no cluster list", file=where, field="clusters")

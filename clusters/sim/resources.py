@@ -50,7 +50,9 @@ class ResourceType:
     scale: bool = False  # has a scale subresource (spec.replicas)
     generation: bool = False  # metadata.generation is tracked and bumped on spec changes
     custom: bool = False  # served because of a CustomResourceDefinition
-    schemas: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)  # version -> openAPIV3Schema
+    schemas: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, hash=False
+    )  # version -> openAPIV3Schema
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,43 +90,133 @@ BUILTINS: tuple[ResourceType, ...] = (
     _rt("", "v1", "Pod", "pods", short_names=("po",), categories=ALL, status=True),
     _rt("", "v1", "Event", "events", short_names=("ev",)),
     _rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), status=True),
-    _rt("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), status=True),
+    _rt(
+        "", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), status=True
+    ),
     _rt("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), status=True),
     _rt("", "v1", "Endpoints", "endpoints", short_names=("ep",)),
     _rt("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     _rt("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), status=True),
-    _rt("apps", "v1", "Deployment", "deployments", short_names=("deploy",), categories=ALL, status=True,
-        scale=True, generation=True),
-    _rt("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=ALL, status=True, scale=True,
-        generation=True),
-    _rt("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=ALL, status=True,
-        scale=True, generation=True),
-    _rt("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), categories=ALL, status=True,
-        generation=True),
+    _rt(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        short_names=("deploy",),
+        categories=ALL,
+        status=True,
+        scale=True,
+        generation=True,
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        short_names=("rs",),
+        categories=ALL,
+        status=True,
+        scale=True,
+        generation=True,
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        short_names=("sts",),
+        categories=ALL,
+        status=True,
+        scale=True,
+        generation=True,
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        short_names=("ds",),
+        categories=ALL,
+        status=True,
+        generation=True,
+    ),
     _rt("apps", "v1", "ControllerRevision", "controllerrevisions"),
     _rt("batch", "v1", "Job", "jobs", categories=ALL, status=True, generation=True),
-    _rt("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=ALL, status=True, generation=True),
-    _rt("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), status=True, generation=True),
-    _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",), generation=True),
+    _rt(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        short_names=("cj",),
+        categories=ALL,
+        status=True,
+        generation=True,
+    ),
+    _rt(
+        "networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), status=True, generation=True
+    ),
+    _rt(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        short_names=("netpol",),
+        generation=True,
+    ),
     _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False, generation=True),
     _rt("rbac.authorization.k8s.io", "v1", "Role", "roles"),
     _rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
     _rt("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", namespaced=False),
     _rt("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
-    _rt("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
-        short_names=("crd", "crds"), status=True, generation=True),
-    _rt("autoscaling", "v2,v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
-        categories=ALL, status=True, generation=True),
-    _rt("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",), status=True,
-        generation=True),
+    _rt(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        namespaced=False,
+        short_names=("crd", "crds"),
+        status=True,
+        generation=True,
+    ),
+    _rt(
+        "autoscaling",
+        "v2,v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short_names=("hpa",),
+        categories=ALL,
+        status=True,
+        generation=True,
+    ),
+    _rt(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        short_names=("pdb",),
+        status=True,
+        generation=True,
+    ),
     _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
     _rt("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
     _rt("coordination.k8s.io", "v1", "Lease", "leases"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
-    _rt("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
-        "validatingwebhookconfigurations", namespaced=False, generation=True),
-    _rt("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
-        namespaced=False, generation=True),
+    _rt(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        namespaced=False,
+        generation=True,
+    ),
+    _rt(
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        namespaced=False,
+        generation=True,
+    ),
 )
 
 # Extra kinds served by every cluster without a CRD object, added by controller modules (e.g. a
@@ -192,11 +284,17 @@ class Catalog:
 
     def _render(self, name: Any) -> Any:
         if name == "api":
-            return {"kind": "APIVersions", "versions": ["v1"],
-                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+            return {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+            }
         if name == "apis":
-            return {"kind": "APIGroupList", "apiVersion": "v1",
-                    "groups": [self._group(g) for g in self.groups if g]}
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [self._group(g) for g in self.groups if g],
+            }
         if name == "agg-api":
             return self._aggregated([""])
         if name == "agg-apis":
@@ -209,25 +307,44 @@ class Catalog:
 
     def _group(self, group: str) -> dict[str, Any]:
         versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in self.groups[group]]
-        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": versions,
-                "preferredVersion": versions[0]}
+        return {
+            "kind": "APIGroup",
+            "apiVersion": "v1",
+            "name": group,
+            "versions": versions,
+            "preferredVersion": versions[0],
+        }
 
     def _resource_list(self, group: str, version: str) -> dict[str, Any]:
         resources: list[dict[str, Any]] = []
         for rt in self.types:
             if rt.group != group or version not in rt.versions:
                 continue
-            entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
-                                     "kind": rt.kind, "verbs": list(VERBS),
-                                     "storageVersionHash": _hash(rt)}
+            entry: dict[str, Any] = {
+                "name": rt.plural,
+                "singularName": rt.singular,
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": list(VERBS),
+                "storageVersionHash": _hash(rt),
+            }
             if rt.short_names:
                 entry["shortNames"] = list(rt.short_names)
             if rt.categories:
                 entry["categories"] = list(rt.categories)
             resources.append(entry)
             for sub, kind, grp, ver in _subresources(rt, version):
-                resources.append({"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
-                                  "kind": kind, "group": grp, "version": ver, "verbs": list(SUB_VERBS)})
+                resources.append(
+                    {
+                        "name": f"{rt.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": rt.namespaced,
+                        "kind": kind,
+                        "group": grp,
+                        "version": ver,
+                        "verbs": list(SUB_VERBS),
+                    }
+                )
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
@@ -252,16 +369,26 @@ class Catalog:
                         entry["shortNames"] = list(rt.short_names)
                     if rt.categories:
                         entry["categories"] = list(rt.categories)
-                    subs = [{"subresource": sub, "responseKind": {"group": grp, "version": ver, "kind": kind},
-                             "verbs": list(SUB_VERBS)} for sub, kind, grp, ver in _subresources(rt, version)]
+                    subs = [
+                        {
+                            "subresource": sub,
+                            "responseKind": {"group": grp, "version": ver, "kind": kind},
+                            "verbs": list(SUB_VERBS),
+                        }
+                        for sub, kind, grp, ver in _subresources(rt, version)
+                    ]
                     if subs:
                         entry["subresources"] = subs
                     resources.append(entry)
                 versions.append({"version": version, "resources": resources, "freshness": "Current"})
             meta: dict[str, Any] = {"name": group} if group else {}
             items.append({"metadata": meta, "versions": versions})
-        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-                "items": items}
+        return {
+            "kind": "APIGroupDiscoveryList",
+            "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {},
+            "items": items,
+        }
 
     # -- OpenAPI v3 ------------------------------------------------------------------------
 
@@ -295,7 +422,11 @@ def _hash(rt: ResourceType) -> str:
     return hashlib.sha256(f"{rt.group}/{rt.storage_version}/{rt.kind}".encode()).hexdigest()[:11]
 
 
-_PATCH_CONTENT = ("application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json")
+_PATCH_CONTENT = (
+    "application/apply-patch+yaml",
+    "application/json-patch+json",
+    "application/merge-patch+json",
+)
 _QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")
 
 
@@ -321,13 +452,19 @@ def _openapi_gv(types: Iterable[ResourceType], group: str, version: str) -> dict
             "x-kubernetes-action": "patch",
             "x-kubernetes-group-version-kind": gvk,
             "parameters": params,
-            "requestBody": {"content": {ct: {"schema": {"type": "object"}} for ct in _PATCH_CONTENT},
-                            "required": True},
+            "requestBody": {
+                "content": {ct: {"schema": {"type": "object"}} for ct in _PATCH_CONTENT},
+                "required": True,
+            },
             "responses": {"200": {"description": "OK"}},
         }
         paths[f"{base}/{{name}}"] = {"patch": patch}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
-            "paths": paths, "components": {"schemas": {}}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }
 
 
 # -- CustomResourceDefinitions ------------------------------------------------------------

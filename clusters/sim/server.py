@@ -19,18 +19,18 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from fleet import errors, log, models, redact
 from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, watch
-from fleet.clusters.sim import tls as tls_mod
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import tls as tls_mod
 
 _log = log.get_logger(__name__)
 T = TypeVar("T")
@@ -47,8 +47,12 @@ def default_names(count: int) -> list[str]:
 
 def default_labels(name: str, index: int) -> dict[str, str]:
     """The spread a fleet of N simulated clusters gets: env by index, region by thirds of envs."""
-    return {"env": _ENVS[index % 3], "region": _REGIONS[(index // 3) % 3], "fleet.dev/simulated": "true",
-            "name": name}
+    return {
+        "env": _ENVS[index % 3],
+        "region": _REGIONS[(index // 3) % 3],
+        "fleet.dev/simulated": "true",
+        "name": name,
+    }
 
 
 def _json(body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -59,10 +63,18 @@ def _json(body: Any, status_code: int = 200, headers: Mapping[str, str] | None =
 class Route:
     """A parsed resource URL."""
 
-    __slots__ = ("rt", "version", "namespace", "name", "subresource", "watch", "rest")
+    __slots__ = ("name", "namespace", "rest", "rt", "subresource", "version", "watch")
 
-    def __init__(self, rt: resources.ResourceType, version: str, namespace: str | None, name: str | None,
-                 subresource: str, watch: bool, rest: str) -> None:
+    def __init__(
+        self,
+        rt: resources.ResourceType,
+        version: str,
+        namespace: str | None,
+        name: str | None,
+        subresource: str,
+        watch: bool,
+        rest: str,
+    ) -> None:
         self.rt = rt
         self.version = version
         self.namespace = namespace
@@ -72,12 +84,10 @@ class Route:
         self.rest = rest
 
 
-_NOT_FOUND = status.ApiError(404, status.Reason.NOT_FOUND, "the server could not find the requested resource")
-
-
 def _not_found() -> status.ApiError:
-    return status.ApiError(404, status.Reason.NOT_FOUND, "the server could not find the requested resource",
-                           details={})
+    return status.ApiError(
+        404, status.Reason.NOT_FOUND, "the server could not find the requested resource", details={}
+    )
 
 
 class Runtime:
@@ -86,8 +96,11 @@ class Runtime:
     def __init__(self, server: SimServer) -> None:
         self.server = server
         self.clusters: dict[str, cluster_mod.SimCluster] = {}
-        self.config = cluster_mod.SimConfig(rollout_seconds=server.rollout_seconds,
-                                            bad_image_pattern=server.bad_image_pattern, nodes=server.nodes)
+        self.config = cluster_mod.SimConfig(
+            rollout_seconds=server.rollout_seconds,
+            bad_image_pattern=server.bad_image_pattern,
+            nodes=server.nodes,
+        )
         self.rng = random.Random(server.seed)
         self.closing = asyncio.Event()
         self.loop = asyncio.get_running_loop()
@@ -95,8 +108,14 @@ class Runtime:
 
     # -- clusters ----------------------------------------------------------------------------------
 
-    def add_cluster(self, name: str, labels: Mapping[str, str], *, token: str | None = None,
-                    saved: Mapping[str, Any] | None = None) -> cluster_mod.SimCluster:
+    def add_cluster(
+        self,
+        name: str,
+        labels: Mapping[str, str],
+        *,
+        token: str | None = None,
+        saved: Mapping[str, Any] | None = None,
+    ) -> cluster_mod.SimCluster:
         if name in self.clusters:
             raise errors.InputError(f"cluster {name!r} already exists", field="name")
         if not name or "/" in name or name.startswith("_"):
@@ -145,7 +164,10 @@ class Runtime:
             return
         extra = {}
         if self.server.tls_material is not None:
-            extra["tls"] = {"caCert": self.server.tls_material.ca_cert, "caKey": self.server.tls_material.ca_key}
+            extra["tls"] = {
+                "caCert": self.server.tls_material.ca_cert,
+                "caKey": self.server.tls_material.ca_key,
+            }
         persist.save(path, persist.snapshot(self.clusters.values(), extra=extra))
         self.saved_rv = current
 
@@ -165,7 +187,9 @@ class Runtime:
         name = request.match_info["cluster"]
         sim = self.clusters.get(name)
         if sim is None:
-            return _json(status.ApiError(404, status.Reason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404)
+            return _json(
+                status.ApiError(404, status.Reason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404
+            )
         tail = request.match_info.get("tail", "")
         path = "/" + tail
         try:
@@ -183,13 +207,19 @@ class Runtime:
             await asyncio.sleep(sim.faults.latency)
         try:
             if mode is faults.FaultMode.THROTTLE:
-                raise status.ApiError(429, status.Reason.TOO_MANY_REQUESTS,
-                                      "the server has received too many requests and has asked us to try again "
-                                      "later", details={"retryAfterSeconds": 1}, headers={"Retry-After": "1"})
+                raise status.ApiError(
+                    429,
+                    status.Reason.TOO_MANY_REQUESTS,
+                    "the server has received too many requests and has asked us to try again later",
+                    details={"retryAfterSeconds": 1},
+                    headers={"Retry-After": "1"},
+                )
             if mode is faults.FaultMode.ERROR:
-                raise status.ApiError(500, status.Reason.INTERNAL_ERROR,
-                                      "an error on the server (\"injected fault\") has prevented the request "
-                                      "from succeeding")
+                raise status.ApiError(
+                    500,
+                    status.Reason.INTERNAL_ERROR,
+                    'an error on the server ("injected fault") has prevented the request from succeeding',
+                )
             self._authenticate(sim, request)
             if isinstance(route, status.ApiError):
                 raise route
@@ -283,8 +313,12 @@ class Runtime:
         if rest[0] == "watch":
             watching, rest = True, rest[1:]
         namespace: str | None = None
-        if rest and rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in (
-                "status", "finalize")):
+        if (
+            rest
+            and rest[0] == "namespaces"
+            and len(rest) >= 3
+            and not (len(rest) == 3 and rest[2] in ("status", "finalize"))
+        ):
             namespace, rest = rest[1], rest[2:]
         if not rest:
             raise _not_found()
@@ -301,7 +335,7 @@ class Runtime:
         if subresource == "proxy":
             marker = "/proxy"
             index = path.find(marker, path.find("/" + rest[1]))
-            remainder = path[index + len(marker):] or "/"
+            remainder = path[index + len(marker) :] or "/"
         elif len(rest) > 3:
             raise _not_found()
         return Route(rt, version, namespace, name, subresource, watching, remainder)
@@ -319,13 +353,24 @@ class Runtime:
         if what in ("healthz", "livez", "readyz"):
             return web.Response(text="ok")
         if what == "root":
-            paths = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz",
-                     "/version"] + [f"/apis/{g}/{v}" for g, vs in catalog.groups.items() if g for v in vs]
+            paths = [
+                "/api",
+                "/api/v1",
+                "/apis",
+                "/healthz",
+                "/livez",
+                "/openapi/v2",
+                "/openapi/v3",
+                "/readyz",
+                "/version",
+            ] + [f"/apis/{g}/{v}" for g, vs in catalog.groups.items() if g for v in vs]
             return _json({"paths": sorted(paths)})
         if what in ("api", "apis"):
             if aggregated:
-                return web.Response(body=catalog.doc("agg-" + what),
-                                    headers={"Content-Type": resources.AGGREGATED_CONTENT_TYPE})
+                return web.Response(
+                    body=catalog.doc("agg-" + what),
+                    headers={"Content-Type": resources.AGGREGATED_CONTENT_TYPE},
+                )
             return _json(catalog.doc(what))
         if what.startswith("group:"):
             return _json(catalog.doc(("group", what[6:])))
@@ -336,8 +381,9 @@ class Runtime:
             return self._openapi(sim, catalog, what, accept)
         raise _not_found()
 
-    def _openapi(self, sim: cluster_mod.SimCluster, catalog: resources.Catalog, what: str,
-                 accept: str = "") -> web.Response:
+    def _openapi(
+        self, sim: cluster_mod.SimCluster, catalog: resources.Catalog, what: str, accept: str = ""
+    ) -> web.Response:
         parts = what.split("/")
         if parts == ["openapi", "v2"]:
             return _openapi_v2(accept)
@@ -345,8 +391,10 @@ class Runtime:
             raise _not_found()
         prefix = f"/clusters/{sim.name}/openapi/v3/"
         if len(parts) == 2:
-            paths = {p: {"serverRelativeURL": f"{prefix}{p}?hash={len(catalog.types)}"}
-                     for p in catalog.openapi_paths()}
+            paths = {
+                p: {"serverRelativeURL": f"{prefix}{p}?hash={len(catalog.types)}"}
+                for p in catalog.openapi_paths()
+            }
             return _json({"paths": paths})
         rest = parts[2:]
         if rest[0] == "api" and len(rest) == 2:
@@ -361,8 +409,9 @@ class Runtime:
 
     # -- resources ----------------------------------------------------------------------------------
 
-    async def _resource(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route,
-                        verb: str) -> web.StreamResponse:
+    async def _resource(
+        self, sim: cluster_mod.SimCluster, request: web.Request, route: Route, verb: str
+    ) -> web.StreamResponse:
         rt, version = route.rt, route.version
         query = request.query
         ns = route.namespace or ""
@@ -380,7 +429,9 @@ class Runtime:
         if verb == "list":
             return self._list(sim, rt, version, route.namespace, query)
         if verb == "watch":
-            return await watch.serve(request, sim, rt, version, route.namespace, route.name, query, self.closing)
+            return await watch.serve(
+                request, sim, rt, version, route.namespace, route.name, query, self.closing
+            )
         if verb == "create":
             if rt.namespaced and route.namespace is None:
                 raise status.method_not_allowed()
@@ -389,8 +440,16 @@ class Runtime:
             return _json(sim.raw_at(rt, entry, version), 201)
         if verb == "update":
             body = cluster_mod.parse_body(await request.read())
-            entry = sim.update(rt, ns, route.name or "", body, manager=manager, subresource=route.subresource,
-                               dry_run=dry_run, version=version)
+            entry = sim.update(
+                rt,
+                ns,
+                route.name or "",
+                body,
+                manager=manager,
+                subresource=route.subresource,
+                dry_run=dry_run,
+                version=version,
+            )
             return _json(sim.raw_at(rt, entry, version))
         if verb in ("patch", "apply"):
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
@@ -399,9 +458,18 @@ class Runtime:
                 raise status.bad_request("force may only be set for apply patches")
             apply_manager = query.get("fieldManager")
             existed = sim.find(rt, ns, route.name or "") is not None
-            entry = sim.patch(rt, ns, route.name or "", ctype, await request.read(),
-                              manager=apply_manager if verb == "apply" else manager, force=force,
-                              subresource=route.subresource, dry_run=dry_run, version=version)
+            entry = sim.patch(
+                rt,
+                ns,
+                route.name or "",
+                ctype,
+                await request.read(),
+                manager=apply_manager if verb == "apply" else manager,
+                force=force,
+                subresource=route.subresource,
+                dry_run=dry_run,
+                version=version,
+            )
             return _json(sim.raw_at(rt, entry, version), 200 if existed else 201)
         if verb == "delete":
             options = await _delete_options(request)
@@ -409,19 +477,30 @@ class Runtime:
             if options.get("orphanDependents") is True and not propagation:
                 propagation = "Orphan"
             dry = dry_run or "All" in (options.get("dryRun") or [])
-            remaining, last = sim.delete(rt, ns, route.name or "", propagation=propagation,
-                                         preconditions=options.get("preconditions"), dry_run=dry)
+            remaining, last = sim.delete(
+                rt,
+                ns,
+                route.name or "",
+                propagation=propagation,
+                preconditions=options.get("preconditions"),
+                dry_run=dry,
+            )
             if remaining is not None:
                 return _json(sim.raw_at(rt, remaining, version), 200)
             if rt.custom:
                 return _json(sim.raw_at(rt, last, version), 200)
-            return _json(status.success({"name": last.name, "group": rt.group, "kind": rt.plural,
-                                         "uid": last.uid}))
+            return _json(
+                status.success({"name": last.name, "group": rt.group, "kind": rt.plural, "uid": last.uid})
+            )
         if verb == "deletecollection":
             options = await _delete_options(request)
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
-            entries, rv = sim.list(rt, route.namespace, label_selector=query.get("labelSelector"),
-                                   field_selector=query.get("fieldSelector"))
+            entries, _ = sim.list(
+                rt,
+                route.namespace,
+                label_selector=query.get("labelSelector"),
+                field_selector=query.get("fieldSelector"),
+            )
             for entry in entries:
                 try:
                     sim.delete(rt, entry.namespace, entry.name, propagation=propagation, dry_run=dry_run)
@@ -431,17 +510,29 @@ class Runtime:
             return self._list_response(sim, rt, version, entries, sim.store.rv, None)
         raise status.method_not_allowed()
 
-    def _list(self, sim: cluster_mod.SimCluster, rt: resources.ResourceType, version: str,
-              namespace: str | None, query: Mapping[str, str]) -> web.Response:
-        entries, rv = sim.list(rt, namespace, label_selector=query.get("labelSelector"),
-                               field_selector=query.get("fieldSelector"))
+    def _list(
+        self,
+        sim: cluster_mod.SimCluster,
+        rt: resources.ResourceType,
+        version: str,
+        namespace: str | None,
+        query: Mapping[str, str],
+    ) -> web.Response:
+        entries, rv = sim.list(
+            rt,
+            namespace,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+        )
         cont = None
         start = query.get("continue")
         if start:
             try:
                 after_ns, after_name = json.loads(bytes.fromhex(start))
             except ValueError:
-                raise status.ApiError(410, status.Reason.GONE, "the provided continue parameter is invalid") from None
+                raise status.ApiError(
+                    410, status.Reason.GONE, "the provided continue parameter is invalid"
+                ) from None
             entries = [e for e in entries if (e.namespace, e.name) > (after_ns, after_name)]
         limit = query.get("limit")
         if limit:
@@ -455,8 +546,15 @@ class Runtime:
                 cont = json.dumps([last.namespace, last.name]).encode().hex()
         return self._list_response(sim, rt, version, entries, rv, cont)
 
-    def _list_response(self, sim: cluster_mod.SimCluster, rt: resources.ResourceType, version: str,
-                       entries: Sequence[Any], rv: int, cont: str | None) -> web.Response:
+    def _list_response(
+        self,
+        sim: cluster_mod.SimCluster,
+        rt: resources.ResourceType,
+        version: str,
+        entries: Sequence[Any],
+        rv: int,
+        cont: str | None,
+    ) -> web.Response:
         meta = b'{"resourceVersion":"' + str(rv).encode() + b'"'
         if cont:
             meta += b',"continue":"' + cont.encode() + b'"'
@@ -465,8 +563,17 @@ class Runtime:
             items = b",".join(e.raw() for e in entries)
         else:
             items = b",".join(sim.raw_at(rt, e, version) for e in entries)
-        body = (b'{"kind":"' + rt.list_kind.encode() + b'","apiVersion":"' + rt.api_version(version).encode()
-                + b'","metadata":' + meta + b',"items":[' + items + b"]}")
+        body = (
+            b'{"kind":"'
+            + rt.list_kind.encode()
+            + b'","apiVersion":"'
+            + rt.api_version(version).encode()
+            + b'","metadata":'
+            + meta
+            + b',"items":['
+            + items
+            + b"]}"
+        )
         return _json(body)
 
     async def _scale(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route) -> web.Response:
@@ -486,8 +593,11 @@ class Runtime:
 
                 doc = cluster_mod.parse_body(body, yaml_ok=True)
                 ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
-                wanted = patch_mod.json_patch(current, doc) if ctype == cluster_mod.PatchType.JSON else \
-                    patch_mod.merge_patch(current, doc)
+                wanted = (
+                    patch_mod.json_patch(current, doc)
+                    if ctype == cluster_mod.PatchType.JSON
+                    else patch_mod.merge_patch(current, doc)
+                )
             replicas = (wanted.get("spec") or {}).get("replicas") if isinstance(wanted, dict) else None
             if not isinstance(replicas, int) or replicas < 0:
                 raise status.invalid("Scale", "autoscaling", name, [("spec.replicas", "Invalid value")])
@@ -506,15 +616,24 @@ class Runtime:
             service = service.split(":", 1)[1]
         handler = ctl.proxy_handler(route.namespace or "", service, port)
         if handler is None or sim.controllers is None:
-            raise status.ApiError(503, status.Reason.SERVICE_UNAVAILABLE,
-                                  f'no endpoints available for service "{route.name}"')
-        proxied = ctl.ProxyRequest(method=request.method, path=route.rest, query=dict(request.query),
-                                   headers=dict(request.headers), body=await request.read())
+            raise status.ApiError(
+                503, status.Reason.SERVICE_UNAVAILABLE, f'no endpoints available for service "{route.name}"'
+            )
+        proxied = ctl.ProxyRequest(
+            method=request.method,
+            path=route.rest,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=await request.read(),
+        )
         result = handler(sim.controllers.ctx, proxied)
         if inspect.isawaitable(result):
             result = await result
-        return web.Response(body=result.body, status=result.status, headers={
-            "Content-Type": result.content_type, **dict(result.headers)})
+        return web.Response(
+            body=result.body,
+            status=result.status,
+            headers={"Content-Type": result.content_type, **dict(result.headers)},
+        )
 
 
 # An OpenAPI v2 document with no definitions, in the protobuf encoding kubectl asks for (field 1,
@@ -529,19 +648,33 @@ _OPENAPI_V2_PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+p
 def _openapi_v2(accept: str) -> web.Response:
     if "protobuf" in accept:
         return web.Response(body=_OPENAPI_V2_PROTOBUF, headers={"Content-Type": _OPENAPI_V2_PROTOBUF_TYPE})
-    return _json({"swagger": "2.0", "info": {"title": "Kubernetes", "version": resources.KUBE_VERSION["gitVersion"]},
-                  "paths": {}, "definitions": {}})
+    return _json(
+        {
+            "swagger": "2.0",
+            "info": {"title": "Kubernetes", "version": resources.KUBE_VERSION["gitVersion"]},
+            "paths": {},
+            "definitions": {},
+        }
+    )
 
 
 def _scale_of(rt: resources.ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
     selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if k in meta},
-            "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
-            "status": {"replicas": int((obj.get("status") or {}).get("replicas", 0)),
-                       "selector": ",".join(f"{k}={v}" for k, v in selector.items())}}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
+        "status": {
+            "replicas": int((obj.get("status") or {}).get("replicas", 0)),
+            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
+        },
+    }
 
 
 def _default_manager(request: web.Request) -> str:
@@ -620,7 +753,7 @@ class SimServer:
 
     # -- life cycle --------------------------------------------------------------------------------
 
-    def start(self) -> SimServer:
+    def start(self) -> Self:
         if self._thread is not None:
             return self
         self._thread = threading.Thread(target=self._thread_main, name="fleet-sim", daemon=True)
@@ -643,8 +776,9 @@ class SimServer:
         self._thread.join(timeout=30)
         self._thread = None
 
-    def __enter__(self) -> SimServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -654,7 +788,7 @@ class SimServer:
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
-        except BaseException as exc:  # reported to start()'s caller
+        except BaseException as exc:  # noqa: BLE001 - reported to start()'s caller, whatever it is
             if not self._ready.is_set():
                 self._error = exc
                 self._ready.set()
@@ -675,8 +809,12 @@ class SimServer:
             self.tls_material = tls_mod.material(ca.get("caCert"), ca.get("caKey"), host=self.host)
         started = time.monotonic()
         for index, item in enumerate(saved):
-            runtime.add_cluster(str(item["name"]), dict(item.get("labels") or {}),
-                                token=str(item.get("token") or "") if self.token else "", saved=item)
+            runtime.add_cluster(
+                str(item["name"]),
+                dict(item.get("labels") or {}),
+                token=str(item.get("token") or "") if self.token else "",
+                saved=item,
+            )
         offset = len(saved)
         for index, name in enumerate(self._names):
             if name not in runtime.clusters:
@@ -689,14 +827,26 @@ class SimServer:
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
         ssl_context = self.tls_material.server_context() if self.tls_material is not None else None
-        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True, ssl_context=ssl_context)
+        site = web.TCPSite(
+            runner, self.host, self._requested_port, reuse_address=True, ssl_context=ssl_context
+        )
         await site.start()
         self._runner = runner
         sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
         self.port = sockets[0].getsockname()[1]
-        _log.debug("sim server listening", extra={"fields": {
-            "url": self.url, "clusters": len(runtime.clusters), "startup_s": round(time.monotonic() - started, 3)}})
-        saver = asyncio.create_task(runtime.save_periodically(self.save_interval)) if self.state_file else None
+        _log.debug(
+            "sim server listening",
+            extra={
+                "fields": {
+                    "url": self.url,
+                    "clusters": len(runtime.clusters),
+                    "startup_s": round(time.monotonic() - started, 3),
+                }
+            },
+        )
+        saver = (
+            asyncio.create_task(runtime.save_periodically(self.save_interval)) if self.state_file else None
+        )
         self._ready.set()
         await self._stopped.wait()
         runtime.closing.set()
@@ -761,8 +911,13 @@ class SimServer:
 
     def _model(self, sim: cluster_mod.SimCluster) -> models.Cluster:
         creds = models.ClusterCredentials(bearer_token=sim.token or None, ca_data=self.ca_pem)
-        return models.Cluster(name=sim.name, server=self.url_for(sim.name), labels=dict(sim.labels),
-                              credentials=creds, source=f"sim:{self.url}")
+        return models.Cluster(
+            name=sim.name,
+            server=self.url_for(sim.name),
+            labels=dict(sim.labels),
+            credentials=creds,
+            source=f"sim:{self.url}",
+        )
 
     def clusters(self) -> list[models.Cluster]:
         """The simulated clusters as fleet sees them: server URL, labels and bearer token."""
@@ -792,13 +947,25 @@ class SimServer:
 
     # -- faults and accounting ----------------------------------------------------------------------
 
-    def set_fault(self, name: str, *, latency: float = 0, error_rate: float = 0, throttle_rate: float = 0,
-                  unreachable: bool = False, hang: bool = False) -> None:
+    def set_fault(
+        self,
+        name: str,
+        *,
+        latency: float = 0,
+        error_rate: float = 0,
+        throttle_rate: float = 0,
+        unreachable: bool = False,
+        hang: bool = False,
+    ) -> None:
         def apply_fault() -> None:
             try:
-                self.runtime.cluster(name).faults.set(latency=latency, error_rate=error_rate,
-                                                      throttle_rate=throttle_rate, unreachable=unreachable,
-                                                      hang=hang)
+                self.runtime.cluster(name).faults.set(
+                    latency=latency,
+                    error_rate=error_rate,
+                    throttle_rate=throttle_rate,
+                    unreachable=unreachable,
+                    hang=hang,
+                )
             except ValueError as exc:
                 raise errors.InputError(str(exc), obj=f"cluster {name}") from None
 
@@ -832,9 +999,16 @@ class SimServer:
 
     # -- direct state access (tests) ----------------------------------------------------------------
 
-    def objects(self, name: str, *, api_version: str | None = None, kind: str | None = None,
-                namespace: str | None = None) -> list[dict[str, Any]]:
+    def objects(
+        self,
+        name: str,
+        *,
+        api_version: str | None = None,
+        kind: str | None = None,
+        namespace: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Copies of the stored objects of one cluster, filtered by apiVersion, kind, namespace."""
+
         def collect() -> list[dict[str, Any]]:
             sim = self.runtime.cluster(name)
             out = []
@@ -851,14 +1025,21 @@ class SimServer:
                             if rt is None or api_version not in [rt.api_version(v) for v in rt.versions]:
                                 continue
                         out.append(entry.copy())
-            out.sort(key=lambda o: (o["apiVersion"], o["kind"], o["metadata"].get("namespace", ""),
-                                    o["metadata"]["name"]))
+            out.sort(
+                key=lambda o: (
+                    o["apiVersion"],
+                    o["kind"],
+                    o["metadata"].get("namespace", ""),
+                    o["metadata"]["name"],
+                )
+            )
             return out
 
         return self._call(collect)
 
-    def get_object(self, name: str, api_version: str, kind: str, namespace: str | None,
-                   obj_name: str) -> dict[str, Any] | None:
+    def get_object(
+        self, name: str, api_version: str, kind: str, namespace: str | None, obj_name: str
+    ) -> dict[str, Any] | None:
         def find() -> dict[str, Any] | None:
             sim = self.runtime.cluster(name)
             rt = sim.rt_for(api_version, kind)
@@ -867,10 +1048,20 @@ class SimServer:
 
         return self._call(find)
 
-    def edit_object(self, name: str, api_version: str, kind: str, namespace: str | None, obj_name: str,
-                    mutate: Callable[[dict[str, Any]], None], *, manager: str = "manual-edit") -> dict[str, Any]:
+    def edit_object(
+        self,
+        name: str,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        obj_name: str,
+        mutate: Callable[[dict[str, Any]], None],
+        *,
+        manager: str = "manual-edit",
+    ) -> dict[str, Any]:
         """Change an object as a person with ``kubectl edit`` would (an Update by ``manager``):
         drift that the sync engine must notice. Returns the stored result."""
+
         def edit() -> dict[str, Any]:
             sim = self.runtime.cluster(name)
             rt = sim.rt_for(api_version, kind)
@@ -884,21 +1075,38 @@ class SimServer:
 
         return self._call(edit)
 
-    def apply_object(self, name: str, obj: Mapping[str, Any], *, manager: str = "sim-test",
-                     force: bool = True) -> dict[str, Any]:
+    def apply_object(
+        self, name: str, obj: Mapping[str, Any], *, manager: str = "sim-test", force: bool = True
+    ) -> dict[str, Any]:
         """Server-side apply ``obj`` directly (no HTTP, not counted): seeding state for tests."""
+
         def do_apply() -> dict[str, Any]:
             sim = self.runtime.cluster(name)
             rt = sim.rt_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
             meta = obj.get("metadata") or {}
-            entry = sim.patch(rt, str(meta.get("namespace", "")), str(meta.get("name", "")),
-                              cluster_mod.PatchType.APPLY, json.dumps(obj).encode(), manager=manager, force=force)
+            entry = sim.patch(
+                rt,
+                str(meta.get("namespace", "")),
+                str(meta.get("name", "")),
+                cluster_mod.PatchType.APPLY,
+                json.dumps(obj).encode(),
+                manager=manager,
+                force=force,
+            )
             return entry.copy()
 
         return self._call(do_apply)
 
-    def delete_object(self, name: str, api_version: str, kind: str, namespace: str | None, obj_name: str, *,
-                      propagation: str | None = None) -> None:
+    def delete_object(
+        self,
+        name: str,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        obj_name: str,
+        *,
+        propagation: str | None = None,
+    ) -> None:
         def delete() -> None:
             sim = self.runtime.cluster(name)
             rt = sim.rt_for(api_version, kind)
@@ -908,6 +1116,7 @@ class SimServer:
 
     def idle(self, name: str | None = None) -> bool:
         """True when no controller has pending or scheduled work (rollouts have settled)."""
+
         def check() -> bool:
             targets = [self.runtime.cluster(name)] if name else list(self.runtime.clusters.values())
             return not any(s.controllers is not None and s.controllers.busy() for s in targets)
@@ -924,7 +1133,3 @@ class SimServer:
 
     def save_state(self) -> None:
         self._call(lambda: self.runtime.save())
-
-
-def iter_clusters(runtime: Runtime) -> Iterable[cluster_mod.SimCluster]:
-    return runtime.clusters.values()

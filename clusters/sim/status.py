@@ -67,7 +67,13 @@ class ApiError(Exception):
 
 
 def success(details: Mapping[str, Any]) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": dict(details)}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": dict(details),
+    }
 
 
 def _what(plural: str, group: str) -> str:
@@ -75,36 +81,58 @@ def _what(plural: str, group: str) -> str:
 
 
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(404, Reason.NOT_FOUND, f'{_what(plural, group)} "{name}" not found',
-                    details={"name": name, "group": group, "kind": plural})
+    return ApiError(
+        404,
+        Reason.NOT_FOUND,
+        f'{_what(plural, group)} "{name}" not found',
+        details={"name": name, "group": group, "kind": plural},
+    )
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(409, Reason.ALREADY_EXISTS, f'{_what(plural, group)} "{name}" already exists',
-                    details={"name": name, "group": group, "kind": plural})
+    return ApiError(
+        409,
+        Reason.ALREADY_EXISTS,
+        f'{_what(plural, group)} "{name}" already exists',
+        details={"name": name, "group": group, "kind": plural},
+    )
 
 
 def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
-    return ApiError(409, Reason.CONFLICT,
-                    f'Operation cannot be fulfilled on {_what(plural, group)} "{name}": {why}',
-                    details={"name": name, "group": group, "kind": plural})
+    return ApiError(
+        409,
+        Reason.CONFLICT,
+        f'Operation cannot be fulfilled on {_what(plural, group)} "{name}": {why}',
+        details={"name": name, "group": group, "kind": plural},
+    )
 
 
 def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
     """422 with one cause per (field, message)."""
     text = "; ".join(f"{field}: {msg}" for field, msg in causes)
     qualified = f"{kind}.{group}" if group else kind
-    return ApiError(422, Reason.INVALID, f'{qualified} "{name}" is invalid: {text}', details={
-        "name": name, "group": group, "kind": kind,
-        "causes": [{"reason": "FieldValueInvalid", "message": msg, "field": field} for field, msg in causes],
-    })
+    return ApiError(
+        422,
+        Reason.INVALID,
+        f'{qualified} "{name}" is invalid: {text}',
+        details={
+            "name": name,
+            "group": group,
+            "kind": kind,
+            "causes": [
+                {"reason": "FieldValueInvalid", "message": msg, "field": field} for field, msg in causes
+            ],
+        },
+    )
 
 
 def bad_request(message: str) -> ApiError:
     return ApiError(400, Reason.BAD_REQUEST, message)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> ApiError:
     return ApiError(405, Reason.METHOD_NOT_ALLOWED, message)
 
 

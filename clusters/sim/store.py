@@ -20,7 +20,7 @@ EVENT_LOG_SIZE = 2000  # watch resumption window per cluster, in events
 class Entry:
     """One stored object and its cached JSON encoding (at the storage version)."""
 
-    __slots__ = ("obj", "_raw")
+    __slots__ = ("_raw", "obj")
 
     def __init__(self, obj: dict[str, Any]) -> None:
         self.obj = obj
@@ -53,7 +53,7 @@ class Entry:
 
 
 class Event:
-    __slots__ = ("rv", "type", "key", "entry")
+    __slots__ = ("entry", "key", "rv", "type")
 
     def __init__(self, rv: int, type_: str, key: Key, entry: Entry) -> None:
         self.rv = rv
@@ -67,7 +67,9 @@ class Watcher:
 
     MAX_QUEUED = 10000  # a client that stops reading is disconnected rather than buffered forever
 
-    def __init__(self, key: Key, namespace: str | None, match: Callable[[Mapping[str, Any]], bool] | None) -> None:
+    def __init__(
+        self, key: Key, namespace: str | None, match: Callable[[Mapping[str, Any]], bool] | None
+    ) -> None:
         self.key = key
         self.namespace = namespace
         self.match = match
@@ -92,7 +94,7 @@ class Watcher:
 class Store:
     """Objects by (group, plural) -> namespace -> name, with watch fan-out and a short event log."""
 
-    __slots__ = ("rv", "data", "_watchers", "_log", "owners", "listeners", "log_start")
+    __slots__ = ("_log", "_watchers", "data", "listeners", "log_start", "owners", "rv")
 
     def __init__(self) -> None:
         self.rv = 0

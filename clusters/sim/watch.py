@@ -53,8 +53,9 @@ async def serve(
     if name is not None:
         only_name = name
         by_field_inner = by_field
-        by_field = lambda obj: obj["metadata"]["name"] == only_name and (  # noqa: E731
-            by_field_inner is None or by_field_inner(obj))
+        by_field = lambda obj: (
+            obj["metadata"]["name"] == only_name and (by_field_inner is None or by_field_inner(obj))
+        )
 
     def match(obj: Mapping[str, Any]) -> bool:
         return (by_label is None or by_label(obj)) and (by_field is None or by_field(obj))
@@ -92,7 +93,9 @@ async def serve(
     response.enable_chunked_encoding()
     await response.prepare(request)
     if expired:
-        gone = status.ApiError(410, status.Reason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})")
+        gone = status.ApiError(
+            410, status.Reason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})"
+        )
         await response.write(_line("ERROR", gone.raw()))
         return response
     cluster.store.add_watcher(watcher)

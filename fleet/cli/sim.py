@@ -23,15 +23,20 @@ import typer
 
 from fleet import errors
 
-sim_app = typer.Typer(help="Simulated Kubernetes clusters on loopback (one port, one path per cluster).",
-                      no_args_is_help=True)
+sim_app = typer.Typer(
+    help="Simulated Kubernetes clusters on loopback (one port, one path per cluster).", no_args_is_help=True
+)
 
 DEFAULT_PORT = 8443
 DEFAULT_URL = f"https://127.0.0.1:{DEFAULT_PORT}"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
-UrlOption = Annotated[str, typer.Option("--url", envvar="FLEET_SIM_URL",
-                                        help="Address of a running `fleet sim up` (its admin API).")]
+UrlOption = Annotated[
+    str,
+    typer.Option(
+        "--url", envvar="FLEET_SIM_URL", help="Address of a running `fleet sim up` (its admin API)."
+    ),
+]
 
 
 class Output(StrEnum):
@@ -55,25 +60,43 @@ def parse_labels(text: str | None, *, field: str = "--labels") -> dict[str, str]
 
 
 def up(
-    clusters: Annotated[int, typer.Option("--clusters", "-n", min=1, help="How many clusters (c001, c002, ...).")] = 3,
+    clusters: Annotated[
+        int, typer.Option("--clusters", "-n", min=1, help="How many clusters (c001, c002, ...).")
+    ] = 3,
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (keep it loopback).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (keep it loopback).")
+    ] = "127.0.0.1",
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Write a kubeconfig here.")] = None,
-    cluster_secrets: Annotated[Path | None, typer.Option(
-        "--cluster-secrets", help="Write Argo CD cluster Secrets (YAML stream) here.")] = None,
-    secrets_namespace: Annotated[str, typer.Option(
-        "--secrets-namespace", help="Namespace of the cluster Secrets.")] = "argocd",
-    labels: Annotated[str | None, typer.Option(
-        "--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env/region).")] = None,
-    state_file: Annotated[Path | None, typer.Option(
-        "--state-file", help="Restore objects from this file and save them to it.")] = None,
-    rollout_seconds: Annotated[float, typer.Option(
-        "--rollout-seconds", min=0.0, help="Seconds until a simulated pod is ready.")] = 0.5,
-    bad_image_pattern: Annotated[str, typer.Option(
-        "--bad-image-pattern", help="Images matching this regex never become ready.")] = r":bad$",
-    tls: Annotated[bool, typer.Option(
-        "--tls/--no-tls", help="HTTPS with a generated CA (kubectl sends tokens only over TLS).")] = True,
-    token: Annotated[bool, typer.Option("--token/--no-token", help="Require per-cluster bearer tokens.")] = True,
+    cluster_secrets: Annotated[
+        Path | None,
+        typer.Option("--cluster-secrets", help="Write Argo CD cluster Secrets (YAML stream) here."),
+    ] = None,
+    secrets_namespace: Annotated[
+        str, typer.Option("--secrets-namespace", help="Namespace of the cluster Secrets.")
+    ] = "argocd",
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env/region)."),
+    ] = None,
+    state_file: Annotated[
+        Path | None, typer.Option("--state-file", help="Restore objects from this file and save them to it.")
+    ] = None,
+    rollout_seconds: Annotated[
+        float, typer.Option("--rollout-seconds", min=0.0, help="Seconds until a simulated pod is ready.")
+    ] = 0.5,
+    bad_image_pattern: Annotated[
+        str, typer.Option("--bad-image-pattern", help="Images matching this regex never become ready.")
+    ] = r":bad$",
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls/--no-tls", help="HTTPS with a generated CA (kubectl sends tokens only over TLS)."
+        ),
+    ] = True,
+    token: Annotated[
+        bool, typer.Option("--token/--no-token", help="Require per-cluster bearer tokens.")
+    ] = True,
     nodes: Annotated[int, typer.Option("--nodes", min=1, help="Simulated nodes per cluster.")] = 1,
 ) -> None:
     """Run simulated clusters in the foreground until Ctrl-C or SIGTERM."""
@@ -85,10 +108,21 @@ def up(
     try:
         re.compile(bad_image_pattern)
     except re.error as exc:
-        raise errors.InputError(f"is not a valid regular expression: {exc}", field="--bad-image-pattern") from None
-    server = SimServer(clusters, port=port, host=host, state_file=state_file, labels=lambda name: extra,
-                       rollout_seconds=rollout_seconds, bad_image_pattern=bad_image_pattern, token=token,
-                       tls=tls, nodes=nodes)
+        raise errors.InputError(
+            f"is not a valid regular expression: {exc}", field="--bad-image-pattern"
+        ) from None
+    server = SimServer(
+        clusters,
+        port=port,
+        host=host,
+        state_file=state_file,
+        labels=lambda name: extra,
+        rollout_seconds=rollout_seconds,
+        bad_image_pattern=bad_image_pattern,
+        token=token,
+        tls=tls,
+        nodes=nodes,
+    )
     try:
         server.start()
     except OSError as exc:
@@ -101,13 +135,16 @@ def up(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         names = server.cluster_names()
-        typer.echo(f"fleet sim: {len(names)} clusters at {server.url}/clusters/<name> "
-                   f"({names[0]} .. {names[-1]})")
+        typer.echo(
+            f"fleet sim: {len(names)} clusters at {server.url}/clusters/<name> ({names[0]} .. {names[-1]})"
+        )
         typer.echo(f"admin API: {server.url}/_sim (fleet sim fault/counts --url {server.url})")
         if kubeconfig is not None:
             typer.echo(f"kubeconfig: {server.write_kubeconfig(kubeconfig)}")
         if cluster_secrets is not None:
-            typer.echo(f"cluster secrets: {server.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}")
+            typer.echo(
+                f"cluster secrets: {server.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}"
+            )
         if state_file is not None:
             typer.echo(f"state file: {state_file}")
         typer.echo("ready; press Ctrl-C to stop", err=True)
@@ -135,8 +172,9 @@ def _request(url: str, method: str, path: str, body: Any = None) -> Any:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(target, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        target, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return json.loads(response.read() or b"null")
@@ -153,10 +191,16 @@ def _request(url: str, method: str, path: str, body: Any = None) -> Any:
 
 def fault(
     name: Annotated[str, typer.Argument(help="Cluster name, e.g. c007.")],
-    latency: Annotated[float, typer.Option("--latency", min=0.0, help="Seconds added to every answer.")] = 0.0,
-    error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of 500 answers.")] = 0.0,
-    throttle_rate: Annotated[float, typer.Option(
-        "--throttle-rate", min=0.0, max=1.0, help="Share of 429 answers (Retry-After: 1).")] = 0.0,
+    latency: Annotated[
+        float, typer.Option("--latency", min=0.0, help="Seconds added to every answer.")
+    ] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of 500 answers.")
+    ] = 0.0,
+    throttle_rate: Annotated[
+        float,
+        typer.Option("--throttle-rate", min=0.0, max=1.0, help="Share of 429 answers (Retry-After: 1)."),
+    ] = 0.0,
     unreachable: Annotated[bool, typer.Option("--unreachable", help="Reset every connection.")] = False,
     hang: Annotated[bool, typer.Option("--hang", help="Never answer.")] = False,
     clear: Annotated[bool, typer.Option("--clear", help="Remove this cluster's faults.")] = False,
@@ -167,9 +211,18 @@ def fault(
         _request(url, "DELETE", f"/_sim/faults/{name}")
         typer.echo(f"{name}: faults cleared")
         return
-    result = _request(url, "PUT", f"/_sim/faults/{name}", {
-        "latency": latency, "error_rate": error_rate, "throttle_rate": throttle_rate,
-        "unreachable": unreachable, "hang": hang})
+    result = _request(
+        url,
+        "PUT",
+        f"/_sim/faults/{name}",
+        {
+            "latency": latency,
+            "error_rate": error_rate,
+            "throttle_rate": throttle_rate,
+            "unreachable": unreachable,
+            "hang": hang,
+        },
+    )
     active = {k: v for k, v in result["faults"].items() if v}
     typer.echo(f"{name}: " + (", ".join(f"{k}={v}" for k, v in active.items()) if active else "no faults"))
 
@@ -234,12 +287,19 @@ def remove(
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
-for _name, _fn in (("up", up), ("fault", fault), ("counts", counts), ("clusters", clusters), ("add", add),
-                   ("remove", remove)):
+for _name, _fn in (
+    ("up", up),
+    ("fault", fault),
+    ("counts", counts),
+    ("clusters", clusters),
+    ("add", add),
+    ("remove", remove),
+):
     sim_app.command(_name)(_fn)
 
 

@@ -18,7 +18,7 @@ import importlib
 import json
 import pkgutil
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -121,16 +121,30 @@ def _kind_index() -> dict[tuple[str, str], list[Controller]]:
 
 def owner_ref(obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def condition(conditions: list[dict[str, Any]], type_: str) -> dict[str, Any] | None:
     return next((c for c in conditions if c.get("type") == type_), None)
 
 
-def set_condition(conditions: list[dict[str, Any]], type_: str, status_: str, reason: str, message: str, *,
-                  now: str, update_time: bool = False) -> None:
+def set_condition(
+    conditions: list[dict[str, Any]],
+    type_: str,
+    status_: str,
+    reason: str,
+    message: str,
+    *,
+    now: str,
+    update_time: bool = False,
+) -> None:
     """Set a condition the way controllers do: transition time changes only when status does."""
     current = condition(conditions, type_)
     if current is None:
@@ -202,8 +216,14 @@ class Context:
         found = self.entry(group, kind, namespace, name)
         return None if found is None else found.copy()
 
-    def list(self, group: str, kind: str, namespace: str | None = None, *,
-             selector: Mapping[str, Any] | None = None) -> list[store.Entry]:
+    def list(
+        self,
+        group: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        selector: Mapping[str, Any] | None = None,
+    ) -> list[store.Entry]:
         """Stored entries (read-only: ``entry.copy()`` before changing one)."""
         rt = self.cluster.catalog().kind(group, kind)
         if rt is None:
@@ -241,17 +261,26 @@ class Context:
         rt = self._rt(obj)
         meta = obj["metadata"]
         subresource = "status" if rt.status else ""
-        return self.cluster.update(rt, meta.get("namespace", ""), meta["name"], obj, manager=manager,
-                                   subresource=subresource).obj
+        return self.cluster.update(
+            rt, meta.get("namespace", ""), meta["name"], obj, manager=manager, subresource=subresource
+        ).obj
 
     def apply(self, obj: dict[str, Any], *, manager: str, force: bool = True) -> dict[str, Any]:
         rt = self._rt(obj)
         meta = obj["metadata"]
-        return self.cluster.patch(rt, meta.get("namespace", ""), meta["name"], "application/apply-patch+yaml",
-                                  json.dumps(obj).encode(), manager=manager, force=force).obj
+        return self.cluster.patch(
+            rt,
+            meta.get("namespace", ""),
+            meta["name"],
+            "application/apply-patch+yaml",
+            json.dumps(obj).encode(),
+            manager=manager,
+            force=force,
+        ).obj
 
-    def delete(self, group: str, kind: str, namespace: str, name: str, *,
-               propagation: str = "Background") -> None:
+    def delete(
+        self, group: str, kind: str, namespace: str, name: str, *, propagation: str = "Background"
+    ) -> None:
         rt = self.cluster.catalog().kind(group, kind)
         if rt is None:
             return
@@ -289,7 +318,9 @@ class Manager:
         for owner in meta.get("ownerReferences") or ():
             ogroup = str(owner.get("apiVersion", "")).rpartition("/")[0]
             for controller in self._by_kind.get((ogroup, str(owner.get("kind", ""))), ()):
-                self.enqueue(controller, (ogroup, str(owner.get("kind", "")), ref[2], str(owner.get("name", ""))))
+                self.enqueue(
+                    controller, (ogroup, str(owner.get("kind", "")), ref[2], str(owner.get("name", "")))
+                )
         for controller in _registry.values():
             triggers = getattr(controller, "triggers", None)
             if triggers is not None:
@@ -349,13 +380,29 @@ class Manager:
                     again = controller.reconcile(self.ctx, ref)
                 except status.ApiError as exc:
                     # A conflicting write (e.g. a client raced the controller): try again shortly.
-                    _log.debug("sim controller retry", extra={"fields": {
-                        "cluster": self.cluster.name, "controller": name, "object": "/".join(ref),
-                        "reason": str(exc.reason)}})
+                    _log.debug(
+                        "sim controller retry",
+                        extra={
+                            "fields": {
+                                "cluster": self.cluster.name,
+                                "controller": name,
+                                "object": "/".join(ref),
+                                "reason": str(exc.reason),
+                            }
+                        },
+                    )
                     again = 0.2
-                except Exception:  # a bug in one controller must not stop the cluster
-                    _log.exception("sim controller failed", extra={"fields": {
-                        "cluster": self.cluster.name, "controller": name, "object": "/".join(ref)}})
+                except Exception:  # noqa: BLE001 - a bug in one controller must not stop the cluster
+                    _log.exception(
+                        "sim controller failed",
+                        extra={
+                            "fields": {
+                                "cluster": self.cluster.name,
+                                "controller": name,
+                                "object": "/".join(ref),
+                            }
+                        },
+                    )
                     again = 5.0
                 if again is not None:
                     self.enqueue(controller, ref, after=max(again, 0.001))
@@ -376,9 +423,3 @@ class Manager:
 
     def busy(self) -> bool:
         return bool(self._pending or self._timers)
-
-
-def each_owner_uid(obj: Mapping[str, Any]) -> Iterable[str]:
-    for ref in obj["metadata"].get("ownerReferences") or ():
-        if ref.get("uid"):
-            yield str(ref["uid"])

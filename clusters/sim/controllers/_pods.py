@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import string
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -35,12 +34,22 @@ def node_names(ctx: ctl.Context) -> list[str]:
     return [e.name for e in ctx.list("", "Node")]
 
 
-def new_pod(owner: Mapping[str, Any], template: Mapping[str, Any], *, name: str,
-            extra_labels: Mapping[str, str] | None = None, node: str = "") -> dict[str, Any]:
+def new_pod(
+    owner: Mapping[str, Any],
+    template: Mapping[str, Any],
+    *,
+    name: str,
+    extra_labels: Mapping[str, str] | None = None,
+    node: str = "",
+) -> dict[str, Any]:
     meta = dict(template.get("metadata") or {})
     labels = {**(meta.get("labels") or {}), **(extra_labels or {})}
-    pod_meta: dict[str, Any] = {"name": name, "namespace": owner["metadata"].get("namespace", ""),
-                                "labels": labels, "ownerReferences": [ctl.owner_ref(owner)]}
+    pod_meta: dict[str, Any] = {
+        "name": name,
+        "namespace": owner["metadata"].get("namespace", ""),
+        "labels": labels,
+        "ownerReferences": [ctl.owner_ref(owner)],
+    }
     if meta.get("annotations"):
         pod_meta["annotations"] = dict(meta["annotations"])
     spec = json.loads(json.dumps(template.get("spec") or {}))
@@ -66,11 +75,12 @@ def scaled(value: Any, total: int, *, round_up: bool) -> int:
 
 def live_pods(entries: list[Any]) -> list[Any]:
     """Pods that count toward replicas: not terminating, not finished."""
-    return [e for e in entries if not ctl.is_terminating(e.obj) and ctl.pod_phase(e.obj) not in ("Succeeded", "Failed")]
+    return [
+        e
+        for e in entries
+        if not ctl.is_terminating(e.obj) and ctl.pod_phase(e.obj) not in ("Succeeded", "Failed")
+    ]
 
 
 def random_name(prefix: str) -> str:
     return f"{prefix}-{suffix()}"
-
-
-LOWER = string.ascii_lowercase

@@ -23,13 +23,22 @@ class CrdController:
         old = entry.obj.get("status") or {}
         conditions = [dict(c) for c in old.get("conditions") or []]
         ctl.set_condition(conditions, "NamesAccepted", "True", "NoConflicts", "no conflicts found", now=stamp)
-        ctl.set_condition(conditions, "Established", "True", "InitialNamesAccepted",
-                          "the initial names have been accepted", now=stamp)
+        ctl.set_condition(
+            conditions,
+            "Established",
+            "True",
+            "InitialNamesAccepted",
+            "the initial names have been accepted",
+            now=stamp,
+        )
         storage = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
         stored = list(old.get("storedVersions") or [])
         stored.extend(v for v in storage if v not in stored)
-        status = {"acceptedNames": dict(spec.get("names") or {}), "conditions": conditions,
-                  "storedVersions": stored}
+        status = {
+            "acceptedNames": dict(spec.get("names") or {}),
+            "conditions": conditions,
+            "storedVersions": stored,
+        }
         if old != status:
             new = entry.copy()
             new["status"] = status

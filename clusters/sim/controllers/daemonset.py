@@ -31,17 +31,26 @@ class DaemonSetController:
             by_node.setdefault(str((pod.obj.get("spec") or {}).get("nodeName", "")), []).append(pod)
         for node in nodes:
             if node not in by_node:
-                pod = _pods.new_pod(ds, template, name=_pods.random_name(meta["name"]), node=node,
-                                    extra_labels={REVISION_LABEL: revision, "pod-template-generation":
-                                                  str(meta.get("generation", 1))})
+                pod = _pods.new_pod(
+                    ds,
+                    template,
+                    name=_pods.random_name(meta["name"]),
+                    node=node,
+                    extra_labels={
+                        REVISION_LABEL: revision,
+                        "pod-template-generation": str(meta.get("generation", 1)),
+                    },
+                )
                 ctx.create(pod, manager=MANAGER)
         for node, node_pods in by_node.items():
-            for pod in (node_pods if node not in nodes else node_pods[1:]):
+            for pod in node_pods if node not in nodes else node_pods[1:]:
                 ctx.delete("", "Pod", pod.namespace, pod.name)
         if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate":
             pods = _pods.live_pods(ctx.owned(ds, "", "Pod"))
             if all(ctl.is_ready(p.obj) for p in pods):
-                stale = [p for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision]
+                stale = [
+                    p for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision
+                ]
                 if stale:
                     ctx.delete("", "Pod", stale[0].namespace, stale[0].name)
         return self._status(ctx, ref, revision, len(nodes))
@@ -53,13 +62,25 @@ class DaemonSetController:
         ds = entry.obj
         pods = _pods.live_pods(ctx.owned(ds, "", "Pod"))
         ready = sum(1 for p in pods if ctl.is_ready(p.obj))
-        updated = sum(1 for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == revision)
-        status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": desired,
-                  "numberMisscheduled": 0, "numberReady": ready, "numberAvailable": ready,
-                  "numberUnavailable": max(desired - ready, 0), "updatedNumberScheduled": updated,
-                  "observedGeneration": ds["metadata"].get("generation", 1)}
-        status = {k: v for k, v in status.items() if v or k in (
-            "currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady")}
+        updated = sum(
+            1 for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == revision
+        )
+        status = {
+            "currentNumberScheduled": len(pods),
+            "desiredNumberScheduled": desired,
+            "numberMisscheduled": 0,
+            "numberReady": ready,
+            "numberAvailable": ready,
+            "numberUnavailable": max(desired - ready, 0),
+            "updatedNumberScheduled": updated,
+            "observedGeneration": ds["metadata"].get("generation", 1),
+        }
+        status = {
+            k: v
+            for k, v in status.items()
+            if v
+            or k in ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady")
+        }
         if (ds.get("status") or {}) != status:
             new = entry.copy()
             new["status"] = status

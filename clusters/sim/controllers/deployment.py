@@ -34,25 +34,49 @@ class DeploymentController:
         template = spec.get("template") or {}
         pod_hash = _pods.template_hash(template)
         owned = [e for e in ctx.owned(deploy, "apps", "ReplicaSet") if not ctl.is_terminating(e.obj)]
-        new_rs = next((e for e in owned if (e.obj["metadata"].get("labels") or {}).get("pod-template-hash")
-                       == pod_hash), None)
+        new_rs = next(
+            (
+                e
+                for e in owned
+                if (e.obj["metadata"].get("labels") or {}).get("pod-template-hash") == pod_hash
+            ),
+            None,
+        )
         old = [e for e in owned if e is not new_rs]
         paused = bool(spec.get("paused"))
         created = False
         if new_rs is None and not paused:
-            revision = 1 + max((int((e.obj["metadata"].get("annotations") or {}).get(REVISION, 0)) for e in owned),
-                               default=0)
-            rs_template = {**template, "metadata": {**(template.get("metadata") or {}), "labels": {
-                **((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": pod_hash}}}
+            revision = 1 + max(
+                (int((e.obj["metadata"].get("annotations") or {}).get(REVISION, 0)) for e in owned), default=0
+            )
+            rs_template = {
+                **template,
+                "metadata": {
+                    **(template.get("metadata") or {}),
+                    "labels": {
+                        **((template.get("metadata") or {}).get("labels") or {}),
+                        "pod-template-hash": pod_hash,
+                    },
+                },
+            }
             selector = dict(spec.get("selector") or {})
             selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": pod_hash}
-            rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
-                "name": f"{meta['name']}-{pod_hash}", "namespace": meta["namespace"],
-                "labels": rs_template["metadata"]["labels"],
-                "annotations": {REVISION: str(revision), "deployment.kubernetes.io/desired-replicas": str(desired),
-                                "deployment.kubernetes.io/max-replicas": str(desired)},
-                "ownerReferences": [ctl.owner_ref(deploy)]},
-                "spec": {"replicas": desired, "selector": selector, "template": rs_template}}
+            rs = {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": f"{meta['name']}-{pod_hash}",
+                    "namespace": meta["namespace"],
+                    "labels": rs_template["metadata"]["labels"],
+                    "annotations": {
+                        REVISION: str(revision),
+                        "deployment.kubernetes.io/desired-replicas": str(desired),
+                        "deployment.kubernetes.io/max-replicas": str(desired),
+                    },
+                    "ownerReferences": [ctl.owner_ref(deploy)],
+                },
+                "spec": {"replicas": desired, "selector": selector, "template": rs_template},
+            }
             ctx.create(rs, manager=MANAGER)
             created = True
             new_rs = ctx.entry("apps", "ReplicaSet", meta["namespace"], rs["metadata"]["name"])
@@ -75,21 +99,31 @@ class DeploymentController:
                     ctx.update(changed, manager=MANAGER)
         return self._status(ctx, ref, desired, new_rs, created)
 
-    def _status(self, ctx: ctl.Context, ref: ctl.Ref, desired: int, new_rs: Any, created: bool) -> float | None:
+    def _status(
+        self, ctx: ctl.Context, ref: ctl.Ref, desired: int, new_rs: Any, created: bool
+    ) -> float | None:
         entry = ctx.entry("apps", "Deployment", ref[2], ref[3])
         if entry is None:
             return None
         deploy = entry.obj
         spec = deploy.get("spec") or {}
         owned = [e.obj for e in ctx.owned(deploy, "apps", "ReplicaSet")]
-        totals = {k: sum(int((rs.get("status") or {}).get(k, 0)) for rs in owned)
-                  for k in ("replicas", "readyReplicas", "availableReplicas")}
+        totals = {
+            k: sum(int((rs.get("status") or {}).get(k, 0)) for rs in owned)
+            for k in ("replicas", "readyReplicas", "availableReplicas")
+        }
         new_status = (new_rs.obj.get("status") or {}) if new_rs is not None else {}
         updated = int(new_status.get("replicas", 0))
         available = totals["availableReplicas"]
-        max_unavailable = _pods.scaled((spec.get("strategy") or {}).get("rollingUpdate", {}).get(
-            "maxUnavailable", "25%"), desired, round_up=False) if (spec.get("strategy") or {}).get(
-            "type", "RollingUpdate") == "RollingUpdate" else 0
+        max_unavailable = (
+            _pods.scaled(
+                (spec.get("strategy") or {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"),
+                desired,
+                round_up=False,
+            )
+            if (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+            else 0
+        )
         now = ctx.time()
         stamp = cluster.now_text(now)
         old_status = deploy.get("status") or {}
@@ -104,36 +138,83 @@ class DeploymentController:
         status = {k: v for k, v in status.items() if v or k == "observedGeneration"}
         conditions = [dict(c) for c in old_status.get("conditions") or []]
         if available >= desired - max_unavailable:
-            ctl.set_condition(conditions, "Available", "True", "MinimumReplicasAvailable",
-                              "Deployment has minimum availability.", now=stamp, update_time=True)
+            ctl.set_condition(
+                conditions,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                now=stamp,
+                update_time=True,
+            )
         else:
-            ctl.set_condition(conditions, "Available", "False", "MinimumReplicasUnavailable",
-                              "Deployment does not have minimum availability.", now=stamp, update_time=True)
+            ctl.set_condition(
+                conditions,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                now=stamp,
+                update_time=True,
+            )
         rs_name = new_rs.name if new_rs is not None else ""
-        complete = (new_rs is not None and updated == desired and available == desired
-                    and totals["replicas"] == desired)
+        complete = (
+            new_rs is not None
+            and updated == desired
+            and available == desired
+            and totals["replicas"] == desired
+        )
         state = ctx.state(self.name)
         uid = deploy["metadata"]["uid"]
-        signature = (deploy["metadata"].get("generation"), updated, totals["readyReplicas"], available,
-                     totals["replicas"])
+        signature = (
+            deploy["metadata"].get("generation"),
+            updated,
+            totals["readyReplicas"],
+            available,
+            totals["replicas"],
+        )
         last = state.get(uid)
         if last is None or last[0] != signature:
             last = state[uid] = (signature, now)
         deadline = float(spec.get("progressDeadlineSeconds", 600))
         requeue: float | None = None
         if spec.get("paused"):
-            ctl.set_condition(conditions, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused",
-                              now=stamp, update_time=True)
+            ctl.set_condition(
+                conditions,
+                "Progressing",
+                "Unknown",
+                "DeploymentPaused",
+                "Deployment is paused",
+                now=stamp,
+                update_time=True,
+            )
         elif complete:
-            ctl.set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
-                              f'ReplicaSet "{rs_name}" has successfully progressed.', now=stamp, update_time=True)
+            ctl.set_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+                now=stamp,
+                update_time=True,
+            )
         elif now - last[1] >= deadline:
-            ctl.set_condition(conditions, "Progressing", "False", "ProgressDeadlineExceeded",
-                              f'ReplicaSet "{rs_name}" has timed out progressing.', now=stamp, update_time=True)
+            ctl.set_condition(
+                conditions,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+                now=stamp,
+                update_time=True,
+            )
         else:
             reason = "NewReplicaSetCreated" if created else "ReplicaSetUpdated"
-            message = (f'Created new replica set "{rs_name}"' if reason == "NewReplicaSetCreated"
-                       else f'ReplicaSet "{rs_name}" is progressing.')
+            message = (
+                f'Created new replica set "{rs_name}"'
+                if reason == "NewReplicaSetCreated"
+                else f'ReplicaSet "{rs_name}" is progressing.'
+            )
             ctl.set_condition(conditions, "Progressing", "True", reason, message, now=stamp, update_time=True)
             requeue = max(last[1] + deadline - now, 0.05)
         # Keep the order the real controller writes them in.

@@ -39,7 +39,7 @@ class GarbageCollector:
         if ref[0] == _GONE:
             self._collect(ctx, ref[1])
         elif ref[0].startswith(_FG):
-            self._foreground(ctx, ref[0][len(_FG):], ref[1], ref[2], ref[3])
+            self._foreground(ctx, ref[0][len(_FG) :], ref[1], ref[2], ref[3])
         return None
 
     def _collect(self, ctx: ctl.Context, uid: str) -> None:

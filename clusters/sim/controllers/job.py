@@ -47,21 +47,45 @@ class JobController:
         if spec.get("suspend"):
             ctl.set_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended", now=stamp)
         elif succeeded >= completions:
-            ctl.set_condition(conditions, "SuccessCriteriaMet", "True", "CompletionsReached",
-                              "Reached expected number of succeeded pods", now=stamp)
-            ctl.set_condition(conditions, "Complete", "True", "CompletionsReached",
-                              "Reached expected number of succeeded pods", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "SuccessCriteriaMet",
+                "True",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                now=stamp,
+            )
+            ctl.set_condition(
+                conditions,
+                "Complete",
+                "True",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+                now=stamp,
+            )
             status["completionTime"] = stamp
             active = []
         elif failed > backoff:
             for type_ in ("FailureTarget", "Failed"):
-                ctl.set_condition(conditions, type_, "True", "BackoffLimitExceeded",
-                                  "Job has reached the specified backoff limit", now=stamp)
+                ctl.set_condition(
+                    conditions,
+                    type_,
+                    "True",
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    now=stamp,
+                )
             active = []
         elif deadline is not None and now - started >= float(deadline):
             for type_ in ("FailureTarget", "Failed"):
-                ctl.set_condition(conditions, type_, "True", "DeadlineExceeded",
-                                  "Job was active longer than specified deadline", now=stamp)
+                ctl.set_condition(
+                    conditions,
+                    type_,
+                    "True",
+                    "DeadlineExceeded",
+                    "Job was active longer than specified deadline",
+                    now=stamp,
+                )
             for pod in active:
                 ctx.delete("", "Pod", pod.namespace, pod.name)
             active = []
@@ -69,17 +93,33 @@ class JobController:
             want = min(parallelism, completions - succeeded) - len(active)
             nodes = _pods.node_names(ctx) or [""]
             for i in range(max(want, 0)):
-                pod = _pods.new_pod(job, spec.get("template") or {}, name=_pods.random_name(meta["name"]),
-                                    node=nodes[i % len(nodes)])
+                pod = _pods.new_pod(
+                    job,
+                    spec.get("template") or {},
+                    name=_pods.random_name(meta["name"]),
+                    node=nodes[i % len(nodes)],
+                )
                 ctx.create(pod, manager=MANAGER)
-            active = [p for p in ctx.owned(job, "", "Pod")
-                      if ctl.pod_phase(p.obj) not in ("Succeeded", "Failed") and not ctl.is_terminating(p.obj)]
+            active = [
+                p
+                for p in ctx.owned(job, "", "Pod")
+                if ctl.pod_phase(p.obj) not in ("Succeeded", "Failed") and not ctl.is_terminating(p.obj)
+            ]
             if deadline is not None:
                 requeue = max(started + float(deadline) - now, 0.01)
-        status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
-                       "ready": sum(1 for p in active if ctl.is_ready(p.obj)), "terminating": 0,
-                       "uncountedTerminatedPods": {}})
-        status = {k: v for k, v in status.items() if v or k in ("ready", "terminating", "uncountedTerminatedPods")}
+        status.update(
+            {
+                "active": len(active),
+                "succeeded": succeeded,
+                "failed": failed,
+                "ready": sum(1 for p in active if ctl.is_ready(p.obj)),
+                "terminating": 0,
+                "uncountedTerminatedPods": {},
+            }
+        )
+        status = {
+            k: v for k, v in status.items() if v or k in ("ready", "terminating", "uncountedTerminatedPods")
+        }
         if conditions:
             status["conditions"] = conditions
         if old_status != status:

@@ -60,13 +60,22 @@ def _delay(ctx: ctl.Context, pod: Mapping[str, Any]) -> float:
         return ctx.rollout_seconds
 
 
-def _container_statuses(pod: Mapping[str, Any], state: dict[str, Any], *, ready: bool,
-                        restarts: int = 0) -> list[dict[str, Any]]:
+def _container_statuses(
+    pod: Mapping[str, Any], state: dict[str, Any], *, ready: bool, restarts: int = 0
+) -> list[dict[str, Any]]:
     out = []
     for c in (pod.get("spec") or {}).get("containers") or []:
-        out.append({"name": c.get("name", ""), "image": c.get("image", ""), "imageID": "",
-                    "ready": ready, "restartCount": restarts, "started": "running" in state,
-                    "state": state})
+        out.append(
+            {
+                "name": c.get("name", ""),
+                "image": c.get("image", ""),
+                "imageID": "",
+                "ready": ready,
+                "restartCount": restarts,
+                "started": "running" in state,
+                "state": state,
+            }
+        )
     return out
 
 
@@ -92,9 +101,13 @@ class PodController:
             new["status"] = {
                 "phase": "Pending",
                 "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp}],
-                "hostIP": "10.0.0.1", "podIP": _pod_ip(uid), "startTime": stamp, "qosClass": "BestEffort",
+                "hostIP": "10.0.0.1",
+                "podIP": _pod_ip(uid),
+                "startTime": stamp,
+                "qosClass": "BestEffort",
                 "containerStatuses": _container_statuses(
-                    pod, {"waiting": {"reason": "ContainerCreating"}}, ready=False),
+                    pod, {"waiting": {"reason": "ContainerCreating"}}, ready=False
+                ),
             }
             ctx.update_status(new, manager=self.name)
             return max(state[uid] - now, 0.001)
@@ -115,43 +128,95 @@ class PodController:
             status["phase"] = "Running"
             status["conditions"] = [c for c in conditions if c.get("type") == "PodScheduled"] + [
                 {"type": t, "status": "True", "lastTransitionTime": stamp}
-                for t in ("Initialized", "ContainersReady", "Ready")]
-            status["containerStatuses"] = _container_statuses(pod, {"running": {"startedAt": stamp}}, ready=True)
+                for t in ("Initialized", "ContainersReady", "Ready")
+            ]
+            status["containerStatuses"] = _container_statuses(
+                pod, {"running": {"startedAt": stamp}}, ready=True
+            )
         elif result is Outcome.SUCCEED:
             status["phase"] = "Succeeded"
             ctl.set_condition(conditions, "Ready", "False", "PodCompleted", "", now=stamp)
-            status["containerStatuses"] = _container_statuses(pod, {"terminated": {
-                "exitCode": 0, "reason": "Completed", "startedAt": status.get("startTime", stamp),
-                "finishedAt": stamp}}, ready=False)
+            status["containerStatuses"] = _container_statuses(
+                pod,
+                {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": status.get("startTime", stamp),
+                        "finishedAt": stamp,
+                    }
+                },
+                ready=False,
+            )
         elif result is Outcome.PULL_ERROR and not is_job_pod(pod):
-            image = next((c.get("image", "") for c in pod["spec"]["containers"]
-                          if ctx.is_bad_image(str(c.get("image", "")))), "")
-            ctl.set_condition(conditions, "Ready", "False", "ContainersNotReady",
-                              "containers with unready status", now=stamp)
-            status["containerStatuses"] = _container_statuses(pod, {"waiting": {
-                "reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}, ready=False)
+            image = next(
+                (
+                    c.get("image", "")
+                    for c in pod["spec"]["containers"]
+                    if ctx.is_bad_image(str(c.get("image", "")))
+                ),
+                "",
+            )
+            ctl.set_condition(
+                conditions,
+                "Ready",
+                "False",
+                "ContainersNotReady",
+                "containers with unready status",
+                now=stamp,
+            )
+            status["containerStatuses"] = _container_statuses(
+                pod,
+                {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}},
+                ready=False,
+            )
         elif is_job_pod(pod):
             status["phase"] = "Failed"
             reason = "ErrImagePull" if result is Outcome.PULL_ERROR else "Error"
             ctl.set_condition(conditions, "Ready", "False", "PodFailed", "", now=stamp)
-            status["containerStatuses"] = _container_statuses(pod, {"terminated": {
-                "exitCode": 1, "reason": reason, "startedAt": status.get("startTime", stamp),
-                "finishedAt": stamp}}, ready=False)
+            status["containerStatuses"] = _container_statuses(
+                pod,
+                {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": reason,
+                        "startedAt": status.get("startTime", stamp),
+                        "finishedAt": stamp,
+                    }
+                },
+                ready=False,
+            )
         else:
             status["phase"] = "Running"
-            ctl.set_condition(conditions, "Ready", "False", "ContainersNotReady",
-                              "containers with unready status", now=stamp)
-            status["containerStatuses"] = _container_statuses(pod, {"waiting": {
-                "reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}},
-                ready=False, restarts=1)
+            ctl.set_condition(
+                conditions,
+                "Ready",
+                "False",
+                "ContainersNotReady",
+                "containers with unready status",
+                now=stamp,
+            )
+            status["containerStatuses"] = _container_statuses(
+                pod,
+                {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": "back-off restarting failed container",
+                    }
+                },
+                ready=False,
+                restarts=1,
+            )
         ctx.update_status(new, manager=self.name)
         return None
 
 
 def _settled(pod: Mapping[str, Any]) -> bool:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    return any((s.get("state") or {}).get("waiting", {}).get("reason") in ("ImagePullBackOff", "CrashLoopBackOff")
-               for s in statuses)
+    return any(
+        (s.get("state") or {}).get("waiting", {}).get("reason") in ("ImagePullBackOff", "CrashLoopBackOff")
+        for s in statuses
+    )
 
 
 def _pod_ip(uid: str) -> str:

@@ -17,9 +17,13 @@ class VolumeBinder:
             return None
         spec = entry.obj.get("spec") or {}
         new = entry.copy()
-        new["status"] = {"phase": "Bound", "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
-                         "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get(
-                             "storage", "1Gi")}}
+        new["status"] = {
+            "phase": "Bound",
+            "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
+            "capacity": {
+                "storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+            },
+        }
         ctx.update_status(new, manager="kube-controller-manager")
         return None
 

@@ -24,20 +24,31 @@ class ReplicaSetController:
         if len(pods) < desired:
             nodes = _pods.node_names(ctx) or [""]
             for i in range(desired - len(pods)):
-                pod = _pods.new_pod(rs, template, name=_pods.random_name(rs["metadata"]["name"]),
-                                    node=nodes[(len(pods) + i) % len(nodes)])
+                pod = _pods.new_pod(
+                    rs,
+                    template,
+                    name=_pods.random_name(rs["metadata"]["name"]),
+                    node=nodes[(len(pods) + i) % len(nodes)],
+                )
                 ctx.create(pod, manager="kube-controller-manager")
         elif len(pods) > desired:
             # Delete not-ready pods first, then the newest, as the real controller prefers.
-            ranked = sorted(pods, key=lambda e: (ctl.is_ready(e.obj), e.obj["metadata"]["creationTimestamp"]),
-                            reverse=False)
+            ranked = sorted(
+                pods,
+                key=lambda e: (ctl.is_ready(e.obj), e.obj["metadata"]["creationTimestamp"]),
+                reverse=False,
+            )
             for victim in ranked[: len(pods) - desired]:
                 ctx.delete("", "Pod", victim.namespace, victim.name)
         pods = _pods.live_pods(ctx.owned(rs, "", "Pod"))
         ready = sum(1 for p in pods if ctl.is_ready(p.obj))
-        status: dict[str, Any] = {"replicas": len(pods), "fullyLabeledReplicas": len(pods),
-                                  "readyReplicas": ready, "availableReplicas": ready,
-                                  "observedGeneration": rs["metadata"].get("generation", 1)}
+        status: dict[str, Any] = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         if not ready:
             del status["readyReplicas"], status["availableReplicas"]
         if (rs.get("status") or {}) != status:

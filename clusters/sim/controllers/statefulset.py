@@ -39,9 +39,17 @@ class StatefulSetController:
                     break
                 continue
             self._claims(ctx, sts, i)
-            pod = _pods.new_pod(sts, template, name=pod_name, node=nodes[i % len(nodes)], extra_labels={
-                REVISION_LABEL: revision, "statefulset.kubernetes.io/pod-name": pod_name,
-                "apps.kubernetes.io/pod-index": str(i)})
+            pod = _pods.new_pod(
+                sts,
+                template,
+                name=pod_name,
+                node=nodes[i % len(nodes)],
+                extra_labels={
+                    REVISION_LABEL: revision,
+                    "statefulset.kubernetes.io/pod-name": pod_name,
+                    "apps.kubernetes.io/pod-index": str(i),
+                },
+            )
             pod["spec"].setdefault("hostname", pod_name)
             if spec.get("serviceName"):
                 pod["spec"].setdefault("subdomain", spec["serviceName"])
@@ -49,7 +57,9 @@ class StatefulSetController:
             for claim in spec.get("volumeClaimTemplates") or []:
                 cname = (claim.get("metadata") or {}).get("name", "")
                 if not any(v.get("name") == cname for v in volumes):
-                    volumes.append({"name": cname, "persistentVolumeClaim": {"claimName": f"{cname}-{name}-{i}"}})
+                    volumes.append(
+                        {"name": cname, "persistentVolumeClaim": {"claimName": f"{cname}-{name}-{i}"}}
+                    )
             if not volumes:
                 del pod["spec"]["volumes"]
             ctx.create(pod, manager=MANAGER)
@@ -77,11 +87,16 @@ class StatefulSetController:
             pvc_name = f"{cname}-{meta['name']}-{ordinal}"
             if ctx.entry("", "PersistentVolumeClaim", meta["namespace"], pvc_name) is not None:
                 continue
-            labels = {**((claim.get("metadata") or {}).get("labels") or {}),
-                      **(((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})}
-            pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                   "metadata": {"name": pvc_name, "namespace": meta["namespace"], "labels": labels},
-                   "spec": dict(claim.get("spec") or {})}
+            labels = {
+                **((claim.get("metadata") or {}).get("labels") or {}),
+                **(((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}),
+            }
+            pvc = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": pvc_name, "namespace": meta["namespace"], "labels": labels},
+                "spec": dict(claim.get("spec") or {}),
+            }
             ctx.create(pvc, manager=MANAGER)
 
     def _status(self, ctx: ctl.Context, ref: ctl.Ref, revision: str, desired: int) -> float | None:
@@ -91,19 +106,32 @@ class StatefulSetController:
         sts = entry.obj
         pods = _pods.live_pods(ctx.owned(sts, "", "Pod"))
         ready = sum(1 for p in pods if ctl.is_ready(p.obj))
-        updated = sum(1 for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == revision)
+        updated = sum(
+            1 for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == revision
+        )
         old_status = sts.get("status") or {}
         current_revision = old_status.get("currentRevision") or revision
         if updated == desired and len(pods) == desired and ready == desired:
             current_revision = revision
-        current = sum(1 for p in pods
-                      if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == current_revision)
-        status: dict[str, Any] = {"observedGeneration": sts["metadata"].get("generation", 1),
-                                  "replicas": len(pods), "readyReplicas": ready, "currentReplicas": current,
-                                  "updatedReplicas": updated, "availableReplicas": ready,
-                                  "currentRevision": current_revision, "updateRevision": revision,
-                                  "collisionCount": 0}
-        status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration", "availableReplicas")}
+        current = sum(
+            1 for p in pods if (p.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) == current_revision
+        )
+        status: dict[str, Any] = {
+            "observedGeneration": sts["metadata"].get("generation", 1),
+            "replicas": len(pods),
+            "readyReplicas": ready,
+            "currentReplicas": current,
+            "updatedReplicas": updated,
+            "availableReplicas": ready,
+            "currentRevision": current_revision,
+            "updateRevision": revision,
+            "collisionCount": 0,
+        }
+        status = {
+            k: v
+            for k, v in status.items()
+            if v or k in ("replicas", "observedGeneration", "availableReplicas")
+        }
         if old_status != status:
             new = entry.copy()
             new["status"] = status
@@ -113,7 +141,7 @@ class StatefulSetController:
 
 def _ordinal(pod_name: str, sts_name: str) -> int:
     try:
-        return int(pod_name[len(sts_name) + 1:])
+        return int(pod_name[len(sts_name) + 1 :])
     except ValueError:
         return -1
 
