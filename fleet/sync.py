@@ -26,6 +26,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,8 +122,15 @@ class RunPlan:
 # --- sources -------------------------------------------------------------------------------------
 
 
+_SCP_URL = re.compile(r"^[^/]+@[^:/]+:")  # git@host:org/repo
+
+
+def _looks_local(path: str) -> bool:
+    return "://" not in path and not _SCP_URL.match(path)
+
+
 def _is_local(path: str) -> bool:
-    return "://" not in path and not path.startswith("git@") and Path(path).exists()
+    return _looks_local(path) and Path(path).exists()
 
 
 def _git_head(path: Path) -> str | None:
@@ -179,6 +187,8 @@ class Checkouts:
 def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet:
     """The fleet's ApplicationSets, Applications and AppProjects, and the revision read."""
     where = request.fleet
+    if _looks_local(where) and not Path(where).exists():
+        raise errors.InputError("does not exist (give a directory or a git URL)", file=where)
     if _is_local(where) and request.revision is None:
         fleet = appset.load_fleet(where)
         head = _git_head(Path(where)) if Path(where).is_dir() else None
