@@ -119,6 +119,15 @@ def test_kubectl_wait_sees_a_deployment_become_available(kubectl: Kubectl) -> No
     assert "condition met" in out.stdout
     pods = json.loads(kubectl("get", "pods", "-n", "wait", "-o", "json").stdout)["items"]
     assert len(pods) == 2 and all(p["status"]["phase"] == "Running" for p in pods)
+    # Server-side printing: the columns a real cluster shows.
+    table = kubectl("get", "deployment", "web", "-n", "wait").stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert table[1].split()[:4] == ["web", "2/2", "2", "2"]
+    wide = kubectl("get", "pods", "-n", "wait", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert all(
+        line.split()[1:3] == ["1/1", "Running"] and line.split()[-1] == "c001-node-0" for line in wide[1:]
+    )
 
 
 def test_kubectl_delete_removes_objects_and_waits_for_the_namespace(

@@ -126,7 +126,7 @@ class SimCluster:
             self.create(ns_rt, "", {"metadata": {"name": ns}}, manager="kube-apiserver")
         node_rt = self.rt("", "Node")
         for i in range(self.config.nodes):
-            node = {
+            node: dict[str, Any] = {
                 "metadata": {
                     "name": f"{self.name}-node-{i}",
                     "labels": {
@@ -139,7 +139,10 @@ class SimCluster:
                     "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
                 },
             }
-            self.create(node_rt, "", node, manager="kubelet")
+            created = self.create(node_rt, "", json.loads(json.dumps(node)), manager="kubelet")
+            ready = created.copy()
+            ready["status"] = node["status"]
+            self.update(node_rt, "", created.name, ready, manager="kubelet", subresource="status")
 
     def catalog(self) -> resources.Catalog:
         return self.resources.catalog

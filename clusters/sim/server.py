@@ -27,7 +27,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from fleet import errors, log, models, redact
-from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, watch
+from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, table, watch
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import controllers as ctl
 from fleet.clusters.sim import tls as tls_mod
@@ -423,14 +423,25 @@ class Runtime:
         manager = query.get("fieldManager") or _default_manager(request)
         if len(manager) > 128:
             raise status.bad_request("fieldManager: Too long: may not be more than 128 bytes")
+        as_table = table.accepts_table(request.headers.get("Accept", ""))
         if verb == "get":
             entry = sim.get(rt, ns, route.name or "")
+            if as_table:
+                return _json(self._table(sim, rt, version, [entry], query, {}))
             return _json(sim.raw_at(rt, entry, version))
         if verb == "list":
-            return self._list(sim, rt, version, route.namespace, query)
+            return self._list(sim, rt, version, route.namespace, query, as_table=as_table)
         if verb == "watch":
+            encode = None
+            if as_table:
+
+                def encode(entry: Any) -> bytes:
+                    return json.dumps(
+                        self._table(sim, rt, version, [entry], query, {}), separators=(",", ":")
+                    ).encode()
+
             return await watch.serve(
-                request, sim, rt, version, route.namespace, route.name, query, self.closing
+                request, sim, rt, version, route.namespace, route.name, query, self.closing, encode=encode
             )
         if verb == "create":
             if rt.namespaced and route.namespace is None:
@@ -517,6 +528,8 @@ class Runtime:
         version: str,
         namespace: str | None,
         query: Mapping[str, str],
+        *,
+        as_table: bool = False,
     ) -> web.Response:
         entries, rv = sim.list(
             rt,
@@ -544,7 +557,28 @@ class Runtime:
                 entries = entries[:count]
                 last = entries[-1]
                 cont = json.dumps([last.namespace, last.name]).encode().hex()
+        if as_table:
+            list_meta = {"resourceVersion": str(rv), **({"continue": cont} if cont else {})}
+            return _json(self._table(sim, rt, version, entries, query, list_meta))
         return self._list_response(sim, rt, version, entries, rv, cont)
+
+    def _table(
+        self,
+        sim: cluster_mod.SimCluster,
+        rt: resources.ResourceType,
+        version: str,
+        entries: Sequence[Any],
+        query: Mapping[str, str],
+        list_meta: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        crd = None
+        if rt.custom:
+            found = sim.store.get(cluster_mod.CRD_KEY, "", f"{rt.plural}.{rt.group}")
+            crd = found.obj if found is not None else None
+        rows = [(e, sim.raw_at(rt, e, version)) for e in entries]
+        return table.table(
+            rt, crd, rows, include=query.get("includeObject") or "Metadata", list_meta=list_meta
+        )
 
     def _list_response(
         self,

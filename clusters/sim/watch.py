@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +44,14 @@ async def serve(
     name: str | None,
     query: Mapping[str, str],
     closing: asyncio.Event,
+    *,
+    encode: Callable[[store.Entry], bytes] | None = None,
 ) -> web.StreamResponse:
+    """Stream events; ``encode`` replaces the object encoding (server-side printing: Tables)."""
+
+    def raw(entry: store.Entry) -> bytes:
+        return encode(entry) if encode is not None else cluster.raw_at(rt, entry, version)
+
     try:
         by_label = selectors.parse_label_selector(query.get("labelSelector"))
         by_field = selectors.parse_field_selector(query.get("fieldSelector"))
@@ -74,7 +81,7 @@ async def serve(
     if send_initial or rv_text in ("", "0"):
         for entry in cluster.store.iter(rt.key, ns):
             if match(entry.obj):
-                initial.append(_line("ADDED", cluster.raw_at(rt, entry, version)))
+                initial.append(_line("ADDED", raw(entry)))
         if send_initial:
             initial.append(_bookmark(rt, version, cluster.store.rv, initial_end=True))
     else:
@@ -88,7 +95,7 @@ async def serve(
         else:
             for event in events:
                 if watcher.wants(event):
-                    initial.append(_line(event.type, cluster.raw_at(rt, event.entry, version)))
+                    initial.append(_line(event.type, raw(event.entry)))
     response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -119,14 +126,14 @@ async def serve(
                 continue
             if event is None:
                 break
-            chunk = [_line(event.type, cluster.raw_at(rt, event.entry, version))]
+            chunk = [_line(event.type, raw(event.entry))]
             ended = False
             while not watcher.queue.empty():  # write what is already queued in one go
                 more = watcher.queue.get_nowait()
                 if more is None:
                     ended = True
                     break
-                chunk.append(_line(more.type, cluster.raw_at(rt, more.entry, version)))
+                chunk.append(_line(more.type, raw(more.entry)))
             await response.write(b"".join(chunk))
             if ended:
                 break
