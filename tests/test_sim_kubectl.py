@@ -263,3 +263,15 @@ def test_kubectl_serves_a_custom_kind_once_its_crd_is_applied(tls_sim: SimServer
         context="c002",
     )
     assert tls_sim.get_object("c002", "example.com/v1", "Widget", "default", "gear")["spec"]["size"] == 9
+
+
+def test_kubectl_scale_uses_the_scale_subresource(tls_sim: SimServer, kubectl: Kubectl) -> None:
+    kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("scale"))
+    assert (
+        "deployment.apps/web scaled"
+        in kubectl("scale", "deployment", "web", "-n", "scale", "--replicas=4").stdout
+    )
+    kubectl(
+        "wait", "--for=jsonpath={.status.readyReplicas}=4", "deployment/web", "-n", "scale", "--timeout=20s"
+    )
+    assert len(tls_sim.objects("c001", kind="Pod", namespace="scale")) == 4

@@ -75,10 +75,19 @@ def register(controller: Controller) -> Controller:
     return controller
 
 
+def unregister(name: str) -> None:
+    """Remove a controller (tests that register one of their own); clusters started later lack it."""
+    _registry.pop(name, None)
+
+
 def register_service_proxy(namespace: str, service: str, port: str, handler: ProxyHandler) -> None:
     """Answer ``GET|POST .../namespaces/{namespace}/services/{service}:{port}/proxy/...`` with
     ``handler``; ``port`` is the port name or number as the client writes it (``http``, ``8080``)."""
     _proxies[(namespace, service, str(port))] = handler
+
+
+def unregister_service_proxy(namespace: str, service: str, port: str) -> None:
+    _proxies.pop((namespace, service, str(port)), None)
 
 
 def proxy_handler(namespace: str, service: str, port: str) -> ProxyHandler | None:
@@ -107,12 +116,12 @@ def _kind_index() -> dict[tuple[str, str], list[Controller]]:
     """(group, kind) -> controllers, shared by every cluster (rebuilt when one registers)."""
     global _index
     load()
-    if _index is None or _index[0] != len(_registry):
+    if _index is None or _index[0] != hash(tuple(_registry)):
         by_kind: dict[tuple[str, str], list[Controller]] = {}
         for controller in _registry.values():
             for kind in controller.kinds:
                 by_kind.setdefault(kind, []).append(controller)
-        _index = (len(_registry), by_kind)
+        _index = (hash(tuple(_registry)), by_kind)
     return _index[1]
 
 
