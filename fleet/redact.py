@@ -55,6 +55,18 @@ def known_count() -> int:
         return len(_values)
 
 
+def snapshot() -> frozenset[str]:
+    """The registered values, to ``restore`` later (tests isolate their registrations this way)."""
+    with _lock:
+        return frozenset(_values)
+
+
+def restore(saved: frozenset[str]) -> None:
+    with _lock:
+        _values.clear()
+        _values.update(saved)
+
+
 def forget_all() -> None:
     """Drop every registered value (tests, and `fleet secrets refresh` in long-running mode)."""
     with _lock:

@@ -24,6 +24,22 @@ SHARED = Path(os.environ.get("FLEET_SHARED_DIR", REPO_ROOT.parent / "shared"))
 VECTORS = SHARED / "vectors"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_secret_mask():
+    """Each test's registrations with fleet.redact end with it.
+
+    The mask is process-wide by design (anything that ever held a secret must mask it). In a test
+    session that would let one test's secret ("hello" from a SOPS vector) mask another test's
+    ordinary output, so restore the registry after every test. Registrations made by wider-scoped
+    fixtures happen before this snapshot and survive.
+    """
+    from fleet import redact
+
+    saved = redact.snapshot()
+    yield
+    redact.restore(saved)
+
+
 @pytest.fixture
 def vectors_dir() -> Path:
     """The shared interop vectors; tests that need them skip, saying why, where they are absent."""
