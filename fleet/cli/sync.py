@@ -7,6 +7,7 @@ nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import io
 import sys
@@ -175,7 +176,10 @@ def _run(kind: results.RunKind, flags: dict[str, Any]) -> results.RunResult:
     from fleet import sync
 
     try:
-        return sync.run(_request(kind, **flags))
+        # stdout carries only the result (a table, or JSON for machines): Ray's driver prints
+        # its workers' error notices to stdout, so the run itself writes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            return sync.run(_request(kind, **flags))
     except errors.FleetError as exc:
         raise _fail(exc) from None
 
