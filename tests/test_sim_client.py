@@ -227,3 +227,34 @@ def test_without_tokens_anyone_may_connect(sim_factory: Callable[..., SimServer]
     configuration.host = open_sim.url_for("c001")
     with client.ApiClient(configuration) as api:
         assert client.CoreV1Api(api).list_namespace().items
+
+
+@pytest.mark.parametrize(
+    "method, path, code",
+    [
+        ("GET", "/api/v1/namespaces/default/configmaps/x/status", 404),
+        ("GET", "/apis/apps/v1/namespaces/default/deployments/x/nope", 404),
+        ("GET", "/apis/nothing.example.com/v1/things", 404),
+        ("GET", "/api/v1/namespaces/default/namespaces", 404),
+        ("POST", "/api/v1/configmaps", 405),
+    ],
+    ids=[
+        "no status on configmaps",
+        "unknown subresource",
+        "unknown group",
+        "cluster kind in a namespace",
+        "create without a namespace",
+    ],
+)
+def test_paths_the_api_does_not_serve_answer_a_status(api: Any, method: str, path: str, code: int) -> None:
+    with pytest.raises(ApiException) as caught:
+        api.call_api(
+            path,
+            method,
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body={"metadata": {"name": "x"}} if method == "POST" else None,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+        )
+    assert caught.value.status == code
+    assert _status(caught.value)["code"] == code

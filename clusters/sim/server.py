@@ -327,7 +327,13 @@ class Runtime:
             raise _not_found()
         name = rest[1] if len(rest) > 1 else None
         subresource = rest[2] if len(rest) > 2 else ""
-        if subresource and subresource not in ("status", "scale", "proxy", "finalize"):
+        served = {
+            "status": rt.status,
+            "scale": rt.scale,
+            "proxy": rt.key == ("", "services"),
+            "finalize": rt.key == cluster_mod.NAMESPACE_KEY,
+        }
+        if subresource and not served.get(subresource):
             raise _not_found()
         if rt.namespaced and namespace is None and name is not None:
             raise _not_found()
