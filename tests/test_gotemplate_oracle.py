@@ -114,122 +114,115 @@ PARAMS = st.fixed_dictionaries(
     }
 )
 
-_FIELDS = [".name", ".a", ".b", ".items", ".m", ".m.k", ".m.n.x", ".nested", ".missing", ".", "$", "$.name"]
-_LITERALS = [
-    '"s"',
-    '""',
-    '"Hello World"',
-    '"a,b"',
-    "0",
-    "1",
-    "-2",
-    "42",
-    "1.5",
-    "3.0",
-    "1e6",
-    "true",
-    "false",
-    "'x'",
-    "0x1F",
-    "`raw`",
-]
-# name -> (minimum arguments, maximum arguments or None for variadic)
-_FUNCS: dict[str, tuple[int, int | None]] = {
-    "upper": (1, 1),
-    "lower": (1, 1),
-    "title": (1, 1),
-    "trim": (1, 1),
-    "quote": (0, None),
-    "squote": (0, None),
-    "len": (1, 1),
-    "print": (0, None),
-    "default": (1, 2),
-    "toJson": (1, 1),
-    "toYaml": (1, 1),
-    "trunc": (2, 2),
-    "repeat": (2, 2),
-    "add": (0, None),
-    "eq": (2, 3),
-    "ne": (2, 2),
-    "lt": (2, 2),
-    "ge": (2, 2),
-    "and": (1, 3),
-    "or": (1, 3),
-    "not": (1, 1),
-    "index": (1, 3),
-    "join": (2, 2),
-    "splitList": (2, 2),
-    "replace": (3, 3),
-    "contains": (2, 2),
-    "hasPrefix": (2, 2),
-    "empty": (1, 1),
-    "coalesce": (0, 3),
-    "ternary": (3, 3),
-    "list": (0, 3),
-    "dict": (0, 4),
-    "first": (1, 1),
-    "last": (1, 1),
-    "uniq": (1, 1),
-    "sortAlpha": (1, 1),
-    "typeOf": (1, 1),
-    "kindOf": (1, 1),
-    "toString": (1, 1),
-    "int": (1, 1),
-    "int64": (1, 1),
-    "float64": (1, 1),
-    "add1": (1, 1),
-    "mul": (1, 3),
-    "sub": (2, 2),
-    "max": (1, 3),
-    "min": (1, 3),
-    "b64enc": (1, 1),
-    "nospace": (1, 1),
-    "indent": (2, 2),
-    "nindent": (2, 2),
-    "cat": (0, None),
-    "html": (0, 2),
-    "js": (0, 2),
-    "urlquery": (0, 2),
-    "has": (2, 2),
-    "without": (1, 3),
-    "compact": (1, 1),
-    "reverse": (1, 1),
-    "regexMatch": (2, 2),
-    "regexReplaceAll": (3, 3),
-    "toPrettyJson": (1, 1),
-    "abbrev": (2, 2),
-    "kebabcase": (1, 1),
-    "snakecase": (1, 1),
-    "camelcase": (1, 1),
-    "swapcase": (1, 1),
-    "untitle": (1, 1),
-    "base": (1, 1),
-    "dir": (1, 1),
-    "ext": (1, 1),
-    "hasKey": (2, 2),
-    "pluck": (2, 3),
-    "pick": (1, 3),
-    "omit": (1, 3),
-    "dig": (3, 4),
-    "get": (2, 2),
-    "toStrings": (1, 1),
-    "slice": (1, 3),
-    "concat": (0, 3),
-    "split": (2, 2),
-    "trimPrefix": (2, 2),
-    "trimSuffix": (2, 2),
-    "wrap": (2, 2),
-    "sha256sum": (1, 1),
-    "until": (1, 1),
-    "seq": (1, 3),
-    "round": (2, 2),
-    "floor": (1, 1),
-    "ceil": (1, 1),
-    "toDecimal": (1, 1),
-    "semverCompare": (2, 2),
-    "plural": (3, 3),
-    "deepEqual": (2, 2),
-    "mergeOverwrite": (1, 3),
+# Terms by the kind of value they give, so that most generated calls are well typed (and
+# render) while some are not (and fail with Go's argument errors).
+_TERMS = {
+    "s": ['"s"', '""', '"Hello World"', '"a,b"', ".name", "$.name", "`raw`", '"x-y_z"'],
+    "n": ["0", "1", "-2", "42", "1.5", "3.0", "1e6", "0x1F", "'x'", "(len .items)", "(add 1 2)"],
+    "l": [".items", '(list 1 "a" 2.5)', '(splitList "," "a,b,c")', "(until 3)"],
+    "m": [".m", '(dict "k" 1 "z" "v")', ".nested"],
+    "a": [".a", ".b", ".m.k", ".m.n.x", ".missing", ".", "$", "$v", "true", "false", "nil"],
+}
+# name -> parameter kinds; a trailing "*" repeats the last kind (variadic)
+_FUNCS: dict[str, str] = {
+    "upper": "s",
+    "lower": "s",
+    "title": "s",
+    "trim": "s",
+    "quote": "a*",
+    "squote": "a*",
+    "len": "l",
+    "print": "a*",
+    "default": "aa",
+    "toJson": "a",
+    "toYaml": "a",
+    "trunc": "ns",
+    "repeat": "ns",
+    "add": "n*",
+    "eq": "aa",
+    "ne": "aa",
+    "lt": "nn",
+    "ge": "ss",
+    "and": "aa*",
+    "or": "aa*",
+    "not": "a",
+    "index": "mn",
+    "join": "sl",
+    "splitList": "ss",
+    "replace": "sss",
+    "contains": "ss",
+    "hasPrefix": "ss",
+    "empty": "a",
+    "coalesce": "a*",
+    "ternary": "aaa",
+    "list": "a*",
+    "dict": "sa*",
+    "first": "l",
+    "last": "l",
+    "uniq": "l",
+    "sortAlpha": "l",
+    "typeOf": "a",
+    "kindOf": "a",
+    "toString": "a",
+    "int": "a",
+    "int64": "a",
+    "float64": "a",
+    "add1": "n",
+    "mul": "nn*",
+    "sub": "nn",
+    "max": "nn*",
+    "min": "nn*",
+    "b64enc": "s",
+    "nospace": "s",
+    "indent": "ns",
+    "nindent": "ns",
+    "cat": "a*",
+    "html": "a*",
+    "js": "a*",
+    "urlquery": "a*",
+    "has": "al",
+    "without": "la*",
+    "compact": "l",
+    "reverse": "l",
+    "regexMatch": "ss",
+    "regexReplaceAll": "sss",
+    "toPrettyJson": "a",
+    "abbrev": "ns",
+    "kebabcase": "s",
+    "snakecase": "s",
+    "camelcase": "s",
+    "swapcase": "s",
+    "untitle": "s",
+    "base": "s",
+    "dir": "s",
+    "ext": "s",
+    "hasKey": "ms",
+    "pluck": "sm*",
+    "pick": "ms*",
+    "omit": "ms*",
+    "dig": "ssam",
+    "get": "ms",
+    "toStrings": "a",
+    "slice": "ln*",
+    "concat": "l*",
+    "split": "ss",
+    "trimPrefix": "ss",
+    "trimSuffix": "ss",
+    "wrap": "ns",
+    "sha256sum": "s",
+    "until": "n",
+    "seq": "n*",
+    "round": "nn",
+    "floor": "a",
+    "ceil": "a",
+    "toDecimal": "a",
+    "semverCompare": "ss",
+    "plural": "ssn",
+    "deepEqual": "aa",
+    "mergeOverwrite": "mm*",
+    "merge": "mm*",
+    "keys": "m",
+    "values": "m",
 }
 _VERBS = [
     "v",
@@ -257,16 +250,20 @@ _VERBS = [
 ]
 
 
+def _kinds(spec: str, count: int) -> list[str]:
+    if spec.endswith("*"):
+        fixed = spec[:-1]
+        return list(fixed[:count]) + [fixed[-1]] * max(0, count - len(fixed))
+    return list(spec[:count])
+
+
 @st.composite
-def _term(draw: st.DrawFn, depth: int) -> str:
-    choice = draw(st.integers(min_value=0, max_value=9 if depth > 0 else 7))
-    if choice <= 3:
-        return draw(st.sampled_from(_FIELDS))
-    if choice <= 6:
-        return draw(st.sampled_from(_LITERALS))
-    if choice == 7:
-        return draw(st.sampled_from(["$v", ".name"]))
-    return "(" + draw(_pipeline(depth - 1)) + ")"
+def _term(draw: st.DrawFn, depth: int, kind: str = "a") -> str:
+    if depth > 0 and draw(st.integers(min_value=0, max_value=7)) == 0:
+        return "(" + draw(_pipeline(depth - 1)) + ")"
+    if draw(st.integers(min_value=0, max_value=9)) == 0:  # now and then, a term of another kind
+        kind = draw(st.sampled_from(sorted(_TERMS)))
+    return draw(st.sampled_from(_TERMS[kind]))
 
 
 @st.composite
@@ -278,17 +275,21 @@ def _call(draw: st.DrawFn, depth: int, piped: bool) -> str:
         args = [draw(_term(depth)) for _ in range(max(count, 0))]
         return " ".join(["printf", fmt, *args])
     name = draw(st.sampled_from(sorted(_FUNCS)))
-    low, high = _FUNCS[name]
-    high = 3 if high is None else high
-    count = draw(st.integers(min_value=low, max_value=max(low, high))) - (1 if piped else 0)
-    args = [draw(_term(depth)) for _ in range(max(count, 0))]
+    spec = _FUNCS[name]
+    low = len(spec.rstrip("*")) - (1 if spec.endswith("*") else 0)
+    high = low + 2 if spec.endswith("*") else len(spec)
+    count = draw(st.integers(min_value=low, max_value=high))
+    kinds = _kinds(spec, count)
+    if piped and kinds:
+        kinds = kinds[:-1]  # the piped value is the last argument
+    args = [draw(_term(depth, kind)) for kind in kinds]
     return " ".join([name, *args])
 
 
 @st.composite
 def _pipeline(draw: st.DrawFn, depth: int = 2) -> str:
     if draw(st.booleans()):
-        first = draw(_term(depth))
+        first = draw(_term(depth, draw(st.sampled_from(sorted(_TERMS)))))
     else:
         first = draw(_call(depth, piped=False))
     stages = [draw(_call(depth, piped=True)) for _ in range(draw(st.integers(min_value=0, max_value=2)))]

@@ -54,7 +54,7 @@ _CONTINUE = _Continue()
 class State:
     """One execution: variable slots, the missingkey mode and the template being executed."""
 
-    __slots__ = ("depth", "dot_iface", "mode", "name", "template", "vars")
+    __slots__ = ("depth", "dot_iface", "last_at", "mode", "name", "template", "vars")
 
     def __init__(self, template: Any, name: str, mode: int, nslots: int, data: Any) -> None:
         self.vars: list[Any] = [data] if nslots == 1 else [data] + [MISSING] * (nslots - 1)
@@ -65,6 +65,7 @@ class State:
         # True while dot is an element of a []interface{} or map[string]interface{} (inside
         # range): Go then names the static type "interface {}" in field errors.
         self.dot_iface = False
+        self.last_at: Where | None = None  # the argument an and/or call stopped at
 
 
 class Where:
@@ -86,7 +87,19 @@ class Where:
         return f"{self.parse_name}:{line}:{column}"
 
 
+class DynamicWhere(Where):
+    """The node Go names after an and/or call: the argument it stopped at, known at run time."""
+
+    __slots__ = ("fallback",)
+
+    def __init__(self, fallback: Where) -> None:
+        super().__init__(fallback.node, fallback.text, fallback.parse_name)
+        self.fallback = fallback
+
+
 def exec_error(st: State, where: Where, message: str) -> errors.ExecError:
+    if isinstance(where, DynamicWhere):
+        where = st.last_at or where.fallback
     text = f"template: {where.location()}: executing {gofmt.quote(st.name)} at <{where.node}>: {message}"
     return errors.ExecError(redact.mask(text))
 
@@ -245,6 +258,8 @@ class Compiler:
             if isinstance(node, nodes.CommandNode):
                 word = node.args[0]
                 if isinstance(word, nodes.IdentifierNode) and len(node.args) > 1:
+                    if self.funcs.get(word.ident) in (AND, OR):
+                        return DynamicWhere(self.last_visited(node.args[-1]))
                     node = node.args[-1]
                     continue
                 node = word
@@ -478,7 +493,7 @@ class Compiler:
             slots = [self.lookup(var.idents[0]) for var in pipe.decl]
         else:
             slots = [self.declare(var.idents[0]) for var in pipe.decl]
-        where = self.where(pipe)
+        where = self.last_visited(pipe)
         undefined = [var.idents[0] for var, slot in zip(pipe.decl, slots, strict=True) if slot is None]
 
         def run_declare(st: State, dot: Any) -> Any:
@@ -700,12 +715,15 @@ class Compiler:
 
     def compile_and_or(self, is_or: bool, arg_nodes: list[nodes.Node], has_final: bool) -> Any:
         arg_evs = [self.compile_arg(node, VALUE) for node in arg_nodes]
+        arg_wheres = [self.last_visited(node) for node in arg_nodes]
         truth = values.truth
 
         def decide(st: State, dot: Any) -> tuple[bool, Any]:
             value = MISSING
-            for ev in arg_evs:
+            for ev, where in zip(arg_evs, arg_wheres, strict=True):
                 value = ev(st, dot)
+                if not isinstance(where, DynamicWhere):
+                    st.last_at = where  # Go reports later errors at the last argument evaluated
                 if truth(value) == is_or:
                     return True, value
             return False, value

@@ -382,7 +382,7 @@ class _Printer:
         else:
             self.bad_verb(verb, value)
 
-    def fmt_integer(self, value: int, verb: str) -> None:
+    def fmt_integer(self, value: int, verb: str, original: Any = None) -> None:
         if verb in "vd":
             self.fmt_int_base(value, 10, verb, False)
         elif verb == "b":
@@ -407,7 +407,7 @@ class _Printer:
                 text += " '" + chr(value) + "'"
             self.pad(text)
         else:
-            self.bad_verb(verb, value)
+            self.bad_verb(verb, value if original is None else original)
 
     def fmt_int_base(self, value: int, base: int, verb: str, upper: bool) -> None:
         negative = value < 0
@@ -468,6 +468,19 @@ class _Printer:
             self.fmt_float_prec(value, verb, 6)
         else:
             self.bad_verb(verb, value)
+
+    def fmt_complex(self, value: complex, verb: str) -> None:
+        """Go's fmtComplex: (real+imagi), each part with the verb, the imaginary part signed."""
+        if verb not in "vbgGxXfFeE":
+            self.bad_verb(verb, value)
+            return
+        old_plus = self.plus
+        self.buf.append("(")
+        self.fmt_float(value.real, verb)
+        self.plus = True
+        self.fmt_float(value.imag, verb)
+        self.buf.append("i)")
+        self.plus = old_plus
 
     def fmt_float_hex(self, value: float, verb: str) -> None:
         # %x of a float: hexadecimal mantissa and binary exponent (0x1.8p+01).
@@ -582,9 +595,11 @@ class _Printer:
         elif kind is bool:
             self.fmt_bool(value, verb)
         elif kind is int or kind is values.Int64:
-            self.fmt_integer(int(value), verb)
+            self.fmt_integer(int(value), verb, value)
         elif kind is float:
             self.fmt_float(value, verb)
+        elif kind is complex:
+            self.fmt_complex(value, verb)
         elif value is None or value is values.MISSING:
             if depth == 0:
                 self.print_arg(None, verb)

@@ -558,7 +558,9 @@ def cat(*items: Any) -> str:
 
 @sprig("indent", INT, STRING)
 def indent(spaces: int, text: str) -> str:
-    pad = " " * max(spaces, 0)
+    if spaces < 0:
+        raise FuncError("strings: negative Repeat count")
+    pad = " " * spaces
     return pad + text.replace("\n", "\n" + pad)
 
 
@@ -797,13 +799,25 @@ def ceil(value: Any) -> float:
 def round_(value: Any, places: int, *round_on: float) -> float:
     threshold = round_on[0] if round_on else 0.5
     number = golib.to_float64(value)
-    power = math.pow(10, float(places))
+    try:
+        power = math.pow(10, float(places))
+    except OverflowError:
+        power = math.inf  # Go's math.Pow overflows to +Inf
     digit = power * number
     if not math.isfinite(digit):
-        return digit / power if power else digit
+        return _ieee_div(digit, power)
     fraction = math.modf(digit)[0]
     rounded = math.ceil(digit) if fraction >= threshold else math.floor(digit)
-    return rounded / power
+    return _ieee_div(float(rounded), power)
+
+
+def _ieee_div(a: float, b: float) -> float:
+    """Float division as Go does it: x/0 is ±Inf or NaN, never an error."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
 
 
 def _decimal(value: Any) -> decimal.Decimal:
@@ -1258,8 +1272,8 @@ def slice_(items: Any, *indices: Any) -> Any:
     end = golib.to_int64(indices[1]) if len(indices) > 1 else len(items)
     if start < 0 or end < start or end > len(items):
         if end > len(items) or end < 0:
-            raise FuncError("reflect: slice index out of range")
-        raise FuncError("reflect: slice index out of range")
+            raise FuncError("reflect.Value.Slice: slice index out of bounds")
+        raise FuncError("reflect.Value.Slice: slice index out of bounds")
     sliced = items[start:end]
     return type(items)(sliced) if isinstance(items, list) else list(sliced)
 
@@ -1422,13 +1436,13 @@ def dig(*params: Any) -> Any:
     fallback = params[-2]
     if not _is_plain_map(mapping):
         raise FuncError(
-            f"interface conversion: interface {{}} is {values.type_name(mapping)}, "
+            f"interface conversion: interface {{}} is {_assertion_type(mapping)}, "
             "not map[string]interface {}"
         )
     names = params[:-2]
     for name in names:
         if not isinstance(name, str):
-            raise FuncError(f"interface conversion: interface {{}} is {values.type_name(name)}, not string")
+            raise FuncError(f"interface conversion: interface {{}} is {_assertion_type(name)}, not string")
     for position, name in enumerate(names):
         if name not in mapping:
             return fallback
@@ -1437,11 +1451,16 @@ def dig(*params: Any) -> Any:
             return step
         if not _is_plain_map(step):
             raise FuncError(
-                f"interface conversion: interface {{}} is {values.type_name(step)}, "
+                f"interface conversion: interface {{}} is {_assertion_type(step)}, "
                 "not map[string]interface {}"
             )
         mapping = step
     return fallback
+
+
+def _assertion_type(value: Any) -> str:
+    """How Go names a value's type in a failed type assertion ("nil" for nil)."""
+    return "nil" if value is None or value is MISSING else values.type_name(value)
 
 
 def _is_plain_map(value: Any) -> bool:

@@ -101,6 +101,7 @@ _TYPE_NAMES: dict[type, str] = {
     int: "int",
     Int64: "int64",
     float: "float64",
+    complex: "complex128",
     dict: "map[string]interface {}",
     StrMap: "map[string]string",
     list: "[]interface {}",
@@ -115,6 +116,7 @@ _KINDS: dict[type, str] = {
     int: "int",
     Int64: "int64",
     float: "float64",
+    complex: "complex128",
     dict: "map",
     StrMap: "map",
     list: "slice",
@@ -180,7 +182,7 @@ def truth(value: Any) -> bool:
     """Go's template truth: false for the zero value of the type, nil and no value."""
     if value is None or value is MISSING:
         return False
-    if isinstance(value, (str, dict, list, tuple, bool, int, float)):
+    if isinstance(value, (str, dict, list, tuple, bool, int, float, complex)):
         return bool(value)
     return True
 
