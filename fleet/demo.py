@@ -36,6 +36,7 @@ BROKEN_CLUSTER = "c007"  # made unreachable before the second sync
 DRIFT_CLUSTER = "c003"  # a dev cluster: its platform Application heals drift (selfHeal)
 DRIFT_APP = "platform-c003"
 DRIFT_OBJECT = ("v1", "ConfigMap", "platform-system", "cluster-info")
+MIN_CLUSTERS = 50
 
 
 def examples_dir() -> Path:
@@ -122,8 +123,10 @@ def run_demo(
 ) -> int:
     from fleet.clusters.sim import SimServer
 
-    if clusters < 8:
-        raise errors.InputError(f"needs at least 8 clusters (got {clusters})", field="--clusters")
+    if clusters < MIN_CLUSTERS:
+        # The example's list generators name clusters up to c050.
+        raise errors.InputError(f"the example fleet needs at least {MIN_CLUSTERS} clusters (got {clusters})",
+                                field="--clusters")
     examples = examples_dir()
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="fleet-demo-"))
     out.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,9 @@ class SyncRequest:
     burst: int = 100
     state_dir: str | None = None
     git_cache: str | None = None  # where git mirrors live (default $FLEET_CACHE_DIR/git or ~/.cache/fleet/git)
+    # A mirror fetched this recently is not fetched again: about once per run, and a commit pushed
+    # just before a run is seen by it.
+    git_max_age: float = 2.0
     record: bool = True
     resolver: Any = None  # fleet.secrets.resolver.Resolver; None: the default providers
 
@@ -337,7 +340,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             raise errors.InputError(f"must be positive (got {value})", field=field_name)
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
-    repos = gitsource.RepoCache(root, repo_map=request.repo_map)
+    repos = gitsource.RepoCache(root, max_age=request.git_max_age, repo_map=request.repo_map)
     fleet = open_fleet(request, repos)
     reg = build_registry(request)
     every_cluster = reg.clusters()
@@ -428,15 +431,34 @@ def project_root() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
+_WHEEL_SOURCES = ("pyproject.toml", "setup.py", "fleet", "generators", "secrets", "clusters")
+
+
 def build_wheel(dest: Path) -> Path:
-    """``pip wheel --no-deps`` of this checkout into ``dest``: what a remote Ray cluster's
-    workers import (``runtime_env.py_modules``), so they need nothing from the driver's disk."""
+    """A wheel of this checkout in ``dest``: what a remote Ray cluster's workers import
+    (``runtime_env.py_modules``), so they need nothing from the driver's disk.
+
+    The sources are copied first, so the build never writes into the checkout (and setuptools'
+    ``build/`` directory cannot carry stale modules into the wheel).
+    """
     root = project_root()
     if root is None:
         raise errors.PermanentError("fleet does not run from a source checkout; install the same fleet version "
                                     "on the Ray cluster instead of shipping a wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dest),
-                    str(root)], check=True, capture_output=True, timeout=600)
+    source = dest / "src"
+    for name in _WHEEL_SOURCES:
+        if (root / name).is_dir():
+            shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif (root / name).is_file():
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, source / name)
+    # An isolated build: pip installs what pyproject.toml's build-system asks for, as for any wheel.
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
+                       check=True, capture_output=True, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise errors.PermanentError(f"building the fleet wheel failed: {detail.decode(errors='replace')[-400:]}") from exc
     wheels = sorted(dest.glob("*.whl"))
     if not wheels:
         raise errors.PermanentError(f"pip wheel produced no wheel in {dest}")

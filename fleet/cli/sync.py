@@ -358,7 +358,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_command(
-        clusters: Annotated[int, typer.Option("--clusters", metavar="N", help="Simulated clusters (the example fleet has 50).")] = 50,
+        clusters: Annotated[int, typer.Option("--clusters", metavar="N", help="Simulated clusters (at least 50: the example fleet names c001..c050).")] = 50,
         output_dir: Annotated[Path | None, typer.Option("--output-dir", metavar="D", help="Where the reports go (default: a new directory).")] = None,
         executor: ExecutorOpt = "ray",
     ) -> None:
