@@ -351,3 +351,75 @@ def test_generated_templates_render_like_helms_go_engine(
     helm = oracle.render(template, params)
     ours = gotemplate_oracle.ours_like_helm(template, params)
     assert ours == helm, f"template {template!r} params {json.dumps(params)}"
+
+
+# -- generated printf formats --------------------------------------------------------------------
+
+_FLAGS = ["", "-", "+", " ", "#", "0", "-0", "+0", " 0", "#0", "+-", "# "]
+_WIDTHS = ["", "1", "5", "8", "12", "*"]
+_PRECISIONS = ["", ".", ".0", ".1", ".3", ".10", ".*"]
+_PRINTF_VERBS = list("vdsqxXobcUeEfFgGtT") + ["%", "z"]
+_PRINTF_ARGS = [
+    "0",
+    "7",
+    "-42",
+    "255",
+    "1.5",
+    "-0.000123",
+    "1e21",
+    "123456789.0",
+    "3.0",
+    '"hi"',
+    '"héllo wörld"',
+    '""',
+    "true",
+    "false",
+    "nil",
+    '(list 1 "a")',
+    '(dict "k" 1.5)',
+    ".f",
+    ".i",
+    ".s",
+    ".l",
+    ".m",
+    "'a'",
+    "(int64 5)",
+    "1e-7",
+    "0.5",
+    "-1",
+    ".big",
+    ".neg",
+]
+_PRINTF_DATA = {
+    "f": 2.25,
+    "i": 10,
+    "s": "str",
+    "l": [1, 2.5, "x", None],
+    "m": {"b": [1], "a": "z"},
+    "big": 1e20,
+    "neg": -3.75,
+}
+_DIRECTIVE = st.tuples(
+    st.sampled_from(_FLAGS),
+    st.sampled_from(_WIDTHS),
+    st.sampled_from(_PRECISIONS),
+    st.sampled_from(_PRINTF_VERBS),
+    st.sampled_from(["", "|", " "]),
+).map(lambda parts: "%" + "".join(parts))
+PRINTF_TEMPLATES = st.tuples(
+    st.lists(_DIRECTIVE, min_size=1, max_size=3), st.lists(st.sampled_from(_PRINTF_ARGS), max_size=4)
+).map(lambda parts: '{{ printf "' + "".join(parts[0]) + '" ' + " ".join(parts[1]) + " }}")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(template=PRINTF_TEMPLATES)
+def test_generated_printf_formats_match_gos_fmt(template: str, oracle: gotemplate_oracle.HelmOracle) -> None:
+    helm = oracle.render(template, _PRINTF_DATA)
+    ours = gotemplate_oracle.ours_like_helm(template, _PRINTF_DATA)
+    assert ours == helm, f"template {template!r}"

@@ -11,6 +11,7 @@ port of the rules (not of the code) here.
 from __future__ import annotations
 
 import math
+import struct
 import unicodedata
 from typing import Any
 
@@ -149,6 +150,8 @@ def format_float(value: float, fmt_char: str, prec: int) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
+    if fmt_char in "bxX":
+        return _format_binary_float(value, fmt_char, prec)
     sign = "-" if math.copysign(1.0, value) < 0 else ""
     value = abs(value)
     lower = fmt_char.lower()
@@ -175,6 +178,61 @@ def format_float(value: float, fmt_char: str, prec: int) -> str:
         prec = 1
     text = f"{value:.{prec}{'G' if upper else 'g'}}"
     return sign + text
+
+
+def _float_parts(value: float) -> tuple[bool, int, int]:
+    """(negative, mantissa, exponent) of a float64 as strconv sees them: value = mant * 2**(exp-52)."""
+    bits = struct.unpack(">Q", struct.pack(">d", value))[0]
+    negative = bool(bits >> 63)
+    exp = (bits >> 52) & 0x7FF
+    mant = bits & ((1 << 52) - 1)
+    if exp == 0:
+        exp += 1  # denormal
+    else:
+        mant |= 1 << 52
+    return negative, mant, exp - 1023
+
+
+def _format_binary_float(value: float, fmt_char: str, prec: int) -> str:
+    """strconv's %b (decimal mantissa, binary exponent) and %x/%X (hexadecimal mantissa)."""
+    negative, mant, exp = _float_parts(value)
+    sign = "-" if negative else ""
+    if fmt_char == "b":
+        exponent = exp - 52
+        return f"{sign}{mant}p{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+    if mant == 0:
+        exp = 0
+    mant <<= 60 - 52  # leading 1 (if any) at bit 60
+    while mant != 0 and mant & (1 << 60) == 0:
+        mant <<= 1
+        exp -= 1
+    if 0 <= prec < 15:
+        shift = prec * 4
+        extra = (mant << shift) & ((1 << 60) - 1)
+        mant >>= 60 - shift
+        if extra | (mant & 1) > 1 << 59:
+            mant += 1
+        mant <<= 60 - shift
+        if mant & (1 << 61):
+            mant >>= 1
+            exp += 1
+    digits = "0123456789ABCDEF" if fmt_char == "X" else "0123456789abcdef"
+    out = [sign, "0", fmt_char, str((mant >> 60) & 1)]
+    mant = (mant << 4) & ((1 << 64) - 1)
+    if prec < 0 and mant != 0:
+        out.append(".")
+        while mant != 0:
+            out.append(digits[(mant >> 60) & 15])
+            mant = (mant << 4) & ((1 << 64) - 1)
+    elif prec > 0:
+        out.append(".")
+        for _ in range(prec):
+            out.append(digits[(mant >> 60) & 15])
+            mant = (mant << 4) & ((1 << 64) - 1)
+    out.append("P" if fmt_char == "X" else "p")
+    out.append("-" if exp < 0 else "+")
+    out.append(f"{abs(exp):02d}")
+    return "".join(out)
 
 
 def format_float_v(value: float) -> str:
@@ -396,16 +454,17 @@ class _Printer:
         elif verb == "c":
             self.pad(_rune_char(value))
         elif verb == "q":
-            self.pad(
-                quote_rune(value, ascii_only=self.plus)
-                if not self.sharp or not _backquotable_rune(value)
-                else "`" + chr(value) + "`"
-            )
+            self.pad(quote_rune(value, ascii_only=self.plus))  # runes are never backquoted
         elif verb == "U":
-            text = f"U+{value:04X}" if value >= 0 else f"U+{value & 0xFFFFFFFFFFFFFFFF:04X}"
+            digits = max(4, self.prec) if self.prec_present else 4
+            code = value if value >= 0 else value & 0xFFFFFFFFFFFFFFFF
+            text = f"U+{code:0{digits}X}"
             if self.sharp and 0 <= value <= 0x10FFFF and _is_print(chr(value)):
                 text += " '" + chr(value) + "'"
+            old_zero = self.zero
+            self.zero = False
             self.pad(text)
+            self.zero = old_zero
         else:
             self.bad_verb(verb, value if original is None else original)
 
@@ -460,9 +519,6 @@ class _Printer:
         if verb == "v":
             self.fmt_float_prec(value, "g", -1)
         elif verb in "bgGxX":
-            if verb in "bxX":
-                self.bad_verb(verb, value) if verb == "b" else self.fmt_float_hex(value, verb)
-                return
             self.fmt_float_prec(value, verb, -1)
         elif verb in "feEF":
             self.fmt_float_prec(value, verb, 6)
@@ -481,29 +537,6 @@ class _Printer:
         self.fmt_float(value.imag, verb)
         self.buf.append("i)")
         self.plus = old_plus
-
-    def fmt_float_hex(self, value: float, verb: str) -> None:
-        # %x of a float: hexadecimal mantissa and binary exponent (0x1.8p+01).
-        if math.isnan(value) or math.isinf(value):
-            self.fmt_float_prec(value, "g", -1)
-            return
-        sign = "-" if math.copysign(1.0, value) < 0 else ("+" if self.plus else "")
-        value = abs(value)
-        if value == 0:
-            text = "0x0p+00"
-        else:
-            mantissa, exponent = math.frexp(value)  # value = m * 2**e, 0.5 <= m < 1
-            mantissa *= 2
-            exponent -= 1
-            bits = int(mantissa * (1 << 52))
-            frac = format(bits & ((1 << 52) - 1), "013x").rstrip("0")
-            if self.prec_present:
-                frac = (frac + "0" * self.prec)[: self.prec]
-            exp_sign = "-" if exponent < 0 else "+"
-            text = "0x1" + ("." + frac if frac else "") + f"p{exp_sign}{abs(exponent):02d}"
-        if verb == "X":
-            text = text.upper()
-        self.pad(sign + text)
 
     def fmt_float_prec(self, value: float, verb: str, prec: int) -> None:
         if self.prec_present:
@@ -538,7 +571,7 @@ class _Printer:
     def fmt_string(self, value: str, verb: str) -> None:
         if verb == "v":
             if self.sharp_v:
-                self.pad(quote(value))
+                self.pad(quote(self.truncate(value)))
             else:
                 self.pad(self.truncate(value))
         elif verb == "s":
@@ -816,10 +849,6 @@ def _rune_char(code: int) -> str:
     return chr(code)
 
 
-def _backquotable_rune(code: int) -> bool:
-    return 0 <= code <= 0x10FFFF and can_backquote(_rune_char(code)) and code != ord("`")
-
-
 def _sharp_float(num: str, verb: str, prec: int) -> str:
     """The # flag on floats: always print a decimal point, keep trailing zeros for %g."""
     digits = 0
@@ -827,8 +856,9 @@ def _sharp_float(num: str, verb: str, prec: int) -> str:
         digits = 6 if prec == -1 else prec
     tail = ""
     body = num
+    tail_marks = "pP" if verb in "xX" else "eEpP"  # in hexadecimal, e is a digit
     for index in range(1, len(num)):
-        if num[index] in "eEpP":
+        if num[index] in tail_marks:
             tail = num[index:]
             body = num[:index]
             break
