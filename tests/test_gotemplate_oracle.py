@@ -423,3 +423,81 @@ def test_generated_printf_formats_match_gos_fmt(template: str, oracle: gotemplat
     helm = oracle.render(template, _PRINTF_DATA)
     ours = gotemplate_oracle.ours_like_helm(template, _PRINTF_DATA)
     assert ours == helm, f"template {template!r}"
+
+
+# -- generated strings through the string functions ----------------------------------------------
+
+_PIECES = list("abcXYZ019 _-.,:/#'\"\\\t\nÀéßİıǅ😀\u00a0") + [
+    "HTTP",
+    "Server",
+    "ID",
+    "iOS",
+    "v2",
+    "URL",
+    "aB",
+    "__",
+]
+_STRING_FUNCS = [
+    "upper",
+    "lower",
+    "title",
+    "untitle",
+    "trim",
+    "nospace",
+    "initials",
+    "swapcase",
+    "snakecase",
+    "kebabcase",
+    "camelcase",
+    "quote",
+    "squote",
+    "b64enc",
+    "toYaml",
+    "toJson",
+    "len",
+    "sha1sum",
+    "adler32sum",
+    "b32enc",
+    "regexQuoteMeta",
+    "urlquery",
+    "js",
+    "html",
+    "base",
+    "dir",
+    "ext",
+    "clean",
+]
+STRING_TEMPLATES = st.one_of(
+    st.sampled_from(_STRING_FUNCS).map(lambda name: "{{ " + name + " .s }}"),
+    st.tuples(st.sampled_from(["trunc", "abbrev", "wrap", "repeat", "indent"]), st.integers(-3, 12)).map(
+        lambda parts: f"{{{{ {parts[0]} {parts[1]} .s }}}}"
+    ),
+    st.tuples(st.integers(-2, 5), st.integers(-2, 9)).map(
+        lambda parts: f"{{{{ substr {parts[0]} {parts[1]} .s }}}}"
+    ),
+    st.sampled_from(["trimAll", "trimPrefix", "trimSuffix", "contains", "split", "splitList"]).map(
+        lambda name: "{{ " + name + " .t .s }}"
+    ),
+)
+STRING_DATA = st.fixed_dictionaries(
+    {
+        "s": st.lists(st.sampled_from(_PIECES), max_size=8).map("".join),
+        "t": st.lists(st.sampled_from(_PIECES), max_size=3).map("".join),
+    }
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(template=STRING_TEMPLATES, params=STRING_DATA)
+def test_generated_strings_go_through_string_functions_as_in_go(
+    template: str, params: dict[str, str], oracle: gotemplate_oracle.HelmOracle
+) -> None:
+    helm = oracle.render(template, params)
+    ours = gotemplate_oracle.ours_like_helm(template, params)
+    assert ours == helm, f"template {template!r} params {params!r}"

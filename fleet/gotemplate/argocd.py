@@ -233,7 +233,10 @@ def _key_order(a: tuple[str, Any], b: tuple[str, Any]) -> int:
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    if "\n" in data:
+    if any(ord(ch) > 0xFFFF for ch in data):
+        # go-yaml treats 4-byte UTF-8 as unprintable: double quotes with \U escapes.
+        style = '"'
+    elif "\n" in data:
         style = "|"
     elif go_yaml_resolve(data) != "str" or _BASE60.match(data):
         style = '"'

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,49 @@ GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\
 
 def go_trim_space(text: str) -> str:
     return text.strip(GO_SPACE)
+
+
+def is_upper(ch: str) -> bool:
+    """unicode.IsUpper: category Lu (Python's isupper also counts Other_Uppercase)."""
+    return unicodedata.category(ch) == "Lu"
+
+
+def is_lower(ch: str) -> bool:
+    return unicodedata.category(ch) == "Ll"
+
+
+def is_title(ch: str) -> bool:
+    return unicodedata.category(ch) == "Lt"
+
+
+def to_lower(ch: str) -> str:
+    """unicode.ToLower: the simple one-rune mapping (Python's lower() may give two runes)."""
+    mapped = ch.lower()
+    if len(mapped) == 1:
+        return mapped
+    return "i" if ch == "\u0130" else ch
+
+
+def to_upper(ch: str) -> str:
+    mapped = ch.upper()
+    if len(mapped) == 1:
+        return mapped
+    titled = ch.title()  # Greek letters with ypogegrammeni: the simple mapping is the titlecase
+    return titled if len(titled) == 1 else ch
+
+
+def to_title(ch: str) -> str:
+    titled = ch.title()
+    return titled if len(titled) == 1 else ch
+
+
+def map_runes(text: str, convert: Any) -> str:
+    return "".join(convert(ch) for ch in text)
+
+
+def latin1_bytes(text: str) -> list[str]:
+    """Each UTF-8 byte of ``text`` as the rune of the same value, as Go's ``rune(str[i])``."""
+    return [chr(byte) for byte in utf8(text)]
 
 
 def strval(value: Any) -> str:

@@ -108,23 +108,15 @@ def trim(text: str) -> str:
     return golib.go_trim_space(text)
 
 
-def _map_runes(text: str, convert: Any) -> str:
-    # Go maps rune by rune; Python's str.upper() may change the length ("ß" -> "SS").
-    out = []
-    for ch in text:
-        mapped = convert(ch)
-        out.append(mapped if len(mapped) == 1 else ch)
-    return "".join(out)
-
-
 @sprig("upper", STRING)
 def upper(text: str) -> str:
-    return text.upper() if text.isascii() else _map_runes(text, str.upper)
+    # Go maps rune by rune; Python's str.upper() may change the length ("ß" -> "SS").
+    return text.upper() if text.isascii() else golib.map_runes(text, golib.to_upper)
 
 
 @sprig("lower", STRING)
 def lower(text: str) -> str:
-    return text.lower() if text.isascii() else _map_runes(text, str.lower)
+    return text.lower() if text.isascii() else golib.map_runes(text, golib.to_lower)
 
 
 def _is_title_separator(ch: str) -> bool:
@@ -143,8 +135,7 @@ def title(text: str) -> str:
     previous = " "
     for ch in text:
         if _is_title_separator(previous):
-            mapped = ch.title()
-            out.append(mapped if len(mapped) == 1 else ch)
+            out.append(golib.to_title(ch))
         else:
             out.append(ch)
         previous = ch
@@ -160,8 +151,7 @@ def untitle(text: str) -> str:
             next_word = True
             out.append(ch)
         elif next_word:
-            lowered = ch.lower()
-            out.append(lowered if len(lowered) == 1 else ch)
+            out.append(golib.to_lower(ch))
             next_word = False
         else:
             out.append(ch)
@@ -207,14 +197,18 @@ def trim_prefix(prefix: str, text: str) -> str:
 
 @sprig("nospace", STRING)
 def nospace(text: str) -> str:
-    return "".join(ch for ch in text if ch not in golib.GO_SPACE)
+    # goutils walks the string byte by byte, each byte taken as a Latin-1 rune: non-ASCII text
+    # comes out mangled whenever a space was removed, as in Go.
+    runes = golib.latin1_bytes(text)
+    kept = [ch for ch in runes if ch not in golib.GO_SPACE]
+    return text if len(kept) == len(runes) else "".join(kept)
 
 
 @sprig("initials", STRING)
 def initials(text: str) -> str:
     out = []
     take = True
-    for ch in text:
+    for ch in golib.latin1_bytes(text):  # byte by byte, as goutils does
         if ch in golib.GO_SPACE:
             take = True
         elif take:
@@ -265,15 +259,19 @@ def rand_int(low: int, high: int) -> int:
 
 @sprig("swapcase", STRING)
 def swapcase(text: str) -> str:
+    """goutils.SwapCase: upper and title to lower, lower to upper (to title after a space)."""
     out = []
+    whitespace = True
     for ch in text:
-        if ch.isupper() or ch.istitle():
-            mapped = ch.lower()
-        elif ch.islower():
-            mapped = ch.upper()
+        if golib.is_upper(ch) or golib.is_title(ch):
+            out.append(golib.to_lower(ch))
+            whitespace = False
+        elif golib.is_lower(ch):
+            out.append(golib.to_title(ch) if whitespace else golib.to_upper(ch))
+            whitespace = False
         else:
-            mapped = ch
-        out.append(mapped if len(mapped) == 1 else ch)
+            out.append(ch)
+            whitespace = ch in golib.GO_SPACE
     return "".join(out)
 
 
@@ -324,23 +322,23 @@ def _next_word(text: str) -> tuple[int, str, str]:
         kind = _PUNCT
         while size < len(text) and _is_punct(text[size]):
             size += 1
-    elif first.isupper():
+    elif golib.is_upper(first):
         kind = _UPPER
         if size < len(text):
             second = text[size]
-            if second.isupper():
+            if golib.is_upper(second):
                 size += 1
-                while size < len(text) and text[size].isupper():
+                while size < len(text) and golib.is_upper(text[size]):
                     size += 1
                 if size < len(text) and _is_alphabet(text[size]):
                     size -= 1  # "HTTPServer": the last capital starts the next word
             elif _is_alphabet(second):
                 size += 1
-                while size < len(text) and _is_alphabet(text[size]) and not text[size].isupper():
+                while size < len(text) and _is_alphabet(text[size]) and not golib.is_upper(text[size]):
                     size += 1
     elif _is_alphabet(first):
         kind = _ALPHA
-        while size < len(text) and _is_alphabet(text[size]) and not text[size].isupper():
+        while size < len(text) and _is_alphabet(text[size]) and not golib.is_upper(text[size]):
             size += 1
     elif _is_number(first):
         kind = _NUMBER
@@ -363,9 +361,8 @@ def _to_lower(out: list[str], kind: int, word: str, connector: str) -> None:
     for ch in word:
         if _is_connector(ch):
             out.append(connector)
-        elif ch.isupper():
-            lowered = ch.lower()
-            out.append(lowered if len(lowered) == 1 else ch)
+        elif golib.is_upper(ch):
+            out.append(golib.to_lower(ch))
         else:
             out.append(ch)
 
@@ -426,14 +423,8 @@ def kebabcase(text: str) -> str:
     return _camel_to_lower(text, "-")
 
 
-def _upper_rune(ch: str) -> str:
-    mapped = ch.upper()
-    return mapped if len(mapped) == 1 else ch
-
-
-def _lower_rune(ch: str) -> str:
-    mapped = ch.lower()
-    return mapped if len(mapped) == 1 else ch
+_upper_rune = golib.to_upper
+_lower_rune = golib.to_lower
 
 
 @sprig("camelcase", STRING)
@@ -448,13 +439,11 @@ def camelcase(text: str) -> str:
         current = text[index]
         index += 1
         if not _is_connector(current):
-            first_upper = current.isupper()
+            first_upper = golib.is_upper(current)
             current = _upper_rune(current)
             break
         out.append(current)
-    else:
-        return "".join(out)
-    if index >= len(text):
+    if index >= len(text):  # (xstrings writes the last rune again after all-connector input)
         out.append(current)
         return "".join(out)
     while index < len(text):
@@ -465,11 +454,11 @@ def camelcase(text: str) -> str:
             out.append(previous)
             continue
         if _is_connector(previous):
-            first_upper = current.isupper()
+            first_upper = golib.is_upper(current)
             current = _upper_rune(current)
         else:
             if first_upper:
-                if current.isupper():
+                if golib.is_upper(current):
                     current = _lower_rune(current)
                 else:
                     first_upper = False
@@ -479,41 +468,35 @@ def camelcase(text: str) -> str:
 
 
 def _wrap(text: str, width: int, newline: str, wrap_long: bool) -> str:
-    """goutils.WrapCustom: break lines at spaces so they fit in ``width`` (bytes)."""
+    """goutils.WrapCustom: break lines at spaces so they fit in ``width`` bytes."""
     if text == "":
         return ""
-    if newline == "":
-        newline = "\n"
+    data = golib.utf8(text)
+    sep = golib.utf8(newline or "\n")
     width = max(width, 1)
-    input_len = len(text)
     offset = 0
-    out: list[str] = []
-    while input_len - offset > width:
-        if text[offset] == " ":
+    out: list[bytes] = []
+    while len(data) - offset > width:
+        if data[offset : offset + 1] == b" ":
             offset += 1
             continue
-        chunk = text[offset : offset + width + 1]
-        space = chunk.rfind(" ")
-        if space >= 0:
-            out.append(text[offset : offset + space])
-            out.append(newline)
-            offset += space + 1
+        space = data.rfind(b" ", offset, offset + width + 1)
+        if space >= offset:
+            out += [data[offset:space], sep]
+            offset = space + 1
         elif wrap_long:
-            out.append(text[offset : offset + width])
-            out.append(newline)
+            out += [data[offset : offset + width], sep]
             offset += width
         else:
-            rest = text[offset + width :]
-            space = rest.find(" ")
-            if space >= 0:
-                out.append(text[offset : offset + width + space])
-                out.append(newline)
-                offset += width + space + 1
+            space = data.find(b" ", offset + width)
+            if space < 0:
+                out.append(data[offset:])
+                offset = len(data)
             else:
-                out.append(text[offset:])
-                offset = input_len
-    out.append(text[offset:])
-    return "".join(out)
+                out += [data[offset:space], sep]
+                offset = space + 1
+    out.append(data[offset:])
+    return golib.from_utf8(b"".join(out))
 
 
 @sprig("wrap", INT, STRING)
