@@ -501,3 +501,115 @@ def test_generated_strings_go_through_string_functions_as_in_go(
     helm = oracle.render(template, params)
     ours = gotemplate_oracle.ours_like_helm(template, params)
     assert ours == helm, f"template {template!r} params {params!r}"
+
+
+# -- generated nested values through the serialising and merging functions -----------------------
+
+_KEYS = [
+    "a",
+    "b",
+    "A",
+    "a10",
+    "a9",
+    "1",
+    "y",
+    "on",
+    "null",
+    "",
+    "key with space",
+    "k:v",
+    "x.y",
+    "-dash",
+    "~",
+    "é",
+    "true",
+    "0x1",
+    "1e3",
+    "*ref",
+    "&anc",
+    "#c",
+    "? q",
+    "[l]",
+    "<<",
+]
+_NESTED_STRINGS = [
+    "",
+    "plain",
+    "y",
+    "no",
+    "true",
+    "1.0",
+    "012",
+    "0x1F",
+    "1e5",
+    " lead",
+    "trail ",
+    "a: b",
+    "a #b",
+    "- x",
+    "*x",
+    "|",
+    "multi\nline",
+    "multi\nline\n",
+    "tab\there",
+    '"q"',
+    "'s'",
+    "~",
+    "null",
+    ".inf",
+    "2024-01-01",
+    "12:30:45",
+    "1:20",
+    "é",
+    "😀",
+    "a" * 90,
+    " ".join(["word"] * 20),
+    "<<",
+    "=",
+]
+_NESTED = st.recursive(
+    st.one_of(
+        st.sampled_from(_NESTED_STRINGS),
+        st.sampled_from([0, 1, -5, 3.5, 1234567.0, 1e21, 1e-7, 1234567.5]),
+        st.booleans(),
+        st.none(),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+SERIALISE_TEMPLATES = st.sampled_from(
+    [
+        "{{ toYaml .v }}",
+        "{{ toJson .v }}",
+        "{{ toPrettyJson .v }}",
+        "{{ toRawJson .v }}",
+        '{{ toYaml (dict "k" .v) | fromYaml | toJson }}',
+        "{{ mergeOverwrite (deepCopy .v) (deepCopy .w) | toJson }}",
+        "{{ merge (deepCopy .v) (deepCopy .w) | toYaml }}",
+        "{{ .v }}",
+        '{{ printf "%v|%#v" .v .w }}',
+    ]
+)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    template=SERIALISE_TEMPLATES,
+    v=st.dictionaries(st.sampled_from(_KEYS), _NESTED, max_size=4),
+    w=st.dictionaries(st.sampled_from(_KEYS), _NESTED, max_size=4),
+)
+def test_generated_values_serialise_and_merge_as_in_go(
+    template: str, v: dict[str, Any], w: dict[str, Any], oracle: gotemplate_oracle.HelmOracle
+) -> None:
+    params = {"v": v, "w": w}
+    helm = oracle.render(template, params)
+    ours = gotemplate_oracle.ours_like_helm(template, params)
+    assert ours == helm, f"template {template!r} params {json.dumps(params)}"

@@ -153,7 +153,7 @@ def go_yaml_resolve(text: str) -> str:
     if text in _GO_SPECIAL_FLOAT:
         return "float"
     if text == "<<":
-        return "merge"
+        return "merge"  # (written plain by go-yaml all the same, see _represent_str)
     first = text[0]
     if first == ".":
         try:
@@ -187,6 +187,27 @@ class _GoYamlDumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    def check_simple_key(self) -> bool:
+        # libyaml's rule, as go-yaml has it: any single-line scalar up to 128 bytes (the empty
+        # string too) is written as "key: value"; PyYAML refuses "" and counts the tag.
+        event = self.event
+        length = 0
+        if isinstance(event, yaml.ScalarEvent):
+            if self.analysis is None:
+                self.analysis = self.analyze_scalar(event.value)
+            if self.analysis.multiline:
+                return False
+            length = len(event.value.encode("utf-8", "surrogateescape"))
+        elif isinstance(event, yaml.SequenceStartEvent):
+            if not self.check_empty_sequence():
+                return False
+        elif isinstance(event, yaml.MappingStartEvent):
+            if not self.check_empty_mapping():
+                return False
+        elif not isinstance(event, yaml.AliasEvent):
+            return False
+        return length <= 128
 
 
 def _goyaml_key_less(a: str, b: str) -> bool:
@@ -238,7 +259,7 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
         style = '"'
     elif "\n" in data:
         style = "|"
-    elif go_yaml_resolve(data) != "str" or _BASE60.match(data):
+    elif go_yaml_resolve(data) not in ("str", "merge") or _BASE60.match(data):
         style = '"'
     else:
         style = None
@@ -283,7 +304,7 @@ def _go_resolve_for_emitter(self: Any, kind: Any, value: str, implicit: tuple[bo
             "int": "tag:yaml.org,2002:int",
             "float": "tag:yaml.org,2002:float",
             "timestamp": "tag:yaml.org,2002:timestamp",
-            "merge": "tag:yaml.org,2002:merge",
+            "merge": "tag:yaml.org,2002:str",  # go-yaml writes << plain
         }[tag]
     return yaml.SafeDumper.resolve(self, kind, value, implicit)
 
