@@ -789,6 +789,7 @@ class SimServer:
         self._runner: web.AppRunner | None = None
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._stop_lock = threading.Lock()
         self._error: BaseException | None = None
 
     # -- life cycle --------------------------------------------------------------------------------
@@ -796,6 +797,7 @@ class SimServer:
     def start(self) -> Self:
         if self._thread is not None:
             return self
+        self._ready.clear()
         self._thread = threading.Thread(target=self._thread_main, name="fleet-sim", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -808,13 +810,18 @@ class SimServer:
         return self
 
     def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        stopped = self._stopped
-        if stopped is not None:
-            self._loop.call_soon_threadsafe(stopped.set)
-        self._thread.join(timeout=30)
-        self._thread = None
+        """Stop serving (saving state when there is a state file); safe to call twice, from any thread."""
+        with self._stop_lock:
+            thread, loop, stopped = self._thread, self._loop, self._stopped
+            if thread is None or loop is None:
+                return
+            if stopped is not None:
+                try:
+                    loop.call_soon_threadsafe(stopped.set)
+                except RuntimeError:
+                    pass  # the loop has already finished
+            thread.join(timeout=30)
+            self._thread = None
 
     def __enter__(self) -> Self:
         self.start()
