@@ -46,8 +46,13 @@ def unit(payload: dict[str, Any]) -> dict[str, Any]:
 def units(count: int) -> list[executor.WorkUnit]:
     manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "v" * 100}}
     manifests = [manifest] * (PAYLOAD_BYTES // 150)
-    return [executor.WorkUnit(f"c{i:04d}", {"name": f"c{i:04d}", "requests": REQUESTS, "latency": LATENCY,
-                                            "manifests": manifests}) for i in range(count)]
+    return [
+        executor.WorkUnit(
+            f"c{i:04d}",
+            {"name": f"c{i:04d}", "requests": REQUESTS, "latency": LATENCY, "manifests": manifests},
+        )
+        for i in range(count)
+    ]
 
 
 def timed(ex: executor.Executor, work: list[executor.WorkUnit]) -> float:
@@ -66,9 +71,13 @@ def main() -> None:
     ray_ex = executor.RayExecutor(actors=2, slots=CONCURRENCY // 2)
     ray_start = time.perf_counter() - started
     local_ex = executor.LocalExecutor(max_workers=CONCURRENCY)
-    print(f"fan-out overhead: {REQUESTS} round trips of {LATENCY * 1000:.0f} ms per cluster, concurrency {CONCURRENCY}, "
-          f"payload ~{PAYLOAD_BYTES // 1000} KB per cluster; Ray start {ray_start:.1f} s (once per run, not included below)")
-    print(f"{'clusters':>8} {'ideal s':>8} {'threads s':>10} {'ray s':>8} {'ray/threads':>12} {'ray overhead per cluster':>25}")
+    print(
+        f"fan-out overhead: {REQUESTS} round trips of {LATENCY * 1000:.0f} ms per cluster, concurrency {CONCURRENCY}, "
+        f"payload ~{PAYLOAD_BYTES // 1000} KB per cluster; Ray start {ray_start:.1f} s (once per run, not included below)"
+    )
+    print(
+        f"{'clusters':>8} {'ideal s':>8} {'threads s':>10} {'ray s':>8} {'ray/threads':>12} {'ray overhead per cluster':>25}"
+    )
     try:
         for size in sizes:
             work = units(size)
@@ -76,7 +85,9 @@ def main() -> None:
             local = timed(local_ex, work)
             ray = timed(ray_ex, work)
             per_cluster_ms = max(0.0, ray - local) / size * 1000
-            print(f"{size:>8} {ideal:>8.2f} {local:>10.2f} {ray:>8.2f} {ray / local:>12.2f} {per_cluster_ms:>22.1f} ms")
+            print(
+                f"{size:>8} {ideal:>8.2f} {local:>10.2f} {ray:>8.2f} {ray / local:>12.2f} {per_cluster_ms:>22.1f} ms"
+            )
     finally:
         ray_ex.close()
     print("ratio ray/threads close to 1.0 means Ray's fan-out costs little next to the per-cluster work.")

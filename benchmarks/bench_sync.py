@@ -32,8 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import executor, results, sync  # noqa: E402
 from fleet.clusters.sim import SimServer  # noqa: E402
+
+from fleet import results, sync  # noqa: E402
 
 CLUSTERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 APPS = 10
@@ -45,32 +46,67 @@ ROLLOUT = 0.05
 def app_objects(app: str) -> list[dict[str, Any]]:
     labels = {"app": app}
     return [
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{app}-config"}, "data": {"app": app, "level": "info"}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{app}-features"}, "data": {"beta": "false"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{app}-config"},
+            "data": {"app": app, "level": "info"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{app}-features"},
+            "data": {"beta": "false"},
+        },
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": app}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": app},
-         "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app},
-         "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels},
-                  "spec": {"serviceAccountName": app, "containers": [{"name": app, "image": "nginx:1.27"}]}}}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": app},
+            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": app},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"serviceAccountName": app, "containers": [{"name": app, "image": "nginx:1.27"}]},
+                },
+            },
+        },
     ]
 
 
 def write_fleet(root: Path) -> None:
     names = [f"app{i:02d}" for i in range(APPS)]
     appset = {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "bench"},
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "bench"},
         "spec": {
-            "generators": [{"matrix": {"generators": [
-                {"list": {"elements": [{"app": n} for n in names]}},
-                {"clusters": {}},
-            ]}}],
-            "template": {"metadata": {"name": "{{app}}-{{name}}"}, "spec": {
-                "project": "default",
-                "source": {"repoURL": REPO_URL, "path": "apps/{{app}}"},
-                "destination": {"name": "{{name}}", "namespace": "{{app}}"},
-                "syncPolicy": {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]},
-            }},
+            "generators": [
+                {
+                    "matrix": {
+                        "generators": [
+                            {"list": {"elements": [{"app": n} for n in names]}},
+                            {"clusters": {}},
+                        ]
+                    }
+                }
+            ],
+            "template": {
+                "metadata": {"name": "{{app}}-{{name}}"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": REPO_URL, "path": "apps/{{app}}"},
+                    "destination": {"name": "{{name}}", "namespace": "{{app}}"},
+                    "syncPolicy": {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]},
+                },
+            },
         },
     }
     (root / "appset.yaml").write_text(yaml.safe_dump(appset))
@@ -101,9 +137,16 @@ def totals(sim: SimServer) -> dict[str, int]:
 
 def fleet_runs(kind: str, root: Path, rows: list[dict[str, Any]]) -> None:
     with SimServer(CLUSTERS, rollout_seconds=ROLLOUT, tls=True) as sim:
-        request = sync.SyncRequest(fleet=str(root), clusters=tuple(sim.clusters()), repo_map={REPO_URL: str(root)},
-                                   executor=kind, record=False, concurrency=32 if kind == "local" else 16,
-                                   cluster_timeout=600, health_timeout=300)
+        request = sync.SyncRequest(
+            fleet=str(root),
+            clusters=tuple(sim.clusters()),
+            repo_map={REPO_URL: str(root)},
+            executor=kind,
+            record=False,
+            concurrency=32 if kind == "local" else 16,
+            cluster_timeout=600,
+            health_timeout=300,
+        )
         started = time.perf_counter()
         ex = sync.make_executor(request)
         start_cost = time.perf_counter() - started
@@ -116,8 +159,16 @@ def fleet_runs(kind: str, root: Path, rows: list[dict[str, Any]]) -> None:
                 bad = [a for a in run.apps() if not a.ok]
                 if bad or len(run.clusters) != CLUSTERS:
                     raise SystemExit(f"fleet {kind} {phase}: {len(bad)} applications not ok: {bad[:1]}")
-                rows.append({"mode": f"fleet ({kind})", "phase": phase, "seconds": elapsed, "requests": totals(sim),
-                             "start": start_cost, "changed": run.summary()["changed"]})
+                rows.append(
+                    {
+                        "mode": f"fleet ({kind})",
+                        "phase": phase,
+                        "seconds": elapsed,
+                        "requests": totals(sim),
+                        "start": start_cost,
+                        "changed": run.summary()["changed"],
+                    }
+                )
         finally:
             ex.close()
 
@@ -129,20 +180,32 @@ def kubectl_runs(root: Path, rows: list[dict[str, Any]]) -> None:
     with SimServer(CLUSTERS, rollout_seconds=ROLLOUT, tls=True) as sim, tempfile.TemporaryDirectory() as tmp:
         kubeconfig = sim.write_kubeconfig(Path(tmp) / "kubeconfig")
         names = " ".join(sim.cluster_names())
-        script = (f'for c in {names}; do kubectl --kubeconfig "{kubeconfig}" --context "$c" --cache-dir "{tmp}/cache" '
-                  f'apply --server-side --field-manager=bench -k "{root / "kubectl"}" >/dev/null || exit 1; done')
+        script = (
+            f'for c in {names}; do kubectl --kubeconfig "{kubeconfig}" --context "$c" --cache-dir "{tmp}/cache" '
+            f'apply --server-side --field-manager=bench -k "{root / "kubectl"}" >/dev/null || exit 1; done'
+        )
         for phase in ("first", "no-op"):
             sim.reset_counts()
             started = time.perf_counter()
             subprocess.run(["bash", "-c", script], check=True, env={**os.environ, "HOME": tmp})
-            rows.append({"mode": "kubectl loop", "phase": phase, "seconds": time.perf_counter() - started,
-                         "requests": totals(sim), "start": 0.0, "changed": -1})
+            rows.append(
+                {
+                    "mode": "kubectl loop",
+                    "phase": phase,
+                    "seconds": time.perf_counter() - started,
+                    "requests": totals(sim),
+                    "start": 0.0,
+                    "changed": -1,
+                }
+            )
 
 
 def main() -> None:
     objects = CLUSTERS * APPS * OBJECTS
-    print(f"bench_sync: {CLUSTERS} clusters x {APPS} applications x {OBJECTS} objects = {objects} objects "
-          f"(+{CLUSTERS * APPS} namespaces); simulator rollout {ROLLOUT}s; {os.cpu_count()} CPUs shared by everything")
+    print(
+        f"bench_sync: {CLUSTERS} clusters x {APPS} applications x {OBJECTS} objects = {objects} objects "
+        f"(+{CLUSTERS * APPS} namespaces); simulator rollout {ROLLOUT}s; {os.cpu_count()} CPUs shared by everything"
+    )
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "fleet"
@@ -151,13 +214,19 @@ def main() -> None:
         kubectl_runs(root, rows)
         fleet_runs("local", root, rows)
         fleet_runs("ray", root, rows)
-    print(f"\n{'mode':<15} {'phase':<6} {'wall s':>8} {'requests':>9} {'req/object':>10} {'writes':>7}  by verb")
+    print(
+        f"\n{'mode':<15} {'phase':<6} {'wall s':>8} {'requests':>9} {'req/object':>10} {'writes':>7}  by verb"
+    )
     for row in rows:
         req = sum(row["requests"].values())
-        writes = sum(n for v, n in row["requests"].items() if v in ("apply", "create", "update", "patch", "delete"))
+        writes = sum(
+            n for v, n in row["requests"].items() if v in ("apply", "create", "update", "patch", "delete")
+        )
         verbs = ",".join(f"{v}={n}" for v, n in sorted(row["requests"].items()))
         extra = f"  (+{row['start']:.1f}s executor start)" if row["start"] > 0.5 else ""
-        print(f"{row['mode']:<15} {row['phase']:<6} {row['seconds']:>8.1f} {req:>9} {req / objects:>10.3f} {writes:>7}  {verbs}{extra}")
+        print(
+            f"{row['mode']:<15} {row['phase']:<6} {row['seconds']:>8.1f} {req:>9} {req / objects:>10.3f} {writes:>7}  {verbs}{extra}"
+        )
     by = {(r["mode"], r["phase"]): r for r in rows}
     base = {p: by.get(("kubectl loop", p)) for p in ("first", "no-op")}
     print("\nratios against the kubectl loop (lower is better):")
@@ -167,13 +236,17 @@ def main() -> None:
             if row is None or ref is None:
                 continue
             req, ref_req = sum(row["requests"].values()), sum(ref["requests"].values())
-            print(f"  {mode:<14} {phase:<6} requests x{req / ref_req:.3f}   wall time x{row['seconds'] / ref['seconds']:.3f}")
+            print(
+                f"  {mode:<14} {phase:<6} requests x{req / ref_req:.3f}   wall time x{row['seconds'] / ref['seconds']:.3f}"
+            )
     noop = by.get(("fleet (local)", "no-op"))
     if noop:
         lists = noop["requests"].get("list", 0)
-        print(f"\nno-op resync: {lists / CLUSTERS:.1f} LISTs per cluster, "
-              f"{sum(noop['requests'].values()) - lists - noop['requests'].get('discovery', 0)} other requests "
-              "(an unchanged fleet costs a LIST per resource type per cluster)")
+        print(
+            f"\nno-op resync: {lists / CLUSTERS:.1f} LISTs per cluster, "
+            f"{sum(noop['requests'].values()) - lists - noop['requests'].get('discovery', 0)} other requests "
+            "(an unchanged fleet costs a LIST per resource type per cluster)"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,10 @@ def examples_dir() -> Path:
     root = sync.project_root()
     folder = (root / "examples") if root else None
     if folder is None or not (folder / "fleet-repo").is_dir():
-        raise errors.InputError("the bundled examples are not here; run `fleet demo` from a source checkout",
-                                file=str(folder or "examples"))
+        raise errors.InputError(
+            "the bundled examples are not here; run `fleet demo` from a source checkout",
+            file=str(folder or "examples"),
+        )
     return folder
 
 
@@ -55,8 +57,11 @@ def cluster_labels(path: Path) -> dict[str, dict[str, str]]:
         if not isinstance(doc, dict):
             continue
         name = str((doc.get("stringData") or {}).get("name") or "")
-        labels = {k: str(v) for k, v in ((doc.get("metadata") or {}).get("labels") or {}).items()
-                  if k != "argocd.argoproj.io/secret-type"}
+        labels = {
+            k: str(v)
+            for k, v in ((doc.get("metadata") or {}).get("labels") or {}).items()
+            if k != "argocd.argoproj.io/secret-type"
+        }
         if name:
             out[name] = labels
     return out
@@ -81,8 +86,9 @@ def _git_redirect(url: str, path: Path) -> Iterator[None]:
     """git's ``url.<path>.insteadOf <url>`` for this process only (GIT_CONFIG_COUNT, git >= 2.31)."""
     keys = ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{path}.insteadOf",
-                       "GIT_CONFIG_VALUE_0": url})
+    os.environ.update(
+        {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{path}.insteadOf", "GIT_CONFIG_VALUE_0": url}
+    )
     try:
         yield
     finally:
@@ -101,15 +107,27 @@ def cluster_table(run: results.RunResult, *, only_problems: bool = False) -> Any
     for column in ("CLUSTER", "APPS", "SYNCED+HEALTHY", "CHANGED", "DRIFTED", "REQUESTS", "SECONDS", "STATE"):
         table.add_column(column, overflow="fold")
     for c in run.clusters:
-        changed = sum(1 for a in c.apps for r in a.resources
-                      if r.action in (results.Action.CREATED, results.Action.CONFIGURED, results.Action.PRUNED))
+        changed = sum(
+            1
+            for a in c.apps
+            for r in a.resources
+            if r.action in (results.Action.CREATED, results.Action.CONFIGURED, results.Action.PRUNED)
+        )
         drifted = sum(1 for a in c.apps for r in a.resources if r.drift)
         if only_problems and c.ok and not changed and not drifted:
             continue
         state = "ok" if c.ok else (f"{c.reason.value}: {c.message[:70]}" if c.reason else "attention")
         verbs = ",".join(f"{v}={n}" for v, n in sorted(c.requests.items()))
-        table.add_row(c.cluster, str(len(c.apps)), str(sum(1 for a in c.apps if a.ok)), str(changed), str(drifted),
-                      f"{c.request_total} ({verbs})" if verbs else "0", f"{c.seconds:.2f}", state)
+        table.add_row(
+            c.cluster,
+            str(len(c.apps)),
+            str(sum(1 for a in c.apps if a.ok)),
+            str(changed),
+            str(drifted),
+            f"{c.request_total} ({verbs})" if verbs else "0",
+            f"{c.seconds:.2f}",
+            state,
+        )
     return table
 
 
@@ -125,8 +143,9 @@ def run_demo(
 
     if clusters < MIN_CLUSTERS:
         # The example's list generators name clusters up to c050.
-        raise errors.InputError(f"the example fleet needs at least {MIN_CLUSTERS} clusters (got {clusters})",
-                                field="--clusters")
+        raise errors.InputError(
+            f"the example fleet needs at least {MIN_CLUSTERS} clusters (got {clusters})", field="--clusters"
+        )
     examples = examples_dir()
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="fleet-demo-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -140,13 +159,23 @@ def run_demo(
         label_map = {n: labels.get(n) or templates[i % len(templates)] for i, n in enumerate(names)}
         repo = work / "fleet-repo"
         sha = build_repository(examples / "fleet-repo", repo)
-        echo(f"fleet demo: the example fleet is a git repository at {repo} (commit {sha[:12]}), served as "
-             f"{EXAMPLE_REPO_URL}")
-        with _git_redirect(EXAMPLE_REPO_URL, repo), SimServer(names, labels=label_map, rollout_seconds=0.3) as sim:
+        echo(
+            f"fleet demo: the example fleet is a git repository at {repo} (commit {sha[:12]}), served as "
+            f"{EXAMPLE_REPO_URL}"
+        )
+        with (
+            _git_redirect(EXAMPLE_REPO_URL, repo),
+            SimServer(names, labels=label_map, rollout_seconds=0.3) as sim,
+        ):
             echo(f"fleet demo: {clusters} simulated clusters at {sim.url}/clusters/<name>")
             request = sync.SyncRequest(
-                fleet=EXAMPLE_REPO_URL, revision="main", clusters=tuple(sim.clusters()), executor=executor,
-                state_dir=str(out / "state"), git_cache=str(work / "git-cache"), cluster_timeout=90.0,
+                fleet=EXAMPLE_REPO_URL,
+                revision="main",
+                clusters=tuple(sim.clusters()),
+                executor=executor,
+                state_dir=str(out / "state"),
+                git_cache=str(work / "git-cache"),
+                cluster_timeout=90.0,
                 health_timeout=60.0,
             )
             ex = sync.make_executor(request, tmp=work)
@@ -158,17 +187,30 @@ def run_demo(
 
                 echo(cli_sync.summary_line(first))
                 checks.append(("first sync: every Application Synced and Healthy on every cluster", first.ok))
-                checks.append(("first sync: read the fleet at the repository's commit", first.revision == sha))
+                checks.append(
+                    ("first sync: read the fleet at the repository's commit", first.revision == sha)
+                )
 
-                echo(f"\n== 2. break cluster {BROKEN_CLUSTER} (unreachable) and change "
-                     f"{DRIFT_OBJECT[1]} {DRIFT_OBJECT[2]}/{DRIFT_OBJECT[3]} by hand on {DRIFT_CLUSTER}")
+                echo(
+                    f"\n== 2. break cluster {BROKEN_CLUSTER} (unreachable) and change "
+                    f"{DRIFT_OBJECT[1]} {DRIFT_OBJECT[2]}/{DRIFT_OBJECT[3]} by hand on {DRIFT_CLUSTER}"
+                )
                 sim.set_fault(BROKEN_CLUSTER, unreachable=True)
                 api_version, kind, namespace, name = DRIFT_OBJECT
-                sim.edit_object(DRIFT_CLUSTER, api_version, kind, namespace, name,
-                                lambda obj: obj.setdefault("data", {}).update(contact="someone-by-hand@example.com"))
+                sim.edit_object(
+                    DRIFT_CLUSTER,
+                    api_version,
+                    kind,
+                    namespace,
+                    name,
+                    lambda obj: obj.setdefault("data", {}).update(contact="someone-by-hand@example.com"),
+                )
                 sim.reset_counts()
 
-                echo(f"\n== 3. sync again (cluster {BROKEN_CLUSTER} is EXPECTED to fail: it was broken on purpose)")
+                echo(
+                    f"\n== 3. sync again (cluster {BROKEN_CLUSTER} is EXPECTED to fail: "
+                    "it was broken on purpose)"
+                )
                 second = sync.run(request, executor_=ex)
                 table(cluster_table(second, only_problems=True))
                 echo(cli_sync.summary_line(second))
@@ -178,22 +220,32 @@ def run_demo(
             counts = sim.request_counts()
 
         quiet = [c for c in second.clusters if c.cluster not in (BROKEN_CLUSTER, DRIFT_CLUSTER)]
-        writes = {v: n for c in quiet for v, n in counts.get(c.cluster, {}).get("verbs", {}).items()
-                  if v not in ("list", "discovery")}
+        writes = {
+            v: n
+            for c in quiet
+            for v, n in counts.get(c.cluster, {}).get("verbs", {}).items()
+            if v not in ("list", "discovery")
+        }
         lists = sum(counts.get(c.cluster, {}).get("verbs", {}).get("list", 0) for c in quiet)
-        echo(f"\nunchanged clusters: {len(quiet)} clusters answered {lists} LISTs "
-             f"({lists / max(1, len(quiet)):.1f} per cluster) and {sum(writes.values())} other requests")
+        echo(
+            f"\nunchanged clusters: {len(quiet)} clusters answered {lists} LISTs "
+            f"({lists / max(1, len(quiet)):.1f} per cluster) and {sum(writes.values())} other requests"
+        )
         checks.append(("second sync: unchanged clusters cost LISTs only", not writes))
 
         echo("\n== 4. the fleet's state (from the status store)")
         db = store.Store(out / "state")
         states = db.app_states()
         bad = [a for a in states if not a.ok]
-        echo(f"{len(states)} applications on {len({a.cluster for a in states})} clusters; "
-             f"{len(states) - len(bad)} Synced and Healthy; {len(bad)} need attention:")
+        echo(
+            f"{len(states)} applications on {len({a.cluster for a in states})} clusters; "
+            f"{len(states) - len(bad)} Synced and Healthy; {len(bad)} need attention:"
+        )
         for a in bad[:10]:
-            echo(f"  {a.cluster}/{a.name}: {a.sync_status.value}, {a.health.value}, {a.reason.value}"
-                 + (" (expected: the broken cluster)" if a.cluster == BROKEN_CLUSTER else ""))
+            echo(
+                f"  {a.cluster}/{a.name}: {a.sync_status.value}, {a.health.value}, {a.reason.value}"
+                + (" (expected: the broken cluster)" if a.cluster == BROKEN_CLUSTER else "")
+            )
         if len(bad) > 10:
             echo(f"  ... and {len(bad) - 10} more")
         history = db.runs(limit=10)
@@ -207,8 +259,11 @@ def run_demo(
     for description, passed in checks:
         echo(f"  [{'ok' if passed else 'FAILED'}] {description}")
     ok = all(passed for _, passed in checks)
-    echo("fleet demo: everything behaved as expected (the broken cluster's failure was part of the plan)" if ok
-         else "fleet demo: something did NOT behave as expected (see FAILED above)")
+    echo(
+        "fleet demo: everything behaved as expected (the broken cluster's failure was part of the plan)"
+        if ok
+        else "fleet demo: something did NOT behave as expected (see FAILED above)"
+    )
     return 0 if ok else 1
 
 
@@ -216,13 +271,26 @@ def _second_run_checks(run: results.RunResult) -> list[tuple[str, bool]]:
     by_name = {c.cluster: c for c in run.clusters}
     broken = by_name.get(BROKEN_CLUSTER)
     others = [c for c in run.clusters if c.cluster != BROKEN_CLUSTER]
-    drifted = [r for c in run.clusters if c.cluster == DRIFT_CLUSTER for a in c.apps if a.name == DRIFT_APP
-               for r in a.resources if r.drift]
+    drifted = [
+        r
+        for c in run.clusters
+        if c.cluster == DRIFT_CLUSTER
+        for a in c.apps
+        if a.name == DRIFT_APP
+        for r in a.resources
+        if r.drift
+    ]
     healed = [r for r in drifted if r.action is results.Action.CONFIGURED and r.diff]
     return [
-        (f"second sync: cluster {BROKEN_CLUSTER} reported as {Reason.CLUSTER_UNREACHABLE.value} (expected)",
-         broken is not None and broken.reason is Reason.CLUSTER_UNREACHABLE),
+        (
+            f"second sync: cluster {BROKEN_CLUSTER} reported as "
+            f"{Reason.CLUSTER_UNREACHABLE.value} (expected)",
+            broken is not None and broken.reason is Reason.CLUSTER_UNREACHABLE,
+        ),
         ("second sync: every other cluster Synced and Healthy", bool(others) and all(c.ok for c in others)),
-        (f"second sync: the hand-made change on {DRIFT_CLUSTER} found (with its diff) and healed by selfHeal",
-         len(healed) == 1),
+        (
+            f"second sync: the hand-made change on {DRIFT_CLUSTER} found (with its diff) "
+            "and healed by selfHeal",
+            len(healed) == 1,
+        ),
     ]

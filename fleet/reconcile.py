@@ -202,10 +202,17 @@ def prepare(work: AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None 
     seen: set[Ref] = set()
     for index, raw in enumerate(work.manifests):
         meta = raw.get("metadata") or {}
-        if not raw.get("apiVersion") or not raw.get("kind") or not (meta.get("name") or meta.get("generateName")):
-            prepared.failure = (Reason.INVALID_SPEC, f"application {work.name}: manifest {index} "
-                                f"({raw.get('kind') or 'object'} {meta.get('name') or '<unnamed>'}) needs apiVersion, "
-                                "kind and metadata.name")
+        if (
+            not raw.get("apiVersion")
+            or not raw.get("kind")
+            or not (meta.get("name") or meta.get("generateName"))
+        ):
+            prepared.failure = (
+                Reason.INVALID_SPEC,
+                f"application {work.name}: manifest {index} "
+                f"({raw.get('kind') or 'object'} {meta.get('name') or '<unnamed>'}) needs apiVersion, "
+                "kind and metadata.name",
+            )
             return prepared
         # The hash is taken of the object as Git has it (ciphertext for SOPS files), stamped.
         shipped = plan.default_namespace([raw], work.namespace, cluster_scoped=cluster_scoped)[0]
@@ -220,7 +227,10 @@ def prepare(work: AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None 
         obj = _with_annotation(inventory.stamp(obj, work.name), DESIRED_HASH_ANNOTATION, digest)
         ref = Ref.from_object(obj)
         if ref in seen and not plan.is_hook(obj):
-            prepared.failure = (Reason.INVALID_SPEC, f"application {work.name}: {ref} appears twice in the manifests")
+            prepared.failure = (
+                Reason.INVALID_SPEC,
+                f"application {work.name}: {ref} appears twice in the manifests",
+            )
             return prepared
         seen.add(ref)
         try:
@@ -237,7 +247,9 @@ def _sealed_ref(ref: Ref) -> Ref:
     return Ref("bitnami.com", "SealedSecret", ref.namespace, ref.name)
 
 
-def kinds_needed(prepared: Iterable[_Prepared], previous: Mapping[str, inventory.Inventory]) -> dict[tuple[str, str], str]:
+def kinds_needed(
+    prepared: Iterable[_Prepared], previous: Mapping[str, inventory.Inventory]
+) -> dict[tuple[str, str], str]:
     """(group, kind) -> the apiVersion to LIST it with: what the Applications render, what their
     inventories hold (stale objects to prune), and what sealed delivery reads."""
     kinds: dict[tuple[str, str], str] = {}
@@ -399,8 +411,14 @@ class _Session:
             if self._namespace_ready:
                 return
             if Ref("", "Namespace", "", inventory.INVENTORY_NAMESPACE) not in self.live:
-                ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": inventory.INVENTORY_NAMESPACE,
-                      "labels": {inventory.MANAGED_BY_LABEL: inventory.MANAGED_BY_VALUE}}}
+                ns = {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {
+                        "name": inventory.INVENTORY_NAMESPACE,
+                        "labels": {inventory.MANAGED_BY_LABEL: inventory.MANAGED_BY_VALUE},
+                    },
+                }
                 self.api.apply(ns, force=True)
             self._namespace_ready = True
 
@@ -435,21 +453,41 @@ class _AppSync:
             reason, message = self.prepared.failure
             return self._failed(reason, message)
         for (group, kind), exc in self.session.list_errors.items():
-            if any(Ref.from_object(o).group == group and Ref.from_object(o).kind == kind for o in self.prepared.objects):
-                return self._failed(_reason_for(exc, Reason.DIFF_FAILED), f"cannot list {kind}: {_message(exc)}")
-        delays = self.prepared.policy.retry.delays() if (self.prepared.policy.retry and self.settings.retry) else []
+            if any(
+                Ref.from_object(o).group == group and Ref.from_object(o).kind == kind
+                for o in self.prepared.objects
+            ):
+                return self._failed(
+                    _reason_for(exc, Reason.DIFF_FAILED), f"cannot list {kind}: {_message(exc)}"
+                )
+        delays = (
+            self.prepared.policy.retry.delays()
+            if (self.prepared.policy.retry and self.settings.retry)
+            else []
+        )
         attempt = 1
         while True:
             result = self._attempt(attempt)
             failed = result.phase in (OperationPhase.FAILED, OperationPhase.ERROR)
-            if not (self.settings.writes and failed and result.reason.is_retryable() and attempt <= len(delays)):
+            if not (
+                self.settings.writes and failed and result.reason.is_retryable() and attempt <= len(delays)
+            ):
                 return result
             delay = delays[attempt - 1]
             if self.session.remaining() < delay + 2 * DEADLINE_MARGIN:
                 return result
-            _log.info("retrying application", extra={"fields": {
-                "cluster": self.session.cluster.name, "app": self.app, "attempt": attempt + 1,
-                "delay": delay, "reason": result.reason.value}})
+            _log.info(
+                "retrying application",
+                extra={
+                    "fields": {
+                        "cluster": self.session.cluster.name,
+                        "app": self.app,
+                        "attempt": attempt + 1,
+                        "delay": delay,
+                        "reason": result.reason.value,
+                    }
+                },
+            )
             time.sleep(delay)
             attempt += 1
             try:
@@ -458,7 +496,9 @@ class _AppSync:
                 return self._failed(_reason_for(exc, Reason.DIFF_FAILED), _message(exc), attempts=attempt)
 
     def _refs_to_refresh(self) -> list[tuple[Ref, str]]:
-        out = [(Ref.from_object(o), str(o["apiVersion"])) for o in self.prepared.objects if not plan.is_hook(o)]
+        out = [
+            (Ref.from_object(o), str(o["apiVersion"])) for o in self.prepared.objects if not plan.is_hook(o)
+        ]
         previous = self.session.inventories.get(self.app)
         out.extend((e.ref, e.api_version) for e in (previous.entries if previous else ()))
         return out
@@ -482,8 +522,14 @@ class _AppSync:
         stale = [e.ref for e in inventory.diff(previous, current) if e.ref in live]
         owned_stale = [r for r in stale if inventory.is_owned_by(live[r], self.app)]
         try:
-            app_diff = diff.diff_all(regular, live, extra=owned_stale, ignore=self.prepared.rules,
-                                     secret_paths=secret_paths, text=True)
+            app_diff = diff.diff_all(
+                regular,
+                live,
+                extra=owned_stale,
+                ignore=self.prepared.rules,
+                secret_paths=secret_paths,
+                text=True,
+            )
         except Exception as exc:  # noqa: BLE001 - a broken ignore rule must fail only this app
             return self._failed(Reason.DIFF_FAILED, _message(exc), attempts=attempt)
         rows, to_apply = self._classify(app_diff, regular, live, always_apply)
@@ -494,17 +540,31 @@ class _AppSync:
             desired = [self._respect(o, live) for o in desired]
         try:
             the_plan = plan.plan_sync(
-                desired, live, app=self.app, previous=previous, policy=policy, options=options,
-                prune=True if self.settings.prune else None, out_of_sync=to_apply,
-                namespace=self.work.namespace, revision=self.work.revision, started_at=self.settings.started_at,
+                desired,
+                live,
+                app=self.app,
+                previous=previous,
+                policy=policy,
+                options=options,
+                prune=True if self.settings.prune else None,
+                out_of_sync=to_apply,
+                namespace=self.work.namespace,
+                revision=self.work.revision,
+                started_at=self.settings.started_at,
             )
         except errors.FleetError as exc:
             return self._failed(Reason.INVALID_SPEC, _message(exc), attempts=attempt)
         self._note_skips(the_plan, rows)
         if the_plan.blocked:
             owners = ", ".join(f"{s.ref} (owned by {s.owner})" for s in the_plan.shared)
-            return self._finish(rows, live, phase=OperationPhase.FAILED, reason=Reason.SHARED_RESOURCE,
-                                message=f"FailOnSharedResource: {owners}", attempts=attempt)
+            return self._finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.SHARED_RESOURCE,
+                message=f"FailOnSharedResource: {owners}",
+                attempts=attempt,
+            )
         needs = self._needs_operation(the_plan, to_apply)
         # 4. execute (a sync; a dry run validates on the server; a diff only compares)
         failure: _StepFailed | None = None
@@ -519,7 +579,9 @@ class _AppSync:
         if self.settings.writes:
             # Planned deletes that did not happen (failed, or never reached) stay listed; stale
             # objects the plan let go of (someone else's now) are forgotten.
-            not_deleted = [i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted]
+            not_deleted = [
+                i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
+            ]
             record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
             if record != previous or self.app not in session.inventory_objects:
                 try:
@@ -530,18 +592,37 @@ class _AppSync:
                     session.inventory_objects[self.app] = written
                 except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed
                     if failure is None:
-                        failure = _StepFailed(_reason_for(exc, Reason.APPLY_FAILED),
-                                              f"recording the inventory failed: {_message(exc)}")
+                        failure = _StepFailed(
+                            _reason_for(exc, Reason.APPLY_FAILED),
+                            f"recording the inventory failed: {_message(exc)}",
+                        )
         # 6. health and the verdict
         if the_plan.empty_prune_refused and failure is None:
-            return self._finish(rows, live, phase=OperationPhase.FAILED, reason=Reason.EMPTY_PRUNE_REFUSED,
-                                message="automated sync refused to prune every resource (allowEmpty is false)",
-                                attempts=attempt)
+            return self._finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.EMPTY_PRUNE_REFUSED,
+                message="automated sync refused to prune every resource (allowEmpty is false)",
+                attempts=attempt,
+            )
         if failure is not None:
-            return self._finish(rows, live, phase=OperationPhase.FAILED, reason=failure.reason,
-                                message=failure.message, attempts=attempt)
-        return self._finish(rows, live, phase=OperationPhase.SUCCEEDED, reason=Reason.SUCCEEDED,
-                            message=self._summary(rows), attempts=attempt)
+            return self._finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=failure.reason,
+                message=failure.message,
+                attempts=attempt,
+            )
+        return self._finish(
+            rows,
+            live,
+            phase=OperationPhase.SUCCEEDED,
+            reason=Reason.SUCCEEDED,
+            message=self._summary(rows),
+            attempts=attempt,
+        )
 
     # -- secrets --------------------------------------------------------------------------------------
 
@@ -559,8 +640,11 @@ class _AppSync:
                 self.session.check_time("sealing")
                 sealed_ref = _sealed_ref(ref)
                 sealed_obj = delivery.seal_for_cluster(
-                    obj, cluster=self.session.cluster, cert=self.session.certificate(),
-                    resolver=self.session.resolution(), live=self.session.get_live(sealed_ref),
+                    obj,
+                    cluster=self.session.cluster,
+                    cert=self.session.certificate(),
+                    resolver=self.session.resolution(),
+                    live=self.session.get_live(sealed_ref),
                     live_secret=self.session.get_live(ref),
                 )
                 # The SealedSecret is what fleet applies and tracks: give it its own tracking id.
@@ -576,7 +660,9 @@ class _AppSync:
                 out.append(obj)
         return out, secret_paths, always
 
-    def _live_view(self, desired: Sequence[Mapping[str, Any]], previous: inventory.Inventory) -> dict[Ref, dict[str, Any]]:
+    def _live_view(
+        self, desired: Sequence[Mapping[str, Any]], previous: inventory.Inventory
+    ) -> dict[Ref, dict[str, Any]]:
         refs = {Ref.from_object(o) for o in desired} | previous.refs()
         view = {}
         for ref in refs:
@@ -635,7 +721,9 @@ class _AppSync:
             applied = _annotations(live.get(ref)).get(DESIRED_HASH_ANNOTATION)
             row.action = results.Action.CONFIGURED
             if ref in always_apply:
-                row.message = "holds secret references: re-applied whenever it differs (the backend is authoritative)"
+                row.message = (
+                    "holds secret references: re-applied whenever it differs (the backend is authoritative)"
+                )
                 to_apply.add(ref)
             elif wanted != applied:
                 row.message = "changed in Git"
@@ -673,8 +761,13 @@ class _AppSync:
 
     # -- execution ------------------------------------------------------------------------------------
 
-    def _execute(self, the_plan: plan.SyncPlan, rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]],
-                 deleted: set[Ref]) -> _StepFailed | None:
+    def _execute(
+        self,
+        the_plan: plan.SyncPlan,
+        rows: dict[Ref, _Row],
+        live: dict[Ref, dict[str, Any]],
+        deleted: set[Ref],
+    ) -> _StepFailed | None:
         """Run the steps in order: prune, apply, wait for health; SyncFail hooks on failure."""
         failure: _StepFailed | None = None
         for step in the_plan.steps:
@@ -687,7 +780,10 @@ class _AppSync:
                 failure = _StepFailed(Reason.TIMEOUT, _message(exc))
             if failure is not None:
                 for row in rows.values():
-                    if row.action in (results.Action.CREATED, results.Action.CONFIGURED) and row.result is None:
+                    if (
+                        row.action in (results.Action.CREATED, results.Action.CONFIGURED)
+                        and row.result is None
+                    ):
                         row.action = results.Action.SKIPPED
                         row.message = "not applied: an earlier step failed"
                 break
@@ -697,32 +793,59 @@ class _AppSync:
                     self.session.check_time("SyncFail hooks")
                     self._run_step(step, rows, live, deleted)
                 except (_StepFailed, _DeadlineExceeded) as exc:
-                    _log.warning("SyncFail hook failed", extra={"fields": {
-                        "cluster": self.session.cluster.name, "app": self.app, "error": _message(exc)}})
+                    _log.warning(
+                        "SyncFail hook failed",
+                        extra={
+                            "fields": {
+                                "cluster": self.session.cluster.name,
+                                "app": self.app,
+                                "error": _message(exc),
+                            }
+                        },
+                    )
                     break
         return failure
 
-    def _run_step(self, step: plan.Step, rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]],
-                  deleted: set[Ref]) -> None:
-        cluster = self.session.cluster.name
+    def _run_step(
+        self, step: plan.Step, rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]], deleted: set[Ref]
+    ) -> None:
         for item in step.prune:
             row = rows.setdefault(item.ref, _Row(item.ref, str(item.obj.get("apiVersion") or "")))
             try:
-                self.api.delete(row.api_version or str(item.obj.get("apiVersion")), item.ref.kind, item.ref.name,
-                                item.ref.namespace or None, propagation_policy=item.options.propagation_policy.value.title())
+                self.api.delete(
+                    row.api_version or str(item.obj.get("apiVersion")),
+                    item.ref.kind,
+                    item.ref.name,
+                    item.ref.namespace or None,
+                    propagation_policy=item.options.propagation_policy.value.title(),
+                )
             except Exception as exc:  # noqa: BLE001 - reported per object and for the app
-                row.action, row.result, row.message = results.Action.FAILED, ResultCode.SYNC_FAILED, _message(exc)
-                raise _StepFailed(_reason_for(exc, Reason.PRUNE_FAILED), f"pruning {item.ref} failed: {_message(exc)}") from exc
+                row.action, row.result, row.message = (
+                    results.Action.FAILED,
+                    ResultCode.SYNC_FAILED,
+                    _message(exc),
+                )
+                raise _StepFailed(
+                    _reason_for(exc, Reason.PRUNE_FAILED), f"pruning {item.ref} failed: {_message(exc)}"
+                ) from exc
             deleted.add(item.ref)
             live.pop(item.ref, None)
             self.session.set_live(item.ref, None)
-            row.action, row.status, row.result, row.message = (results.Action.PRUNED, SyncStatus.SYNCED,
-                                                               ResultCode.PRUNED, "pruned")
+            row.action, row.status, row.result, row.message = (
+                results.Action.PRUNED,
+                SyncStatus.SYNCED,
+                ResultCode.PRUNED,
+                "pruned",
+            )
         waiting: list[plan.Item] = []
         for item in step.apply:
             if item.kind is plan.ItemKind.HOOK:
                 row = rows.setdefault(item.ref, _Row(item.ref, str(item.obj.get("apiVersion"))))
-                row.action, row.hook, row.wave = results.Action.HOOK, (item.phase.value if item.phase else ""), plan.wave(item.obj)
+                row.action, row.hook, row.wave = (
+                    results.Action.HOOK,
+                    (item.phase.value if item.phase else ""),
+                    plan.wave(item.obj),
+                )
                 if not item.create:
                     waiting.append(item)
                     continue
@@ -732,7 +855,9 @@ class _AppSync:
                     applied = self.api.apply(item.obj, force=True)
                 except Exception as exc:  # noqa: BLE001
                     row.result, row.message = ResultCode.SYNC_FAILED, _message(exc)
-                    raise _StepFailed(_reason_for(exc, Reason.HOOK_FAILED), f"hook {item.ref} failed: {_message(exc)}") from exc
+                    raise _StepFailed(
+                        _reason_for(exc, Reason.HOOK_FAILED), f"hook {item.ref} failed: {_message(exc)}"
+                    ) from exc
                 live[item.ref] = applied
                 self.session.set_live(item.ref, applied)
                 waiting.append(item)
@@ -745,9 +870,15 @@ class _AppSync:
             try:
                 applied = self._apply(item, live.get(item.ref))
             except Exception as exc:  # noqa: BLE001
-                row.action, row.status, row.result, row.message = (results.Action.FAILED, SyncStatus.OUT_OF_SYNC,
-                                                                   ResultCode.SYNC_FAILED, _message(exc))
-                raise _StepFailed(_reason_for(exc, Reason.APPLY_FAILED), f"applying {item.ref} failed: {_message(exc)}") from exc
+                row.action, row.status, row.result, row.message = (
+                    results.Action.FAILED,
+                    SyncStatus.OUT_OF_SYNC,
+                    ResultCode.SYNC_FAILED,
+                    _message(exc),
+                )
+                raise _StepFailed(
+                    _reason_for(exc, Reason.APPLY_FAILED), f"applying {item.ref} failed: {_message(exc)}"
+                ) from exc
             live[item.ref] = applied
             self.session.set_live(item.ref, applied)
             row.status, row.result = SyncStatus.SYNCED, ResultCode.SYNCED
@@ -763,20 +894,29 @@ class _AppSync:
         if live_obj is None:
             return self.api.create(item.obj)
         body = copy.deepcopy(dict(item.obj))
-        body.setdefault("metadata", {})["resourceVersion"] = (live_obj.get("metadata") or {}).get("resourceVersion")
+        body.setdefault("metadata", {})["resourceVersion"] = (live_obj.get("metadata") or {}).get(
+            "resourceVersion"
+        )
         return self.api.replace(body)
 
     def _delete_and_wait(self, item: plan.Item) -> None:
         api_version = str(item.obj.get("apiVersion"))
-        self.api.delete(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None,
-                        propagation_policy=client.PropagationPolicy.BACKGROUND)
+        self.api.delete(
+            api_version,
+            item.ref.kind,
+            item.ref.name,
+            item.ref.namespace or None,
+            propagation_policy=client.PropagationPolicy.BACKGROUND,
+        )
         interval = self.settings.poll_interval
         while self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None) is not None:
             self.session.check_time(f"recreating hook {item.ref}")
             time.sleep(interval)
             interval = min(1.0, interval * 2)
 
-    def _wait(self, items: Sequence[plan.Item], rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]]) -> None:
+    def _wait(
+        self, items: Sequence[plan.Item], rows: dict[Ref, _Row], live: dict[Ref, dict[str, Any]]
+    ) -> None:
         """Wait until every object of the step is healthy (hooks: complete), or fail the step."""
         if not items:
             return
@@ -792,7 +932,9 @@ class _AppSync:
                 break
             if time.monotonic() + interval > deadline:
                 names = ", ".join(str(i.ref) for i in pending[:5])
-                raise _StepFailed(Reason.TIMEOUT, f"not healthy within {self.settings.health_timeout:g}s: {names}")
+                raise _StepFailed(
+                    Reason.TIMEOUT, f"not healthy within {self.settings.health_timeout:g}s: {names}"
+                )
             time.sleep(interval)
             interval = min(1.0, interval * 2)
             for item in pending:
@@ -800,8 +942,10 @@ class _AppSync:
                 try:
                     obj = self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None)
                 except Exception as exc:  # noqa: BLE001
-                    raise _StepFailed(_reason_for(exc, Reason.HEALTH_CHECK_FAILED),
-                                      f"reading {item.ref} failed: {_message(exc)}") from exc
+                    raise _StepFailed(
+                        _reason_for(exc, Reason.HEALTH_CHECK_FAILED),
+                        f"reading {item.ref} failed: {_message(exc)}",
+                    ) from exc
                 if obj is not None:
                     live[item.ref] = obj
                     self.session.set_live(item.ref, obj)
@@ -821,8 +965,13 @@ class _AppSync:
             wanted = plan.HookDeletePolicy.HOOK_SUCCEEDED if ok else plan.HookDeletePolicy.HOOK_FAILED
             if wanted in item.delete_policies:
                 try:
-                    self.api.delete(str(item.obj.get("apiVersion")), item.ref.kind, item.ref.name,
-                                    item.ref.namespace or None, propagation_policy=client.PropagationPolicy.BACKGROUND)
+                    self.api.delete(
+                        str(item.obj.get("apiVersion")),
+                        item.ref.kind,
+                        item.ref.name,
+                        item.ref.namespace or None,
+                        propagation_policy=client.PropagationPolicy.BACKGROUND,
+                    )
                     live.pop(item.ref, None)
                     self.session.set_live(item.ref, None)
                     row.message += f"; deleted ({wanted.value})"
@@ -831,7 +980,11 @@ class _AppSync:
         if failed_hooks:
             names = ", ".join(str(i.ref) for i in failed_hooks)
             raise _StepFailed(Reason.HOOK_FAILED, f"hook failed: {names}")
-        bad = [i for i in items if i.kind is not plan.ItemKind.HOOK and statuses[i.ref].status is health.Health.DEGRADED]
+        bad = [
+            i
+            for i in items
+            if i.kind is not plan.ItemKind.HOOK and statuses[i.ref].status is health.Health.DEGRADED
+        ]
         if bad:
             detail = "; ".join(f"{i.ref}: {statuses[i.ref].message}" for i in bad[:5])
             raise _StepFailed(Reason.HEALTH_CHECK_FAILED, f"degraded: {detail}")
@@ -845,26 +998,46 @@ class _AppSync:
             row = rows.get(item.ref)
             if item.kind is plan.ItemKind.HOOK:
                 row = rows.setdefault(item.ref, _Row(item.ref, str(item.obj.get("apiVersion"))))
-                row.action, row.hook, row.message = results.Action.HOOK, item.phase.value if item.phase else "", "would run"
+                row.action, row.hook, row.message = (
+                    results.Action.HOOK,
+                    item.phase.value if item.phase else "",
+                    "would run",
+                )
                 continue
             if row is None:
                 action = results.Action.CONFIGURED if item.exists else results.Action.CREATED
-                row = rows[item.ref] = _Row(item.ref, str(item.obj.get("apiVersion")), action=action,
-                                            message="CreateNamespace", status=SyncStatus.OUT_OF_SYNC)
+                row = rows[item.ref] = _Row(
+                    item.ref,
+                    str(item.obj.get("apiVersion")),
+                    action=action,
+                    message="CreateNamespace",
+                    status=SyncStatus.OUT_OF_SYNC,
+                )
             try:
                 self.session.check_time("dry run")
                 if item.kind is plan.ItemKind.PRUNE:
-                    self.api.delete(row.api_version, item.ref.kind, item.ref.name, item.ref.namespace or None,
-                                    dry_run=True)
+                    self.api.delete(
+                        row.api_version,
+                        item.ref.kind,
+                        item.ref.name,
+                        item.ref.namespace or None,
+                        dry_run=True,
+                    )
                 elif item.server_side_apply:
                     self.api.apply(item.obj, force=True, dry_run=True)
             except (client.NotFound, client.UnknownKind):
                 pass  # its namespace or CRD comes with this sync: validated locally only
             except Exception as exc:  # noqa: BLE001
-                row.action, row.result, row.message = results.Action.FAILED, ResultCode.SYNC_FAILED, _message(exc)
+                row.action, row.result, row.message = (
+                    results.Action.FAILED,
+                    ResultCode.SYNC_FAILED,
+                    _message(exc),
+                )
                 if failure is None:
-                    failure = _StepFailed(_reason_for(exc, Reason.APPLY_FAILED),
-                                          f"dry run of {item.ref} failed: {_message(exc)}")
+                    failure = _StepFailed(
+                        _reason_for(exc, Reason.APPLY_FAILED),
+                        f"dry run of {item.ref} failed: {_message(exc)}",
+                    )
                 continue
             self._mark_would(row, item.kind is plan.ItemKind.PRUNE)
         self._would(the_plan, rows, set())
@@ -876,7 +1049,11 @@ class _AppSync:
             return
         prune_refs = {i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE}
         for row in rows.values():
-            if row.action in (results.Action.CREATED, results.Action.CONFIGURED, results.Action.PRUNE_SKIPPED):
+            if row.action in (
+                results.Action.CREATED,
+                results.Action.CONFIGURED,
+                results.Action.PRUNE_SKIPPED,
+            ):
                 if row.action is results.Action.PRUNE_SKIPPED and row.ref not in prune_refs:
                     continue
                 self._mark_would(row, row.ref in prune_refs)
@@ -904,36 +1081,82 @@ class _AppSync:
             return "in sync"
         return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
 
-    def _finish(self, rows: Mapping[Ref, _Row], live: Mapping[Ref, Mapping[str, Any]], *, phase: OperationPhase,
-                reason: Reason, message: str, attempts: int) -> results.AppResult:
+    def _finish(
+        self,
+        rows: Mapping[Ref, _Row],
+        live: Mapping[Ref, Mapping[str, Any]],
+        *,
+        phase: OperationPhase,
+        reason: Reason,
+        message: str,
+        attempts: int,
+    ) -> results.AppResult:
         resources = []
         statuses = []
-        for row in sorted(rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)):
+        for row in sorted(
+            rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)
+        ):
             obj = live.get(row.ref)
-            state = health.check(obj) if row.action not in (results.Action.PRUNED, results.Action.WOULD_PRUNE,
-                                                             results.Action.PRUNE_SKIPPED) else None
+            state = (
+                health.check(obj)
+                if row.action
+                not in (results.Action.PRUNED, results.Action.WOULD_PRUNE, results.Action.PRUNE_SKIPPED)
+                else None
+            )
             if state is not None and not row.hook:
                 statuses.append(state)
-            resources.append(results.ResourceResult(
-                group=row.ref.group, version=_version(row.api_version), kind=row.ref.kind,
-                namespace=row.ref.namespace, name=row.ref.name, action=row.action, status=row.status,
-                health=state.status if state else None, health_message=redact.mask(state.message) if state else "",
-                result=row.result, message=redact.mask(row.message), diff=redact.mask(row.diff), drift=row.drift,
-                wave=row.wave, hook=row.hook,
-            ))
-        sync_status = SyncStatus.OUT_OF_SYNC if any(r.status is SyncStatus.OUT_OF_SYNC for r in resources) \
+            resources.append(
+                results.ResourceResult(
+                    group=row.ref.group,
+                    version=_version(row.api_version),
+                    kind=row.ref.kind,
+                    namespace=row.ref.namespace,
+                    name=row.ref.name,
+                    action=row.action,
+                    status=row.status,
+                    health=state.status if state else None,
+                    health_message=redact.mask(state.message) if state else "",
+                    result=row.result,
+                    message=redact.mask(row.message),
+                    diff=redact.mask(row.diff),
+                    drift=row.drift,
+                    wave=row.wave,
+                    hook=row.hook,
+                )
+            )
+        sync_status = (
+            SyncStatus.OUT_OF_SYNC
+            if any(r.status is SyncStatus.OUT_OF_SYNC for r in resources)
             else SyncStatus.SYNCED
+        )
         return results.AppResult(
-            name=self.app, cluster=self.session.cluster.name, project=self.work.project,
-            namespace=self.work.namespace, appset=self.work.appset, revision=self.work.revision,
-            sync_status=sync_status, health=health.aggregate(statuses), phase=phase, reason=reason,
-            message=redact.mask(message), resources=tuple(resources), started_at=self.started_at,
-            seconds=round(time.monotonic() - self.started, 3), attempts=attempts,
+            name=self.app,
+            cluster=self.session.cluster.name,
+            project=self.work.project,
+            namespace=self.work.namespace,
+            appset=self.work.appset,
+            revision=self.work.revision,
+            sync_status=sync_status,
+            health=health.aggregate(statuses),
+            phase=phase,
+            reason=reason,
+            message=redact.mask(message),
+            resources=tuple(resources),
+            started_at=self.started_at,
+            seconds=round(time.monotonic() - self.started, 3),
+            attempts=attempts,
         )
 
     def _failed(self, reason: Reason, message: str, *, attempts: int = 1) -> results.AppResult:
-        return failed_app(self.work, cluster=self.session.cluster.name, reason=reason, message=message,
-                          started_at=self.started_at, seconds=time.monotonic() - self.started, attempts=attempts)
+        return failed_app(
+            self.work,
+            cluster=self.session.cluster.name,
+            reason=reason,
+            message=message,
+            started_at=self.started_at,
+            seconds=time.monotonic() - self.started,
+            attempts=attempts,
+        )
 
 
 def _is_secret_error(exc: BaseException) -> bool:
@@ -955,23 +1178,48 @@ def failed_app(
     """An Application that could not be compared at all (Unknown), with why."""
     phase = OperationPhase.FAILED if reason in (Reason.TIMEOUT, Reason.APPLY_FAILED) else OperationPhase.ERROR
     return results.AppResult(
-        name=work.name, cluster=cluster, project=work.project, namespace=work.namespace, appset=work.appset,
-        revision=work.revision, sync_status=SyncStatus.UNKNOWN, health=health.Health.UNKNOWN, phase=phase,
-        reason=reason, message=redact.mask(message), started_at=started_at or results.now(),
-        seconds=round(seconds, 3), attempts=attempts,
+        name=work.name,
+        cluster=cluster,
+        project=work.project,
+        namespace=work.namespace,
+        appset=work.appset,
+        revision=work.revision,
+        sync_status=SyncStatus.UNKNOWN,
+        health=health.Health.UNKNOWN,
+        phase=phase,
+        reason=reason,
+        message=redact.mask(message),
+        started_at=started_at or results.now(),
+        seconds=round(seconds, 3),
+        attempts=attempts,
     )
 
 
 def failed_cluster(
-    work: ClusterWork, *, reason: Reason, message: str, seconds: float = 0.0, worker: str = "",
-    requests: Mapping[str, int] | None = None, reachable: bool = False,
+    work: ClusterWork,
+    *,
+    reason: Reason,
+    message: str,
+    seconds: float = 0.0,
+    worker: str = "",
+    requests: Mapping[str, int] | None = None,
+    reachable: bool = False,
 ) -> results.ClusterResult:
     """A cluster that could not be reconciled at all: every Application Unknown, with the reason."""
     message = redact.mask(message)
-    apps = tuple(failed_app(app, cluster=work.cluster.name, reason=reason, message=message) for app in work.apps)
+    apps = tuple(
+        failed_app(app, cluster=work.cluster.name, reason=reason, message=message) for app in work.apps
+    )
     return results.ClusterResult(
-        cluster=work.cluster.name, server=work.cluster.server, reachable=reachable, reason=reason, message=message,
-        apps=apps, requests=dict(requests or {}), seconds=round(seconds, 3), worker=worker,
+        cluster=work.cluster.name,
+        server=work.cluster.server,
+        reachable=reachable,
+        reason=reason,
+        message=message,
+        apps=apps,
+        requests=dict(requests or {}),
+        seconds=round(seconds, 3),
+        worker=worker,
     )
 
 
@@ -1017,21 +1265,42 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     try:
         credential_resolver = None
         creds = work.cluster.credentials
-        if any(auth.is_reference(v) for v in (creds.bearer_token, creds.password, creds.client_key_data,
-                                                creds.client_cert_data, creds.ca_data, creds.username)):
+        if any(
+            auth.is_reference(v)
+            for v in (
+                creds.bearer_token,
+                creds.password,
+                creds.client_key_data,
+                creds.client_cert_data,
+                creds.ca_data,
+                creds.username,
+            )
+        ):
             resolver = work.resolver
             if resolver is None:
                 from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
 
                 resolver = resolver_mod.Resolver()
             credential_resolver = resolver.credential_resolver(work.cluster)
-        api = client.connect(work.cluster, credential_resolver=credential_resolver, qps=settings.qps,
-                             burst=settings.burst, timeout=(min(5.0, read_timeout), read_timeout),
-                             pool_size=max(4, settings.app_concurrency * 2))
+        api = client.connect(
+            work.cluster,
+            credential_resolver=credential_resolver,
+            qps=settings.qps,
+            burst=settings.burst,
+            timeout=(min(5.0, read_timeout), read_timeout),
+            pool_size=max(4, settings.app_concurrency * 2),
+        )
     except errors.FleetError as exc:
         reason = Reason.SECRET_RESOLUTION_FAILED if _is_secret_error(exc) else Reason.PERMISSION_DENIED
-        return _masked(failed_cluster(work, reason=reason, message=f"cannot connect: {_message(exc)}",
-                                      seconds=time.monotonic() - started, worker=worker))
+        return _masked(
+            failed_cluster(
+                work,
+                reason=reason,
+                message=f"cannot connect: {_message(exc)}",
+                seconds=time.monotonic() - started,
+                worker=worker,
+            )
+        )
 
     session = _Session(work, api, deadline)
     try:
@@ -1040,7 +1309,9 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
         prepared = [_prepare_safely(app) for app in work.apps]
         renders_configmaps = any(
             Ref.from_object(o).kind == "ConfigMap" and Ref.from_object(o).group == ""
-            for p in prepared if not p.failure for o in p.objects
+            for p in prepared
+            if not p.failure
+            for o in p.objects
         )
         session.read_inventories(also_configmaps=renders_configmaps)
         kinds = kinds_needed(prepared, session.inventories)
@@ -1063,14 +1334,26 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
             reason = Reason.PERMISSION_DENIED
         else:
             reason = Reason.CLUSTER_UNREACHABLE
-        _log.warning("cluster failed", extra={"fields": {**fields, "reason": reason.value, "error": _message(exc)}})
-        return _masked(failed_cluster(work, reason=reason, message=_message(exc), seconds=time.monotonic() - started,
-                                      worker=worker, requests=stats, reachable=reason is Reason.PERMISSION_DENIED))
+        _log.warning(
+            "cluster failed", extra={"fields": {**fields, "reason": reason.value, "error": _message(exc)}}
+        )
+        return _masked(
+            failed_cluster(
+                work,
+                reason=reason,
+                message=_message(exc),
+                seconds=time.monotonic() - started,
+                worker=worker,
+                requests=stats,
+                reachable=reason is Reason.PERMISSION_DENIED,
+            )
+        )
 
     # 3. every Application on a small pool of threads (bounded concurrency per cluster)
     apps: list[results.AppResult] = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, settings.app_concurrency),
-                                               thread_name_prefix=f"fleet-{cluster}") as pool:
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, settings.app_concurrency), thread_name_prefix=f"fleet-{cluster}"
+    ) as pool:
         futures = {pool.submit(_run_app, session, item): item for item in prepared}
         for future in concurrent.futures.as_completed(futures):
             apps.append(future.result())
@@ -1080,11 +1363,20 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     unreachable = [a for a in apps if a.reason is Reason.CLUSTER_UNREACHABLE]
     reason = Reason.CLUSTER_UNREACHABLE if apps and len(unreachable) == len(apps) else None
     result = results.ClusterResult(
-        cluster=cluster, server=work.cluster.server, reachable=reason is None, reason=reason,
-        message=unreachable[0].message if reason else "", apps=tuple(apps), requests=dict(stats),
-        seconds=round(time.monotonic() - started, 3), worker=worker,
+        cluster=cluster,
+        server=work.cluster.server,
+        reachable=reason is None,
+        reason=reason,
+        message=unreachable[0].message if reason else "",
+        apps=tuple(apps),
+        requests=dict(stats),
+        seconds=round(time.monotonic() - started, 3),
+        worker=worker,
     )
-    _log.debug("cluster sync finished", extra={"fields": {**fields, "ok": result.ok, "requests": result.request_total}})
+    _log.debug(
+        "cluster sync finished",
+        extra={"fields": {**fields, "ok": result.ok, "requests": result.request_total}},
+    )
     return _masked(result)
 
 
@@ -1099,9 +1391,15 @@ def _run_app(session: _Session, prepared: _Prepared) -> results.AppResult:
     try:
         return _AppSync(session, prepared).run()
     except Exception as exc:  # noqa: BLE001 - one Application's bug must not take the cluster down
-        _log.debug("application failed unexpectedly", extra={"fields": {
-            "cluster": session.cluster.name, "app": prepared.work.name, "error": _message(exc)}})
-        reason = _reason_for(exc, Reason.TIMEOUT if isinstance(exc, _DeadlineExceeded) else Reason.APPLY_FAILED)
+        _log.debug(
+            "application failed unexpectedly",
+            extra={
+                "fields": {"cluster": session.cluster.name, "app": prepared.work.name, "error": _message(exc)}
+            },
+        )
+        reason = _reason_for(
+            exc, Reason.TIMEOUT if isinstance(exc, _DeadlineExceeded) else Reason.APPLY_FAILED
+        )
         return failed_app(prepared.work, cluster=session.cluster.name, reason=reason, message=_message(exc))
 
 

@@ -39,7 +39,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleet import appset, argo, errors, executor, gitsource, log, models, reconcile, redact, render, results, store
+from fleet import (
+    appset,
+    argo,
+    errors,
+    executor,
+    gitsource,
+    log,
+    models,
+    reconcile,
+    redact,
+    render,
+    results,
+    store,
+)
 from fleet.clusters import registry, selectors
 from fleet.render import cache as render_cache
 from fleet.status import Reason
@@ -101,7 +114,9 @@ class SyncRequest:
     qps: float = 50.0
     burst: int = 100
     state_dir: str | None = None
-    git_cache: str | None = None  # where git mirrors live (default $FLEET_CACHE_DIR/git or ~/.cache/fleet/git)
+    git_cache: str | None = (
+        None  # where git mirrors live (default $FLEET_CACHE_DIR/git or ~/.cache/fleet/git)
+    )
     # A mirror fetched this recently is not fetched again: about once per run, and a commit pushed
     # just before a run is seen by it.
     git_max_age: float = 2.0
@@ -196,8 +211,15 @@ def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet
         fleet = appset.load_fleet(where)
         head = _git_head(Path(where)) if Path(where).is_dir() else None
         if head:
-            fleet = appset.Fleet(appsets=fleet.appsets, applications=fleet.applications, projects=fleet.projects,
-                                 files=fleet.files, revision=head, source=fleet.source, ignored=fleet.ignored)
+            fleet = appset.Fleet(
+                appsets=fleet.appsets,
+                applications=fleet.applications,
+                projects=fleet.projects,
+                files=fleet.files,
+                revision=head,
+                source=fleet.source,
+                ignored=fleet.ignored,
+            )
         return fleet
     url = str(Path(where).resolve()) if _is_local(where) else where
     source = repos.open(url, request.revision or "HEAD")
@@ -258,9 +280,13 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
             if source.get("chart"):
                 raise render.RenderError(
                     f"chart {source['chart']!r} comes from a Helm repository, which fleet does not fetch: "
-                    "keep the chart in Git and point spec.source.path at it", app=item.app.name,
-                    field=f"spec.sources[{index}].chart" if spec.get("sources") else "spec.source.chart")
-            path, sha = checkouts.get(str(source.get("repoURL") or ""), str(source.get("targetRevision") or "HEAD"))
+                    "keep the chart in Git and point spec.source.path at it",
+                    app=item.app.name,
+                    field=f"spec.sources[{index}].chart" if spec.get("sources") else "spec.source.chart",
+                )
+            path, sha = checkouts.get(
+                str(source.get("repoURL") or ""), str(source.get("targetRevision") or "HEAD")
+            )
             dirs.append(path)
             revisions.append(sha)
     except gitsource.RepoError as exc:
@@ -272,17 +298,32 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
     item.revision = revisions[0]
     try:
         if spec.get("sources"):
-            item.manifests = render.render_sources(sources, source_dirs=dirs, app_name=item.app.name,
-                                                   namespace=namespace, revisions=revisions, cache=cache,
-                                                   decrypt=False)
+            item.manifests = render.render_sources(
+                sources,
+                source_dirs=dirs,
+                app_name=item.app.name,
+                namespace=namespace,
+                revisions=revisions,
+                cache=cache,
+                decrypt=False,
+            )
         else:
-            item.manifests = render.render_source(sources[0], source_dir=dirs[0], app_name=item.app.name,
-                                                  namespace=namespace, revision=revisions[0], cache=cache,
-                                                  decrypt=False)
+            item.manifests = render.render_source(
+                sources[0],
+                source_dir=dirs[0],
+                app_name=item.app.name,
+                namespace=namespace,
+                revision=revisions[0],
+                cache=cache,
+                decrypt=False,
+            )
     except errors.FleetError as exc:
         item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
     except Exception as exc:  # noqa: BLE001 - a tool's crash fails this Application only
-        item.failure = (Reason.RENDER_FAILED, redact.mask(f"application {item.app.name}: {type(exc).__name__}: {exc}"))
+        item.failure = (
+            Reason.RENDER_FAILED,
+            redact.mask(f"application {item.app.name}: {type(exc).__name__}: {exc}"),
+        )
 
 
 def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) -> None:
@@ -300,8 +341,12 @@ def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) 
             rest.append(item)
         else:
             first[key] = item
-    with log.progress("rendering applications", total=len(items)) as bar, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="fleet-render") as pool:
+    with (
+        log.progress("rendering applications", total=len(items)) as bar,
+        concurrent.futures.ThreadPoolExecutor(
+            max_workers=RENDER_THREADS, thread_name_prefix="fleet-render"
+        ) as pool,
+    ):
         for batch in (list(first.values()), rest):
             futures = {pool.submit(_render_one, item, checkouts, cache): item for item in batch}
             for future in concurrent.futures.as_completed(futures):
@@ -334,8 +379,11 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     selection that matches nothing); nothing has touched a cluster then.
     """
     started_at = started_at or time.time()
-    for field_name, value in (("--cluster-timeout", request.cluster_timeout), ("--health-timeout", request.health_timeout),
-                              ("--concurrency", request.concurrency)):
+    for field_name, value in (
+        ("--cluster-timeout", request.cluster_timeout),
+        ("--health-timeout", request.health_timeout),
+        ("--concurrency", request.concurrency),
+    ):
         if value <= 0:
             raise errors.InputError(f"must be positive (got {value})", field=field_name)
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
@@ -344,8 +392,13 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     fleet = open_fleet(request, repos)
     reg = build_registry(request)
     every_cluster = reg.clusters()
-    generated = appset.expand_fleet(fleet, clusters=every_cluster, in_cluster=request.in_cluster, repos=repos,
-                                    argocd_namespace=request.argocd_namespace)
+    generated = appset.expand_fleet(
+        fleet,
+        clusters=every_cluster,
+        in_cluster=request.in_cluster,
+        repos=repos,
+        argocd_namespace=request.argocd_namespace,
+    )
     problems: list[str] = [redact.mask(str(e)) for e in generated.errors]
     problems.extend(redact.mask(str(i)) for i in generated.invalid)
     for warning in generated.warnings:
@@ -371,8 +424,10 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             continue
         key = (cluster.name, app.name)
         if key in seen:
-            problems.append(f"Application {app.name}: defined twice for cluster {cluster.name} "
-                            f"(ApplicationSets {seen[key] or '-'} and {appset_name or '-'})")
+            problems.append(
+                f"Application {app.name}: defined twice for cluster {cluster.name} "
+                f"(ApplicationSets {seen[key] or '-'} and {appset_name or '-'})"
+            )
             continue
         seen[key] = appset_name
         selected.append(_Rendered(app=app, appset=appset_name, cluster=cluster))
@@ -412,14 +467,28 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             if item.failure is not None:
                 reason, message = item.failure
                 driver_results.setdefault(name, []).append(
-                    reconcile.failed_app(work, cluster=name, reason=reason, message=message))
+                    reconcile.failed_app(work, cluster=name, reason=reason, message=message)
+                )
             else:
                 work_apps.append(work)
         if work_apps:
-            units.append(executor.WorkUnit(name, reconcile.ClusterWork(
-                cluster=cluster, apps=tuple(work_apps), settings=settings, resolver=request.resolver)))
-    return RunPlan(source=fleet.source, revision=fleet.revision, units=units, clusters=clusters,
-                   driver_results=driver_results, errors=problems, application_count=len(selected))
+            units.append(
+                executor.WorkUnit(
+                    name,
+                    reconcile.ClusterWork(
+                        cluster=cluster, apps=tuple(work_apps), settings=settings, resolver=request.resolver
+                    ),
+                )
+            )
+    return RunPlan(
+        source=fleet.source,
+        revision=fleet.revision,
+        units=units,
+        clusters=clusters,
+        driver_results=driver_results,
+        errors=problems,
+        application_count=len(selected),
+    )
 
 
 # --- executors ----------------------------------------------------------------------------------
@@ -443,8 +512,10 @@ def build_wheel(dest: Path) -> Path:
     """
     root = project_root()
     if root is None:
-        raise errors.PermanentError("fleet does not run from a source checkout; install the same fleet version "
-                                    "on the Ray cluster instead of shipping a wheel")
+        raise errors.PermanentError(
+            "fleet does not run from a source checkout; install the same fleet version "
+            "on the Ray cluster instead of shipping a wheel"
+        )
     source = dest / "src"
     for name in _WHEEL_SOURCES:
         if (root / name).is_dir():
@@ -454,11 +525,17 @@ def build_wheel(dest: Path) -> Path:
             shutil.copy2(root / name, source / name)
     # An isolated build: pip installs what pyproject.toml's build-system asks for, as for any wheel.
     try:
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         detail = getattr(exc, "stderr", b"") or b""
-        raise errors.PermanentError(f"building the fleet wheel failed: {detail.decode(errors='replace')[-400:]}") from exc
+        raise errors.PermanentError(
+            f"building the fleet wheel failed: {detail.decode(errors='replace')[-400:]}"
+        ) from exc
     wheels = sorted(dest.glob("*.whl"))
     if not wheels:
         raise errors.PermanentError(f"pip wheel produced no wheel in {dest}")
@@ -484,31 +561,52 @@ def make_executor(request: SyncRequest, *, tmp: Path | None = None) -> executor.
 # --- the run -----------------------------------------------------------------------------------
 
 
-def _outcome_result(outcome: executor.UnitOutcome, unit: executor.WorkUnit, timeout: float) -> results.ClusterResult:
+def _outcome_result(
+    outcome: executor.UnitOutcome, unit: executor.WorkUnit, timeout: float
+) -> results.ClusterResult:
     work: reconcile.ClusterWork = unit.payload
     if outcome.state is executor.UnitState.DONE:
         value: results.ClusterResult = outcome.value
         return value.model_copy(update={"worker": outcome.worker or value.worker})
     if outcome.state is executor.UnitState.TIMEOUT:
-        return reconcile.failed_cluster(work, reason=Reason.TIMEOUT, seconds=outcome.seconds, worker=outcome.worker,
-                                        message=f"cluster {work.cluster.name}: no result within {timeout:g}s "
-                                                "(--cluster-timeout); it may be hanging")
+        return reconcile.failed_cluster(
+            work,
+            reason=Reason.TIMEOUT,
+            seconds=outcome.seconds,
+            worker=outcome.worker,
+            message=f"cluster {work.cluster.name}: no result within {timeout:g}s "
+            "(--cluster-timeout); it may be hanging",
+        )
     if outcome.state is executor.UnitState.WORKER_DIED:
-        return reconcile.failed_cluster(work, reason=Reason.WORKER_LOST, seconds=outcome.seconds, worker=outcome.worker,
-                                        message=f"cluster {work.cluster.name}: {outcome.error}")
+        return reconcile.failed_cluster(
+            work,
+            reason=Reason.WORKER_LOST,
+            seconds=outcome.seconds,
+            worker=outcome.worker,
+            message=f"cluster {work.cluster.name}: {outcome.error}",
+        )
     # The work function itself raised: a bug, not the cluster's doing; the worker gave no result.
-    return reconcile.failed_cluster(work, reason=Reason.WORKER_LOST, seconds=outcome.seconds, worker=outcome.worker,
-                                    message=f"cluster {work.cluster.name}: the worker failed: {outcome.error}")
+    return reconcile.failed_cluster(
+        work,
+        reason=Reason.WORKER_LOST,
+        seconds=outcome.seconds,
+        worker=outcome.worker,
+        message=f"cluster {work.cluster.name}: the worker failed: {outcome.error}",
+    )
 
 
-def fan_out(run_plan: RunPlan, ex: executor.Executor | None, *, timeout: float,
-            kind: results.RunKind) -> list[results.ClusterResult]:
+def fan_out(
+    run_plan: RunPlan, ex: executor.Executor | None, *, timeout: float, kind: results.RunKind
+) -> list[results.ClusterResult]:
     """Run every unit; merge in the Applications that failed on the driver (``ex`` may be None
     only when there is no unit to run)."""
     by_key = {unit.key: unit for unit in run_plan.units}
     collected: dict[str, results.ClusterResult] = {}
-    verb = {results.RunKind.SYNC: "syncing", results.RunKind.DRY_RUN: "dry-running",
-            results.RunKind.DIFF: "comparing"}[kind]
+    verb = {
+        results.RunKind.SYNC: "syncing",
+        results.RunKind.DRY_RUN: "dry-running",
+        results.RunKind.DIFF: "comparing",
+    }[kind]
     if by_key:
         if ex is None:
             raise ValueError("an executor is needed to run work units")
@@ -519,16 +617,27 @@ def fan_out(run_plan: RunPlan, ex: executor.Executor | None, *, timeout: float,
                 collected[outcome.key] = result
                 status = "ok" if result.ok else (result.reason.value if result.reason else "attention")
                 bar.advance(item=outcome.key, status=status)
-                _log.debug("cluster finished", extra={"fields": {
-                    "cluster": result.cluster, "ok": result.ok, "requests": result.request_total,
-                    "seconds": result.seconds, "reason": result.reason.value if result.reason else ""}})
+                _log.debug(
+                    "cluster finished",
+                    extra={
+                        "fields": {
+                            "cluster": result.cluster,
+                            "ok": result.ok,
+                            "requests": result.request_total,
+                            "seconds": result.seconds,
+                            "reason": result.reason.value if result.reason else "",
+                        }
+                    },
+                )
     out = []
     for name in sorted(set(collected) | set(run_plan.driver_results)):
         cluster = run_plan.clusters[name]
         extra = tuple(run_plan.driver_results.get(name, ()))
         result = collected.get(name) or results.ClusterResult(cluster=name, server=cluster.server)
         if extra:
-            result = result.model_copy(update={"apps": tuple(sorted((*result.apps, *extra), key=lambda a: a.name))})
+            result = result.model_copy(
+                update={"apps": tuple(sorted((*result.apps, *extra), key=lambda a: a.name))}
+            )
         out.append(result)
     return out
 
@@ -569,8 +678,12 @@ def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> 
         errors=tuple(run_plan.errors),
     )
     summary = result.summary()
-    _log.info(f"{request.kind.value} finished", extra={"fields": {
-        "run": run_id, "ok": result.ok, "seconds": round(time.time() - started, 2), **summary}})
+    _log.info(
+        f"{request.kind.value} finished",
+        extra={
+            "fields": {"run": run_id, "ok": result.ok, "seconds": round(time.time() - started, 2), **summary}
+        },
+    )
     if request.record:
         store.Store(request.state_dir).record(result)
     return result

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fleet.clusters.sim.controllers import sealedsecrets
 from fleet.secrets import sops
+
 from tests.fixtures.sops import AGE_RECIPIENTS
 
 SOPS_PLAIN = b"""\
@@ -54,7 +55,9 @@ def setup(env, vault, moto) -> SecretFleet:
         fleet.values[cluster] = {"password": password, "token": token, "api": aws_value(cluster)}
         env.sim.apply_object(cluster, sealedsecrets.crd())
     rule = sops.CryptRule(sops.RuleKind.ENCRYPTED_REGEX, "^(data|stringData)$")
-    encrypted = sops.encrypt_bytes(SOPS_PLAIN, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="s.yaml")
+    encrypted = sops.encrypt_bytes(
+        SOPS_PLAIN, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="s.yaml"
+    )
     (env.root / "apps/shop/sops-secret.yaml").write_bytes(encrypted)
     return fleet
 

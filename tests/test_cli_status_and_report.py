@@ -28,10 +28,14 @@ def test_status_table_shows_each_application_and_the_failed_cluster(synced_twice
     assert "2 applications on 2 clusters: 1 Synced and Healthy, 1 need attention" in run.stdout
 
 
-@pytest.mark.parametrize("flags, expected, code", [
-    (["--cluster", "c001"], {"web-c001"}, 0),
-    (["--app", "web-c00*"], {"web-c001", "web-c002"}, 1),
-], ids=["one-healthy-cluster", "glob"])
+@pytest.mark.parametrize(
+    "flags, expected, code",
+    [
+        (["--cluster", "c001"], {"web-c001"}, 0),
+        (["--app", "web-c00*"], {"web-c001", "web-c002"}, 1),
+    ],
+    ids=["one-healthy-cluster", "glob"],
+)
 def test_status_json_filters(synced_twice, flags, expected, code) -> None:
     env = synced_twice
     run = env.run("status", "--state-dir", str(env.state_dir), "-o", "json", *flags)
@@ -46,10 +50,15 @@ def test_status_without_any_run_is_bad_input(tmp_path, make_fleet) -> None:
     assert run.exit_code == 2 and "status.db" in run.stderr
 
 
-@pytest.mark.parametrize("fmt, expect", [
-    ("html", "<html"), ("markdown", "# Fleet sync report"), ("json", '"history"'),
-    ("metrics", "fleet_cluster_reachable"),
-])
+@pytest.mark.parametrize(
+    "fmt, expect",
+    [
+        ("html", "<html"),
+        ("markdown", "# Fleet sync report"),
+        ("json", '"history"'),
+        ("metrics", "fleet_cluster_reachable"),
+    ],
+)
 def test_report_renders_the_latest_run_with_its_history(synced_twice, tmp_path, fmt, expect) -> None:
     env = synced_twice
     target = tmp_path / f"report.{fmt}"

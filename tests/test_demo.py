@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 def test_demo_behaves_as_expected_and_writes_its_reports(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path / "cache"))
-    result = CliRunner().invoke(app, ["--log-format", "json", "demo", "--executor", "local",
-                                      "--output-dir", str(tmp_path / "demo")])
+    result = CliRunner().invoke(
+        app, ["--log-format", "json", "demo", "--executor", "local", "--output-dir", str(tmp_path / "demo")]
+    )
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
     assert "everything behaved as expected" in out

@@ -11,10 +11,22 @@ from fleet.status import OperationPhase, Reason
 
 def break_image(env) -> None:
     text = (env.root / "apps/web/deployment.yaml").read_text()
-    text = text.replace("image: nginx:1.27", "image: nginx:bad").replace("replicas: 2", "replicas: 2\n  progressDeadlineSeconds: 1")
+    text = text.replace("image: nginx:1.27", "image: nginx:bad").replace(
+        "replicas: 2", "replicas: 2\n  progressDeadlineSeconds: 1"
+    )
     (env.root / "apps/web/deployment.yaml").write_text(text)
-    env.write("apps/web/after.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
-        "name": "after-the-deployment", "annotations": {"argocd.argoproj.io/sync-wave": "1"}}, "data": {"a": "b"}})
+    env.write(
+        "apps/web/after.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "after-the-deployment",
+                "annotations": {"argocd.argoproj.io/sync-wave": "1"},
+            },
+            "data": {"a": "b"},
+        },
+    )
 
 
 def test_a_bad_image_leaves_the_application_degraded_and_the_exit_status_1(make_fleet) -> None:
@@ -24,7 +36,11 @@ def test_a_bad_image_leaves_the_application_degraded_and_the_exit_status_1(make_
     assert run.exit_code == 1
     for cluster in env.cluster_names:
         app = run.app(cluster, f"web-{cluster}")
-        assert (app.health, app.phase, app.reason) == (Health.DEGRADED, OperationPhase.FAILED, Reason.HEALTH_CHECK_FAILED)
+        assert (app.health, app.phase, app.reason) == (
+            Health.DEGRADED,
+            OperationPhase.FAILED,
+            Reason.HEALTH_CHECK_FAILED,
+        )
         assert "Deployment web/web" in app.message
         (deployment,) = [r for r in app.resources if r.kind == "Deployment"]
         assert deployment.health is Health.DEGRADED and "progress" in deployment.health_message.lower()

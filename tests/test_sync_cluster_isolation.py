@@ -17,7 +17,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("fault, reason, says", CASES)
-def test_a_failing_cluster_is_reported_while_the_others_sync(make_fleet, fault: dict, reason: Reason, says: str) -> None:
+def test_a_failing_cluster_is_reported_while_the_others_sync(
+    make_fleet, fault: dict, reason: Reason, says: str
+) -> None:
     env = make_fleet("basic", clusters=3)
     env.sim.set_fault("c002", **fault)
     run = env.sync()

@@ -11,7 +11,9 @@ from fleet.status import SyncStatus
 
 
 def edit_greeting(env, cluster: str, value: str) -> None:
-    env.sim.edit_object(cluster, "v1", "ConfigMap", "web", "web-config", lambda o: o["data"].update(greeting=value))
+    env.sim.edit_object(
+        cluster, "v1", "ConfigMap", "web", "web-config", lambda o: o["data"].update(greeting=value)
+    )
 
 
 def greeting(env, cluster: str) -> str:
@@ -19,7 +21,9 @@ def greeting(env, cluster: str) -> str:
 
 
 def enable_self_heal(env) -> None:
-    text = (env.root / "appset.yaml").read_text().replace("prune: true", "prune: true\n          selfHeal: true")
+    text = (
+        (env.root / "appset.yaml").read_text().replace("prune: true", "prune: true\n          selfHeal: true")
+    )
     (env.root / "appset.yaml").write_text(text)
 
 
@@ -31,7 +35,11 @@ def test_manual_edit_is_reported_with_its_diff_and_not_healed_without_self_heal(
     assert run.exit_code == 1
     app = run.app("c002", "web-c002")
     (row,) = [r for r in app.resources if r.drift]
-    assert (row.name, row.action, row.status) == ("web-config", results.Action.DRIFTED, SyncStatus.OUT_OF_SYNC)
+    assert (row.name, row.action, row.status) == (
+        "web-config",
+        results.Action.DRIFTED,
+        SyncStatus.OUT_OF_SYNC,
+    )
     assert "-  greeting: edited-by-hand" in row.diff and "+  greeting: hello" in row.diff
     assert app.sync_status is SyncStatus.OUT_OF_SYNC
     assert greeting(env, "c002") == "edited-by-hand"

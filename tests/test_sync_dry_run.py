@@ -10,8 +10,18 @@ from fleet.status import SyncStatus
 
 
 def snapshot(env) -> dict[str, list[tuple[str, str, str, str]]]:
-    return {c: [(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"], o["metadata"]["resourceVersion"])
-                for o in env.sim.objects(c)] for c in env.cluster_names}
+    return {
+        c: [
+            (
+                o["kind"],
+                o["metadata"].get("namespace", ""),
+                o["metadata"]["name"],
+                o["metadata"]["resourceVersion"],
+            )
+            for o in env.sim.objects(c)
+        ]
+        for c in env.cluster_names
+    }
 
 
 @pytest.mark.parametrize("command", ["sync --dry-run", "diff"], ids=["dry-run", "diff"])
@@ -42,7 +52,10 @@ def test_dry_run_reports_a_git_change_with_its_diff_and_leaves_the_cluster_alone
     assert run.exit_code == 1
     assert snapshot(env) == before
     rows = {r.name if r.kind != "Service" else "svc": r for r in run.app("c001", "web-c001").resources}
-    assert rows["web-config"].action is results.Action.WOULD_CONFIGURE and "+  colour: green" in rows["web-config"].diff
+    assert (
+        rows["web-config"].action is results.Action.WOULD_CONFIGURE
+        and "+  colour: green" in rows["web-config"].diff
+    )
     assert rows["svc"].action is results.Action.WOULD_PRUNE
     verbs = env.sim.request_counts("c001")["verbs"]
     assert verbs.get("apply") == 1 and verbs.get("delete") == 1  # both with dryRun=All
@@ -52,8 +65,10 @@ def test_dry_run_reports_a_git_change_with_its_diff_and_leaves_the_cluster_alone
 def test_dry_run_reports_what_the_api_server_would_refuse(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
-    env.write("apps/web/bad.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"},
-                                    "data": {"a": "b"}})
+    env.write(
+        "apps/web/bad.yaml",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}, "data": {"a": "b"}},
+    )
     run = env.sync("--dry-run")
     assert run.exit_code == 1
     app = run.app("c001", "web-c001")

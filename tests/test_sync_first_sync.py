@@ -22,13 +22,19 @@ def test_first_sync_creates_every_object_on_every_cluster(make_fleet) -> None:
         for kind, name in WEB_OBJECTS:
             assert env.names(cluster, "web", kind).count(name) == 1, (cluster, kind, name)
         app = run.app(cluster, f"web-{cluster}")
-        assert (app.sync_status, app.health.value, app.reason) == (SyncStatus.SYNCED, "Healthy", Reason.SUCCEEDED)
+        assert (app.sync_status, app.health.value, app.reason) == (
+            SyncStatus.SYNCED,
+            "Healthy",
+            Reason.SUCCEEDED,
+        )
         created = {(r.kind, r.name) for r in app.resources if r.action is results.Action.CREATED}
         assert set(WEB_OBJECTS) <= created
 
 
 @pytest.mark.parametrize("kind, name", WEB_OBJECTS, ids=[k for k, _ in WEB_OBJECTS])
-def test_every_applied_object_carries_the_tracking_stamp_and_the_desired_hash(make_fleet, kind: str, name: str) -> None:
+def test_every_applied_object_carries_the_tracking_stamp_and_the_desired_hash(
+    make_fleet, kind: str, name: str
+) -> None:
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
     obj = next(o for o in env.objects("c001", "web", kind) if o["metadata"]["name"] == name)
@@ -41,8 +47,11 @@ def test_every_applied_object_carries_the_tracking_stamp_and_the_desired_hash(ma
 def test_first_sync_records_the_inventory_of_each_application(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
-    (record,) = [o for o in env.objects("c001", inventory.INVENTORY_NAMESPACE, "ConfigMap")
-                 if o["metadata"]["name"] == "inventory-web-c001"]
+    (record,) = [
+        o
+        for o in env.objects("c001", inventory.INVENTORY_NAMESPACE, "ConfigMap")
+        if o["metadata"]["name"] == "inventory-web-c001"
+    ]
     ids = {entry["id"] for entry in json.loads(record["data"]["entries"])}
     assert ids == {"web_web-config__ConfigMap", "web_web_apps_Deployment", "web_web__Service"}
 

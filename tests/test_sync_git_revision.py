@@ -25,8 +25,21 @@ def git_fleet(make_fleet, make_git_repo, tmp_path, monkeypatch):
 
 
 def sync_git(env, repo, *flags: str):
-    return env.run("--log-format", "json", "sync", repo.url, "--clusters", str(env.clusters_file), "--executor",
-                   "local", "--state-dir", str(env.state_dir), "-o", "json", *flags)
+    return env.run(
+        "--log-format",
+        "json",
+        "sync",
+        repo.url,
+        "--clusters",
+        str(env.clusters_file),
+        "--executor",
+        "local",
+        "--state-dir",
+        str(env.state_dir),
+        "-o",
+        "json",
+        *flags,
+    )
 
 
 def greeting(env) -> str:

@@ -20,7 +20,11 @@ def test_resync_of_an_unchanged_fleet_sends_only_one_list_per_resource_type(make
     for cluster in env.cluster_names:
         verbs = {verb: n for verb, n in counts[cluster]["verbs"].items() if verb != "discovery"}
         assert verbs == {"list": len(LISTS_PER_CLUSTER)}, (cluster, counts[cluster])
-        lists = {plural: by_verb["list"] for plural, by_verb in counts[cluster]["resources"].items() if "list" in by_verb}
+        lists = {
+            plural: by_verb["list"]
+            for plural, by_verb in counts[cluster]["resources"].items()
+            if "list" in by_verb
+        }
         assert lists == LISTS_PER_CLUSTER
 
 

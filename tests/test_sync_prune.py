@@ -9,8 +9,12 @@ import json
 from fleet import inventory, results
 from fleet.status import SyncStatus
 
-NOT_OURS = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "not-ours", "namespace": "web"},
-            "spec": {"ports": [{"port": 81}]}}
+NOT_OURS = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "not-ours", "namespace": "web"},
+    "spec": {"ports": [{"port": 81}]},
+}
 
 
 def disable_prune(env) -> None:
@@ -19,7 +23,9 @@ def disable_prune(env) -> None:
 
 
 def inventory_ids(env, cluster: str) -> set[str]:
-    record = env.sim.get_object(cluster, "v1", "ConfigMap", inventory.INVENTORY_NAMESPACE, "inventory-web-c001")
+    record = env.sim.get_object(
+        cluster, "v1", "ConfigMap", inventory.INVENTORY_NAMESPACE, "inventory-web-c001"
+    )
     return {entry["id"] for entry in json.loads(record["data"]["entries"])}
 
 

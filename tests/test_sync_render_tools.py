@@ -7,30 +7,53 @@ import pytest
 
 # (application prefix, namespace, kind, name, check of the live object)
 CASES = [
-    ("kustomize", "kustomized", "Deployment", "prod-api",
-     lambda obj, cluster: obj["metadata"]["labels"]["tier"] == "prod"),
-    ("kustomize", "kustomized", "ConfigMap", None,
-     lambda obj, cluster: obj["metadata"]["name"].startswith("prod-settings-") and obj["data"]["mode"] == "prod"),
-    ("helm", "helmed", "ConfigMap", "greeter-message",
-     lambda obj, cluster: obj["data"] == {"message": f"hello from {cluster}", "namespace": "helmed"}),
+    (
+        "kustomize",
+        "kustomized",
+        "Deployment",
+        "prod-api",
+        lambda obj, cluster: obj["metadata"]["labels"]["tier"] == "prod",
+    ),
+    (
+        "kustomize",
+        "kustomized",
+        "ConfigMap",
+        None,
+        lambda obj, cluster: (
+            obj["metadata"]["name"].startswith("prod-settings-") and obj["data"]["mode"] == "prod"
+        ),
+    ),
+    (
+        "helm",
+        "helmed",
+        "ConfigMap",
+        "greeter-message",
+        lambda obj, cluster: obj["data"] == {"message": f"hello from {cluster}", "namespace": "helmed"},
+    ),
     ("helm", "helmed", "Deployment", "greeter", lambda obj, cluster: obj["spec"]["replicas"] == 2),
-    ("jsonnet", "jsonnetted", "ConfigMap", "dashboard",
-     lambda obj, cluster: obj["data"] == {"title": f"Dashboard of {cluster}", "panels": "6"}),
+    (
+        "jsonnet",
+        "jsonnetted",
+        "ConfigMap",
+        "dashboard",
+        lambda obj, cluster: obj["data"] == {"title": f"Dashboard of {cluster}", "panels": "6"},
+    ),
 ]
 
 
-
-
-@pytest.mark.parametrize("prefix, namespace, kind, name, check", CASES,
-                         ids=[f"{c[0]}-{c[2]}" for c in CASES])
-def test_each_tool_renders_and_applies_on_every_cluster(make_fleet, prefix, namespace, kind, name, check) -> None:
+@pytest.mark.parametrize("prefix, namespace, kind, name, check", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_each_tool_renders_and_applies_on_every_cluster(
+    make_fleet, prefix, namespace, kind, name, check
+) -> None:
     env = make_fleet("tools", clusters=2)
     run = env.sync("--app", f"{prefix}-*")
     assert run.exit_code == 0, run.stderr
     for cluster in env.cluster_names:
         app = run.app(cluster, f"{prefix}-{cluster}")
         assert app.ok, app.message
-        found = [o for o in env.objects(cluster, namespace, kind) if name is None or o["metadata"]["name"] == name]
+        found = [
+            o for o in env.objects(cluster, namespace, kind) if name is None or o["metadata"]["name"] == name
+        ]
         assert len(found) == 1, [o["metadata"]["name"] for o in env.objects(cluster, namespace, kind)]
         assert check(found[0], cluster)
 

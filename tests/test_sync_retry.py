@@ -17,18 +17,29 @@ def app_without_namespace(retry: dict | None) -> dict:
     policy: dict = {"syncOptions": []}
     if retry:
         policy["retry"] = retry
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "late"},
-            "spec": {"project": "default", "destination": {"name": "c001", "namespace": "later"},
-                     "source": {"repoURL": "https://git.example.com/fleet.git", "path": "apps/late"},
-                     "syncPolicy": policy}}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "late"},
+        "spec": {
+            "project": "default",
+            "destination": {"name": "c001", "namespace": "later"},
+            "source": {"repoURL": "https://git.example.com/fleet.git", "path": "apps/late"},
+            "syncPolicy": policy,
+        },
+    }
 
 
-@pytest.mark.parametrize("retry, attempts, ok", [(RETRY, 2, True), (None, 1, False)], ids=["with-retry", "without"])
+@pytest.mark.parametrize(
+    "retry, attempts, ok", [(RETRY, 2, True), (None, 1, False)], ids=["with-retry", "without"]
+)
 def test_a_failed_sync_is_retried_with_backoff(make_fleet, retry, attempts: int, ok: bool) -> None:
     env = make_fleet("basic", clusters=1)
     env.write("late.yaml", app_without_namespace(retry))
-    env.write("apps/late/config.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"},
-                                        "data": {"a": "b"}})
+    env.write(
+        "apps/late/config.yaml",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}, "data": {"a": "b"}},
+    )
 
     def create_namespace_soon() -> None:
         time.sleep(0.5)

@@ -30,10 +30,18 @@ def wait_for_payments(env, cluster: str, timeout: float = 10.0) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("name, key, source", [
-    ("db", "password", "password"), ("api", "key", "api"), ("from-sops", "license", None),
-], ids=["vault", "aws", "sops"])
-def test_each_cluster_gets_its_own_resolved_values(secret_fleet, name: str, key: str, source: str | None) -> None:
+@pytest.mark.parametrize(
+    "name, key, source",
+    [
+        ("db", "password", "password"),
+        ("api", "key", "api"),
+        ("from-sops", "license", None),
+    ],
+    ids=["vault", "aws", "sops"],
+)
+def test_each_cluster_gets_its_own_resolved_values(
+    secret_fleet, name: str, key: str, source: str | None
+) -> None:
     env = secret_fleet.env
     run = env.sync()
     assert run.exit_code == 0, run.stderr
@@ -65,8 +73,12 @@ def test_an_unchanged_secret_fleet_resyncs_without_changes(secret_fleet) -> None
         wait_for_payments(env, cluster)
     run = env.sync()
     assert run.exit_code == 0, run.stderr
-    changed = [(a.cluster, r.ref) for a in run.run_result.apps() for r in a.resources
-               if r.action is not results.Action.UNCHANGED]
+    changed = [
+        (a.cluster, r.ref)
+        for a in run.run_result.apps()
+        for r in a.resources
+        if r.action is not results.Action.UNCHANGED
+    ]
     assert changed == []
 
 
@@ -85,14 +97,29 @@ def test_a_rotated_value_is_applied_by_the_next_sync(secret_fleet, vault_env) ->
 
 def test_a_missing_secret_fails_only_its_application_naming_the_reference(secret_fleet) -> None:
     env = secret_fleet.env
-    env.write("other.yaml", {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "needs-missing"},
-        "spec": {"project": "default", "destination": {"name": "c001", "namespace": "missing"},
-                 "source": {"repoURL": "https://git.example.com/fleet.git", "path": "apps/missing"},
-                 "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}},
-    })
-    env.write("apps/missing/secret.yaml", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"},
-                                           "stringData": {"v": "ref+vault://secret/data/nowhere/db#/password"}})
+    env.write(
+        "other.yaml",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "needs-missing"},
+            "spec": {
+                "project": "default",
+                "destination": {"name": "c001", "namespace": "missing"},
+                "source": {"repoURL": "https://git.example.com/fleet.git", "path": "apps/missing"},
+                "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+            },
+        },
+    )
+    env.write(
+        "apps/missing/secret.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "x"},
+            "stringData": {"v": "ref+vault://secret/data/nowhere/db#/password"},
+        },
+    )
     run = env.sync()
     assert run.exit_code == 1
     failed = run.app("c001", "needs-missing")

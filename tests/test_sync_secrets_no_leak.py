@@ -24,7 +24,9 @@ def forms(value: str) -> list[str]:
     return [value, base64.b64encode(value.encode()).decode()]
 
 
-def test_no_secret_value_appears_in_logs_diffs_reports_or_the_store(secret_fleet, vault_env, tmp_path) -> None:
+def test_no_secret_value_appears_in_logs_diffs_reports_or_the_store(
+    secret_fleet, vault_env, tmp_path
+) -> None:
     env = secret_fleet.env
     texts: dict[str, str] = {}
 
@@ -35,8 +37,14 @@ def test_no_secret_value_appears_in_logs_diffs_reports_or_the_store(secret_fleet
     verbose = ("--log-format", "json", "--verbose")
     record("first sync", env.run(*verbose, "sync", *env.args(), "-o", "json"))
     vault_env.put_secret("secret", "c002/db", {"password": ROTATED})
-    env.sim.edit_object("c001", "v1", "Secret", "shop", "db",
-                        lambda o: o["data"].update(password=base64.b64encode(b"typed-by-hand").decode()))
+    env.sim.edit_object(
+        "c001",
+        "v1",
+        "Secret",
+        "shop",
+        "db",
+        lambda o: o["data"].update(password=base64.b64encode(b"typed-by-hand").decode()),
+    )
     record("diff table", env.run(*verbose, "diff", *env.args()))
     record("diff json", env.run(*verbose, "diff", *env.args(), "-o", "json"))
     record("dry run", env.run(*verbose, "sync", *env.args("--dry-run"), "-o", "table"))
@@ -56,7 +64,16 @@ def test_no_secret_value_appears_in_logs_diffs_reports_or_the_store(secret_fleet
     plaintexts = [*secret_fleet.plaintexts(), ROTATED]
     empty = [label for label, text in texts.items() if label.endswith("stdout") and not text.strip()]
     assert empty == []  # every step printed something that could have leaked
-    assert '"level": "debug"' in texts["first sync stderr"] and "secret reference resolved" in texts["first sync stderr"]
+    assert (
+        '"level": "debug"' in texts["first sync stderr"]
+        and "secret reference resolved" in texts["first sync stderr"]
+    )
     assert "***" in "".join(diffs)
-    leaks = [(label, value) for label, text in texts.items() for p in plaintexts for value in forms(p) if value in text]
+    leaks = [
+        (label, value)
+        for label, text in texts.items()
+        for p in plaintexts
+        for value in forms(p)
+        if value in text
+    ]
     assert leaks == []

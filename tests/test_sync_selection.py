@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-LABELS = {"c001": {"env": "prod", "region": "eu"}, "c002": {"env": "prod", "region": "us"},
-          "c003": {"env": "dev", "region": "eu"}}
+LABELS = {
+    "c001": {"env": "prod", "region": "eu"},
+    "c002": {"env": "prod", "region": "us"},
+    "c003": {"env": "dev", "region": "eu"},
+}
 
 CASES = [
     pytest.param(["--selector", "env=prod"], {"c001", "c002"}, id="selector-equals"),

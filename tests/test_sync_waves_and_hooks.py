@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 import pytest
+from fleet.clusters import client
 
 from fleet import results
-from fleet.clusters import client
 from fleet.status import Reason
 
 KINDS = (("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("batch/v1", "Job"))
@@ -34,8 +34,9 @@ class Recorder:
     def _watch(self, api_version: str, kind: str) -> None:
         selector = "app.kubernetes.io/managed-by=fleet"
         _, since = self.api.list(api_version, kind, label_selector=selector)  # only what happens from now
-        stream = self.api.watch(api_version, kind, label_selector=selector, resource_version=since,
-                                timeout_seconds=60)
+        stream = self.api.watch(
+            api_version, kind, label_selector=selector, resource_version=since, timeout_seconds=60
+        )
         self.ready.wait(timeout=10)
         try:
             for event in stream:
@@ -43,8 +44,15 @@ class Recorder:
                 if obj["metadata"].get("namespace") != self.namespace:
                     continue
                 with self._lock:
-                    self.events.append({"type": event["type"], "kind": kind, "name": obj["metadata"]["name"],
-                                        "rv": int(obj["metadata"]["resourceVersion"]), "obj": obj})
+                    self.events.append(
+                        {
+                            "type": event["type"],
+                            "kind": kind,
+                            "name": obj["metadata"]["name"],
+                            "rv": int(obj["metadata"]["resourceVersion"]),
+                            "obj": obj,
+                        }
+                    )
         except Exception:  # noqa: BLE001 - the simulator stopping ends the stream
             return
 
@@ -54,7 +62,9 @@ class Recorder:
             return sorted(self.events, key=lambda e: e["rv"])
 
     def first(self, kind: str, name: str, type_: str = "ADDED") -> int:
-        return next(e["rv"] for e in self.ordered() if (e["kind"], e["name"], e["type"]) == (kind, name, type_))
+        return next(
+            e["rv"] for e in self.ordered() if (e["kind"], e["name"], e["type"]) == (kind, name, type_)
+        )
 
 
 def test_waves_and_hooks_are_applied_in_order(make_fleet) -> None:
@@ -66,7 +76,9 @@ def test_waves_and_hooks_are_applied_in_order(make_fleet) -> None:
     assert added[0] == ("Job", "migrate")
     assert added.index(("ConfigMap", "early")) < added.index(("ConfigMap", "main"))
     assert added.index(("ConfigMap", "early")) < added.index(("Deployment", "app"))
-    assert max(added.index(("ConfigMap", "main")), added.index(("Deployment", "app"))) < added.index(("ConfigMap", "late"))
+    assert max(added.index(("ConfigMap", "main")), added.index(("Deployment", "app"))) < added.index(
+        ("ConfigMap", "late")
+    )
     assert added[-1] == ("Job", "smoke-test")
     assert ("ConfigMap", "skipped") not in added
 
@@ -76,16 +88,26 @@ def test_a_wave_starts_only_once_the_previous_wave_is_healthy(make_fleet) -> Non
     recorder = Recorder(env, "c001", "ordered")
     assert env.sync().exit_code == 0
     events = recorder.ordered()
-    available = next(e["rv"] for e in events if e["kind"] == "Deployment"
-                     and (e["obj"].get("status") or {}).get("availableReplicas") == 1)
+    available = next(
+        e["rv"]
+        for e in events
+        if e["kind"] == "Deployment" and (e["obj"].get("status") or {}).get("availableReplicas") == 1
+    )
     assert available < recorder.first("ConfigMap", "late")
-    completed = next(e["rv"] for e in events if (e["kind"], e["name"]) == ("Job", "migrate")
-                     and (e["obj"].get("status") or {}).get("succeeded") == 1)
+    completed = next(
+        e["rv"]
+        for e in events
+        if (e["kind"], e["name"]) == ("Job", "migrate")
+        and (e["obj"].get("status") or {}).get("succeeded") == 1
+    )
     assert completed < recorder.first("ConfigMap", "early")
 
 
-@pytest.mark.parametrize("hook, kept", [("migrate", True), ("smoke-test", False)],
-                         ids=["before-hook-creation-keeps-it", "hook-succeeded-deletes-it"])
+@pytest.mark.parametrize(
+    "hook, kept",
+    [("migrate", True), ("smoke-test", False)],
+    ids=["before-hook-creation-keeps-it", "hook-succeeded-deletes-it"],
+)
 def test_hook_delete_policies(make_fleet, hook: str, kept: bool) -> None:
     env = make_fleet("hooks", clusters=1)
     run = env.sync()
@@ -106,16 +128,36 @@ def test_an_unchanged_resync_runs_no_hook(make_fleet) -> None:
 
 
 FAILING_HOOK = {
-    "apiVersion": "batch/v1", "kind": "Job",
+    "apiVersion": "batch/v1",
+    "kind": "Job",
     "metadata": {"name": "migrate", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
-    "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
-        {"name": "migrate", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}]}}},
+    "spec": {
+        "backoffLimit": 0,
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {"name": "migrate", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}
+                ],
+            }
+        },
+    },
 }
 SYNC_FAIL_HOOK = {
-    "apiVersion": "batch/v1", "kind": "Job",
+    "apiVersion": "batch/v1",
+    "kind": "Job",
     "metadata": {"name": "alert", "annotations": {"argocd.argoproj.io/hook": "SyncFail"}},
-    "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
-        {"name": "alert", "image": "busybox:1.36", "command": ["sh", "-c", "echo alert"]}]}}},
+    "spec": {
+        "backoffLimit": 0,
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {"name": "alert", "image": "busybox:1.36", "command": ["sh", "-c", "echo alert"]}
+                ],
+            }
+        },
+    },
 }
 
 
@@ -128,5 +170,10 @@ def test_a_failed_presync_hook_stops_the_sync_and_runs_the_sync_fail_hook(make_f
     app = run.app("c001", "ordered-c001")
     assert app.reason is Reason.HOOK_FAILED and "migrate" in app.message
     assert env.names("c001", "ordered", "ConfigMap") == []
-    assert {r.name for r in app.resources if r.action is results.Action.SKIPPED} >= {"early", "main", "app", "late"}
+    assert {r.name for r in app.resources if r.action is results.Action.SKIPPED} >= {
+        "early",
+        "main",
+        "app",
+        "late",
+    }
     assert sorted(env.names("c001", "ordered", "Job")) == ["alert", "migrate"]

@@ -17,17 +17,31 @@ pytestmark = pytest.mark.slow
 def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_path: Path) -> None:
     root = sync.project_root()
     assert root is not None
-    before = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--ignored"], capture_output=True,
-                            text=True, check=True).stdout
+    before = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--ignored"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     try:
         wheel = sync.build_wheel(tmp_path)
     except Exception as exc:  # noqa: BLE001 - the isolated build needs the package index
         pytest.skip(f"cannot build a wheel here (the build backend comes from the package index): {exc}")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("fleet/reconcile.py", "fleet/executor.py", "fleet/clusters/client.py", "fleet/secrets/resolver.py",
-                   "fleet/generators/__init__.py", "fleet/report/templates/report.html.j2"):
+    for module in (
+        "fleet/reconcile.py",
+        "fleet/executor.py",
+        "fleet/clusters/client.py",
+        "fleet/secrets/resolver.py",
+        "fleet/generators/__init__.py",
+        "fleet/report/templates/report.html.j2",
+    ):
         assert module in names, module
     assert not any("__pycache__" in n or n.startswith("secrets/") for n in names)
-    after = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--ignored"], capture_output=True,
-                           text=True, check=True).stdout
+    after = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--ignored"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert [line for line in after.splitlines() if "build" in line and line not in before.splitlines()] == []

@@ -40,26 +40,87 @@ class ReportFormat(StrEnum):
 
 # --- shared options --------------------------------------------------------------------------------
 
-FleetArg = Annotated[str, typer.Argument(metavar="[FLEET]", help="Fleet repository: a directory or a git URL.")]
-RevisionOpt = Annotated[str | None, typer.Option("--revision", help="Branch, tag or commit of a git fleet (default HEAD).")]
-KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", metavar="F", help="Kubeconfig file(s): one cluster per context.")]
-ContextsOpt = Annotated[str | None, typer.Option("--contexts", help="Only these kubeconfig contexts, comma-separated.")]
+FleetArg = Annotated[
+    str, typer.Argument(metavar="[FLEET]", help="Fleet repository: a directory or a git URL.")
+]
+RevisionOpt = Annotated[
+    str | None, typer.Option("--revision", help="Branch, tag or commit of a git fleet (default HEAD).")
+]
+KubeconfigOpt = Annotated[
+    str | None, typer.Option("--kubeconfig", metavar="F", help="Kubeconfig file(s): one cluster per context.")
+]
+ContextsOpt = Annotated[
+    str | None, typer.Option("--contexts", help="Only these kubeconfig contexts, comma-separated.")
+]
 ClustersOpt = Annotated[
     list[str] | None,
-    typer.Option("--clusters", metavar="F", help="Argo CD cluster Secrets (or a kubeconfig / ClusterList); repeatable."),
+    typer.Option(
+        "--clusters", metavar="F", help="Argo CD cluster Secrets (or a kubeconfig / ClusterList); repeatable."
+    ),
 ]
-ClusterListOpt = Annotated[list[str] | None, typer.Option("--cluster-list", metavar="F", help="fleet ClusterList file; repeatable.")]
-SelectorOpt = Annotated[str | None, typer.Option("--selector", "-l", metavar="LABELS", help="Cluster label selector, e.g. 'env=prod,region in (eu,us)'.")]
-AppOpt = Annotated[list[str] | None, typer.Option("--app", metavar="NAME", help="Application name or glob; repeatable.")]
-PruneOpt = Annotated[bool, typer.Option("--prune", help="Prune objects removed from Git even where automated.prune is off.")]
-RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", metavar="A", help="An existing Ray cluster (default: RAY_ADDRESS, else Ray starts locally).")]
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="ray (default) or local (threads in this process).")]
-ClusterTimeoutOpt = Annotated[float, typer.Option("--cluster-timeout", metavar="S", help="Seconds per cluster before it is reported as timed out.")]
-HealthTimeoutOpt = Annotated[float, typer.Option("--health-timeout", metavar="S", help="Seconds a sync wave may take to become healthy.")]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", metavar="N", help="Clusters in flight (local: in total; ray: per worker process).")]
-StateDirOpt = Annotated[str | None, typer.Option("--state-dir", metavar="D", help="Status store directory (default FLEET_STATE_DIR or .fleet).")]
-RepoMapOpt = Annotated[list[str] | None, typer.Option("--repo-map", metavar="URL=PATH", help="Read a repository URL from a local directory; repeatable.")]
-InClusterOpt = Annotated[bool, typer.Option("--in-cluster/--no-in-cluster", help="Argo CD's implicit in-cluster destination (off by default).")]
+ClusterListOpt = Annotated[
+    list[str] | None, typer.Option("--cluster-list", metavar="F", help="fleet ClusterList file; repeatable.")
+]
+SelectorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--selector",
+        "-l",
+        metavar="LABELS",
+        help="Cluster label selector, e.g. 'env=prod,region in (eu,us)'.",
+    ),
+]
+AppOpt = Annotated[
+    list[str] | None, typer.Option("--app", metavar="NAME", help="Application name or glob; repeatable.")
+]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Prune objects removed from Git even where automated.prune is off.")
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="A",
+        help="An existing Ray cluster (default: RAY_ADDRESS, else Ray starts locally).",
+    ),
+]
+ExecutorOpt = Annotated[
+    str, typer.Option("--executor", help="ray (default) or local (threads in this process).")
+]
+ClusterTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--cluster-timeout", metavar="S", help="Seconds per cluster before it is reported as timed out."
+    ),
+]
+HealthTimeoutOpt = Annotated[
+    float,
+    typer.Option("--health-timeout", metavar="S", help="Seconds a sync wave may take to become healthy."),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", metavar="N", help="Clusters in flight (local: in total; ray: per worker process)."
+    ),
+]
+StateDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--state-dir", metavar="D", help="Status store directory (default FLEET_STATE_DIR or .fleet)."
+    ),
+]
+RepoMapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--repo-map", metavar="URL=PATH", help="Read a repository URL from a local directory; repeatable."
+    ),
+]
+InClusterOpt = Annotated[
+    bool,
+    typer.Option(
+        "--in-cluster/--no-in-cluster", help="Argo CD's implicit in-cluster destination (off by default)."
+    ),
+]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
 
 
@@ -72,8 +133,9 @@ def _console(file: Any = None) -> Any:
     from rich.console import Console
 
     target = file or sys.stdout
-    return Console(file=target, width=None if target.isatty() else 200, highlight=False,
-                   no_color=not target.isatty())
+    return Console(
+        file=target, width=None if target.isatty() else 200, highlight=False, no_color=not target.isatty()
+    )
 
 
 def _print(renderable: Any) -> None:
@@ -90,8 +152,13 @@ def _changes(app: results.AppResult) -> str:
 
 def _style(value: str) -> str:
     good = {SyncStatus.SYNCED.value, Health.HEALTHY.value}
-    bad = {SyncStatus.OUT_OF_SYNC.value, SyncStatus.UNKNOWN.value, Health.DEGRADED.value, Health.UNKNOWN.value,
-           Health.MISSING.value}
+    bad = {
+        SyncStatus.OUT_OF_SYNC.value,
+        SyncStatus.UNKNOWN.value,
+        Health.DEGRADED.value,
+        Health.UNKNOWN.value,
+        Health.MISSING.value,
+    }
     if value in good:
         return f"[green]{value}[/green]"
     if value in bad:
@@ -108,11 +175,25 @@ def run_table(run: results.RunResult) -> Any:
         table.add_column(column, overflow="fold")
     for cluster in run.clusters:
         if not cluster.apps and cluster.reason:
-            table.add_row(cluster.cluster, "-", _style("Unknown"), _style("Unknown"), "-", cluster.reason.value,
-                          redact.mask(cluster.message))
+            table.add_row(
+                cluster.cluster,
+                "-",
+                _style("Unknown"),
+                _style("Unknown"),
+                "-",
+                cluster.reason.value,
+                redact.mask(cluster.message),
+            )
         for app in cluster.apps:
-            table.add_row(cluster.cluster, app.name, _style(app.sync_status.value), _style(app.health.value),
-                          _changes(app), app.reason.value, redact.mask(app.message)[:160])
+            table.add_row(
+                cluster.cluster,
+                app.name,
+                _style(app.sync_status.value),
+                _style(app.health.value),
+                _changes(app),
+                app.reason.value,
+                redact.mask(app.message)[:160],
+            )
     return table
 
 
@@ -137,8 +218,10 @@ def _print_errors(run: results.RunResult) -> None:
         typer.echo(f"error: {redact.mask(problem)}", err=True)
     for cluster in run.clusters:
         if cluster.reason is not None:
-            typer.echo(f"error: cluster {cluster.cluster}: {cluster.reason.value}: {redact.mask(cluster.message)}",
-                       err=True)
+            typer.echo(
+                f"error: cluster {cluster.cluster}: {cluster.reason.value}: {redact.mask(cluster.message)}",
+                err=True,
+            )
 
 
 def _repo_map(entries: list[str] | None) -> dict[str, str]:
@@ -193,9 +276,14 @@ def print_diffs(run: results.RunResult) -> int:
             if app.sync_status is SyncStatus.SYNCED and not changed:
                 continue
             differing += 1
-            typer.echo(f"=== cluster {cluster.cluster} / application {app.name}: {app.sync_status.value}"
-                       + (f" ({app.reason.value}: {redact.mask(app.message)})" if app.sync_status is SyncStatus.UNKNOWN
-                          else ""))
+            typer.echo(
+                f"=== cluster {cluster.cluster} / application {app.name}: {app.sync_status.value}"
+                + (
+                    f" ({app.reason.value}: {redact.mask(app.message)})"
+                    if app.sync_status is SyncStatus.UNKNOWN
+                    else ""
+                )
+            )
             for resource in changed:
                 note = f" [{resource.message}]" if resource.message else ""
                 typer.echo(f"--- {resource.ref}: {resource.action.value}{note}")
@@ -220,7 +308,9 @@ def register(app: typer.Typer) -> None:
         cluster_list: ClusterListOpt = None,
         selector: SelectorOpt = None,
         app_: AppOpt = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but the writes (server-side dry run).")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Everything but the writes (server-side dry run).")
+        ] = False,
         prune: PruneOpt = False,
         ray_address: RayAddressOpt = None,
         executor: ExecutorOpt = "ray",
@@ -270,15 +360,20 @@ def register(app: typer.Typer) -> None:
         flags["app"] = flags.pop("app_")
         flags["health_timeout"] = 1.0
         run = _run(results.RunKind.DIFF, flags)
-        in_sync = not run.errors and all(c.reason is None for c in run.clusters) and all(
-            a.sync_status is SyncStatus.SYNCED for a in run.apps())
+        in_sync = (
+            not run.errors
+            and all(c.reason is None for c in run.clusters)
+            and all(a.sync_status is SyncStatus.SYNCED for a in run.apps())
+        )
         if output is Output.JSON:
             typer.echo(run.to_json(indent=2))
         else:
             differing = print_diffs(run)
             apps = sum(1 for _ in run.apps())
-            typer.echo(f"diff: {differing} of {apps} applications differ on {len(run.clusters)} clusters; "
-                       f"{run.summary()['requests']} API requests")
+            typer.echo(
+                f"diff: {differing} of {apps} applications differ on {len(run.clusters)} clusters; "
+                f"{run.summary()['requests']} API requests"
+            )
         _print_errors(run)
         raise typer.Exit(0 if in_sync else 1)
 
@@ -286,7 +381,9 @@ def register(app: typer.Typer) -> None:
     def status_command(
         state_dir: StateDirOpt = None,
         app_: AppOpt = None,
-        cluster: Annotated[list[str] | None, typer.Option("--cluster", help="Cluster name or glob; repeatable.")] = None,
+        cluster: Annotated[
+            list[str] | None, typer.Option("--cluster", help="Cluster name or glob; repeatable.")
+        ] = None,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """The latest known state of every Application on every cluster (from the status store).
@@ -307,8 +404,10 @@ def register(app: typer.Typer) -> None:
         if output is Output.JSON:
             import json
 
-            doc = {"applications": [a.model_dump(mode="json", exclude={"resources"}) for a in apps],
-                   "clusters": clusters}
+            doc = {
+                "applications": [a.model_dump(mode="json", exclude={"resources"}) for a in apps],
+                "clusters": clusters,
+            }
             typer.echo(redact.mask(json.dumps(doc, indent=2)))
         else:
             from rich import box
@@ -318,23 +417,38 @@ def register(app: typer.Typer) -> None:
             for column in ("CLUSTER", "APPLICATION", "SYNC", "HEALTH", "REASON", "REVISION", "UPDATED"):
                 table.add_column(column, overflow="fold")
             for a in apps:
-                table.add_row(a.cluster, a.name, _style(a.sync_status.value), _style(a.health.value), a.reason.value,
-                              a.revision[:12], a.started_at[:19])
+                table.add_row(
+                    a.cluster,
+                    a.name,
+                    _style(a.sync_status.value),
+                    _style(a.health.value),
+                    a.reason.value,
+                    a.revision[:12],
+                    a.started_at[:19],
+                )
             _print(table)
             for c in failed:
                 typer.echo(f"cluster {c['cluster']}: {c['reason']}: {redact.mask(c['message'])}")
             ok = sum(1 for a in apps if a.ok)
-            typer.echo(f"{len(apps)} applications on {len({a.cluster for a in apps})} clusters: {ok} Synced and "
-                       f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run")
+            typer.echo(
+                f"{len(apps)} applications on {len({a.cluster for a in apps})} clusters: {ok} Synced and "
+                f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run"
+            )
         good = all(a.ok for a in apps) and not failed
         raise typer.Exit(0 if good else 1)
 
     @app.command("report")
     def report_command(
         state_dir: StateDirOpt = None,
-        format_: Annotated[ReportFormat, typer.Option("--format", help="html, markdown, json or metrics.")] = ReportFormat.HTML,
-        output_file: Annotated[Path | None, typer.Option("--output", metavar="F", help="Write here instead of stdout.")] = None,
-        runs: Annotated[int, typer.Option("--runs", metavar="N", help="How many past runs the history shows.")] = 20,
+        format_: Annotated[
+            ReportFormat, typer.Option("--format", help="html, markdown, json or metrics.")
+        ] = ReportFormat.HTML,
+        output_file: Annotated[
+            Path | None, typer.Option("--output", metavar="F", help="Write here instead of stdout.")
+        ] = None,
+        runs: Annotated[
+            int, typer.Option("--runs", metavar="N", help="How many past runs the history shows.")
+        ] = 20,
     ) -> None:
         """The latest run (and its history) as HTML, Markdown, JSON or Prometheus metrics."""
         from fleet import report
@@ -344,8 +458,10 @@ def register(app: typer.Typer) -> None:
                 raise errors.InputError(f"must be at least 1 (got {runs})", field="--runs")
             history = store.Store(state_dir).runs(limit=runs)
             if not history:
-                raise errors.InputError("holds no runs yet: run `fleet sync` or `fleet diff` first",
-                                        file=str(store.Store(state_dir).path))
+                raise errors.InputError(
+                    "holds no runs yet: run `fleet sync` or `fleet diff` first",
+                    file=str(store.Store(state_dir).path),
+                )
             text = report.render(history[0], history, fmt=format_.value)
         except errors.FleetError as exc:
             raise _fail(exc) from None
@@ -358,8 +474,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_command(
-        clusters: Annotated[int, typer.Option("--clusters", metavar="N", help="Simulated clusters (at least 50: the example fleet names c001..c050).")] = 50,
-        output_dir: Annotated[Path | None, typer.Option("--output-dir", metavar="D", help="Where the reports go (default: a new directory).")] = None,
+        clusters: Annotated[
+            int,
+            typer.Option(
+                "--clusters",
+                metavar="N",
+                help="Simulated clusters (at least 50: the example fleet names c001..c050).",
+            ),
+        ] = 50,
+        output_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--output-dir", metavar="D", help="Where the reports go (default: a new directory)."
+            ),
+        ] = None,
         executor: ExecutorOpt = "ray",
     ) -> None:
         """The whole loop on simulated clusters, with no set-up: sync, break a cluster, drift an
@@ -367,8 +495,13 @@ def register(app: typer.Typer) -> None:
         from fleet import demo
 
         try:
-            code = demo.run_demo(clusters=clusters, output_dir=output_dir, executor=executor,
-                                 echo=lambda text: typer.echo(redact.mask(text)), table=_print)
+            code = demo.run_demo(
+                clusters=clusters,
+                output_dir=output_dir,
+                executor=executor,
+                echo=lambda text: typer.echo(redact.mask(text)),
+                table=_print,
+            )
         except errors.FleetError as exc:
             raise _fail(exc) from None
         raise typer.Exit(code)
