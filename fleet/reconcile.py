@@ -200,6 +200,8 @@ def prepare(work: AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None 
         prepared.failure = (Reason.INVALID_SPEC, f"application {work.name}: {_message(exc)}")
         return prepared
     seen: set[Ref] = set()
+    # Without a destination namespace, namespaced objects go where the API server puts them.
+    namespace = work.namespace or "default"
     for index, raw in enumerate(work.manifests):
         meta = raw.get("metadata") or {}
         if (
@@ -215,7 +217,7 @@ def prepare(work: AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None 
             )
             return prepared
         # The hash is taken of the object as Git has it (ciphertext for SOPS files), stamped.
-        shipped = plan.default_namespace([raw], work.namespace, cluster_scoped=cluster_scoped)[0]
+        shipped = plan.default_namespace([raw], namespace, cluster_scoped=cluster_scoped)[0]
         shipped = inventory.stamp(shipped, work.name)
         digest = desired_hash(shipped)
         try:
@@ -223,7 +225,7 @@ def prepare(work: AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None 
         except Exception as exc:  # noqa: BLE001 - the SOPS layer's errors never carry values
             prepared.failure = (Reason.SECRET_RESOLUTION_FAILED, f"SOPS decryption failed: {_message(exc)}")
             return prepared
-        obj = plan.default_namespace([plain], work.namespace, cluster_scoped=cluster_scoped)[0]
+        obj = plan.default_namespace([plain], namespace, cluster_scoped=cluster_scoped)[0]
         obj = _with_annotation(inventory.stamp(obj, work.name), DESIRED_HASH_ANNOTATION, digest)
         ref = Ref.from_object(obj)
         if ref in seen and not plan.is_hook(obj):
@@ -1306,7 +1308,8 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     try:
         # 2. prepare every Application (local work), then read the live state: ONE LIST of the
         #    inventories, ONE LIST per resource type
-        prepared = [_prepare_safely(app) for app in work.apps]
+        scoped = cluster_scope(api, work.apps)
+        prepared = [_prepare_safely(app, scoped) for app in work.apps]
         renders_configmaps = any(
             Ref.from_object(o).kind == "ConfigMap" and Ref.from_object(o).group == ""
             for p in prepared
@@ -1380,9 +1383,42 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     return _masked(result)
 
 
-def _prepare_safely(work: AppWork) -> _Prepared:
+def cluster_scope(api: client.ClusterClient, works: Sequence[AppWork]) -> frozenset[tuple[str, str]]:
+    """Which (group, kind)s of these manifests are cluster-scoped, from the cluster's discovery
+    (which the LISTs need anyway). A kind the server does not serve yet is judged by a CRD among
+    the manifests (``spec.scope``), else by the kinds that are cluster-scoped everywhere."""
+    crd_scopes: dict[tuple[str, str], bool] = {}
+    kinds: dict[tuple[str, str], str] = {}
+    for work in works:
+        for obj in work.manifests:
+            api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
+            if not api_version or not kind:
+                continue
+            ref = Ref.from_object(obj)
+            kinds.setdefault((ref.group, kind), api_version)
+            if (ref.group, kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+                spec = obj.get("spec") or {}
+                names = spec.get("names") or {}
+                if spec.get("group") and names.get("kind"):
+                    crd_scopes[(str(spec["group"]), str(names["kind"]))] = spec.get("scope") == "Cluster"
+    scoped = set(plan.CLUSTER_SCOPED_KINDS)
+    for (group, kind), api_version in kinds.items():
+        try:
+            namespaced = api.resource(api_version, kind).namespaced
+        except client.UnknownKind:
+            if (group, kind) not in crd_scopes:
+                continue
+            namespaced = not crd_scopes[(group, kind)]
+        if namespaced:
+            scoped.discard((group, kind))
+        else:
+            scoped.add((group, kind))
+    return frozenset(scoped)
+
+
+def _prepare_safely(work: AppWork, cluster_scoped: frozenset[tuple[str, str]] | None = None) -> _Prepared:
     try:
-        return prepare(work)
+        return prepare(work, cluster_scoped=cluster_scoped)
     except Exception as exc:  # noqa: BLE001 - one Application's bad manifest must not stop the cluster
         return _Prepared(work, failure=(Reason.INVALID_SPEC, f"application {work.name}: {_message(exc)}"))
 
