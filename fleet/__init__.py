@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "generate": "fleet.appset",
     "load_fleet": "fleet.appset",
     "expand_fleet": "fleet.appset",
+    "SyncRequest": "fleet.sync",
 }
 
 __all__ = sorted(_EXPORTS)
