@@ -617,6 +617,17 @@ def fan_out(
                 collected[outcome.key] = result
                 status = "ok" if result.ok else (result.reason.value if result.reason else "attention")
                 bar.advance(item=outcome.key, status=status)
+                if result.reason is not None:
+                    _log.warning(
+                        f"cluster {result.cluster} failed: {result.reason.value}",
+                        extra={
+                            "fields": {
+                                "cluster": result.cluster,
+                                "reason": result.reason.value,
+                                "error": redact.mask(result.message),
+                            }
+                        },
+                    )
                 _log.debug(
                     "cluster finished",
                     extra={
