@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from fleet import errors, models
+from fleet import errors, kyaml, models
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 SECRET_TYPE_CLUSTER = "cluster"
@@ -153,8 +153,8 @@ def load_objects(path: str | Path) -> list[dict[str, Any]]:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
     try:
         docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is not valid YAML: {exc}", file=where) from exc
+    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
+        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
     objects: list[dict[str, Any]] = []
     for doc in docs:
         if doc is None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from fleet import errors, log, models, redact
+from fleet import errors, kyaml, log, models, redact
 
 _log = log.get_logger(__name__)
 
@@ -118,8 +118,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=str(path)) from exc
     try:
         doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is not valid YAML: {exc}", file=str(path)) from exc
+    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
+        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=str(path)) from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

@@ -33,7 +33,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleet import errors, models, redact
+from fleet import errors, kyaml, models, redact
 
 API_VERSION = "fleet.gitops/v1"
 KIND = "ClusterList"
@@ -106,8 +106,8 @@ def load(path: str | Path) -> list[models.Cluster]:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
     try:
         docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is not valid YAML: {exc}", file=where) from exc
+    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
+        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
     if not docs:
         raise errors.InputError(f"is empty (expected a {KIND})", file=where)
     clusters: list[models.Cluster] = []

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from fleet import errors, log, models, redact
+from fleet import errors, kyaml, log, models, redact
 from fleet.clusters import argocd, kubeconfig, native, selectors
 
 if TYPE_CHECKING:
@@ -145,8 +145,8 @@ def detect(path: str | Path) -> SourceKind:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
     try:
         docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is not valid YAML: {exc}", file=where) from exc
+    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
+        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
     if any(native.is_cluster_list(d) for d in docs):
         return SourceKind.CLUSTER_LIST
     if any(d.get("kind") == "Config" and "contexts" in d for d in docs):

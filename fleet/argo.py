@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -634,8 +635,9 @@ def parse_documents(text: str, *, file: str | None = None) -> list[Any]:
     try:
         docs = kyaml.load_all(text)
     except Exception as exc:  # yaml.YAMLError and its scanner/parser subclasses
-        message = " ".join(str(exc).split())
-        raise errors.InputError(f"is not valid YAML: {message}", file=file) from exc
+        # not chained: the parser's exception quotes the input, which may hold a secret value
+        reason = kyaml.error_text(exc) if isinstance(exc, yaml.YAMLError) else type(exc).__name__
+        raise errors.InputError(f"is not valid YAML: {reason}", file=file) from None
     out: list[Any] = []
     for doc in docs:
         if doc is None:

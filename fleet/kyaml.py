@@ -107,11 +107,27 @@ def yaml_or_json(text: str, *, where: str, obj: str | None = None, field: str | 
         if stripped.startswith("{"):
             return json.loads(stripped)
         return load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except json.JSONDecodeError as exc:  # its message holds a position, never the text
         raise errors.InputError(
-            f"is not valid YAML or JSON: {_short(exc)}", file=where, obj=obj, field=field
+            f"is not valid YAML or JSON: {exc}", file=where, obj=obj, field=field
         ) from exc
+    except yaml.YAMLError as exc:
+        # not chained: the parser's exception quotes the input (which may be decrypted SOPS text)
+        raise errors.InputError(
+            f"is not valid YAML or JSON: {error_text(exc)}", file=where, obj=obj, field=field
+        ) from None
 
 
-def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+def error_text(exc: yaml.YAMLError) -> str:
+    """Where and why YAML failed to parse, without the excerpt of the input that PyYAML quotes.
+
+    PyYAML's message repeats the offending line, and in a cluster Secret, a kubeconfig or a
+    Secret manifest that line is a credential. Like Go's yaml errors, say only the line, column
+    and what was wrong (callers raise ``from None`` for the same reason).
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    reason = ", ".join(
+        part for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
+    )
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return ": ".join(part for part in (where, reason or "invalid YAML") if part)

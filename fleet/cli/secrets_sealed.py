@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from fleet import errors, redact
+from fleet import errors, kyaml, redact
 from fleet.secrets import sealed
 from fleet.secrets.sealed import certs
 
@@ -45,8 +45,8 @@ def _objects(data: bytes, where: str) -> list[dict[str, Any]]:
     """Every object of a YAML/JSON stream; ``kind: List`` items are expanded."""
     try:
         docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is not valid YAML or JSON: {exc}", file=where) from None
+    except yaml.YAMLError as exc:  # the parser's message would quote the Secret's values
+        raise errors.InputError(f"is not valid YAML or JSON: {kyaml.error_text(exc)}", file=where) from None
     objects: list[dict[str, Any]] = []
     for doc in docs:
         if not isinstance(doc, dict):

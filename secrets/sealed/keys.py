@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from fleet import errors, redact
+from fleet import errors, kyaml, redact
 from fleet.secrets.sealed import crypto
 
 SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
@@ -175,8 +175,10 @@ def load_private_keys(data: bytes | str, *, source: str) -> list[UnsealKey]:
         return _keys_from_pem(raw, source=source, name=source)
     try:
         docs = [doc for doc in yaml.safe_load_all(raw) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise errors.InputError(f"is neither PEM nor valid YAML/JSON: {exc}", file=source) from None
+    except yaml.YAMLError as exc:  # the parser's message would quote the key material
+        raise errors.InputError(
+            f"is neither PEM nor valid YAML/JSON: {kyaml.error_text(exc)}", file=source
+        ) from None
     objects: list[Mapping[str, Any]] = []
     for doc in docs:
         if not isinstance(doc, Mapping):
