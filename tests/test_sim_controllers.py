@@ -128,6 +128,32 @@ def test_a_bad_image_never_becomes_available_and_exceeds_the_progress_deadline(s
     assert waiting == {"ImagePullBackOff"}
 
 
+def test_a_configured_bad_image_pattern_decides_which_images_never_start(
+    sim_factory: Callable[..., SimServer],
+) -> None:
+    server = sim_factory(1, bad_image_pattern=r"^registry\.example\.com/broken/")
+    server.apply_object("c001", deployment("broken", image="registry.example.com/broken/app:1.0"))
+    server.apply_object("c001", deployment("tagged-bad", image="nginx:bad"))  # only the default pattern's
+    wait_for(
+        getter(server, "apps/v1", "Deployment", "tagged-bad"),
+        lambda d: condition(d, "Available").get("status") == "True",
+    )
+
+    def waiting_reasons() -> list[str | None]:
+        pods = server.objects("c001", kind="Pod", namespace="default")
+        statuses = [
+            ((p.get("status") or {}).get("containerStatuses") or [{}])[0]
+            for p in pods
+            if p["metadata"]["labels"].get("app") == "broken"
+        ]
+        return [s.get("state", {}).get("waiting", {}).get("reason") for s in statuses]
+
+    assert wait_for(waiting_reasons, lambda r: len(r) == 2) == ["ImagePullBackOff"] * 2
+    stuck = server.get_object("c001", "apps/v1", "Deployment", "default", "broken")
+    assert condition(stuck, "Available").get("status") != "True"
+    assert not (stuck.get("status") or {}).get("availableReplicas")
+
+
 def test_a_bad_update_leaves_the_old_pods_serving(sim: SimServer) -> None:
     sim.apply_object("c001", deployment("keep"))
     wait_for(
