@@ -166,3 +166,22 @@ def test_bad_input_and_absent_simulators_are_reported(args: list[str], error: ty
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, error)
     assert message in str(result.exception)
+
+
+def test_sim_up_stops_cleanly_on_ctrl_c() -> None:
+    proc = subprocess.Popen(
+        [str(FLEET), "sim", "up", "--clusters", "1", "--port", "0", "--no-tls"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("fleet sim: 1 clusters at http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert "fleet sim: stopped" in (proc.stderr.read() if proc.stderr else "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
