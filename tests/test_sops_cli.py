@@ -109,6 +109,10 @@ def test_encrypt_in_place_with_rule_and_key_groups(sops_env: SopsEnv, tmp_path: 
         pytest.param([], "no recipients", id="no-recipient"),
         pytest.param(["--key-group", "ssh:x"], "is not TYPE:RECIPIENT", id="bad-key-group"),
         pytest.param(["--encrypted-regex", "("], "invalid regular expression", id="bad-regex"),
+        pytest.param(["--age", "age1notarecipient"], "failed to parse age recipient", id="bad-age-recipient"),
+        pytest.param(["--age", "bogus", "-i"], "unknown age recipient type: 'bogus'", id="unknown-age-recipient"),
+        pytest.param(["--kms", "not-an-arn"], "no valid ARN found in 'not-an-arn'", id="bad-kms-arn"),
+        pytest.param(["--hc-vault-transit", "vault/transit/x"], "missing scheme in Vault URL", id="bad-vault-uri"),
     ],
 )
 def test_encrypt_bad_options_exit_2(sops_env: SopsEnv, tmp_path: Path, args: list[str], message: str) -> None:

@@ -298,9 +298,12 @@ def _wrap(
             try:
                 wrapped[name].append(keyring.encrypt(key_type, recipient, secret, **extra))
             except keys.KeySourceError as exc:
-                raise errors.EncryptionError(
+                message = (
                     f"could not encrypt the data key for {key_type.value} {recipient} (group {index}): {exc.reason}"
-                ) from None
+                )
+                if exc.malformed:  # a recipient that does not parse is a bad flag or .sops.yaml entry
+                    raise errors.SopsInputError(message) from None
+                raise errors.EncryptionError(message) from None
     return metadata.KeyGroup(**wrapped)
 
 

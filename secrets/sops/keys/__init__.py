@@ -22,12 +22,17 @@ from fleet.secrets.sops import metadata
 
 
 class KeySourceError(Exception):
-    """One master key failed; ``reason`` is safe to show (no key material), ``transient`` if a retry may help."""
+    """One master key failed; ``reason`` is safe to show (no key material), ``transient`` if a retry may help.
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
+    ``malformed``: the recipient as written is not a key of its type (an age recipient, KMS ARN or
+    Vault transit URI that does not parse), so encrypting to it is bad input, not a failure.
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False, malformed: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+        self.malformed = malformed
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,8 @@ def parse_recipient(recipient: str) -> Any:
     except KeySourceError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise KeySourceError(f"failed to parse age recipient {recipient!r}: {exc}") from None
-    raise KeySourceError(f"unknown age recipient type: {recipient!r}")
+        raise KeySourceError(f"failed to parse age recipient {recipient!r}: {exc}", malformed=True) from None
+    raise KeySourceError(f"unknown age recipient type: {recipient!r}", malformed=True)
 
 
 class AgeSource:

@@ -33,7 +33,7 @@ def split_arn(text: str) -> tuple[str, str]:
 def region_of(arn: str) -> str:
     match = ARN_PATTERN.match(arn)
     if match is None:
-        raise KeySourceError(f"no valid ARN found in {arn!r}")
+        raise KeySourceError(f"no valid ARN found in {arn!r}", malformed=True)
     return match.group(1)
 
 

@@ -28,13 +28,17 @@ def parse_uri(uri: str) -> tuple[str, str, str]:
     parsed = urllib.parse.urlsplit(uri.strip())
     if not parsed.scheme:
         raise KeySourceError(
-            f"missing scheme in Vault URL {uri!r} (should be like https://vault.example.com:8200/v1/transit/keys/keyName)"
+            f"missing scheme in Vault URL {uri!r} (should be like https://vault.example.com:8200/v1/transit/keys/keyName)",
+            malformed=True,
         )
     path = parsed.path
     if _PREFIXED.search(path) and not _VALID.fullmatch(path.rstrip("/")):
         raise KeySourceError("running Vault with a prefixed URL is not supported")
     if not _VALID.search(path):
-        raise KeySourceError(f"Vault path of {uri!r} is not like https://vault.example.com:8200/v1/transit/keys/keyName")
+        raise KeySourceError(
+            f"Vault path of {uri!r} is not like https://vault.example.com:8200/v1/transit/keys/keyName",
+            malformed=True,
+        )
     parts = path.strip("/").split("/")
     return f"{parsed.scheme}://{parsed.netloc}", "/".join(parts[1:-2]), parts[-1]
 
