@@ -82,6 +82,19 @@ def cluster_from_secret(obj: Mapping[str, Any], *, where: str = "<input>") -> mo
         if not isinstance(config, dict):
             raise errors.InputError("must be a JSON object", file=where, obj=label, field="data.config")
     tls = config.get("tlsClientConfig") or {}
+    if not isinstance(tls, dict):
+        raise errors.InputError(
+            "tlsClientConfig must be a JSON object", file=where, obj=label, field="data.config"
+        )
+    insecure = tls.get("insecure")
+    if insecure is not None and not isinstance(insecure, bool):
+        # Argo CD cannot load such a Secret; bool("false") would silently turn certificate checks off
+        raise errors.InputError(
+            "tlsClientConfig.insecure must be true or false (a JSON boolean, not a string)",
+            file=where,
+            obj=label,
+            field="data.config",
+        )
     exec_cfg = config.get("execProviderConfig")
     try:
         credentials = models.ClusterCredentials(
@@ -91,7 +104,7 @@ def cluster_from_secret(obj: Mapping[str, Any], *, where: str = "<input>") -> mo
             client_cert_data=_pem(tls.get("certData")),
             client_key_data=_pem(tls.get("keyData")),
             ca_data=_pem(tls.get("caData")),
-            insecure=bool(tls.get("insecure", False)),
+            insecure=bool(insecure),
             server_name=tls.get("serverName") or None,
             exec=models.ExecConfig.model_validate(exec_cfg) if exec_cfg else None,
             proxy_url=config.get("proxyUrl") or None,

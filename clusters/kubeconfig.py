@@ -198,6 +198,15 @@ def cluster_for_context(merged: MergedConfig, name: str) -> models.Cluster:
     password = user.get("password") or None
     if password:
         redact.register(str(password))
+    insecure = cluster.get("insecure-skip-tls-verify")
+    if insecure is not None and not isinstance(insecure, bool):
+        # kubectl refuses a string here; bool("false") would silently turn certificate checks off
+        raise errors.InputError(
+            "must be true or false (a YAML boolean, not a string)",
+            file=str(cluster_file),
+            obj=f"cluster {cluster_name}",
+            field="cluster.insecure-skip-tls-verify",
+        )
     if user.get("as") or user.get("as-groups") or user.get("as-uid"):
         _log.warning(
             "kubeconfig impersonation is not supported; the user's own credentials are used",
@@ -211,7 +220,7 @@ def cluster_for_context(merged: MergedConfig, name: str) -> models.Cluster:
             client_cert_data=cert,
             client_key_data=key,
             ca_data=ca,
-            insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+            insecure=bool(insecure),
             server_name=cluster.get("tls-server-name") or None,
             exec=user_reader.exec_config(user.get("exec")),
             proxy_url=cluster.get("proxy-url") or None,

@@ -101,6 +101,14 @@ KUBECONFIG_CASES = [
         "command",
         id="exec-without-command",
     ),
+    pytest.param(
+        "clusters:\n- name: k\n  cluster: {server: 'https://k', insecure-skip-tls-verify: 'false'}\n"
+        "contexts:\n- name: c\n  context: {cluster: k}\n",
+        "cluster k",
+        "cluster.insecure-skip-tls-verify",
+        "must be true or false",
+        id="insecure-given-as-a-string",
+    ),
     pytest.param("clusters: {k: 1}\n", None, "clusters", "must be a list", id="clusters-not-a-list"),
     pytest.param("- just\n- a list\n", None, None, "must be a YAML mapping", id="not-a-mapping"),
 ]
@@ -133,6 +141,34 @@ def test_bad_argocd_secret_file_names_the_secret_and_field(tmp_path: Path) -> No
     with pytest.raises(errors.InputError) as info:
         registry.Registry().add_file(path)
     assert (info.value.file, info.value.obj, info.value.field) == (str(path), "Secret cluster-x", "data.server")
+
+
+ARGOCD_CONFIG_CASES = [
+    pytest.param(
+        '{"bearerToken": "s3cr3t-in-config", "tlsClientConfig": {"insecure": "false"}}',
+        "tlsClientConfig.insecure must be true or false",
+        id="insecure-given-as-a-string",
+    ),
+    pytest.param(
+        '{"bearerToken": "s3cr3t-in-config", "tlsClientConfig": ["insecure"]}',
+        "tlsClientConfig must be a JSON object",
+        id="tls-config-not-an-object",
+    ),
+]
+
+
+@pytest.mark.parametrize("config, message", ARGOCD_CONFIG_CASES)
+def test_a_wrongly_typed_tls_config_in_an_argocd_secret_is_refused(tmp_path: Path, config: str, message: str) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-x\n  namespace: argocd\n"
+        "  labels: {argocd.argoproj.io/secret-type: cluster}\nstringData:\n  name: x\n  server: https://x\n"
+        f"  config: '{config}'\n"
+    )
+    with pytest.raises(errors.InputError) as info:
+        argocd.load_cluster_secrets(path)
+    assert (info.value.file, info.value.obj, info.value.field) == (str(path), "Secret cluster-x", "data.config")
+    assert message in str(info.value) and "s3cr3t-in-config" not in str(info.value)
 
 
 def test_unknown_cluster_name_is_an_input_error_listing_known_ones() -> None:
