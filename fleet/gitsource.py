@@ -8,7 +8,9 @@ object database. A ``repo_map`` entry ``{URL: local path}`` reads a local direct
 it is on disk (a clone's working tree with uncommitted changes, or a plain directory), so a
 pull request can be previewed offline.
 
-Every error names the URL (without credentials) and the revision.
+Every error names the URL (without credentials) and the revision. Credentials in an http(s)
+URL never reach the disk: the mirror records the URL without them, and each clone or fetch gets
+them from its environment through a credential helper given as command-line configuration.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
@@ -38,6 +40,11 @@ CACHE_ENV = "FLEET_CACHE_DIR"
 DEFAULT_MAX_AGE = 60.0  # seconds a fetched mirror counts as fresh for branch and tag revisions
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "GIT_SSH_COMMAND": "ssh -oBatchMode=yes"}
+# Answers git's "get" with what the environment of that one git process holds (see _git_access).
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get && '
+    'printf "username=%s\\npassword=%s\\n" "$FLEET_GIT_USERNAME" "$FLEET_GIT_PASSWORD"; }; f'
+)
 WORKTREE = "working-tree"  # the "revision" of a repo_map directory
 
 
@@ -86,6 +93,38 @@ def safe_url(url: str) -> str:
             host = f"{host}:{parts.port}"
         return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
     return url
+
+
+def _git_access(url: str) -> tuple[str, dict[str, str]]:
+    """The URL to hand git and the environment for that clone or fetch.
+
+    Given ``https://user:token@host/repo.git``, git would write the token into the mirror's
+    config (on disk for good) and could pass it to a credential store the user configured. So
+    git gets the URL without credentials, and the credentials travel in the environment of that
+    one process, read by a helper set through ``GIT_CONFIG_*`` (git >= 2.31) after an empty
+    ``credential.helper`` that switches off every configured helper.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, dict(_GIT_ENV)
+    if parts.scheme.lower() not in ("http", "https") or not (parts.username or parts.password):
+        return url, dict(_GIT_ENV)
+    try:
+        first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)  # keep the caller's own entries
+    except ValueError:
+        first = 0
+    env = {
+        **_GIT_ENV,
+        "FLEET_GIT_USERNAME": unquote(parts.username or ""),
+        "FLEET_GIT_PASSWORD": unquote(parts.password or ""),
+        "GIT_CONFIG_COUNT": str(first + 2),
+        f"GIT_CONFIG_KEY_{first}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{first}": "",
+        f"GIT_CONFIG_KEY_{first + 1}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{first + 1}": _CREDENTIAL_HELPER,
+    }
+    return safe_url(url), env
 
 
 def normalize_url(url: str) -> str:
@@ -743,8 +782,9 @@ class RepoCache:
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
                 _log.info("cloning repository", extra={"fields": {"repo": safe_url(url), "cache": str(path)}})
+                git_url, env = _git_access(url)
                 try:
-                    cloned = git.Repo.clone_from(url, path, bare=True, env=_GIT_ENV)
+                    cloned = git.Repo.clone_from(git_url, path, bare=True, env=env)
                     # A bare clone records no fetch refspec; branches and tags are all we keep
                     # (not --mirror, which would also copy every pull-request ref of a forge).
                     with cloned.config_writer() as config:
@@ -754,6 +794,11 @@ class RepoCache:
                     raise FetchError(f"clone failed: {_stderr(exc)}", url=url) from exc
                 _touch(path)
         repo = git.Repo(path)
+        recorded = _origin_url(repo)
+        if recorded and safe_url(recorded) != recorded:
+            # A mirror made before credentials were kept off disk: forget them now.
+            with self._file_lock(path), repo.config_writer() as config:
+                config.set_value('remote "origin"', "url", safe_url(recorded))
         self._repos[key] = repo
         return repo
 
@@ -762,7 +807,7 @@ class RepoCache:
         with self._file_lock(path):
             _log.info("fetching repository", extra={"fields": {"repo": safe_url(url)}})
             try:
-                repo.git.fetch("--prune", "--tags", "--force", "origin", env=_GIT_ENV)
+                repo.git.fetch("--prune", "--tags", "--force", "origin", env=_git_access(url)[1])
             except git.GitCommandError as exc:
                 raise FetchError(f"fetch failed: {_stderr(exc)}", url=url) from exc
             _touch(path)
@@ -787,7 +832,7 @@ class RepoCache:
             # ask for it by name, as Argo CD's repo server does.
             with self._file_lock(Path(repo.git_dir)), contextlib.suppress(git.GitCommandError):
                 target = revision if _FULL_SHA.match(revision) else f"+{revision}:{revision}"
-                repo.git.fetch("origin", target, env=_GIT_ENV)
+                repo.git.fetch("origin", target, env=_git_access(url)[1])
             found = _rev_parse(repo, revision)
         if found is None:
             raise RevisionNotFoundError("no branch, tag or commit of that name", url=url, revision=revision)
@@ -805,6 +850,13 @@ def _rev_parse(repo: git.Repo, revision: str) -> str | None:
         except git.GitCommandError:
             continue
     return None
+
+
+def _origin_url(repo: git.Repo) -> str:
+    try:
+        return str(repo.config_reader().get_value('remote "origin"', "url", ""))
+    except Exception:  # noqa: BLE001 - no such section or option: nothing to heal
+        return ""
 
 
 def _touch(path: Path) -> None:
