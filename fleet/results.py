@@ -68,6 +68,71 @@ class ResourceResult(BaseModel):
         return f"{group}{self.kind}:{ns}{self.name}"
 
 
+class RolloutState(StrEnum):
+    """Where one Application stands in a progressive rollout (Argo CD's per-Application step status)."""
+
+    HEALTHY = "Healthy"  # its step (and batch) ran and it is Synced and Healthy
+    FAILED = "Failed"  # its step ran and it is not Synced and Healthy: the rollout stopped at this step
+    WAITING = "Waiting"  # its step (or batch) did not start: an earlier one failed, or maxUpdate is 0
+    PLANNED = "Planned"  # dry run / diff: compared only; a sync would put it in this step
+    SKIPPED = "Skipped"  # no step selects it: a rollout never syncs it (sync it by name with --app)
+
+
+class AppRollout(BaseModel):
+    """An Application's place in a progressive rollout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rollout: str  # the ApplicationSet whose RollingSync strategy it follows, or "--rollout"
+    step: int = 0  # 1-based step; 0 when no step selects it
+    steps: int = 0  # how many steps the rollout has
+    batch: int = 0  # 1-based batch of its step (maxUpdate / --max-update); 0 when it has none
+    state: RolloutState
+    message: str = ""
+
+
+class StepState(StrEnum):
+    """How one step of a progressive rollout ended."""
+
+    COMPLETED = "Completed"  # every Application of the step ended Synced and Healthy
+    FAILED = "Failed"  # an Application of the step did not: the rollout stopped here
+    PAUSED = "Paused"  # maxUpdate is 0: no Application of the step may be updated; the rollout waits here
+    NOT_STARTED = "NotStarted"  # an earlier step failed or paused
+    PLANNED = "Planned"  # dry run / diff: compared only, nothing was rolled out
+
+
+class RolloutStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    step: int  # 1-based
+    selector: str  # what selects the step's Applications, as text
+    max_update: str = ""  # as written ("" = every Application of the step at once)
+    applications: int = 0
+    clusters: tuple[str, ...] = ()
+    batches: int = 0
+    state: StepState
+    started_at: str = ""
+    finished_at: str = ""
+    message: str = ""
+
+
+class RolloutResult(BaseModel):
+    """One rollout of a run: an ApplicationSet's RollingSync strategy, or the run's --rollout steps."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # the ApplicationSet, or "--rollout"
+    strategy: str  # "RollingSync" or "--rollout"
+    steps: tuple[RolloutStep, ...] = ()
+    skipped: int = 0  # Applications that no step selects
+    stopped_at: int = 0  # the step the rollout stopped at (0: it did not stop)
+    message: str = ""  # why it stopped
+
+    @property
+    def completed(self) -> bool:
+        return all(s.state is StepState.COMPLETED for s in self.steps)
+
+
 class AppResult(BaseModel):
     """One Application on one cluster."""
 
@@ -88,10 +153,22 @@ class AppResult(BaseModel):
     started_at: str = Field(default_factory=now)
     seconds: float = 0.0
     attempts: int = 1
+    rollout: AppRollout | None = None  # its step when a progressive rollout ordered the run
 
     @property
     def ok(self) -> bool:
         return self.sync_status is SyncStatus.SYNCED and self.health in (Health.HEALTHY, Health.SUSPENDED)
+
+    @property
+    def skipped(self) -> bool:
+        """Left out on purpose (no rollout step selects it): neither ok nor a failure of the run."""
+        return self.rollout is not None and self.rollout.state is RolloutState.SKIPPED
+
+    @property
+    def observed(self) -> bool:
+        """Whether this run looked at the Application on its cluster (not the case for an
+        Application whose rollout step did not start, or that no step selects)."""
+        return self.phase is not OperationPhase.NOT_STARTED
 
     def count(self) -> dict[str, int]:
         return dict(Counter(r.action.value for r in self.resources))
@@ -114,7 +191,7 @@ class ClusterResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.reason is None and all(app.ok for app in self.apps)
+        return self.reason is None and all(app.ok or app.skipped for app in self.apps)
 
     @property
     def request_total(self) -> int:
@@ -142,6 +219,8 @@ class RunResult(BaseModel):
     selector: str = ""
     clusters: tuple[ClusterResult, ...] = ()
     errors: tuple[str, ...] = ()  # ApplicationSet / generation errors (no cluster involved)
+    rollouts: tuple[RolloutResult, ...] = ()  # progressive rollouts: steps in order, and where they stopped
+    notes: tuple[str, ...] = ()  # what the run deliberately did not do, and why
 
     def apps(self) -> Iterable[AppResult]:
         for cluster in self.clusters:
@@ -169,6 +248,10 @@ class RunResult(BaseModel):
             "drifted": sum(1 for a in apps for r in a.resources if r.drift),
             "requests": sum(c.request_total for c in self.clusters),
             "generation_errors": len(self.errors),
+            "rollout_waiting": sum(
+                1 for a in apps if a.rollout is not None and a.rollout.state is RolloutState.WAITING
+            ),
+            "rollout_skipped": sum(1 for a in apps if a.skipped),
         }
 
     @property

@@ -39,6 +39,7 @@ class OperationPhase(StrEnum):
     FAILED = "Failed"  # a step failed (apply refused, hook failed, health degraded)
     ERROR = "Error"  # fleet itself could not proceed (render, secrets, unreachable cluster)
     TERMINATING = "Terminating"  # stopping: running hooks are being cleaned up
+    NOT_STARTED = "NotStarted"  # no operation ran: a progressive rollout did not reach (or never selects) it
 
     def completed(self) -> bool:
         """True once the operation will not change any more."""
@@ -68,9 +69,12 @@ class Reason(StrEnum):
     PERMISSION_DENIED = "PermissionDenied"  # represents the fact that the cluster refused fleet's credentials or RBAC
     WORKER_LOST = "WorkerLost"  # represents the fact that the worker running this cluster died
     EMPTY_PRUNE_REFUSED = "EmptyPruneRefused"  # represents the fact that pruning everything was refused (automated without allowEmpty)
+    ROLLOUT_WAITING = "RolloutWaiting"  # represents the fact that its rollout step did not start (an earlier step failed or is paused)
+    NOT_IN_ROLLOUT = "NotInRollout"  # represents the fact that no rollout step selects it (manual sync only: --app)
+    INVALID_ROLLOUT_CONFIG = "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
 
     def is_failure(self) -> bool:
-        return self not in (Reason.SUCCEEDED, Reason.PROGRESSING)
+        return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT)
 
     def is_retryable(self) -> bool:
         """Whether a retry (syncPolicy.retry) may help: transient cluster or worker trouble and failed steps."""

@@ -102,6 +102,8 @@ class Store:
                 ),
             )
             for cluster in run.clusters:
+                if cluster.apps and not any(app.observed for app in cluster.apps):
+                    continue  # not contacted (its rollout step did not start): keep what is known
                 conn.execute(
                     "INSERT OR REPLACE INTO cluster_state VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -114,6 +116,8 @@ class Store:
                     ),
                 )
                 for app in cluster.apps:
+                    if not app.observed:
+                        continue  # a rollout did not reach it: its last known state still holds
                     conn.execute(
                         "INSERT OR REPLACE INTO app_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,11 +51,13 @@ from fleet import (
     redact,
     render,
     results,
+    rollout,
     store,
 )
 from fleet.clusters import registry, selectors
+from fleet.health import Health
 from fleet.render import cache as render_cache
-from fleet.status import Reason
+from fleet.status import OperationPhase, Reason, SyncStatus
 
 _log = log.get_logger(__name__)
 
@@ -122,19 +124,56 @@ class SyncRequest:
     git_max_age: float = 2.0
     record: bool = True
     resolver: Any = None  # fleet.secrets.resolver.Resolver; None: the default providers
+    # Progressive rollout by cluster labels (``--rollout``, in order) and batch sizes per step
+    # (``--max-update``: once for every step or once per step); replaces ApplicationSets' RollingSync.
+    rollout: tuple[str, ...] = ()
+    max_update: tuple[str, ...] = ()
+
+
+Key = rollout.Key  # (cluster, Application)
 
 
 @dataclass
 class RunPlan:
-    """What the driver prepared before the fan-out."""
+    """What the driver prepared before the fan-out: every selected Application, rendered, and the
+    order the rollouts give them."""
 
     source: str
     revision: str
-    units: list[executor.WorkUnit]
     clusters: dict[str, models.Cluster]
-    driver_results: dict[str, list[results.AppResult]]  # cluster -> apps failed before the fan-out
+    works: dict[Key, reconcile.AppWork]  # every selected Application
+    driver_results: dict[Key, results.AppResult]  # Applications that failed before the fan-out
     errors: list[str]
     application_count: int
+    settings: reconcile.Settings = field(default_factory=reconcile.Settings)
+    resolver: Any = None
+    schedule: rollout.Schedule = field(default_factory=rollout.Schedule)
+    notes: list[str] = field(default_factory=list)
+
+    def units_for(self, keys: Sequence[Key]) -> list[executor.WorkUnit]:
+        """One unit per cluster holding these Applications (those that failed on the driver
+        need no worker)."""
+        by_cluster: dict[str, list[reconcile.AppWork]] = {}
+        for key in keys:
+            if key in self.driver_results or key not in self.works:
+                continue
+            by_cluster.setdefault(key[0], []).append(self.works[key])
+        return [
+            executor.WorkUnit(
+                name,
+                reconcile.ClusterWork(
+                    cluster=self.clusters[name],
+                    apps=tuple(sorted(apps, key=lambda w: w.name)),
+                    settings=self.settings,
+                    resolver=self.resolver,
+                ),
+            )
+            for name, apps in sorted(by_cluster.items())
+        ]
+
+    @property
+    def units(self) -> list[executor.WorkUnit]:
+        return self.units_for(sorted(self.works))
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -387,6 +426,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         if value <= 0:
             raise errors.InputError(f"must be positive (got {value})", field=field_name)
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
+    cli_rollout = rollout.parse_cli(request.rollout, request.max_update)
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
     repos = gitsource.RepoCache(root, max_age=request.git_max_age, repo_map=request.repo_map)
     fleet = open_fleet(request, repos)
@@ -442,53 +482,90 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     render_all(selected, checkouts, cache=cache)
 
     settings = settings_for(request, started_at)
-    by_cluster: dict[str, list[_Rendered]] = {}
-    for item in selected:
-        by_cluster.setdefault(item.cluster.name, []).append(item)
-    units: list[executor.WorkUnit] = []
-    driver_results: dict[str, list[results.AppResult]] = {}
+    works: dict[Key, reconcile.AppWork] = {}
+    driver_results: dict[Key, results.AppResult] = {}
     clusters: dict[str, models.Cluster] = {}
-    for name, items in sorted(by_cluster.items()):
-        cluster = items[0].cluster
-        clusters[name] = cluster
-        work_apps = []
-        for item in sorted(items, key=lambda i: i.app.name):
-            spec = item.app.to_dict().get("spec") or {}
-            work = reconcile.AppWork(
-                name=item.app.name,
-                namespace=str((spec.get("destination") or {}).get("namespace") or ""),
-                manifests=tuple(item.manifests),
-                project=item.app.project,
+    candidates: list[rollout.Candidate] = []
+    for item in sorted(selected, key=lambda i: (i.cluster.name, i.app.name)):
+        spec = item.app.to_dict().get("spec") or {}
+        key = (item.cluster.name, item.app.name)
+        clusters[item.cluster.name] = item.cluster
+        work = reconcile.AppWork(
+            name=item.app.name,
+            namespace=str((spec.get("destination") or {}).get("namespace") or ""),
+            manifests=tuple(item.manifests),
+            project=item.app.project,
+            appset=item.appset,
+            revision=item.revision,
+            sync_policy=spec.get("syncPolicy"),
+            ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
+        )
+        works[key] = work
+        if item.failure is not None:
+            reason, message = item.failure
+            driver_results[key] = reconcile.failed_app(
+                work, cluster=item.cluster.name, reason=reason, message=message
+            )
+        candidates.append(
+            rollout.Candidate(
+                cluster=item.cluster.name,
+                app=item.app.name,
                 appset=item.appset,
-                revision=item.revision,
-                sync_policy=spec.get("syncPolicy"),
-                ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
+                app_labels=dict(item.app.metadata.labels),
+                cluster_labels=dict(item.cluster.labels),
             )
-            if item.failure is not None:
-                reason, message = item.failure
-                driver_results.setdefault(name, []).append(
-                    reconcile.failed_app(work, cluster=name, reason=reason, message=message)
-                )
-            else:
-                work_apps.append(work)
-        if work_apps:
-            units.append(
-                executor.WorkUnit(
-                    name,
-                    reconcile.ClusterWork(
-                        cluster=cluster, apps=tuple(work_apps), settings=settings, resolver=request.resolver
-                    ),
-                )
-            )
+        )
+    schedule, notes = _schedule(
+        generated, candidates, cli=cli_rollout, manual=bool(request.apps), problems=problems
+    )
     return RunPlan(
         source=fleet.source,
         revision=fleet.revision,
-        units=units,
         clusters=clusters,
+        works=works,
         driver_results=driver_results,
         errors=problems,
         application_count=len(selected),
+        settings=settings,
+        resolver=request.resolver,
+        schedule=schedule,
+        notes=notes,
     )
+
+
+def _schedule(
+    generated: appset.GenerateResult,
+    candidates: Sequence[rollout.Candidate],
+    *,
+    cli: rollout.Strategy | None,
+    manual: bool,
+    problems: list[str],
+) -> tuple[rollout.Schedule, list[str]]:
+    """The run's rollouts: ``--rollout`` when given, else each ApplicationSet's RollingSync
+    strategy (an invalid one is an error of that ApplicationSet; none of its Applications syncs)."""
+    used = {c.appset for c in candidates if c.appset}
+    strategies: dict[str, rollout.Strategy] = {}
+    invalid: dict[str, str] = {}
+    notes: list[str] = []
+    for result in generated.results:
+        if result.name not in used:
+            continue
+        try:
+            strategy = rollout.parse_rolling_sync(result.appset)
+        except rollout.InvalidRolloutConfig as exc:
+            invalid[result.name] = redact.mask(str(exc))
+            continue
+        if strategy is not None:
+            strategies[result.name] = strategy
+    if cli is not None:
+        if strategies or invalid:
+            notes.append(
+                "--rollout replaces the RollingSync strategy of ApplicationSet(s) "
+                f"{', '.join(sorted({*strategies, *invalid}))} for this run"
+            )
+        return rollout.plan(candidates, cli=cli, manual=manual), notes
+    problems.extend(f"InvalidRolloutConfig: {message}" for _, message in sorted(invalid.items()))
+    return rollout.plan(candidates, strategies=strategies, invalid=invalid, manual=manual), notes
 
 
 # --- executors ----------------------------------------------------------------------------------
@@ -596,11 +673,19 @@ def _outcome_result(
 
 
 def fan_out(
-    run_plan: RunPlan, ex: executor.Executor | None, *, timeout: float, kind: results.RunKind
+    run_plan: RunPlan,
+    ex: executor.Executor | None,
+    *,
+    timeout: float,
+    kind: results.RunKind,
+    keys: Sequence[Key] | None = None,
+    label: str = "",
 ) -> list[results.ClusterResult]:
-    """Run every unit; merge in the Applications that failed on the driver (``ex`` may be None
-    only when there is no unit to run)."""
-    by_key = {unit.key: unit for unit in run_plan.units}
+    """Run these Applications (default: all), one unit per cluster; merge in the Applications
+    that failed on the driver (``ex`` may be None only when there is no unit to run)."""
+    keys = sorted(run_plan.works) if keys is None else list(keys)
+    units = run_plan.units_for(keys)
+    by_key = {unit.key: unit for unit in units}
     collected: dict[str, results.ClusterResult] = {}
     verb = {
         results.RunKind.SYNC: "syncing",
@@ -610,8 +695,9 @@ def fan_out(
     if by_key:
         if ex is None:
             raise ValueError("an executor is needed to run work units")
-        with log.progress(f"{verb} clusters", total=len(by_key)) as bar:
-            for outcome in ex.run(WORK_FUNCTION, run_plan.units, timeout=timeout):
+        title = f"{verb} clusters" + (f" ({label})" if label else "")
+        with log.progress(title, total=len(by_key)) as bar:
+            for outcome in ex.run(WORK_FUNCTION, units, timeout=timeout):
                 unit = by_key[outcome.key]
                 result = _outcome_result(outcome, unit, timeout)
                 collected[outcome.key] = result
@@ -640,42 +726,170 @@ def fan_out(
                         }
                     },
                 )
+    extra: dict[str, list[results.AppResult]] = {}
+    for key in keys:
+        if key in run_plan.driver_results:
+            extra.setdefault(key[0], []).append(run_plan.driver_results[key])
     out = []
-    for name in sorted(set(collected) | set(run_plan.driver_results)):
+    for name in sorted(set(collected) | set(extra)):
         cluster = run_plan.clusters[name]
-        extra = tuple(run_plan.driver_results.get(name, ()))
         result = collected.get(name) or results.ClusterResult(cluster=name, server=cluster.server)
-        if extra:
+        if name in extra:
             result = result.model_copy(
-                update={"apps": tuple(sorted((*result.apps, *extra), key=lambda a: a.name))}
+                update={"apps": tuple(sorted((*result.apps, *extra[name]), key=lambda a: a.name))}
             )
         out.append(result)
     return out
+
+
+def merge_cluster_results(
+    first: results.ClusterResult | None, second: results.ClusterResult
+) -> results.ClusterResult:
+    """One cluster's results of two waves of a rollout, as one."""
+    if first is None:
+        return second
+    requests = dict(first.requests)
+    for verb, count in second.requests.items():
+        requests[verb] = requests.get(verb, 0) + count
+    return first.model_copy(
+        update={
+            "reachable": first.reachable and second.reachable,
+            "reason": first.reason or second.reason,
+            "message": first.message or second.message,
+            "apps": tuple(sorted((*first.apps, *second.apps), key=lambda a: a.name)),
+            "requests": requests,
+            "seconds": round(first.seconds + second.seconds, 3),
+            "worker": second.worker or first.worker,
+        }
+    )
+
+
+def not_started_app(
+    work: reconcile.AppWork, *, cluster: str, reason: Reason, message: str
+) -> results.AppResult:
+    """An Application this run did not reach (its rollout step did not start, or no step selects it)."""
+    return results.AppResult(
+        name=work.name,
+        cluster=cluster,
+        project=work.project,
+        namespace=work.namespace,
+        appset=work.appset,
+        revision=work.revision,
+        sync_status=SyncStatus.UNKNOWN,
+        health=Health.UNKNOWN,
+        phase=OperationPhase.NOT_STARTED,
+        reason=reason,
+        message=redact.mask(message),
+    )
+
+
+def execute(
+    run_plan: RunPlan,
+    get_executor: Callable[[], executor.Executor],
+    *,
+    timeout: float,
+    kind: results.RunKind,
+) -> tuple[list[results.ClusterResult], tuple[results.RolloutResult, ...]]:
+    """Fan out wave after wave, as the rollouts allow (one wave when nothing is staged), and
+    collect every cluster's results, with each Application's rollout step."""
+    progress = rollout.Progress(run_plan.schedule, compare_only=kind is not results.RunKind.SYNC)
+    merged: dict[str, results.ClusterResult] = {}
+    while (wave := progress.next_wave(now=results.now())) is not None:
+        label = wave.describe()
+        if label:
+            _log.info(
+                f"rollout: starting {label}",
+                extra={"fields": {"wave": wave.number, "applications": len(wave.keys), "steps": label}},
+            )
+        needs_executor = any(key not in run_plan.driver_results for key in wave.keys)
+        got = fan_out(
+            run_plan,
+            get_executor() if needs_executor else None,
+            timeout=timeout,
+            kind=kind,
+            keys=wave.keys,
+            label=label,
+        )
+        outcome: dict[Key, bool] = {}
+        why: dict[Key, str] = {}
+        for cluster_result in got:
+            for app in cluster_result.apps:
+                key = (cluster_result.cluster, app.name)
+                outcome[key] = app.ok
+                if not app.ok:
+                    why[key] = f"{app.sync_status.value}/{app.health.value}, {app.reason.value}"
+            merged[cluster_result.cluster] = merge_cluster_results(
+                merged.get(cluster_result.cluster), cluster_result
+            )
+        progress.record(wave, outcome, now=results.now(), why=why)
+        if label:
+            for state in progress.results():
+                if state.stopped_at and any(
+                    p.rollout == state.name and p.step == state.stopped_at for p in wave.positions
+                ):
+                    _log.warning(
+                        f"rollout {state.name} stopped: {state.message}",
+                        extra={"fields": {"rollout": state.name, "step": state.stopped_at}},
+                    )
+    for key in progress.not_run():
+        cluster = run_plan.clusters[key[0]]
+        app = run_plan.driver_results.get(key) or not_started_app(
+            run_plan.works[key],
+            cluster=key[0],
+            reason=progress.not_run_reason(key),
+            message=progress.message(key),
+        )
+        base = merged.get(key[0]) or results.ClusterResult(cluster=key[0], server=cluster.server)
+        merged[key[0]] = base.model_copy(
+            update={"apps": tuple(sorted((*base.apps, app), key=lambda a: a.name))}
+        )
+    out = []
+    for name in sorted(merged):
+        cluster_result = merged[name]
+        apps = tuple(
+            app
+            if app.rollout is not None
+            else app.model_copy(update={"rollout": progress.app_rollout((name, app.name))})
+            for app in cluster_result.apps
+        )
+        out.append(cluster_result.model_copy(update={"apps": apps}))
+    return out, progress.results()
 
 
 def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> results.RunResult:
     """One run (sync, dry run or diff) over the selected fleet; recorded in the status store.
 
     Pass ``executor_`` to reuse one (e.g. a RayExecutor across runs); otherwise one is made from
-    the request and closed at the end.
+    the request when a cluster needs work, and closed at the end.
     """
     started = time.time()
     started_at = results.now()
     run_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-{uuid.uuid4().hex[:6]}"
     tmp = Path(tempfile.mkdtemp(prefix="fleet-run-"))
-    ex = executor_
+    holder: dict[str, executor.Executor] = {}
+    if executor_ is not None:
+        holder["ex"] = executor_
+
+    def get_executor() -> executor.Executor:
+        if "ex" not in holder:
+            holder["ex"] = make_executor(request, tmp=tmp)
+            holder["own"] = holder["ex"]
+        return holder["ex"]
+
     try:
         run_plan = prepare_run(request, tmp=tmp, started_at=started)
-        own = executor_ is None and bool(run_plan.units)
-        if own:
-            ex = make_executor(request, tmp=tmp)
         try:
-            clusters = fan_out(run_plan, ex, timeout=request.cluster_timeout, kind=request.kind)
+            clusters, rollouts = execute(
+                run_plan, get_executor, timeout=request.cluster_timeout, kind=request.kind
+            )
         finally:
-            if own and ex is not None:
-                ex.close()
+            if "own" in holder:
+                holder["own"].close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for note in run_plan.notes:
+        _log.info(note)
+    ex = holder.get("ex")
     result = results.RunResult(
         run_id=run_id,
         kind=request.kind,
@@ -687,6 +901,8 @@ def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> 
         selector=request.selector or "",
         clusters=tuple(clusters),
         errors=tuple(run_plan.errors),
+        rollouts=rollouts,
+        notes=tuple(redact.mask(n) for n in run_plan.notes),
     )
     summary = result.summary()
     _log.info(
@@ -707,6 +923,7 @@ __all__ = [
     "SyncRequest",
     "build_wheel",
     "destination_cluster",
+    "execute",
     "make_executor",
     "prepare_run",
     "run",

@@ -122,6 +122,26 @@ InClusterOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+RolloutOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--rollout",
+        metavar="LABELS",
+        help="A rollout step: a cluster label selector; repeat in order (e.g. env=dev, env=staging, "
+        "env=prod). Each step starts when every Application of the steps before is Synced and Healthy. "
+        "Replaces the ApplicationSets' RollingSync for this run.",
+    ),
+]
+MaxUpdateOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--max-update",
+        "--max-unavailable",
+        metavar="N|P%",
+        help="Clusters per batch within a --rollout step (a number or a percentage, rounded down, "
+        "at least 1); once for every step, or once per step.",
+    ),
+]
 
 
 def _fail(exc: errors.FleetError) -> typer.Exit:
@@ -209,11 +229,78 @@ def summary_line(run: results.RunResult, *, seconds: float | None = None) -> str
     ]
     if s["generation_errors"]:
         parts.append(f"{s['generation_errors']} generation errors")
+    if s["rollout_waiting"] or s["rollout_skipped"]:
+        parts.append(
+            f"rollout: {s['rollout_waiting']} waiting, {s['rollout_skipped']} skipped (selected by no step)"
+        )
     line = "; ".join(parts)
     return f"{run.kind.value} {'OK' if run.ok else 'NOT OK'}: {line}"
 
 
+def rollout_table(run: results.RunResult) -> Any:
+    """The rollouts of a run: each step in order, its state, and why a rollout stopped."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("ROLLOUT", "STEP", "SELECTOR", "MAX UPDATE", "APPS", "CLUSTERS", "STATE", "MESSAGE"):
+        table.add_column(column, overflow="fold")
+    for found in run.rollouts:
+        for step in found.steps:
+            clusters = ", ".join(step.clusters[:4]) + (
+                f" +{len(step.clusters) - 4}" if len(step.clusters) > 4 else ""
+            )
+            table.add_row(
+                found.name,
+                f"{step.step}/{len(found.steps)}",
+                step.selector,
+                step.max_update or "all",
+                str(step.applications),
+                clusters or "-",
+                step.state.value,
+                redact.mask(step.message)[:160],
+            )
+        if found.skipped:
+            table.add_row(
+                found.name,
+                "-",
+                "(no step)",
+                "-",
+                str(found.skipped),
+                "-",
+                "Skipped",
+                "not synced by the rollout",
+            )
+    return table
+
+
+def rollout_lines(run: results.RunResult) -> list[str]:
+    """One line per rollout: completed, or where and why it stopped."""
+    lines = []
+    for found in run.rollouts:
+        done = sum(1 for s in found.steps if s.state is results.StepState.COMPLETED)
+        if found.stopped_at:
+            lines.append(
+                f"rollout {found.name}: STOPPED at step {found.stopped_at}/{len(found.steps)} "
+                f"({done} completed): {redact.mask(found.message)}"
+            )
+        elif found.message:
+            lines.append(f"rollout {found.name}: {redact.mask(found.message)}")
+        elif all(s.state is results.StepState.PLANNED for s in found.steps):
+            lines.append(f"rollout {found.name}: {len(found.steps)} steps planned (nothing rolled out)")
+        else:
+            lines.append(f"rollout {found.name}: {done}/{len(found.steps)} steps completed")
+        if found.skipped:
+            lines.append(
+                f"rollout {found.name}: {found.skipped} Applications selected by no step were not synced "
+                "(sync them by name with --app)"
+            )
+    return lines
+
+
 def _print_errors(run: results.RunResult) -> None:
+    for note in run.notes:
+        typer.echo(f"note: {redact.mask(note)}", err=True)
     for problem in run.errors:
         typer.echo(f"error: {redact.mask(problem)}", err=True)
     for cluster in run.clusters:
@@ -252,6 +339,8 @@ def _request(kind: results.RunKind, **flags: Any) -> Any:
         health_timeout=flags["health_timeout"],
         concurrency=flags["concurrency"],
         state_dir=flags["state_dir"],
+        rollout=tuple(flags.get("rollout") or ()),
+        max_update=tuple(flags.get("max_update") or ()),
     )
 
 
@@ -273,7 +362,7 @@ def print_diffs(run: results.RunResult) -> int:
     for cluster in run.clusters:
         for app in cluster.apps:
             changed = [r for r in app.resources if r.status is SyncStatus.OUT_OF_SYNC or r.diff]
-            if app.sync_status is SyncStatus.SYNCED and not changed:
+            if (app.sync_status is SyncStatus.SYNCED and not changed) or app.skipped:
                 continue
             differing += 1
             typer.echo(
@@ -320,9 +409,13 @@ def register(app: typer.Typer) -> None:
         state_dir: StateDirOpt = None,
         repo_map: RepoMapOpt = None,
         in_cluster: InClusterOpt = False,
+        rollout: RolloutOpt = None,
+        max_update: MaxUpdateOpt = None,
         output: OutputOpt = Output.TABLE,
     ) -> None:
-        """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune."""
+        """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune.
+        With --rollout (or ApplicationSets with a RollingSync strategy) in steps, each step only
+        once the ones before are Synced and Healthy."""
         flags = dict(locals())
         flags["app"] = flags.pop("app_")
         kind = results.RunKind.DRY_RUN if dry_run else results.RunKind.SYNC
@@ -331,6 +424,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(run.to_json(indent=2))
         else:
             _print(run_table(run))
+            if run.rollouts:
+                _print(rollout_table(run))
+                for line in rollout_lines(run):
+                    typer.echo(line)
             typer.echo(summary_line(run))
         _print_errors(run)
         raise typer.Exit(int(run.exit_code()))
@@ -352,6 +449,8 @@ def register(app: typer.Typer) -> None:
         state_dir: StateDirOpt = None,
         repo_map: RepoMapOpt = None,
         in_cluster: InClusterOpt = False,
+        rollout: RolloutOpt = None,
+        max_update: MaxUpdateOpt = None,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).
@@ -363,12 +462,14 @@ def register(app: typer.Typer) -> None:
         in_sync = (
             not run.errors
             and all(c.reason is None for c in run.clusters)
-            and all(a.sync_status is SyncStatus.SYNCED for a in run.apps())
+            and all(a.sync_status is SyncStatus.SYNCED or a.skipped for a in run.apps())
         )
         if output is Output.JSON:
             typer.echo(run.to_json(indent=2))
         else:
             differing = print_diffs(run)
+            for line in rollout_lines(run):
+                typer.echo(line)
             apps = sum(1 for _ in run.apps())
             typer.echo(
                 f"diff: {differing} of {apps} applications differ on {len(run.clusters)} clusters; "

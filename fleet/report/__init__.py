@@ -40,8 +40,13 @@ class ReportData:
 
     def attention(self) -> list[results.AppResult]:
         """Applications that are not Synced and Healthy, worst first."""
-        bad = [app for app in self.run.apps() if not app.ok]
+        bad = [app for app in self.run.apps() if not app.ok and not app.skipped]
         return sorted(bad, key=lambda a: (-a.health.rank, a.sync_status.value, a.cluster, a.name))
+
+    def rollout_apps(self, name: str) -> list[results.AppResult]:
+        """The Applications of one rollout, in step order."""
+        found = [a for a in self.run.apps() if a.rollout is not None and a.rollout.rollout == name]
+        return sorted(found, key=lambda a: (a.rollout.step or 10**6, a.rollout.batch, a.cluster, a.name))  # type: ignore[union-attr]
 
     def failed_clusters(self) -> list[results.ClusterResult]:
         return [c for c in self.run.clusters if c.reason is not None]
@@ -124,6 +129,14 @@ def metrics(data: ReportData) -> str:
     run_ts = Gauge("fleet_run_finished_timestamp_seconds", "When the last run finished", registry=registry)
     totals = Gauge("fleet_applications", "Applications by sync status and health",
                    ["status", "health"], registry=registry)
+    rollout_step = Gauge("fleet_rollout_step", "1 for the state each rollout step ended in",
+                         ["rollout", "step", "state"], registry=registry)
+    rollout_stopped = Gauge("fleet_rollout_stopped_at_step", "The step a rollout stopped at (0: it did not stop)",
+                            ["rollout"], registry=registry)
+    for found in data.run.rollouts:
+        rollout_stopped.labels(found.name).set(found.stopped_at)
+        for step in found.steps:
+            rollout_step.labels(found.name, str(step.step), step.state.value).set(1)
     for cluster in data.run.clusters:
         cluster_up.labels(cluster.cluster).set(1 if cluster.reachable and cluster.reason is None else 0)
         requests.labels(cluster.cluster).set(cluster.request_total)
