@@ -168,9 +168,10 @@ def test_bad_input_and_absent_simulators_are_reported(args: list[str], error: ty
     assert message in str(result.exception)
 
 
-def test_sim_up_stops_cleanly_on_ctrl_c() -> None:
+def test_sim_up_stops_cleanly_on_ctrl_c_and_writes_both_files_by_default(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [str(FLEET), "sim", "up", "--clusters", "1", "--port", "0", "--no-tls"],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -181,6 +182,8 @@ def test_sim_up_stops_cleanly_on_ctrl_c() -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
         assert "fleet sim: stopped" in (proc.stderr.read() if proc.stderr else "")
+        assert "c001" in (tmp_path / "fleet-sim.kubeconfig").read_text()
+        assert [c.name for c in argocd.load_cluster_secrets(tmp_path / "fleet-sim-clusters.yaml")] == ["c001"]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -67,11 +67,13 @@ def up(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (keep it loopback).")
     ] = "127.0.0.1",
-    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Write a kubeconfig here.")] = None,
+    kubeconfig: Annotated[
+        Path, typer.Option("--kubeconfig", help="Write a kubeconfig (one context per cluster) here.")
+    ] = Path("fleet-sim.kubeconfig"),
     cluster_secrets: Annotated[
-        Path | None,
+        Path,
         typer.Option("--cluster-secrets", help="Write Argo CD cluster Secrets (YAML stream) here."),
-    ] = None,
+    ] = Path("fleet-sim-clusters.yaml"),
     secrets_namespace: Annotated[
         str, typer.Option("--secrets-namespace", help="Namespace of the cluster Secrets.")
     ] = "argocd",
@@ -139,12 +141,10 @@ def up(
             f"fleet sim: {len(names)} clusters at {server.url}/clusters/<name> ({names[0]} .. {names[-1]})"
         )
         typer.echo(f"admin API: {server.url}/_sim (fleet sim fault/counts --url {server.url})")
-        if kubeconfig is not None:
-            typer.echo(f"kubeconfig: {server.write_kubeconfig(kubeconfig)}")
-        if cluster_secrets is not None:
-            typer.echo(
-                f"cluster secrets: {server.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}"
-            )
+        typer.echo(f"kubeconfig: {server.write_kubeconfig(kubeconfig)}")
+        typer.echo(
+            f"cluster secrets: {server.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}"
+        )
         if state_file is not None:
             typer.echo(f"state file: {state_file}")
         typer.echo("ready; press Ctrl-C to stop", err=True)
