@@ -115,3 +115,20 @@ def test_yaml_or_json_names_the_line_without_quoting_it() -> None:
     assert message.startswith("decrypted.yaml: Secret db: is not valid YAML or JSON: line 2, column 1")
     assert SECRET[:6] not in message
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_broken_helm_values_file_is_reported_without_its_content(tmp_path) -> None:
+    from fleet import render
+
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (chart / "values-prod.yaml").write_text('password: "s3cr3t-in-values\nother: 1\n')
+    source = {"repoURL": "https://git.example.com/x.git", "path": "chart",
+              "helm": {"valueFiles": ["values-prod.yaml"]}}
+    with pytest.raises(render.RenderError) as caught:
+        render.render_source(source, source_dir=tmp_path, app_name="a", namespace="n", revision="r1")
+    assert "s3cr3t-in-values" not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert "values-prod.yaml" in str(caught.value)

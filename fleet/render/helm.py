@@ -31,7 +31,7 @@ from typing import Any
 import helm_python
 import yaml
 
-from fleet import render
+from fleet import kyaml, render
 from fleet.render import manifests
 
 
@@ -108,7 +108,8 @@ def _load_values(ctx: render.RenderContext, text: str, *, file: str) -> dict[str
     try:
         data = yaml.load(text, Loader=manifests._Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ctx.error(f"invalid YAML in values: {exc}", file=file) from exc
+        # Not chained and no excerpt: values files often hold credentials or references.
+        raise ctx.error(f"invalid YAML in values: {kyaml.error_text(exc)}", file=file) from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
