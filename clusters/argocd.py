@@ -17,12 +17,65 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fleet import errors, kyaml, models
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 SECRET_TYPE_CLUSTER = "cluster"
 DEFAULT_NAMESPACE = "argocd"
+
+
+class TLSClientConfig(BaseModel):
+    """``config.tlsClientConfig`` of an Argo CD cluster Secret (strict: ``"false"`` is not a bool,
+    since ``bool("false")`` would silently turn certificate checks off)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
+
+    insecure: bool = False
+    server_name: str | None = Field(None, alias="serverName")
+    ca_data: str | None = Field(None, alias="caData")
+    cert_data: str | None = Field(None, alias="certData")
+    key_data: str | None = Field(None, alias="keyData")
+
+
+class ClusterConfig(BaseModel):
+    """The JSON in an Argo CD cluster Secret's ``config`` field (Argo CD's ``ClusterConfig``).
+
+    Unknown fields (``awsAuthConfig``, ``disableCompression``, ...) are kept, not refused.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
+
+    bearer_token: str | None = Field(None, alias="bearerToken")
+    username: str | None = None
+    password: str | None = None
+    tls_client_config: TLSClientConfig = Field(default_factory=TLSClientConfig, alias="tlsClientConfig")
+    exec_provider_config: models.ExecConfig | None = Field(None, alias="execProviderConfig")
+    proxy_url: str | None = Field(None, alias="proxyUrl")
+
+
+def parse_config(text: str, *, where: str, obj: str) -> ClusterConfig:
+    """Validate ``config``; an error names the field inside it, never its value (it holds credentials)."""
+    if not text.strip():
+        return ClusterConfig()
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.InputError(
+            f"is not valid JSON ({exc.msg} at line {exc.lineno})", file=where, obj=obj, field="data.config"
+        ) from None
+    if not isinstance(raw, dict):
+        raise errors.InputError("must be a JSON object", file=where, obj=obj, field="data.config")
+    try:
+        return ClusterConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(part) for part in first["loc"])
+        # pydantic's own message quotes the input value: say only where and what type was expected.
+        raise errors.InputError(
+            str(first["msg"]), file=where, obj=obj, field=f"data.config.{path}"
+        ) from None
 
 
 def is_cluster_secret(obj: Mapping[str, Any], *, namespace: str | None = DEFAULT_NAMESPACE) -> bool:
@@ -68,52 +121,20 @@ def cluster_from_secret(obj: Mapping[str, Any], *, where: str = "<input>") -> mo
     if not server:
         raise errors.InputError("is missing or empty", file=where, obj=label, field="data.server")
     name = fields.get("name", "").strip() or server
-    config: dict[str, Any] = {}
-    if fields.get("config", "").strip():
-        try:
-            config = json.loads(fields["config"])
-        except json.JSONDecodeError as exc:
-            raise errors.InputError(
-                f"is not valid JSON ({exc.msg} at line {exc.lineno})",
-                file=where,
-                obj=label,
-                field="data.config",
-            ) from exc
-        if not isinstance(config, dict):
-            raise errors.InputError("must be a JSON object", file=where, obj=label, field="data.config")
-    tls = config.get("tlsClientConfig") or {}
-    if not isinstance(tls, dict):
-        raise errors.InputError(
-            "tlsClientConfig must be a JSON object", file=where, obj=label, field="data.config"
-        )
-    insecure = tls.get("insecure")
-    if insecure is not None and not isinstance(insecure, bool):
-        # Argo CD cannot load such a Secret; bool("false") would silently turn certificate checks off
-        raise errors.InputError(
-            "tlsClientConfig.insecure must be true or false (a JSON boolean, not a string)",
-            file=where,
-            obj=label,
-            field="data.config",
-        )
-    exec_cfg = config.get("execProviderConfig")
-    try:
-        credentials = models.ClusterCredentials(
-            bearer_token=config.get("bearerToken") or None,
-            username=config.get("username") or None,
-            password=config.get("password") or None,
-            client_cert_data=_pem(tls.get("certData")),
-            client_key_data=_pem(tls.get("keyData")),
-            ca_data=_pem(tls.get("caData")),
-            insecure=bool(insecure),
-            server_name=tls.get("serverName") or None,
-            exec=models.ExecConfig.model_validate(exec_cfg) if exec_cfg else None,
-            proxy_url=config.get("proxyUrl") or None,
-        )
-    except (ValueError, TypeError) as exc:
-        # pydantic's message quotes input values, and config holds credentials: keep it out.
-        raise errors.InputError(
-            f"has a field of the wrong type ({type(exc).__name__})", file=where, obj=label, field="data.config"
-        ) from None
+    config = parse_config(fields.get("config", ""), where=where, obj=label)
+    tls = config.tls_client_config
+    credentials = models.ClusterCredentials(
+        bearer_token=config.bearer_token or None,
+        username=config.username or None,
+        password=config.password or None,
+        client_cert_data=_pem(tls.cert_data),
+        client_key_data=_pem(tls.key_data),
+        ca_data=_pem(tls.ca_data),
+        insecure=tls.insecure,
+        server_name=tls.server_name or None,
+        exec=config.exec_provider_config,
+        proxy_url=config.proxy_url or None,
+    )
     namespaces = tuple(n.strip() for n in fields.get("namespaces", "").split(",") if n.strip())
     return models.Cluster(
         name=name,

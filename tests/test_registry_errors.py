@@ -146,19 +146,29 @@ def test_bad_argocd_secret_file_names_the_secret_and_field(tmp_path: Path) -> No
 ARGOCD_CONFIG_CASES = [
     pytest.param(
         '{"bearerToken": "s3cr3t-in-config", "tlsClientConfig": {"insecure": "false"}}',
-        "tlsClientConfig.insecure must be true or false",
+        "data.config.tlsClientConfig.insecure",
+        "valid boolean",
         id="insecure-given-as-a-string",
     ),
     pytest.param(
         '{"bearerToken": "s3cr3t-in-config", "tlsClientConfig": ["insecure"]}',
-        "tlsClientConfig must be a JSON object",
+        "data.config.tlsClientConfig",
+        "valid dictionary",
         id="tls-config-not-an-object",
+    ),
+    pytest.param(
+        '{"bearerToken": ["s3cr3t-in-config"]}',
+        "data.config.bearerToken",
+        "valid string",
+        id="token-not-a-string",
     ),
 ]
 
 
-@pytest.mark.parametrize("config, message", ARGOCD_CONFIG_CASES)
-def test_a_wrongly_typed_tls_config_in_an_argocd_secret_is_refused(tmp_path: Path, config: str, message: str) -> None:
+@pytest.mark.parametrize("config, field, message", ARGOCD_CONFIG_CASES)
+def test_a_wrongly_typed_config_in_an_argocd_secret_is_refused_naming_the_field(
+    tmp_path: Path, config: str, field: str, message: str
+) -> None:
     path = tmp_path / "secrets.yaml"
     path.write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-x\n  namespace: argocd\n"
@@ -167,8 +177,9 @@ def test_a_wrongly_typed_tls_config_in_an_argocd_secret_is_refused(tmp_path: Pat
     )
     with pytest.raises(errors.InputError) as info:
         argocd.load_cluster_secrets(path)
-    assert (info.value.file, info.value.obj, info.value.field) == (str(path), "Secret cluster-x", "data.config")
+    assert (info.value.file, info.value.obj, info.value.field) == (str(path), "Secret cluster-x", field)
     assert message in str(info.value) and "s3cr3t-in-config" not in str(info.value)
+    assert info.value.__cause__ is None
 
 
 def test_unknown_cluster_name_is_an_input_error_listing_known_ones() -> None:
