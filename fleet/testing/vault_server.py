@@ -540,27 +540,7 @@ class VaultServer:
         )
         token = self.tokens[token_id]
         token.meta = meta
-        return {
-            "request_id": str(uuid.uuid4()),
-            "lease_id": "",
-            "renewable": False,
-            "lease_duration": 0,
-            "data": None,
-            "wrap_info": None,
-            "warnings": None,
-            "auth": {
-                "client_token": token.id,
-                "accessor": token.accessor,
-                "policies": token.policies,
-                "token_policies": token.policies,
-                "metadata": meta,
-                "lease_duration": token.ttl,
-                "renewable": token.renewable,
-                "entity_id": "",
-                "token_type": "service",
-                "orphan": True,
-            },
-        }
+        return self._issue_answer(token, orphan=True)  # a login token has no parent
 
     def _approle_login(
         self, ns: Namespace, mount: str, namespace: str, body: dict[str, Any]
@@ -625,16 +605,10 @@ class VaultServer:
         self._authorize(token, namespace, method, "auth/token/" + rest)
         raise VaultHTTPError(405, "unsupported operation")
 
-    def _issue_answer(self, token: Token) -> dict[str, Any]:
-        return {
-            "request_id": str(uuid.uuid4()),
-            "lease_id": "",
-            "renewable": False,
-            "lease_duration": 0,
-            "data": None,
-            "wrap_info": None,
-            "warnings": None,
-            "auth": {
+    def _issue_answer(self, token: Token, *, orphan: bool = False) -> dict[str, Any]:
+        return self._wrap(
+            None,
+            auth={
                 "client_token": token.id,
                 "accessor": token.accessor,
                 "policies": token.policies,
@@ -644,9 +618,9 @@ class VaultServer:
                 "renewable": token.renewable,
                 "entity_id": "",
                 "token_type": "service",
-                "orphan": False,
+                "orphan": orphan,
             },
-        }
+        )
 
     def _renew(self, token: Token, increment: Any) -> dict[str, Any]:
         if not token.renewable:
