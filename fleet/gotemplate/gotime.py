@@ -146,30 +146,8 @@ def in_zone(moment: GoTime, zone: dt.tzinfo) -> GoTime:
 
 # -- layouts -------------------------------------------------------------------------------------
 
-_STD_TOKENS = [
-    "January",
-    "Jan",
-    "Monday",
-    "Mon",
-    "MST",
-    "2006",
-    "06",
-    "002",
-    "__2",
-    "_2",
-    "01",
-    "02",
-    "03",
-    "04",
-    "05",
-    "15",
-    "1",
-    "2",
-    "3",
-    "4",
-    "5",
-    "PM",
-    "pm",
+# Go's std zone layout elements, longest first so that a prefix never wins over the whole.
+_ZONE_TOKENS = (
     "Z07:00:00",
     "Z070000",
     "Z07:00",
@@ -180,7 +158,7 @@ _STD_TOKENS = [
     "-07:00",
     "-0700",
     "-07",
-]
+)
 
 
 def _next_token(layout: str, index: int) -> str | None:
@@ -228,18 +206,7 @@ def _next_token(layout: str, index: int) -> str | None:
         if rest.startswith("pm"):
             return "pm"
     elif ch in ("-", "Z"):
-        for token in (
-            "Z07:00:00",
-            "Z070000",
-            "Z07:00",
-            "Z0700",
-            "Z07",
-            "-07:00:00",
-            "-070000",
-            "-07:00",
-            "-0700",
-            "-07",
-        ):
+        for token in _ZONE_TOKENS:
             if rest.startswith(token):
                 return token
     elif ch in (".", ","):
