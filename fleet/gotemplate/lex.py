@@ -295,13 +295,13 @@ class _Lexer:
             elif ch == "|":
                 self.emit(Item.PIPE)
             elif ch == '"':
-                ok = self.quote()
+                ok = self.quoted('"', Item.STRING, "quoted string")
             elif ch == "`":
                 ok = self.raw_quote()
             elif ch == "$":
                 ok = self.variable()
             elif ch == "'":
-                ok = self.char()
+                ok = self.quoted("'", Item.CHAR_CONSTANT, "character constant")
             elif ch == "." and self.pos < len(self.text) and not ("0" <= self.text[self.pos] <= "9"):
                 ok = self.field_or_variable(Item.FIELD)
             elif ch in "+-." or "0" <= ch <= "9":
@@ -386,21 +386,20 @@ class _Lexer:
         self.emit(typ)
         return True
 
-    def char(self) -> bool:
+    def quoted(self, close: str, item: Item, what: str) -> bool:
+        """A '...' character or "..." string constant: backslash escapes, no newline inside."""
         while True:
             ch = self.next()
             if ch == "\\":
                 ch = self.next()
                 if ch and ch != "\n":
-                    continue
-                self.error("unterminated character constant")
-                return False
+                    continue  # an escaped character; a backslash before the end is unterminated
             if ch == "" or ch == "\n":
-                self.error("unterminated character constant")
+                self.error(f"unterminated {what}")
                 return False
-            if ch == "'":
+            if ch == close:
                 break
-        self.emit(Item.CHAR_CONSTANT)
+        self.emit(item)
         return True
 
     def number(self) -> bool:
@@ -441,23 +440,6 @@ class _Lexer:
         if ch and is_alphanumeric(ch):
             self.next()
             return False
-        return True
-
-    def quote(self) -> bool:
-        while True:
-            ch = self.next()
-            if ch == "\\":
-                ch = self.next()
-                if ch and ch != "\n":
-                    continue
-                self.error("unterminated quoted string")
-                return False
-            if ch == "" or ch == "\n":
-                self.error("unterminated quoted string")
-                return False
-            if ch == '"':
-                break
-        self.emit(Item.STRING)
         return True
 
     def raw_quote(self) -> bool:
