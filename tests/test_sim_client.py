@@ -152,6 +152,15 @@ def test_an_invalid_deployment_names_every_bad_field(api: Any) -> None:
     assert fields == {"spec.selector", "spec.template.spec.containers[0].image"}
 
 
+def test_a_selector_with_an_unknown_operator_is_refused(api: Any) -> None:
+    body = _deployment("odd")
+    body["spec"]["selector"] = {"matchExpressions": [{"key": "app", "operator": "Near", "values": ["odd"]}]}
+    with pytest.raises(ApiException) as caught:
+        client.AppsV1Api(api).create_namespaced_deployment("default", body)
+    assert caught.value.status == 422
+    assert [c["field"] for c in _status(caught.value)["details"]["causes"]] == ["spec.selector"]
+
+
 def test_a_selector_cannot_change_after_creation(api: Any) -> None:
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment("default", _deployment("fixed"))

@@ -30,6 +30,8 @@ CASES = [
     (None, "metadata.name!=db", ["api", "plain", "web"]),
     (None, "metadata.namespace=default", ["api", "db", "plain", "web"]),
     ("tier=back", "metadata.name!=db", ["api"]),
+    ("app in (,web)", None, ["web"]),
+    ("app in (web),env,tier notin (db)", None, ["web"]),
 ]
 
 
@@ -64,8 +66,15 @@ def test_selectors_apply_across_namespaces(core: client.CoreV1Api) -> None:
 
 @pytest.mark.parametrize(
     "labels, fields",
-    [("app in (web", None), ("=x", None), (None, "metadata.name")],
-    ids=["unclosed set", "empty key", "no operator"],
+    [
+        ("app in (web", None),
+        ("=x", None),
+        ("app in ()", None),
+        ("app=web,", None),
+        ("app=a b", None),
+        (None, "metadata.name"),
+    ],
+    ids=["unclosed set", "empty key", "empty set", "trailing comma", "space in a value", "no operator"],
 )
 def test_a_malformed_selector_is_a_bad_request(
     core: client.CoreV1Api, labels: str | None, fields: str | None

@@ -344,13 +344,19 @@ def _workload(
         labels = ((template or {}).get("metadata") or {}).get("labels") or {}
         if not (selector.get("matchLabels") or selector.get("matchExpressions")):
             causes.append(("spec.selector", "Invalid value: empty selector is invalid for deployment"))
-        elif not selectors.labels_match(selector, labels):
-            causes.append(
-                (
-                    ".".join(path) + ".metadata.labels",
-                    "Invalid value: `selector` does not match template `labels`",
-                )
-            )
+        else:
+            try:
+                matched = selectors.labels_match(selector, labels)
+            except selectors.SelectorError as exc:  # an unknown operator, In without values, ...
+                causes.append(("spec.selector", f"Invalid value: {exc}"))
+            else:
+                if not matched:
+                    causes.append(
+                        (
+                            ".".join(path) + ".metadata.labels",
+                            "Invalid value: `selector` does not match template `labels`",
+                        )
+                    )
     if old is not None and selector_required:
         old_selector = (old.get("spec") or {}).get("selector")
         if old_selector and selector and old_selector != selector:

@@ -1,19 +1,21 @@
 """Label and field selectors, as LIST, WATCH and DELETECOLLECTION requests send them.
 
-Parsed once per request into a predicate over stored objects. The grammar is that of
-``k8s.io/apimachinery/pkg/labels``: ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``,
-``a`` (exists) and ``!a`` (does not exist), joined by commas. There is no Python library for it.
+Parsed once per request into a predicate over stored objects. Label selectors are those of
+``k8s.io/apimachinery/pkg/labels`` and are parsed by ``fleet.clusters.selectors`` (the same
+grammar the fleet's own ``--selector`` uses); field selectors (``a=b``, ``a==b``, ``a!=b`` on
+dotted paths, joined by commas) are simple enough to parse here. There is no Python library for
+either.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-Predicate = Callable[[Mapping[str, Any]], bool]
+from fleet import errors
+from fleet.clusters import selectors as label_selectors
 
-_SET_RE = re.compile(r"^\s*([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+Predicate = Callable[[Mapping[str, Any]], bool]
 
 
 class SelectorError(ValueError):
@@ -37,71 +39,31 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def parse_label_selector(text: str | None) -> Predicate | None:
-    """A predicate over a labels mapping, or None for "everything"."""
-    if not text or not text.strip():
-        return None
-    tests: list[Callable[[Mapping[str, str]], bool]] = []
-    for part in _split(text):
-        match = _SET_RE.match(part)
-        if match:
-            key, op, values_text = match.groups()
-            values = frozenset(v.strip() for v in values_text.split(",") if v.strip())
-            if op == "in":
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
-            else:
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
-            continue
-        for op in ("!=", "==", "="):
-            if op in part:
-                key, _, value = part.partition(op)
-                key, value = key.strip(), value.strip()
-                if not key:
-                    raise SelectorError(f"invalid label selector {text!r}: empty key in {part!r}")
-                if op == "!=":
-                    tests.append(lambda labels, k=key, v=value: labels.get(k) != v)
-                else:
-                    tests.append(lambda labels, k=key, v=value: labels.get(k) == v)
-                break
-        else:
-            if part.startswith("!"):
-                key = part[1:].strip()
-                _check_key(key, text)
-                tests.append(lambda labels, k=key: k not in labels)
-            else:
-                _check_key(part, text)
-                tests.append(lambda labels, k=part: k in labels)
-
+def _on_labels(selector: label_selectors.Selector) -> Predicate:
     def predicate(obj: Mapping[str, Any]) -> bool:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        return all(test(labels) for test in tests)
+        return selector.matches((obj.get("metadata") or {}).get("labels") or {})
 
     return predicate
 
 
-def _check_key(key: str, text: str) -> None:
-    if not key or any(c in key for c in " ()!=") or key.count("/") > 1:
-        raise SelectorError(f"invalid label selector {text!r}: bad key {key!r}")
+def parse_label_selector(text: str | None) -> Predicate | None:
+    """A predicate over an object's labels, or None for "everything"."""
+    if not text or not text.strip():
+        return None
+    try:
+        return _on_labels(label_selectors.parse(text, where="labelSelector"))
+    except errors.InputError as exc:
+        raise SelectorError(str(exc)) from None
 
 
 def match_labels_selector(selector: Mapping[str, Any] | None) -> Predicate | None:
     """The predicate of a structured ``LabelSelector`` (matchLabels + matchExpressions)."""
     if selector is None:
         return None
-    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    if not parts:
-        return lambda obj: True
-    return parse_label_selector(",".join(parts))
+    try:
+        return _on_labels(label_selectors.from_label_selector(selector))
+    except errors.InputError as exc:
+        raise SelectorError(str(exc)) from None
 
 
 def labels_match(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
