@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet import diff, errors, health, inventory, log, models, plan, redact, results
+from fleet import diff, errors, health, inventory, lifecycle, log, models, plan, redact, results
 from fleet.clusters import auth, client
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
 
@@ -77,6 +77,10 @@ class Settings:
     poll_interval: float = 0.25  # first wait between two health polls (doubles up to 1 s)
     started_at: int = 0  # unix seconds of the run start (names of generateName hooks)
     retry: bool = True  # honour syncPolicy.retry
+    # Long-running mode: the worker keeps the resolver under this key across runs (its TTL cache
+    # survives in a Ray actor), and drops its cache when the refresh generation changes.
+    resolver_key: str = ""
+    secrets_generation: int = 0
 
     @property
     def writes(self) -> bool:
@@ -99,19 +103,51 @@ class AppWork:
     revision: str = ""
     sync_policy: Mapping[str, Any] | None = None
     ignore_differences: tuple[Mapping[str, Any], ...] = ()
+    # Recorded with the inventory, to decide its deletion once it is no longer generated:
+    applications_sync: str = "sync"  # its ApplicationSet's spec.syncPolicy.applicationsSync
+    cascade: bool = True  # it carries the resources finalizer (deleting it deletes its resources)
 
 
 @dataclass(frozen=True)
 class ClusterWork:
-    """One cluster's unit of work. Credentials stay as written (references unresolved)."""
+    """One cluster's unit of work. Credentials stay as written (references unresolved).
+
+    ``removal`` (only in a run that covers the whole fleet): also delete the Applications whose
+    inventory is on the cluster but that are no longer generated (``fleet.lifecycle``).
+    """
 
     cluster: models.Cluster
     apps: tuple[AppWork, ...]
     settings: Settings = field(default_factory=Settings)
     resolver: Any = None  # fleet.secrets.resolver.Resolver (configuration only); None: the default
+    removal: lifecycle.Removal | None = None
 
 
 # --- small helpers --------------------------------------------------------------------------------
+
+_RESOLVERS: dict[str, tuple[Any, int]] = {}  # resolver_key -> (resolver, refresh generation seen)
+_RESOLVERS_LOCK = threading.Lock()
+
+
+def shared_resolver(work: ClusterWork) -> Any:
+    """The resolver this process keeps for the run's ``resolver_key`` (long-running mode), so its
+    TTL cache lasts across runs even where the work arrives pickled (a Ray actor); its cache is
+    dropped when ``fleet secrets refresh`` bumped the generation the driver read. Without a key:
+    the work's own resolver (None: the default providers)."""
+    key = work.settings.resolver_key
+    if work.resolver is None or not key:
+        return work.resolver
+    generation = work.settings.secrets_generation
+    with _RESOLVERS_LOCK:
+        found = _RESOLVERS.get(key)
+        if found is None:
+            _RESOLVERS[key] = (work.resolver, generation)
+            return work.resolver
+        resolver, seen = found
+        if seen != generation:
+            resolver.refresh()
+            _RESOLVERS[key] = (resolver, generation)
+        return resolver
 
 
 def desired_hash(obj: Mapping[str, Any]) -> str:
@@ -389,7 +425,7 @@ class _Session:
         """The run's reference resolution for this cluster (its cache shared by the Applications)."""
         with self._lock:
             if self._resolution is None:
-                resolver = self.work.resolver
+                resolver = shared_resolver(self.work)
                 if resolver is None:
                     from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
 
@@ -585,11 +621,20 @@ class _AppSync:
                 i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
             ]
             record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
-            if record != previous or self.app not in session.inventory_objects:
+            configmap = lifecycle.inventory_configmap(
+                self.app,
+                record,
+                appset=self.work.appset,
+                applications_sync=self.work.applications_sync,
+                cascade=self.work.cascade,
+                namespace=self.work.namespace,
+                hooks=lifecycle.delete_hooks(self.work.manifests),
+            )
+            if record != previous or lifecycle.differs(session.inventory_objects.get(self.app), configmap):
                 try:
                     session.check_time("recording the inventory")
                     session.ensure_inventory_namespace()
-                    written = self.api.apply(inventory.to_configmap(self.app, record), force=True)
+                    written = self.api.apply(configmap, force=True)
                     session.inventories[self.app] = record
                     session.inventory_objects[self.app] = written
                 except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed
@@ -1161,6 +1206,329 @@ class _AppSync:
         )
 
 
+# --- one Application removed from Git ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Removed:
+    """An Application whose inventory is on the cluster but that the run no longer generates."""
+
+    name: str
+    configmap: Mapping[str, Any]
+    record: lifecycle.Record
+    decision: lifecycle.Decision
+    message: str
+
+    @property
+    def inventory(self) -> inventory.Inventory:
+        return inventory.from_configmap(self.configmap)
+
+
+def find_removed(work: ClusterWork, session: _Session) -> list[_Removed]:
+    """The Applications to delete (or preserve, or keep) on this cluster, with the decision."""
+    if work.removal is None:
+        return []
+    found = []
+    names = lifecycle.removed(session.inventory_objects, work.removal, present=[a.name for a in work.apps])
+    for name in names:
+        configmap = session.inventory_objects[name]
+        record = lifecycle.read(configmap)
+        decision, message = lifecycle.decide(record, work.removal)
+        found.append(_Removed(name, configmap, record, decision, message))
+    return found
+
+
+def removal_kinds(removed: Iterable[_Removed]) -> dict[tuple[str, str], str]:
+    """(group, kind) -> apiVersion to LIST for the Applications to delete (objects and hooks)."""
+    kinds: dict[tuple[str, str], str] = {}
+    for item in removed:
+        if item.decision is not lifecycle.Decision.DELETE:
+            continue
+        try:
+            entries = item.inventory.entries
+        except errors.FleetError:
+            entries = ()
+        for entry in entries:
+            kinds.setdefault((entry.ref.group, entry.ref.kind), entry.api_version)
+        for hook in item.record.hooks:
+            ref = Ref.from_object(hook)
+            if hook.get("apiVersion") and ref.kind:
+                kinds.setdefault((ref.group, ref.kind), str(hook["apiVersion"]))
+    return kinds
+
+
+class _AppDelete:
+    """Carry out the decision about one removed Application (runs on the cluster's pool)."""
+
+    def __init__(self, session: _Session, removed: _Removed) -> None:
+        self.session = session
+        self.api = session.api
+        self.removed = removed
+        self.record = removed.record
+        self.started = time.monotonic()
+        self.started_at = results.now()
+
+    def run(self) -> results.AppResult:
+        decision = self.removed.decision
+        writes = self.session.settings.writes
+        if decision is lifecycle.Decision.KEEP:
+            return self._result(results.Deletion.KEPT, self.removed.message, phase=OperationPhase.NOT_STARTED)
+        try:
+            previous = self.removed.inventory
+        except errors.FleetError as exc:
+            return self._result(results.Deletion.FAILED, _message(exc), reason=Reason.INVALID_SPEC)
+        if decision is lifecycle.Decision.PRESERVE:
+            resources = tuple(
+                results.ResourceResult(
+                    group=e.ref.group,
+                    version=e.version,
+                    kind=e.ref.kind,
+                    namespace=e.ref.namespace,
+                    name=e.ref.name,
+                    action=results.Action.PRUNE_SKIPPED,
+                    message="kept (no cascade)",
+                )
+                for e in previous.entries
+            )
+            if not writes:
+                return self._result(
+                    results.Deletion.WOULD_PRESERVE, self.removed.message, resources=resources
+                )
+            try:
+                self._drop_inventory()
+            except Exception as exc:  # noqa: BLE001 - reported for this Application
+                return self._result(
+                    results.Deletion.FAILED,
+                    f"dropping the inventory failed: {_message(exc)}",
+                    reason=_reason_for(exc, Reason.PRUNE_FAILED),
+                    resources=resources,
+                )
+            return self._result(results.Deletion.PRESERVED, self.removed.message, resources=resources)
+        return self._delete(previous)
+
+    def _delete(self, previous: inventory.Inventory) -> results.AppResult:
+        session = self.session
+        work = AppWork(
+            name=self.removed.name,
+            namespace=self.record.namespace,
+            manifests=self.record.hooks,
+            appset=self.record.appset,
+        )
+        prepared = _prepare_safely(work, cluster_scope(self.api, [work]) if work.manifests else None)
+        if prepared.failure is not None:
+            return self._result(results.Deletion.FAILED, prepared.failure[1], reason=prepared.failure[0])
+        sync = _AppSync(session, prepared)
+        try:
+            hooks, _, _ = sync._resolve()
+        except Exception as exc:  # noqa: BLE001 - the hooks' secrets did not resolve: delete nothing
+            return self._result(
+                results.Deletion.FAILED,
+                _message(exc),
+                reason=_reason_for(exc, Reason.SECRET_RESOLUTION_FAILED),
+            )
+        refs = previous.refs() | {Ref.from_object(h) for h in hooks}
+        live = {ref: obj for ref in refs if (obj := session.get_live(ref)) is not None}
+        the_plan = plan.plan_deletion(
+            live,
+            app=self.removed.name,
+            previous=previous,
+            hooks=hooks,
+            started_at=session.settings.started_at,
+        )
+        rows: dict[Ref, _Row] = {}
+        for skipped in the_plan.skipped:
+            entry = previous.get(skipped.ref)
+            rows[skipped.ref] = _Row(
+                skipped.ref,
+                entry.api_version if entry else "",
+                action=results.Action.PRUNE_SKIPPED,
+                message=f"kept: {skipped.reason.value}",
+            )
+        if not session.settings.writes:
+            for step in the_plan.steps:
+                for item in step.prune:
+                    rows[item.ref] = _Row(
+                        item.ref,
+                        str(item.obj.get("apiVersion") or ""),
+                        action=results.Action.WOULD_PRUNE,
+                        status=SyncStatus.OUT_OF_SYNC,
+                        message="would be deleted (removed from Git)",
+                    )
+                for item in step.apply:
+                    rows[item.ref] = _Row(
+                        item.ref,
+                        str(item.obj.get("apiVersion") or ""),
+                        action=results.Action.HOOK,
+                        hook=item.phase.value if item.phase else "",
+                        message="would run",
+                    )
+            return self._finish(sync, rows, live, results.Deletion.WOULD_DELETE, self.removed.message)
+        deleted: set[Ref] = set()
+        failure: _StepFailed | None = None
+        for step in the_plan.steps:
+            try:
+                session.check_time(f"deleting {self.removed.name}")
+                sync._run_step(step, rows, live, deleted)
+                self._wait_gone(step.prune)
+            except _StepFailed as exc:
+                failure = exc
+            except _DeadlineExceeded as exc:
+                failure = _StepFailed(Reason.TIMEOUT, _message(exc))
+            if failure is not None:
+                break
+        try:
+            if failure is None:
+                self._drop_inventory()
+            else:
+                # What was not deleted stays listed, so the next run tries again.
+                left = inventory.remove(previous, deleted)
+                self.api.apply(
+                    lifecycle.inventory_configmap(
+                        self.removed.name,
+                        left,
+                        appset=self.record.appset,
+                        applications_sync=self.record.applications_sync,
+                        cascade=self.record.cascade,
+                        namespace=self.record.namespace,
+                        hooks=self.record.hooks,
+                    ),
+                    force=True,
+                )
+        except Exception as exc:  # noqa: BLE001 - the deletes happened; say the record failed
+            if failure is None:
+                failure = _StepFailed(
+                    _reason_for(exc, Reason.PRUNE_FAILED), f"removing the inventory failed: {_message(exc)}"
+                )
+        if failure is not None:
+            return self._finish(
+                sync,
+                rows,
+                live,
+                results.Deletion.FAILED,
+                f"deleting failed: {failure.message}",
+                reason=failure.reason,
+            )
+        return self._finish(sync, rows, live, results.Deletion.DELETED, self.removed.message)
+
+    def _wait_gone(self, items: Sequence[plan.Item]) -> None:
+        """Wait until the deleted objects of a wave are gone (finalizers, foreground deletion)."""
+        if not items:
+            return
+        deadline = time.monotonic() + self.session.settings.health_timeout
+        interval = self.session.settings.poll_interval
+        pending = list(items)
+        while pending:
+            still = []
+            for item in pending:
+                api_version = str(item.obj.get("apiVersion") or "")
+                try:
+                    found = self.api.get(
+                        api_version, item.ref.kind, item.ref.name, item.ref.namespace or None
+                    )
+                except client.UnknownKind:
+                    found = None
+                if found is not None:
+                    still.append(item)
+            pending = still
+            if not pending:
+                return
+            if time.monotonic() + interval > deadline:
+                names = ", ".join(str(i.ref) for i in pending[:5])
+                raise _StepFailed(
+                    Reason.TIMEOUT, f"not deleted within {self.session.settings.health_timeout:g}s: {names}"
+                )
+            self.session.check_time("waiting for deletion")
+            time.sleep(interval)
+            interval = min(1.0, interval * 2)
+
+    def _drop_inventory(self) -> None:
+        try:
+            self.api.delete(
+                "v1", "ConfigMap", inventory.configmap_name(self.removed.name), inventory.INVENTORY_NAMESPACE
+            )
+        except client.NotFound:
+            pass
+        self.session.inventories.pop(self.removed.name, None)
+        self.session.inventory_objects.pop(self.removed.name, None)
+
+    def _finish(
+        self,
+        sync: _AppSync,
+        rows: Mapping[Ref, _Row],
+        live: Mapping[Ref, Mapping[str, Any]],
+        deletion: results.Deletion,
+        message: str,
+        *,
+        reason: Reason = Reason.SUCCEEDED,
+    ) -> results.AppResult:
+        failed = deletion is results.Deletion.FAILED
+        done = sync._finish(
+            rows,
+            live,
+            phase=OperationPhase.FAILED if failed else OperationPhase.SUCCEEDED,
+            reason=reason,
+            message=message,
+            attempts=1,
+        )
+        return done.model_copy(update=self._status(deletion))
+
+    def _result(
+        self,
+        deletion: results.Deletion,
+        message: str,
+        *,
+        reason: Reason = Reason.SUCCEEDED,
+        phase: OperationPhase | None = None,
+        resources: tuple[results.ResourceResult, ...] = (),
+    ) -> results.AppResult:
+        failed = deletion is results.Deletion.FAILED
+        return results.AppResult(
+            name=self.removed.name,
+            cluster=self.session.cluster.name,
+            namespace=self.record.namespace,
+            appset=self.record.appset,
+            phase=phase or (OperationPhase.FAILED if failed else OperationPhase.SUCCEEDED),
+            reason=reason,
+            message=redact.mask(message),
+            resources=resources,
+            started_at=self.started_at,
+            seconds=round(time.monotonic() - self.started, 3),
+            **self._status(deletion),
+        )
+
+    @staticmethod
+    def _status(deletion: results.Deletion) -> dict[str, Any]:
+        """Sync status and health of a removed Application: gone is in sync with Git."""
+        if deletion.gone():
+            sync_status, state = SyncStatus.SYNCED, health.Health.MISSING
+        elif deletion in (
+            results.Deletion.WOULD_DELETE,
+            results.Deletion.WOULD_PRESERVE,
+            results.Deletion.FAILED,
+        ):
+            sync_status, state = SyncStatus.OUT_OF_SYNC, health.Health.UNKNOWN
+        else:  # kept: not compared
+            sync_status, state = SyncStatus.UNKNOWN, health.Health.UNKNOWN
+        return {"deletion": deletion, "sync_status": sync_status, "health": state}
+
+
+def _run_removal(session: _Session, removed: _Removed) -> results.AppResult:
+    try:
+        return _AppDelete(session, removed).run()
+    except Exception as exc:  # noqa: BLE001 - one deletion's bug must not take the cluster down
+        return results.AppResult(
+            name=removed.name,
+            cluster=session.cluster.name,
+            appset=removed.record.appset,
+            sync_status=SyncStatus.UNKNOWN,
+            health=health.Health.UNKNOWN,
+            phase=OperationPhase.ERROR,
+            reason=_reason_for(exc, Reason.PRUNE_FAILED),
+            message=_message(exc),
+            deletion=results.Deletion.FAILED,
+        )
+
+
 def _is_secret_error(exc: BaseException) -> bool:
     from fleet.secrets import refs  # type: ignore[attr-defined]
 
@@ -1278,7 +1646,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
                 creds.username,
             )
         ):
-            resolver = work.resolver
+            resolver = shared_resolver(work)
             if resolver is None:
                 from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
 
@@ -1317,7 +1685,10 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
             for o in p.objects
         )
         session.read_inventories(also_configmaps=renders_configmaps)
+        removed = find_removed(work, session)
         kinds = kinds_needed(prepared, session.inventories)
+        for key, api_version in removal_kinds(removed).items():
+            kinds.setdefault(key, api_version)
         create_namespace = any(not p.failure and p.policy.options.flag("create_namespace") for p in prepared)
         if create_namespace:
             session.list_kind("", "Namespace", "v1", everything=True)
@@ -1357,7 +1728,8 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     with concurrent.futures.ThreadPoolExecutor(
         max_workers=max(1, settings.app_concurrency), thread_name_prefix=f"fleet-{cluster}"
     ) as pool:
-        futures = {pool.submit(_run_app, session, item): item for item in prepared}
+        futures = [pool.submit(_run_app, session, item) for item in prepared]
+        futures.extend(pool.submit(_run_removal, session, item) for item in removed)
         for future in concurrent.futures.as_completed(futures):
             apps.append(future.result())
     apps.sort(key=lambda a: a.name)

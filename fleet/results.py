@@ -133,6 +133,29 @@ class RolloutResult(BaseModel):
         return all(s.state is StepState.COMPLETED for s in self.steps)
 
 
+class Deletion(StrEnum):
+    """What a run did with an Application that is no longer generated from Git but still has
+    its inventory on the cluster (fleet synced it before)."""
+
+    DELETED = (
+        "Deleted"  # cascade: PreDelete hooks, its resources (reverse waves), PostDelete hooks, its inventory
+    )
+    PRESERVED = "Preserved"  # no cascade (preserveResourcesOnDeletion): inventory dropped, resources kept
+    KEPT = "Kept"  # its ApplicationSet's policy never deletes (create-only, create-update): untouched
+    WOULD_DELETE = "WouldDelete"  # dry run / diff: would be deleted with its resources
+    WOULD_PRESERVE = "WouldPreserve"  # dry run / diff: its inventory would be dropped, its resources kept
+    FAILED = (
+        "DeleteFailed"  # a delete or a hook failed: what is left stays in the inventory, for the next run
+    )
+
+    def ok(self) -> bool:
+        return self in (Deletion.DELETED, Deletion.PRESERVED, Deletion.KEPT)
+
+    def gone(self) -> bool:
+        """The Application no longer exists for fleet (nothing of it to show in `fleet status`)."""
+        return self in (Deletion.DELETED, Deletion.PRESERVED)
+
+
 class AppResult(BaseModel):
     """One Application on one cluster."""
 
@@ -154,9 +177,12 @@ class AppResult(BaseModel):
     seconds: float = 0.0
     attempts: int = 1
     rollout: AppRollout | None = None  # its step when a progressive rollout ordered the run
+    deletion: Deletion | None = None  # set when it was removed from Git (what the run did about it)
 
     @property
     def ok(self) -> bool:
+        if self.deletion is not None:
+            return self.deletion.ok()
         return self.sync_status is SyncStatus.SYNCED and self.health in (Health.HEALTHY, Health.SUSPENDED)
 
     @property
@@ -168,7 +194,7 @@ class AppResult(BaseModel):
     def observed(self) -> bool:
         """Whether this run looked at the Application on its cluster (not the case for an
         Application whose rollout step did not start, or that no step selects)."""
-        return self.phase is not OperationPhase.NOT_STARTED
+        return self.phase is not OperationPhase.NOT_STARTED and self.deletion is not Deletion.KEPT
 
     def count(self) -> dict[str, int]:
         return dict(Counter(r.action.value for r in self.resources))
@@ -252,6 +278,10 @@ class RunResult(BaseModel):
                 1 for a in apps if a.rollout is not None and a.rollout.state is RolloutState.WAITING
             ),
             "rollout_skipped": sum(1 for a in apps if a.skipped),
+            "deleted": sum(1 for a in apps if a.deletion is not None and a.deletion.gone()),
+            "would_delete": sum(
+                1 for a in apps if a.deletion in (Deletion.WOULD_DELETE, Deletion.WOULD_PRESERVE)
+            ),
         }
 
     @property

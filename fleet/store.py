@@ -116,6 +116,12 @@ class Store:
                     ),
                 )
                 for app in cluster.apps:
+                    if app.deletion is not None and app.deletion.gone():
+                        # Removed from Git and deleted: it no longer exists to have a state.
+                        conn.execute(
+                            "DELETE FROM app_state WHERE cluster = ? AND app = ?", (app.cluster, app.name)
+                        )
+                        continue
                     if not app.observed:
                         continue  # a rollout did not reach it: its last known state still holds
                     conn.execute(

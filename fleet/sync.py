@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from fleet import (
     errors,
     executor,
     gitsource,
+    lifecycle,
     log,
     models,
     reconcile,
@@ -128,6 +129,10 @@ class SyncRequest:
     # (``--max-update``: once for every step or once per step); replaces ApplicationSets' RollingSync.
     rollout: tuple[str, ...] = ()
     max_update: tuple[str, ...] = ()
+    # Set by the long-running loop (fleet.loop): the key under which workers keep the resolver
+    # across runs, and the secrets refresh generation read at the start of this run.
+    resolver_key: str = ""
+    secrets_generation: int = 0
 
 
 Key = rollout.Key  # (cluster, Application)
@@ -149,11 +154,15 @@ class RunPlan:
     resolver: Any = None
     schedule: rollout.Schedule = field(default_factory=rollout.Schedule)
     notes: list[str] = field(default_factory=list)
+    removals: dict[str, lifecycle.Removal] = field(default_factory=dict)  # cluster -> what to delete
+    cli_rollout: rollout.Strategy | None = None
 
-    def units_for(self, keys: Sequence[Key]) -> list[executor.WorkUnit]:
+    def units_for(self, keys: Sequence[Key], *, removal: Iterable[str] = ()) -> list[executor.WorkUnit]:
         """One unit per cluster holding these Applications (those that failed on the driver
-        need no worker)."""
-        by_cluster: dict[str, list[reconcile.AppWork]] = {}
+        need no worker), and for the clusters in ``removal`` the deletion of the Applications
+        removed from Git."""
+        removal = {name for name in removal if name in self.removals}
+        by_cluster: dict[str, list[reconcile.AppWork]] = {name: [] for name in removal}
         for key in keys:
             if key in self.driver_results or key not in self.works:
                 continue
@@ -166,10 +175,22 @@ class RunPlan:
                     apps=tuple(sorted(apps, key=lambda w: w.name)),
                     settings=self.settings,
                     resolver=self.resolver,
+                    removal=self.removals[name] if name in removal else None,
                 ),
             )
             for name, apps in sorted(by_cluster.items())
         ]
+
+    def removal_step(self, cluster: str) -> int | None:
+        """For a cluster with no Application in the run: the --rollout step in whose wave its
+        removed Applications are deleted (0: the first wave; None: no step selects the cluster)."""
+        if self.cli_rollout is None:
+            return 0
+        labels = self.clusters[cluster].labels
+        for index, spec in enumerate(self.cli_rollout.steps):
+            if spec.selector.matches(labels):
+                return index + 1
+        return None
 
     @property
     def units(self) -> list[executor.WorkUnit]:
@@ -408,6 +429,8 @@ def settings_for(request: SyncRequest, started_at: float) -> reconcile.Settings:
         health_timeout=request.health_timeout,
         cluster_timeout=request.cluster_timeout,
         started_at=int(started_at),
+        resolver_key=request.resolver_key,
+        secrets_generation=request.secrets_generation,
     )
 
 
@@ -449,6 +472,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     pairs.extend((app, "") for app in generated.standalone)
 
     selected: list[_Rendered] = []
+    # Names whose destination is unsure this run: never deleted anywhere because of this run.
+    uncertain: set[str] = {i.name for i in generated.invalid if i.name}
     seen: dict[tuple[str, str], str] = {}
     matched_any_app = False
     for app, appset_name in pairs:
@@ -459,11 +484,13 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         if cluster is None:
             dest = app.destination.server or app.destination.name or "<none>"
             problems.append(f"Application {app.name}: destination {dest!r} is not a registered cluster")
+            uncertain.add(app.name)
             continue
         if selector is not None and not selector.matches(cluster.labels):
             continue
         key = (cluster.name, app.name)
         if key in seen:
+            uncertain.add(app.name)
             problems.append(
                 f"Application {app.name}: defined twice for cluster {cluster.name} "
                 f"(ApplicationSets {seen[key] or '-'} and {appset_name or '-'})"
@@ -482,6 +509,12 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     render_all(selected, checkouts, cache=cache)
 
     settings = settings_for(request, started_at)
+    policies = {
+        r.name: lifecycle.AppSetPolicy(
+            r.appset.applications_sync.value, r.appset.preserve_resources_on_deletion
+        )
+        for r in generated.results
+    }
     works: dict[Key, reconcile.AppWork] = {}
     driver_results: dict[Key, results.AppResult] = {}
     clusters: dict[str, models.Cluster] = {}
@@ -499,6 +532,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             revision=item.revision,
             sync_policy=spec.get("syncPolicy"),
             ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
+            applications_sync=policies[item.appset].applications_sync if item.appset in policies else "sync",
+            cascade=lifecycle.has_resources_finalizer(item.app.metadata.finalizers),
         )
         works[key] = work
         if item.failure is not None:
@@ -518,6 +553,24 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     schedule, notes = _schedule(
         generated, candidates, cli=cli_rollout, manual=bool(request.apps), problems=problems
     )
+    # Applications removed from Git are deleted only by a run that sees the whole fleet: a run
+    # narrowed by --app or --selector cannot tell "removed" from "not selected".
+    removals: dict[str, lifecycle.Removal] = {}
+    if request.apps or selector is not None:
+        flags = " and ".join(f for f, given in (("--app", request.apps), ("--selector", selector)) if given)
+        notes.append(
+            f"Applications removed from Git are neither deleted nor reported in a run narrowed by {flags}: "
+            "run without them to delete them"
+        )
+    else:
+        failed_appsets = frozenset(r.name for r in generated.results if r.error is not None)
+        for cluster in every_cluster:
+            clusters.setdefault(cluster.name, cluster)
+            removals[cluster.name] = lifecycle.Removal(
+                keep=frozenset({app for c, app in works if c == cluster.name} | uncertain),
+                failed_appsets=failed_appsets,
+                appsets=policies,
+            )
     return RunPlan(
         source=fleet.source,
         revision=fleet.revision,
@@ -530,6 +583,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         resolver=request.resolver,
         schedule=schedule,
         notes=notes,
+        removals=removals,
+        cli_rollout=cli_rollout,
     )
 
 
@@ -679,12 +734,14 @@ def fan_out(
     timeout: float,
     kind: results.RunKind,
     keys: Sequence[Key] | None = None,
+    removal: Iterable[str] = (),
     label: str = "",
 ) -> list[results.ClusterResult]:
-    """Run these Applications (default: all), one unit per cluster; merge in the Applications
-    that failed on the driver (``ex`` may be None only when there is no unit to run)."""
+    """Run these Applications (default: all), one unit per cluster (and the deletion of removed
+    Applications on the clusters in ``removal``); merge in the Applications that failed on the
+    driver (``ex`` may be None only when there is no unit to run)."""
     keys = sorted(run_plan.works) if keys is None else list(keys)
-    units = run_plan.units_for(keys)
+    units = run_plan.units_for(keys, removal=removal)
     by_key = {unit.key: unit for unit in units}
     collected: dict[str, results.ClusterResult] = {}
     verb = {
@@ -792,22 +849,47 @@ def execute(
 ) -> tuple[list[results.ClusterResult], tuple[results.RolloutResult, ...]]:
     """Fan out wave after wave, as the rollouts allow (one wave when nothing is staged), and
     collect every cluster's results, with each Application's rollout step."""
-    progress = rollout.Progress(run_plan.schedule, compare_only=kind is not results.RunKind.SYNC)
+    compare_only = kind is not results.RunKind.SYNC
+    progress = rollout.Progress(run_plan.schedule, compare_only=compare_only)
     merged: dict[str, results.ClusterResult] = {}
-    while (wave := progress.next_wave(now=results.now())) is not None:
-        label = wave.describe()
+    # Removed Applications are deleted from a cluster in the first wave that touches it; a cluster
+    # with no Application left is visited in the first wave (with --rollout: in its step's wave).
+    pending = set(run_plan.removals)
+    has_keys = {cluster for cluster, _ in run_plan.works}
+
+    def removal_for(wave: rollout.Wave | None, first: bool) -> set[str]:
+        due = {cluster for cluster, _ in (wave.keys if wave else ())} & pending
+        for cluster in pending - has_keys:
+            step = 0 if compare_only else run_plan.removal_step(cluster)
+            if (step == 0 and first) or (
+                step and wave is not None and any(p.step == step for p in wave.positions)
+            ):
+                due.add(cluster)
+        pending.difference_update(due)
+        return due
+
+    first = True
+    while True:
+        wave = progress.next_wave(now=results.now())
+        removal = removal_for(wave, first)
+        if wave is None and not removal:
+            break
+        first = False
+        label = wave.describe() if wave else ""
+        keys = wave.keys if wave else ()
         if label:
             _log.info(
                 f"rollout: starting {label}",
-                extra={"fields": {"wave": wave.number, "applications": len(wave.keys), "steps": label}},
+                extra={"fields": {"wave": wave.number, "applications": len(keys), "steps": label}},
             )
-        needs_executor = any(key not in run_plan.driver_results for key in wave.keys)
+        needs_executor = bool(removal) or any(key not in run_plan.driver_results for key in keys)
         got = fan_out(
             run_plan,
             get_executor() if needs_executor else None,
             timeout=timeout,
             kind=kind,
-            keys=wave.keys,
+            keys=keys,
+            removal=removal,
             label=label,
         )
         outcome: dict[Key, bool] = {}
@@ -821,6 +903,8 @@ def execute(
             merged[cluster_result.cluster] = merge_cluster_results(
                 merged.get(cluster_result.cluster), cluster_result
             )
+        if wave is None:
+            break  # a wave of deletions only: nothing staged is left
         progress.record(wave, outcome, now=results.now(), why=why)
         if label:
             for state in progress.results():

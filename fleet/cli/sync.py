@@ -229,6 +229,12 @@ def summary_line(run: results.RunResult, *, seconds: float | None = None) -> str
     ]
     if s["generation_errors"]:
         parts.append(f"{s['generation_errors']} generation errors")
+    if s["deleted"] or s["would_delete"]:
+        parts.append(
+            f"removed from Git: {s['deleted']} Applications deleted, {s['would_delete']} would be"
+            if run.kind is not results.RunKind.SYNC
+            else f"removed from Git: {s['deleted']} Applications deleted"
+        )
     if s["rollout_waiting"] or s["rollout_skipped"]:
         parts.append(
             f"rollout: {s['rollout_waiting']} waiting, {s['rollout_skipped']} skipped (selected by no step)"
@@ -356,6 +362,48 @@ def _run(kind: results.RunKind, flags: dict[str, Any]) -> results.RunResult:
         raise _fail(exc) from None
 
 
+def _loop(kind: results.RunKind, flags: dict[str, Any]) -> int:
+    """``fleet sync --every``: run after run until a signal (or --runs); one line per run."""
+    from fleet import loop, plan
+
+    def report_run(run: results.RunResult, _iteration: int) -> None:
+        if flags["output"] is Output.JSON:
+            typer.echo(run.to_json())  # one JSON document per line
+        else:
+            for line in rollout_lines(run):
+                typer.echo(line)
+            typer.echo(summary_line(run))
+        _print_errors(run)
+
+    try:
+        every = loop.parse_every(flags["every"])
+        if flags["runs"] < 0:
+            raise errors.InputError(f"must not be negative (got {flags['runs']})", field="--runs")
+        ttl = plan.parse_duration(flags["secrets_ttl"], where="--secrets-ttl")
+        request = _request(kind, **flags)
+        real_stdout = sys.stdout
+
+        def on_run(run: results.RunResult, iteration: int) -> None:
+            with contextlib.redirect_stdout(real_stdout):
+                report_run(run, iteration)
+
+        # As for one run: stdout carries only results; Ray's driver notices go to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            outcome = loop.run_loop(
+                request,
+                every=every,
+                runs=flags["runs"],
+                metrics_file=flags["metrics_file"],
+                secrets_ttl=ttl,
+                on_run=on_run,
+            )
+    except errors.FleetError as exc:
+        raise _fail(exc) from None
+    if outcome.stopped_by:
+        typer.echo(f"stopped by {outcome.stopped_by} after {outcome.runs} runs", err=True)
+    return outcome.exit_code
+
+
 def print_diffs(run: results.RunResult) -> int:
     """Every difference, per cluster and Application (diffs are masked); how many apps differ."""
     differing = 0
@@ -363,6 +411,8 @@ def print_diffs(run: results.RunResult) -> int:
         for app in cluster.apps:
             changed = [r for r in app.resources if r.status is SyncStatus.OUT_OF_SYNC or r.diff]
             if (app.sync_status is SyncStatus.SYNCED and not changed) or app.skipped:
+                continue
+            if app.deletion is results.Deletion.KEPT:
                 continue
             differing += 1
             typer.echo(
@@ -372,6 +422,7 @@ def print_diffs(run: results.RunResult) -> int:
                     if app.sync_status is SyncStatus.UNKNOWN
                     else ""
                 )
+                + (f" [{app.deletion.value}: {redact.mask(app.message)}]" if app.deletion else "")
             )
             for resource in changed:
                 note = f" [{resource.message}]" if resource.message else ""
@@ -411,15 +462,53 @@ def register(app: typer.Typer) -> None:
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
         max_update: MaxUpdateOpt = None,
+        every: Annotated[
+            str | None,
+            typer.Option(
+                "--every",
+                metavar="DURATION",
+                help="Long-running mode: sync again every DURATION (e.g. 60s, 5m) until SIGINT/SIGTERM.",
+            ),
+        ] = None,
+        runs: Annotated[
+            int,
+            typer.Option("--runs", metavar="N", help="With --every: stop after N runs (0: until a signal)."),
+        ] = 0,
+        metrics_file: Annotated[
+            str | None,
+            typer.Option(
+                "--metrics-file",
+                metavar="F",
+                help="Write the run's Prometheus metrics to F after every run (atomic rename; "
+                "node_exporter textfile collector).",
+            ),
+        ] = None,
+        secrets_ttl: Annotated[
+            str,
+            typer.Option(
+                "--secrets-ttl",
+                metavar="DURATION",
+                help="With --every: how long resolved secrets stay cached across runs "
+                "(`fleet secrets refresh` drops them sooner).",
+            ),
+        ] = "5m",
         output: OutputOpt = Output.TABLE,
     ) -> None:
-        """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune.
-        With --rollout (or ApplicationSets with a RollingSync strategy) in steps, each step only
-        once the ones before are Synced and Healthy."""
+        """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
+        delete Applications removed from Git. With --rollout (or ApplicationSets with a RollingSync
+        strategy) in steps, each step only once the ones before are Synced and Healthy."""
         flags = dict(locals())
         flags["app"] = flags.pop("app_")
         kind = results.RunKind.DRY_RUN if dry_run else results.RunKind.SYNC
+        if every is not None:
+            raise typer.Exit(_loop(kind, flags))
+        if runs:
+            raise _fail(errors.InputError("needs --every", field="--runs"))
         run = _run(kind, flags)
+        if metrics_file:
+            from fleet import loop
+
+            loop.write_metrics(metrics_file, run)
         if output is Output.JSON:
             typer.echo(run.to_json(indent=2))
         else:
@@ -462,7 +551,10 @@ def register(app: typer.Typer) -> None:
         in_sync = (
             not run.errors
             and all(c.reason is None for c in run.clusters)
-            and all(a.sync_status is SyncStatus.SYNCED or a.skipped for a in run.apps())
+            and all(
+                a.sync_status is SyncStatus.SYNCED or a.skipped or a.deletion is results.Deletion.KEPT
+                for a in run.apps()
+            )
         )
         if output is Output.JSON:
             typer.echo(run.to_json(indent=2))
