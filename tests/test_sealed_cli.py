@@ -66,6 +66,16 @@ def test_seal_reads_a_file_argument_and_prints_json(key_files: tuple[Path, Path]
     assert doc["metadata"]["annotations"] == {"sealedsecrets.bitnami.com/cluster-wide": "true"}
 
 
+def test_a_date_like_label_prints_as_text_in_json(key_files: tuple[Path, Path]) -> None:
+    cert, _ = key_files
+    secret = yaml.safe_load((SEALED_DATA / "secret-minimal.yaml").read_text())
+    secret["metadata"]["labels"] = {"built": "2024-01-01"}
+    stream = yaml.safe_dump(secret).replace("'2024-01-01'", "2024-01-01")  # unquoted, as people write it
+    result = _run(["seal", "--cert", str(cert), "-o", "json"], stream)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["spec"]["template"]["metadata"]["labels"] == {"built": "2024-01-01"}
+
+
 def test_several_secrets_in_one_stream_give_several_sealed_secrets(key_files: tuple[Path, Path]) -> None:
     cert, key = key_files
     stream = (

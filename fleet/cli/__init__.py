@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from fleet import errors, log, redact
-from fleet.cli import clusters, generate, secrets_cmd, sim, sync
+from fleet import errors, log
+from fleet.cli import clusters, common, generate, secrets_cmd, sim, sync
 
 app = typer.Typer(
     name="fleet",
@@ -48,7 +48,6 @@ def main() -> None:
     try:
         app()
     except errors.FleetError as exc:
-        typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-        sys.exit(int(exc.exit_code))
+        sys.exit(common.fail(exc).exit_code)
     except KeyboardInterrupt:
         sys.exit(int(errors.ExitCode.INTERRUPTED))

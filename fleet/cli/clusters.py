@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from fleet import errors, log, models, redact
+from fleet.cli import common
 from fleet.clusters import argocd, auth, client, discovery, registry
 
 _log = log.get_logger(__name__)
@@ -58,11 +59,6 @@ ArgocdContextOpt = Annotated[
 ArgocdNamespaceOpt = Annotated[str, typer.Option("--argocd-namespace", help="The Argo CD namespace.")]
 SelectorOpt = Annotated[str | None, typer.Option("--selector", "-l", help="Label selector, e.g. 'env=prod,region in (eu,us)'.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="Output format.")]
-
-
-def _fail(exc: errors.FleetError) -> typer.Exit:
-    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-    return typer.Exit(int(exc.exit_code))
 
 
 def _select(
@@ -132,7 +128,7 @@ def list_clusters(
     try:
         selected = _select(kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector)
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
     if output is Output.JSON:
         doc = [
             {
@@ -294,7 +290,7 @@ def check(
     try:
         selected = _select(kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector)
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
     results = check_clusters(selected, parallel=parallel, timeout=timeout, retries=retries, full_discovery=full_discovery)
     if output is Output.JSON:
         typer.echo(redact.mask(json.dumps([{**asdict(r), "status": str(r.status)} for r in results], indent=2)))

@@ -23,12 +23,8 @@ import typer
 import yaml
 
 from fleet import errors, models, redact
+from fleet.cli import common
 from fleet.secrets import providers, refs, resolver
-
-
-class OutputFormat(StrEnum):
-    YAML = "yaml"  # one YAML document per object, separated by ---
-    JSON = "json"  # one object, or a v1 List when there are several
 
 
 class TableFormat(StrEnum):
@@ -36,19 +32,8 @@ class TableFormat(StrEnum):
     JSON = "json"  # a JSON document for machines
 
 
-def _fail(exc: errors.FleetError) -> typer.Exit:
-    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-    return typer.Exit(int(exc.exit_code))
-
-
 def _read_documents(path: str) -> tuple[list[Any], str]:
-    if path == "-":
-        data, where = typer.get_binary_stream("stdin").read(), "<stdin>"
-    else:
-        try:
-            data, where = Path(path).read_bytes(), path
-        except OSError as exc:
-            raise errors.InputError(f"cannot be read: {exc.strerror}", file=path) from exc
+    data, where = common.read_input(path)
     try:
         docs = [d for d in yaml.safe_load_all(data) if d is not None]
     except yaml.YAMLError as exc:
@@ -94,14 +79,6 @@ def _resolver_for(where: str) -> resolver.Resolver:
     return resolver.Resolver([*providers.DEFAULT_ENABLED, "file"], settings=settings)
 
 
-def _print(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:
-    if fmt is OutputFormat.JSON:
-        doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
-        typer.echo(json.dumps(doc, indent=2, default=str))
-    else:
-        typer.echo(yaml.safe_dump_all(objects, sort_keys=False).rstrip("\n"))
-
-
 ClusterOpt = Annotated[
     str | None,
     typer.Option("--cluster", help="Resolve for this registry cluster (its {{name}}, labels, ...)."),
@@ -126,8 +103,8 @@ def resolve(
     cluster_list: ClusterListOpt = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret values instead of ***.")] = False,
     output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = OutputFormat.YAML,
+        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.OutputFormat.YAML,
 ) -> None:
     """Print FILE with its secret references resolved for a cluster (values masked unless --reveal)."""
     try:
@@ -138,14 +115,14 @@ def resolve(
         context = _resolver_for(where).for_cluster(target)
         results = context.resolve_all(docs)
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
     shown = [
         (r.obj if reveal else resolver.mask_object(r.obj, r.secret_paths))
         for r in results
         if r.obj is not None
     ]
     if shown:
-        _print(shown, output)
+        common.print_objects(shown, output)
     failures = [r.error for r in results if r.error is not None]
     for failure in failures:
         typer.echo(f"error: {where}: {redact.mask(str(failure))}", err=True)
@@ -223,7 +200,7 @@ def refresh(
                         }
                     )
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
     failed = [row for row in rows if row["status"] != "ok"]
     if output is TableFormat.JSON:
         typer.echo(

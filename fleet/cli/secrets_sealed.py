@@ -7,38 +7,17 @@ because the user asked for exactly that; nothing is logged or written elsewhere.
 
 from __future__ import annotations
 
-import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
-from fleet import errors, kyaml, redact
+from fleet import errors, kyaml
+from fleet.cli import common
 from fleet.secrets import sealed
 from fleet.secrets.sealed import certs
-
-
-class OutputFormat(StrEnum):
-    YAML = "yaml"  # one YAML document per object, separated by ---
-    JSON = "json"  # one object, or a v1 List when there are several
-
-
-def _fail(exc: errors.FleetError) -> typer.Exit:
-    """One masked line on stderr and the error's exit code (as ``fleet.cli.main`` does)."""
-    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-    return typer.Exit(int(exc.exit_code))
-
-
-def _read_input(path: str) -> tuple[bytes, str]:
-    if path == "-":
-        return typer.get_binary_stream("stdin").read(), "<stdin>"
-    try:
-        return Path(path).read_bytes(), path
-    except OSError as exc:
-        raise errors.InputError(f"cannot be read: {exc.strerror}", file=path) from exc
 
 
 def _objects(data: bytes, where: str) -> list[dict[str, Any]]:
@@ -58,14 +37,6 @@ def _objects(data: bytes, where: str) -> list[dict[str, Any]]:
     if not objects:
         raise errors.InputError("holds no object", file=where)
     return objects
-
-
-def _print(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:
-    if fmt is OutputFormat.JSON:
-        doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
-        typer.echo(json.dumps(doc, indent=2))
-    else:
-        typer.echo(yaml.safe_dump_all(objects, sort_keys=False).rstrip("\n"))
 
 
 def _certificate(
@@ -152,8 +123,8 @@ def seal(
         bool, typer.Option("--allow-empty-data", help="Seal a Secret without data.")
     ] = False,
     output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = OutputFormat.YAML,
+        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.OutputFormat.YAML,
 ) -> None:
     """Seal Secret(s) for a cluster: like kubeseal, with no kubeseal binary."""
     try:
@@ -162,9 +133,9 @@ def seal(
             if (from_file is None) == (not value_stdin):
                 raise errors.InputError("--raw needs exactly one of --from-file FILE or --value-stdin")
             if from_file is not None:
-                value, _ = _read_input(str(from_file))
+                value, _ = common.read_input(str(from_file))
             else:
-                value, _ = _read_input("-")
+                value, _ = common.read_input("-")
             typer.echo(
                 sealed.seal_raw(
                     value,
@@ -177,7 +148,7 @@ def seal(
             return
         if from_file is not None or value_stdin:
             raise errors.InputError("--from-file and --value-stdin only go with --raw")
-        data, where = _read_input(file)
+        data, where = common.read_input(file)
         out = [
             sealed.seal_secret(
                 obj,
@@ -191,8 +162,8 @@ def seal(
             for obj in _objects(data, where)
         ]
     except errors.FleetError as exc:
-        raise _fail(exc) from None
-    _print(out, output)
+        raise common.fail(exc) from None
+    common.print_objects(out, output)
 
 
 def unseal(
@@ -213,8 +184,8 @@ def unseal(
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="With --raw: its namespace.")] = "",
     name: Annotated[str, typer.Option("--name", help="With --raw: its name.")] = "",
     output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = OutputFormat.YAML,
+        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.OutputFormat.YAML,
 ) -> None:
     """Print the Secret the controller would create from SealedSecret(s), plaintext included.
 
@@ -224,7 +195,7 @@ def unseal(
         if not key:
             raise errors.InputError("at least one --key is required")
         unseal_keys = [k for path in key for k in sealed.load_private_keys_file(path)]
-        data, where = _read_input(file)
+        data, where = common.read_input(file)
         if raw:
             plaintext = sealed.unseal_raw(
                 data.decode().strip(), unseal_keys, scope=scope, namespace=namespace, name=name
@@ -234,8 +205,8 @@ def unseal(
             return
         out = [sealed.unseal(obj, unseal_keys, where=where) for obj in _objects(data, where)]
     except errors.FleetError as exc:
-        raise _fail(exc) from None
-    _print(out, output)
+        raise common.fail(exc) from None
+    common.print_objects(out, output)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,14 +17,10 @@ from typing import Annotated
 
 import typer
 
-from fleet import errors, redact
+from fleet import errors
+from fleet.cli import common
 from fleet.secrets import sops
 from fleet.secrets.sops import stores
-
-
-def _fail(exc: errors.FleetError) -> typer.Exit:
-    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-    return typer.Exit(int(exc.exit_code))
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -91,7 +87,7 @@ def decrypt(
             sys.stdout.buffer.write(plaintext)
             sys.stdout.buffer.flush()
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
 
 
 def _key_groups(specs: list[str] | None) -> tuple[sops.KeyGroupSpec, ...]:
@@ -233,7 +229,7 @@ def encrypt(
             sys.stdout.buffer.write(encrypted)
             sys.stdout.buffer.flush()
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,51 @@
+"""What the command modules share: a FleetError as one masked line and an exit code, reading a
+file argument (``-`` for stdin), and printing manifests as YAML or JSON.
+
+Sits below every command module (they import it; it imports none of them). Commands catch
+``FleetError`` themselves and ``raise common.fail(exc)`` because ``typer.testing.CliRunner`` runs
+``fleet.cli.app`` without ``fleet.cli.main``; ``main`` reports the errors that reach it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from fleet import errors, redact
+
+
+class OutputFormat(StrEnum):
+    """How a command prints the manifests it produces."""
+
+    YAML = "yaml"  # one YAML document per object, separated by ---
+    JSON = "json"  # one object, or a v1 List when there are several
+
+
+def fail(exc: errors.FleetError) -> typer.Exit:
+    """Print one masked ``error: ...`` line on stderr; the Exit carrying the error's exit code."""
+    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
+    return typer.Exit(int(exc.exit_code))
+
+
+def read_input(path: str) -> tuple[bytes, str]:
+    """The bytes of ``path`` (stdin for ``-``) and how errors name it (``<stdin>`` or the path)."""
+    if path == "-":
+        return typer.get_binary_stream("stdin").read(), "<stdin>"
+    try:
+        return Path(path).read_bytes(), path
+    except OSError as exc:
+        raise errors.InputError(f"cannot be read: {exc.strerror}", file=path) from exc
+
+
+def print_objects(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:
+    """Print manifests on stdout; values YAML read as timestamps print as text in JSON."""
+    if fmt is OutputFormat.JSON:
+        doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
+        typer.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        typer.echo(yaml.safe_dump_all(objects, sort_keys=False).rstrip("\n"))
