@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fleet import errors, kyaml, models
+from fleet import errors, models
+from fleet.clusters import yamlfile
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 SECRET_TYPE_CLUSTER = "cluster"
@@ -181,16 +181,8 @@ def clusters_from_objects(
 def load_objects(path: str | Path) -> list[dict[str, Any]]:
     """Every object of a YAML stream (``kind: List`` items are expanded)."""
     where = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
-        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
     objects: list[dict[str, Any]] = []
-    for doc in docs:
+    for doc in yamlfile.documents(path):
         if doc is None:
             continue
         if not isinstance(doc, dict):

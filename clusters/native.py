@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleet import errors, kyaml, models, redact
+from fleet import errors, models, redact
+from fleet.clusters import yamlfile
 
 API_VERSION = "fleet.gitops/v1"
 KIND = "ClusterList"
@@ -100,14 +100,7 @@ def is_cluster_list(doc: Mapping[str, Any]) -> bool:
 def load(path: str | Path) -> list[models.Cluster]:
     """Every cluster of a fleet-native cluster list file; errors name the file, cluster and field."""
     where = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
-    try:
-        docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
-        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
+    docs = [doc for doc in yamlfile.documents(path) if doc is not None]
     if not docs:
         raise errors.InputError(f"is empty (expected a {KIND})", file=where)
     clusters: list[models.Cluster] = []

@@ -27,10 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from fleet import errors, kyaml, log, models, redact
-from fleet.clusters import argocd, kubeconfig, native, selectors
+from fleet import errors, log, models, redact
+from fleet.clusters import argocd, kubeconfig, native, selectors, yamlfile
 
 if TYPE_CHECKING:
     from fleet.clusters import client as client_mod
@@ -138,15 +136,7 @@ class Registry:
 
 def detect(path: str | Path) -> SourceKind:
     """Which kind of cluster source a file is: a ``ClusterList``, a kubeconfig, or Argo CD Secrets."""
-    where = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise errors.InputError(f"cannot be read: {exc.strerror}", file=where) from exc
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
-    except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input
-        raise errors.InputError(f"is not valid YAML: {kyaml.error_text(exc)}", file=where) from None
+    docs = [d for d in yamlfile.documents(path) if isinstance(d, dict)]
     if any(native.is_cluster_list(d) for d in docs):
         return SourceKind.CLUSTER_LIST
     if any(d.get("kind") == "Config" and "contexts" in d for d in docs):

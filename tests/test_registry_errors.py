@@ -186,3 +186,28 @@ def test_unknown_cluster_name_is_an_input_error_listing_known_ones() -> None:
     reg = registry.Registry(argocd.clusters_from_objects([]))
     with pytest.raises(errors.InputError, match="no cluster named 'ghost'"):
         reg.get("ghost")
+
+
+UNREADABLE_SOURCES = [
+    pytest.param(b"\xff\xfeclusters: []\n", "is not UTF-8 text", id="not-utf8"),
+    pytest.param(b"clusters: [s3cr3t-in-yaml\n", "is not valid YAML: line 2, column 1", id="broken-yaml"),
+]
+LOADERS = [
+    pytest.param(native.load, id="cluster-list"),
+    pytest.param(argocd.load_cluster_secrets, id="argocd-secrets"),
+    pytest.param(registry.Registry().add_file, id="any-cluster-file"),
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("content, message", UNREADABLE_SOURCES)
+def test_a_cluster_file_that_is_not_yaml_text_is_an_input_error_naming_only_the_file(
+    tmp_path: Path, loader, content: bytes, message: str
+) -> None:
+    path = tmp_path / "clusters.yaml"
+    path.write_bytes(content)
+    with pytest.raises(errors.InputError) as info:
+        loader(path)
+    assert (info.value.file, info.value.obj, info.value.field) == (str(path), None, None)
+    assert message in str(info.value) and "s3cr3t-in-yaml" not in str(info.value)
+    assert info.value.__cause__ is None
