@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from fleet import errors, kyaml, log, models, redact
+from fleet.clusters import yamlfile
 
 _log = log.get_logger(__name__)
 
@@ -112,10 +113,7 @@ def merge(paths: str | Path | Sequence[str | Path] | None = None, *, env: Mappin
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise errors.InputError(f"cannot be read: {exc.strerror}", file=str(path)) from exc
+    text = yamlfile.read_text(path)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # not chained: the parser's message quotes the (secret) input

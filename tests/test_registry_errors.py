@@ -196,6 +196,7 @@ LOADERS = [
     pytest.param(native.load, id="cluster-list"),
     pytest.param(argocd.load_cluster_secrets, id="argocd-secrets"),
     pytest.param(registry.Registry().add_file, id="any-cluster-file"),
+    pytest.param(kubeconfig.load, id="kubeconfig"),
 ]
 
 
