@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -104,11 +104,8 @@ WeakInt = Annotated[int, BeforeValidator(_weak_int)]
 class _Key(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    key_type: ClassVar[KeyType]  # which metadata list the key belongs in
     enc: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:  # pragma: no cover - overridden
-        raise NotImplementedError
 
     @property
     def recipient(self) -> str:  # pragma: no cover - overridden
@@ -117,12 +114,9 @@ class _Key(BaseModel):
 
 
 class PgpKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.PGP
     fp: WeakStr = ""
     created_at: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.PGP
 
     @property
     def recipient(self) -> str:
@@ -130,12 +124,9 @@ class PgpKey(_Key):
 
 
 class AgeKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.AGE
     recipient_: WeakStr = Field("", alias="recipient")
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.AGE
 
     @property
     def recipient(self) -> str:
@@ -143,6 +134,7 @@ class AgeKey(_Key):
 
 
 class KmsKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.KMS
     arn: WeakStr = ""
     role: WeakStr = ""
     context: dict[str, WeakStr] | None = None
@@ -150,21 +142,14 @@ class KmsKey(_Key):
     aws_profile: WeakStr = ""
 
     @property
-    def key_type(self) -> KeyType:
-        return KeyType.KMS
-
-    @property
     def recipient(self) -> str:
         return self.arn + (f"+{self.role}" if self.role else "")
 
 
 class GcpKmsKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.GCP_KMS
     resource_id: WeakStr = ""
     created_at: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.GCP_KMS
 
     @property
     def recipient(self) -> str:
@@ -172,14 +157,11 @@ class GcpKmsKey(_Key):
 
 
 class AzureKvKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.AZURE_KV
     vault_url: WeakStr = ""
     name: WeakStr = ""
     version: WeakStr = ""
     created_at: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.AZURE_KV
 
     @property
     def recipient(self) -> str:
@@ -187,14 +169,11 @@ class AzureKvKey(_Key):
 
 
 class VaultKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.HC_VAULT
     vault_address: WeakStr = ""
     engine_path: WeakStr = ""
     key_name: WeakStr = ""
     created_at: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.HC_VAULT
 
     @property
     def recipient(self) -> str:
@@ -202,12 +181,9 @@ class VaultKey(_Key):
 
 
 class HcKmsKey(_Key):
+    key_type: ClassVar[KeyType] = KeyType.HCKMS
     key_id: WeakStr = ""
     created_at: WeakStr = ""
-
-    @property
-    def key_type(self) -> KeyType:
-        return KeyType.HCKMS
 
     @property
     def recipient(self) -> str:
@@ -287,15 +263,7 @@ class Metadata(BaseModel):
 
     def groups(self) -> list[KeyGroup]:
         """The key groups: the top-level keys as one group when there are any (upstream order)."""
-        top = KeyGroup(
-            pgp=self.pgp,
-            age=self.age,
-            kms=self.kms,
-            gcp_kms=self.gcp_kms,
-            azure_kv=self.azure_kv,
-            hc_vault=self.hc_vault,
-            hckms=self.hckms,
-        )
+        top = KeyGroup(**{key_type.value: getattr(self, key_type.value) for key_type in KeyType})
         if not top.is_empty():
             return [top]
         return list(self.key_groups)
@@ -459,14 +427,3 @@ def to_branch(metadata: Metadata) -> tree.Branch:
         entries["key_groups"] = [_group_branch(group) for group in groups]
     return tree.Branch(tree.Item(name, entries[name]) for name in sorted(entries))
 
-
-def key_model(key_type: KeyType) -> type[_Key]:
-    return {
-        KeyType.PGP: PgpKey,
-        KeyType.AGE: AgeKey,
-        KeyType.KMS: KmsKey,
-        KeyType.GCP_KMS: GcpKmsKey,
-        KeyType.AZURE_KV: AzureKvKey,
-        KeyType.HC_VAULT: VaultKey,
-        KeyType.HCKMS: HcKmsKey,
-    }[key_type]
