@@ -3,61 +3,38 @@ an unknown certificate fails clearly, and ``VAULT_SKIP_VERIFY`` turns verificati
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from fleet.clusters.sim import tls
 from fleet.secrets import providers, resolver
 from fleet.testing.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/app/db#/password"
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vault.test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "vault.crt", directory / "vault.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_file, key_file
+def _certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate it signed for 127.0.0.1 (the simulator's throw-away PKI)."""
+    pki = tls.material()
+    ca, cert, key = directory / "ca.crt", directory / "vault.crt", directory / "vault.key"
+    ca.write_text(pki.ca_cert)
+    cert.write_text(pki.cert)
+    key.write_text(pki.key)
+    return ca, cert, key
 
 
 @pytest.fixture
 def tls_vault(
     vault_env: VaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[VaultServer, Path]]:
-    cert, key = _self_signed(tmp_path)
+    ca, cert, key = _certificate(tmp_path)
     server = VaultServer(tls_cert=str(cert), tls_key=str(key)).start()
     server.put_secret("secret", "app/db", {"password": "tls-pw"})
     monkeypatch.setenv("VAULT_ADDR", server.url)
     try:
-        yield server, cert
+        yield server, ca
     finally:
         server.stop()
 
@@ -69,15 +46,15 @@ def resolve(text: str = REF) -> str:
 def test_the_certificate_is_verified_against_vault_cacert(
     tls_vault: tuple[VaultServer, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server, cert = tls_vault
+    server, ca = tls_vault
     assert server.url.startswith("https://")
-    monkeypatch.setenv("VAULT_CACERT", str(cert))
+    monkeypatch.setenv("VAULT_CACERT", str(ca))
     assert resolve() == "tls-pw"
 
 
 def test_the_ca_can_be_named_in_the_reference(tls_vault: tuple[VaultServer, Path]) -> None:
-    _, cert = tls_vault
-    assert resolve(f"ref+vault://secret/data/app/db?ca_cert={cert}#/password") == "tls-pw"
+    _, ca = tls_vault
+    assert resolve(f"ref+vault://secret/data/app/db?ca_cert={ca}#/password") == "tls-pw"
 
 
 def test_an_unknown_certificate_fails_as_a_tls_error(tls_vault: tuple[VaultServer, Path]) -> None:

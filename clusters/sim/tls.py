@@ -52,18 +52,28 @@ def _cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def new_ca() -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fleet-sim-ca")])
+def _builder(
+    common_name: str, issuer: x509.Name | None, key: ec.EllipticCurvePrivateKey
+) -> x509.CertificateBuilder:
+    """A certificate for ``key`` valid from five minutes ago (clock skew) for _DAYS days; self-issued
+    when ``issuer`` is None."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=_DAYS))
+    )
+
+
+def new_ca() -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _builder("fleet-sim-ca", None, key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -92,7 +102,6 @@ def material(ca_cert: str | None = None, ca_key: str | None = None, *, host: str
     ca = x509.load_pem_x509_certificate(ca_cert.encode())
     signer = serialization.load_pem_private_key(ca_key.encode(), password=None)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
     names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -106,13 +115,7 @@ def material(ca_cert: str | None = None, ca_key: str | None = None, *, host: str
         if x509.DNSName(host) not in names:
             names.append(x509.DNSName(host))
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fleet-sim")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=_DAYS))
+        _builder("fleet-sim", ca.subject, key)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(signer, hashes.SHA256())  # type: ignore[arg-type]
