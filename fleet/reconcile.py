@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet import diff, errors, health, inventory, lifecycle, log, models, plan, redact, results
+from fleet import diff, errors, health, inventory, lifecycle, log, models, plan, projects, redact, results
 from fleet.clusters import auth, client
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
 
@@ -106,6 +106,9 @@ class AppWork:
     # Recorded with the inventory, to decide its deletion once it is no longer generated:
     applications_sync: str = "sync"  # its ApplicationSet's spec.syncPolicy.applicationsSync
     cascade: bool = True  # it carries the resources finalizer (deleting it deletes its resources)
+    # Its AppProject's restrictions (None: the fleet defines no AppProjects): every object's
+    # group/kind and namespace are checked before anything is written.
+    project_rules: projects.ProjectRules | None = None
 
 
 @dataclass(frozen=True)
@@ -1677,7 +1680,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
         # 2. prepare every Application (local work), then read the live state: ONE LIST of the
         #    inventories, ONE LIST per resource type
         scoped = cluster_scope(api, work.apps)
-        prepared = [_prepare_safely(app, scoped) for app in work.apps]
+        prepared = [_check_project(_prepare_safely(app, scoped), scoped, work.cluster) for app in work.apps]
         renders_configmaps = any(
             Ref.from_object(o).kind == "ConfigMap" and Ref.from_object(o).group == ""
             for p in prepared
@@ -1786,6 +1789,26 @@ def cluster_scope(api: client.ClusterClient, works: Sequence[AppWork]) -> frozen
         else:
             scoped.add((group, kind))
     return frozenset(scoped)
+
+
+def _check_project(
+    prepared: _Prepared, cluster_scoped: frozenset[tuple[str, str]], cluster: models.Cluster
+) -> _Prepared:
+    """Refuse the whole Application, before any write, when its AppProject does not permit one
+    of its objects (hooks included), as Argo CD fails such a sync as a whole."""
+    rules = prepared.work.project_rules
+    if rules is None or prepared.failure is not None:
+        return prepared
+    denied = projects.denied_objects(
+        rules, prepared.objects, cluster_scoped=cluster_scoped, server=cluster.server, name=cluster.name
+    )
+    if denied:
+        more = f" (and {len(denied) - 3} more)" if len(denied) > 3 else ""
+        prepared.failure = (
+            Reason.PROJECT_DENIED,
+            f"application {prepared.work.name}: {'; '.join(denied[:3])}{more}",
+        )
+    return prepared
 
 
 def _prepare_safely(work: AppWork, cluster_scoped: frozenset[tuple[str, str]] | None = None) -> _Prepared:

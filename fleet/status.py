@@ -71,6 +71,7 @@ class Reason(StrEnum):
     EMPTY_PRUNE_REFUSED = "EmptyPruneRefused"  # represents the fact that pruning everything was refused (automated without allowEmpty)
     ROLLOUT_WAITING = "RolloutWaiting"  # represents the fact that its rollout step did not start (an earlier step failed or is paused)
     NOT_IN_ROLLOUT = "NotInRollout"  # represents the fact that no rollout step selects it (manual sync only: --app)
+    PROJECT_DENIED = "ProjectDenied"  # represents the fact that its AppProject does not permit an object's kind or namespace (nothing was written)
     INVALID_ROLLOUT_CONFIG = "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
 
     def is_failure(self) -> bool:

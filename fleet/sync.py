@@ -48,6 +48,7 @@ from fleet import (
     lifecycle,
     log,
     models,
+    projects,
     reconcile,
     redact,
     render,
@@ -325,6 +326,7 @@ class _Rendered:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     revision: str = ""
     failure: tuple[Reason, str] | None = None
+    project_rules: projects.ProjectRules | None = None
 
 
 def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
@@ -462,6 +464,9 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         repos=repos,
         argocd_namespace=request.argocd_namespace,
     )
+    # AppProject restrictions apply when the fleet defines AppProjects (then, as in Argo CD, an
+    # Application of an undefined project is invalid, and `default` is permissive unless defined).
+    project_rules = projects.rules_by_name(fleet.projects) if fleet.projects else None
     problems: list[str] = [redact.mask(str(e)) for e in generated.errors]
     problems.extend(redact.mask(str(i)) for i in generated.invalid)
     for warning in generated.warnings:
@@ -488,6 +493,23 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             continue
         if selector is not None and not selector.matches(cluster.labels):
             continue
+        rules = project_rules.get(app.project) if project_rules is not None else None
+        if project_rules is not None:
+            refused = (
+                projects.check_application(
+                    rules,
+                    repo_urls=[s.repo_url for s in app.sources_list()],
+                    server=cluster.server,
+                    name=cluster.name,
+                    namespace=app.destination.namespace or "",
+                )
+                if rules is not None
+                else [f"project {app.project} does not exist"]
+            )
+            if refused:
+                problems.append(f"Application {app.name} (project {app.project}): {'; '.join(refused)}")
+                uncertain.add(app.name)
+                continue
         key = (cluster.name, app.name)
         if key in seen:
             uncertain.add(app.name)
@@ -497,7 +519,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             )
             continue
         seen[key] = appset_name
-        selected.append(_Rendered(app=app, appset=appset_name, cluster=cluster))
+        selected.append(_Rendered(app=app, appset=appset_name, cluster=cluster, project_rules=rules))
     if request.apps and not matched_any_app:
         raise errors.InputError(f"no Application matches {', '.join(request.apps)}", field="--app")
     if selector is not None and not any(selector.matches(c.labels) for c in every_cluster):
@@ -534,6 +556,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
             applications_sync=policies[item.appset].applications_sync if item.appset in policies else "sync",
             cascade=lifecycle.has_resources_finalizer(item.app.metadata.finalizers),
+            project_rules=item.project_rules,
         )
         works[key] = work
         if item.failure is not None:
