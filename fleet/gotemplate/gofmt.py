@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import struct
-import unicodedata
 from typing import Any
 
 from fleet.gotemplate import values
@@ -878,7 +877,3 @@ def _sharp_float(num: str, verb: str, prec: int) -> str:
     if digits > 0:
         body += "0" * digits
     return body + tail
-
-
-def is_graphic(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LMNPS" or ch == " "

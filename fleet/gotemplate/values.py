@@ -23,7 +23,6 @@ rejects the ``map[string]string`` that ``split`` returns). Those are the small s
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
@@ -208,7 +207,3 @@ def json_numbers(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_numbers(item) for item in value]
     return value
-
-
-def float_is_integral(value: float) -> bool:
-    return math.isfinite(value) and value == int(value)

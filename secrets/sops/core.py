@@ -12,7 +12,7 @@ log line carries a value: errors name the file, the key path or the recipient.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -418,8 +418,3 @@ def encrypt_document(
         extra={"fields": {"file": file, "format": resolved.value, "groups": len(groups), "rule": rule.kind.value}},
     )
     return store.emit_encrypted(branches, metadata.to_branch(meta))
-
-
-def recipients_of(meta: metadata.Metadata) -> Sequence[tuple[int, str, str]]:
-    """(group, key type, recipient) of every master key (for messages and reports)."""
-    return [(index, key.key_type.value, key.recipient) for index, key in meta.all_keys()]

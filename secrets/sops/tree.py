@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -125,16 +125,6 @@ def rfc3339(text: str) -> str:
 def now_rfc3339() -> str:
     """The current UTC time as sops writes ``lastmodified`` and ``created_at``."""
     return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339_datetime(text: str) -> datetime:
-    """An aware datetime for an RFC 3339 text (for comparisons only; SOPS keeps the text)."""
-    value = rfc3339(text)
-    if value.endswith("Z"):
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    sign = 1 if value[-6] == "+" else -1
-    offset = timedelta(hours=int(value[-5:-3]), minutes=int(value[-2:]))
-    return datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone(sign * offset))
 
 
 class RuleKind(StrEnum):

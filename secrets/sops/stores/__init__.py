@@ -79,11 +79,6 @@ def store_for(fmt: Format) -> Store:
     return stores[fmt]
 
 
-def nested_metadata_extract(branches: list[tree.Branch], *, file: str | None) -> tuple[list[tree.Branch], tree.Branch]:
-    """``load_encrypted`` for the stores that keep the metadata as a nested ``sops`` mapping."""
-    return metadata.extract(branches, file=file)
-
-
 def append_nested_metadata(branches: list[tree.Branch], meta: tree.Branch, *, file: str | None = None) -> list[tree.Branch]:
     """Every document with the ``sops`` mapping appended (upstream writes it into each one)."""
     result = []

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -730,7 +729,3 @@ class YamlStore:
 
     def has_metadata(self, branches: list[tree.Branch]) -> bool:
         return metadata.has_metadata(branches)
-
-
-def iter_documents(data: bytes, *, file: str | None = None) -> Iterator[tree.Branch]:
-    yield from load(data, file=file)
