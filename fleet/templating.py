@@ -243,9 +243,6 @@ def copy_json(value: Any) -> Any:
     return value
 
 
-_STATIC = object()
-
-
 def _compile(obj: Any, engine: Engine, field: str) -> tuple[bool, Any]:
     """(static, value) for data rendering cannot change, else (False, render function)."""
     if isinstance(obj, str):
