@@ -1,5 +1,5 @@
 """What the command modules share: a FleetError as one masked line and an exit code, reading a
-file argument (``-`` for stdin), and printing manifests as YAML or JSON.
+file argument (``-`` for stdin) and its YAML documents, and printing manifests as YAML or JSON.
 
 Sits below every command module (they import it; it imports none of them). Commands catch
 ``FleetError`` themselves and ``raise common.fail(exc)`` because ``typer.testing.CliRunner`` runs
@@ -16,7 +16,7 @@ from typing import Any
 import typer
 import yaml
 
-from fleet import errors, redact
+from fleet import errors, kyaml, redact
 
 
 class OutputFormat(StrEnum):
@@ -40,6 +40,14 @@ def read_input(path: str) -> tuple[bytes, str]:
         return Path(path).read_bytes(), path
     except OSError as exc:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=path) from exc
+
+
+def documents(data: bytes, where: str) -> list[Any]:
+    """The non-empty documents of a YAML (or JSON) stream; a parse error names the line, never the text."""
+    try:
+        return [doc for doc in yaml.safe_load_all(data) if doc is not None]
+    except yaml.YAMLError as exc:  # not chained: the parser's message would quote the (secret) input
+        raise errors.InputError(f"is not valid YAML or JSON: {kyaml.error_text(exc)}", file=where) from None
 
 
 def print_objects(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from fleet import errors, models, redact
 from fleet.cli import common
@@ -34,12 +33,7 @@ class TableFormat(StrEnum):
 
 def _read_documents(path: str) -> tuple[list[Any], str]:
     data, where = common.read_input(path)
-    try:
-        docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise errors.InputError(f"is not valid YAML or JSON{at}", file=where) from None
+    docs = common.documents(data, where)
     for index, doc in enumerate(docs):
         if not isinstance(doc, dict):
             raise errors.InputError(

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
-from fleet import errors, kyaml
+from fleet import errors
 from fleet.cli import common
 from fleet.secrets import sealed
 from fleet.secrets.sealed import certs
@@ -22,12 +21,8 @@ from fleet.secrets.sealed import certs
 
 def _objects(data: bytes, where: str) -> list[dict[str, Any]]:
     """Every object of a YAML/JSON stream; ``kind: List`` items are expanded."""
-    try:
-        docs = [d for d in yaml.safe_load_all(data) if d is not None]
-    except yaml.YAMLError as exc:  # the parser's message would quote the Secret's values
-        raise errors.InputError(f"is not valid YAML or JSON: {kyaml.error_text(exc)}", file=where) from None
     objects: list[dict[str, Any]] = []
-    for doc in docs:
+    for doc in common.documents(data, where):
         if not isinstance(doc, dict):
             raise errors.InputError("every document must be a mapping (a Kubernetes object)", file=where)
         if doc.get("kind") == "List" or (str(doc.get("kind", "")).endswith("List") and "items" in doc):
