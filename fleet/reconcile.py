@@ -109,6 +109,9 @@ class AppWork:
     # Its AppProject's restrictions (None: the fleet defines no AppProjects): every object's
     # group/kind and namespace are checked before anything is written.
     project_rules: projects.ProjectRules | None = None
+    # Encrypted files its ref+sops:// references read, by sha256 (shipped by the driver, see
+    # fleet.secrets.sops.provider.ship): the worker needs no checkout of the source.
+    shipped_files: Mapping[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -681,6 +684,10 @@ class _AppSync:
         from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
         from fleet.secrets.sealed import delivery  # type: ignore[attr-defined]
 
+        if self.work.shipped_files:
+            from fleet.secrets.sops import provider as sops_provider  # type: ignore[attr-defined]
+
+            sops_provider.register_shipped(self.work.shipped_files)
         out: list[dict[str, Any]] = []
         secret_paths: dict[Ref, Any] = {}
         always: set[Ref] = set()

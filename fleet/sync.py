@@ -327,6 +327,7 @@ class _Rendered:
     revision: str = ""
     failure: tuple[Reason, str] | None = None
     project_rules: projects.ProjectRules | None = None
+    shipped: dict[str, bytes] = field(default_factory=dict)  # ref+sops:// files, encrypted, by digest
 
 
 def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
@@ -381,11 +382,25 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
             )
     except errors.FleetError as exc:
         item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
+        return
     except Exception as exc:  # noqa: BLE001 - a tool's crash fails this Application only
         item.failure = (
             Reason.RENDER_FAILED,
             redact.mask(f"application {item.app.name}: {type(exc).__name__}: {exc}"),
         )
+        return
+    # ref+sops:// paths are relative to the Application's source: ship those encrypted files with
+    # the work, since a worker on another machine has no checkout.
+    from fleet.secrets import refs as secret_refs  # type: ignore[attr-defined]
+    from fleet.secrets.sops import provider as sops_provider  # type: ignore[attr-defined]
+
+    index = next((i for i, source in enumerate(sources) if source.get("path")), 0)
+    try:
+        item.manifests, item.shipped = sops_provider.ship(
+            item.manifests, base_dir=Path(dirs[index]) / str(sources[index].get("path") or "")
+        )
+    except secret_refs.SecretError as exc:
+        item.failure = (Reason.SECRET_RESOLUTION_FAILED, redact.mask(f"application {item.app.name}: {exc}"))
 
 
 def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) -> None:
@@ -557,6 +572,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             applications_sync=policies[item.appset].applications_sync if item.appset in policies else "sync",
             cascade=lifecycle.has_resources_finalizer(item.app.metadata.finalizers),
             project_rules=item.project_rules,
+            shipped_files=item.shipped,
         )
         works[key] = work
         if item.failure is not None:

@@ -21,6 +21,8 @@ stringData:
   license: sops-license-Qm93vT7kLp
 """
 SOPS_VALUE = "sops-license-Qm93vT7kLp"
+SOPS_REF_PLAIN = b"webhook:\n  token: sops-ref-webhook-Zc4mW8qR\n"
+SOPS_REF_VALUE = "sops-ref-webhook-Zc4mW8qR"
 
 
 @dataclass
@@ -29,7 +31,7 @@ class SecretFleet:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # cluster -> name -> value
 
     def plaintexts(self) -> list[str]:
-        out = [SOPS_VALUE]
+        out = [SOPS_VALUE, SOPS_REF_VALUE]
         for per_cluster in self.values.values():
             out.extend(per_cluster.values())
         return out
@@ -59,6 +61,11 @@ def setup(env, vault, moto) -> SecretFleet:
         SOPS_PLAIN, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="s.yaml"
     )
     (env.root / "apps/shop/sops-secret.yaml").write_bytes(encrypted)
+    # Read through ref+sops://secrets/webhook.enc.yaml from apps/shop/webhook-secret.yaml.
+    (env.root / "apps/shop/secrets").mkdir()
+    (env.root / "apps/shop/secrets/webhook.enc.yaml").write_bytes(
+        sops.encrypt_bytes(SOPS_REF_PLAIN, sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="w.yaml")
+    )
     return fleet
 
 

@@ -36,8 +36,9 @@ def wait_for_payments(env, cluster: str, timeout: float = 10.0) -> str | None:
         ("db", "password", "password"),
         ("api", "key", "api"),
         ("from-sops", "license", None),
+        ("webhook", "token", "sops-ref"),
     ],
-    ids=["vault", "aws", "sops"],
+    ids=["vault", "aws", "sops", "sops-reference"],
 )
 def test_each_cluster_gets_its_own_resolved_values(
     secret_fleet, name: str, key: str, source: str | None
@@ -46,7 +47,10 @@ def test_each_cluster_gets_its_own_resolved_values(
     run = env.sync()
     assert run.exit_code == 0, run.stderr
     for cluster in env.cluster_names:
-        expected = secret_fleet.values[cluster][source] if source else helpers.SOPS_VALUE
+        if source == "sops-ref":
+            expected = helpers.SOPS_REF_VALUE
+        else:
+            expected = secret_fleet.values[cluster][source] if source else helpers.SOPS_VALUE
         assert helpers.secret_value(env, cluster, name, key) == expected
 
 

@@ -61,7 +61,7 @@ def test_no_secret_value_appears_in_logs_diffs_reports_or_the_store(
     store_file = env.state_dir / "status.db"
     texts["status store"] = store_file.read_bytes().decode("utf-8", errors="replace")
 
-    plaintexts = [*secret_fleet.plaintexts(), ROTATED]
+    plaintexts = [*secret_fleet.plaintexts(), ROTATED, "typed-by-hand"]  # a live value too
     empty = [label for label, text in texts.items() if label.endswith("stdout") and not text.strip()]
     assert empty == []  # every step printed something that could have leaked
     assert (
