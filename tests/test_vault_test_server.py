@@ -144,3 +144,14 @@ def test_the_server_runs_standalone_for_the_demo() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "orphan_call, orphan",
+    [(False, False), (True, True)],
+    ids=["create-has-a-parent", "create-orphan-has-none"],
+)
+def test_token_create_reports_orphans_as_vault_does(vault_server: VaultServer, orphan_call: bool, orphan: bool) -> None:
+    root = hvac.Client(url=vault_server.url, token="root")
+    answer = root.auth.token.create(policies=["default"], ttl="1h", orphan=orphan_call)
+    assert answer["auth"]["orphan"] is orphan

@@ -601,7 +601,8 @@ class VaultServer:
                 token_id=body.get("id"),
                 display_name=body.get("display_name", "token"),
             )
-            return 200, self._issue_answer(self.tokens[token_id])
+            orphan = rest == "create-orphan" or bool(body.get("no_parent"))
+            return 200, self._issue_answer(self.tokens[token_id], orphan=orphan)
         self._authorize(token, namespace, method, "auth/token/" + rest)
         raise VaultHTTPError(405, "unsupported operation")
 
