@@ -153,5 +153,6 @@ def test_the_server_runs_standalone_for_the_demo() -> None:
 )
 def test_token_create_reports_orphans_as_vault_does(vault_server: VaultServer, orphan_call: bool, orphan: bool) -> None:
     root = hvac.Client(url=vault_server.url, token="root")
-    answer = root.auth.token.create(policies=["default"], ttl="1h", orphan=orphan_call)
+    create = root.auth.token.create_orphan if orphan_call else root.auth.token.create
+    answer = create(policies=["default"], ttl="1h")
     assert answer["auth"]["orphan"] is orphan
