@@ -788,7 +788,11 @@ class _AppSync:
             else:
                 row.drift = True
                 if heal:
-                    row.message = "changed by hand; healed (selfHeal)"
+                    row.message = (
+                        "changed by hand; healed (selfHeal)"
+                        if self.settings.writes
+                        else "changed by hand; selfHeal would heal it"
+                    )
                     to_apply.add(ref)
                 else:
                     row.action = results.Action.DRIFTED
