@@ -12,6 +12,7 @@ what is the same for every cluster once, and leaves what touches a cluster to th
 4. render: every distinct source once, on a few threads, with the render cache, and with SOPS
    files left encrypted (``decrypt=False``): only ciphertext travels to the workers, which decrypt
    in memory. A source that fails to render fails its Application (RenderFailed), nothing else;
+   charts from Helm repositories are resolved and downloaded here (``fleet.render.helmrepo``);
 5. fan out: one self-contained ``reconcile.ClusterWork`` per cluster (credentials still as
    references, manifests, sync policy, ignoreDifferences, settings) to the executor (Ray by
    default, or local threads), with a timeout per cluster; a cluster that fails, hangs or loses
@@ -48,6 +49,7 @@ from fleet import (
     lifecycle,
     log,
     models,
+    notify,
     projects,
     reconcile,
     redact,
@@ -59,6 +61,7 @@ from fleet import (
 from fleet.clusters import registry, selectors
 from fleet.health import Health
 from fleet.render import cache as render_cache
+from fleet.render import helmrepo
 from fleet.status import OperationPhase, Reason, SyncStatus
 
 _log = log.get_logger(__name__)
@@ -134,6 +137,8 @@ class SyncRequest:
     # across runs, and the secrets refresh generation read at the start of this run.
     resolver_key: str = ""
     secrets_generation: int = 0
+    # Notifications after the run is recorded (``--notify-*``; None: none). Never changes the result.
+    notify: notify.Settings | None = None
 
 
 Key = rollout.Key  # (cluster, Application)
@@ -231,11 +236,16 @@ class Checkouts:
 
     A ``repo_map`` directory is used in place (revision ``working-tree``); any other repository
     is mirrored by ``fleet.gitsource`` and its commit copied once into a temporary directory.
+    Charts from Helm repositories (``chart``) come from ``charts``, one fetcher per run: each
+    index is read once per run, each chart version fetched once (``fleet.render.helmrepo``).
     """
 
-    def __init__(self, repos: gitsource.RepoCache, *, tmp: Path) -> None:
+    def __init__(
+        self, repos: gitsource.RepoCache, *, tmp: Path, charts: helmrepo.ChartFetcher | None = None
+    ) -> None:
         self.repos = repos
         self.tmp = tmp
+        self.charts = charts if charts is not None else helmrepo.ChartFetcher()
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._done: dict[tuple[str, str], tuple[Path, str]] = {}
@@ -261,6 +271,11 @@ class Checkouts:
             with self._lock:
                 self._done[key] = found
             return found
+
+    def chart(self, url: str, chart: str, revision: str, *, app: str, where: str) -> tuple[Path, str]:
+        """A chart from a Helm repository: (the unpacked chart directory, the chart version)."""
+        fetched = self.charts.fetch(url, chart, revision, app=app, where=where)
+        return fetched.path, fetched.version
 
 
 def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet:
@@ -341,24 +356,30 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
         dirs, revisions = [], []
         for index, source in enumerate(sources):
             if source.get("chart"):
-                raise render.RenderError(
-                    f"chart {source['chart']!r} comes from a Helm repository, which fleet does not fetch: "
-                    "keep the chart in Git and point spec.source.path at it",
+                # The unpacked chart is this source's directory, and its version the revision.
+                path, version = checkouts.chart(
+                    str(source.get("repoURL") or ""),
+                    str(source["chart"]),
+                    str(source.get("targetRevision") or ""),
                     app=item.app.name,
-                    field=f"spec.sources[{index}].chart" if spec.get("sources") else "spec.source.chart",
+                    where=f"spec.sources[{index}]" if spec.get("sources") else "spec.source",
                 )
+                dirs.append(path)
+                revisions.append(version)
+                continue
             path, sha = checkouts.get(
                 str(source.get("repoURL") or ""), str(source.get("targetRevision") or "HEAD")
             )
             dirs.append(path)
             revisions.append(sha)
-    except gitsource.RepoError as exc:
+    except (gitsource.RepoError, helmrepo.ChartError) as exc:
         item.failure = (Reason.SOURCE_FAILED, redact.mask(str(exc)))
         return
     except errors.FleetError as exc:
         item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
         return
-    item.revision = revisions[0]
+    # Argo CD shows a Helm repository chart's version as the revision: the first chart source's.
+    item.revision = revisions[next((i for i, s in enumerate(sources) if s.get("chart")), 0)]
     try:
         if spec.get("sources"):
             item.manifests = render.render_sources(
@@ -1036,6 +1057,8 @@ def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> 
     )
     if request.record:
         store.Store(request.state_dir).record(result)
+    if request.notify is not None:
+        notify.after_run(result, request.notify, state_dir=request.state_dir, resolver=request.resolver)
     return result
 
 

@@ -17,6 +17,8 @@ pytest_plugins = [
     "tests.fixtures.kubefake",
     "tests.fixtures.sops",
     "tests.fixtures.sync",
+    "tests.fixtures.notify",
+    "tests.fixtures.helmrepo",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,644 @@
+"""Charts from Helm repositories (``spec.source.chart``): pick the version, download, unpack.
+
+Where it sits: on the sync driver, before rendering. ``fleet.sync.Checkouts`` asks the run's
+``ChartFetcher`` for ``(repoURL, chart, targetRevision)``; the chart directory it returns is handed
+to ``render.render_source`` as the source directory (as a git checkout is for a ``path`` source),
+and the resolved chart version becomes the Application's revision (Argo CD shows it there too).
+
+1. index: ``<repoURL>/index.yaml``, fetched at most once per repository per run; a failure is
+   remembered for the run too, so 200 Applications on an unreachable repository wait for one
+   timeout, not 200;
+2. version: ``targetRevision`` is an exact version or a Masterminds semver constraint (``6.5.*``,
+   ``>=1.2 <2``, ``^1.4``, ``*``; empty means ``*``). An exact match of a listed version wins;
+   otherwise the highest version satisfying the constraint, where a pre-release counts only if
+   the constraint itself names one (``>=1.0.0-0``), as in Helm and Argo CD;
+3. download: the entry's first URL (relative URLs are relative to the repository), checked
+   against the index's sha256 ``digest`` when the index gives one; once per (repository, chart,
+   version) per run;
+4. unpack: regular files and directories only, under one top-level directory, no absolute paths
+   or ``..``, within Helm's size limits, into ``$FLEET_CACHE_DIR/helm/charts/`` under a key of
+   (repository, chart, version, digest), renamed into place whole: a later run or another process
+   reuses it without downloading again.
+
+Credentials in the URL (``https://user:pass@host/charts``) are sent as basic auth to that
+repository's own scheme, host and port only (a chart URL on another host gets none, as in Helm
+without ``--pass-credentials``). They are registered with ``fleet.redact`` and are never part of a
+cache key, a file on disk, a log line or an error message. OCI registries are not supported yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import yaml
+
+from fleet import errors, log, redact, render
+from fleet.gotemplate import semver
+from fleet.gotemplate.errors import FuncError
+
+_log = log.get_logger(__name__)
+
+CACHE_ENV = "FLEET_CACHE_DIR"
+DEFAULT_TIMEOUT = 30.0  # seconds for connecting and for each read
+DEFAULT_DEADLINE = 300.0  # seconds for one whole download
+USER_AGENT = "fleet (Helm repository client)"
+MAX_INDEX_BYTES = 256 << 20  # the largest public indexes are tens of MiB
+# Helm's own limits for a chart archive (`--max-chart-size`, `--max-chart-file-size`).
+MAX_CHART_BYTES = 100 << 20
+MAX_FILE_BYTES = 5 << 20
+MAX_ENTRIES = 10_000
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+_CHUNK = 1 << 16
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ChartError(errors.FleetError):
+    """A chart could not be had from its repository.
+
+    The message names the Application, the repository (without credentials), the chart and the
+    ``targetRevision``; subclasses say whether a retry may help.
+    """
+
+    def __init__(self, detail: str, *, repo_url: str, chart: str, constraint: str, app: str = "") -> None:
+        self.detail = detail
+        self.repo_url = safe_url(repo_url)
+        self.chart = chart
+        self.constraint = constraint
+        self.app = app
+        where = f"application {app}: " if app else ""
+        super().__init__(
+            redact.mask(
+                f"{where}chart {chart!r} from Helm repository {self.repo_url} "
+                f"(targetRevision {constraint!r}): {detail}"
+            )
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle their args only; ours need the keywords back.
+        return (
+            _rebuild,
+            (type(self), self.detail, self.repo_url, self.chart, self.constraint, self.app),
+        )
+
+
+def _rebuild(cls: type[ChartError], detail: str, repo_url: str, chart: str, constraint: str, app: str) -> ChartError:
+    return cls(detail, repo_url=repo_url, chart=chart, constraint=constraint, app=app)
+
+
+class ChartNotFoundError(ChartError, errors.PermanentError):
+    """The repository's index lists no chart of that name."""
+
+
+class VersionNotFoundError(ChartError, errors.PermanentError):
+    """No version of the chart satisfies ``targetRevision``."""
+
+
+class RepoUnreachableError(ChartError, errors.TemporaryError):
+    """The repository did not answer, timed out, or answered 408, 429 or 5xx."""
+
+
+class RepoRefusedError(ChartError, errors.PermanentError):
+    """The repository answered but refused (401, 403), lacked the file (404), or sent something unusable."""
+
+
+class DigestMismatchError(ChartError, errors.PermanentError):
+    """The downloaded archive's sha256 differs from the index's ``digest``."""
+
+
+class UnsafeChartError(ChartError, errors.PermanentError):
+    """The archive is not a safe chart: links, paths leaving the chart, too large, or no Chart.yaml."""
+
+
+class _Failure(Exception):
+    """A failure before the Application is known: which ChartError to raise, and its detail."""
+
+    def __init__(self, kind: type[ChartError], detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+    def error(self, *, repo_url: str, chart: str, constraint: str, app: str) -> ChartError:
+        return self.kind(self.detail, repo_url=repo_url, chart=chart, constraint=constraint, app=app)
+
+
+# --- URLs and credentials ---------------------------------------------------------------------
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user and password, for messages, logs and keys."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return redact.mask(url)
+    if not (parts.username or parts.password):
+        return url
+    host = (parts.hostname or "") + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def repo_key(url: str) -> str:
+    """The identity of a repository: scheme and host lower-cased, no credentials, no trailing '/'."""
+    parts = urlsplit(safe_url(url.strip()))
+    host = (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    """Basic auth from the repository URL, for requests to that repository's origin only."""
+
+    origin: tuple[str, str, int | None]
+    header: str
+
+    def __repr__(self) -> str:  # never print the header
+        return f"_Credentials(origin={self.origin!r})"
+
+    @classmethod
+    def from_url(cls, url: str) -> _Credentials | None:
+        parts = urlsplit(url)
+        if not (parts.username or parts.password):
+            return None
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        redact.register(password)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        redact.register(token)
+        return cls(_origin(url), f"Basic {token}")
+
+    def applies_to(self, url: str) -> bool:
+        return _origin(url) == self.origin
+
+
+def index_url(repo_url: str) -> str:
+    """Where a repository's index is: ``<repoURL>/index.yaml`` (query kept, as Helm does)."""
+    parts = urlsplit(safe_url(repo_url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/index.yaml", parts.query, ""))
+
+
+def chart_url(repo_url: str, listed: str) -> str:
+    """An index entry's URL: absolute as it is, else relative to the repository (Helm's
+    ResolveReferenceURL: the repository path gets a trailing '/', its query is kept)."""
+    if urlsplit(listed).scheme:
+        return listed
+    base = urlsplit(safe_url(repo_url))
+    joined = urlsplit(urljoin(urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + "/", "", "")), listed))
+    return urlunsplit((joined.scheme, joined.netloc, joined.path, base.query or joined.query, ""))
+
+
+# --- checking the source ------------------------------------------------------------------------
+
+
+def check_source(repo_url: str, chart: str, constraint: str, *, app: str = "", where: str = "spec.source") -> None:
+    """Refuse what cannot be fetched before any request: a ``render.RenderError`` (an InputError)
+    naming the Application and the field."""
+    scheme = urlsplit(repo_url).scheme.lower() if "://" in repo_url else ""
+    shown = safe_url(repo_url)
+    if scheme == "oci":
+        raise render.RenderError(
+            f"chart {chart!r} comes from the OCI registry {shown}: OCI Helm registries are not supported "
+            "yet; use the chart's HTTP(S) repository, or keep the chart in Git and point the source's "
+            "path at it",
+            app=app, path=chart, field=f"{where}.repoURL",
+        )
+    if scheme not in ("http", "https"):
+        hint = " (a registry host without a scheme is an OCI registry in Argo CD: not supported yet)" if not scheme else ""
+        raise render.RenderError(
+            f"repoURL {shown!r} of chart {chart!r} is not an http(s) Helm repository{hint}",
+            app=app, path=chart, field=f"{where}.repoURL",
+        )
+    if not _CHART_NAME.match(chart):
+        raise render.RenderError(
+            f"chart name {chart!r} is not a Helm chart name (letters, digits, '.', '_', '-')",
+            app=app, path=chart, field=f"{where}.chart",
+        )
+    try:
+        semver.check(constraint.strip() or "*", "0.0.0")
+    except FuncError as exc:
+        raise render.RenderError(
+            f"targetRevision {constraint!r} of chart {chart!r} is neither a version nor a semver constraint ({exc})",
+            app=app, path=chart, field=f"{where}.targetRevision",
+        ) from None
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+def _by_version(a: tuple[semver.Version, str], b: tuple[semver.Version, str]) -> int:
+    return a[0].compare(b[0])
+
+
+def select_version(versions: Iterable[str], constraint: str) -> str | None:
+    """The version ``targetRevision`` picks from ``versions``, or None.
+
+    An exact match of a listed version wins (Helm's IndexFile.Get); otherwise the highest
+    version satisfying the constraint (Argo CD's MaxVersion), pre-releases only when the
+    constraint names one. Versions that are not semver are skipped, as Helm does. Raises
+    ``FuncError`` for a constraint that does not parse.
+    """
+    listed = list(versions)
+    wanted = constraint.strip()
+    if wanted and wanted in listed:
+        return wanted
+    wanted = wanted or "*"
+    semver.check(wanted, "0.0.0")  # a bad constraint fails even when no version parses
+    parsed: list[tuple[semver.Version, str]] = []
+    for text in listed:
+        try:
+            parsed.append((semver.parse_version(text), text))
+        except FuncError:
+            continue
+    parsed.sort(key=functools.cmp_to_key(_by_version), reverse=True)
+    for _, text in parsed:
+        if semver.check(wanted, text):
+            return text
+    return None
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChartVersion:
+    """One entry of a repository index."""
+
+    name: str
+    version: str
+    urls: tuple[str, ...]
+    digest: str  # lower-case sha256 hex, or "" when the index gives none
+
+
+@dataclass(frozen=True, slots=True)
+class RepoIndex:
+    url: str  # the repository, without credentials
+    entries: Mapping[str, tuple[ChartVersion, ...]]
+
+
+# BaseLoader keeps every scalar a string, as Helm's typed Go structs read them ("1.10" stays "1.10").
+_IndexLoader: type = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+def parse_index(text: bytes, *, url: str) -> RepoIndex:
+    """Read ``index.yaml`` (YAML or JSON). Entries without a version are skipped, as Helm does."""
+    try:
+        data = yaml.load(text, Loader=_IndexLoader)  # noqa: S506 - BaseLoader builds no objects
+    except yaml.YAMLError as exc:
+        raise _Failure(RepoRefusedError, f"{index_url(url)} is not valid YAML ({type(exc).__name__})") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("entries", {}), Mapping):
+        raise _Failure(RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)")
+    entries: dict[str, tuple[ChartVersion, ...]] = {}
+    for name, listed in (data.get("entries") or {}).items():
+        if not isinstance(listed, list):
+            continue
+        versions = []
+        for item in listed:
+            if not isinstance(item, Mapping) or not isinstance(item.get("version"), str) or not item["version"]:
+                continue
+            urls = item.get("urls")
+            digest = item.get("digest")
+            digest = digest.strip().lower().removeprefix("sha256:") if isinstance(digest, str) else ""
+            versions.append(
+                ChartVersion(
+                    name=str(name),
+                    version=item["version"],
+                    urls=tuple(u for u in urls if isinstance(u, str) and u) if isinstance(urls, list) else (),
+                    digest="" if digest in ("", "null", "~") else digest,
+                )
+            )
+        entries[str(name)] = tuple(versions)
+    return RepoIndex(url=safe_url(url), entries=entries)
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only (urllib would follow ftp too)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.HTTPError(safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_opener = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
+def _describe(reason: object) -> str:
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return type(reason).__name__ if not str(reason) else str(reason)
+
+
+def http_get(url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int) -> bytes:
+    """GET ``url`` (http or https) with a per-read timeout, a deadline and a size limit.
+
+    Written with urllib rather than helm_python.repo_index/pull: those take no timeout or
+    cancellation (a hung repository would hold a render thread for good), pull reads the index
+    again for every chart and does not check the index digest, and their errors cannot be told
+    apart (unreachable or not found) except by their text.
+    """
+    shown = safe_url(url)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise _Failure(RepoRefusedError, f"{shown} is not an http(s) URL")
+    request = urllib.request.Request(safe_url(url), headers={"User-Agent": USER_AGENT})
+    if credentials is not None and credentials.applies_to(url):
+        # Unredirected: urllib copies ordinary headers to wherever a redirect points.
+        request.add_unredirected_header("Authorization", credentials.header)
+    started = time.monotonic()
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise _Failure(RepoRefusedError, f"GET {shown}: larger than {limit} bytes")
+                if time.monotonic() - started > deadline:
+                    raise _Failure(RepoUnreachableError, f"GET {shown}: not complete after {deadline:g}s")
+                chunks.append(chunk)
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        kind = RepoUnreachableError if status in (408, 429) or status >= 500 else RepoRefusedError
+        raise _Failure(kind, f"GET {shown}: HTTP {status}") from None
+    except urllib.error.URLError as exc:
+        raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc.reason)}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc)}") from None
+    return b"".join(chunks)
+
+
+# --- unpacking --------------------------------------------------------------------------------
+
+
+def _member_parts(name: str) -> tuple[str, ...]:
+    parts = tuple(p for p in PurePosixPath(name).parts if p not in ("", "."))
+    if name.startswith("/") or "\x00" in name or not parts or ".." in parts:
+        raise _Failure(UnsafeChartError, f"the archive holds {name!r}, a path outside the chart: refusing it")
+    return parts
+
+
+def _unpack(data: bytes, dest: Path) -> Path:
+    """Unpack a chart archive into ``dest``; returns the chart directory (``dest/<top>``).
+
+    Written by hand rather than ``tarfile.extractall(filter="data")``: the data filter still
+    writes links inside the destination, and Helm's size limits must hold while reading, before
+    a gzip bomb is inflated.
+    """
+    top = ""
+    total = 0
+    count = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for member in archive:
+                count += 1
+                if count > MAX_ENTRIES:
+                    raise _Failure(UnsafeChartError, f"the archive has more than {MAX_ENTRIES} entries")
+                parts = _member_parts(member.name)
+                if top and parts[0] != top:
+                    raise _Failure(UnsafeChartError, f"the archive has more than one top-level directory ({top!r}, {parts[0]!r})")
+                top = parts[0]
+                if member.isdir():
+                    dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+                    continue
+                if not member.isfile():
+                    kind = "link" if member.issym() or member.islnk() else "special file"
+                    raise _Failure(UnsafeChartError, f"the archive holds {member.name!r}, a {kind}: only files and directories are allowed")
+                if len(parts) < 2:
+                    raise _Failure(UnsafeChartError, f"the archive holds {member.name!r} outside a top-level chart directory")
+                if member.size > MAX_FILE_BYTES:
+                    raise _Failure(UnsafeChartError, f"{member.name!r} is larger than {MAX_FILE_BYTES} bytes (Helm's limit)")
+                total += member.size
+                if total > MAX_CHART_BYTES:
+                    raise _Failure(UnsafeChartError, f"the chart is larger than {MAX_CHART_BYTES} bytes unpacked (Helm's limit)")
+                source = archive.extractfile(member)
+                content = source.read(MAX_FILE_BYTES + 1) if source is not None else b""
+                target = dest.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise _Failure(UnsafeChartError, f"not a readable chart archive ({type(exc).__name__})") from None
+    chart = dest / top if top else dest
+    if not top or not (chart / "Chart.yaml").is_file():
+        raise _Failure(UnsafeChartError, "the archive has no Chart.yaml in its top-level directory")
+    return chart
+
+
+# --- the run's fetcher --------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    """``$FLEET_CACHE_DIR/helm``, or ``~/.cache/fleet/helm``."""
+    base = os.environ.get(CACHE_ENV)
+    return Path(base) / "helm" if base else Path.home() / ".cache" / "fleet" / "helm"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedChart:
+    """A chart ready to render."""
+
+    path: Path  # the unpacked chart directory (holds Chart.yaml)
+    name: str
+    version: str  # as the index lists it: the Application's revision
+    digest: str  # the index's sha256 of the archive ("" when it gives none)
+    repo_url: str  # without credentials
+    downloaded: bool  # False: served from the cache directory
+
+
+_MARKER = ".fleet-chart.json"
+T = TypeVar("T")
+
+
+class ChartFetcher:
+    """One run's view of Helm repositories (thread-safe: the render threads share it).
+
+    Each repository's index is read at most once, and each (repository, chart, version) fetched
+    at most once, per fetcher; failures are remembered the same way. Make one per run so a new
+    run sees versions published since.
+
+    Parameters:
+        cache_dir: where unpacked charts are kept (default ``cache_root()``).
+        timeout: seconds for connecting and for each read.
+        deadline: seconds for one whole download.
+    """
+
+    def __init__(
+        self, *, cache_dir: Path | str | None = None, timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE
+    ) -> None:
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
+        self.timeout = timeout
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._done: dict[tuple[str, ...], Any] = {}
+        self.index_requests = 0
+        self.downloads = 0
+
+    def _once(self, key: tuple[str, ...], compute: Callable[[], T]) -> T | _Failure:
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._done:
+                    return self._done[key]
+            value: T | _Failure
+            try:
+                value = compute()
+            except _Failure as failure:
+                value = failure
+            with self._lock:
+                self._done[key] = value
+            return value
+
+    def fetch(self, repo_url: str, chart: str, target_revision: str, *, app: str = "",
+              where: str = "spec.source") -> FetchedChart:
+        """The chart ``targetRevision`` selects, unpacked.
+
+        Raises ``render.RenderError`` for a source that cannot be fetched at all (OCI, not http(s),
+        a bad chart name or constraint) and a ``ChartError`` subclass for what the repository did.
+        """
+        check_source(repo_url, chart, target_revision, app=app, where=where)
+        context = {"repo_url": repo_url, "chart": chart, "constraint": target_revision, "app": app}
+        key = repo_key(repo_url)
+        credentials = _Credentials.from_url(repo_url)
+        index = self._once(("index", key), lambda: self._read_index(repo_url, credentials))
+        if isinstance(index, _Failure):
+            raise index.error(**context)
+        entries = index.entries.get(chart)
+        if not entries:
+            known = ", ".join(sorted(index.entries)[:10]) or "none"
+            raise ChartNotFoundError(f"the repository's index has no chart of that name (it has: {known})", **context)
+        version = select_version((e.version for e in entries), target_revision)
+        if version is None:
+            listed = ", ".join(e.version for e in entries[:10]) + (", ..." if len(entries) > 10 else "")
+            raise VersionNotFoundError(f"no version satisfies it (the index has {listed})", **context)
+        entry = next(e for e in entries if e.version == version)
+        got = self._once(("chart", key, chart, version), lambda: self._materialize(repo_url, entry, credentials))
+        if isinstance(got, _Failure):
+            raise got.error(**context)
+        return got
+
+    def _read_index(self, repo_url: str, credentials: _Credentials | None) -> RepoIndex:
+        with self._lock:
+            self.index_requests += 1
+        data = http_get(index_url(repo_url), credentials=credentials, timeout=self.timeout,
+                        deadline=self.deadline, limit=MAX_INDEX_BYTES)
+        index = parse_index(data, url=repo_url)
+        _log.debug("read Helm repository index", extra={"fields": {
+            "repo": safe_url(repo_url), "charts": len(index.entries), "bytes": len(data)}})
+        return index
+
+    def _directory(self, repo_url: str, entry: ChartVersion) -> Path:
+        key = hashlib.sha256(json.dumps([repo_key(repo_url), entry.name, entry.version, entry.digest]).encode()).hexdigest()
+        return self.cache_dir / "charts" / key[:2] / key
+
+    @staticmethod
+    def _cached(directory: Path) -> Path | None:
+        try:
+            marker = json.loads((directory / _MARKER).read_text())
+            chart = directory / str(marker["directory"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return chart if (chart / "Chart.yaml").is_file() else None
+
+    def _materialize(self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None) -> FetchedChart:
+        directory = self._directory(repo_url, entry)
+        shown = safe_url(repo_url)
+        found = self._cached(directory)
+        if found is not None:
+            _log.debug("Helm chart from the cache", extra={"fields": {
+                "repo": shown, "chart": entry.name, "version": entry.version}})
+            return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=False)
+        if not entry.urls:
+            raise _Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
+        url = chart_url(repo_url, entry.urls[0])
+        data = http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
+                        limit=MAX_CHART_BYTES)
+        with self._lock:
+            self.downloads += 1
+        actual = hashlib.sha256(data).hexdigest()
+        if entry.digest and actual != entry.digest:
+            raise _Failure(
+                DigestMismatchError,
+                f"version {entry.version} from {safe_url(url)} has sha256 {actual}, but the index says "
+                f"{entry.digest}: refusing it",
+            )
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+        try:
+            chart = _unpack(data, staging / "chart")
+            marker = {"repo": shown, "chart": entry.name, "version": entry.version, "digest": entry.digest,
+                      "sha256": actual, "directory": str(chart.relative_to(staging))}
+            (staging / _MARKER).write_text(json.dumps(marker))
+            try:
+                os.rename(staging, directory)
+            except OSError:
+                if self._cached(directory) is None:  # not another process's finished copy
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        found = self._cached(directory)
+        if found is None:
+            raise _Failure(UnsafeChartError, f"the unpacked chart vanished from {directory}")
+        _log.info(f"downloaded Helm chart {entry.name} {entry.version}", extra={"fields": {
+            "repo": shown, "chart": entry.name, "version": entry.version, "bytes": len(data)}})
+        return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=True)
+
+
+__all__ = [
+    "ChartError",
+    "ChartFetcher",
+    "ChartNotFoundError",
+    "ChartVersion",
+    "DigestMismatchError",
+    "FetchedChart",
+    "RepoIndex",
+    "RepoRefusedError",
+    "RepoUnreachableError",
+    "UnsafeChartError",
+    "VersionNotFoundError",
+    "cache_root",
+    "chart_url",
+    "check_source",
+    "index_url",
+    "parse_index",
+    "repo_key",
+    "safe_url",
+    "select_version",
+]
