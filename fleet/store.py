@@ -146,6 +146,19 @@ class Store:
             ).fetchall()
         return [results.RunResult.model_validate_json(row[0]) for row in rows]
 
+    def previous_run(self, current: results.RunResult) -> results.RunResult | None:
+        """The newest recorded run of the same kind that started before ``current`` (None when
+        there is none): what notifications compare a run with (fleet.notify)."""
+        if not self.path.exists():
+            return None
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT result FROM runs WHERE kind = ? AND run_id != ? AND started_at <= ? "
+                "ORDER BY started_at DESC LIMIT 1",
+                (current.kind.value, current.run_id, current.started_at),
+            ).fetchone()
+        return results.RunResult.model_validate_json(row[0]) if row else None
+
     def latest_run(self) -> results.RunResult:
         runs = self.runs(limit=1)
         if not runs:
