@@ -202,7 +202,7 @@ class _Credentials:
 def index_url(repo_url: str) -> str:
     """Where a repository's index is: ``<repoURL>/index.yaml`` (query kept, as Helm does)."""
     parts = urlsplit(safe_url(repo_url))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/index.yaml", parts.query, ""))
+    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/") + "/index.yaml", parts.query, ""))
 
 
 def chart_url(repo_url: str, listed: str) -> str:
@@ -211,6 +211,7 @@ def chart_url(repo_url: str, listed: str) -> str:
     if urlsplit(listed).scheme:
         return listed
     base = urlsplit(safe_url(repo_url))
+    base = base._replace(scheme=base.scheme.lower())
     joined = urlsplit(urljoin(urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + "/", "", "")), listed))
     return urlunsplit((joined.scheme, joined.netloc, joined.path, base.query or joined.query, ""))
 
