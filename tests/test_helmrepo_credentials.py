@@ -41,9 +41,9 @@ def test_credentials_in_the_url_are_sent_to_the_repository_and_stored_nowhere(he
 def test_wrong_credentials_are_refused_without_quoting_them(helm_repo) -> None:
     helm_repo.require_auth(USER, PASSWORD)
     with pytest.raises(helmrepo.RepoRefusedError) as caught:
-        helmrepo.ChartFetcher().fetch(helm_repo.url_with(USER, "wrong-password"), "podinfo", "6.5.*", app="web")
+        helmrepo.ChartFetcher().fetch(helm_repo.url_with(USER, "wrong-password"), "podinfo", "6.5.*")
     message = str(caught.value)
-    assert "HTTP 401" in message and helm_repo.url in message
+    assert "HTTP 401" in message and helm_repo.url in message and "'podinfo'" in message
     assert "wrong-password" not in message and USER not in message
 
 

@@ -37,10 +37,12 @@ CASES = [
      "a path outside the chart"),
     ("symlink", make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/templates", "/etc"), None)]),
      "a link"),
-    ("hard-link", make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/passwd", "/etc/passwd", hard=True), None)]),
+    ("hard-link",
+     make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/passwd", "/etc/passwd", hard=True), None)]),
      "a link"),
     ("fifo", make_archive([("evil/Chart.yaml", CHART_YAML), (_fifo("evil/pipe"), None)]), "a special file"),
-    ("two-top-level-directories", make_archive([("evil/Chart.yaml", CHART_YAML), ("other/values.yaml", b"a: 1")]),
+    ("two-top-level-directories",
+     make_archive([("evil/Chart.yaml", CHART_YAML), ("other/values.yaml", b"a: 1")]),
      "more than one top-level directory"),
     ("file-at-the-top", make_archive([("Chart.yaml", CHART_YAML)]), "outside a top-level chart directory"),
     ("no-chart-yaml", make_archive([("evil/values.yaml", b"a: 1\n")]), "no Chart.yaml"),
@@ -52,7 +54,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("data", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_an_unsafe_chart_archive_is_refused_and_nothing_is_written(helm_repo, tmp_path, data: bytes, words: str) -> None:
+def test_an_unsafe_chart_archive_is_refused_and_nothing_is_written(
+    helm_repo, tmp_path, data: bytes, words: str
+) -> None:
     helm_repo.publish_archive("evil", "1.0.0", data)
     before = {p for p in tmp_path.rglob("*") if "cache" not in p.parts}
     with pytest.raises(helmrepo.UnsafeChartError) as caught:

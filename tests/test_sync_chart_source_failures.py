@@ -63,4 +63,4 @@ def test_a_chart_that_cannot_be_had_fails_only_its_application(
     for word in ["broken", *words]:
         assert word in broken.message
     assert run.app(cluster, f"podinfo-{cluster}").ok and run.app(cluster, f"layered-{cluster}").ok
-    assert not [o for o in env.objects(cluster, "charts", "ConfigMap") if o["metadata"]["name"].startswith("broken")]
+    assert not [o for o in env.objects(cluster, "charts") if o["metadata"]["name"].startswith("broken")]

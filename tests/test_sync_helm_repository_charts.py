@@ -6,7 +6,7 @@ read once per run and each chart version downloaded once per run; the next run d
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +14,13 @@ import pytest
 @pytest.fixture
 def env(make_fleet, helm_repo):
     fleet = make_fleet("helmrepo", clusters=2)
-    appset = Path(fleet.root / "appset.yaml")
+    appset = fleet.root / "appset.yaml"
     appset.write_text(appset.read_text().replace("HELM_REPO_URL", helm_repo.url))
     return fleet
+
+
+def config_map(env, cluster: str, name: str) -> dict[str, Any]:
+    return next(o for o in env.objects(cluster, "charts", "ConfigMap") if o["metadata"]["name"] == name)
 
 
 # (application prefix, revision, ConfigMap name, its data on cluster {cluster})
@@ -36,8 +40,8 @@ def test_charts_from_a_helm_repository_sync_with_their_values_and_version(env, h
             app = run.app(cluster, f"{prefix}-{cluster}")
             assert app.ok, app.message
             assert app.revision == revision
-            live = next(o for o in env.objects(cluster, "charts", "ConfigMap") if o["metadata"]["name"] == name)
-            assert live["data"] == {k: v.format(cluster=cluster) for k, v in data.items()}
+            expected = {key: value.format(cluster=cluster) for key, value in data.items()}
+            assert config_map(env, cluster, name)["data"] == expected
     # Two Applications per cluster on one repository: one index read, one download per version.
     assert helm_repo.requests("/index.yaml") == 1
     assert helm_repo.requests("/podinfo-6.5.1.tgz") == 1
@@ -63,5 +67,4 @@ def test_a_new_version_in_the_repository_is_picked_up_by_the_next_run(env, helm_
     for cluster in env.cluster_names:
         assert run.app(cluster, f"podinfo-{cluster}").revision == "6.5.2"
         assert run.app(cluster, f"layered-{cluster}").revision == "6.4.0"
-        live = next(o for o in env.objects(cluster, "charts", "ConfigMap") if o["metadata"]["name"] == "web-podinfo")
-        assert live["data"]["chartVersion"] == "6.5.2"
+        assert config_map(env, cluster, "web-podinfo")["data"]["chartVersion"] == "6.5.2"

@@ -105,7 +105,9 @@ class ChartError(errors.FleetError):
         )
 
 
-def _rebuild(cls: type[ChartError], detail: str, repo_url: str, chart: str, constraint: str, app: str) -> ChartError:
+def _rebuild(
+    cls: type[ChartError], detail: str, repo_url: str, chart: str, constraint: str, app: str
+) -> ChartError:
     return cls(detail, repo_url=repo_url, chart=chart, constraint=constraint, app=app)
 
 
@@ -153,8 +155,8 @@ def safe_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
-        return redact.mask(url)
+    except ValueError:  # not a URL urllib can read: still drop anything that looks like user:pass@
+        return re.sub(r"//[^/?#]*@", "//", url)
     if not (parts.username or parts.password):
         return url
     host = (parts.hostname or "") + (f":{port}" if port else "")
@@ -202,7 +204,8 @@ class _Credentials:
 def index_url(repo_url: str) -> str:
     """Where a repository's index is: ``<repoURL>/index.yaml`` (query kept, as Helm does)."""
     parts = urlsplit(safe_url(repo_url))
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/") + "/index.yaml", parts.query, ""))
+    path = parts.path.rstrip("/") + "/index.yaml"
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, parts.query, ""))
 
 
 def chart_url(repo_url: str, listed: str) -> str:
@@ -212,14 +215,17 @@ def chart_url(repo_url: str, listed: str) -> str:
         return listed
     base = urlsplit(safe_url(repo_url))
     base = base._replace(scheme=base.scheme.lower())
-    joined = urlsplit(urljoin(urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + "/", "", "")), listed))
+    directory = urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + "/", "", ""))
+    joined = urlsplit(urljoin(directory, listed))
     return urlunsplit((joined.scheme, joined.netloc, joined.path, base.query or joined.query, ""))
 
 
 # --- checking the source ------------------------------------------------------------------------
 
 
-def check_source(repo_url: str, chart: str, constraint: str, *, app: str = "", where: str = "spec.source") -> None:
+def check_source(
+    repo_url: str, chart: str, constraint: str, *, app: str = "", where: str = "spec.source"
+) -> None:
     """Refuse what cannot be fetched before any request: a ``render.RenderError`` (an InputError)
     naming the Application and the field."""
     scheme = urlsplit(repo_url).scheme.lower() if "://" in repo_url else ""
@@ -232,9 +238,19 @@ def check_source(repo_url: str, chart: str, constraint: str, *, app: str = "", w
             app=app, path=chart, field=f"{where}.repoURL",
         )
     if scheme not in ("http", "https"):
-        hint = " (a registry host without a scheme is an OCI registry in Argo CD: not supported yet)" if not scheme else ""
+        hint = "" if scheme else " (a host without a scheme is an OCI registry in Argo CD: not supported yet)"
         raise render.RenderError(
             f"repoURL {shown!r} of chart {chart!r} is not an http(s) Helm repository{hint}",
+            app=app, path=chart, field=f"{where}.repoURL",
+        )
+    try:
+        host = urlsplit(repo_url).hostname
+        urlsplit(repo_url).port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        host = None
+    if not host:
+        raise render.RenderError(
+            f"repoURL {shown!r} of chart {chart!r} is not a valid URL",
             app=app, path=chart, field=f"{where}.repoURL",
         )
     if not _CHART_NAME.match(chart):
@@ -246,7 +262,8 @@ def check_source(repo_url: str, chart: str, constraint: str, *, app: str = "", w
         semver.check(constraint.strip() or "*", "0.0.0")
     except FuncError as exc:
         raise render.RenderError(
-            f"targetRevision {constraint!r} of chart {chart!r} is neither a version nor a semver constraint ({exc})",
+            f"targetRevision {constraint!r} of chart {chart!r} is neither a version nor a semver "
+            f"constraint ({exc})",
             app=app, path=chart, field=f"{where}.targetRevision",
         ) from None
 
@@ -313,7 +330,8 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
     try:
         data = yaml.load(text, Loader=_IndexLoader)  # noqa: S506 - BaseLoader builds no objects
     except yaml.YAMLError as exc:
-        raise _Failure(RepoRefusedError, f"{index_url(url)} is not valid YAML ({type(exc).__name__})") from None
+        detail = f"{index_url(url)} is not valid YAML ({type(exc).__name__})"
+        raise _Failure(RepoRefusedError, detail) from None
     if not isinstance(data, Mapping) or not isinstance(data.get("entries", {}), Mapping):
         raise _Failure(RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)")
     entries: dict[str, tuple[ChartVersion, ...]] = {}
@@ -322,7 +340,9 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
             continue
         versions = []
         for item in listed:
-            if not isinstance(item, Mapping) or not isinstance(item.get("version"), str) or not item["version"]:
+            if not isinstance(item, Mapping) or not isinstance(item.get("version"), str):
+                continue
+            if not item["version"]:
                 continue
             urls = item.get("urls")
             digest = item.get("digest")
@@ -362,7 +382,9 @@ def _describe(reason: object) -> str:
     return type(reason).__name__ if not str(reason) else str(reason)
 
 
-def http_get(url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int) -> bytes:
+def http_get(
+    url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int
+) -> bytes:
     """GET ``url`` (http or https) with a per-read timeout, a deadline and a size limit.
 
     Written with urllib rather than helm_python.repo_index/pull: those take no timeout or
@@ -406,10 +428,14 @@ def http_get(url: str, *, credentials: _Credentials | None, timeout: float, dead
 # --- unpacking --------------------------------------------------------------------------------
 
 
+def _unsafe(detail: str) -> _Failure:
+    return _Failure(UnsafeChartError, detail)
+
+
 def _member_parts(name: str) -> tuple[str, ...]:
     parts = tuple(p for p in PurePosixPath(name).parts if p not in ("", "."))
     if name.startswith("/") or "\x00" in name or not parts or ".." in parts:
-        raise _Failure(UnsafeChartError, f"the archive holds {name!r}, a path outside the chart: refusing it")
+        raise _unsafe(f"the archive holds {name!r}, a path outside the chart: refusing it")
     return parts
 
 
@@ -428,34 +454,36 @@ def _unpack(data: bytes, dest: Path) -> Path:
             for member in archive:
                 count += 1
                 if count > MAX_ENTRIES:
-                    raise _Failure(UnsafeChartError, f"the archive has more than {MAX_ENTRIES} entries")
+                    raise _unsafe(f"the archive has more than {MAX_ENTRIES} entries")
                 parts = _member_parts(member.name)
                 if top and parts[0] != top:
-                    raise _Failure(UnsafeChartError, f"the archive has more than one top-level directory ({top!r}, {parts[0]!r})")
+                    raise _unsafe(f"the archive has more than one top-level directory: {top!r}, {parts[0]!r}")
                 top = parts[0]
                 if member.isdir():
                     dest.joinpath(*parts).mkdir(parents=True, exist_ok=True)
                     continue
                 if not member.isfile():
                     kind = "link" if member.issym() or member.islnk() else "special file"
-                    raise _Failure(UnsafeChartError, f"the archive holds {member.name!r}, a {kind}: only files and directories are allowed")
+                    raise _unsafe(
+                        f"the archive holds {member.name!r}, a {kind}: only files and directories are allowed"
+                    )
                 if len(parts) < 2:
-                    raise _Failure(UnsafeChartError, f"the archive holds {member.name!r} outside a top-level chart directory")
+                    raise _unsafe(f"the archive holds {member.name!r} outside a top-level chart directory")
                 if member.size > MAX_FILE_BYTES:
-                    raise _Failure(UnsafeChartError, f"{member.name!r} is larger than {MAX_FILE_BYTES} bytes (Helm's limit)")
+                    raise _unsafe(f"{member.name!r} is larger than {MAX_FILE_BYTES} bytes (Helm's limit)")
                 total += member.size
                 if total > MAX_CHART_BYTES:
-                    raise _Failure(UnsafeChartError, f"the chart is larger than {MAX_CHART_BYTES} bytes unpacked (Helm's limit)")
+                    raise _unsafe(f"the chart is larger than {MAX_CHART_BYTES} bytes unpacked (Helm's limit)")
                 source = archive.extractfile(member)
                 content = source.read(MAX_FILE_BYTES + 1) if source is not None else b""
                 target = dest.joinpath(*parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(content)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise _Failure(UnsafeChartError, f"not a readable chart archive ({type(exc).__name__})") from None
+        raise _unsafe(f"not a readable chart archive ({type(exc).__name__})") from None
     chart = dest / top if top else dest
     if not top or not (chart / "Chart.yaml").is_file():
-        raise _Failure(UnsafeChartError, "the archive has no Chart.yaml in its top-level directory")
+        raise _unsafe("the archive has no Chart.yaml in its top-level directory")
     return chart
 
 
@@ -495,10 +523,16 @@ class ChartFetcher:
         cache_dir: where unpacked charts are kept (default ``cache_root()``).
         timeout: seconds for connecting and for each read.
         deadline: seconds for one whole download.
+
+    ``index_requests`` and ``downloads`` count this fetcher's requests for indexes and archives.
     """
 
     def __init__(
-        self, *, cache_dir: Path | str | None = None, timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE
+        self,
+        *,
+        cache_dir: Path | str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
         self.timeout = timeout
@@ -536,21 +570,26 @@ class ChartFetcher:
         """
         check_source(repo_url, chart, target_revision, app=app, where=where)
         context = {"repo_url": repo_url, "chart": chart, "constraint": target_revision, "app": app}
-        key = repo_key(repo_url)
         credentials = _Credentials.from_url(repo_url)
-        index = self._once(("index", key), lambda: self._read_index(repo_url, credentials))
+        # In memory only: other credentials for the same repository may be answered differently.
+        who = hashlib.sha256(credentials.header.encode()).hexdigest() if credentials else ""
+        key = repo_key(repo_url)
+        index = self._once(("index", key, who), lambda: self._read_index(repo_url, credentials))
         if isinstance(index, _Failure):
             raise index.error(**context)
         entries = index.entries.get(chart)
         if not entries:
             known = ", ".join(sorted(index.entries)[:10]) or "none"
-            raise ChartNotFoundError(f"the repository's index has no chart of that name (it has: {known})", **context)
+            detail = f"the repository's index has no chart of that name (it has: {known})"
+            raise ChartNotFoundError(detail, **context)
         version = select_version((e.version for e in entries), target_revision)
         if version is None:
             listed = ", ".join(e.version for e in entries[:10]) + (", ..." if len(entries) > 10 else "")
             raise VersionNotFoundError(f"no version satisfies it (the index has {listed})", **context)
         entry = next(e for e in entries if e.version == version)
-        got = self._once(("chart", key, chart, version), lambda: self._materialize(repo_url, entry, credentials))
+        got = self._once(
+            ("chart", key, who, chart, version), lambda: self._materialize(repo_url, entry, credentials)
+        )
         if isinstance(got, _Failure):
             raise got.error(**context)
         return got
@@ -566,7 +605,8 @@ class ChartFetcher:
         return index
 
     def _directory(self, repo_url: str, entry: ChartVersion) -> Path:
-        key = hashlib.sha256(json.dumps([repo_key(repo_url), entry.name, entry.version, entry.digest]).encode()).hexdigest()
+        identity = json.dumps([repo_key(repo_url), entry.name, entry.version, entry.digest])
+        key = hashlib.sha256(identity.encode()).hexdigest()
         return self.cache_dir / "charts" / key[:2] / key
 
     @staticmethod
@@ -578,7 +618,9 @@ class ChartFetcher:
             return None
         return chart if (chart / "Chart.yaml").is_file() else None
 
-    def _materialize(self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None) -> FetchedChart:
+    def _materialize(
+        self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None
+    ) -> FetchedChart:
         directory = self._directory(repo_url, entry)
         shown = safe_url(repo_url)
         found = self._cached(directory)
