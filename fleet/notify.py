@@ -834,13 +834,20 @@ def _check_url(url: str, *, where: str, resolved: bool = False) -> None:
 
 
 def _check_reference(text: str, *, where: str) -> None:
-    from fleet.secrets import refs  # type: ignore[attr-defined]
+    """Each reference parses and names a scheme some provider handles (references are not
+    secrets: errors may show them)."""
+    from fleet.secrets import providers, refs  # type: ignore[attr-defined]
 
     try:
-        for match in refs.iter_matches(text):
-            refs.parse(match.group(0))
+        found = [refs.parse(match.group(0)) for match in refs.iter_matches(text)]
     except errors.FleetError as exc:
         raise errors.InputError(f"a malformed secret reference: {exc}", field=where) from None
+    known = providers.schemes()
+    for ref in found:
+        if ref.scheme not in known:
+            raise errors.InputError(
+                f"{ref.display()}: no provider for scheme {ref.scheme!r} (known: {', '.join(known)})", field=where
+            )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -871,10 +878,10 @@ class Settings:
         slacks = tuple(s.strip() for s in slack or ())
         for flag, urls in (("--notify-webhook", hooks), ("--notify-slack", slacks)):
             for url in urls:
-                redact.register(url)  # a webhook URL is a credential, wherever it came from
                 if _is_reference(url):
-                    _check_reference(url, where=flag)
+                    _check_reference(url, where=flag)  # its value is registered when it is resolved
                 else:
+                    redact.register(url)  # a webhook URL is a credential
                     _check_url(url, where=flag)
         if markdown is not None and not markdown.strip():
             raise errors.InputError("must name a file", field="--notify-markdown")

@@ -144,6 +144,48 @@ MaxUpdateOpt = Annotated[
 ]
 
 
+NotifyWebhookOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify-webhook",
+        metavar="URL",
+        help="After the run, POST a JSON summary (schema fleet.notification/v1) to URL; repeatable. "
+        "URL may be a secret reference (ref+vault://PATH#/url), resolved at send time; only its host is logged.",
+    ),
+]
+NotifySlackOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify-slack",
+        metavar="URL",
+        help="After the run, post a summary to a Slack-compatible incoming webhook; repeatable (URL as for "
+        "--notify-webhook).",
+    ),
+]
+NotifyMarkdownOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--notify-markdown",
+        metavar="FILE",
+        help="After the run, write the Markdown report with what changed to FILE (atomic rename), "
+        "e.g. $GITHUB_STEP_SUMMARY.",
+    ),
+]
+NotifyOnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--notify-on",
+        metavar="always|change|failure",
+        help="When to notify: every run, when something changed since the previous run of the same kind "
+        "(default), or when the run is not ok and changed (or the previous one was ok).",
+    ),
+]
+NotifyDiffsOpt = Annotated[
+    bool,
+    typer.Option("--notify-include-diffs", help="Put the (masked) diffs into notifications too."),
+]
+
+
 def _fail(exc: errors.FleetError) -> typer.Exit:
     typer.echo(f"error: {redact.mask(str(exc))}", err=True)
     return typer.Exit(int(exc.exit_code))
@@ -324,7 +366,7 @@ def _repo_map(entries: list[str] | None) -> dict[str, str]:
 
 
 def _request(kind: results.RunKind, **flags: Any) -> Any:
-    from fleet import sync
+    from fleet import notify, sync
 
     return sync.SyncRequest(
         fleet=flags["fleet"],
@@ -347,6 +389,13 @@ def _request(kind: results.RunKind, **flags: Any) -> Any:
         state_dir=flags["state_dir"],
         rollout=tuple(flags.get("rollout") or ()),
         max_update=tuple(flags.get("max_update") or ()),
+        notify=notify.Settings.from_options(
+            webhooks=flags.get("notify_webhook"),
+            slack=flags.get("notify_slack"),
+            markdown=flags.get("notify_markdown"),
+            on=flags.get("notify_on"),
+            include_diffs=flags.get("notify_include_diffs", False),
+        ),
     )
 
 
@@ -492,6 +541,11 @@ def register(app: typer.Typer) -> None:
                 "(`fleet secrets refresh` drops them sooner).",
             ),
         ] = "5m",
+        notify_webhook: NotifyWebhookOpt = None,
+        notify_slack: NotifySlackOpt = None,
+        notify_markdown: NotifyMarkdownOpt = None,
+        notify_on: NotifyOnOpt = None,
+        notify_include_diffs: NotifyDiffsOpt = False,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
@@ -540,6 +594,11 @@ def register(app: typer.Typer) -> None:
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
         max_update: MaxUpdateOpt = None,
+        notify_webhook: NotifyWebhookOpt = None,
+        notify_slack: NotifySlackOpt = None,
+        notify_markdown: NotifyMarkdownOpt = None,
+        notify_on: NotifyOnOpt = None,
+        notify_include_diffs: NotifyDiffsOpt = False,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).
