@@ -489,7 +489,7 @@ def _describe(reason: object) -> str:
     return type(reason).__name__ if not str(reason) else str(reason)
 
 
-def http_get(
+def _http_get(
     url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int
 ) -> bytes:
     """GET ``url`` (http or https) with a per-read timeout, a deadline and a size limit.
@@ -704,7 +704,7 @@ class ChartFetcher:
     def _read_index(self, repo_url: str, credentials: _Credentials | None) -> RepoIndex:
         with self._lock:
             self.index_requests += 1
-        data = http_get(index_url(repo_url), credentials=credentials, timeout=self.timeout,
+        data = _http_get(index_url(repo_url), credentials=credentials, timeout=self.timeout,
                         deadline=self.deadline, limit=MAX_INDEX_BYTES)
         index = parse_index(data, url=repo_url)
         _log.debug("read Helm repository index", extra={"fields": {
@@ -738,7 +738,7 @@ class ChartFetcher:
         if not entry.urls:
             raise _Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
         url = chart_url(repo_url, entry.urls[0])
-        data = http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
+        data = _http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
                         limit=MAX_CHART_BYTES)
         with self._lock:
             self.downloads += 1
