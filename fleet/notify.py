@@ -238,7 +238,11 @@ def transitions(previous: results.RunResult | None, current: results.RunResult) 
             continue
         found.append(
             Transition(
-                _classify(before, after), cluster=key[0], app=key[1], before=before, after=after,
+                _classify(before, after),
+                cluster=key[0],
+                app=key[1],
+                before=before,
+                after=after,
                 message=messages[key],
             )
         )
@@ -252,7 +256,9 @@ def transitions(previous: results.RunResult | None, current: results.RunResult) 
         if earlier is None or earlier.reason is not cluster.reason:
             found.append(
                 Transition(
-                    Change.CLUSTER_FAILED, cluster=name, reason=cluster.reason.value if cluster.reason else "",
+                    Change.CLUSTER_FAILED,
+                    cluster=name,
+                    reason=cluster.reason.value if cluster.reason else "",
                     message=cluster.message,
                 )
             )
@@ -263,7 +269,9 @@ def transitions(previous: results.RunResult | None, current: results.RunResult) 
     errors_before = set(previous.errors) if previous is not None else set()
     errors_after = set(current.errors)
     found.extend(Transition(Change.GENERATION_ERROR, message=e) for e in sorted(errors_after - errors_before))
-    found.extend(Transition(Change.GENERATION_ERROR_FIXED, message=e) for e in sorted(errors_before - errors_after))
+    found.extend(
+        Transition(Change.GENERATION_ERROR_FIXED, message=e) for e in sorted(errors_before - errors_after)
+    )
     return tuple(sorted(found, key=lambda t: (t.change.rank, t.cluster, t.app, t.message)))
 
 
@@ -307,8 +315,8 @@ def decide(
 
 @dataclasses.dataclass(frozen=True)
 class Notification:
-    """Everything a target needs: the run (diffs left out unless asked), what it is compared
-    with, the transitions and why it is sent."""
+    """Everything a target needs: the run, what it is compared with, the transitions and why it
+    is sent. Every payload builder leaves the run's diffs out unless ``include_diffs``."""
 
     run: results.RunResult
     previous: results.RunResult | None
@@ -329,7 +337,9 @@ def without_diffs(run: results.RunResult) -> results.RunResult:
     def strip(app: results.AppResult) -> results.AppResult:
         if not any(r.diff for r in app.resources):
             return app
-        resources = tuple(r.model_copy(update={"diff": DIFFS_LEFT_OUT}) if r.diff else r for r in app.resources)
+        resources = tuple(
+            r.model_copy(update={"diff": DIFFS_LEFT_OUT}) if r.diff else r for r in app.resources
+        )
         return app.model_copy(update={"resources": resources})
 
     clusters = tuple(c.model_copy(update={"apps": tuple(strip(a) for a in c.apps)}) for c in run.clusters)
@@ -346,7 +356,7 @@ def build(
     """The notification for ``run`` compared with ``previous`` (whether or not it is to be sent)."""
     changes = transitions(previous, run)
     return Notification(
-        run=run if include_diffs else without_diffs(run),
+        run=run,
         previous=previous,
         transitions=changes,
         decision=decide(on, previous, run, changes),
@@ -423,7 +433,9 @@ def webhook_payload(note: Notification) -> dict[str, Any]:
                 "completed": r.completed,
                 "stopped_at": r.stopped_at,
                 "message": r.message,
-                "steps": [{"step": s.step, "state": s.state.value, "applications": s.applications} for s in r.steps],
+                "steps": [
+                    {"step": s.step, "state": s.state.value, "applications": s.applications} for s in r.steps
+                ],
             }
             for r in run.rollouts
         ],
@@ -497,7 +509,11 @@ def slack_payload(note: Notification) -> dict[str, Any]:
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Applications*\n{s['applications']} ({s['synced']} Synced, {s['healthy']} Healthy)"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Applications*\n{s['applications']} "
+                    f"({s['synced']} Synced, {s['healthy']} Healthy)",
+                },
                 {"type": "mrkdwn", "text": f"*OutOfSync / Degraded*\n{s['out_of_sync']} / {s['degraded']}"},
                 {"type": "mrkdwn", "text": f"*Clusters failed*\n{s['clusters_failed']} of {s['clusters']}"},
                 {"type": "mrkdwn", "text": f"*Revision*\n`{_slack_escape(run.revision[:12] or '-')}`"},
@@ -523,29 +539,34 @@ def slack_payload(note: Notification) -> dict[str, Any]:
         blocks.append(
             _slack_list(
                 "Clusters that failed",
-                [f"{c.cluster}: {c.reason.value if c.reason else ''}: {_one_line(c.message, 120)}" for c in failed],
+                [
+                    f"{c.cluster}: {c.reason.value if c.reason else ''}: {_one_line(c.message, 120)}"
+                    for c in failed
+                ],
             )
         )
     if run.errors:
         blocks.append(_slack_list("Generation errors", [_one_line(e, 200) for e in run.errors]))
     for found in run.rollouts:
         if found.stopped_at:
-            blocks.append(
-                _slack_list(
-                    f"Rollout {found.name}", [f"stopped at step {found.stopped_at}/{len(found.steps)}: {_one_line(found.message, 200)}"]
-                )
-            )
+            line = f"stopped at step {found.stopped_at}/{len(found.steps)}: {_one_line(found.message, 200)}"
+            blocks.append(_slack_list(f"Rollout {found.name}", [line]))
     if note.include_diffs:
         diffs = [(a, r) for a in attention for r in a.resources if r.diff][:SLACK_LINES]
         for app, resource in diffs:
             body = _clip(resource.diff.replace("```", "'''"), SLACK_SECTION_CHARS - 200)
-            text = f"*{_slack_escape(f'{app.cluster}/{app.name} {resource.ref}')}*\n```{_slack_escape(body)}```"
+            text = (
+                f"*{_slack_escape(f'{app.cluster}/{app.name} {resource.ref}')}*\n```{_slack_escape(body)}```"
+            )
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     blocks.append(
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": _slack_escape(_clip(f"run {run.run_id} · {note.decision.why}", 2900))}
+                {
+                    "type": "mrkdwn",
+                    "text": _slack_escape(_clip(f"run {run.run_id} · {note.decision.why}", 2900)),
+                }
             ],
         }
     )
@@ -554,7 +575,10 @@ def slack_payload(note: Notification) -> dict[str, Any]:
 
 def markdown_text(note: Notification) -> str:
     """The Markdown report of the run, with the transitions under its title (masked)."""
-    text = report.render(note.run, note.data.history, fmt=report.Format.MARKDOWN)
+    # The report shows the diffs of drifted objects: left out here unless asked for.
+    run = note.run if note.include_diffs else without_diffs(note.run)
+    history = (run, note.previous) if note.previous is not None else (run,)
+    text = report.render(run, history, fmt=report.Format.MARKDOWN)
     lines = [f"## Changes since the previous {note.run.kind.value} run", ""]
     if note.previous is None:
         lines.append(f"No earlier {note.run.kind.value} run to compare with.")
@@ -653,7 +677,9 @@ def _pool(url: str, timeout: float) -> Any:
 
     kw: dict[str, Any] = {"timeout": urllib3.Timeout(total=timeout), "retries": False}
     scheme = urllib.parse.urlsplit(url).scheme
-    proxy = urllib.request.getproxies().get(scheme)  # HTTPS_PROXY / NO_PROXY as other HTTP clients honour them
+    proxy = urllib.request.getproxies().get(
+        scheme
+    )  # HTTPS_PROXY / NO_PROXY as other HTTP clients honour them
     if proxy and not urllib.request.proxy_bypass(_host(url)):
         return urllib3.ProxyManager(proxy, **kw)
     return urllib3.PoolManager(**kw)
@@ -701,15 +727,23 @@ def post_json(url: str, document: Mapping[str, Any], *, transport: Transport) ->
         delay = min(transport.backoff * 2 ** (attempt - 1), MAX_BACKOFF)
         _log.info(
             "notification attempt failed; retrying",
-            extra={"fields": {"event": "notify", "host": where, "attempt": attempt, "error": problem,
-                              "retry_in": round(delay, 2)}},
+            extra={
+                "fields": {
+                    "event": "notify",
+                    "host": where,
+                    "attempt": attempt,
+                    "error": problem,
+                    "retry_in": round(delay, 2),
+                }
+            },
         )
         transport.sleep(delay)
 
 
 def _resolve_url(url: str, resolver: Any, *, flag: str) -> str:
     """A URL that holds secret references, resolved now (send time); the value is registered."""
-    from fleet.secrets import refs, resolver as resolver_mod  # type: ignore[attr-defined]
+    from fleet.secrets import refs  # type: ignore[attr-defined]
+    from fleet.secrets import resolver as resolver_mod
 
     if not refs.contains_reference(url):
         return url
@@ -786,8 +820,9 @@ class MarkdownTarget:
         try:
             write_atomic(self.path, markdown_text(note))
         except OSError as exc:
-            raise DeliveryError(f"could not write the file ({exc.strerror or type(exc).__name__})",
-                                where=self.path) from None
+            raise DeliveryError(
+                f"could not write the file ({exc.strerror or type(exc).__name__})", where=self.path
+            ) from None
         return Delivery(self.kind, self.path, True, attempts=1)
 
 
@@ -846,7 +881,8 @@ def _check_reference(text: str, *, where: str) -> None:
     for ref in found:
         if ref.scheme not in known:
             raise errors.InputError(
-                f"{ref.display()}: no provider for scheme {ref.scheme!r} (known: {', '.join(known)})", field=where
+                f"{ref.display()}: no provider for scheme {ref.scheme!r} (known: {', '.join(known)})",
+                field=where,
             )
 
 
@@ -972,8 +1008,14 @@ def _deliver(
     except DeliveryError as exc:
         _log.warning(
             f"notification to {target.kind.value} failed",
-            extra={"fields": {**where, "host" if target.kind is not TargetKind.MARKDOWN else "file": exc.where,
-                              "attempts": exc.attempts, "error": exc.message}},
+            extra={
+                "fields": {
+                    **where,
+                    "host" if target.kind is not TargetKind.MARKDOWN else "file": exc.where,
+                    "attempts": exc.attempts,
+                    "error": exc.message,
+                }
+            },
         )
         return Delivery(target.kind, exc.where, False, attempts=exc.attempts, error=exc.message)
     except Exception as exc:  # noqa: BLE001 - a notification must never break the run
@@ -984,8 +1026,14 @@ def _deliver(
         return Delivery(target.kind, target.label, False, error=type(exc).__name__)
     _log.info(
         f"notification sent to {target.kind.value}",
-        extra={"fields": {**where, "host" if target.kind is not TargetKind.MARKDOWN else "file": delivered.where,
-                          "status": delivered.status, "attempts": delivered.attempts}},
+        extra={
+            "fields": {
+                **where,
+                "host" if target.kind is not TargetKind.MARKDOWN else "file": delivered.where,
+                "status": delivered.status,
+                "attempts": delivered.attempts,
+            }
+        },
     )
     return delivered
 

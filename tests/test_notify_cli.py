@@ -23,7 +23,9 @@ def log_lines(stderr: str) -> list[dict]:
     return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
 
 
-def test_sync_notifies_on_change_only_and_names_the_degraded_application(make_fleet, webhook_server, tmp_path) -> None:
+def test_sync_notifies_on_change_only_and_names_the_degraded_application(
+    make_fleet, webhook_server, tmp_path
+) -> None:
     env = make_fleet("basic", clusters=2)
     hook = webhook_server.url("/hook")
     summary = tmp_path / "summary.md"
@@ -31,12 +33,20 @@ def test_sync_notifies_on_change_only_and_names_the_degraded_application(make_fl
     first = env.sync("--notify-webhook", hook, "--notify-markdown", str(summary))
     assert first.exit_code == 0, first.stderr
     assert [line["msg"] for line in log_lines(first.stderr) if line.get("event") == "notify"] == [
-        "notifying", "notification sent to webhook", "notification sent to markdown",
+        "notifying",
+        "notification sent to webhook",
+        "notification sent to markdown",
     ]
     (body,) = webhook_server.bodies()
-    assert (body["run_id"], body["kind"], body["ok"], body["previous"]) == (first.run_result.run_id, "sync", True, None)
+    assert (body["run_id"], body["kind"], body["ok"], body["previous"]) == (
+        first.run_result.run_id,
+        "sync",
+        True,
+        None,
+    )
     assert sorted((t["change"], t["cluster"], t["app"]) for t in body["transitions"]) == [
-        ("added", "c001", "web-c001"), ("added", "c002", "web-c002"),
+        ("added", "c001", "web-c001"),
+        ("added", "c002", "web-c002"),
     ]
     assert body["summary"]["applications"] == 2 and body["attention"] == []
     assert summary.read_text().startswith("# Fleet sync report: OK")

@@ -8,21 +8,40 @@ import pytest
 SECRETISH = "s3cr3t-path-Zq"
 
 CASES = [
-    pytest.param(("sync", "--notify-webhook", f"ftp://hooks.example.com/{SECRETISH}"), "--notify-webhook",
-                 id="webhook-not-http"),
-    pytest.param(("sync", "--notify-slack", f"hooks.example.com/{SECRETISH}"), "--notify-slack", id="slack-no-scheme"),
-    pytest.param(("sync", "--notify-webhook", f"http:///{SECRETISH}"), "--notify-webhook", id="webhook-no-host"),
-    pytest.param(("sync", "--notify-webhook", f"http://example.com:port/{SECRETISH}"), "--notify-webhook",
-                 id="webhook-port-not-a-number"),
-    pytest.param(("sync", "--notify-webhook", "ref+nosuchscheme://kv/hook#/url"), "no provider for scheme",
-                 id="reference-unknown-scheme"),
-    pytest.param(("sync", "--notify-webhook", "http://example.com/x", "--notify-on", "sometimes"), "--notify-on",
-                 id="unknown-policy"),
+    pytest.param(
+        ("sync", "--notify-webhook", f"ftp://hooks.example.com/{SECRETISH}"),
+        "--notify-webhook",
+        id="webhook-not-http",
+    ),
+    pytest.param(
+        ("sync", "--notify-slack", f"hooks.example.com/{SECRETISH}"), "--notify-slack", id="slack-no-scheme"
+    ),
+    pytest.param(
+        ("sync", "--notify-webhook", f"http:///{SECRETISH}"), "--notify-webhook", id="webhook-no-host"
+    ),
+    pytest.param(
+        ("sync", "--notify-webhook", f"http://example.com:port/{SECRETISH}"),
+        "--notify-webhook",
+        id="webhook-port-not-a-number",
+    ),
+    pytest.param(
+        ("sync", "--notify-webhook", "ref+nosuchscheme://kv/hook#/url"),
+        "no provider for scheme",
+        id="reference-unknown-scheme",
+    ),
+    pytest.param(
+        ("sync", "--notify-webhook", "http://example.com/x", "--notify-on", "sometimes"),
+        "--notify-on",
+        id="unknown-policy",
+    ),
     pytest.param(("diff", "--notify-on", "failure"), "--notify-on", id="policy-without-a-target"),
     pytest.param(("sync", "--notify-include-diffs"), "--notify-include-diffs", id="diffs-without-a-target"),
     pytest.param(("sync", "--notify-markdown", " "), "--notify-markdown", id="markdown-without-a-file"),
-    pytest.param(("sync", "--every", "1s", "--runs", "1", "--notify-webhook", f"ftp://x/{SECRETISH}"),
-                 "--notify-webhook", id="long-running-mode-too"),
+    pytest.param(
+        ("sync", "--every", "1s", "--runs", "1", "--notify-webhook", f"ftp://x/{SECRETISH}"),
+        "--notify-webhook",
+        id="long-running-mode-too",
+    ),
 ]
 
 

@@ -46,8 +46,9 @@ ANSWERS = [
 
 
 @pytest.mark.parametrize("script, attempts, error", ANSWERS)
-def test_an_endpoint_that_keeps_refusing_is_a_warning(webhook_server, tmp_path, notify_log, script, attempts,
-                                                      error) -> None:
+def test_an_endpoint_that_keeps_refusing_is_a_warning(
+    webhook_server, tmp_path, notify_log, script, attempts, error
+) -> None:
     webhook_server.script(*script)
     outcome = notify.after_run(RUN, settings(webhook_server.url(TOKEN_PATH)), state_dir=tmp_path)
     (delivery,) = outcome.deliveries

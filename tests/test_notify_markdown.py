@@ -13,8 +13,15 @@ SECRET = "md-Secret-77aa"
 
 
 def drifted_run(run_id: str) -> results.RunResult:
-    drift = results.ResourceResult(kind="ConfigMap", namespace="web", name="cfg", action=results.Action.DRIFTED,
-                                   status=SyncStatus.OUT_OF_SYNC, drift=True, diff="-  colour: blue\n+  colour: red\n")
+    drift = results.ResourceResult(
+        kind="ConfigMap",
+        namespace="web",
+        name="cfg",
+        action=results.Action.DRIFTED,
+        status=SyncStatus.OUT_OF_SYNC,
+        drift=True,
+        diff="-  colour: blue\n+  colour: red\n",
+    )
     apps = [h.app("c001", "web", "OutOfSync/Healthy", message=f"uses {SECRET} | twice", resources=[drift])]
     return h.run(apps, run_id=run_id)
 
@@ -22,7 +29,9 @@ def drifted_run(run_id: str) -> results.RunResult:
 def test_the_markdown_file_holds_the_report_and_the_changes(tmp_path) -> None:
     redact.register(SECRET)
     db = store.Store(tmp_path / "state")
-    db.record(h.run({("c001", "web"): "Synced/Healthy"}, run_id="r1", started_at="2025-01-01T00:00:00.000000Z"))
+    db.record(
+        h.run({("c001", "web"): "Synced/Healthy"}, run_id="r1", started_at="2025-01-01T00:00:00.000000Z")
+    )
     current = drifted_run("r2")
     db.record(current)
     summary = tmp_path / "ci" / "step-summary.md"
@@ -35,7 +44,9 @@ def test_the_markdown_file_holds_the_report_and_the_changes(tmp_path) -> None:
     lines = text.splitlines()
     assert lines[0] == "# Fleet sync report: ATTENTION NEEDED"
     assert lines[2] == "## Changes since the previous sync run"
-    assert "| out-of-sync | c001 | web | Synced/Healthy (Succeeded) | OutOfSync/Healthy (Progressing) |" in text
+    assert (
+        "| out-of-sync | c001 | web | Synced/Healthy (Succeeded) | OutOfSync/Healthy (Progressing) |" in text
+    )
     assert "Compared with run `r1`" in text and "## Applications needing attention" in text
     assert "older summary" not in text
     assert SECRET not in text and "uses *** \\| twice" in text
@@ -45,8 +56,11 @@ def test_the_markdown_file_holds_the_report_and_the_changes(tmp_path) -> None:
 
 def test_diffs_reach_the_markdown_only_when_asked(tmp_path) -> None:
     target = tmp_path / "summary.md"
-    notify.after_run(drifted_run("r1"), notify.Settings(markdown=str(target), include_diffs=True),
-                     state_dir=tmp_path / "state")
+    notify.after_run(
+        drifted_run("r1"),
+        notify.Settings(markdown=str(target), include_diffs=True),
+        state_dir=tmp_path / "state",
+    )
     text = target.read_text()
     assert "+  colour: red" in text and "No earlier sync run to compare with." in text
 
@@ -54,7 +68,8 @@ def test_diffs_reach_the_markdown_only_when_asked(tmp_path) -> None:
 def test_a_file_that_cannot_be_written_is_only_a_warning(tmp_path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    outcome = notify.after_run(drifted_run("r1"), notify.Settings(markdown=str(blocker / "summary.md")),
-                               state_dir=tmp_path / "state")
+    outcome = notify.after_run(
+        drifted_run("r1"), notify.Settings(markdown=str(blocker / "summary.md")), state_dir=tmp_path / "state"
+    )
     (delivery,) = outcome.deliveries
     assert not delivery.ok and delivery.error.startswith("could not write the file")

@@ -19,19 +19,35 @@ DIFF = "-  colour: blue\n+  colour: green\n"
 
 def broken_run(run_id: str = "r2") -> results.RunResult:
     deployment = results.ResourceResult(
-        group="apps", version="v1", kind="Deployment", namespace="web", name="web",
-        action=results.Action.CONFIGURED, status=SyncStatus.OUT_OF_SYNC, diff=DIFF + f"+  token: {SECRET}\n",
+        group="apps",
+        version="v1",
+        kind="Deployment",
+        namespace="web",
+        name="web",
+        action=results.Action.CONFIGURED,
+        status=SyncStatus.OUT_OF_SYNC,
+        diff=DIFF + f"+  token: {SECRET}\n",
     )
-    degraded = h.app("c001", "web", "OutOfSync/Degraded", message=f"login with {SECRET} refused",
-                     resources=[deployment])
-    degraded = degraded.model_copy(update={
-        "rollout": results.AppRollout(rollout="web", step=1, steps=2, state=results.RolloutState.FAILED),
-    })
+    degraded = h.app(
+        "c001", "web", "OutOfSync/Degraded", message=f"login with {SECRET} refused", resources=[deployment]
+    )
+    degraded = degraded.model_copy(
+        update={
+            "rollout": results.AppRollout(rollout="web", step=1, steps=2, state=results.RolloutState.FAILED),
+        }
+    )
     base = h.run([degraded, h.app("c002", "web")], run_id=run_id, failed={"c003": "ClusterUnreachable"})
     rollout = results.RolloutResult(
-        name="web", strategy="RollingSync", stopped_at=1, message="step 1 failed",
-        steps=(results.RolloutStep(step=1, selector="env=dev", applications=2, state=results.StepState.FAILED),
-               results.RolloutStep(step=2, selector="env=prod", applications=1, state=results.StepState.NOT_STARTED)),
+        name="web",
+        strategy="RollingSync",
+        stopped_at=1,
+        message="step 1 failed",
+        steps=(
+            results.RolloutStep(step=1, selector="env=dev", applications=2, state=results.StepState.FAILED),
+            results.RolloutStep(
+                step=2, selector="env=prod", applications=1, state=results.StepState.NOT_STARTED
+            ),
+        ),
     )
     return base.model_copy(update={"rollouts": (rollout,), "notes": (f"note with {SECRET}",)})
 
@@ -39,8 +55,11 @@ def broken_run(run_id: str = "r2") -> results.RunResult:
 @pytest.fixture
 def payload() -> dict:
     redact.register(SECRET)
-    previous = h.run({("c001", "web"): "Synced/Healthy", ("c002", "web"): "Synced/Healthy"}, run_id="r1",
-                     started_at="2025-01-01T00:00:00.000000Z")
+    previous = h.run(
+        {("c001", "web"): "Synced/Healthy", ("c002", "web"): "Synced/Healthy"},
+        run_id="r1",
+        started_at="2025-01-01T00:00:00.000000Z",
+    )
     note = notify.build(broken_run(), previous, on="change")
     return notify.webhook_payload(note)
 
@@ -58,8 +77,12 @@ def test_the_payload_names_the_run_and_its_counts(payload) -> None:
 def test_the_payload_lists_what_needs_attention_with_messages_masked(payload) -> None:
     (entry,) = payload["attention"]
     assert {k: entry[k] for k in ("cluster", "app", "sync", "health", "reason", "rollout")} == {
-        "cluster": "c001", "app": "web", "sync": "OutOfSync", "health": "Degraded",
-        "reason": "HealthCheckFailed", "rollout": "Failed",
+        "cluster": "c001",
+        "app": "web",
+        "sync": "OutOfSync",
+        "health": "Degraded",
+        "reason": "HealthCheckFailed",
+        "rollout": "Failed",
     }
     assert entry["message"] == "login with *** refused"
     assert payload["failed_clusters"] == [
@@ -73,7 +96,8 @@ def test_the_payload_lists_what_needs_attention_with_messages_masked(payload) ->
 
 def test_the_payload_carries_the_transitions(payload) -> None:
     assert [(t["change"], t["cluster"], t["app"]) for t in payload["transitions"]] == [
-        ("cluster-failed", "c003", ""), ("degraded", "c001", "web"),
+        ("cluster-failed", "c003", ""),
+        ("degraded", "c001", "web"),
     ]
     assert payload["transitions"][1]["before"]["health"] == "Healthy"
 

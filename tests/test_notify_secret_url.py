@@ -14,8 +14,9 @@ REF = "ref+vault://secret/data/notify/hook#/url"
 RUN = h.run({("c001", "web"): "Synced/Healthy"}, run_id="r1")
 
 
-def test_a_vault_reference_is_resolved_at_send_time_and_never_logged(vault_env, webhook_server, tmp_path,
-                                                                     notify_log) -> None:
+def test_a_vault_reference_is_resolved_at_send_time_and_never_logged(
+    vault_env, webhook_server, tmp_path, notify_log
+) -> None:
     url = webhook_server.url(f"/services/{TOKEN}")
     vault_env.put_secret("secret", "notify/hook", {"url": url})
     settings = notify.Settings.from_options(webhooks=[REF], on="always")
@@ -38,8 +39,9 @@ def test_a_reference_inside_a_url_is_resolved_too(webhook_server, tmp_path) -> N
     assert delivery.ok and [r.path for r in webhook_server.received] == ["/hook"]
 
 
-def test_a_reference_that_does_not_resolve_is_a_warning_naming_the_reference(vault_env, tmp_path,
-                                                                             notify_log) -> None:
+def test_a_reference_that_does_not_resolve_is_a_warning_naming_the_reference(
+    vault_env, tmp_path, notify_log
+) -> None:
     settings = notify.Settings.from_options(webhooks=["ref+vault://secret/data/nowhere#/url"], on="always")
     (delivery,) = notify.after_run(RUN, settings, state_dir=tmp_path).deliveries
     assert not delivery.ok and delivery.where == "(secret reference)"
@@ -55,7 +57,9 @@ def test_a_reference_resolving_to_something_else_than_a_url_is_a_warning(tmp_pat
     assert "not/a/url" not in text_of(notify_log)
 
 
-def test_fleet_sync_resolves_the_reference_and_logs_only_the_host(make_fleet, vault_env, webhook_server) -> None:
+def test_fleet_sync_resolves_the_reference_and_logs_only_the_host(
+    make_fleet, vault_env, webhook_server
+) -> None:
     env = make_fleet("basic", clusters=1)
     vault_env.put_secret("secret", "notify/hook", {"url": webhook_server.url(f"/services/{TOKEN}")})
     run = env.sync("--notify-webhook", REF)

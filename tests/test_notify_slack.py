@@ -14,10 +14,18 @@ SECRET = "xoxb-Slack-9f8e7d"
 
 
 def current_run() -> results.RunResult:
-    diff = results.ResourceResult(kind="ConfigMap", namespace="web", name="cfg", action=results.Action.CONFIGURED,
-                                  status=SyncStatus.OUT_OF_SYNC, diff="-  a: 1\n+  a: <2>\n")
+    diff = results.ResourceResult(
+        kind="ConfigMap",
+        namespace="web",
+        name="cfg",
+        action=results.Action.CONFIGURED,
+        status=SyncStatus.OUT_OF_SYNC,
+        diff="-  a: 1\n+  a: <2>\n",
+    )
     apps = [
-        h.app("c001", "web", "OutOfSync/Degraded", message=f"<!channel> & {SECRET} refused", resources=[diff]),
+        h.app(
+            "c001", "web", "OutOfSync/Degraded", message=f"<!channel> & {SECRET} refused", resources=[diff]
+        ),
         h.app("c002", "web"),
     ]
     return h.run(apps, run_id="r2", failed={"c003": "ClusterUnreachable"})
@@ -40,10 +48,15 @@ def test_the_slack_payload_is_text_plus_compact_blocks() -> None:
     header, counts, changes, attention, failed, context = payload["blocks"]
     assert header["text"] == {"type": "plain_text", "text": "fleet sync: attention needed"}
     assert [f["text"].split("\n")[0] for f in counts["fields"]] == [
-        "*Applications*", "*OutOfSync / Degraded*", "*Clusters failed*", "*Revision*",
+        "*Applications*",
+        "*OutOfSync / Degraded*",
+        "*Clusters failed*",
+        "*Revision*",
     ]
     assert changes["text"]["text"].startswith("*Changes since the previous run*\n• cluster c003 failed")
-    assert "• c001/web: degraded: Synced/Healthy (Succeeded) -&gt; OutOfSync/Degraded" in changes["text"]["text"]
+    assert (
+        "• c001/web: degraded: Synced/Healthy (Succeeded) -&gt; OutOfSync/Degraded" in changes["text"]["text"]
+    )
     assert attention["text"]["text"].startswith("*Need attention*\n• c001/web: OutOfSync/Degraded")
     assert "&lt;!channel&gt; &amp; *** refused" in attention["text"]["text"]
     assert failed["text"]["text"].startswith("*Clusters that failed*\n• c003: ClusterUnreachable")
@@ -67,7 +80,9 @@ def test_long_lists_stay_within_slack_limits() -> None:
     for block in payload["blocks"]:
         if block["type"] == "section" and "text" in block:
             assert len(block["text"]["text"]) <= 3000
-    attention = next(b for b in payload["blocks"] if b.get("text", {}).get("text", "").startswith("*Need attention*"))
+    attention = next(
+        b for b in payload["blocks"] if b.get("text", {}).get("text", "").startswith("*Need attention*")
+    )
     assert attention["text"]["text"].endswith(f"…and {300 - notify.SLACK_LINES} more")
 
 
@@ -78,3 +93,20 @@ def test_a_slack_target_posts_the_slack_payload(webhook_server, tmp_path) -> Non
     assert delivery.ok and delivery.target is notify.TargetKind.SLACK
     (body,) = webhook_server.bodies()
     assert set(body) == {"text", "blocks"} and body["text"].startswith("fleet sync attention needed")
+
+
+def test_a_stopped_rollout_gets_its_own_line() -> None:
+    rollout = results.RolloutResult(
+        name="web",
+        strategy="RollingSync",
+        stopped_at=1,
+        message="c001/web is Degraded",
+        steps=(
+            results.RolloutStep(step=1, selector="env=dev", state=results.StepState.FAILED),
+            results.RolloutStep(step=2, selector="env=prod", state=results.StepState.NOT_STARTED),
+        ),
+    )
+    stopped = current_run().model_copy(update={"rollouts": (rollout,)})
+    blocks = notify.slack_payload(notify.build(stopped, None))["blocks"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    assert "*Rollout web*\n• stopped at step 1/2: c001/web is Degraded" in texts

@@ -15,11 +15,17 @@ CASES = [
 
 
 @pytest.mark.parametrize("policy, expected", CASES)
-def test_each_run_of_the_loop_is_compared_with_the_one_before(make_fleet, webhook_server, policy, expected) -> None:
+def test_each_run_of_the_loop_is_compared_with_the_one_before(
+    make_fleet, webhook_server, policy, expected
+) -> None:
     env = make_fleet("basic", clusters=1)
     run = env.run(
-        "--log-format", "json", "sync",
-        *env.args("--every", "0.2s", "--runs", "3", "--notify-webhook", webhook_server.url(), "--notify-on", policy),
+        "--log-format",
+        "json",
+        "sync",
+        *env.args(
+            "--every", "0.2s", "--runs", "3", "--notify-webhook", webhook_server.url(), "--notify-on", policy
+        ),
     )
     assert run.exit_code == 0, run.stderr
     history = store.Store(env.state_dir).runs()
