@@ -981,6 +981,8 @@ def after_run(
         previous = store.Store(state_dir).previous_run(run)
         note = build(run, previous, on=settings.on, include_diffs=settings.include_diffs)
     except Exception as exc:  # noqa: BLE001 - a notification must never break the run
+        if _abandons_run(exc):
+            raise
         _log.warning(
             "notification not sent: the previous run could not be read",
             extra={"fields": {**fields, "error": redact.mask(f"{type(exc).__name__}: {exc}")}},
@@ -997,6 +999,14 @@ def after_run(
     for target in settings.targets():
         deliveries.append(_deliver(target, note, settings=settings, resolver=resolver, fields=fields))
     return Outcome(note, tuple(deliveries))
+
+
+def _abandons_run(exc: BaseException) -> bool:
+    """A second SIGINT/SIGTERM in long-running mode abandons the run by raising from the signal
+    handler, possibly while a notification waits: that must stop the run, not count as a failure."""
+    from fleet import loop  # here: fleet.loop imports fleet.sync, which imports this module
+
+    return isinstance(exc, loop.Abandoned)
 
 
 def _deliver(
@@ -1019,6 +1029,8 @@ def _deliver(
         )
         return Delivery(target.kind, exc.where, False, attempts=exc.attempts, error=exc.message)
     except Exception as exc:  # noqa: BLE001 - a notification must never break the run
+        if _abandons_run(exc):
+            raise
         _log.warning(
             f"notification to {target.kind.value} failed",
             extra={"fields": {**where, "host": target.label, "error": f"{type(exc).__name__}"}},

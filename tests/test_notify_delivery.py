@@ -100,3 +100,16 @@ def test_a_broken_status_store_is_a_warning_not_an_error(tmp_path, notify_log) -
     assert [r.getMessage() for r in notify_log if r.levelno == logging.WARNING] == [
         "notification not sent: the previous run could not be read"
     ]
+
+
+def test_abandoning_the_run_in_long_running_mode_is_not_swallowed(
+    webhook_server, tmp_path, monkeypatch
+) -> None:
+    from fleet import loop
+
+    def second_signal(*_args, **_kwargs):
+        raise loop.Abandoned("SIGINT again: abandoning the current run")
+
+    monkeypatch.setattr(notify, "post_json", second_signal)
+    with pytest.raises(loop.Abandoned):
+        notify.after_run(RUN, settings(webhook_server.url(), webhook_server.url()), state_dir=tmp_path)
