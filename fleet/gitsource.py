@@ -52,9 +52,9 @@ class RepoError(errors.FleetError):
     """A repository could not be read; the message names the URL and the revision."""
 
     def __init__(self, message: str, *, url: str, revision: str | None = None) -> None:
-        where = safe_url(url) + (f" at revision {revision!r}" if revision is not None else "")
+        where = redact.safe_url(url) + (f" at revision {revision!r}" if revision is not None else "")
         super().__init__(f"git {where}: {message}")
-        self.url = safe_url(url)
+        self.url = redact.safe_url(url)
         self.revision = revision
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -79,20 +79,6 @@ class FetchError(RepoError, errors.TemporaryError):
 
 class RepoPathError(RepoError, errors.PermanentError):
     """A path or pattern is outside the repository or does not exist in it."""
-
-
-def safe_url(url: str) -> str:
-    """``url`` without user and password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
 
 
 def _git_access(url: str) -> tuple[str, dict[str, str]]:
@@ -124,7 +110,7 @@ def _git_access(url: str) -> tuple[str, dict[str, str]]:
         f"GIT_CONFIG_KEY_{first + 1}": "credential.helper",
         f"GIT_CONFIG_VALUE_{first + 1}": _CREDENTIAL_HELPER,
     }
-    return safe_url(url), env
+    return redact.safe_url(url), env
 
 
 def normalize_url(url: str) -> str:
@@ -434,7 +420,7 @@ class Source:
         raise NotImplementedError
 
     def describe(self) -> str:
-        return f"{safe_url(self.url)}@{self.revision}"
+        return f"{redact.safe_url(self.url)}@{self.revision}"
 
     # implementation hooks
     def _files(self) -> list[str]:
@@ -537,7 +523,7 @@ class TreeSource(Source):
             elif kind == "commit":
                 _log.warning(
                     "submodule not materialized",
-                    extra={"fields": {"repo": safe_url(self.url), "revision": self.revision, "path": rel}},
+                    extra={"fields": {"repo": redact.safe_url(self.url), "revision": self.revision, "path": rel}},
                 )
             elif mode == "120000":
                 link = self.read(rel).decode()
@@ -781,7 +767,7 @@ class RepoCache:
             if not (path / "HEAD").exists():
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
-                _log.info("cloning repository", extra={"fields": {"repo": safe_url(url), "cache": str(path)}})
+                _log.info("cloning repository", extra={"fields": {"repo": redact.safe_url(url), "cache": str(path)}})
                 git_url, env = _git_access(url)
                 try:
                     cloned = git.Repo.clone_from(git_url, path, bare=True, env=env)
@@ -795,17 +781,17 @@ class RepoCache:
                 _touch(path)
         repo = git.Repo(path)
         recorded = _origin_url(repo)
-        if recorded and safe_url(recorded) != recorded:
+        if recorded and redact.safe_url(recorded) != recorded:
             # A mirror made before credentials were kept off disk: forget them now.
             with self._file_lock(path), repo.config_writer() as config:
-                config.set_value('remote "origin"', "url", safe_url(recorded))
+                config.set_value('remote "origin"', "url", redact.safe_url(recorded))
         self._repos[key] = repo
         return repo
 
     def _fetch(self, repo: git.Repo, url: str) -> None:
         path = Path(repo.git_dir)
         with self._file_lock(path):
-            _log.info("fetching repository", extra={"fields": {"repo": safe_url(url)}})
+            _log.info("fetching repository", extra={"fields": {"repo": redact.safe_url(url)}})
             try:
                 repo.git.fetch("--prune", "--tags", "--force", "origin", env=_git_access(url)[1])
             except git.GitCommandError as exc:
@@ -823,7 +809,7 @@ class RepoCache:
                 raise
             _log.warning(
                 "fetch failed, using the cached revision",
-                extra={"fields": {"repo": safe_url(url), "revision": revision, "error": str(exc)}},
+                extra={"fields": {"repo": redact.safe_url(url), "revision": revision, "error": str(exc)}},
             )
             return local
         found = _rev_parse(repo, revision)

@@ -9,7 +9,9 @@ is still replaced by ``MASK``. Values live only in this process's memory and are
 from __future__ import annotations
 
 import base64
+import re
 import threading
+from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Iterable
 
 MASK = "***"
@@ -71,3 +73,17 @@ def forget_all() -> None:
     """Drop every registered value (tests, and `fleet secrets refresh` in long-running mode)."""
     with _lock:
         _values.clear()
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user and password (``https://user:token@host/...``), for messages, logs,
+    cache keys and tables: credentials in a repository URL are a secret like any other."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL urllib can read: still drop anything that looks like user:pass@
+        return re.sub(r"//[^/?#]*@", "//", url)
+    if not (parts.username or parts.password):
+        return url
+    host = (parts.hostname or "") + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from fleet import errors, gitsource, kyaml, log
+from fleet import errors, gitsource, kyaml, log, redact
 from fleet.generators import interface
 from fleet.generators import params as params_mod
 
@@ -137,7 +137,7 @@ def _parse_file(source: gitsource.Source, path: str, ctx: interface.GenContext) 
         data = _load(text, path)
     except ValueError as exc:
         raise interface.GeneratorError(
-            f"unable to process file from repository {gitsource.safe_url(source.url)!r}:"
+            f"unable to process file from repository {redact.safe_url(source.url)!r}:"
             f" unable to parse file: {exc}",
             generator=ctx.path,
             param=where,
@@ -149,7 +149,7 @@ def _parse_file(source: gitsource.Source, path: str, ctx: interface.GenContext) 
     if isinstance(data, list) and all(item is None or isinstance(item, dict) for item in data):
         return [kyaml.go_json_numbers(item or {}) for item in data]
     raise interface.GeneratorError(
-        f"unable to process file from repository {gitsource.safe_url(source.url)!r}: unable to parse file:"
+        f"unable to process file from repository {redact.safe_url(source.url)!r}: unable to parse file:"
         " the content must be an object or a list of objects",
         generator=ctx.path,
         param=where,

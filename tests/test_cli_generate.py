@@ -210,3 +210,27 @@ def test_the_installed_command_runs_end_to_end() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)) == 3
+
+
+def test_the_table_never_shows_credentials_of_a_repository_url(tmp_path) -> None:
+    appset = tmp_path / "appset.yaml"
+    appset.write_text(
+        """apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: creds, namespace: argocd}
+spec:
+  generators:
+    - list:
+        elements: [{name: one}]
+  template:
+    metadata: {name: '{{name}}'}
+    spec:
+      project: default
+      source: {repoURL: 'https://deploy:tok3n-in-url@git.example.com/fleet.git', path: apps}
+      destination: {server: https://kubernetes.default.svc, namespace: x}
+"""
+    )
+    result = CliRunner().invoke(app, ["generate", str(appset)])
+    assert result.exit_code == 0, result.output
+    assert "git.example.com/fleet.git" in result.stdout
+    assert "tok3n-in-url" not in result.stdout

@@ -74,7 +74,7 @@ def _source_columns(app: dict[str, Any]) -> tuple[str, str]:
     if not sources:
         return "", ""
     first = sources[0]
-    where = str(first.get("repoURL") or "")
+    where = redact.safe_url(str(first.get("repoURL") or ""))
     if first.get("chart"):
         where += f" (chart {first['chart']})"
     elif first.get("path"):

@@ -85,7 +85,7 @@ class ChartError(errors.FleetError):
 
     def __init__(self, detail: str, *, repo_url: str, chart: str, constraint: str, app: str = "") -> None:
         self.detail = detail
-        self.repo_url = safe_url(repo_url)
+        self.repo_url = redact.safe_url(repo_url)
         self.chart = chart
         self.constraint = constraint
         self.app = app
@@ -150,22 +150,9 @@ class _Failure(Exception):
 # --- URLs and credentials ---------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """``url`` without user and password, for messages, logs and keys."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # not a URL urllib can read: still drop anything that looks like user:pass@
-        return re.sub(r"//[^/?#]*@", "//", url)
-    if not (parts.username or parts.password):
-        return url
-    host = (parts.hostname or "") + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
 def repo_key(url: str) -> str:
     """The identity of a repository: scheme and host lower-cased, no credentials, no trailing '/'."""
-    parts = urlsplit(safe_url(url.strip()))
+    parts = urlsplit(redact.safe_url(url.strip()))
     host = (parts.hostname or "").lower() + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/"), parts.query, ""))
 
@@ -203,7 +190,7 @@ class _Credentials:
 
 def index_url(repo_url: str) -> str:
     """Where a repository's index is: ``<repoURL>/index.yaml`` (query kept, as Helm does)."""
-    parts = urlsplit(safe_url(repo_url))
+    parts = urlsplit(redact.safe_url(repo_url))
     path = parts.path.rstrip("/") + "/index.yaml"
     return urlunsplit((parts.scheme.lower(), parts.netloc, path, parts.query, ""))
 
@@ -213,7 +200,7 @@ def chart_url(repo_url: str, listed: str) -> str:
     ResolveReferenceURL: the repository path gets a trailing '/', its query is kept)."""
     if urlsplit(listed).scheme:
         return listed
-    base = urlsplit(safe_url(repo_url))
+    base = urlsplit(redact.safe_url(repo_url))
     base = base._replace(scheme=base.scheme.lower())
     directory = urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + "/", "", ""))
     joined = urlsplit(urljoin(directory, listed))
@@ -229,7 +216,7 @@ def check_source(
     """Refuse what cannot be fetched before any request: a ``render.RenderError`` (an InputError)
     naming the Application and the field."""
     scheme = urlsplit(repo_url).scheme.lower() if "://" in repo_url else ""
-    shown = safe_url(repo_url)
+    shown = redact.safe_url(repo_url)
     if scheme == "oci":
         raise render.RenderError(
             f"chart {chart!r} comes from the OCI registry {shown}: OCI Helm registries are not supported "
@@ -463,7 +450,7 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
                 )
             )
         entries[name] = tuple(versions)
-    return RepoIndex(url=safe_url(url), entries=entries)
+    return RepoIndex(url=redact.safe_url(url), entries=entries)
 
 
 # --- HTTP -------------------------------------------------------------------------------------
@@ -474,7 +461,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.HTTPError(safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp)
+            raise urllib.error.HTTPError(redact.safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -499,10 +486,10 @@ def _http_get(
     again for every chart and does not check the index digest, and their errors cannot be told
     apart (unreachable or not found) except by their text.
     """
-    shown = safe_url(url)
+    shown = redact.safe_url(url)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise _Failure(RepoRefusedError, f"{shown} is not an http(s) URL")
-    request = urllib.request.Request(safe_url(url), headers={"User-Agent": USER_AGENT})
+    request = urllib.request.Request(redact.safe_url(url), headers={"User-Agent": USER_AGENT})
     if credentials is not None and credentials.applies_to(url):
         # Unredirected: urllib copies ordinary headers to wherever a redirect points.
         request.add_unredirected_header("Authorization", credentials.header)
@@ -708,7 +695,7 @@ class ChartFetcher:
                         deadline=self.deadline, limit=MAX_INDEX_BYTES)
         index = parse_index(data, url=repo_url)
         _log.debug("read Helm repository index", extra={"fields": {
-            "repo": safe_url(repo_url), "charts": len(index.entries), "bytes": len(data)}})
+            "repo": redact.safe_url(repo_url), "charts": len(index.entries), "bytes": len(data)}})
         return index
 
     def _directory(self, repo_url: str, entry: ChartVersion) -> Path:
@@ -729,7 +716,7 @@ class ChartFetcher:
         self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None
     ) -> FetchedChart:
         directory = self._directory(repo_url, entry)
-        shown = safe_url(repo_url)
+        shown = redact.safe_url(repo_url)
         found = self._cached(directory)
         if found is not None:
             _log.debug("Helm chart from the cache", extra={"fields": {
@@ -746,7 +733,7 @@ class ChartFetcher:
         if entry.digest and actual != entry.digest:
             raise _Failure(
                 DigestMismatchError,
-                f"version {entry.version} from {safe_url(url)} has sha256 {actual}, but the index says "
+                f"version {entry.version} from {redact.safe_url(url)} has sha256 {actual}, but the index says "
                 f"{entry.digest}: refusing it",
             )
         directory.parent.mkdir(parents=True, exist_ok=True)
