@@ -65,6 +65,11 @@ def cache_key(ctx: render.RenderContext, *, kind: str, tool_versions: str) -> Ca
         if any(not ctx.ref_revisions.get(name) for name in ctx.refs):
             # A ref checkout without a known commit may change under the same key: do not cache.
             return CacheKey(src.repo_url, "", src.path or src.chart, "", tool_versions)
+    if kind == "Helm" and src.chart:
+        from fleet.render import helmrepo
+
+        # The version alone is not the content: a chart may be republished under it.
+        params["chart_sha256"] = helmrepo.archive_digest(ctx.app_dir)
     if kind in ("Helm", "Kustomize"):
         params["kube"] = [ctx.kube_version, list(ctx.api_versions)]
     if uses_env:

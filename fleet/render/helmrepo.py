@@ -779,3 +779,18 @@ __all__ = [
     "safe_url",
     "select_version",
 ]
+
+
+def archive_digest(chart_dir: Path) -> str:
+    """The sha256 of the archive a cached chart directory was unpacked from ("" when it is not one
+    of ours). The render cache keys Helm repository charts by it: a chart republished under the
+    same version must not be served from an old render."""
+    chart_dir = Path(chart_dir)
+    for holder in chart_dir.parents[:3]:  # the marker sits in the entry directory above the chart
+        try:
+            marker = json.loads((holder / _MARKER).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(marker, dict) and (holder / str(marker.get("directory", ""))) == chart_dir:
+            return str(marker.get("sha256") or "")
+    return ""
