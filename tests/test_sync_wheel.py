@@ -29,7 +29,7 @@ def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_pat
         pytest.skip(f"cannot build a wheel here (the build backend comes from the package index): {exc}")
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in (
-        "fleet/reconcile.py",
+        "fleet/reconcile/__init__.py",
         "fleet/executor.py",
         "fleet/clusters/client.py",
         "fleet/secrets/resolver.py",
