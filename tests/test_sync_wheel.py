@@ -30,6 +30,7 @@ def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_pat
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in (
         "fleet/reconcile/__init__.py",
+        "fleet/reconcile/app_sync.py",
         "fleet/executor.py",
         "fleet/clusters/client.py",
         "fleet/secrets/resolver.py",

@@ -1,0 +1,822 @@
+"""One Application's sync on one cluster, in phases: resolve secrets, diff, classify drift, plan,
+execute the plan's steps (prune, apply per wave, hooks, wait for health), record the inventory,
+and the verdict with its health; each failure ends the run with its own ``Reason``. Retried per
+``syncPolicy.retry``.
+
+Where it sits: ``fleet.reconcile.sync_cluster`` runs one ``AppSync`` per prepared Application
+(``preparation``) on the cluster's thread pool, all sharing the cluster's ``sessions.Session``;
+``removal`` reuses its secret resolution, steps and result for Applications removed from Git.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fleet import diff, errors, health, inventory, lifecycle, log, plan, redact, results
+from fleet.clusters import client
+from fleet.reconcile import failures, preparation, sessions
+from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
+
+_log = log.get_logger(__name__)
+
+Ref = inventory.ObjectRef
+
+
+def _annotations(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return ((obj or {}).get("metadata") or {}).get("annotations") or {}
+
+
+def _version(api_version: str) -> str:
+    return api_version.rsplit("/", 1)[-1]
+
+
+@dataclass
+class Row:
+    """What is known about one object of an Application while it is reconciled."""
+
+    ref: Ref
+    api_version: str
+    action: results.Action = results.Action.UNCHANGED
+    status: SyncStatus = SyncStatus.SYNCED
+    result: ResultCode | None = None
+    message: str = ""
+    diff: str = ""
+    drift: bool = False
+    wave: int = 0
+    hook: str = ""
+
+
+class AppSync:
+    """Reconcile one Application on one cluster (runs on one thread of the cluster's pool)."""
+
+    def __init__(self, session: sessions.Session, prepared: preparation.Prepared) -> None:
+        self.session = session
+        self.api = session.api
+        self.settings = session.settings
+        self.prepared = prepared
+        self.work = prepared.work
+        self.app = prepared.work.name
+        self.started = time.monotonic()
+        self.started_at = results.now()
+
+    # -- the phases ---------------------------------------------------------------------------------
+
+    def run(self) -> results.AppResult:
+        if self.prepared.failure is not None:
+            reason, message = self.prepared.failure
+            return self._failed(reason, message)
+        for (group, kind), exc in self.session.list_errors.items():
+            if any(
+                Ref.from_object(o).group == group and Ref.from_object(o).kind == kind
+                for o in self.prepared.objects
+            ):
+                return self._failed(
+                    failures.reason_for(exc, Reason.DIFF_FAILED),
+                    f"cannot list {kind}: {failures.message(exc)}",
+                )
+        delays = (
+            self.prepared.policy.retry.delays()
+            if (self.prepared.policy.retry and self.settings.retry)
+            else []
+        )
+        attempt = 1
+        while True:
+            result = self._attempt(attempt)
+            failed = result.phase in (OperationPhase.FAILED, OperationPhase.ERROR)
+            if not (
+                self.settings.writes and failed and result.reason.is_retryable() and attempt <= len(delays)
+            ):
+                return result
+            delay = delays[attempt - 1]
+            if self.session.remaining() < delay + 2 * sessions.DEADLINE_MARGIN:
+                return result
+            _log.info(
+                "retrying application",
+                extra={
+                    "fields": {
+                        "cluster": self.session.cluster.name,
+                        "app": self.app,
+                        "attempt": attempt + 1,
+                        "delay": delay,
+                        "reason": result.reason.value,
+                    }
+                },
+            )
+            time.sleep(delay)
+            attempt += 1
+            try:
+                self.session.refresh(self._refs_to_refresh())
+            except Exception as exc:  # noqa: BLE001 - report as this attempt's failure
+                return self._failed(
+                    failures.reason_for(exc, Reason.DIFF_FAILED), failures.message(exc), attempts=attempt
+                )
+
+    def _refs_to_refresh(self) -> list[tuple[Ref, str]]:
+        out = [
+            (Ref.from_object(o), str(o["apiVersion"])) for o in self.prepared.objects if not plan.is_hook(o)
+        ]
+        previous = self.session.inventories.get(self.app)
+        out.extend((e.ref, e.api_version) for e in (previous.entries if previous else ()))
+        return out
+
+    def _attempt(self, attempt: int) -> results.AppResult:
+        session = self.session
+        previous = session.inventories.get(self.app, inventory.Inventory())
+        # 1. resolve secrets (and seal per cluster) just before the diff
+        try:
+            desired, secret_paths, always_apply = self.resolve()
+        except Exception as exc:  # noqa: BLE001 - this Application fails; the others go on
+            if isinstance(exc, errors.InputError) and not failures.is_secret_error(exc):
+                reason = Reason.INVALID_SPEC
+            else:
+                reason = failures.reason_for(exc, Reason.SECRET_RESOLUTION_FAILED)
+            return self._failed(reason, failures.message(exc), attempts=attempt)
+        regular = [o for o in desired if not plan.is_hook(o) and not plan.is_skipped(o)]
+        # 2. diff (desired against the live objects of the cluster-wide LISTs)
+        live = self._live_view(desired, previous)
+        current = inventory.from_objects(regular)
+        stale = [e.ref for e in inventory.diff(previous, current) if e.ref in live]
+        owned_stale = [r for r in stale if inventory.is_owned_by(live[r], self.app)]
+        try:
+            app_diff = diff.diff_all(
+                regular,
+                live,
+                extra=owned_stale,
+                ignore=self.prepared.rules,
+                secret_paths=secret_paths,
+                text=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - a broken ignore rule must fail only this app
+            return self._failed(Reason.DIFF_FAILED, failures.message(exc), attempts=attempt)
+        rows, to_apply = self._classify(app_diff, regular, live, always_apply)
+        # 3. plan
+        policy = self.prepared.policy
+        options = dataclasses.replace(policy.options, apply_out_of_sync_only=True)
+        if options.flag("respect_ignore_differences") and self.prepared.rules:
+            desired = [self._respect(o, live) for o in desired]
+        try:
+            the_plan = plan.plan_sync(
+                desired,
+                live,
+                app=self.app,
+                previous=previous,
+                policy=policy,
+                options=options,
+                prune=True if self.settings.prune else None,
+                out_of_sync=to_apply,
+                namespace=self.work.namespace,
+                revision=self.work.revision,
+                started_at=self.settings.started_at,
+            )
+        except errors.FleetError as exc:
+            return self._failed(Reason.INVALID_SPEC, failures.message(exc), attempts=attempt)
+        self._note_skips(the_plan, rows)
+        if the_plan.blocked:
+            owners = ", ".join(f"{s.ref} (owned by {s.owner})" for s in the_plan.shared)
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.SHARED_RESOURCE,
+                message=f"FailOnSharedResource: {owners}",
+                attempts=attempt,
+            )
+        needs = self._needs_operation(the_plan, to_apply)
+        # 4. execute (a sync; a dry run validates on the server; a diff only compares)
+        failure: failures.StepFailed | None = None
+        deleted: set[Ref] = set()
+        if needs and self.settings.kind is results.RunKind.SYNC:
+            failure = self._execute(the_plan, rows, live, deleted)
+        elif needs and self.settings.kind is results.RunKind.DRY_RUN:
+            failure = self._dry_run(the_plan, rows)
+        else:
+            self._would(the_plan, rows, to_apply)
+        # 5. record the inventory
+        if self.settings.writes:
+            # Planned deletes that did not happen (failed, or never reached) stay listed; stale
+            # objects the plan let go of (someone else's now) are forgotten.
+            not_deleted = [
+                i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
+            ]
+            record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
+            configmap = lifecycle.inventory_configmap(
+                self.app,
+                record,
+                appset=self.work.appset,
+                applications_sync=self.work.applications_sync,
+                cascade=self.work.cascade,
+                namespace=self.work.namespace,
+                hooks=lifecycle.delete_hooks(self.work.manifests),
+            )
+            if record != previous or lifecycle.differs(session.inventory_objects.get(self.app), configmap):
+                try:
+                    session.check_time("recording the inventory")
+                    session.ensure_inventory_namespace()
+                    written = self.api.apply(configmap, force=True)
+                    session.inventories[self.app] = record
+                    session.inventory_objects[self.app] = written
+                except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed
+                    if failure is None:
+                        failure = failures.StepFailed(
+                            failures.reason_for(exc, Reason.APPLY_FAILED),
+                            f"recording the inventory failed: {failures.message(exc)}",
+                        )
+        # 6. health and the verdict
+        if the_plan.empty_prune_refused and failure is None:
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.EMPTY_PRUNE_REFUSED,
+                message="automated sync refused to prune every resource (allowEmpty is false)",
+                attempts=attempt,
+            )
+        if failure is not None:
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=failure.reason,
+                message=failure.message,
+                attempts=attempt,
+            )
+        return self.finish(
+            rows,
+            live,
+            phase=OperationPhase.SUCCEEDED,
+            reason=Reason.SUCCEEDED,
+            message=self._summary(rows),
+            attempts=attempt,
+        )
+
+    # -- secrets --------------------------------------------------------------------------------------
+
+    def resolve(self) -> tuple[list[dict[str, Any]], dict[Ref, Any], set[Ref]]:
+        """Resolve references per object; Secrets for sealed delivery become SealedSecrets."""
+        from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+        from fleet.secrets.sealed import delivery  # type: ignore[attr-defined]
+
+        if self.work.shipped_files:
+            from fleet.secrets.sops import provider as sops_provider  # type: ignore[attr-defined]
+
+            sops_provider.register_shipped(self.work.shipped_files)
+        out: list[dict[str, Any]] = []
+        secret_paths: dict[Ref, Any] = {}
+        always: set[Ref] = set()
+        for obj in self.prepared.objects:
+            ref = Ref.from_object(obj)
+            if ref in self.prepared.sealed:
+                self.session.check_time("sealing")
+                sealed_ref = preparation.sealed_ref(ref)
+                sealed_obj = delivery.seal_for_cluster(
+                    obj,
+                    cluster=self.session.cluster,
+                    cert=self.session.certificate(),
+                    resolver=self.session.resolution(),
+                    live=self.session.get_live(sealed_ref),
+                    live_secret=self.session.get_live(ref),
+                )
+                # The SealedSecret is what fleet applies and tracks: give it its own tracking id.
+                sealed_obj = inventory.stamp(sealed_obj, self.app)
+                out.append(sealed_obj)
+                always.add(sealed_ref)
+            elif resolver_mod.has_references(obj):
+                resolved, paths = self.session.resolution().resolve_object(obj)
+                out.append(resolved)
+                secret_paths[ref] = sorted(paths, key=str)
+                always.add(ref)
+            else:
+                out.append(obj)
+        return out, secret_paths, always
+
+    def _live_view(
+        self, desired: Sequence[Mapping[str, Any]], previous: inventory.Inventory
+    ) -> dict[Ref, dict[str, Any]]:
+        refs = {Ref.from_object(o) for o in desired} | previous.refs()
+        view = {}
+        for ref in refs:
+            obj = self.session.get_live(ref)
+            if obj is not None:
+                view[ref] = obj
+        # Namespaces fleet creates (CreateNamespace) are unlabelled; the session listed all of them.
+        if self.work.namespace:
+            ns_ref = Ref("", "Namespace", "", self.work.namespace)
+            ns = self.session.get_live(ns_ref)
+            if ns is not None:
+                view[ns_ref] = ns
+        return view
+
+    def _respect(self, obj: dict[str, Any], live: Mapping[Ref, dict[str, Any]]) -> dict[str, Any]:
+        ref = Ref.from_object(obj)
+        rules = diff.rules_for(self.prepared.rules, ref)
+        if not rules or ref not in live:
+            return obj
+        return diff.respect_ignore_differences(obj, live[ref], rules)
+
+    # -- classification -------------------------------------------------------------------------------
+
+    def _classify(
+        self,
+        app_diff: diff.AppDiff,
+        regular: Sequence[Mapping[str, Any]],
+        live: Mapping[Ref, Mapping[str, Any]],
+        always_apply: set[Ref],
+    ) -> tuple[dict[Ref, Row], set[Ref]]:
+        """One row per object; which of them this sync applies (Git changes, missing objects,
+        secret-bearing objects that differ, and drift when selfHeal is on)."""
+        by_ref = {Ref.from_object(o): o for o in regular}
+        rows: dict[Ref, Row] = {}
+        to_apply: set[Ref] = set()
+        heal = self.prepared.policy.self_heal
+        for result in app_diff.results:
+            ref = result.ref
+            obj = by_ref.get(ref)
+            api_version = str((obj or live.get(ref) or {}).get("apiVersion") or "")
+            row = Row(ref, api_version, wave=plan.wave(obj or live.get(ref) or {}))
+            rows[ref] = row
+            if result.kind is diff.DiffKind.UNCHANGED:
+                continue
+            row.diff = result.text
+            row.status = SyncStatus.OUT_OF_SYNC
+            if result.kind is diff.DiffKind.EXTRA:
+                row.action = results.Action.PRUNE_SKIPPED
+                row.message = "requires pruning"
+                continue
+            if result.kind is diff.DiffKind.MISSING:
+                row.action = results.Action.CREATED
+                to_apply.add(ref)
+                continue
+            wanted = _annotations(obj).get(preparation.DESIRED_HASH_ANNOTATION)
+            applied = _annotations(live.get(ref)).get(preparation.DESIRED_HASH_ANNOTATION)
+            row.action = results.Action.CONFIGURED
+            if ref in always_apply:
+                row.message = (
+                    "holds secret references: re-applied whenever it differs (the backend is authoritative)"
+                )
+                to_apply.add(ref)
+            elif wanted != applied:
+                row.message = "changed in Git"
+                to_apply.add(ref)
+            else:
+                row.drift = True
+                if heal:
+                    row.message = (
+                        "changed by hand; healed (selfHeal)"
+                        if self.settings.writes
+                        else "changed by hand; selfHeal would heal it"
+                    )
+                    to_apply.add(ref)
+                else:
+                    row.action = results.Action.DRIFTED
+                    row.message = "changed by hand; not healed (selfHeal is off)"
+        return rows, to_apply
+
+    def _note_skips(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
+        for skipped in the_plan.skipped:
+            row = rows.get(skipped.ref)
+            if row is None or row.action is not results.Action.PRUNE_SKIPPED:
+                continue
+            row.message = skipped.reason.value
+            if skipped.reason is plan.SkipReason.NOT_OWNED:
+                row.status = SyncStatus.SYNCED  # someone else's now: fleet forgets it
+
+    @staticmethod
+    def _needs_operation(the_plan: plan.SyncPlan, to_apply: set[Ref]) -> bool:
+        """Whether a sync operation runs at all: something to apply (changed or missing) or to
+        prune. An Application in sync costs no request beyond the cluster's LISTs, and its hooks
+        do not run (as Argo CD's automated sync only operates on an OutOfSync Application)."""
+        for item in the_plan.items():
+            if item.kind is plan.ItemKind.PRUNE:
+                return True
+            if item.kind is plan.ItemKind.APPLY and (item.ref in to_apply or not item.exists):
+                return True
+        return False
+
+    # -- execution ------------------------------------------------------------------------------------
+
+    def _execute(
+        self,
+        the_plan: plan.SyncPlan,
+        rows: dict[Ref, Row],
+        live: dict[Ref, dict[str, Any]],
+        deleted: set[Ref],
+    ) -> failures.StepFailed | None:
+        """Run the steps in order: prune, apply, wait for health; SyncFail hooks on failure."""
+        failure: failures.StepFailed | None = None
+        for step in the_plan.steps:
+            try:
+                self.session.check_time(f"{step}")
+                self.run_step(step, rows, live, deleted)
+            except failures.StepFailed as exc:
+                failure = exc
+            except failures.DeadlineExceeded as exc:
+                failure = failures.StepFailed(Reason.TIMEOUT, failures.message(exc))
+            if failure is not None:
+                for row in rows.values():
+                    if (
+                        row.action in (results.Action.CREATED, results.Action.CONFIGURED)
+                        and row.result is None
+                    ):
+                        row.action = results.Action.SKIPPED
+                        row.message = "not applied: an earlier step failed"
+                break
+        if failure is not None and the_plan.on_failure:
+            for step in the_plan.on_failure:
+                try:
+                    self.session.check_time("SyncFail hooks")
+                    self.run_step(step, rows, live, deleted)
+                except (failures.StepFailed, failures.DeadlineExceeded) as exc:
+                    _log.warning(
+                        "SyncFail hook failed",
+                        extra={
+                            "fields": {
+                                "cluster": self.session.cluster.name,
+                                "app": self.app,
+                                "error": failures.message(exc),
+                            }
+                        },
+                    )
+                    break
+        return failure
+
+    def run_step(
+        self, step: plan.Step, rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]], deleted: set[Ref]
+    ) -> None:
+        for item in step.prune:
+            row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion") or "")))
+            try:
+                self.api.delete(
+                    row.api_version or str(item.obj.get("apiVersion")),
+                    item.ref.kind,
+                    item.ref.name,
+                    item.ref.namespace or None,
+                    propagation_policy=item.options.propagation_policy.value.title(),
+                )
+            except Exception as exc:  # noqa: BLE001 - reported per object and for the app
+                row.action, row.result, row.message = (
+                    results.Action.FAILED,
+                    ResultCode.SYNC_FAILED,
+                    failures.message(exc),
+                )
+                raise failures.StepFailed(
+                    failures.reason_for(exc, Reason.PRUNE_FAILED),
+                    f"pruning {item.ref} failed: {failures.message(exc)}",
+                ) from exc
+            deleted.add(item.ref)
+            live.pop(item.ref, None)
+            self.session.set_live(item.ref, None)
+            row.action, row.status, row.result, row.message = (
+                results.Action.PRUNED,
+                SyncStatus.SYNCED,
+                ResultCode.PRUNED,
+                "pruned",
+            )
+        waiting: list[plan.Item] = []
+        for item in step.apply:
+            if item.kind is plan.ItemKind.HOOK:
+                row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion"))))
+                row.action, row.hook, row.wave = (
+                    results.Action.HOOK,
+                    (item.phase.value if item.phase else ""),
+                    plan.wave(item.obj),
+                )
+                if not item.create:
+                    waiting.append(item)
+                    continue
+                try:
+                    if item.recreate:
+                        self._delete_and_wait(item)
+                    applied = self.api.apply(item.obj, force=True)
+                except Exception as exc:  # noqa: BLE001
+                    row.result, row.message = ResultCode.SYNC_FAILED, failures.message(exc)
+                    raise failures.StepFailed(
+                        failures.reason_for(exc, Reason.HOOK_FAILED),
+                        f"hook {item.ref} failed: {failures.message(exc)}",
+                    ) from exc
+                live[item.ref] = applied
+                self.session.set_live(item.ref, applied)
+                waiting.append(item)
+                continue
+            row = rows.get(item.ref)
+            if row is None:  # a namespace created by CreateNamespace
+                row = rows[item.ref] = Row(item.ref, str(item.obj.get("apiVersion")))
+                row.action = results.Action.CONFIGURED if item.exists else results.Action.CREATED
+                row.message = "CreateNamespace"
+            try:
+                applied = self._apply(item, live.get(item.ref))
+            except Exception as exc:  # noqa: BLE001
+                row.action, row.status, row.result, row.message = (
+                    results.Action.FAILED,
+                    SyncStatus.OUT_OF_SYNC,
+                    ResultCode.SYNC_FAILED,
+                    failures.message(exc),
+                )
+                raise failures.StepFailed(
+                    failures.reason_for(exc, Reason.APPLY_FAILED),
+                    f"applying {item.ref} failed: {failures.message(exc)}",
+                ) from exc
+            live[item.ref] = applied
+            self.session.set_live(item.ref, applied)
+            row.status, row.result = SyncStatus.SYNCED, ResultCode.SYNCED
+            if row.action is results.Action.UNCHANGED:
+                row.action = results.Action.CONFIGURED
+            waiting.append(item)
+        self._wait(waiting, rows, live)
+
+    def _apply(self, item: plan.Item, live_obj: Mapping[str, Any] | None) -> dict[str, Any]:
+        if item.server_side_apply:
+            return self.api.apply(item.obj, force=True)
+        # Replace=true or ServerSideApply=false: a whole-object update (or a create).
+        if live_obj is None:
+            return self.api.create(item.obj)
+        body = copy.deepcopy(dict(item.obj))
+        body.setdefault("metadata", {})["resourceVersion"] = (live_obj.get("metadata") or {}).get(
+            "resourceVersion"
+        )
+        return self.api.replace(body)
+
+    def _delete_and_wait(self, item: plan.Item) -> None:
+        api_version = str(item.obj.get("apiVersion"))
+        self.api.delete(
+            api_version,
+            item.ref.kind,
+            item.ref.name,
+            item.ref.namespace or None,
+            propagation_policy=client.PropagationPolicy.BACKGROUND,
+        )
+        interval = self.settings.poll_interval
+        while self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None) is not None:
+            self.session.check_time(f"recreating hook {item.ref}")
+            time.sleep(interval)
+            interval = min(1.0, interval * 2)
+
+    def _wait(
+        self, items: Sequence[plan.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
+    ) -> None:
+        """Wait until every object of the step is healthy (hooks: complete), or fail the step."""
+        if not items:
+            return
+        deadline = time.monotonic() + self.settings.health_timeout
+        if self.session.deadline is not None:
+            deadline = min(deadline, self.session.deadline)
+        interval = self.settings.poll_interval
+        statuses = {item.ref: health.check(live.get(item.ref)) for item in items}
+        while True:
+            pending = [i for i in items if not statuses[i.ref].status.is_settled()]
+            degraded = [i for i in items if statuses[i.ref].status is health.Health.DEGRADED]
+            if degraded or not pending:
+                break
+            if time.monotonic() + interval > deadline:
+                names = ", ".join(str(i.ref) for i in pending[:5])
+                raise failures.StepFailed(
+                    Reason.TIMEOUT, f"not healthy within {self.settings.health_timeout:g}s: {names}"
+                )
+            time.sleep(interval)
+            interval = min(1.0, interval * 2)
+            for item in pending:
+                api_version = str(item.obj.get("apiVersion"))
+                try:
+                    obj = self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None)
+                except Exception as exc:  # noqa: BLE001
+                    raise failures.StepFailed(
+                        failures.reason_for(exc, Reason.HEALTH_CHECK_FAILED),
+                        f"reading {item.ref} failed: {failures.message(exc)}",
+                    ) from exc
+                if obj is not None:
+                    live[item.ref] = obj
+                    self.session.set_live(item.ref, obj)
+                statuses[item.ref] = health.check(obj)
+        # Hooks: delete per policy once they completed; a failed hook fails the step.
+        failed_hooks = []
+        for item in items:
+            status = statuses[item.ref]
+            if item.kind is not plan.ItemKind.HOOK:
+                continue
+            ok = status.status is not health.Health.DEGRADED
+            row = rows[item.ref]
+            row.result = ResultCode.SYNCED if ok else ResultCode.SYNC_FAILED
+            row.message = status.message or ("completed" if ok else "failed")
+            if not ok:
+                failed_hooks.append(item)
+            wanted = plan.HookDeletePolicy.HOOK_SUCCEEDED if ok else plan.HookDeletePolicy.HOOK_FAILED
+            if wanted in item.delete_policies:
+                try:
+                    self.api.delete(
+                        str(item.obj.get("apiVersion")),
+                        item.ref.kind,
+                        item.ref.name,
+                        item.ref.namespace or None,
+                        propagation_policy=client.PropagationPolicy.BACKGROUND,
+                    )
+                    live.pop(item.ref, None)
+                    self.session.set_live(item.ref, None)
+                    row.message += f"; deleted ({wanted.value})"
+                except Exception as exc:  # noqa: BLE001 - the hook ran; only its clean-up failed
+                    row.message += f"; delete failed: {failures.message(exc)}"
+        if failed_hooks:
+            names = ", ".join(str(i.ref) for i in failed_hooks)
+            raise failures.StepFailed(Reason.HOOK_FAILED, f"hook failed: {names}")
+        bad = [
+            i
+            for i in items
+            if i.kind is not plan.ItemKind.HOOK and statuses[i.ref].status is health.Health.DEGRADED
+        ]
+        if bad:
+            detail = "; ".join(f"{i.ref}: {statuses[i.ref].message}" for i in bad[:5])
+            raise failures.StepFailed(Reason.HEALTH_CHECK_FAILED, f"degraded: {detail}")
+
+    def _dry_run(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> failures.StepFailed | None:
+        """Everything but the writes: the API server validates each change (server-side dry run)
+        where it can; objects in a namespace or of a kind this sync would create first are
+        checked locally only (the server cannot see what does not exist yet)."""
+        failure: failures.StepFailed | None = None
+        for item in the_plan.items():
+            row = rows.get(item.ref)
+            if item.kind is plan.ItemKind.HOOK:
+                row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion"))))
+                row.action, row.hook, row.message = (
+                    results.Action.HOOK,
+                    item.phase.value if item.phase else "",
+                    "would run",
+                )
+                continue
+            if row is None:
+                action = results.Action.CONFIGURED if item.exists else results.Action.CREATED
+                row = rows[item.ref] = Row(
+                    item.ref,
+                    str(item.obj.get("apiVersion")),
+                    action=action,
+                    message="CreateNamespace",
+                    status=SyncStatus.OUT_OF_SYNC,
+                )
+            try:
+                self.session.check_time("dry run")
+                if item.kind is plan.ItemKind.PRUNE:
+                    self.api.delete(
+                        row.api_version,
+                        item.ref.kind,
+                        item.ref.name,
+                        item.ref.namespace or None,
+                        dry_run=True,
+                    )
+                elif item.server_side_apply:
+                    self.api.apply(item.obj, force=True, dry_run=True)
+            except (client.NotFound, client.UnknownKind):
+                pass  # its namespace or CRD comes with this sync: validated locally only
+            except Exception as exc:  # noqa: BLE001
+                row.action, row.result, row.message = (
+                    results.Action.FAILED,
+                    ResultCode.SYNC_FAILED,
+                    failures.message(exc),
+                )
+                if failure is None:
+                    failure = failures.StepFailed(
+                        failures.reason_for(exc, Reason.APPLY_FAILED),
+                        f"dry run of {item.ref} failed: {failures.message(exc)}",
+                    )
+                continue
+            self._mark_would(row, item.kind is plan.ItemKind.PRUNE)
+        self._would(the_plan, rows, set())
+        return failure
+
+    def _would(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row], to_apply: set[Ref]) -> None:
+        """Compare only (diff, or nothing to do): say what a sync would do."""
+        if self.settings.kind is results.RunKind.SYNC:
+            return
+        prune_refs = {i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE}
+        for row in rows.values():
+            if row.action in (
+                results.Action.CREATED,
+                results.Action.CONFIGURED,
+                results.Action.PRUNE_SKIPPED,
+            ):
+                if row.action is results.Action.PRUNE_SKIPPED and row.ref not in prune_refs:
+                    continue
+                self._mark_would(row, row.ref in prune_refs)
+
+    @staticmethod
+    def _mark_would(row: Row, prune: bool) -> None:
+        if row.action is results.Action.UNCHANGED:
+            return
+        if prune:
+            row.action = results.Action.WOULD_PRUNE
+        elif row.action is results.Action.CREATED:
+            row.action = results.Action.WOULD_CREATE
+        elif row.action is results.Action.CONFIGURED:
+            row.action = results.Action.WOULD_CONFIGURE
+        row.status = SyncStatus.OUT_OF_SYNC
+
+    # -- results -----------------------------------------------------------------------------------
+
+    def _summary(self, rows: Mapping[Ref, Row]) -> str:
+        counts: dict[str, int] = {}
+        for row in rows.values():
+            if row.action is not results.Action.UNCHANGED:
+                counts[row.action.value] = counts.get(row.action.value, 0) + 1
+        if not counts:
+            return "in sync"
+        return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+
+    def finish(
+        self,
+        rows: Mapping[Ref, Row],
+        live: Mapping[Ref, Mapping[str, Any]],
+        *,
+        phase: OperationPhase,
+        reason: Reason,
+        message: str,
+        attempts: int,
+    ) -> results.AppResult:
+        resources = []
+        statuses = []
+        for row in sorted(
+            rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)
+        ):
+            obj = live.get(row.ref)
+            state = (
+                health.check(obj)
+                if row.action
+                not in (results.Action.PRUNED, results.Action.WOULD_PRUNE, results.Action.PRUNE_SKIPPED)
+                else None
+            )
+            if state is not None and not row.hook:
+                statuses.append(state)
+            resources.append(
+                results.ResourceResult(
+                    group=row.ref.group,
+                    version=_version(row.api_version),
+                    kind=row.ref.kind,
+                    namespace=row.ref.namespace,
+                    name=row.ref.name,
+                    action=row.action,
+                    status=row.status,
+                    health=state.status if state else None,
+                    health_message=redact.mask(state.message) if state else "",
+                    result=row.result,
+                    message=redact.mask(row.message),
+                    diff=redact.mask(row.diff),
+                    drift=row.drift,
+                    wave=row.wave,
+                    hook=row.hook,
+                )
+            )
+        sync_status = (
+            SyncStatus.OUT_OF_SYNC
+            if any(r.status is SyncStatus.OUT_OF_SYNC for r in resources)
+            else SyncStatus.SYNCED
+        )
+        return results.AppResult(
+            name=self.app,
+            cluster=self.session.cluster.name,
+            project=self.work.project,
+            namespace=self.work.namespace,
+            appset=self.work.appset,
+            revision=self.work.revision,
+            sync_status=sync_status,
+            health=health.aggregate(statuses),
+            phase=phase,
+            reason=reason,
+            message=redact.mask(message),
+            resources=tuple(resources),
+            started_at=self.started_at,
+            seconds=round(time.monotonic() - self.started, 3),
+            attempts=attempts,
+        )
+
+    def _failed(self, reason: Reason, message: str, *, attempts: int = 1) -> results.AppResult:
+        return failures.failed_app(
+            self.work,
+            cluster=self.session.cluster.name,
+            reason=reason,
+            message=message,
+            started_at=self.started_at,
+            seconds=time.monotonic() - self.started,
+            attempts=attempts,
+        )
+
+
+def run_app(session: sessions.Session, prepared: preparation.Prepared) -> results.AppResult:
+    try:
+        return AppSync(session, prepared).run()
+    except Exception as exc:  # noqa: BLE001 - one Application's bug must not take the cluster down
+        _log.debug(
+            "application failed unexpectedly",
+            extra={
+                "fields": {
+                    "cluster": session.cluster.name,
+                    "app": prepared.work.name,
+                    "error": failures.message(exc),
+                }
+            },
+        )
+        reason = failures.reason_for(
+            exc, Reason.TIMEOUT if isinstance(exc, failures.DeadlineExceeded) else Reason.APPLY_FAILED
+        )
+        return failures.failed_app(
+            prepared.work, cluster=session.cluster.name, reason=reason, message=failures.message(exc)
+        )

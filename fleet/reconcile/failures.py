@@ -1,0 +1,108 @@
+"""How a failure in any phase of a cluster sync is reported: the ``Reason`` it means, a masked
+one-line message, and the result of an Application or cluster that could not be reconciled.
+
+Where it sits: at the bottom of ``fleet.reconcile``; every phase (``preparation``, ``sessions``,
+``app_sync``, ``removal``, the entry point) ends a failed run through these, and the driver
+(``fleet.sync``) uses ``failed_app`` and ``failed_cluster`` for work that never reached a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fleet import errors, health, redact, results
+from fleet.clusters import client
+from fleet.reconcile import units
+from fleet.status import OperationPhase, Reason, SyncStatus
+
+
+def message(exc: BaseException) -> str:
+    """The error as one masked line (never a secret value), short enough for a report."""
+    text = str(exc) if isinstance(exc, errors.FleetError) else f"{type(exc).__name__}: {exc}"
+    return redact.mask(" ".join(text.split()))[:600]
+
+
+def reason_for(exc: BaseException, default: Reason) -> Reason:
+    """The Reason an error of the cluster API means, whatever phase it happened in."""
+    if isinstance(exc, client.ClusterUnreachable | client.TLSFailure):
+        return Reason.CLUSTER_UNREACHABLE
+    if isinstance(exc, client.Unauthorized | client.Forbidden):
+        return Reason.PERMISSION_DENIED
+    return default
+
+
+class DeadlineExceeded(errors.TemporaryError):
+    """The cluster's time budget ran out before this step."""
+
+
+class StepFailed(Exception):
+    """A step of an Application's sync failed: ends its run with this reason and message."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def is_secret_error(exc: BaseException) -> bool:
+    from fleet.secrets import refs  # type: ignore[attr-defined]
+
+    return isinstance(exc, refs.SecretError)
+
+
+def failed_app(
+    work: units.AppWork,
+    *,
+    cluster: str,
+    reason: Reason,
+    message: str,
+    started_at: str | None = None,
+    seconds: float = 0.0,
+    attempts: int = 1,
+) -> results.AppResult:
+    """An Application that could not be compared at all (Unknown), with why."""
+    phase = OperationPhase.FAILED if reason in (Reason.TIMEOUT, Reason.APPLY_FAILED) else OperationPhase.ERROR
+    return results.AppResult(
+        name=work.name,
+        cluster=cluster,
+        project=work.project,
+        namespace=work.namespace,
+        appset=work.appset,
+        revision=work.revision,
+        sync_status=SyncStatus.UNKNOWN,
+        health=health.Health.UNKNOWN,
+        phase=phase,
+        reason=reason,
+        message=redact.mask(message),
+        started_at=started_at or results.now(),
+        seconds=round(seconds, 3),
+        attempts=attempts,
+    )
+
+
+def failed_cluster(
+    work: units.ClusterWork,
+    *,
+    reason: Reason,
+    message: str,
+    seconds: float = 0.0,
+    worker: str = "",
+    requests: Mapping[str, int] | None = None,
+    reachable: bool = False,
+) -> results.ClusterResult:
+    """A cluster that could not be reconciled at all: every Application Unknown, with the reason."""
+    message = redact.mask(message)
+    apps = tuple(
+        failed_app(app, cluster=work.cluster.name, reason=reason, message=message) for app in work.apps
+    )
+    return results.ClusterResult(
+        cluster=work.cluster.name,
+        server=work.cluster.server,
+        reachable=reachable,
+        reason=reason,
+        message=message,
+        apps=apps,
+        requests=dict(requests or {}),
+        seconds=round(seconds, 3),
+        worker=worker,
+    )

@@ -1,0 +1,185 @@
+"""One cluster for one run: its API client, the live objects its LISTs returned, the inventories
+of its Applications, its sealing certificate and its secret resolution, shared by the threads
+that reconcile its Applications.
+
+Where it sits: ``fleet.reconcile.sync_cluster`` opens a ``Session`` once it connected, reads the
+inventories and one LIST per resource type through it, then hands it to every ``app_sync.AppSync``
+and ``removal`` run of the cluster; they read live objects from it instead of the API, and keep it
+current as they write.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fleet import inventory
+from fleet.clusters import client
+from fleet.reconcile import failures, units
+
+Ref = inventory.ObjectRef
+
+MANAGED_SELECTOR = f"{inventory.MANAGED_BY_LABEL}={inventory.MANAGED_BY_VALUE}"
+# Time kept back from the cluster deadline so the result still gets home before the driver gives up.
+DEADLINE_MARGIN = 1.0
+
+_RESOLVERS: dict[str, tuple[Any, int]] = {}  # resolver_key -> (resolver, refresh generation seen)
+_RESOLVERS_LOCK = threading.Lock()
+
+
+def shared_resolver(work: units.ClusterWork) -> Any:
+    """The resolver this process keeps for the run's ``resolver_key`` (long-running mode), so its
+    TTL cache lasts across runs even where the work arrives pickled (a Ray actor); its cache is
+    dropped when ``fleet secrets refresh`` bumped the generation the driver read. Without a key:
+    the work's own resolver (None: the default providers)."""
+    key = work.settings.resolver_key
+    if work.resolver is None or not key:
+        return work.resolver
+    generation = work.settings.secrets_generation
+    with _RESOLVERS_LOCK:
+        found = _RESOLVERS.get(key)
+        if found is None:
+            _RESOLVERS[key] = (work.resolver, generation)
+            return work.resolver
+        resolver, seen = found
+        if seen != generation:
+            resolver.refresh()
+            _RESOLVERS[key] = (resolver, generation)
+        return resolver
+
+
+class Session:
+    """The connection and the live state of one cluster, shared by its Applications' threads."""
+
+    def __init__(self, work: units.ClusterWork, api: client.ClusterClient, deadline: float | None) -> None:
+        self.work = work
+        self.settings = work.settings
+        self.cluster = work.cluster
+        self.api = api
+        self.deadline = deadline
+        self.live: dict[Ref, dict[str, Any]] = {}
+        self.inventories: dict[str, inventory.Inventory] = {}
+        self.inventory_objects: dict[str, dict[str, Any]] = {}
+        self.list_errors: dict[tuple[str, str], BaseException] = {}
+        self._lock = threading.Lock()
+        self._namespace_ready = False
+        self._certificate: Any = None
+        self._resolution: Any = None
+
+    # -- time ---------------------------------------------------------------------------------------
+
+    def remaining(self) -> float:
+        if self.deadline is None:
+            return float("inf")
+        return self.deadline - time.monotonic()
+
+    def check_time(self, what: str) -> None:
+        if self.remaining() <= 0:
+            raise failures.DeadlineExceeded(f"cluster {self.cluster.name}: out of time before {what}")
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def read_inventories(self, *, also_configmaps: bool) -> None:
+        """ONE LIST: the inventory ConfigMaps (or, when the Applications render ConfigMaps anyway,
+        every labelled ConfigMap, which serves both purposes)."""
+        namespace = None if also_configmaps and not self.cluster.namespaces else inventory.INVENTORY_NAMESPACE
+        try:
+            items, _ = self.api.list("v1", "ConfigMap", namespace=namespace, label_selector=MANAGED_SELECTOR)
+        except client.NotFound:
+            items = []
+        for item in items:
+            self._remember(item)
+            meta = item.get("metadata") or {}
+            app = (meta.get("annotations") or {}).get(inventory.APP_LABEL)
+            if meta.get("namespace") == inventory.INVENTORY_NAMESPACE and app:
+                self.inventories[str(app)] = inventory.from_configmap(item)
+                self.inventory_objects[str(app)] = item
+        if self.inventories:
+            self._namespace_ready = True
+
+    def list_kind(self, group: str, kind: str, api_version: str, *, everything: bool = False) -> None:
+        """ONE LIST of a resource type across namespaces (label-filtered unless ``everything``)."""
+        selector = None if everything else MANAGED_SELECTOR
+        namespaces: Sequence[str | None] = [None]
+        try:
+            namespaced = self.api.resource(api_version, kind).namespaced
+            if namespaced and self.cluster.namespaces:
+                namespaces = list(self.cluster.namespaces)  # RBAC may only allow these (Argo CD's namespaces)
+            for namespace in namespaces:
+                try:
+                    items, _ = self.api.list(api_version, kind, namespace=namespace, label_selector=selector)
+                except client.NotFound:
+                    items = []
+                for item in items:
+                    self._remember(item)
+        except client.UnknownKind:
+            return  # not served (yet): a CRD applied in this sync; nothing of it exists
+        except (client.Forbidden, client.BadRequest, client.Invalid) as exc:
+            self.list_errors[(group, kind)] = exc
+
+    def _remember(self, obj: dict[str, Any]) -> None:
+        with self._lock:
+            self.live[Ref.from_object(obj)] = obj
+
+    def get_live(self, ref: Ref) -> dict[str, Any] | None:
+        with self._lock:
+            return self.live.get(ref)
+
+    def set_live(self, ref: Ref, obj: dict[str, Any] | None) -> None:
+        with self._lock:
+            if obj is None:
+                self.live.pop(ref, None)
+            else:
+                self.live[ref] = obj
+
+    def refresh(self, refs: Iterable[tuple[Ref, str]]) -> None:
+        """GET these objects again (before a retry: the cluster may have changed meanwhile)."""
+        for ref, api_version in refs:
+            try:
+                obj = self.api.get(api_version, ref.kind, ref.name, ref.namespace or None)
+            except client.UnknownKind:
+                obj = None
+            self.set_live(ref, obj)
+
+    # -- secrets ------------------------------------------------------------------------------------
+
+    def resolution(self) -> Any:
+        """The run's reference resolution for this cluster (its cache shared by the Applications)."""
+        with self._lock:
+            if self._resolution is None:
+                resolver = shared_resolver(self.work)
+                if resolver is None:
+                    from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+
+                    resolver = resolver_mod.Resolver()
+                self._resolution = resolver.for_cluster(self.cluster)
+            return self._resolution
+
+    def certificate(self) -> Any:
+        """The cluster's sealing certificate (registry annotation, else fetched once per run)."""
+        from fleet.secrets.sealed import certs  # type: ignore[attr-defined]
+
+        with self._lock:
+            if self._certificate is None:
+                self._certificate = certs.certificate_for_cluster(self.cluster, client=self.api)
+            return self._certificate
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def ensure_inventory_namespace(self) -> None:
+        with self._lock:
+            if self._namespace_ready:
+                return
+            if Ref("", "Namespace", "", inventory.INVENTORY_NAMESPACE) not in self.live:
+                ns = {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {
+                        "name": inventory.INVENTORY_NAMESPACE,
+                        "labels": {inventory.MANAGED_BY_LABEL: inventory.MANAGED_BY_VALUE},
+                    },
+                }
+                self.api.apply(ns, force=True)
+            self._namespace_ready = True
