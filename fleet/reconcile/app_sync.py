@@ -67,9 +67,13 @@ class AppSync:
     # -- the phases ---------------------------------------------------------------------------------
 
     def run(self) -> results.AppResult:
+        """Sync this Application: refused before any request when it cannot be compared, else
+        attempted, and attempted again per ``syncPolicy.retry``."""
+        # refused: an invalid spec, a SOPS file that did not decrypt, an object its project denies
         if self.prepared.failure is not None:
             reason, message = self.prepared.failure
             return self._failed(reason, message)
+        # refused: the LIST of one of its resource types failed (nothing to compare with)
         for (group, kind), exc in self.session.list_errors.items():
             if any(
                 Ref.from_object(o).group == group and Ref.from_object(o).kind == kind
@@ -79,6 +83,106 @@ class AppSync:
                     failures.reason_for(exc, Reason.DIFF_FAILED),
                     f"cannot list {kind}: {failures.message(exc)}",
                 )
+        # attempted (``_attempt``: the phases), and retried while the failure may pass
+        return self._with_retries()
+
+    def _attempt(self, attempt: int) -> results.AppResult:
+        """One attempt, in phases; each failure ends it with its own Reason."""
+        previous = self.session.inventories.get(self.app, inventory.Inventory())
+        # 1. resolve secrets (and seal per cluster) just before the diff
+        try:
+            desired, secret_paths, always_apply = self.resolve()
+        except Exception as exc:  # noqa: BLE001 - this Application fails; the others go on
+            if isinstance(exc, errors.InputError) and not failures.is_secret_error(exc):
+                reason = Reason.INVALID_SPEC
+            else:
+                reason = failures.reason_for(exc, Reason.SECRET_RESOLUTION_FAILED)
+            return self._failed(reason, failures.message(exc), attempts=attempt)
+        # 2. diff (desired against the live objects of the cluster-wide LISTs, and owned stale ones)
+        regular = [o for o in desired if not plan.is_hook(o) and not plan.is_skipped(o)]
+        live = self._live_view(desired, previous)
+        owned_stale = self._owned_stale(regular, live, previous)
+        try:
+            app_diff = diff.diff_all(
+                regular,
+                live,
+                extra=owned_stale,
+                ignore=self.prepared.rules,
+                secret_paths=secret_paths,
+                text=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - a broken ignore rule must fail only this app
+            return self._failed(Reason.DIFF_FAILED, failures.message(exc), attempts=attempt)
+        # 3. classify drift: what this sync applies (changed in Git, missing, secret-bearing, healed)
+        rows, to_apply = self._classify(app_diff, regular, live, always_apply)
+        # 4. plan (phases, waves, hooks, prunes); a resource another Application owns may block it
+        options = dataclasses.replace(self.prepared.policy.options, apply_out_of_sync_only=True)
+        if options.flag("respect_ignore_differences") and self.prepared.rules:
+            desired = [self._respect(o, live) for o in desired]
+        try:
+            the_plan = self._plan(desired, live, previous, options=options, to_apply=to_apply)
+        except errors.FleetError as exc:
+            return self._failed(Reason.INVALID_SPEC, failures.message(exc), attempts=attempt)
+        self._note_skips(the_plan, rows)
+        if the_plan.blocked:
+            owners = ", ".join(f"{s.ref} (owned by {s.owner})" for s in the_plan.shared)
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.SHARED_RESOURCE,
+                message=f"FailOnSharedResource: {owners}",
+                attempts=attempt,
+            )
+        # 5. execute the steps: prune, apply the wave, run its hooks, wait for health (``run_step``);
+        #    a dry run validates on the server instead, a diff only compares
+        needs = self._needs_operation(the_plan, to_apply)
+        failure: failures.StepFailed | None = None
+        deleted: set[Ref] = set()
+        if needs and self.settings.kind is results.RunKind.SYNC:
+            failure = self._execute(the_plan, rows, live, deleted)
+        elif needs and self.settings.kind is results.RunKind.DRY_RUN:
+            failure = self._dry_run(the_plan, rows)
+        else:
+            self._would(the_plan, rows, to_apply)
+        # 6. record the inventory, also after a failed step (planned deletes not done stay listed)
+        if self.settings.writes:
+            unrecorded = self._record_inventory(the_plan, previous, deleted)
+            if failure is None:
+                failure = unrecorded
+        # 7. the verdict, with the health of every object (``finish``)
+        if the_plan.empty_prune_refused and failure is None:
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=Reason.EMPTY_PRUNE_REFUSED,
+                message="automated sync refused to prune every resource (allowEmpty is false)",
+                attempts=attempt,
+            )
+        if failure is not None:
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.FAILED,
+                reason=failure.reason,
+                message=failure.message,
+                attempts=attempt,
+            )
+        return self.finish(
+            rows,
+            live,
+            phase=OperationPhase.SUCCEEDED,
+            reason=Reason.SUCCEEDED,
+            message=self._summary(rows),
+            attempts=attempt,
+        )
+
+    # -- retries ------------------------------------------------------------------------------------
+
+    def _with_retries(self) -> results.AppResult:
+        """Attempt, then attempt again after each delay of ``syncPolicy.retry`` while a sync fails
+        for a reason that may pass and the cluster's time allows (live state read again first)."""
         delays = (
             self.prepared.policy.retry.delays()
             if (self.prepared.policy.retry and self.settings.retry)
@@ -124,137 +228,7 @@ class AppSync:
         out.extend((e.ref, e.api_version) for e in (previous.entries if previous else ()))
         return out
 
-    def _attempt(self, attempt: int) -> results.AppResult:
-        session = self.session
-        previous = session.inventories.get(self.app, inventory.Inventory())
-        # 1. resolve secrets (and seal per cluster) just before the diff
-        try:
-            desired, secret_paths, always_apply = self.resolve()
-        except Exception as exc:  # noqa: BLE001 - this Application fails; the others go on
-            if isinstance(exc, errors.InputError) and not failures.is_secret_error(exc):
-                reason = Reason.INVALID_SPEC
-            else:
-                reason = failures.reason_for(exc, Reason.SECRET_RESOLUTION_FAILED)
-            return self._failed(reason, failures.message(exc), attempts=attempt)
-        regular = [o for o in desired if not plan.is_hook(o) and not plan.is_skipped(o)]
-        # 2. diff (desired against the live objects of the cluster-wide LISTs)
-        live = self._live_view(desired, previous)
-        current = inventory.from_objects(regular)
-        stale = [e.ref for e in inventory.diff(previous, current) if e.ref in live]
-        owned_stale = [r for r in stale if inventory.is_owned_by(live[r], self.app)]
-        try:
-            app_diff = diff.diff_all(
-                regular,
-                live,
-                extra=owned_stale,
-                ignore=self.prepared.rules,
-                secret_paths=secret_paths,
-                text=True,
-            )
-        except Exception as exc:  # noqa: BLE001 - a broken ignore rule must fail only this app
-            return self._failed(Reason.DIFF_FAILED, failures.message(exc), attempts=attempt)
-        rows, to_apply = self._classify(app_diff, regular, live, always_apply)
-        # 3. plan
-        policy = self.prepared.policy
-        options = dataclasses.replace(policy.options, apply_out_of_sync_only=True)
-        if options.flag("respect_ignore_differences") and self.prepared.rules:
-            desired = [self._respect(o, live) for o in desired]
-        try:
-            the_plan = plan.plan_sync(
-                desired,
-                live,
-                app=self.app,
-                previous=previous,
-                policy=policy,
-                options=options,
-                prune=True if self.settings.prune else None,
-                out_of_sync=to_apply,
-                namespace=self.work.namespace,
-                revision=self.work.revision,
-                started_at=self.settings.started_at,
-            )
-        except errors.FleetError as exc:
-            return self._failed(Reason.INVALID_SPEC, failures.message(exc), attempts=attempt)
-        self._note_skips(the_plan, rows)
-        if the_plan.blocked:
-            owners = ", ".join(f"{s.ref} (owned by {s.owner})" for s in the_plan.shared)
-            return self.finish(
-                rows,
-                live,
-                phase=OperationPhase.FAILED,
-                reason=Reason.SHARED_RESOURCE,
-                message=f"FailOnSharedResource: {owners}",
-                attempts=attempt,
-            )
-        needs = self._needs_operation(the_plan, to_apply)
-        # 4. execute (a sync; a dry run validates on the server; a diff only compares)
-        failure: failures.StepFailed | None = None
-        deleted: set[Ref] = set()
-        if needs and self.settings.kind is results.RunKind.SYNC:
-            failure = self._execute(the_plan, rows, live, deleted)
-        elif needs and self.settings.kind is results.RunKind.DRY_RUN:
-            failure = self._dry_run(the_plan, rows)
-        else:
-            self._would(the_plan, rows, to_apply)
-        # 5. record the inventory
-        if self.settings.writes:
-            # Planned deletes that did not happen (failed, or never reached) stay listed; stale
-            # objects the plan let go of (someone else's now) are forgotten.
-            not_deleted = [
-                i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
-            ]
-            record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
-            configmap = lifecycle.inventory_configmap(
-                self.app,
-                record,
-                appset=self.work.appset,
-                applications_sync=self.work.applications_sync,
-                cascade=self.work.cascade,
-                namespace=self.work.namespace,
-                hooks=lifecycle.delete_hooks(self.work.manifests),
-            )
-            if record != previous or lifecycle.differs(session.inventory_objects.get(self.app), configmap):
-                try:
-                    session.check_time("recording the inventory")
-                    session.ensure_inventory_namespace()
-                    written = self.api.apply(configmap, force=True)
-                    session.inventories[self.app] = record
-                    session.inventory_objects[self.app] = written
-                except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed
-                    if failure is None:
-                        failure = failures.StepFailed(
-                            failures.reason_for(exc, Reason.APPLY_FAILED),
-                            f"recording the inventory failed: {failures.message(exc)}",
-                        )
-        # 6. health and the verdict
-        if the_plan.empty_prune_refused and failure is None:
-            return self.finish(
-                rows,
-                live,
-                phase=OperationPhase.FAILED,
-                reason=Reason.EMPTY_PRUNE_REFUSED,
-                message="automated sync refused to prune every resource (allowEmpty is false)",
-                attempts=attempt,
-            )
-        if failure is not None:
-            return self.finish(
-                rows,
-                live,
-                phase=OperationPhase.FAILED,
-                reason=failure.reason,
-                message=failure.message,
-                attempts=attempt,
-            )
-        return self.finish(
-            rows,
-            live,
-            phase=OperationPhase.SUCCEEDED,
-            reason=Reason.SUCCEEDED,
-            message=self._summary(rows),
-            attempts=attempt,
-        )
-
-    # -- secrets --------------------------------------------------------------------------------------
+    # -- secrets and the diff ------------------------------------------------------------------------
 
     def resolve(self) -> tuple[list[dict[str, Any]], dict[Ref, Any], set[Ref]]:
         """Resolve references per object; Secrets for sealed delivery become SealedSecrets."""
@@ -310,6 +284,18 @@ class AppSync:
             if ns is not None:
                 view[ns_ref] = ns
         return view
+
+    def _owned_stale(
+        self,
+        regular: Sequence[Mapping[str, Any]],
+        live: Mapping[Ref, dict[str, Any]],
+        previous: inventory.Inventory,
+    ) -> list[Ref]:
+        """Objects of the previous inventory that Git no longer has, still live and still this
+        Application's: the diff shows them as extra (to prune)."""
+        current = inventory.from_objects(regular)
+        stale = [e.ref for e in inventory.diff(previous, current) if e.ref in live]
+        return [r for r in stale if inventory.is_owned_by(live[r], self.app)]
 
     def _respect(self, obj: dict[str, Any], live: Mapping[Ref, dict[str, Any]]) -> dict[str, Any]:
         ref = Ref.from_object(obj)
@@ -375,6 +361,31 @@ class AppSync:
                     row.action = results.Action.DRIFTED
                     row.message = "changed by hand; not healed (selfHeal is off)"
         return rows, to_apply
+
+    # -- plan -----------------------------------------------------------------------------------------
+
+    def _plan(
+        self,
+        desired: Sequence[Mapping[str, Any]],
+        live: Mapping[Ref, dict[str, Any]],
+        previous: inventory.Inventory,
+        *,
+        options: plan.SyncOptions,
+        to_apply: set[Ref],
+    ) -> plan.SyncPlan:
+        return plan.plan_sync(
+            desired,
+            live,
+            app=self.app,
+            previous=previous,
+            policy=self.prepared.policy,
+            options=options,
+            prune=True if self.settings.prune else None,
+            out_of_sync=to_apply,
+            namespace=self.work.namespace,
+            revision=self.work.revision,
+            started_at=self.settings.started_at,
+        )
 
     def _note_skips(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
         for skipped in the_plan.skipped:
@@ -447,7 +458,20 @@ class AppSync:
     def run_step(
         self, step: plan.Step, rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]], deleted: set[Ref]
     ) -> None:
-        for item in step.prune:
+        """One step of the plan (one wave of one phase): prune, then apply its objects and create
+        its hooks, then wait until they are healthy (hooks: complete)."""
+        self._prune(step.prune, rows, live, deleted)
+        waiting = self._apply_all(step.apply, rows, live)
+        self._wait(waiting, rows, live)
+
+    def _prune(
+        self,
+        items: Sequence[plan.Item],
+        rows: dict[Ref, Row],
+        live: dict[Ref, dict[str, Any]],
+        deleted: set[Ref],
+    ) -> None:
+        for item in items:
             row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion") or "")))
             try:
                 self.api.delete(
@@ -476,8 +500,13 @@ class AppSync:
                 ResultCode.PRUNED,
                 "pruned",
             )
+
+    def _apply_all(
+        self, items: Sequence[plan.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
+    ) -> list[plan.Item]:
+        """Apply the step's objects and create its hooks; returns what to wait for."""
         waiting: list[plan.Item] = []
-        for item in step.apply:
+        for item in items:
             if item.kind is plan.ItemKind.HOOK:
                 row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion"))))
                 row.action, row.hook, row.wave = (
@@ -526,7 +555,7 @@ class AppSync:
             if row.action is results.Action.UNCHANGED:
                 row.action = results.Action.CONFIGURED
             waiting.append(item)
-        self._wait(waiting, rows, live)
+        return waiting
 
     def _apply(self, item: plan.Item, live_obj: Mapping[str, Any] | None) -> dict[str, Any]:
         if item.server_side_apply:
@@ -710,6 +739,42 @@ class AppSync:
         elif row.action is results.Action.CONFIGURED:
             row.action = results.Action.WOULD_CONFIGURE
         row.status = SyncStatus.OUT_OF_SYNC
+
+    # -- inventory ------------------------------------------------------------------------------------
+
+    def _record_inventory(
+        self, the_plan: plan.SyncPlan, previous: inventory.Inventory, deleted: set[Ref]
+    ) -> failures.StepFailed | None:
+        """Write the inventory ConfigMap when it changed; the failure to write it, if any."""
+        session = self.session
+        # Planned deletes that did not happen (failed, or never reached) stay listed; stale
+        # objects the plan let go of (someone else's now) are forgotten.
+        not_deleted = [
+            i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
+        ]
+        record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
+        configmap = lifecycle.inventory_configmap(
+            self.app,
+            record,
+            appset=self.work.appset,
+            applications_sync=self.work.applications_sync,
+            cascade=self.work.cascade,
+            namespace=self.work.namespace,
+            hooks=lifecycle.delete_hooks(self.work.manifests),
+        )
+        if record != previous or lifecycle.differs(session.inventory_objects.get(self.app), configmap):
+            try:
+                session.check_time("recording the inventory")
+                session.ensure_inventory_namespace()
+                written = self.api.apply(configmap, force=True)
+                session.inventories[self.app] = record
+                session.inventory_objects[self.app] = written
+            except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed
+                return failures.StepFailed(
+                    failures.reason_for(exc, Reason.APPLY_FAILED),
+                    f"recording the inventory failed: {failures.message(exc)}",
+                )
+        return None
 
     # -- results -----------------------------------------------------------------------------------
 
