@@ -8,13 +8,17 @@ One cluster, in phases (each failure ends with its own ``Reason``, as Flux's kus
 marks Ready=False with BuildFailed or PruneFailed):
 
 1. connect: credentials are resolved through the secret layer here, in the worker;
-2. read live state: ONE LIST of inventory ConfigMaps (``fleet-system``), then ONE LIST per resource
+2. prepare every Application (``preparation``, no writes): SOPS decryption, namespaces, stamp, the
+   desired hash, its AppProject's restrictions;
+3. read live state: ONE LIST of inventory ConfigMaps (``fleet-system``), then ONE LIST per resource
    type the cluster's Applications need, across namespaces, filtered by fleet's managed-by label;
    an unchanged fleet therefore costs a LIST per type per cluster and not a request per object;
-3. per Application, on a small thread pool: prepare (SOPS decryption, namespaces, stamp, the
-   desired hash), resolve secret references (and seal Secrets delivered as SealedSecrets), diff,
-   plan, execute the plan's steps (prune, server-side apply, hooks, wait for health per wave,
-   SyncFail hooks), record the inventory, compute health, retry per ``syncPolicy.retry``.
+4. per Application, on a small thread pool (``app_sync``): resolve secret references (and seal
+   Secrets delivered as SealedSecrets), diff, classify drift, plan, execute the plan's steps
+   (prune, server-side apply, hooks, wait for health per wave, SyncFail hooks), record the
+   inventory, compute health, retry per ``syncPolicy.retry``; Applications removed from Git are
+   deleted, preserved or kept on the same pool (``removal``);
+5. the cluster's result, masked.
 
 Drift: every applied object carries the hash of its desired, pre-secret-resolution form
 (``DESIRED_HASH_ANNOTATION``). An object that differs from Git while its live hash still equals
@@ -26,7 +30,7 @@ secret backend is authoritative and a rotated value must reach the cluster.
 Secrets: values exist only in this process's memory; everything returned is masked here (the
 driver's mask does not know values resolved in another process).
 
-Modules, in the order a cluster meets them (each imports only those above it):
+Modules, bottom up (each imports only modules listed above it):
 
 - ``units``: the frozen work (``Settings``, ``AppWork``, ``ClusterWork``) the driver pickles;
 - ``failures``: the ``Reason`` an error means, masked messages, results of work that failed whole;
@@ -89,44 +93,12 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     )
     worker = _worker_name()
     _register_literal_credentials(work.cluster)
-    cluster = work.cluster.name
-    fields = {"cluster": cluster, "apps": len(work.apps), "kind": settings.kind.value}
+    fields = {"cluster": work.cluster.name, "apps": len(work.apps), "kind": settings.kind.value}
     _log.debug("cluster sync started", extra={"fields": fields})
 
     # 1. connect (references among the credentials are resolved here, in the worker)
-    # A request never waits much beyond the cluster's budget, so an abandoned worker thread ends
-    # soon; the driver's per-cluster deadline fires first and reports a hanging cluster (Timeout).
-    read_timeout = settings.request_timeout
-    if settings.cluster_timeout:
-        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout + 5.0))
     try:
-        credential_resolver = None
-        creds = work.cluster.credentials
-        if any(
-            auth.is_reference(v)
-            for v in (
-                creds.bearer_token,
-                creds.password,
-                creds.client_key_data,
-                creds.client_cert_data,
-                creds.ca_data,
-                creds.username,
-            )
-        ):
-            resolver = sessions.shared_resolver(work)
-            if resolver is None:
-                from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
-
-                resolver = resolver_mod.Resolver()
-            credential_resolver = resolver.credential_resolver(work.cluster)
-        api = client.connect(
-            work.cluster,
-            credential_resolver=credential_resolver,
-            qps=settings.qps,
-            burst=settings.burst,
-            timeout=(min(5.0, read_timeout), read_timeout),
-            pool_size=max(4, settings.app_concurrency * 2),
-        )
+        api = _connect(work)
     except errors.FleetError as exc:
         reason = (
             Reason.SECRET_RESOLUTION_FAILED if failures.is_secret_error(exc) else Reason.PERMISSION_DENIED
@@ -143,34 +115,10 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
 
     session = sessions.Session(work, api, deadline)
     try:
-        # 2. prepare every Application (local work), then read the live state: ONE LIST of the
-        #    inventories, ONE LIST per resource type
-        scoped = preparation.cluster_scope(api, work.apps)
-        prepared = [
-            preparation.check_project(preparation.prepare_safely(app, scoped), scoped, work.cluster)
-            for app in work.apps
-        ]
-        renders_configmaps = any(
-            Ref.from_object(o).kind == "ConfigMap" and Ref.from_object(o).group == ""
-            for p in prepared
-            if not p.failure
-            for o in p.objects
-        )
-        session.read_inventories(also_configmaps=renders_configmaps)
-        removed = removal.find_removed(work, session)
-        kinds = preparation.kinds_needed(prepared, session.inventories)
-        for key, api_version in removal.removal_kinds(removed).items():
-            kinds.setdefault(key, api_version)
-        create_namespace = any(not p.failure and p.policy.options.flag("create_namespace") for p in prepared)
-        if create_namespace:
-            session.list_kind("", "Namespace", "v1", everything=True)
-        for (group, kind), api_version in sorted(kinds.items()):
-            if (group, kind) == ("", "ConfigMap") and renders_configmaps and not work.cluster.namespaces:
-                continue  # already listed with the inventories
-            if (group, kind) == ("", "Namespace") and create_namespace:
-                continue
-            session.check_time(f"listing {kind}")
-            session.list_kind(group, kind, api_version)
+        # 2. prepare every Application (local work; discovery tells which kinds are cluster-scoped)
+        prepared = _prepare_all(session)
+        # 3. read the live state: ONE LIST of the inventories, ONE LIST per resource type
+        removed = _read_live_state(session, prepared)
     except Exception as exc:  # noqa: BLE001 - the whole cluster failed; say why and stop here
         stats = api.stats().by_verb
         api.close()
@@ -196,22 +144,16 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
             )
         )
 
-    # 3. every Application on a small pool of threads (bounded concurrency per cluster)
-    apps: list[results.AppResult] = []
-    with concurrent.futures.ThreadPoolExecutor(
-        max_workers=max(1, settings.app_concurrency), thread_name_prefix=f"fleet-{cluster}"
-    ) as pool:
-        futures = [pool.submit(app_sync.run_app, session, item) for item in prepared]
-        futures.extend(pool.submit(removal.run_removal, session, item) for item in removed)
-        for future in concurrent.futures.as_completed(futures):
-            apps.append(future.result())
-    apps.sort(key=lambda a: a.name)
+    # 4. every Application (and every one removed from Git) on the cluster's pool of threads
+    apps = _run_apps(session, prepared, removed)
+
+    # 5. the cluster's result: unreachable when every Application found it so
     stats = api.stats().by_verb
     api.close()
     unreachable = [a for a in apps if a.reason is Reason.CLUSTER_UNREACHABLE]
     reason = Reason.CLUSTER_UNREACHABLE if apps and len(unreachable) == len(apps) else None
     result = results.ClusterResult(
-        cluster=cluster,
+        cluster=work.cluster.name,
         server=work.cluster.server,
         reachable=reason is None,
         reason=reason,
@@ -226,6 +168,100 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
         extra={"fields": {**fields, "ok": result.ok, "requests": result.request_total}},
     )
     return _masked(result)
+
+
+def _connect(work: ClusterWork) -> client.ClusterClient:
+    """The cluster's API client; references among its credentials are resolved here."""
+    settings = work.settings
+    # A request never waits much beyond the cluster's budget, so an abandoned worker thread ends
+    # soon; the driver's per-cluster deadline fires first and reports a hanging cluster (Timeout).
+    read_timeout = settings.request_timeout
+    if settings.cluster_timeout:
+        read_timeout = max(1.0, min(read_timeout, settings.cluster_timeout + 5.0))
+    credential_resolver = None
+    creds = work.cluster.credentials
+    if any(
+        auth.is_reference(v)
+        for v in (
+            creds.bearer_token,
+            creds.password,
+            creds.client_key_data,
+            creds.client_cert_data,
+            creds.ca_data,
+            creds.username,
+        )
+    ):
+        resolver = sessions.shared_resolver(work)
+        if resolver is None:
+            from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+
+            resolver = resolver_mod.Resolver()
+        credential_resolver = resolver.credential_resolver(work.cluster)
+    return client.connect(
+        work.cluster,
+        credential_resolver=credential_resolver,
+        qps=settings.qps,
+        burst=settings.burst,
+        timeout=(min(5.0, read_timeout), read_timeout),
+        pool_size=max(4, settings.app_concurrency * 2),
+    )
+
+
+def _prepare_all(session: sessions.Session) -> list[preparation.Prepared]:
+    """Every Application of the cluster prepared, and checked against its AppProject."""
+    work = session.work
+    scoped = preparation.cluster_scope(session.api, work.apps)
+    return [
+        preparation.check_project(preparation.prepare_safely(app, scoped), scoped, work.cluster)
+        for app in work.apps
+    ]
+
+
+def _read_live_state(
+    session: sessions.Session, prepared: list[preparation.Prepared]
+) -> list[removal.Removed]:
+    """ONE LIST of the inventories, then ONE LIST per resource type the Applications (and those
+    removed from Git, returned) need, into the session."""
+    work = session.work
+    renders_configmaps = any(
+        Ref.from_object(o).kind == "ConfigMap" and Ref.from_object(o).group == ""
+        for p in prepared
+        if not p.failure
+        for o in p.objects
+    )
+    session.read_inventories(also_configmaps=renders_configmaps)
+    removed = removal.find_removed(work, session)
+    kinds = preparation.kinds_needed(prepared, session.inventories)
+    for key, api_version in removal.removal_kinds(removed).items():
+        kinds.setdefault(key, api_version)
+    create_namespace = any(not p.failure and p.policy.options.flag("create_namespace") for p in prepared)
+    if create_namespace:
+        session.list_kind("", "Namespace", "v1", everything=True)
+    for (group, kind), api_version in sorted(kinds.items()):
+        if (group, kind) == ("", "ConfigMap") and renders_configmaps and not work.cluster.namespaces:
+            continue  # already listed with the inventories
+        if (group, kind) == ("", "Namespace") and create_namespace:
+            continue
+        session.check_time(f"listing {kind}")
+        session.list_kind(group, kind, api_version)
+    return removed
+
+
+def _run_apps(
+    session: sessions.Session, prepared: list[preparation.Prepared], removed: list[removal.Removed]
+) -> list[results.AppResult]:
+    """Every Application on a small pool of threads (bounded concurrency per cluster), by name."""
+    apps: list[results.AppResult] = []
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=max(1, session.settings.app_concurrency),
+        thread_name_prefix=f"fleet-{session.cluster.name}",
+    ) as pool:
+        futures = [pool.submit(app_sync.run_app, session, item) for item in prepared]
+        futures.extend(pool.submit(removal.run_removal, session, item) for item in removed)
+        for future in concurrent.futures.as_completed(futures):
+            apps.append(future.result())
+    apps.sort(key=lambda a: a.name)
+    return apps
 
 
 __all__ = [

@@ -1,5 +1,5 @@
 """Applications removed from Git: their inventory is still on the cluster, but the run no longer
-generates them. Each is deleted (PreDelete hooks, its objects wave by wave, PostDelete hooks, then
+generates them. Each is deleted (PreDelete hooks, its objects in reverse waves, PostDelete hooks, then
 its inventory), preserved (only the inventory goes), or kept, as ``fleet.lifecycle`` decides.
 
 Where it sits: only in a run that covers the whole fleet (``ClusterWork.removal``).
