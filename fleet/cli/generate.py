@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from fleet import appset, argo, errors, kyaml, redact
+from fleet.cli import common
 from fleet.clusters import argocd
 
 
@@ -202,7 +203,6 @@ def register(app: typer.Typer) -> None:
                 output=output,
             )
         except errors.FleetError as exc:
-            typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-            raise typer.Exit(int(exc.exit_code)) from None
+            raise common.fail(exc) from None
         if code:
             raise typer.Exit(code)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from fleet import errors, redact, results, store
+from fleet.cli import common
 from fleet.health import Health
 from fleet.status import SyncStatus
 
@@ -184,11 +185,6 @@ NotifyDiffsOpt = Annotated[
     bool,
     typer.Option("--notify-include-diffs", help="Put the (masked) diffs into notifications too."),
 ]
-
-
-def _fail(exc: errors.FleetError) -> typer.Exit:
-    typer.echo(f"error: {redact.mask(str(exc))}", err=True)
-    return typer.Exit(int(exc.exit_code))
 
 
 def _console(file: Any = None) -> Any:
@@ -408,7 +404,7 @@ def _run(kind: results.RunKind, flags: dict[str, Any]) -> results.RunResult:
         with contextlib.redirect_stdout(sys.stderr):
             return sync.run(_request(kind, **flags))
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
 
 
 def _loop(kind: results.RunKind, flags: dict[str, Any]) -> int:
@@ -447,7 +443,7 @@ def _loop(kind: results.RunKind, flags: dict[str, Any]) -> int:
                 on_run=on_run,
             )
     except errors.FleetError as exc:
-        raise _fail(exc) from None
+        raise common.fail(exc) from None
     if outcome.stopped_by:
         typer.echo(f"stopped by {outcome.stopped_by} after {outcome.runs} runs", err=True)
     return outcome.exit_code
@@ -557,7 +553,7 @@ def register(app: typer.Typer) -> None:
         if every is not None:
             raise typer.Exit(_loop(kind, flags))
         if runs:
-            raise _fail(errors.InputError("needs --every", field="--runs"))
+            raise common.fail(errors.InputError("needs --every", field="--runs"))
         run = _run(kind, flags)
         if metrics_file:
             from fleet import loop
@@ -645,7 +641,7 @@ def register(app: typer.Typer) -> None:
             apps = db.app_states()
             clusters = db.cluster_states()
         except errors.FleetError as exc:
-            raise _fail(exc) from None
+            raise common.fail(exc) from None
 
         def chosen(value: str, patterns: list[str] | None) -> bool:
             return not patterns or any(fnmatch.fnmatchcase(value, p) for p in patterns)
@@ -716,7 +712,7 @@ def register(app: typer.Typer) -> None:
                 )
             text = report.render(history[0], history, fmt=format_.value)
         except errors.FleetError as exc:
-            raise _fail(exc) from None
+            raise common.fail(exc) from None
         if output_file is None:
             typer.echo(text, nl=False)
         else:
@@ -755,5 +751,5 @@ def register(app: typer.Typer) -> None:
                 table=_print,
             )
         except errors.FleetError as exc:
-            raise _fail(exc) from None
+            raise common.fail(exc) from None
         raise typer.Exit(code)
