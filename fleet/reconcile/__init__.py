@@ -48,7 +48,7 @@ import os
 import socket
 import time
 
-from fleet import errors, inventory, log, models, redact, results
+from fleet import errors, inventory, log, models, plan, redact, results
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
@@ -204,6 +204,7 @@ def _connect(work: ClusterWork) -> client.ClusterClient:
         burst=settings.burst,
         timeout=(min(5.0, read_timeout), read_timeout),
         pool_size=max(4, settings.app_concurrency * 2),
+        field_manager=plan.FIELD_MANAGER,
     )
 
 
