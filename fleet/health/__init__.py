@@ -7,7 +7,9 @@ Checks are pure functions of one live object (a dict as the API returns it), so 
 The vocabulary and the best-to-worst order follow Argo CD's gitops-engine (``pkg/health``); each
 kind's rules live in their own module (``deployment.py``, ``job.py``, ...). Kinds without a
 built-in check fall back to ``generic.check`` (``status.conditions`` / ``status.phase``), and
-users can plug their own per group/kind (``custom.register``, entry points, or a rules file).
+users can plug their own per group/kind (``custom.register``, entry points, or a rules file), or
+configure Argo CD's Lua checks and Flux's CEL expressions (``lua``, ``cel``, ``config``, which
+also documents the order in which all of these are tried).
 """
 
 from __future__ import annotations
@@ -116,19 +118,53 @@ def _build_checks() -> dict[tuple[str, str], HealthCheck]:
 HEALTH_CHECKS: dict[tuple[str, str], HealthCheck] = _build_checks()
 
 
-def lookup(group: str, kind: str) -> HealthCheck:
-    """The check for a group/kind: a registered custom one, else built-in, else generic."""
+def resolve(group: str, kind: str, config: HealthConfigLike | None = None) -> tuple[str, HealthCheck]:
+    """The check that decides a group/kind and the name of its source, in the documented order.
+
+    ``config`` (a ``fleet.health.config.HealthConfig``) holds the Lua and CEL checks of a run;
+    the order and the names are ``fleet.health.config.Source``.
+    """
+    from fleet.health import config as config_mod
     from fleet.health import custom, generic
 
-    found = custom.CUSTOM_CHECKS.get((group, kind)) or HEALTH_CHECKS.get((group, kind))
-    return found if found is not None else generic.check
+    if config:
+        found = config.before_python(group, kind)
+        if found is not None:
+            return found[0].value, found[1]
+    registered = custom.CUSTOM_CHECKS.get((group, kind))
+    if registered is not None:
+        return config_mod.Source.PYTHON.value, registered
+    if config:
+        found = config.after_python(group, kind)
+        if found is not None:
+            return found[0].value, found[1]
+    built_in = HEALTH_CHECKS.get((group, kind))
+    if built_in is not None:
+        return config_mod.Source.BUILT_IN.value, built_in
+    return config_mod.Source.GENERIC.value, generic.check
 
 
-def check(obj: Mapping[str, Any] | None) -> HealthStatus:
+def lookup(group: str, kind: str, config: HealthConfigLike | None = None) -> HealthCheck:
+    """The check for a group/kind: configured Lua/CEL, a registered custom one, built-in, else generic."""
+    return resolve(group, kind, config)[1]
+
+
+class HealthConfigLike(Protocol):
+    """What ``check`` needs of a ``fleet.health.config.HealthConfig`` (defined there, above us)."""
+
+    def __bool__(self) -> bool: ...
+
+    def before_python(self, group: str, kind: str) -> tuple[Any, HealthCheck] | None: ...
+
+    def after_python(self, group: str, kind: str) -> tuple[Any, HealthCheck] | None: ...
+
+
+def check(obj: Mapping[str, Any] | None, *, config: HealthConfigLike | None = None) -> HealthStatus:
     """The health of one live object (``None`` when it does not exist: Missing).
 
     An object being deleted is Progressing whatever its kind (gitops-engine does the same); a
-    check that raises gives Unknown with the error as message, never an exception.
+    check that raises gives Unknown with the error as message, never an exception. ``config``
+    adds the run's Lua and CEL checks (``fleet.health.config``).
     """
     if obj is None:
         return HealthStatus(Health.MISSING, "resource does not exist")
@@ -137,7 +173,7 @@ def check(obj: Mapping[str, Any] | None) -> HealthStatus:
         return HealthStatus(Health.PROGRESSING, "Pending deletion")
     group, kind = group_kind(obj)
     try:
-        return lookup(group, kind)(obj)
+        return lookup(group, kind, config)(obj)
     except Exception as exc:  # a broken custom check or odd object must not abort the sync
         return HealthStatus(Health.UNKNOWN, f"health check for {kind} failed: {type(exc).__name__}: {exc}")
 
@@ -180,4 +216,5 @@ __all__ = [
     "group_kind",
     "is_worse",
     "lookup",
+    "resolve",
 ]
