@@ -60,6 +60,7 @@ from fleet import (
 )
 from fleet.clusters import registry, selectors
 from fleet.health import Health
+from fleet.health import config as health_config
 from fleet.render import cache as render_cache
 from fleet.render import helmrepo
 from fleet.status import OperationPhase, Reason, SyncStatus
@@ -139,6 +140,11 @@ class SyncRequest:
     secrets_generation: int = 0
     # Notifications after the run is recorded (``--notify-*``; None: none). Never changes the result.
     notify: notify.Settings | None = None
+    # Health checks from Argo CD and Flux (``--resource-customizations``, ``--argocd-cm``,
+    # ``--health-exprs``): local paths, winning over the fleet's own fleet.yaml (fleet.health.config).
+    resource_customizations: tuple[str, ...] = ()
+    argocd_cms: tuple[str, ...] = ()
+    health_exprs: tuple[str, ...] = ()
 
 
 Key = rollout.Key  # (cluster, Application)
@@ -456,7 +462,9 @@ def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) 
 # --- the plan of a run --------------------------------------------------------------------------
 
 
-def settings_for(request: SyncRequest, started_at: float) -> reconcile.Settings:
+def settings_for(
+    request: SyncRequest, started_at: float, *, health: health_config.HealthConfig | None = None
+) -> reconcile.Settings:
     return reconcile.Settings(
         kind=request.kind,
         prune=True if request.prune else None,
@@ -469,7 +477,33 @@ def settings_for(request: SyncRequest, started_at: float) -> reconcile.Settings:
         started_at=int(started_at),
         resolver_key=request.resolver_key,
         secrets_generation=request.secrets_generation,
+        health=health or health_config.HealthConfig(),
     )
+
+
+def fleet_health(request: SyncRequest, repos: gitsource.RepoCache) -> health_config.HealthConfig:
+    """The run's configured health checks: the flags' files over the fleet's ``fleet.yaml``."""
+    flags = health_config.from_paths(
+        resource_customizations=request.resource_customizations,
+        argocd_cms=request.argocd_cms,
+        health_exprs=request.health_exprs,
+    )
+    where = request.fleet
+    if _is_local(where) and request.revision is None:
+        if not Path(where).is_dir():
+            return flags  # a single file of ApplicationSets has no fleet.yaml
+        source: gitsource.Source = gitsource.WorkTreeSource(where, url=where)
+    else:
+        url = str(Path(where).resolve()) if _is_local(where) else where
+        source = repos.open(url, request.revision or "HEAD")
+    return flags.over(health_config.from_fleet(source))
+
+
+def _kinds(works: Iterable[reconcile.AppWork]) -> set[tuple[str, str]]:
+    """Every group/kind a run applies (what its health checks can be asked about)."""
+    from fleet import health
+
+    return {health.group_kind(obj) for work in works for obj in work.manifests}
 
 
 def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = None) -> RunPlan:
@@ -491,6 +525,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
     repos = gitsource.RepoCache(root, max_age=request.git_max_age, repo_map=request.repo_map)
     fleet = open_fleet(request, repos)
+    checks = fleet_health(request, repos)
     reg = build_registry(request)
     every_cluster = reg.clusters()
     generated = appset.expand_fleet(
@@ -566,7 +601,6 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     checkouts = Checkouts(repos, tmp=tmp)
     render_all(selected, checkouts, cache=cache)
 
-    settings = settings_for(request, started_at)
     policies = {
         r.name: lifecycle.AppSetPolicy(
             r.appset.applications_sync.value, r.appset.preserve_resources_on_deletion
@@ -610,6 +644,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
                 cluster_labels=dict(item.cluster.labels),
             )
         )
+    # Only the checks that can match a kind of this run travel to the workers.
+    settings = settings_for(request, started_at, health=checks.for_kinds(_kinds(works.values())))
     schedule, notes = _schedule(
         generated, candidates, cli=cli_rollout, manual=bool(request.apps), problems=problems
     )

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from fleet import errors, log
-from fleet.cli import clusters, common, generate, secrets_cmd, sim, sync
+from fleet.cli import clusters, common, generate, health, secrets_cmd, sim, sync
 
 app = typer.Typer(
     name="fleet",
@@ -35,7 +35,7 @@ def _root(
     log.configure(log_format, verbose=verbose)
 
 
-for _module in (generate, clusters, sim, sync, secrets_cmd):
+for _module in (generate, clusters, sim, sync, secrets_cmd, health):
     _module.register(app)
 
 

@@ -19,6 +19,7 @@ import typer
 
 from fleet import errors, redact, results, store
 from fleet.cli import common
+from fleet.cli import health as health_cli
 from fleet.health import Health
 from fleet.status import SyncStatus
 
@@ -392,6 +393,9 @@ def _request(kind: results.RunKind, **flags: Any) -> Any:
             on=flags.get("notify_on"),
             include_diffs=flags.get("notify_include_diffs", False),
         ),
+        resource_customizations=tuple(flags.get("resource_customizations") or ()),
+        argocd_cms=tuple(flags.get("argocd_cm") or ()),
+        health_exprs=tuple(flags.get("health_exprs") or ()),
     )
 
 
@@ -542,6 +546,9 @@ def register(app: typer.Typer) -> None:
         notify_markdown: NotifyMarkdownOpt = None,
         notify_on: NotifyOnOpt = None,
         notify_include_diffs: NotifyDiffsOpt = False,
+        resource_customizations: health_cli.ResourceCustomizationsOpt = None,
+        argocd_cm: health_cli.ArgocdCmOpt = None,
+        health_exprs: health_cli.HealthExprsOpt = None,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
@@ -595,6 +602,9 @@ def register(app: typer.Typer) -> None:
         notify_markdown: NotifyMarkdownOpt = None,
         notify_on: NotifyOnOpt = None,
         notify_include_diffs: NotifyDiffsOpt = False,
+        resource_customizations: health_cli.ResourceCustomizationsOpt = None,
+        argocd_cm: health_cli.ArgocdCmOpt = None,
+        health_exprs: health_cli.HealthExprsOpt = None,
         output: OutputOpt = Output.TABLE,
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).

@@ -26,8 +26,8 @@ What a script sees and returns (Argo CD's ``util/lua`` semantics):
 A script that fails (syntax error, runtime error, time or memory limit) gives Unknown with the
 error as message, never an exception. Limits per evaluation: ``INSTRUCTION_LIMIT`` Lua VM
 instructions and ``TIME_LIMIT`` seconds (checked by a count hook every ``HOOK_EVERY``
-instructions, on every coroutine too), and ``MEMORY_LIMIT`` bytes (lupa's allocator limit,
-covering the copy of ``obj``). One long C library call (a string pattern search) is not
+instructions, on every coroutine too), and ``MEMORY_LIMIT`` bytes allocated by the script
+(lupa's allocator limit, counted above the copy of ``obj``). One long C library call (a string pattern search) is not
 interrupted by the hook; the memory limit bounds how much text it can work on.
 """
 
@@ -45,7 +45,7 @@ from fleet import errors, health, kyaml
 
 INSTRUCTION_LIMIT = 20_000_000  # Lua VM instructions per evaluation (Argo CD: 1 s of wall time)
 TIME_LIMIT = 1.0  # seconds per evaluation, as Argo CD's context deadline
-MEMORY_LIMIT = 64 * 1024 * 1024  # bytes per evaluation, the object's copy included
+MEMORY_LIMIT = 64 * 1024 * 1024  # bytes a script may allocate, beyond the copy of the object
 HOOK_EVERY = 10_000  # instructions between two checks of the limits
 
 INVALID_STATUS = "Lua returned an invalid health status"  # Argo CD's own message
@@ -202,25 +202,25 @@ def run(
             register_eval=False, register_builtins=False, unpack_returned_tuples=False, max_memory=memory_limit
         )
         bootstrap = runtime.execute(f"return function(...) {_BOOTSTRAP} end")
+        # lupa builds tables and pushes arguments outside protected calls, where running out of
+        # memory aborts the process: the object is copied with no limit (it is already in our
+        # memory), and the script's limit starts above that copy, inside the protected call.
+        runtime.set_max_memory(0)
         lua_obj = runtime.table_from(_plain(obj), recursive=True)
-        ticks = max(1, instruction_limit // HOOK_EVERY)
-        result = bootstrap(
-            check.script,
-            "=health.lua",  # Lua cuts chunk names at 60 bytes; the origin prefixes the message instead
-            check.open_libs,
-            lua_obj,
-            ticks,
-            HOOK_EVERY,
-            time.monotonic,
-            time.monotonic() + time_limit,
-        )
+        args = (check.script, "=health.lua", check.open_libs, lua_obj, max(1, instruction_limit // HOOK_EVERY))
+        runtime.set_max_memory(runtime.get_memory_used() + memory_limit, total=True)
+        try:
+            # "=health.lua": Lua cuts chunk names at 60 bytes; the origin prefixes messages instead.
+            result = bootstrap(*args, HOOK_EVERY, time.monotonic, time.monotonic() + time_limit)
+        finally:
+            runtime.set_max_memory(0)  # reading the result must not hit the limit either
+        return _verdict(result, lupa_lua)
     except lupa_lua.LuaMemoryError:
         return health.HealthStatus(
             health.Health.UNKNOWN, f"{check.origin}: health script exceeded its memory limit ({memory_limit >> 20} MiB)"
         )
     except lupa_lua.LuaError as exc:
         return health.HealthStatus(health.Health.UNKNOWN, _error_text(exc, check.origin))
-    return _verdict(result, lupa_lua)
 
 
 def _plain(value: Any) -> Any:

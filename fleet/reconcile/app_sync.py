@@ -594,7 +594,7 @@ class AppSync:
         if self.session.deadline is not None:
             deadline = min(deadline, self.session.deadline)
         interval = self.settings.poll_interval
-        statuses = {item.ref: health.check(live.get(item.ref)) for item in items}
+        statuses = {item.ref: health.check(live.get(item.ref), config=self.settings.health) for item in items}
         while True:
             pending = [i for i in items if not statuses[i.ref].status.is_settled()]
             degraded = [i for i in items if statuses[i.ref].status is health.Health.DEGRADED]
@@ -619,7 +619,7 @@ class AppSync:
                 if obj is not None:
                     live[item.ref] = obj
                     self.session.set_live(item.ref, obj)
-                statuses[item.ref] = health.check(obj)
+                statuses[item.ref] = health.check(obj, config=self.settings.health)
         # Hooks: delete per policy once they completed; a failed hook fails the step.
         failed_hooks = []
         for item in items:
@@ -804,7 +804,7 @@ class AppSync:
         ):
             obj = live.get(row.ref)
             state = (
-                health.check(obj)
+                health.check(obj, config=self.settings.health)
                 if row.action
                 not in (results.Action.PRUNED, results.Action.WOULD_PRUNE, results.Action.PRUNE_SKIPPED)
                 else None

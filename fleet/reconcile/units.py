@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet import lifecycle, models, projects, results
+from fleet.health import config as health_config
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Settings:
     # survives in a Ray actor), and drops its cache when the refresh generation changes.
     resolver_key: str = ""
     secrets_generation: int = 0
+    # The run's Lua and CEL health checks (scripts and expressions as text, only those for kinds
+    # the run applies): every wave's health and every verdict use them.
+    health: health_config.HealthConfig = field(default_factory=health_config.HealthConfig)
 
     @property
     def writes(self) -> bool:
