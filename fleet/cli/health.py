@@ -118,7 +118,8 @@ def _table(verdicts: Sequence[Verdict]) -> str:
     for v in verdicts:
         table.add_row(v.file, v.obj, v.status.value, v.source, v.message)
     buffer = io.StringIO()
-    Console(file=buffer, width=200, no_color=True, highlight=False).print(table)
+    # Wide enough never to fold a path: people read it, scripts use -o json.
+    Console(file=buffer, width=1000, no_color=True, highlight=False).print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()).strip("\n")
 
 
