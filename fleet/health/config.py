@@ -194,7 +194,7 @@ def customizations_from_source(source: gitsource.Source, under: str, *, label: s
     """The ``health.lua`` scripts of a ``resource_customizations`` tree at ``under`` in ``source``."""
     prefix = under.strip("/")
     if prefix and prefix not in source.list_all_dirs():
-        raise errors.InputError("is not a directory of the repository", file=label)
+        raise errors.InputError(f"{under!r} is not a directory of the repository", file=label)
     files = []
     for rel in source.list_files():
         inner = rel[len(prefix) + 1 :] if prefix else rel
@@ -315,6 +315,8 @@ def _inside(path: str, source: gitsource.Source, label: str, field: str) -> str:
 
 def _read_inside(source: gitsource.Source, rel: str, label: str, field: str) -> bytes:
     clean = _inside(rel, source, label, field)
+    if clean not in source.list_files():
+        raise errors.InputError(f"{rel!r} is not a file of the repository", file=label, field=f"health.{field}")
     try:
         return source.read(clean)
     except gitsource.RepoError as exc:
