@@ -645,6 +645,19 @@ class ClusterClient:
             return resources[kind]
         raise UnknownKind(cluster=self.name, api_version=api_version, kind=kind)
 
+    def resource_named(self, api_version: str, name: str) -> discovery.Resource:
+        """A resource of ``api_version`` by its plural (``placementdecisions``, as dynamic clients
+        name it), its kind, or a short name, from the same cached discovery as ``resource``."""
+        entry = self.discovery.get(api_version)
+        resources = entry.resources if entry is not None and entry.resources else None
+        if resources is None or not _named(resources, name):
+            with self._discovery_lock:
+                resources = self._fetch_group_version(api_version)
+        found = _named(resources or {}, name)
+        if found is None:
+            raise UnknownKind(cluster=self.name, api_version=api_version, kind=name)
+        return found
+
     def api_groups(self) -> list[str]:
         """Every group version the server serves (``/api`` and ``/apis``, two requests), core first."""
         core = self._request(Verb.DISCOVERY, "GET", "/api", target="/api")
@@ -1013,6 +1026,16 @@ class ClusterClient:
             obj.setdefault("apiVersion", api_version)
             obj.setdefault("kind", kind)
         return dict(event)
+
+
+def _named(resources: Mapping[str, discovery.Resource], name: str) -> discovery.Resource | None:
+    if name in resources:
+        return resources[name]
+    lowered = name.lower()
+    for resource in resources.values():
+        if lowered in (resource.plural, resource.kind.lower()) or lowered in resource.short_names:
+            return resource
+    return None
 
 
 def _retry_after(headers: Any) -> float | None:

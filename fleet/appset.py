@@ -158,6 +158,7 @@ class _Env:
     projects: frozenset[str] | None
     new_git_file_globbing: bool
     argocd_namespace: str
+    argocd: interface.ArgoCD | None = None
 
 
 def generate(
@@ -170,6 +171,7 @@ def generate(
     repos: gitsource.RepoCache | None = None,
     new_git_file_globbing: bool = False,
     argocd_namespace: str = DEFAULT_NAMESPACE,
+    argocd: interface.ArgoCD | None = None,
 ) -> GenerateResult:
     """Generate the Applications of each ApplicationSet; failures are reported per ApplicationSet.
 
@@ -182,6 +184,8 @@ def generate(
         repos: the git cache to use (default: the process-wide one, with ``repo_map``).
         new_git_file_globbing: Argo CD's ``--enable-new-git-file-globbing``.
         argocd_namespace: the namespace of an ApplicationSet that names none.
+        argocd: Argo CD's namespace on the management cluster (``fleet.clusters.management``),
+            for the clusterDecisionResource and plugin generators; None: they fail saying so.
     """
     repos = repos or gitsource.default_cache()
     if repo_map:
@@ -196,6 +200,7 @@ def generate(
         projects=names,
         new_git_file_globbing=new_git_file_globbing,
         argocd_namespace=argocd_namespace,
+        argocd=argocd,
     )
     results = []
     with log.progress("generating applications", total=len(appsets)) as bar:
@@ -236,6 +241,7 @@ def generate_one(appset: argo.ApplicationSet, env: _Env) -> AppSetResult:
         projects=env.projects,
         template_project=str(((base_template.get("spec") or {}).get("project")) or ""),
         new_git_file_globbing=env.new_git_file_globbing,
+        argocd=env.argocd,
     )
     patch = spec.get("templatePatch")
     preserve = bool((spec.get("syncPolicy") or {}).get("preserveResourcesOnDeletion"))
@@ -494,6 +500,7 @@ def expand_fleet(
     projects: Sequence[argo.AppProject | str] | None = None,
     new_git_file_globbing: bool = False,
     argocd_namespace: str = DEFAULT_NAMESPACE,
+    argocd: interface.ArgoCD | None = None,
 ) -> GenerateResult:
     """A fleet repository to the Applications to reconcile: generated ones plus plain ones.
 
@@ -517,6 +524,7 @@ def expand_fleet(
         repos=repos,
         new_git_file_globbing=new_git_file_globbing,
         argocd_namespace=argocd_namespace,
+        argocd=argocd,
     )
     standalone = []
     for app in fleet.applications:

@@ -6,7 +6,10 @@ what is the same for every cluster once, and leaves what touches a cluster to th
 1. source: the fleet is a local directory (read as it is on disk) or a git URL at ``--revision``
    (mirrored by ``fleet.gitsource``); the resolved commit is recorded;
 2. clusters: the registry the flags describe (kubeconfig, Argo CD cluster Secrets, ClusterLists);
-3. generate: ApplicationSets (and plain Applications) become Applications (``fleet.appset``);
+   the fleet's ``fleet.yaml`` and the health flags give the run's Lua and CEL health checks;
+3. generate: ApplicationSets (and plain Applications) become Applications (``fleet.appset``),
+   reading Argo CD's namespace on the management cluster (``--argocd-context``) where a
+   clusterDecisionResource or plugin generator needs it;
    each destination (server or name) must be a registered cluster, or that Application is a
    generation error naming it; ``--selector`` (cluster labels) and ``--app`` (globs) narrow them;
 4. render: every distinct source once, on a few threads, with the render cache, and with SOPS
@@ -23,6 +26,7 @@ what is the same for every cluster once, and leaves what touches a cluster to th
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -58,7 +62,7 @@ from fleet import (
     rollout,
     store,
 )
-from fleet.clusters import registry, selectors
+from fleet.clusters import management, registry, selectors
 from fleet.health import Health
 from fleet.health import config as health_config
 from fleet.render import cache as render_cache
@@ -112,6 +116,9 @@ class SyncRequest:
     repo_map: Mapping[str, str] = field(default_factory=dict)
     in_cluster: bool = False
     argocd_namespace: str = appset.DEFAULT_NAMESPACE
+    # The kubeconfig context of Argo CD's management cluster (``--argocd-context``): its cluster
+    # Secrets join the registry, and the clusterDecisionResource and plugin generators read it.
+    argocd_context: str | None = None
     executor: str = ExecutorKind.RAY
     ray_address: str | None = None
     cluster_timeout: float = 300.0
@@ -319,6 +326,7 @@ def build_registry(request: SyncRequest) -> registry.Registry:
         contexts=list(request.contexts) or None,
         files=list(request.cluster_files),
         cluster_lists=list(request.cluster_lists),
+        argocd_context=request.argocd_context,
         argocd_namespace=request.argocd_namespace,
     )
 
@@ -528,13 +536,22 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     checks = fleet_health(request, repos)
     reg = build_registry(request)
     every_cluster = reg.clusters()
-    generated = appset.expand_fleet(
-        fleet,
-        clusters=every_cluster,
-        in_cluster=request.in_cluster,
-        repos=repos,
-        argocd_namespace=request.argocd_namespace,
-    )
+    with contextlib.ExitStack() as stack:
+        argocd = None
+        if request.argocd_context:
+            argocd = stack.enter_context(
+                management.open_context(
+                    request.argocd_context, kubeconfig_paths=request.kubeconfig, namespace=request.argocd_namespace
+                )
+            )
+        generated = appset.expand_fleet(
+            fleet,
+            clusters=every_cluster,
+            in_cluster=request.in_cluster,
+            repos=repos,
+            argocd_namespace=request.argocd_namespace,
+            argocd=argocd,
+        )
     # AppProject restrictions apply when the fleet defines AppProjects (then, as in Argo CD, an
     # Application of an undefined project is invalid, and `default` is permissive unless defined).
     project_rules = projects.rules_by_name(fleet.projects) if fleet.projects else None

@@ -1,7 +1,8 @@
 """The generator contract: what every ApplicationSet generator takes and returns, and how it fails.
 
 A generator turns its part of ``spec.generators[i]`` into parameter sets. It is one module per
-kind (``list``, ``clusters``, ``git``, ``matrix``, ``merge``) behind the one-method ``Generator``
+kind (``list``, ``clusters``, ``git``, ``matrix``, ``merge``, ``cluster_decision``, ``plugin``)
+behind the one-method ``Generator``
 protocol; ``registry`` maps spec keys to instances and ``transform`` runs one generator entry
 (interpolation, generation, post-selector). Known failures are named exception classes, as
 Argo CD names them (``ErrEmptyAppSetGenerator``, ``ErrLessThanTwoGenerators``...); any error
@@ -93,6 +94,21 @@ class UnsupportedGeneratorError(GeneratorError):
     """A generator kind Argo CD has and fleet does not run (scmProvider, pullRequest, ...)."""
 
 
+class NoManagementClusterError(GeneratorError):
+    """The generator reads Argo CD's namespace on the management cluster and none was given."""
+
+
+def need_argocd(ctx: GenContext, kind: str) -> ArgoCD:
+    """The management cluster's Argo CD namespace, or an error saying how to give it."""
+    if ctx.argocd is None:
+        raise NoManagementClusterError(
+            f"the {kind} generator reads Argo CD's namespace on the management cluster:"
+            " give its kubeconfig context with --argocd-context",
+            generator=ctx.path,
+        )
+    return ctx.argocd
+
+
 class InvalidSelectorError(GeneratorError):
     """A label selector (post-selector or cluster selector) does not parse."""
 
@@ -111,6 +127,22 @@ class RepoSource(Protocol):
 
 
 RepoOpener = Callable[[str, str], RepoSource]
+
+
+class ArgoCD(Protocol):
+    """Argo CD's namespace on the management cluster, read-only (``fleet.clusters.management``):
+    what the clusterDecisionResource and plugin generators read, as Argo CD's controller does."""
+
+    namespace: str
+    name: str  # the management cluster, for messages
+
+    def config_map(self, name: str) -> Mapping[str, str] | None: ...
+
+    def secret(self, name: str) -> Mapping[str, str] | None: ...
+
+    def resource(self, api_version: str, name: str) -> Any: ...
+
+    def list(self, resource: Any, *, name: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class StringRenderer(Protocol):
@@ -133,6 +165,7 @@ class GenContext:
         projects: known AppProject names, or None when unknown (no project checks).
         template_project: ``spec.template.spec.project`` (the git generator checks it exists).
         new_git_file_globbing: Argo CD's ``--enable-new-git-file-globbing`` (doublestar globs).
+        argocd: Argo CD's namespace on the management cluster (``--argocd-context``), or None.
         path: the generator entry being run, for error messages.
     """
 
@@ -147,6 +180,7 @@ class GenContext:
     projects: frozenset[str] | None = None
     template_project: str = ""
     new_git_file_globbing: bool = False
+    argocd: ArgoCD | None = None
     path: str = "generators"
 
     def at(self, path: str) -> GenContext:

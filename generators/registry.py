@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleet.generators import cluster, git, interface, matrix, merge
+from fleet.generators import cluster, cluster_decision, git, interface, matrix, merge, plugin
 from fleet.generators import list as list_gen
 
 
 class UnsupportedGenerator:
-    """An Argo CD generator kind fleet does not run: it needs a live SCM API or a controller."""
+    """An Argo CD generator kind fleet does not run: it needs a live SCM API."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -23,7 +23,7 @@ class UnsupportedGenerator:
     def generate(self, spec: Mapping[str, Any], ctx: interface.GenContext) -> list[interface.Params]:
         raise interface.UnsupportedGeneratorError(
             f"the {self.kind} generator is not supported by fleet"
-            " (supported: list, clusters, git, matrix, merge)",
+            " (supported: list, clusters, git, matrix, merge, clusterDecisionResource, plugin)",
             generator=ctx.path,
         )
 
@@ -32,10 +32,9 @@ TERMINAL: dict[str, interface.Generator] = {
     "list": list_gen.ListGenerator(),
     "clusters": cluster.ClusterGenerator(),
     "git": git.GitGenerator(),
-    **{
-        kind: UnsupportedGenerator(kind)
-        for kind in ("scmProvider", "clusterDecisionResource", "pullRequest", "plugin")
-    },
+    "clusterDecisionResource": cluster_decision.ClusterDecisionResourceGenerator(),
+    "plugin": plugin.PluginGenerator(),
+    **{kind: UnsupportedGenerator(kind) for kind in ("scmProvider", "pullRequest")},
 }
 
 NESTED: dict[str, interface.Generator] = {

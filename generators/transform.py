@@ -59,7 +59,8 @@ def transform(
         if generator is None:
             raise interface.NoChildGeneratorError(
                 f"{kind} cannot be used at this depth: a matrix or merge child may contain one more matrix or"
-                " merge, and that one only list, clusters and git generators (child generator generated no"
+                " merge, and that one only list, clusters, git, clusterDecisionResource and plugin generators"
+                " (child generator generated no"
                 " parameters)",
                 generator=kind_ctx.path,
             )

@@ -8,6 +8,7 @@ ones are printed, the invalid ones reported on stderr); 2 bad input (file, YAML,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import StrEnum
@@ -18,7 +19,7 @@ import typer
 
 from fleet import appset, argo, errors, kyaml, redact
 from fleet.cli import common
-from fleet.clusters import argocd
+from fleet.clusters import argocd, management, registry
 
 
 class OutputFormat(StrEnum):
@@ -122,14 +123,32 @@ def run(
     in_cluster: bool,
     repo_map: list[str] | None,
     output: OutputFormat,
+    argocd_context: str | None = None,
+    kubeconfig: str | None = None,
 ) -> int:
     """The command's work, returning the exit code (raises InputError for bad input)."""
     mapping = parse_repo_map(repo_map)
     clusters = argocd.load_cluster_secrets(clusters_file, namespace=argocd_namespace) if clusters_file else []
     appsets = load_appsets(paths)
-    result = appset.generate(
-        appsets, clusters=clusters, in_cluster=in_cluster, repo_map=mapping, argocd_namespace=argocd_namespace
-    )
+    with contextlib.ExitStack() as stack:
+        live = None
+        if argocd_context:
+            live = stack.enter_context(
+                management.open_context(argocd_context, kubeconfig_paths=kubeconfig, namespace=argocd_namespace)
+            )
+            # The cluster Secrets of Argo CD's own namespace, as its controller sees them; a
+            # --clusters file replaces a live cluster of the same name (as in the registry).
+            given = {c.name for c in clusters}
+            live_clusters = registry.argocd_live(live.api, namespace=argocd_namespace)
+            clusters = [c for c in live_clusters if c.name not in given] + list(clusters)
+        result = appset.generate(
+            appsets,
+            clusters=clusters,
+            in_cluster=in_cluster,
+            repo_map=mapping,
+            argocd_namespace=argocd_namespace,
+            argocd=live,
+        )
     for warning in result.warnings:
         typer.echo(f"warning: {redact.mask(warning)}", err=True)
     if result.errors:
@@ -191,8 +210,23 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             OutputFormat, typer.Option("--output", "-o", help="table, yaml or json.")
         ] = OutputFormat.TABLE,
+        argocd_context: Annotated[
+            str | None,
+            typer.Option(
+                "--argocd-context",
+                metavar="CTX",
+                help="Kubeconfig context of Argo CD's management cluster: its cluster Secrets are read live, and "
+                "the clusterDecisionResource and plugin generators read their ConfigMaps, Secrets and "
+                "decision resources there.",
+            ),
+        ] = None,
+        kubeconfig: Annotated[
+            str | None,
+            typer.Option("--kubeconfig", metavar="F", help="Kubeconfig file(s) holding --argocd-context."),
+        ] = None,
     ) -> None:
-        """Preview the Applications that ApplicationSets generate (no cluster access needed)."""
+        """Preview the Applications that ApplicationSets generate (no cluster access needed, except
+        Argo CD's management cluster for clusterDecisionResource and plugin generators)."""
         try:
             code = run(
                 appsets,
@@ -201,6 +235,8 @@ def register(app: typer.Typer) -> None:
                 in_cluster=in_cluster,
                 repo_map=repo_map,
                 output=output,
+                argocd_context=argocd_context,
+                kubeconfig=kubeconfig,
             )
         except errors.FleetError as exc:
             raise common.fail(exc) from None

@@ -124,6 +124,19 @@ InClusterOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+ArgocdContextOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--argocd-context",
+        metavar="CTX",
+        help="Kubeconfig context of Argo CD's management cluster: its cluster Secrets are read live, and "
+        "the clusterDecisionResource and plugin generators read their ConfigMaps, Secrets and decision "
+        "resources there.",
+    ),
+]
+ArgocdNamespaceOpt = Annotated[
+    str, typer.Option("--argocd-namespace", help="Argo CD's namespace (cluster Secrets, generator ConfigMaps).")
+]
 RolloutOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -378,6 +391,8 @@ def _request(kind: results.RunKind, **flags: Any) -> Any:
         prune=flags.get("prune", False),
         repo_map=_repo_map(flags["repo_map"]),
         in_cluster=flags["in_cluster"],
+        argocd_context=flags.get("argocd_context"),
+        argocd_namespace=flags.get("argocd_namespace") or "argocd",
         executor=flags["executor"],
         ray_address=flags["ray_address"],
         cluster_timeout=flags["cluster_timeout"],
@@ -546,6 +561,8 @@ def register(app: typer.Typer) -> None:
         notify_markdown: NotifyMarkdownOpt = None,
         notify_on: NotifyOnOpt = None,
         notify_include_diffs: NotifyDiffsOpt = False,
+        argocd_context: ArgocdContextOpt = None,
+        argocd_namespace: ArgocdNamespaceOpt = "argocd",
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
@@ -602,6 +619,8 @@ def register(app: typer.Typer) -> None:
         notify_markdown: NotifyMarkdownOpt = None,
         notify_on: NotifyOnOpt = None,
         notify_include_diffs: NotifyDiffsOpt = False,
+        argocd_context: ArgocdContextOpt = None,
+        argocd_namespace: ArgocdNamespaceOpt = "argocd",
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
