@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.sync",
     "tests.fixtures.notify",
     "tests.fixtures.helmrepo",
+    "tests.fixtures.plugin",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
