@@ -11,6 +11,9 @@ What a script sees and returns (Argo CD's ``util/lua`` semantics):
 - the dialect is Lua 5.1 with ``goto``, as gopher-lua's (LuaJIT 2.1 with its compiler off);
 - the global ``obj`` is the live object as Lua tables (numbers are doubles, as in gopher-lua,
   so ``tostring(3)`` is ``"3"``); ``actionParams`` is an empty table;
+- each evaluation gets a fresh environment, so a global set for one object is gone for the
+  next (Argo CD creates a state per call; fleet reuses one per thread, rebuilding all a script
+  can reach, and throws it away after any error or limit);
 - it returns a table ``{status = ..., message = ...}``; ``status`` must be one of Healthy,
   Progressing, Degraded, Suspended, Missing, Unknown, anything else is Unknown with "Lua
   returned an invalid health status"; ``nil``, an empty table or a table whose fields have the
@@ -34,6 +37,7 @@ interrupted by the hook; the memory limit bounds how much text it can work on.
 from __future__ import annotations
 
 import fnmatch
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,10 +62,7 @@ _VALID = frozenset(h.value for h in health.Health)
 # C API for hooks or environments); this is the whole privileged surface.
 _BOOTSTRAP = r"""
 local script, chunkname, open_libs, obj, ticks_allowed, every, clock, deadline = ...
--- Count hooks never fire inside JIT-compiled traces: interpret only, so the limits hold.
-jit.off()
-jit.flush()
-local debug, setfenv, loadstring, getmetatable_ = debug, setfenv, loadstring, debug.getmetatable
+local debug, setfenv, loadstring = debug, setfenv, loadstring
 local error, type, pairs, tostring, byte = error, type, pairs, tostring, string.byte
 
 local exceeded = false
@@ -118,7 +119,9 @@ if open_libs then
   end
   env.coroutine = co
   modules.string, modules.math, modules.coroutine = env.string, env.math, env.coroutine
-  getmetatable_("").__index = safe_string  -- ("x"):upper() works, string.dump stays out of reach
+  -- ("x"):upper() works and string.dump stays out of reach; a new metatable each time, so
+  -- nothing a script does to it reaches the next evaluation in this state.
+  debug.setmetatable("", {__index = safe_string})
 else
   debug.setmetatable("", nil)  -- no string library at all, as in Argo CD without useOpenLibs
 end
@@ -195,13 +198,13 @@ def run(
     # Argo CD embeds (its bundled scripts use goto, which plain Lua 5.1 lacks).
     import lupa.luajit21 as lupa_lua
 
+    state = getattr(_states, "state", None)
     try:
-        # A fresh state per evaluation, as Argo CD creates one per call: no global a script sets
-        # survives into the next object, and a state that hit its memory limit is thrown away.
-        runtime = lupa_lua.LuaRuntime(
-            register_eval=False, register_builtins=False, unpack_returned_tuples=False, max_memory=memory_limit
-        )
-        bootstrap = runtime.execute(f"return function(...) {_BOOTSTRAP} end")
+        if state is None:
+            state = _states.state = _State(lupa_lua)
+        runtime, bootstrap = state.runtime, state.bootstrap
+        if runtime.get_memory_used() > _COLLECT_ABOVE:
+            state.collect()
         # lupa builds tables and pushes arguments outside protected calls, where running out of
         # memory aborts the process: the object is copied with no limit (it is already in our
         # memory), and the script's limit starts above that copy, inside the protected call.
@@ -216,11 +219,38 @@ def run(
             runtime.set_max_memory(0)  # reading the result must not hit the limit either
         return _verdict(result, lupa_lua)
     except lupa_lua.LuaMemoryError:
+        _states.state = None
         return health.HealthStatus(
             health.Health.UNKNOWN, f"{check.origin}: health script exceeded its memory limit ({memory_limit >> 20} MiB)"
         )
     except lupa_lua.LuaError as exc:
+        _states.state = None  # a state that stopped a script mid-way is not used again
         return health.HealthStatus(health.Health.UNKNOWN, _error_text(exc, check.origin))
+
+
+_states = threading.local()  # one Lua state per thread: lupa states are not thread-safe
+_COLLECT_ABOVE = 16 * 1024 * 1024  # bytes held by a reused state before a full collection
+
+
+class _State:
+    """A Lua state and the compiled bootstrap, reused by one thread's evaluations.
+
+    Each evaluation still gets a fresh environment (its globals, ``table``/``string``/``os``
+    copies, the string metatable), so nothing a script does reaches the next one; creating the
+    state and compiling the bootstrap once per thread instead of per object is most of the cost.
+    """
+
+    def __init__(self, lupa_lua: Any) -> None:
+        self.runtime = lupa_lua.LuaRuntime(
+            register_eval=False, register_builtins=False, unpack_returned_tuples=False, max_memory=MEMORY_LIMIT
+        )
+        # Count hooks never fire inside JIT-compiled traces: interpret only, so the limits hold.
+        self.runtime.execute("jit.off() jit.flush()")
+        self.bootstrap = self.runtime.execute(f"return function(...) {_BOOTSTRAP} end")
+
+    def collect(self) -> None:
+        self.runtime.set_max_memory(0)
+        self.runtime.execute("collectgarbage()")
 
 
 def _plain(value: Any) -> Any:
