@@ -24,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import health  # noqa: E402
-from fleet.health import cel, config, lua  # noqa: E402
+from fleet import health
+from fleet.health import cel, config, lua
 
 OBJECTS = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 REPEAT = 3
@@ -36,17 +36,28 @@ DEPLOYMENT = {
     "kind": "Deployment",
     "metadata": {"name": "web", "namespace": "web", "generation": 4},
     "spec": {"replicas": 3},
-    "status": {"observedGeneration": 4, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
-               "availableReplicas": 3, "conditions": [{"type": "Available", "status": "True"}]},
+    "status": {
+        "observedGeneration": 4,
+        "replicas": 3,
+        "updatedReplicas": 3,
+        "readyReplicas": 3,
+        "availableReplicas": 3,
+        "conditions": [{"type": "Available", "status": "True"}],
+    },
 }
 CERTIFICATE = {
     "apiVersion": "cert-manager.io/v1",
     "kind": "Certificate",
     "metadata": {"name": "web-tls", "namespace": "web", "generation": 1},
     "spec": {"secretName": "web-tls", "dnsNames": ["web.example.com"]},
-    "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "up to date"}]},
+    "status": {
+        "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "up to date"}]
+    },
 }
-BIG = dict(CERTIFICATE, status=dict(CERTIFICATE["status"], history=[{"revision": i, "note": "x" * 40} for i in range(200)]))
+BIG = dict(
+    CERTIFICATE,
+    status=dict(CERTIFICATE["status"], history=[{"revision": i, "note": "x" * 40} for i in range(200)]),
+)
 
 
 def per_object(label: str, obj: Mapping[str, Any], cfg: config.HealthConfig | None) -> float:
@@ -63,13 +74,15 @@ def main() -> None:
     lua_cfg = config.from_paths(resource_customizations=[TREE])
     cel_cfg = config.HealthConfig(
         cel_checks=cel.checks_from_entries(
-            [{
-                "apiVersion": "cert-manager.io/v1",
-                "kind": "Certificate",
-                "inProgress": "status.?conditions.orValue([]).exists(e, e.type == 'Issuing' && e.status == 'True')",
-                "failed": "status.?conditions.orValue([]).exists(e, e.type == 'Ready' && e.status == 'False')",
-                "current": "status.?conditions.orValue([]).exists(e, e.type == 'Ready' && e.status == 'True')",
-            }],
+            [
+                {
+                    "apiVersion": "cert-manager.io/v1",
+                    "kind": "Certificate",
+                    "inProgress": "status.?conditions.orValue([]).exists(e, e.type == 'Issuing' && e.status == 'True')",
+                    "failed": "status.?conditions.orValue([]).exists(e, e.type == 'Ready' && e.status == 'False')",
+                    "current": "status.?conditions.orValue([]).exists(e, e.type == 'Ready' && e.status == 'True')",
+                }
+            ],
             file="bench",
         )
     )
@@ -83,8 +96,10 @@ def main() -> None:
         ("cel (healthCheckExprs)", lambda: per_object("cel", CERTIFICATE, cel_cfg)),
     ]
     baseline = None
-    print(f"{OBJECTS} objects, best of {REPEAT}; limits: {lua.INSTRUCTION_LIMIT} instructions, "
-          f"{lua.MEMORY_LIMIT >> 20} MiB per Lua evaluation")
+    print(
+        f"{OBJECTS} objects, best of {REPEAT}; limits: {lua.INSTRUCTION_LIMIT} instructions, "
+        f"{lua.MEMORY_LIMIT >> 20} MiB per Lua evaluation"
+    )
     for label, measure in cases:
         seconds = measure()
         baseline = baseline or seconds

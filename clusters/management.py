@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
+
+from fleet.clusters import argocd, client, discovery, kubeconfig
 
 from fleet import errors, models, redact
-from fleet.clusters import argocd, client, discovery, kubeconfig
 
 
 class ManagementCluster:
@@ -37,7 +38,7 @@ class ManagementCluster:
     def close(self) -> None:
         self.api.close()
 
-    def __enter__(self) -> ManagementCluster:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleet import errors, models
 from fleet.generators import interface, selectors
 from fleet.generators import params as params_mod
+
+from fleet import errors, models
 
 DEFAULT_STATUS_LIST_KEY = "clusters"
 
@@ -42,7 +43,9 @@ class ClusterDecisionResourceGenerator:
         argocd = interface.need_argocd(ctx, self.kind)
         config_map_name = spec.get("configMapRef")
         if not isinstance(config_map_name, str) or not config_map_name:
-            raise interface.GeneratorError("configMapRef must name a ConfigMap", generator=ctx.path, param="configMapRef")
+            raise interface.GeneratorError(
+                "configMapRef must name a ConfigMap", generator=ctx.path, param="configMapRef"
+            )
         values = interface.as_mapping(spec.get("values"), what="values", ctx=ctx)
         try:
             data = argocd.config_map(config_map_name)
@@ -81,7 +84,9 @@ class ClusterDecisionResourceGenerator:
             resource = argocd.resource(api_version, resource_name)
             found = argocd.list(resource, name=str(name) or None, label_selector=label_selector)
         except errors.FleetError as exc:
-            raise interface.GeneratorError(f"failed to get dynamic resources: {exc}", generator=ctx.path) from exc
+            raise interface.GeneratorError(
+                f"failed to get dynamic resources: {exc}", generator=ctx.path
+            ) from exc
         if not found:
             raise interface.GeneratorError("no clusterDecisionResources found", generator=ctx.path)
         match_key = data.get("matchKey", "")
@@ -115,7 +120,9 @@ def _known_clusters(ctx: interface.GenContext) -> dict[str, models.Cluster]:
     return known
 
 
-def _decisions(found: list[dict[str, Any]], status_key: str, ctx: interface.GenContext) -> list[Mapping[str, Any]]:
+def _decisions(
+    found: list[dict[str, Any]], status_key: str, ctx: interface.GenContext
+) -> list[Mapping[str, Any]]:
     decisions: list[Mapping[str, Any]] = []
     for item in found:
         status = item.get("status")
@@ -138,7 +145,9 @@ def _decisions(found: list[dict[str, Any]], status_key: str, ctx: interface.GenC
     return decisions
 
 
-def _with_values(params: interface.Params, values: Mapping[str, Any], ctx: interface.GenContext) -> interface.Params:
+def _with_values(
+    params: interface.Params, values: Mapping[str, Any], ctx: interface.GenContext
+) -> interface.Params:
     """Argo CD's collectParams: ``values`` as written, ``values.<k>`` or a ``values`` map."""
     if not values:
         return params

@@ -142,7 +142,9 @@ class ArgoCD(Protocol):
 
     def resource(self, api_version: str, name: str) -> Any: ...
 
-    def list(self, resource: Any, *, name: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]: ...
+    def list(
+        self, resource: Any, *, name: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 class StringRenderer(Protocol):

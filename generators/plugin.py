@@ -29,9 +29,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from fleet import errors, redact
 from fleet.generators import interface
 from fleet.generators import params as params_mod
+
+from fleet import errors, redact
 
 DEFAULT_TIMEOUT = 30.0  # seconds, Argo CD's default requestTimeout
 DEFAULT_SECRET = "argocd-secret"
@@ -49,8 +50,9 @@ class PluginGenerator:
         ref = interface.as_mapping(spec.get("configMapRef"), what="configMapRef", ctx=ctx)
         config_map_name = ref.get("name")
         if not isinstance(config_map_name, str) or not config_map_name:
-            raise interface.GeneratorError("configMapRef.name must name a ConfigMap", generator=ctx.path,
-                                           param="configMapRef.name")
+            raise interface.GeneratorError(
+                "configMapRef.name must name a ConfigMap", generator=ctx.path, param="configMapRef.name"
+            )
         given = interface.as_mapping(spec.get("input"), what="input", ctx=ctx)
         parameters = interface.as_mapping(given.get("parameters"), what="input.parameters", ctx=ctx)
         values = interface.as_mapping(spec.get("values"), what="values", ctx=ctx)
@@ -58,9 +60,7 @@ class PluginGenerator:
         answer = call(base_url, token, timeout=timeout, appset=ctx.appset, parameters=parameters, ctx=ctx)
         out: list[interface.Params] = []
         for found in answer:
-            params: interface.Params = (
-                dict(found) if ctx.go_template else dict(params_mod.flatten(found))
-            )
+            params: interface.Params = dict(found) if ctx.go_template else dict(params_mod.flatten(found))
             params["generator"] = {"input": {"parameters": dict(parameters)}}
             out.append(interface.render_values(values, params, ctx))
         return out
@@ -139,14 +139,17 @@ def call(
     # urllib3 rather than requests: no retries of its own (they log the URL), a total deadline.
     http = urllib3.PoolManager(timeout=urllib3.Timeout(total=timeout), retries=False)
     try:
-        response = http.request("POST", url, body=body, headers=headers, redirect=False, preload_content=False)
+        response = http.request(
+            "POST", url, body=body, headers=headers, redirect=False, preload_content=False
+        )
         try:
             data = response.read(MAX_RESPONSE + 1)
         finally:
             response.release_conn()
     except urllib3.exceptions.LocationValueError:
-        raise interface.GeneratorError(f"error get api '{appset}': baseUrl is not a usable http(s) URL",
-                                       generator=ctx.path) from None
+        raise interface.GeneratorError(
+            f"error get api '{appset}': baseUrl is not a usable http(s) URL", generator=ctx.path
+        ) from None
     except (urllib3.exceptions.TimeoutError, TimeoutError):
         raise interface.GeneratorError(
             f"error get api '{appset}': plugin at {host} did not answer within {timeout:g}s (requestTimeout)",
@@ -154,13 +157,16 @@ def call(
         ) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise interface.GeneratorError(
-            f"error get api '{appset}': plugin at {host} is unreachable ({type(exc).__name__})", generator=ctx.path
+            f"error get api '{appset}': plugin at {host} is unreachable ({type(exc).__name__})",
+            generator=ctx.path,
         ) from None
     finally:
         http.clear()
     if len(data) > MAX_RESPONSE:
-        raise interface.GeneratorError(f"error get api '{appset}': plugin at {host} answered more than "
-                                       f"{MAX_RESPONSE >> 20} MiB", generator=ctx.path)
+        raise interface.GeneratorError(
+            f"error get api '{appset}': plugin at {host} answered more than {MAX_RESPONSE >> 20} MiB",
+            generator=ctx.path,
+        )
     if not 200 <= response.status < 300:
         raise interface.GeneratorError(
             f"error get api '{appset}': API error with status code {response.status}: {_message(data)}",

@@ -21,7 +21,12 @@ def config_map(sim: SimServer, cluster: str, name: str, data: Mapping[str, str])
     ensure_namespace(sim, cluster)
     sim.apply_object(
         cluster,
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": NAMESPACE}, "data": dict(data)},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "data": dict(data),
+        },
     )
 
 
@@ -33,7 +38,11 @@ def secret(sim: SimServer, cluster: str, name: str, data: Mapping[str, str]) -> 
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/part-of": "argocd"}},
+            "metadata": {
+                "name": name,
+                "namespace": NAMESPACE,
+                "labels": {"app.kubernetes.io/part-of": "argocd"},
+            },
             "data": encoded,
         },
     )
@@ -46,14 +55,20 @@ PLACEMENT_CRD = {
     "spec": {
         "group": "cluster.open-cluster-management.io",
         "scope": "Namespaced",
-        "names": {"plural": "placementdecisions", "singular": "placementdecision", "kind": "PlacementDecision"},
+        "names": {
+            "plural": "placementdecisions",
+            "singular": "placementdecision",
+            "kind": "PlacementDecision",
+        },
         "versions": [
             {
                 "name": "v1beta1",
                 "served": True,
                 "storage": True,
                 "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                "schema": {
+                    "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                },
             }
         ],
     },

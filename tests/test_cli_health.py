@@ -102,14 +102,26 @@ def test_json_output_is_one_status_and_message_per_file_in_order(
 
 
 def test_the_table_names_file_object_status_and_deciding_check() -> None:
-    code, out, err = fleet("health", "--resource-customizations", str(TREE), *files("certificate-ready", "bucket-ready"))
+    code, out, err = fleet(
+        "health", "--resource-customizations", str(TREE), *files("certificate-ready", "bucket-ready")
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == ["FILE", "OBJECT", "STATUS", "CHECK", "MESSAGE"]
-    assert lines[2].split()[:5] == [files("certificate-ready")[0], "Certificate", "web/web-tls", "Healthy",
-                                    "resource-customizations"]
-    assert lines[3].split()[:5] == [files("bucket-ready")[0], "Bucket", "assets", "Healthy",
-                                    "resource-customizations-wildcard"]
+    assert lines[2].split()[:5] == [
+        files("certificate-ready")[0],
+        "Certificate",
+        "web/web-tls",
+        "Healthy",
+        "resource-customizations",
+    ]
+    assert lines[3].split()[:5] == [
+        files("bucket-ready")[0],
+        "Bucket",
+        "assets",
+        "Healthy",
+        "resource-customizations-wildcard",
+    ]
 
 
 def test_without_options_the_built_in_and_generic_checks_decide() -> None:
@@ -135,7 +147,9 @@ def test_a_failing_script_is_an_unknown_verdict_not_a_failed_command(tmp_path: P
 
 
 def test_stdin_is_a_file_too() -> None:
-    result = CliRunner().invoke(app, ["health", "-", "-o", "json"], input=(OBJECTS / "bucket-ready.yaml").read_text())
+    result = CliRunner().invoke(
+        app, ["health", "-", "-o", "json"], input=(OBJECTS / "bucket-ready.yaml").read_text()
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout) == [{"status": "Healthy", "message": ""}]
 
@@ -148,10 +162,16 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 BAD = [
     ("missing-file", lambda tmp: str(tmp / "nope.yaml"), "nope.yaml: cannot be read"),
-    ("two-objects", lambda tmp: write(tmp, "two.yaml", "kind: A\napiVersion: v1\n---\nkind: B\napiVersion: v1\n"),
-     "two.yaml: must hold exactly one Kubernetes object (found 2)"),
-    ("no-kind", lambda tmp: write(tmp, "nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n"),
-     "nokind.yaml: field kind: is required"),
+    (
+        "two-objects",
+        lambda tmp: write(tmp, "two.yaml", "kind: A\napiVersion: v1\n---\nkind: B\napiVersion: v1\n"),
+        "two.yaml: must hold exactly one Kubernetes object (found 2)",
+    ),
+    (
+        "no-kind",
+        lambda tmp: write(tmp, "nokind.yaml", "apiVersion: v1\nmetadata: {name: x}\n"),
+        "nokind.yaml: field kind: is required",
+    ),
     ("not-yaml", lambda tmp: write(tmp, "bad.yaml", "kind: [\n"), "bad.yaml: is not valid YAML or JSON"),
     ("a-list", lambda tmp: write(tmp, "list.yaml", "- a\n- b\n"), "list.yaml: must hold a Kubernetes object"),
 ]
@@ -167,10 +187,14 @@ def test_a_bad_file_is_bad_input_naming_it(tmp_path: Path, name: str, make, mess
 
 
 def test_a_bad_option_file_is_bad_input_naming_it(tmp_path: Path) -> None:
-    exprs = write(tmp_path, "exprs.yaml", "- apiVersion: example.com/v1\n  kind: Widget\n  current: 'status.x =='\n")
+    exprs = write(
+        tmp_path, "exprs.yaml", "- apiVersion: example.com/v1\n  kind: Widget\n  current: 'status.x =='\n"
+    )
     code, out, err = fleet("health", "--health-exprs", exprs, *files("certificate-ready"))
     assert (code, out) == (2, "")
     assert f"{exprs}: healthCheckExprs[0]: field current: is not a valid CEL expression" in err
-    code, out, err = fleet("health", "--resource-customizations", str(tmp_path / "none"), *files("certificate-ready"))
+    code, out, err = fleet(
+        "health", "--resource-customizations", str(tmp_path / "none"), *files("certificate-ready")
+    )
     assert (code, out) == (2, "")
     assert "none: field --resource-customizations: is not a directory" in err

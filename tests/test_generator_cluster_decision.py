@@ -29,11 +29,15 @@ OCM_CONFIG = {
 
 def appset(generator: dict[str, Any], *, go_template: bool = False) -> dict:
     if go_template:
-        name, annotations = "web-{{.clusterName}}", {"reason": "{{.reason}}", "server": "{{.server}}",
-                                                      "team": "{{.values.team}}"}
+        name, annotations = (
+            "web-{{.clusterName}}",
+            {"reason": "{{.reason}}", "server": "{{.server}}", "team": "{{.values.team}}"},
+        )
     else:
-        name, annotations = "web-{{clusterName}}", {"reason": "{{reason}}", "server": "{{server}}",
-                                                    "team": "{{values.team}}"}
+        name, annotations = (
+            "web-{{clusterName}}",
+            {"reason": "{{reason}}", "server": "{{server}}", "team": "{{values.team}}"},
+        )
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
@@ -45,7 +49,11 @@ def appset(generator: dict[str, Any], *, go_template: bool = False) -> dict:
                 "metadata": {"name": name, "annotations": annotations},
                 "spec": {
                     "project": "default",
-                    "source": {"repoURL": "https://git.example.com/apps.git", "path": "web", "targetRevision": "HEAD"},
+                    "source": {
+                        "repoURL": "https://git.example.com/apps.git",
+                        "path": "web",
+                        "targetRevision": "HEAD",
+                    },
                     "destination": {"name": "{{.name}}" if go_template else "{{name}}", "namespace": "web"},
                 },
             },
@@ -63,7 +71,9 @@ DECISIONS = [
 @pytest.fixture
 def management(sim: SimServer, tmp_path: Path) -> dict[str, Any]:
     argocd_namespace.config_map(sim, MANAGEMENT, "ocm-placement", OCM_CONFIG)
-    argocd_namespace.placement_decision(sim, MANAGEMENT, "web-placement", DECISIONS, labels={"placement": "web"})
+    argocd_namespace.placement_decision(
+        sim, MANAGEMENT, "web-placement", DECISIONS, labels={"placement": "web"}
+    )
     argocd_namespace.placement_decision(
         sim, MANAGEMENT, "db-placement", [{"clusterName": "c001", "reason": "db"}], labels={"placement": "db"}
     )
@@ -74,7 +84,9 @@ def management(sim: SimServer, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def generate(management: dict[str, Any], doc: dict, *extra: str, context: bool = True) -> tuple[int, str, str]:
+def generate(
+    management: dict[str, Any], doc: dict, *extra: str, context: bool = True
+) -> tuple[int, str, str]:
     path = management["tmp"] / "appset.yaml"
     path.write_text(yaml.safe_dump(doc))
     argv = ["generate", str(path), "--clusters", management["clusters"], "--no-in-cluster", *extra]
@@ -87,8 +99,10 @@ def generate(management: dict[str, Any], doc: dict, *extra: str, context: bool =
 SELECTIONS = [
     ("by-name", {"name": "web-placement"}),
     ("by-label-selector", {"labelSelector": {"matchLabels": {"placement": "web"}}}),
-    ("by-match-expressions", {"labelSelector": {"matchExpressions": [
-        {"key": "placement", "operator": "In", "values": ["web"]}]}}),
+    (
+        "by-match-expressions",
+        {"labelSelector": {"matchExpressions": [{"key": "placement", "operator": "In", "values": ["web"]}]}},
+    ),
 ]
 
 
@@ -97,7 +111,12 @@ SELECTIONS = [
 def test_each_decision_for_a_registered_cluster_is_an_application(
     management: dict[str, Any], sim: SimServer, name: str, selection: dict, go_template: bool
 ) -> None:
-    generator = {"configMapRef": "ocm-placement", "requeueAfterSeconds": 180, "values": {"team": "web"}, **selection}
+    generator = {
+        "configMapRef": "ocm-placement",
+        "requeueAfterSeconds": 180,
+        "values": {"team": "web"},
+        **selection,
+    }
     code, out, err = generate(management, appset(generator, go_template=go_template), "-o", "json")
     assert code == 0, err
     apps = json.loads(out)
@@ -122,21 +141,29 @@ def test_decision_fields_are_printed_with_gos_formatting(management: dict[str, A
 
 def test_a_kind_name_works_as_well_as_the_plural(sim: SimServer, management: dict[str, Any]) -> None:
     argocd_namespace.config_map(sim, MANAGEMENT, "by-kind", dict(OCM_CONFIG, kind="PlacementDecision"))
-    code, out, err = generate(management, appset({"configMapRef": "by-kind", "name": "db-placement"}), "-o", "json")
+    code, out, err = generate(
+        management, appset({"configMapRef": "by-kind", "name": "db-placement"}), "-o", "json"
+    )
     assert code == 0, err
     assert [a["metadata"]["name"] for a in json.loads(out)] == ["web-c001"]
 
 
 def test_without_a_match_key_nothing_is_generated(sim: SimServer, management: dict[str, Any]) -> None:
-    argocd_namespace.config_map(sim, MANAGEMENT, "no-match-key", {k: v for k, v in OCM_CONFIG.items() if k != "matchKey"})
-    code, out, err = generate(management, appset({"configMapRef": "no-match-key", "name": "web-placement"}), "-o", "json")
+    argocd_namespace.config_map(
+        sim, MANAGEMENT, "no-match-key", {k: v for k, v in OCM_CONFIG.items() if k != "matchKey"}
+    )
+    code, out, _err = generate(
+        management, appset({"configMapRef": "no-match-key", "name": "web-placement"}), "-o", "json"
+    )
     assert (code, json.loads(out)) == (0, [])
 
 
 def test_a_resource_without_status_contributes_nothing(sim: SimServer, management: dict[str, Any]) -> None:
     argocd_namespace.placement_decision(sim, MANAGEMENT, "pending", None, labels={"placement": "pending"})
-    doc = appset({"configMapRef": "ocm-placement", "labelSelector": {"matchLabels": {"placement": "pending"}}})
-    code, out, err = generate(management, doc, "-o", "json")
+    doc = appset(
+        {"configMapRef": "ocm-placement", "labelSelector": {"matchLabels": {"placement": "pending"}}}
+    )
+    code, out, _err = generate(management, doc, "-o", "json")
     assert (code, json.loads(out)) == (0, [])
 
 
@@ -147,24 +174,49 @@ def test_the_in_cluster_entry_can_be_decided(sim: SimServer, management: dict[st
     doc = appset({"configMapRef": "ocm-placement", "labelSelector": {"matchLabels": {"placement": "local"}}})
     path = management["tmp"] / "appset.yaml"
     path.write_text(yaml.safe_dump(doc))
-    result = CliRunner().invoke(app, [
-        "generate", str(path), "--argocd-context", MANAGEMENT, "--kubeconfig", management["kubeconfig"], "-o", "json",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            str(path),
+            "--argocd-context",
+            MANAGEMENT,
+            "--kubeconfig",
+            management["kubeconfig"],
+            "-o",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     [found] = json.loads(result.stdout)
     assert found["metadata"]["annotations"]["server"] == "https://kubernetes.default.svc"
 
 
 FAILURES = [
-    ("no-such-configmap", {"configMapRef": "missing", "name": "web-placement"},
-     "error reading configMapRef: configmaps 'missing' not found in namespace argocd of cluster c001"),
-    ("name-and-selector", {"configMapRef": "ocm-placement", "name": "web-placement",
-                           "labelSelector": {"matchLabels": {"placement": "web"}}},
-     "there is a problem with the definition of the ClusterDecisionResource generator"),
-    ("neither-name-nor-selector", {"configMapRef": "ocm-placement"},
-     "there is a problem with the definition of the ClusterDecisionResource generator"),
-    ("nothing-found", {"configMapRef": "ocm-placement", "name": "no-such-placement"},
-     "no clusterDecisionResources found"),
+    (
+        "no-such-configmap",
+        {"configMapRef": "missing", "name": "web-placement"},
+        "error reading configMapRef: configmaps 'missing' not found in namespace argocd of cluster c001",
+    ),
+    (
+        "name-and-selector",
+        {
+            "configMapRef": "ocm-placement",
+            "name": "web-placement",
+            "labelSelector": {"matchLabels": {"placement": "web"}},
+        },
+        "there is a problem with the definition of the ClusterDecisionResource generator",
+    ),
+    (
+        "neither-name-nor-selector",
+        {"configMapRef": "ocm-placement"},
+        "there is a problem with the definition of the ClusterDecisionResource generator",
+    ),
+    (
+        "nothing-found",
+        {"configMapRef": "ocm-placement", "name": "no-such-placement"},
+        "no clusterDecisionResources found",
+    ),
 ]
 
 
@@ -181,9 +233,15 @@ def test_mistakes_fail_the_appset_saying_what_is_wrong(
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        (dict(OCM_CONFIG, apiVersion="v1"), "there is a problem with the apiVersion, kind or resourceName provided"),
+        (
+            dict(OCM_CONFIG, apiVersion="v1"),
+            "there is a problem with the apiVersion, kind or resourceName provided",
+        ),
         (dict(OCM_CONFIG, kind="nosuchthings"), "failed to get dynamic resources"),
-        (dict(OCM_CONFIG, statusListKey="reason"), "status.reason of PlacementDecision web-placement must be a list"),
+        (
+            dict(OCM_CONFIG, statusListKey="reason"),
+            "status.reason of PlacementDecision web-placement must be a list",
+        ),
     ],
     ids=["core-api-version", "unknown-resource", "status-key-not-a-list"],
 )
@@ -197,7 +255,8 @@ def test_a_broken_configmap_fails_the_appset(
 
 
 def test_without_a_management_cluster_the_generator_says_how_to_give_one(management: dict[str, Any]) -> None:
-    code, out, err = generate(management, appset({"configMapRef": "ocm-placement", "name": "web-placement"}),
-                              context=False)
+    code, out, err = generate(
+        management, appset({"configMapRef": "ocm-placement", "name": "web-placement"}), context=False
+    )
     assert (code, out) == (1, "")
     assert "the clusterDecisionResource generator reads Argo CD's namespace on the management cluster" in err

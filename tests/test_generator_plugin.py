@@ -23,8 +23,10 @@ MANAGEMENT = "c001"
 
 def appset(*, go_template: bool, config_map: str = "my-plugin", values: dict[str, str] | None = None) -> dict:
     name = "{{.env}}-{{.region.name}}" if go_template else "{{env}}-{{region.name}}"
-    annotation = "{{.values.owner}}/{{index .generator.input.parameters \"team\"}}" if go_template else (
-        "{{values.owner}}/{{region.zones.1}}"
+    annotation = (
+        '{{.values.owner}}/{{index .generator.input.parameters "team"}}'
+        if go_template
+        else ("{{values.owner}}/{{region.zones.1}}")
     )
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -47,7 +49,11 @@ def appset(*, go_template: bool, config_map: str = "my-plugin", values: dict[str
                 "metadata": {"name": f"app-{name}", "annotations": {"owner": annotation}},
                 "spec": {
                     "project": "default",
-                    "source": {"repoURL": "https://git.example.com/apps.git", "path": "apps", "targetRevision": "HEAD"},
+                    "source": {
+                        "repoURL": "https://git.example.com/apps.git",
+                        "path": "apps",
+                        "targetRevision": "HEAD",
+                    },
                     "destination": {"server": "https://kubernetes.default.svc", "namespace": "apps"},
                 },
             },
@@ -62,10 +68,19 @@ def management(sim: SimServer, tmp_path: Path, plugin_service: Any) -> dict[str,
         {"env": "prod", "region": {"name": "eu", "zones": ["a", "b"]}, "replicas": 3},
         {"env": "dev", "region": {"name": "us", "zones": ["c", "d"]}, "replicas": 1},
     ]
-    argocd_namespace.config_map(sim, MANAGEMENT, "my-plugin", {
-        "baseUrl": plugin_service.url, "token": "$plugin.myplugin.token", "requestTimeout": "2",
-    })
-    argocd_namespace.secret(sim, MANAGEMENT, "argocd-secret", {"plugin.myplugin.token": plugin_service.token + "\n"})
+    argocd_namespace.config_map(
+        sim,
+        MANAGEMENT,
+        "my-plugin",
+        {
+            "baseUrl": plugin_service.url,
+            "token": "$plugin.myplugin.token",
+            "requestTimeout": "2",
+        },
+    )
+    argocd_namespace.secret(
+        sim, MANAGEMENT, "argocd-secret", {"plugin.myplugin.token": plugin_service.token + "\n"}
+    )
     argocd_namespace.secret(sim, MANAGEMENT, "plugin-creds", {"token": plugin_service.token})
     return {"kubeconfig": str(sim.write_kubeconfig(tmp_path / "kubeconfig")), "tmp": tmp_path}
 
@@ -75,7 +90,15 @@ def generate(management: dict[str, Any], doc: dict, *extra: str) -> tuple[int, s
     path.write_text(yaml.safe_dump(doc))
     result = CliRunner().invoke(
         app,
-        ["generate", str(path), "--argocd-context", MANAGEMENT, "--kubeconfig", management["kubeconfig"], *extra],
+        [
+            "generate",
+            str(path),
+            "--argocd-context",
+            MANAGEMENT,
+            "--kubeconfig",
+            management["kubeconfig"],
+            *extra,
+        ],
     )
     return result.exit_code, result.stdout, result.stderr
 
@@ -103,7 +126,9 @@ def test_each_parameter_set_the_plugin_returns_is_an_application(
 def test_fasttemplate_flattens_the_plugins_objects_with_gos_formatting(management: dict[str, Any]) -> None:
     doc = appset(go_template=False)
     doc["spec"]["template"]["metadata"]["annotations"] = {
-        "replicas": "{{replicas}}", "zone": "{{region.zones.0}}", "echo": "{{echo.team}}",
+        "replicas": "{{replicas}}",
+        "zone": "{{region.zones.0}}",
+        "echo": "{{echo.team}}",
     }
     code, out, err = generate(management, doc, "-o", "json")
     assert code == 0, err
@@ -113,9 +138,15 @@ def test_fasttemplate_flattens_the_plugins_objects_with_gos_formatting(managemen
 def test_a_token_in_another_secret_is_read_with_the_secret_colon_key_form(
     sim: SimServer, management: dict[str, Any], plugin_service: Any
 ) -> None:
-    argocd_namespace.config_map(sim, MANAGEMENT, "other-plugin", {
-        "baseUrl": plugin_service.url + "/", "token": "$plugin-creds:token",
-    })
+    argocd_namespace.config_map(
+        sim,
+        MANAGEMENT,
+        "other-plugin",
+        {
+            "baseUrl": plugin_service.url + "/",
+            "token": "$plugin-creds:token",
+        },
+    )
     code, out, err = generate(management, appset(go_template=True, config_map="other-plugin"), "-o", "json")
     assert code == 0, err
     assert len(json.loads(out)) == 2
@@ -165,11 +196,18 @@ def test_a_malformed_answer_fails_the_appset(
     [
         ({"token": "$plugin.myplugin.token"}, "baseUrl not found in ConfigMap argocd/broken"),
         ({"baseUrl": "http://127.0.0.1:1"}, "token not found in ConfigMap argocd/broken"),
-        ({"baseUrl": "http://127.0.0.1:1", "token": "raw-token-value"},
-         "token in ConfigMap argocd/broken must reference a Secret key ($key or $secret:key), not hold a value"),
-        ({"baseUrl": "http://127.0.0.1:1", "token": "$nope"}, "Secret argocd/argocd-secret has no key 'nope'"),
-        ({"baseUrl": "http://127.0.0.1:1", "token": "$plugin.myplugin.token", "requestTimeout": "soon"},
-         "error set requestTimeout: 'soon' in ConfigMap argocd/broken is not a whole number of seconds"),
+        (
+            {"baseUrl": "http://127.0.0.1:1", "token": "raw-token-value"},
+            "token in ConfigMap argocd/broken must reference a Secret key ($key or $secret:key), not hold a value",
+        ),
+        (
+            {"baseUrl": "http://127.0.0.1:1", "token": "$nope"},
+            "Secret argocd/argocd-secret has no key 'nope'",
+        ),
+        (
+            {"baseUrl": "http://127.0.0.1:1", "token": "$plugin.myplugin.token", "requestTimeout": "soon"},
+            "error set requestTimeout: 'soon' in ConfigMap argocd/broken is not a whole number of seconds",
+        ),
     ],
     ids=["no-base-url", "no-token", "token-is-a-value", "missing-secret-key", "bad-timeout"],
 )

@@ -39,12 +39,24 @@ ORDER = [
     ("failed-before-current", widget(phase="Broken"), H.DEGRADED, "failed expression is true"),
     ("current-last", widget(phase="Done"), H.HEALTHY, "current expression is true"),
     ("none-true-is-in-progress", widget(phase="Queued"), H.PROGRESSING, "no health expression is true yet"),
-    ("an-unobserved-generation-is-in-progress", widget(generation=3, observedGeneration=2, phase="Done"),
-     H.PROGRESSING, "status.observedGeneration differs from metadata.generation"),
-    ("an-observed-generation-goes-on-to-the-expressions", widget(generation=3, observedGeneration=3, phase="Done"),
-     H.HEALTHY, "current expression is true"),
-    ("a-string-observed-generation-is-not-compared", widget(generation=3, observedGeneration="2", phase="Done"),
-     H.HEALTHY, "current expression is true"),
+    (
+        "an-unobserved-generation-is-in-progress",
+        widget(generation=3, observedGeneration=2, phase="Done"),
+        H.PROGRESSING,
+        "status.observedGeneration differs from metadata.generation",
+    ),
+    (
+        "an-observed-generation-goes-on-to-the-expressions",
+        widget(generation=3, observedGeneration=3, phase="Done"),
+        H.HEALTHY,
+        "current expression is true",
+    ),
+    (
+        "a-string-observed-generation-is-not-compared",
+        widget(generation=3, observedGeneration="2", phase="Done"),
+        H.HEALTHY,
+        "current expression is true",
+    ),
 ]
 
 
@@ -56,11 +68,14 @@ def test_expressions_are_evaluated_in_fluxs_order(name: str, obj: dict, status: 
 
 def test_an_expression_that_fails_to_evaluate_is_unknown_and_keeps_a_wave_waiting() -> None:
     (check,) = cel.checks_from_entries(
-        [{"apiVersion": "example.com/v1", "kind": "Widget", "current": "status.ready == true"}], file="exprs.yaml"
+        [{"apiVersion": "example.com/v1", "kind": "Widget", "current": "status.ready == true"}],
+        file="exprs.yaml",
     )
     result = check(widget())
     assert result.status is H.UNKNOWN and not result.status.is_settled()
-    assert result.message.startswith("exprs.yaml: healthCheckExprs[0] (example.com/v1 Widget).current: failed to")
+    assert result.message.startswith(
+        "exprs.yaml: healthCheckExprs[0] (example.com/v1 Widget).current: failed to"
+    )
     assert "ready" in result.message
 
 
@@ -109,18 +124,31 @@ def test_a_kind_entry_wins_over_a_group_entry_and_the_version_is_ignored() -> No
     gadget = dict(widget(), kind="Gadget")
     assert health.resolve("example.com", "Gadget", cfg)[0] == "cel-group"
     assert health.check(gadget, config=cfg).status is H.HEALTHY
-    other = dict(widget(), apiVersion="other.example.com/v1")
+    dict(widget(), apiVersion="other.example.com/v1")
     assert health.resolve("other.example.com", "Widget", cfg)[0] == "generic"
 
 
 BAD = [
-    ("no-api-version", {"kind": "Widget", "current": "true"}, "healthCheckExprs[0]: field apiVersion: is required"),
-    ("no-current", {"apiVersion": "example.com/v1", "kind": "Widget", "failed": "true"},
-     "healthCheckExprs[0]: field current: is required"),
-    ("not-an-expression", {"apiVersion": "example.com/v1", "current": "status.phase =="},
-     "healthCheckExprs[0]: field current: is not a valid CEL expression"),
-    ("not-a-string", {"apiVersion": "example.com/v1", "current": "true", "inProgress": 3},
-     "healthCheckExprs[0]: field inProgress: must be a CEL expression"),
+    (
+        "no-api-version",
+        {"kind": "Widget", "current": "true"},
+        "healthCheckExprs[0]: field apiVersion: is required",
+    ),
+    (
+        "no-current",
+        {"apiVersion": "example.com/v1", "kind": "Widget", "failed": "true"},
+        "healthCheckExprs[0]: field current: is required",
+    ),
+    (
+        "not-an-expression",
+        {"apiVersion": "example.com/v1", "current": "status.phase =="},
+        "healthCheckExprs[0]: field current: is not a valid CEL expression",
+    ),
+    (
+        "not-a-string",
+        {"apiVersion": "example.com/v1", "current": "true", "inProgress": 3},
+        "healthCheckExprs[0]: field inProgress: must be a CEL expression",
+    ),
     ("not-a-mapping", "current: true", "healthCheckExprs[0]: must be a mapping"),
 ]
 
@@ -135,7 +163,9 @@ def test_a_bad_entry_is_bad_input_naming_file_entry_and_field(name: str, entry: 
 
 def test_two_entries_for_one_group_and_kind_are_bad_input() -> None:
     entries = [{"apiVersion": "example.com/v1", "kind": "Widget", "current": "true"}] * 2
-    with pytest.raises(errors.InputError, match=r"healthCheckExprs\[1\]: a second health check for example.com/Widget"):
+    with pytest.raises(
+        errors.InputError, match=r"healthCheckExprs\[1\]: a second health check for example.com/Widget"
+    ):
         cel.checks_from_entries(entries, file="exprs.yaml")
 
 

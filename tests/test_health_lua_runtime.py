@@ -21,35 +21,77 @@ CERT = {
 }
 
 
-def run(script: str, *, open_libs: bool = False, obj: dict | None = None, **limits: int | float) -> health.HealthStatus:
+def run(
+    script: str, *, open_libs: bool = False, obj: dict | None = None, **limits: float
+) -> health.HealthStatus:
     return lua.run(lua.LuaCheck(script, open_libs=open_libs, origin="test.lua"), obj or CERT, **limits)
 
 
 RETURNS = [
     ("each-status-is-kept", 'return {status = "Suspended", message = "paused"}', H.SUSPENDED, "paused"),
     ("missing-is-a-status-too", 'return {status = "Missing"}', H.MISSING, ""),
-    ("unknown-is-a-status-too", 'return {status = "Unknown", message = "cannot tell"}', H.UNKNOWN, "cannot tell"),
-    ("the-object-is-the-global-obj", 'return {status = "Healthy", message = obj.status.conditions[1].message}',
-     H.HEALTHY, "up to date"),
-    ("numbers-print-as-gopher-lua-prints-them", 'return {status = "Healthy", message = "rev " .. obj.status.revision}',
-     H.HEALTHY, "rev 7"),
-    ("lists-are-lua-arrays", 'return {status = "Healthy", message = tostring(#obj.spec.dnsNames)}', H.HEALTHY, "2"),
+    (
+        "unknown-is-a-status-too",
+        'return {status = "Unknown", message = "cannot tell"}',
+        H.UNKNOWN,
+        "cannot tell",
+    ),
+    (
+        "the-object-is-the-global-obj",
+        'return {status = "Healthy", message = obj.status.conditions[1].message}',
+        H.HEALTHY,
+        "up to date",
+    ),
+    (
+        "numbers-print-as-gopher-lua-prints-them",
+        'return {status = "Healthy", message = "rev " .. obj.status.revision}',
+        H.HEALTHY,
+        "rev 7",
+    ),
+    (
+        "lists-are-lua-arrays",
+        'return {status = "Healthy", message = tostring(#obj.spec.dnsNames)}',
+        H.HEALTHY,
+        "2",
+    ),
     ("an-unknown-status-is-invalid", 'return {status = "Great"}', H.UNKNOWN, lua.INVALID_STATUS),
     ("a-message-without-status-is-invalid", 'return {message = "hello"}', H.UNKNOWN, lua.INVALID_STATUS),
     ("nil-gives-no-status", "return nil", H.HEALTHY, lua.NO_STATUS),
     ("nothing-returned-gives-no-status", "local x = 1", H.HEALTHY, lua.NO_STATUS),
     ("an-empty-table-gives-no-status", "return {}", H.HEALTHY, lua.NO_STATUS),
     ("a-status-of-another-type-gives-no-status", "return {status = 3}", H.HEALTHY, lua.NO_STATUS),
-    ("a-string-is-not-a-result", 'return "Healthy"', H.UNKNOWN, "expect table output from Lua script, not string"),
-    ("a-boolean-is-not-a-result", "return true", H.UNKNOWN, "expect table output from Lua script, not boolean"),
+    (
+        "a-string-is-not-a-result",
+        'return "Healthy"',
+        H.UNKNOWN,
+        "expect table output from Lua script, not string",
+    ),
+    (
+        "a-boolean-is-not-a-result",
+        "return true",
+        H.UNKNOWN,
+        "expect table output from Lua script, not boolean",
+    ),
     ("the-last-value-returned-counts", 'return {status = "Degraded"}, {status = "Healthy"}', H.HEALTHY, ""),
-    ("goto-works-as-in-gopher-lua",
-     'for _, c in ipairs(obj.status.conditions) do if c.type ~= "Ready" then goto continue end '
-     'do return {status = "Healthy"} end ::continue:: end return {status = "Degraded"}', H.HEALTHY, ""),
-    ("lua-5-1-functions-exist", 'return {status = "Healthy", message = tostring(table.getn({1, 2})) .. unpack({"!"})}',
-     H.HEALTHY, "2!"),
-    ("os-time-and-date-exist", 'local os = require("os") return {status = "Healthy", message = type(os.time())}',
-     H.HEALTHY, "number"),
+    (
+        "goto-works-as-in-gopher-lua",
+        ('for _, c in ipairs(obj.status.conditions) do if c.type ~= "Ready" then goto continue end '
+        'do return {status = "Healthy"} end ::continue:: end return {status = "Degraded"}'),
+        H.HEALTHY,
+        "",
+    ),
+    (
+        "lua-5-1-functions-exist",
+        'return {status = "Healthy", message = tostring(table.getn({1, 2})) .. unpack({"!"})}',
+        H.HEALTHY,
+        "2!",
+    ),
+    (
+        "os-time-and-date-exist",
+        'local os = require("os") return {status = "Healthy", message = type(os.time())}',
+        H.HEALTHY,
+        "number",
+    ),
     ("globals-do-not-leak-into-results", 'hs = {} hs.status = "Healthy" return hs', H.HEALTHY, ""),
 ]
 
@@ -61,12 +103,27 @@ def test_a_script_result_becomes_a_health_status(name: str, script: str, status:
 
 FAILURES = [
     ("syntax-error", "return {", "test.lua: health.lua:1: unexpected symbol near '<eof>'"),
-    ("runtime-error", "return obj.spec.missing.field", "test.lua: health.lua:1: attempt to index field 'missing'"),
-    ("error-call", 'error("the controller is confused")', "test.lua: health.lua:1: the controller is confused"),
+    (
+        "runtime-error",
+        "return obj.spec.missing.field",
+        "test.lua: health.lua:1: attempt to index field 'missing'",
+    ),
+    (
+        "error-call",
+        'error("the controller is confused")',
+        "test.lua: health.lua:1: the controller is confused",
+    ),
     ("endless-loop", "while true do end", "test.lua: health script exceeded its time limit"),
-    ("endless-loop-hidden-in-pcall", "while true do pcall(function() while true do end end) end",
-     "test.lua: health script exceeded its time limit"),
-    ("unbounded-table", "local t = {} for i = 1, 1e9 do t[i] = i end", "test.lua: health script exceeded its memory limit"),
+    (
+        "endless-loop-hidden-in-pcall",
+        "while true do pcall(function() while true do end end) end",
+        "test.lua: health script exceeded its time limit",
+    ),
+    (
+        "unbounded-table",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+        "test.lua: health script exceeded its memory limit",
+    ),
 ]
 
 
@@ -90,7 +147,9 @@ def test_the_wall_clock_limit_stops_a_script_within_its_instruction_budget() -> 
 
 def test_the_memory_limit_counts_what_the_script_allocates_not_the_object() -> None:
     big = dict(CERT, data={f"k{i}": "x" * 100 for i in range(20000)})  # about 3 MiB as Lua tables
-    script = 'local n = 0 for _ in pairs(obj.data) do n = n + 1 end return {status = "Healthy", message = n .. ""}'
+    script = (
+        'local n = 0 for _ in pairs(obj.data) do n = n + 1 end return {status = "Healthy", message = n .. ""}'
+    )
     assert run(script, obj=big, memory_limit=1 << 20) == health.HealthStatus(H.HEALTHY, "20000")
     grow = 'local s = "" for k, v in pairs(obj.data) do s = s .. v end return {status = "Healthy"}'
     result = run(grow, obj=big, memory_limit=1 << 20)
@@ -140,7 +199,9 @@ def test_precompiled_bytecode_is_refused() -> None:
 
 
 def test_loadstring_of_source_text_runs_in_the_sandbox() -> None:
-    script = 'local f = loadstring("return io == nil and obj.kind") return {status = "Healthy", message = f()}'
+    script = (
+        'local f = loadstring("return io == nil and obj.kind") return {status = "Healthy", message = f()}'
+    )
     assert run(script) == health.HealthStatus(H.HEALTHY, "Certificate")
 
 

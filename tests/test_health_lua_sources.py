@@ -48,14 +48,35 @@ TREE = {
 
 TREE_CASES = [
     ("exact-group-and-kind", "cert-manager.io/v1", "Certificate", "resource-customizations", "exact"),
-    ("a-wildcard-directory-is-not-tried-before-an-exact-one", "s3.aws.crossplane.io/v1", "Bucket",
-     "resource-customizations-wildcard", "aws crossplane"),
-    ("wildcards-are-tried-in-sorted-order", "rds.aws.crossplane.io/v1", "DBInstance",
-     "resource-customizations-wildcard", "aws crossplane"),
-    ("a-wildcard-group", "pkg.crossplane.io/v1", "Provider", "resource-customizations-wildcard", "any crossplane group"),
+    (
+        "a-wildcard-directory-is-not-tried-before-an-exact-one",
+        "s3.aws.crossplane.io/v1",
+        "Bucket",
+        "resource-customizations-wildcard",
+        "aws crossplane",
+    ),
+    (
+        "wildcards-are-tried-in-sorted-order",
+        "rds.aws.crossplane.io/v1",
+        "DBInstance",
+        "resource-customizations-wildcard",
+        "aws crossplane",
+    ),
+    (
+        "a-wildcard-group",
+        "pkg.crossplane.io/v1",
+        "Provider",
+        "resource-customizations-wildcard",
+        "any crossplane group",
+    ),
     ("a-wildcard-does-not-cross-a-segment", "crossplane.io/v1", "Thing", "generic", ""),
-    ("a-wildcard-within-a-kind", "example.com/v1", "ReplicaSet", "resource-customizations-wildcard",
-     "kinds ending in Set"),
+    (
+        "a-wildcard-within-a-kind",
+        "example.com/v1",
+        "ReplicaSet",
+        "resource-customizations-wildcard",
+        "kinds ending in Set",
+    ),
     ("core-kinds-sit-at-the-top", "v1", "ConfigMap", "resource-customizations", "a core kind"),
     ("no-script-no-lua", "apps/v1", "Deployment", "built-in", None),
 ]
@@ -103,12 +124,30 @@ def test_a_script_that_links_outside_its_tree_is_refused(tmp_path: Path) -> None
 
 
 CM_CASES = [
-    ("a-split-key", "cert-manager.io/v1", "Certificate", "argocd-cm", H.HEALTHY,
-     "from argocd-cm: Certificate is up to date and has not expired"),
-    ("a-glob-key-of-the-yaml-form", "s3.aws.crossplane.io/v1beta1", "Bucket", "argocd-cm-wildcard", H.HEALTHY,
-     "ready (from argocd-cm wildcard)"),
-    ("a-core-kind-is-the-bare-kind", "v1", "PersistentVolumeClaim", "argocd-cm", H.SUSPENDED,
-     "core kinds use the bare Kind as key"),
+    (
+        "a-split-key",
+        "cert-manager.io/v1",
+        "Certificate",
+        "argocd-cm",
+        H.HEALTHY,
+        "from argocd-cm: Certificate is up to date and has not expired",
+    ),
+    (
+        "a-glob-key-of-the-yaml-form",
+        "s3.aws.crossplane.io/v1beta1",
+        "Bucket",
+        "argocd-cm-wildcard",
+        H.HEALTHY,
+        "ready (from argocd-cm wildcard)",
+    ),
+    (
+        "a-core-kind-is-the-bare-kind",
+        "v1",
+        "PersistentVolumeClaim",
+        "argocd-cm",
+        H.SUSPENDED,
+        "core kinds use the bare Kind as key",
+    ),
     ("other-customization-types-are-not-health", "apps/v1", "Deployment", "built-in", None, None),
 ]
 
@@ -123,9 +162,17 @@ def test_an_argocd_cm_configmap_is_read_as_argo_cd_reads_it(
     group, found_kind = health.group_kind(obj(api_version, kind))
     assert health.resolve(group, found_kind, cfg)[0] == source
     if status is not None:
-        target = obj(api_version, kind, conditions=[
-            {"type": "Ready", "status": "True", "message": "Certificate is up to date and has not expired"}
-        ])
+        target = obj(
+            api_version,
+            kind,
+            conditions=[
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "message": "Certificate is up to date and has not expired",
+                }
+            ],
+        )
         assert health.check(target, config=cfg) == health.HealthStatus(status, message or "")
 
 
@@ -149,14 +196,19 @@ def test_split_keys_override_the_yaml_form_for_the_same_kind(tmp_path: Path) -> 
         """,
     )
     cfg = config.from_paths(argocd_cms=[path])
-    assert health.check(obj("example.com/v1", "Widget"), config=cfg) == health.HealthStatus(H.HEALTHY, "split key")
+    assert health.check(obj("example.com/v1", "Widget"), config=cfg) == health.HealthStatus(
+        H.HEALTHY, "split key"
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "open_libs"),
     [
         ("resource.customizations.health.Widget: x\n", False),
-        ("resource.customizations.health.Widget: x\nresource.customizations.useOpenLibs.Widget: 'true'\n", True),
+        (
+            "resource.customizations.health.Widget: x\nresource.customizations.useOpenLibs.Widget: 'true'\n",
+            True,
+        ),
         ("resource.customizations.health.Widget: x\nresource.customizations.useOpenLibs.Widget: 'T'\n", True),
         ("resource.customizations: |\n  Widget: {health.lua: x, health.lua.useOpenLibs: true}\n", True),
     ],
@@ -168,24 +220,37 @@ def test_use_open_libs_is_read_from_either_form(tmp_path: Path, data: str, open_
 
 
 def test_all_stands_for_every_group_and_kind(tmp_path: Path) -> None:
-    cfg = config.from_paths(argocd_cms=[configmap(tmp_path, f"resource.customizations.health.all: '{says('all')}'\n")])
+    cfg = config.from_paths(
+        argocd_cms=[configmap(tmp_path, f"resource.customizations.health.all: '{says('all')}'\n")]
+    )
     assert [o.key for o in cfg.overrides] == ["*/*"]
     assert health.check(obj("example.com/v1", "Widget"), config=cfg).message == "all"
 
 
 BAD_CMS = [
-    ("three-part-group-kind", "resource.customizations.health.a_b_c: x\n",
-     "field data.resource.customizations.health.a_b_c"),
-    ("use-open-libs-not-a-boolean", "resource.customizations.useOpenLibs.Widget: maybe\n",
-     "field data.resource.customizations.useOpenLibs.Widget"),
+    (
+        "three-part-group-kind",
+        "resource.customizations.health.a_b_c: x\n",
+        "field data.resource.customizations.health.a_b_c",
+    ),
+    (
+        "use-open-libs-not-a-boolean",
+        "resource.customizations.useOpenLibs.Widget: maybe\n",
+        "field data.resource.customizations.useOpenLibs.Widget",
+    ),
     ("yaml-form-not-yaml", "resource.customizations: '{a: [}'\n", "field data.resource.customizations"),
-    ("yaml-form-entry-not-a-mapping", "resource.customizations: |\n  Widget: 3\n",
-     "field data.resource.customizations[Widget]"),
+    (
+        "yaml-form-entry-not-a-mapping",
+        "resource.customizations: |\n  Widget: 3\n",
+        "field data.resource.customizations[Widget]",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "data", "field"), BAD_CMS, ids=[c[0] for c in BAD_CMS])
-def test_a_broken_argocd_cm_is_bad_input_naming_file_and_key(tmp_path: Path, name: str, data: str, field: str) -> None:
+def test_a_broken_argocd_cm_is_bad_input_naming_file_and_key(
+    tmp_path: Path, name: str, data: str, field: str
+) -> None:
     path = configmap(tmp_path, data)
     with pytest.raises(errors.InputError) as caught:
         config.from_paths(argocd_cms=[path])

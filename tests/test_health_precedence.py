@@ -27,8 +27,9 @@ def says(source: Source) -> lua.LuaCheck:
 
 
 def cel_entry(source: Source) -> cel.CelCheck:
-    return cel.CelCheck(group="apps", kind="Deployment" if source is Source.CEL else "", current="true",
-                        origin=source.value)
+    return cel.CelCheck(
+        group="apps", kind="Deployment" if source is Source.CEL else "", current="true", origin=source.value
+    )
 
 
 def python_check(obj: object) -> health.HealthStatus:
@@ -40,7 +41,7 @@ LEVELS = list(Source)
 
 def configured_from(level: Source) -> config.HealthConfig:
     """Every configured source at ``level`` and below."""
-    below = LEVELS[LEVELS.index(level):]
+    below = LEVELS[LEVELS.index(level) :]
     overrides = []
     if Source.ARGOCD_CM in below:
         overrides.append(lua.Override("apps/Deployment", says(Source.ARGOCD_CM)))
@@ -67,7 +68,9 @@ def python_registered() -> Iterator[None]:
 
 
 @pytest.mark.parametrize("level", LEVELS[:-1], ids=[s.value for s in LEVELS[:-1]])
-def test_the_first_configured_source_in_the_documented_order_decides(level: Source, python_registered: None) -> None:
+def test_the_first_configured_source_in_the_documented_order_decides(
+    level: Source, python_registered: None
+) -> None:
     if LEVELS.index(level) <= LEVELS.index(Source.PYTHON):
         custom.register("apps", "Deployment", python_check)
     cfg = configured_from(level)
@@ -83,7 +86,9 @@ def test_the_first_configured_source_in_the_documented_order_decides(level: Sour
 
 
 def test_a_kind_without_any_check_gets_the_generic_one() -> None:
-    assert health.resolve("example.com", "Widget", configured_from(Source.ARGOCD_CM))[0] == Source.GENERIC.value
+    assert (
+        health.resolve("example.com", "Widget", configured_from(Source.ARGOCD_CM))[0] == Source.GENERIC.value
+    )
 
 
 def test_flags_win_over_the_fleet_file_for_the_same_key() -> None:

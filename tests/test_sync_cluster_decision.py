@@ -15,29 +15,41 @@ LABELS = {"cluster.open-cluster-management.io/placement": "web"}
 
 def decide(env: Any, *clusters: str) -> None:
     argocd_namespace.placement_decision(
-        env.sim, MANAGEMENT, "web-decision-1", [{"clusterName": c, "reason": ""} for c in clusters], labels=LABELS
+        env.sim,
+        MANAGEMENT,
+        "web-decision-1",
+        [{"clusterName": c, "reason": ""} for c in clusters],
+        labels=LABELS,
     )
 
 
 def test_applications_follow_the_placement_decision(make_fleet: Callable[..., Any], tmp_path: Any) -> None:
     env = make_fleet("decisions", clusters=3)
     kubeconfig = str(env.sim.write_kubeconfig(tmp_path / "kubeconfig"))
-    argocd_namespace.config_map(env.sim, MANAGEMENT, "ocm-placement", {
-        "apiVersion": "cluster.open-cluster-management.io/v1beta1",
-        "kind": "placementdecisions",
-        "statusListKey": "decisions",
-        "matchKey": "clusterName",
-    })
+    argocd_namespace.config_map(
+        env.sim,
+        MANAGEMENT,
+        "ocm-placement",
+        {
+            "apiVersion": "cluster.open-cluster-management.io/v1beta1",
+            "kind": "placementdecisions",
+            "statusListKey": "decisions",
+            "matchKey": "clusterName",
+        },
+    )
     decide(env, "c002", "c003")
     flags = ("--argocd-context", MANAGEMENT, "--kubeconfig", kubeconfig)
 
     first = env.sync(*flags)
     assert first.exit_code == 0, first.stderr
     assert sorted((a.cluster, a.name) for a in first.run_result.apps()) == [
-        ("c002", "web-c002"), ("c003", "web-c003"),
+        ("c002", "web-c002"),
+        ("c003", "web-c003"),
     ]
     assert [env.names(c, "web", "ConfigMap") for c in ("c001", "c002", "c003")] == [
-        [], ["web-settings"], ["web-settings"],
+        [],
+        ["web-settings"],
+        ["web-settings"],
     ]
 
     decide(env, "c001")

@@ -39,7 +39,9 @@ PROVISIONED = {
         {"type": "Ready", "status": "True", "reason": "Available"},
     ]
 }
-FAILED = {"conditions": [{"type": "Ready", "status": "False", "reason": "Failed", "message": "order refused"}]}
+FAILED = {
+    "conditions": [{"type": "Ready", "status": "False", "reason": "Failed", "message": "order refused"}]
+}
 
 
 def wait_for(what: str, condition: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -88,13 +90,24 @@ def start_sync(env: Any, *extra: str, executor: str = "local") -> tuple[threadin
 
 
 CHECKS = [
-    ("lua-from-fleet-yaml", (), {
-        CERTIFICATE: "ready", ROLLOUT: "Rollout is complete", BUCKET: "Resource is available",
-    }),
-    ("cel-from-health-exprs", ("--health-exprs", str(DATA / "flux-kustomization.yaml")), {
-        CERTIFICATE: "current expression is true", ROLLOUT: "current expression is true",
-        BUCKET: "current expression is true",
-    }),
+    (
+        "lua-from-fleet-yaml",
+        (),
+        {
+            CERTIFICATE: "ready",
+            ROLLOUT: "Rollout is complete",
+            BUCKET: "Resource is available",
+        },
+    ),
+    (
+        "cel-from-health-exprs",
+        ("--health-exprs", str(DATA / "flux-kustomization.yaml")),
+        {
+            CERTIFICATE: "current expression is true",
+            ROLLOUT: "current expression is true",
+            BUCKET: "current expression is true",
+        },
+    ),
 ]
 
 
@@ -109,7 +122,9 @@ def test_each_wave_waits_until_its_custom_resource_is_healthy(
     for target, status, following in steps:
         wait_for(f"the sync to wait on {target[1]}", lambda t=target: controller.polled(t))
         if following is not None:
-            assert not controller.exists(following), f"{following[1]} was applied before {target[1]} was healthy"
+            assert not controller.exists(following), (
+                f"{following[1]} was applied before {target[1]} was healthy"
+            )
         assert env.sim.get_object(CLUSTER, "v1", "ConfigMap", NAMESPACE, "platform-ready") is None
         controller.set_status(target, status)
     thread.join(timeout=120)

@@ -34,21 +34,24 @@ def test_only_the_checks_for_applied_kinds_travel_and_they_travel_as_text(
     make_fleet: Callable[..., Any], tmp_path: Path
 ) -> None:
     env = make_fleet("crd-health", clusters=1)
-    plan = sync.prepare_run(
-        request(env, argocd_cms=(str(DATA / "argocd-cm.yaml"),)), tmp=tmp_path / "work"
-    )
+    plan = sync.prepare_run(request(env, argocd_cms=(str(DATA / "argocd-cm.yaml"),)), tmp=tmp_path / "work")
     checks = plan.settings.health
     # The argocd-cm holds checks for Certificate, *.aws.crossplane.io/* and PersistentVolumeClaim;
     # the run applies no PersistentVolumeClaim.
     assert [o.key for o in checks.overrides] == ["cert-manager.io/Certificate", "*.aws.crossplane.io/*"]
     assert [c.path for c in checks.customizations] == [
-        "argoproj.io/Rollout", "cert-manager.io/Certificate", "_.crossplane.io/_",
+        "argoproj.io/Rollout",
+        "cert-manager.io/Certificate",
+        "_.crossplane.io/_",
     ]
     shipped = pickle.loads(pickle.dumps(plan.settings))
     for item in (*shipped.health.overrides, *shipped.health.customizations):
         assert isinstance(item.check, lua.LuaCheck) and "return" in item.check.script
     rollout = next(c for c in shipped.health.customizations if c.path == "argoproj.io/Rollout")
-    assert rollout.check.script == (env.root / "health/resource_customizations/argoproj.io/Rollout/health.lua").read_text()
+    assert (
+        rollout.check.script
+        == (env.root / "health/resource_customizations/argoproj.io/Rollout/health.lua").read_text()
+    )
 
 
 def test_a_fleet_without_fleet_yaml_ships_no_checks(make_fleet: Callable[..., Any], tmp_path: Path) -> None:
@@ -57,22 +60,37 @@ def test_a_fleet_without_fleet_yaml_ships_no_checks(make_fleet: Callable[..., An
 
 
 BAD_FLEET_FILES = [
-    ("not-a-fleet-config", "apiVersion: v1\nkind: ConfigMap\n", "field kind: must be apiVersion fleet.gitops/v1"),
-    ("unknown-field", "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {luaScripts: []}\n",
-     "field health.luaScripts: unknown field"),
-    ("a-directory-outside-the-repository",
-     "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {resourceCustomizations: [../elsewhere]}\n",
-     "field health.resourceCustomizations: '../elsewhere' leads outside the repository"),
-    ("an-absolute-path",
-     "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {argocdConfigMaps: [/etc/passwd]}\n",
-     "field health.argocdConfigMaps: '/etc/passwd' leads outside the repository"),
-    ("a-missing-file",
-     "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {argocdConfigMaps: [argocd/argocd-cm.yaml]}\n",
-     "field health.argocdConfigMaps: 'argocd/argocd-cm.yaml' is not a file of the repository"),
-    ("a-bad-expression",
-     "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth:\n  healthCheckExprs:\n"
-     "    - {apiVersion: cert-manager.io/v1, kind: Certificate, current: 'status.x =='}\n",
-     "health.healthCheckExprs[0]: field current: is not a valid CEL expression"),
+    (
+        "not-a-fleet-config",
+        "apiVersion: v1\nkind: ConfigMap\n",
+        "field kind: must be apiVersion fleet.gitops/v1",
+    ),
+    (
+        "unknown-field",
+        "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {luaScripts: []}\n",
+        "field health.luaScripts: unknown field",
+    ),
+    (
+        "a-directory-outside-the-repository",
+        "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {resourceCustomizations: [../elsewhere]}\n",
+        "field health.resourceCustomizations: '../elsewhere' leads outside the repository",
+    ),
+    (
+        "an-absolute-path",
+        "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {argocdConfigMaps: [/etc/passwd]}\n",
+        "field health.argocdConfigMaps: '/etc/passwd' leads outside the repository",
+    ),
+    (
+        "a-missing-file",
+        "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {argocdConfigMaps: [argocd/argocd-cm.yaml]}\n",
+        "field health.argocdConfigMaps: 'argocd/argocd-cm.yaml' is not a file of the repository",
+    ),
+    (
+        "a-bad-expression",
+        ("apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth:\n  healthCheckExprs:\n"
+        "    - {apiVersion: cert-manager.io/v1, kind: Certificate, current: 'status.x =='}\n"),
+        "health.healthCheckExprs[0]: field current: is not a valid CEL expression",
+    ),
 ]
 
 

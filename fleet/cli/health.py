@@ -98,7 +98,11 @@ def assess(paths: Sequence[str], config: health_config.HealthConfig) -> list[Ver
     for path, obj in objects:
         group, kind = health.group_kind(obj)
         meta = obj.get("metadata") or {}
-        name = f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name") or "")
+        name = (
+            f"{meta.get('namespace')}/{meta.get('name')}"
+            if meta.get("namespace")
+            else str(meta.get("name") or "")
+        )
         source = health.resolve(group, kind, config)[0]
         result = health.check(obj, config=config)
         verdicts.append(
@@ -149,6 +153,8 @@ def register(app: typer.Typer) -> None:
         except errors.FleetError as exc:
             raise common.fail(exc) from None
         if output is Output.JSON:
-            typer.echo(json.dumps([{"status": v.status.value, "message": v.message} for v in verdicts], indent=2))
+            typer.echo(
+                json.dumps([{"status": v.status.value, "message": v.message} for v in verdicts], indent=2)
+            )
         else:
             typer.echo(_table(verdicts))

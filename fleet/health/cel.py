@@ -86,7 +86,8 @@ def evaluate(check: CelCheck, obj: Mapping[str, Any]) -> health.HealthStatus:
         kind = result.type()
         if kind == _cel().Type.ERROR:
             return health.HealthStatus(
-                health.Health.UNKNOWN, f"{check.origin}.{field}: failed to evaluate: {_one_line(result.value())}"
+                health.Health.UNKNOWN,
+                f"{check.origin}.{field}: failed to evaluate: {_one_line(result.value())}",
             )
         if kind != _cel().Type.BOOL:
             return health.HealthStatus(
@@ -174,7 +175,9 @@ def compile_error(text: str) -> str | None:
 # --- reading Flux's format ------------------------------------------------------------------------
 
 
-def checks_from_entries(entries: Iterable[Any], *, file: str, where: str = "healthCheckExprs") -> tuple[CelCheck, ...]:
+def checks_from_entries(
+    entries: Iterable[Any], *, file: str, where: str = "healthCheckExprs"
+) -> tuple[CelCheck, ...]:
     """``healthCheckExprs`` entries as checks; a bad entry is an InputError naming file, entry and field.
 
     Every expression is compiled here, so a syntax error is bad input before anything runs.
@@ -200,10 +203,14 @@ def checks_from_entries(entries: Iterable[Any], *, file: str, where: str = "heal
                     raise errors.InputError("is required", file=file, obj=obj, field=CURRENT)
                 continue
             if not isinstance(value, str):
-                raise errors.InputError("must be a CEL expression (a string)", file=file, obj=obj, field=field)
+                raise errors.InputError(
+                    "must be a CEL expression (a string)", file=file, obj=obj, field=field
+                )
             problem = compile_error(value)
             if problem is not None:
-                raise errors.InputError(f"is not a valid CEL expression: {problem}", file=file, obj=obj, field=field)
+                raise errors.InputError(
+                    f"is not a valid CEL expression: {problem}", file=file, obj=obj, field=field
+                )
             texts[field] = value
         key = (group, kind)
         if key in seen:

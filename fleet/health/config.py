@@ -121,7 +121,9 @@ class HealthConfig:
         key = lua.group_kind_key(group, kind)
         for item in self.customizations:
             if item.matches(key):
-                return (Source.CUSTOMIZATIONS_WILDCARD if item.wildcard else Source.CUSTOMIZATIONS), item.check
+                return (
+                    Source.CUSTOMIZATIONS_WILDCARD if item.wildcard else Source.CUSTOMIZATIONS
+                ), item.check
         return None
 
     def for_kinds(self, kinds: Iterable[tuple[str, str]]) -> HealthConfig:
@@ -138,7 +140,9 @@ class HealthConfig:
         return HealthConfig(
             overrides=_merge(base.overrides, self.overrides, key=lambda o: o.key, order=_override_order),
             cel_checks=_merge(base.cel_checks, self.cel_checks, key=lambda c: (c.group, c.kind), order=None),
-            customizations=_merge(base.customizations, self.customizations, key=lambda c: c.path, order=_path_order),
+            customizations=_merge(
+                base.customizations, self.customizations, key=lambda c: c.path, order=_path_order
+            ),
         )
 
 
@@ -179,9 +183,11 @@ def argocd_cm_from_bytes(data: bytes, *, file: str) -> tuple[lua.Override, ...]:
         payload = doc.get("data") or {}
         if not isinstance(payload, Mapping):
             raise errors.InputError("must be a mapping", file=file, obj="ConfigMap argocd-cm", field="data")
-        found = HealthConfig(overrides=lua.overrides_from_configmap(payload, file=file)).over(
-            HealthConfig(overrides=found)
-        ).overrides
+        found = (
+            HealthConfig(overrides=lua.overrides_from_configmap(payload, file=file))
+            .over(HealthConfig(overrides=found))
+            .overrides
+        )
     return found
 
 
@@ -190,7 +196,9 @@ def cel_from_bytes(data: bytes, *, file: str) -> tuple[cel.CelCheck, ...]:
     return cel.checks_from_documents(_documents(data, file=file), file=file)
 
 
-def customizations_from_source(source: gitsource.Source, under: str, *, label: str) -> tuple[lua.Customization, ...]:
+def customizations_from_source(
+    source: gitsource.Source, under: str, *, label: str
+) -> tuple[lua.Customization, ...]:
     """The ``health.lua`` scripts of a ``resource_customizations`` tree at ``under`` in ``source``."""
     prefix = under.strip("/")
     if prefix and prefix not in source.list_all_dirs():
@@ -225,13 +233,17 @@ def from_paths(
             source = gitsource.WorkTreeSource(directory, url=label)
         except gitsource.RepoError as exc:
             raise errors.InputError(str(exc), file=label) from exc
-        config = HealthConfig(customizations=customizations_from_source(source, "", label=label.rstrip("/"))).over(
+        config = HealthConfig(
+            customizations=customizations_from_source(source, "", label=label.rstrip("/"))
+        ).over(config)
+    for file in argocd_cms:
+        config = HealthConfig(
+            overrides=argocd_cm_from_bytes(_read(file, "--argocd-cm"), file=str(file))
+        ).over(config)
+    for file in health_exprs:
+        config = HealthConfig(cel_checks=cel_from_bytes(_read(file, "--health-exprs"), file=str(file))).over(
             config
         )
-    for file in argocd_cms:
-        config = HealthConfig(overrides=argocd_cm_from_bytes(_read(file, "--argocd-cm"), file=str(file))).over(config)
-    for file in health_exprs:
-        config = HealthConfig(cel_checks=cel_from_bytes(_read(file, "--health-exprs"), file=str(file))).over(config)
     return config
 
 
@@ -253,7 +265,9 @@ def from_fleet(source: gitsource.Source) -> HealthConfig:
     doc = docs[0]
     if doc.get("apiVersion") != FLEET_CONFIG_API_VERSION or doc.get("kind") != FLEET_CONFIG_KIND:
         raise errors.InputError(
-            f"must be apiVersion {FLEET_CONFIG_API_VERSION}, kind {FLEET_CONFIG_KIND}", file=label, field="kind"
+            f"must be apiVersion {FLEET_CONFIG_API_VERSION}, kind {FLEET_CONFIG_KIND}",
+            file=label,
+            field="kind",
         )
     section = doc.get("health") or {}
     if not isinstance(section, Mapping):
@@ -261,7 +275,9 @@ def from_fleet(source: gitsource.Source) -> HealthConfig:
     known = {"resourceCustomizations", "argocdConfigMaps", "healthCheckExprs", "healthCheckExprsFiles"}
     unknown = sorted(set(section) - known)
     if unknown:
-        raise errors.InputError(f"unknown field (known: {', '.join(sorted(known))})", file=label, field=f"health.{unknown[0]}")
+        raise errors.InputError(
+            f"unknown field (known: {', '.join(sorted(known))})", file=label, field=f"health.{unknown[0]}"
+        )
 
     def paths(field: str) -> list[str]:
         value = section.get(field) or []
@@ -275,13 +291,17 @@ def from_fleet(source: gitsource.Source) -> HealthConfig:
     for under in paths("resourceCustomizations"):
         where = f"{source.describe()}:{under.strip('/')}"
         try:
-            found = customizations_from_source(source, _inside(under, source, label, "resourceCustomizations"), label=where)
+            found = customizations_from_source(
+                source, _inside(under, source, label, "resourceCustomizations"), label=where
+            )
         except gitsource.RepoError as exc:
             raise errors.InputError(str(exc), file=label, field="health.resourceCustomizations") from exc
         config = HealthConfig(customizations=found).over(config)
     for rel in paths("argocdConfigMaps"):
         data = _read_inside(source, rel, label, "argocdConfigMaps")
-        config = HealthConfig(overrides=argocd_cm_from_bytes(data, file=f"{source.describe()}:{rel}")).over(config)
+        config = HealthConfig(overrides=argocd_cm_from_bytes(data, file=f"{source.describe()}:{rel}")).over(
+            config
+        )
     cel_checks: list[cel.CelCheck] = []
     for rel in paths("healthCheckExprsFiles"):
         data = _read_inside(source, rel, label, "healthCheckExprsFiles")
@@ -295,7 +315,8 @@ def from_fleet(source: gitsource.Source) -> HealthConfig:
         if (check.group, check.kind) in seen:
             raise errors.InputError(
                 f"two health checks for {check.group}/{check.kind or '*'} ({check.origin})",
-                file=label, field="health.healthCheckExprs",
+                file=label,
+                field="health.healthCheckExprs",
             )
         seen.add((check.group, check.kind))
     return dataclasses.replace(config, cel_checks=tuple(cel_checks))
@@ -309,14 +330,18 @@ def _inside(path: str, source: gitsource.Source, label: str, field: str) -> str:
     if isinstance(source, gitsource.WorkTreeSource):
         full = (source.root / path).resolve()
         if not full.is_relative_to(source.root):
-            raise errors.InputError(f"{path!r} leads outside the repository", file=label, field=f"health.{field}")
+            raise errors.InputError(
+                f"{path!r} leads outside the repository", file=label, field=f"health.{field}"
+            )
     return clean.as_posix().strip("/")
 
 
 def _read_inside(source: gitsource.Source, rel: str, label: str, field: str) -> bytes:
     clean = _inside(rel, source, label, field)
     if clean not in source.list_files():
-        raise errors.InputError(f"{rel!r} is not a file of the repository", file=label, field=f"health.{field}")
+        raise errors.InputError(
+            f"{rel!r} is not a file of the repository", file=label, field=f"health.{field}"
+        )
     try:
         return source.read(clean)
     except gitsource.RepoError as exc:

@@ -210,7 +210,13 @@ def run(
         # memory), and the script's limit starts above that copy, inside the protected call.
         runtime.set_max_memory(0)
         lua_obj = runtime.table_from(_plain(obj), recursive=True)
-        args = (check.script, "=health.lua", check.open_libs, lua_obj, max(1, instruction_limit // HOOK_EVERY))
+        args = (
+            check.script,
+            "=health.lua",
+            check.open_libs,
+            lua_obj,
+            max(1, instruction_limit // HOOK_EVERY),
+        )
         runtime.set_max_memory(runtime.get_memory_used() + memory_limit, total=True)
         try:
             # "=health.lua": Lua cuts chunk names at 60 bytes; the origin prefixes messages instead.
@@ -221,7 +227,8 @@ def run(
     except lupa_lua.LuaMemoryError:
         _states.state = None
         return health.HealthStatus(
-            health.Health.UNKNOWN, f"{check.origin}: health script exceeded its memory limit ({memory_limit >> 20} MiB)"
+            health.Health.UNKNOWN,
+            f"{check.origin}: health script exceeded its memory limit ({memory_limit >> 20} MiB)",
         )
     except lupa_lua.LuaError as exc:
         _states.state = None  # a state that stopped a script mid-way is not used again
@@ -242,7 +249,10 @@ class _State:
 
     def __init__(self, lupa_lua: Any) -> None:
         self.runtime = lupa_lua.LuaRuntime(
-            register_eval=False, register_builtins=False, unpack_returned_tuples=False, max_memory=MEMORY_LIMIT
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=False,
+            max_memory=MEMORY_LIMIT,
         )
         # Count hooks never fire inside JIT-compiled traces: interpret only, so the limits hold.
         self.runtime.execute("jit.off() jit.flush()")
@@ -354,7 +364,8 @@ class Customization:
         pattern = self.path.split("/")
         parts = key.split("/")
         return len(pattern) == len(parts) and all(
-            fnmatch.fnmatchcase(part, segment.replace("_", "*")) for segment, part in zip(pattern, parts, strict=True)
+            fnmatch.fnmatchcase(part, segment.replace("_", "*"))
+            for segment, part in zip(pattern, parts, strict=True)
         )
 
 
@@ -444,18 +455,24 @@ def overrides_from_configmap(data: Mapping[str, Any], *, file: str) -> tuple[Ove
             parsed = yaml.safe_load(str(block)) or {}
         except yaml.YAMLError as exc:
             raise errors.InputError(
-                f"is not valid YAML: {kyaml.error_text(exc)}", file=file, obj="ConfigMap argocd-cm",
+                f"is not valid YAML: {kyaml.error_text(exc)}",
+                file=file,
+                obj="ConfigMap argocd-cm",
                 field=f"data.{CONFIGMAP_PREFIX}",
             ) from None
         if not isinstance(parsed, Mapping):
             raise errors.InputError(
-                "must be a YAML mapping of group/kind to customizations", file=file, obj="ConfigMap argocd-cm",
+                "must be a YAML mapping of group/kind to customizations",
+                file=file,
+                obj="ConfigMap argocd-cm",
                 field=f"data.{CONFIGMAP_PREFIX}",
             )
         for key, entry in parsed.items():
             field = f"data.{CONFIGMAP_PREFIX}[{key}]"
             if not isinstance(entry, Mapping):
-                raise errors.InputError("must be a mapping", file=file, obj="ConfigMap argocd-cm", field=field)
+                raise errors.InputError(
+                    "must be a mapping", file=file, obj="ConfigMap argocd-cm", field=field
+                )
             script = entry.get("health.lua")
             if script:
                 scripts[str(key)] = str(script)
