@@ -88,8 +88,9 @@ class PluginGenerator:
                 f"token in {where} must reference a Secret key ($key or $secret:key), not hold a value",
                 generator=ctx.path,
             )
-        secret_name, _, key = reference[1:].rpartition(":")
-        secret_name = secret_name or DEFAULT_SECRET
+        # Argo CD's ParseSecretKey: "$secret:key" names another Secret, "$key" a key of argocd-secret.
+        parts = reference[1:].split(":")
+        secret_name, key = (parts[0], parts[1]) if len(parts) > 1 else (DEFAULT_SECRET, parts[0])
         try:
             secret = argocd.secret(secret_name)
         except errors.FleetError as exc:

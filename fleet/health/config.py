@@ -71,22 +71,6 @@ class Source(StrEnum):
     BUILT_IN = "built-in"  # fleet's own check for the kind
     GENERIC = "generic"  # conditions / phase, for every other kind
 
-    def is_configured(self) -> bool:
-        """True for the sources a HealthConfig holds (the others live in the process)."""
-        return self in _CONFIGURED
-
-
-_CONFIGURED = frozenset(
-    {
-        Source.ARGOCD_CM,
-        Source.ARGOCD_CM_WILDCARD,
-        Source.CEL,
-        Source.CEL_GROUP,
-        Source.CUSTOMIZATIONS,
-        Source.CUSTOMIZATIONS_WILDCARD,
-    }
-)
-
 
 @dataclass(frozen=True, slots=True)
 class HealthConfig:
