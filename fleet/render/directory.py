@@ -4,9 +4,11 @@
 - ``include`` / ``exclude``: glob patterns (with ``{a,b}`` alternatives) matched against the path
   relative to the source directory, where ``*`` also crosses ``/`` (Argo CD matches with no
   separator); exclude wins over include.
-- ``.yaml``/``.yml``/``.json`` files: every document; documents that are not Kubernetes objects
-  are ignored (a stray ``values.yaml``), but a parse error in a file that looks like a manifest is
-  an error naming the file and document. ``kind: List`` is expanded. ``.jsonnet`` files are
+- ``.yaml``/``.yml``/``.json`` files: every document. A file with no Kubernetes object and no
+  document written like one (a stray ``values.yaml``) is ignored, as in Argo CD; otherwise a
+  document without apiVersion or kind is an error naming the file and document, and so is a
+  parse error in a file that looks like a manifest. ``kind: List`` is expanded. Files must be
+  UTF-8. ``.jsonnet`` files are
   evaluated (``fleet.render.jsonnet``). Other files are ignored.
 - Files are read in sorted path order, so output order is stable across machines.
 """
@@ -74,14 +76,18 @@ def build(ctx: render.RenderContext) -> list[dict[str, Any]]:
             out.extend(jsonnet.evaluate(ctx, path))
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ctx.error(f"cannot read: {type(exc).__name__}", file=rel) from exc
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ctx.error(f"is not UTF-8 text (byte {exc.start})", file=rel) from None
+        except OSError as exc:
+            raise ctx.error(f"cannot read: {exc.strerror or type(exc).__name__}", file=rel) from exc
         try:
-            out.extend(manifests.parse(text, ctx=ctx, file=rel, strict=False))
+            docs = manifests.load_documents(text, ctx=ctx, file=rel)
         except render.RenderError:
             # Argo CD: a YAML error in something that is not a manifest (a CI config, a Helm
             # values file) is ignored; in a manifest it is reported.
             if path.suffix == ".json" or _looks_like_resource(text):
                 raise
+            continue
+        out.extend(manifests.objects(docs, ctx=ctx, file=rel, strict=False))
     return out
