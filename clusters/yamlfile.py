@@ -18,7 +18,7 @@ from fleet import errors, kyaml
 def read_text(path: str | Path) -> str:
     """The file's text; an InputError naming the file when it cannot be read or is not UTF-8."""
     try:
-        return Path(path).read_text()
+        return Path(path).read_text(encoding="utf-8")  # not the locale's encoding
     except OSError as exc:
         raise errors.InputError(f"cannot be read: {exc.strerror}", file=str(path)) from exc
     except UnicodeDecodeError:  # not chained: the decoder's message quotes the bytes it met

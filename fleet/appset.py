@@ -460,14 +460,22 @@ def load_fleet(
             continue
         if any("/".join(parts[:depth]) in charts for depth in range(len(parts))) or "" in charts:
             continue
-        content = repo.read(rel).decode("utf-8", errors="replace")
-        if "argoproj.io" not in content:
+        data = repo.read(rel)
+        if b"argoproj.io" not in data:
             continue
         where = (
             str(Path(label) / rel)
             if isinstance(repo, gitsource.WorkTreeSource) and label == repo.url
             else f"{label}:{rel}"
         )
+        try:
+            content = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # Never read it with U+FFFD in place of the bytes: names and values would change
+            # silently (issue 8, item 12). Not chained: the decoder's message quotes the bytes.
+            raise errors.InputError(
+                f"is not UTF-8 text (byte {exc.start} of the file); save it as UTF-8", file=where
+            ) from None
         objects = [
             argo.parse_object(doc, file=where, index=i)
             for i, doc in argo.iter_argo_documents(content, file=where)

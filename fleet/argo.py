@@ -623,11 +623,11 @@ def read_documents(path: str | Path) -> list[Any]:
     """Every YAML (or JSON) document of a file, empty documents dropped, ``List`` items expanded."""
     where = str(path)
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")  # not the locale's encoding: YAML is UTF-8
     except OSError as exc:
         raise errors.InputError(f"cannot be read: {exc.strerror or exc}", file=where) from exc
     except UnicodeDecodeError as exc:
-        raise errors.InputError("is not UTF-8 text", file=where) from exc
+        raise errors.InputError(f"is not UTF-8 text (byte {exc.start} of the file)", file=where) from None
     return parse_documents(text, file=where)
 
 

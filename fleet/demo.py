@@ -53,7 +53,7 @@ def examples_dir() -> Path:
 def cluster_labels(path: Path) -> dict[str, dict[str, str]]:
     """Labels per cluster name from the example's Argo CD cluster Secrets."""
     out: dict[str, dict[str, str]] = {}
-    for doc in yaml.safe_load_all(path.read_text()):
+    for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
         if not isinstance(doc, dict):
             continue
         name = str((doc.get("stringData") or {}).get("name") or "")

@@ -132,7 +132,16 @@ class GitGenerator:
 def _parse_file(source: gitsource.Source, path: str, ctx: interface.GenContext) -> list[dict[str, Any]]:
     """The parameter objects of one file: an object, a list of objects, or nothing (empty file)."""
     where = f"file {path!r}"
-    text = source.read(path).decode("utf-8", errors="replace")
+    try:
+        # Strict: a Latin-1 file read with U+FFFD would turn into wrong parameters silently.
+        text = source.read(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise interface.GeneratorError(
+            f"unable to process file from repository {redact.safe_url(source.url)!r}:"
+            f" {path} is not UTF-8 text (byte {exc.start} of the file)",
+            generator=ctx.path,
+            param=where,
+        ) from None
     try:
         data = _load(text, path)
     except ValueError as exc:

@@ -144,7 +144,9 @@ def load_rules_file(path: Path | str) -> list[tuple[str, str]]:
     """Read a rules file (YAML list, see module docstring) and register its checks."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise errors.InputError(f"is not UTF-8 text (byte {exc.start} of the file)", file=str(path)) from None
     except (OSError, yaml.YAMLError) as exc:
         raise errors.InputError(f"cannot read health rules: {exc}", file=str(path)) from exc
     if not isinstance(data, list):

@@ -345,6 +345,21 @@ class RenderContext:
         return RenderError(message, app=self.app_name, path=self.source.path or self.source.chart or ".",
                            file=file, document=document, field=field)
 
+    def read_text(self, path: Path, *, field: str | None = None) -> str:
+        """A file of the source as UTF-8 text; anything else is a RenderError naming the file.
+
+        Every file a tool module reads as text goes through here: a Latin-1 file must fail, not
+        turn into U+FFFD replacement characters in what is applied (issue 8, item 12).
+        """
+        try:
+            return path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:  # not chained: the decoder's message quotes the bytes
+            raise self.error(f"is not UTF-8 text (byte {exc.start} of the file)", file=self.relative(path),
+                             field=field) from None
+        except OSError as exc:
+            raise self.error(f"cannot read: {exc.strerror or type(exc).__name__}", file=self.relative(path),
+                             field=field) from exc
+
     def relative(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))

@@ -75,12 +75,7 @@ def build(ctx: render.RenderContext) -> list[dict[str, Any]]:
         if path.suffix == ".jsonnet":
             out.extend(jsonnet.evaluate(ctx, path))
             continue
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ctx.error(f"is not UTF-8 text (byte {exc.start})", file=rel) from None
-        except OSError as exc:
-            raise ctx.error(f"cannot read: {exc.strerror or type(exc).__name__}", file=rel) from exc
+        text = ctx.read_text(path)
         try:
             docs = manifests.load_documents(text, ctx=ctx, file=rel)
         except render.RenderError:

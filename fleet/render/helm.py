@@ -137,7 +137,8 @@ def compose_values(ctx: render.RenderContext, base: Path) -> dict[str, Any]:
             if options.ignore_missing_value_files:
                 continue
             raise ctx.error(f"value file {name!r} does not exist", file=ctx.relative(path), field="helm.valueFiles")
-        values = deep_merge(values, _load_values(ctx, resolved.read_text(encoding="utf-8"), file=ctx.relative(path)))
+        text = ctx.read_text(resolved, field="helm.valueFiles")
+        values = deep_merge(values, _load_values(ctx, text, file=ctx.relative(path)))
     if options.values_object is not None:
         values = deep_merge(values, json.loads(json.dumps(options.values_object)))
     elif options.values.strip():
@@ -155,7 +156,8 @@ def compose_values(ctx: render.RenderContext, base: Path) -> dict[str, Any]:
             raise ctx.error(f"file parameter {name!r}: {file!r} does not exist in the repository",
                             field="helm.fileParameters")
         try:
-            parsed = helm_python.parse_set_literal(f"{name}={path.read_text(encoding='utf-8')}")
+            text = ctx.read_text(path, field="helm.fileParameters")
+            parsed = helm_python.parse_set_literal(f"{name}={text}")
         except helm_python.HelmError as exc:
             raise ctx.error(f"invalid file parameter {name!r}: {exc}", field="helm.fileParameters") from exc
         values = deep_merge(values, parsed)
@@ -169,9 +171,25 @@ def _keep(obj: Mapping[str, Any], options: render.HelmOptions) -> bool:
     return not {h.strip() for h in hooks.split(",")} & {"test", "test-success", "test-failure"}
 
 
+def check_templates_are_text(ctx: render.RenderContext, directory: Path) -> None:
+    """Every file Helm parses as a template (``templates/``, ``crds/``, a subchart's too) is UTF-8.
+
+    Helm's engine reads a Latin-1 template and the SDK hands its output back with U+FFFD in place
+    of the bytes, so such a chart is refused here, naming the file (issue 8, item 12). Other chart
+    files may be binary (``.Files.Get``) and are not checked.
+    """
+    if not directory.is_dir():
+        return  # a packaged chart (.tgz): Helm reads it whole
+    for path in sorted(directory.rglob("*")):
+        parts = path.relative_to(directory).parts
+        if ("templates" in parts[:-1] or "crds" in parts[:-1]) and path.is_file():
+            ctx.read_text(path)
+
+
 def build(ctx: render.RenderContext, *, mode: str | None = None) -> list[dict[str, Any]]:
     options = ctx.source.helm or render.HelmOptions()
     directory = chart_dir(ctx)
+    check_templates_are_text(ctx, directory)
     values = compose_values(ctx, directory if directory.is_dir() else ctx.root)
     release = options.release_name or ctx.app_name
     namespace = options.namespace or ctx.namespace

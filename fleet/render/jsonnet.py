@@ -110,13 +110,8 @@ def evaluate(ctx: render.RenderContext, file: Path) -> list[dict[str, Any]]:
     rel = ctx.relative(file)
     if not file.resolve().is_relative_to(root):
         raise ctx.error("leads outside the repository", file=rel)
-    try:
-        # Read here rather than by evaluate_file, which would read invalid UTF-8 with U+FFFD.
-        program = file.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ctx.error(f"is not UTF-8 text (byte {exc.start})", file=rel) from None
-    except OSError as exc:
-        raise ctx.error(f"cannot read: {exc.strerror or type(exc).__name__}", file=rel) from exc
+    # Read here rather than by evaluate_file, which would read invalid UTF-8 with U+FFFD.
+    program = ctx.read_text(file)
     try:
         text = _jsonnet.evaluate_snippet(
             str(file), program, ext_vars=ext_vars, ext_codes=ext_codes, tla_vars=tla_vars, tla_codes=tla_codes,
