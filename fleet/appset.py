@@ -452,13 +452,29 @@ def load_fleet(
             label = repo.describe()
     files = repo.list_files(list(paths)) if paths else repo.list_files()
     charts = {f.rpartition("/")[0] for f in repo.list_files() if PurePosixPath(f).name == "Chart.yaml"}
+
+    def scanned(rel: str, *, directory: bool = False) -> bool:
+        """Whether ``rel`` is (or, for a directory, may hold) a file searched for Argo CD objects."""
+        parts = rel.split("/")
+        if not (directory or rel.endswith(_MANIFEST_SUFFIXES)) or any(p.startswith(".") for p in parts[:-1]):
+            return False
+        return not (any("/".join(parts[:depth]) in charts for depth in range(len(parts))) or "" in charts)
+
+    if isinstance(repo, gitsource.WorkTreeSource):
+        # A fleet file read through a symlink out of the directory, or a symlinked directory of
+        # them, is refused (issue 8, item 4): what it holds is not the repository's, and reading
+        # it could deploy any file of this machine. Git mode never follows such links.
+        selected = [gitsource.pathspec_matcher(p) for p in paths] if paths else []
+        for rel, is_dir in repo.escaping_links():
+            if scanned(rel, directory=is_dir) and (not selected or any(m(rel) for m in selected)):
+                raise errors.InputError(
+                    "is a symlink that leads outside the repository; fleet reads no file outside it",
+                    file=str(Path(label) / rel) if label == repo.url else f"{label}:{rel}",
+                )
     found: list[argo.ArgoModel] = []
     used: list[str] = []
     for rel in files:
-        parts = rel.split("/")
-        if not rel.endswith(_MANIFEST_SUFFIXES) or any(p.startswith(".") for p in parts[:-1]):
-            continue
-        if any("/".join(parts[:depth]) in charts for depth in range(len(parts))) or "" in charts:
+        if not scanned(rel):
             continue
         data = repo.read(rel)
         if b"argoproj.io" not in data:

@@ -81,6 +81,16 @@ class RepoPathError(RepoError, errors.PermanentError):
     """A path or pattern is outside the repository or does not exist in it."""
 
 
+class RepoEscapeError(RepoPathError):
+    """A path or a symlink leads outside the repository: bad input (exit 2), never retried.
+
+    Fleet reads nothing outside a repository, in either mode: git mode refuses such symlinks
+    when it copies a commit out, working-tree mode before anything reads the directory.
+    """
+
+    exit_code = errors.ExitCode.BAD_INPUT
+
+
 def _git_access(url: str) -> tuple[str, dict[str, str]]:
     """The URL to hand git and the environment for that clone or fetch.
 
@@ -416,8 +426,22 @@ class Source:
         return sorted(dirs, key=_dir_sort_key)
 
     def materialize(self, path: str, dest: str | Path) -> str:
-        """Copy the subtree at ``path`` ("" = whole repository) into ``dest``; returns the revision."""
-        raise NotImplementedError
+        """Copy the subtree at ``path`` ("" = whole repository) into ``dest``; returns the revision.
+
+        Symlinks are kept when they stay inside the repository. A copy holding one that leads out
+        (checked on the copy, every link resolved) is removed and refused with RepoEscapeError,
+        so no reader ever finds half a checkout, or one with such a link, at ``dest``.
+        """
+        target = Path(dest)
+        existed = target.exists()
+        try:
+            revision = self._copy(path, target)
+            refuse_escaping_links(target, url=self.url, revision=self.revision)
+        except BaseException:
+            if not existed:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
+        return revision
 
     def describe(self) -> str:
         return f"{redact.safe_url(self.url)}@{self.revision}"
@@ -431,6 +455,9 @@ class Source:
 
     def _dir_candidates(self) -> list[str]:
         return [f.rpartition("/")[0] for f in self._files() if "/" in f]
+
+    def _copy(self, path: str, target: Path) -> str:
+        raise NotImplementedError
 
     def _matcher(self, pattern: str, *, new_globbing: bool) -> Any:
         text = pattern.strip()
@@ -505,12 +532,11 @@ class TreeSource(Source):
             except (ValueError, OSError, git.GitCommandError) as exc:
                 raise RepoError(f"cannot read {path!r}: {exc}", url=self.url, revision=self.revision) from exc
 
-    def materialize(self, path: str, dest: str | Path) -> str:
+    def _copy(self, path: str, target: Path) -> str:
         clean = _clean_path(path, url=self.url, revision=self.revision)
         entries = self._index()
         if clean and entries.get(clean, ("", "", ""))[1] != "tree":
             raise RepoPathError(f"directory {path!r} does not exist", url=self.url, revision=self.revision)
-        target = Path(dest)
         target.mkdir(parents=True, exist_ok=True)
         prefix = f"{clean}/" if clean else ""
         for rel, (mode, kind, _sha) in sorted(entries.items()):
@@ -541,13 +567,64 @@ class TreeSource(Source):
 def _check_link(rel: str, link: str, *, url: str, revision: str) -> None:
     """Symlinks may point anywhere inside the repository, never out of it (as Argo CD checks)."""
     if os.path.isabs(link):
-        raise RepoPathError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+        raise RepoEscapeError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
     base = PurePosixPath(rel).parent
     depth = len(base.parts)
     for part in PurePosixPath(link).parts:
         depth += -1 if part == ".." else 0 if part == "." else 1
         if depth < 0:
-            raise RepoPathError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+            raise RepoEscapeError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+
+
+def escaping_links(root: Path) -> list[tuple[str, bool]]:
+    """The symlinks under ``root`` whose target, every link on the way resolved, is outside ``root``
+    or inside its ``.git`` directory: ``(repo-relative path, whether it stands for a directory)``.
+
+    This is the check for a directory that tools read in place (a working tree) or that a commit
+    was copied into: every reader (Kustomize, Helm's ``.Files.Get``, a source path, a manifest)
+    follows symlinks, so none may lead out. A link-by-link check of the link texts is not enough:
+    ``a -> .`` and ``b -> a/..`` each stay inside, yet ``b`` is the repository's parent.
+    Symlinked directories are not descended into (their target is checked, and it is either
+    outside, or inside and walked anyway). Sorted, so errors are stable.
+    """
+    # Written with os.scandir rather than os.walk: walk hides which of its entries are symlinks.
+    root = root.resolve()
+    git_dir = root / ".git"
+    found: list[tuple[str, bool]] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue  # unreadable: the tools cannot read it either
+        for entry in entries:
+            path = Path(entry.path)
+            if path == git_dir:
+                continue
+            if entry.is_symlink():
+                real = Path(os.path.realpath(path))
+                if not real.is_relative_to(root) or real.is_relative_to(git_dir):
+                    found.append((path.relative_to(root).as_posix(), real.is_dir()))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+    return sorted(found)
+
+
+def refuse_escaping_links(root: Path, *, url: str, revision: str) -> None:
+    """RepoEscapeError naming the first symlink under ``root`` that leads out of it."""
+    escapes = escaping_links(root)
+    if escapes:
+        raise _escape_error(escapes[0][0], url=url, revision=revision)
+
+
+def _escape_error(rel: str, *, url: str, revision: str) -> RepoEscapeError:
+    # The link's target is left out: it names a place outside the repository (a key file's path).
+    return RepoEscapeError(
+        f"symlink {rel!r} leads outside the repository; fleet reads nothing outside it",
+        url=url,
+        revision=revision,
+    )
 
 
 class WorkTreeSource(Source):
@@ -568,9 +645,29 @@ class WorkTreeSource(Source):
         self._lock = threading.Lock()
         self._file_list: list[str] | None = None
         self._files_frozen: frozenset[str] = frozenset()
+        self._escapes: list[tuple[str, bool]] | None = None
 
     def resolve_revision(self) -> str:
         return WORKTREE
+
+    def escaping_links(self) -> list[tuple[str, bool]]:
+        """``escaping_links`` of this directory, found once per source (a run opens a new one)."""
+        with self._lock:
+            if self._escapes is None:
+                self._escapes = escaping_links(self.root)
+            return self._escapes
+
+    def checkout(self) -> Path:
+        """The directory for tools to read in place, once no symlink in it leads outside it.
+
+        The working-tree counterpart of ``TreeSource.materialize``, which refuses the same links
+        (issue 8, item 4): without it, a source path, manifest, chart file or Kustomize resource
+        that is a symlink out of the repository would be read and deployed.
+        """
+        escapes = self.escaping_links()
+        if escapes:
+            raise _escape_error(escapes[0][0], url=self.url, revision=self.revision)
+        return self.root
 
     def _files(self) -> list[str]:
         with self._lock:
@@ -616,7 +713,7 @@ class WorkTreeSource(Source):
         clean = _clean_path(path, url=self.url, revision=self.revision)
         full = (self.root / clean).resolve()
         if not full.is_relative_to(self.root):
-            raise RepoPathError(
+            raise RepoEscapeError(
                 f"path {path!r} leads outside the repository", url=self.url, revision=self.revision
             )
         return full
@@ -634,13 +731,12 @@ class WorkTreeSource(Source):
                 f"cannot read {path!r}: {exc.strerror}", url=self.url, revision=self.revision
             ) from exc
 
-    def materialize(self, path: str, dest: str | Path) -> str:
+    def _copy(self, path: str, target: Path) -> str:
         src = self._resolve_inside(path)
         if not src.is_dir():
             raise RepoPathError(f"directory {path!r} does not exist", url=self.url, revision=self.revision)
         clean = _clean_path(path, url=self.url, revision=self.revision)
         prefix = f"{clean}/" if clean else ""
-        target = Path(dest)
         target.mkdir(parents=True, exist_ok=True)
         for rel in self._files():
             if not rel.startswith(prefix):

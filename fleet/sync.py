@@ -274,7 +274,7 @@ class Checkouts:
                 return self._done[key]
             source = self.repos.open(url, revision or "HEAD")
             if isinstance(source, gitsource.WorkTreeSource):
-                found = (source.root, gitsource.WORKTREE)
+                found = (source.checkout(), gitsource.WORKTREE)
             else:
                 sha = source.resolve_revision()
                 target = self.tmp / f"{hashlib.sha256(key[0].encode()).hexdigest()[:12]}-{sha[:12]}"
@@ -386,6 +386,9 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
             )
             dirs.append(path)
             revisions.append(sha)
+    except gitsource.RepoEscapeError as exc:  # a symlink out of the repository: not retryable
+        item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
+        return
     except (gitsource.RepoError, helmrepo.ChartError) as exc:
         item.failure = (Reason.SOURCE_FAILED, redact.mask(str(exc)))
         return
