@@ -159,8 +159,10 @@ def run_demo(
         label_map = {n: labels.get(n) or templates[i % len(templates)] for i, n in enumerate(names)}
         repo = work / "fleet-repo"
         sha = build_repository(examples / "fleet-repo", repo)
+        # Not its path: the repository lives in a work directory removed when the demo ends, and a
+        # path printed for the user to open should still be there (issue 8, item 13).
         echo(
-            f"fleet demo: the example fleet is a git repository at {repo} (commit {sha[:12]}), served as "
+            f"fleet demo: the example fleet is a temporary git repository (commit {sha[:12]}), served as "
             f"{EXAMPLE_REPO_URL}"
         )
         with (

@@ -4,6 +4,7 @@ first sync, a broken cluster reported (expected), drift healed, LIST-only resync
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ def test_demo_behaves_as_expected_and_writes_its_reports(tmp_path: Path, monkeyp
     assert "everything behaved as expected" in out
     assert "cluster c007 is EXPECTED to fail" in out
     assert out.count("[ok]") == 6 and "[FAILED]" not in out
+    # Every path it prints is still there when it has exited (the work directory is not printed).
+    printed = re.findall(r"(?<![\w:/.])(/[\w.-]+(?:/[\w.-]+)+)", out)
+    assert printed and all(Path(p).exists() for p in printed), printed
     assert "<html" in (tmp_path / "demo" / "report.html").read_text()
     assert "ClusterUnreachable" in (tmp_path / "demo" / "report.md").read_text()
     assert (tmp_path / "demo" / "state" / "status.db").is_file()

@@ -29,6 +29,37 @@ class Format(StrEnum):
     METRICS = "metrics"  # Prometheus text exposition (e.g. for the node_exporter textfile collector)
 
 
+class Tone(StrEnum):
+    """How a summary card or a row is coloured in the HTML report."""
+
+    GOOD = "good"  # green: the wanted state, and some Applications are in it
+    BAD = "bad"  # red: something failed (only ever for a count above zero)
+    WARN = "warn"  # amber: not settled or not known (only ever for a count above zero)
+    NEUTRAL = "neutral"  # no colour: a zero, or a plain count
+
+
+@dataclasses.dataclass(frozen=True)
+class Card:
+    """One summary card: a count, what it counts, and its colour."""
+
+    value: int
+    label: str
+    tone: Tone
+
+
+def _tone(count: int, when_nonzero: Tone) -> Tone:
+    return when_nonzero if count else Tone.NEUTRAL
+
+
+# Health cards besides Healthy and Degraded, shown only when some Application has that health.
+_OTHER_HEALTH: tuple[tuple[Health, Tone], ...] = (
+    (Health.SUSPENDED, Tone.NEUTRAL),
+    (Health.PROGRESSING, Tone.WARN),
+    (Health.MISSING, Tone.WARN),
+    (Health.UNKNOWN, Tone.WARN),
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class ReportData:
     run: results.RunResult
@@ -48,6 +79,31 @@ class ReportData:
         found = [a for a in self.run.apps() if a.rollout is not None and a.rollout.rollout == name]
         return sorted(found, key=lambda a: (a.rollout.step or 10**6, a.rollout.batch, a.cluster, a.name))  # type: ignore[union-attr]
 
+    def sync_cards(self) -> list[Card]:
+        """Synced, OutOfSync and Unknown: every Application counts in exactly one (they add up).
+
+        Red and amber only for counts above zero: a red "0 OutOfSync" reads as a failure.
+        """
+        apps = list(self.run.apps())
+        count = {status: sum(1 for a in apps if a.sync_status is status) for status in SyncStatus}
+        return [
+            Card(count[SyncStatus.SYNCED], SyncStatus.SYNCED.value, _tone(count[SyncStatus.SYNCED], Tone.GOOD)),
+            Card(count[SyncStatus.OUT_OF_SYNC], SyncStatus.OUT_OF_SYNC.value,
+                 _tone(count[SyncStatus.OUT_OF_SYNC], Tone.BAD)),
+            Card(count[SyncStatus.UNKNOWN], SyncStatus.UNKNOWN.value, _tone(count[SyncStatus.UNKNOWN], Tone.WARN)),
+        ]
+
+    def health_cards(self) -> list[Card]:
+        """Healthy and Degraded, then any other health some Application has: they add up too."""
+        apps = list(self.run.apps())
+        count = {health: sum(1 for a in apps if a.health is health) for health in Health}
+        cards = [
+            Card(count[Health.HEALTHY], Health.HEALTHY.value, _tone(count[Health.HEALTHY], Tone.GOOD)),
+            Card(count[Health.DEGRADED], Health.DEGRADED.value, _tone(count[Health.DEGRADED], Tone.BAD)),
+        ]
+        cards.extend(Card(count[h], h.value, _tone(count[h], tone)) for h, tone in _OTHER_HEALTH if count[h])
+        return cards
+
     def failed_clusters(self) -> list[results.ClusterResult]:
         return [c for c in self.run.clusters if c.reason is not None]
 
@@ -61,6 +117,7 @@ class ReportData:
                 {
                     "cluster": c.cluster,
                     "state": "ok" if c.ok else (c.reason.value if c.reason else "attention"),
+                    "tone": Tone.GOOD if c.ok else (Tone.BAD if c.reason else Tone.WARN),
                     "apps": len(c.apps),
                     "apps_ok": sum(1 for a in c.apps if a.ok),
                     "requests": c.request_total,
