@@ -21,10 +21,10 @@ def test_the_example_fleet_expands_without_errors_or_invalid_applications() -> N
     result = appset.expand_fleet(FLEET, clusters=clusters, repo_map={REPO_URL: FLEET})
     assert result.errors == [] and result.invalid == [] and result.warnings == []
     counts = {r.name: len(r.objects) for r in result.results}
-    assert counts == {"apps": 150, "dashboards": 3, "greeter": 23, "hello-by-env": 16, "platform": 50}
+    assert counts == {"apps": 150, "dashboards": 16, "greeter": 23, "hello-by-env": 16, "platform": 50}
     apps = result.applications
-    assert len(apps) == 243  # with the plain Application
-    assert len({a.name for a in apps}) == 243
+    assert len(apps) == 256  # with the plain Application
+    assert len({a.name for a in apps}) == 256
     destinations = collections.Counter(a.destination.name for a in apps)
     assert set(destinations) == {c.name for c in clusters}
     # Every source points into the example repository, at a path that exists there.

@@ -46,10 +46,16 @@ def default_names(count: int) -> list[str]:
 
 
 def default_labels(name: str, index: int) -> dict[str, str]:
-    """The spread a fleet of N simulated clusters gets: env by index, region by thirds of envs."""
+    """The spread a fleet of N simulated clusters gets: env by index, region by thirds of envs,
+    tier alternating core/edge (so every env has edge clusters from 6 clusters on).
+
+    These are the labels the bundled example fleet's selectors use (env, tier, region), so
+    ``fleet sim up`` runs it as the README shows, with any number of clusters.
+    """
     return {
         "env": _ENVS[index % 3],
         "region": _REGIONS[(index // 3) % 3],
+        "tier": "edge" if index % 2 else "core",
         "fleet.dev/simulated": "true",
         "name": name,
     }

@@ -79,7 +79,7 @@ def up(
     ] = "argocd",
     labels: Annotated[
         str | None,
-        typer.Option("--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env/region)."),
+        typer.Option("--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env, region and tier)."),
     ] = None,
     state_file: Annotated[
         Path | None, typer.Option("--state-file", help="Restore objects from this file and save them to it.")
