@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from fleet import render
-from fleet.render import manifests
+from fleet.render import detect, manifests
 
 TIMEOUT = 300
 
@@ -112,10 +114,87 @@ def _image_name(text: str) -> str:
     return base.rpartition(":")[0] if ":" in last else base
 
 
+# Fields of a kustomization that name local files or directories (kustomize v5, deprecated ones
+# included). Each yields path strings; entries that are inline YAML or remote URLs are skipped.
+_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations", "generators", "transformers",
+                "validators", "patchesStrategicMerge")
+_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|(github|gitlab)\.com/|bitbucket\.org/)")
+
+
+def _paths(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, path) for every local path a kustomization names."""
+    for name in _LIST_FIELDS:
+        for entry in doc.get(name) or ():
+            if isinstance(entry, str):
+                yield name, entry
+    for name in ("patches", "patchesJson6902", "replacements"):
+        for entry in doc.get(name) or ():
+            if isinstance(entry, Mapping) and isinstance(entry.get("path"), str):
+                yield f"{name}.path", entry["path"]
+    for name in ("configMapGenerator", "secretGenerator"):
+        for entry in doc.get(name) or ():
+            if not isinstance(entry, Mapping):
+                continue
+            for file in entry.get("files") or ():
+                yield f"{name}.files", str(file).rpartition("=")[2]  # [key=]path
+            for env in [*(entry.get("envs") or ()), *([entry["env"]] if entry.get("env") else [])]:
+                yield f"{name}.envs", str(env)
+    openapi = doc.get("openapi")
+    if isinstance(openapi, Mapping) and isinstance(openapi.get("path"), str):
+        yield "openapi.path", openapi["path"]
+    for chart in doc.get("helmCharts") or ():
+        if isinstance(chart, Mapping):
+            for file in [chart.get("valuesFile"), *(chart.get("additionalValuesFiles") or ())]:
+                if isinstance(file, str) and file:
+                    yield "helmCharts.valuesFile", file
+    globals_ = doc.get("helmGlobals")
+    if isinstance(globals_, Mapping):
+        for key in ("chartHome", "configHome"):
+            if isinstance(globals_.get(key), str):
+                yield f"helmGlobals.{key}", globals_[key]
+
+
+def check_paths(ctx: render.RenderContext, starts: list[Path]) -> None:
+    """Every local path of the kustomizations reachable from ``starts`` stays inside the repository.
+
+    Kustomize's default load restrictor keeps files under their kustomization's directory but lets
+    a resource or component be any directory: ``resources: [../../../elsewhere]`` would build a
+    kustomization from outside the repository (any directory of this machine in working-tree mode,
+    another checkout in git mode). Symlinks are refused before any tool runs (fleet.gitsource), so
+    resolving the path is enough here. Remote resources (URLs) are kustomize's business.
+    """
+    root = ctx.root.resolve()
+    pending = [start.resolve() for start in starts]
+    seen: set[Path] = set()
+    while pending:
+        directory = pending.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        found = next((directory / n for n in detect.KUSTOMIZATION_NAMES if (directory / n).is_file()), None)
+        if found is None:
+            continue  # not a kustomization: kustomize reports it if it matters
+        try:
+            doc = yaml.safe_load(ctx.read_text(found))
+        except yaml.YAMLError:
+            continue  # kustomize reports the syntax error, with the line
+        if not isinstance(doc, Mapping):
+            continue
+        for field, value in _paths(doc):
+            if "\n" in value or _REMOTE.match(value):
+                continue  # an inline patch or a remote resource
+            target = (directory / value).resolve()
+            if not target.is_relative_to(root) or target.is_relative_to(root / ".git"):
+                raise ctx.error(f"{field} {value!r} leads outside the repository", file=ctx.relative(found))
+            if target.is_dir():
+                pending.append(target)
+
+
 def build(ctx: render.RenderContext) -> list[dict[str, Any]]:
     options = ctx.source.kustomize or render.KustomizeOptions()
     if not ctx.app_dir.is_dir():
         raise ctx.error(f"source path {ctx.relative(ctx.app_dir)!r} does not exist")
+    check_paths(ctx, [ctx.app_dir, *(ctx.app_dir / c for c in options.components)])
     cmd = command()
     if options.is_empty():
         return _build(ctx, [*cmd, str(ctx.app_dir)], file=ctx.relative(ctx.app_dir))
