@@ -45,7 +45,7 @@ def _render(root: Path, jsonnet: dict[str, Any] | None = None) -> list[dict[str,
                                 cache=cache.NO_CACHE)
 
 
-NONE: Any = lambda key: None  # noqa: E731 - no jsonnet options
+NONE: Any = lambda key: None
 
 # (id, main.jsonnet given the key file's absolute path, jsonnet options given it, what the error names)
 REFUSED = [

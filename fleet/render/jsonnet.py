@@ -80,9 +80,7 @@ def _location(message: str, root: Path) -> str:
     for line in message.splitlines()[1:]:
         match = _TRACE_LINE.match(line)
         if match:
-            where = match.group(1)
-            prefix = f"{root}{os.sep}"
-            return f" (at {where[len(prefix):] if where.startswith(prefix) else where})"
+            return f" (at {match.group(1).removeprefix(f'{root}{os.sep}')})"
     return ""
 
 
@@ -100,7 +98,10 @@ def _library_dirs(ctx: render.RenderContext, options: render.JsonnetOptions, roo
 def evaluate(ctx: render.RenderContext, file: Path) -> list[dict[str, Any]]:
     options = ctx.source.directory.jsonnet if ctx.source.directory else render.JsonnetOptions()
     env = ctx.env()
-    ext_vars, ext_codes, tla_vars, tla_codes = {}, {}, {}, {}
+    ext_vars: dict[str, str] = {}
+    ext_codes: dict[str, str] = {}
+    tla_vars: dict[str, str] = {}
+    tla_codes: dict[str, str] = {}
     for var in options.ext_vars:
         (ext_codes if var.code else ext_vars)[var.name] = render.envsubst(var.value, env)
     for var in options.tlas:
