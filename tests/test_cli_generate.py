@@ -35,7 +35,7 @@ def test_the_table_lists_every_generated_application() -> None:
         assert column in result.stdout
     assert "guestbook-c001" in result.stdout and "apps/guestbook/overlays/dev" in result.stdout
     assert "dashboard-c030" in result.stdout
-    assert "153 applications from 2 ApplicationSets" in result.stdout
+    assert "166 applications from 2 ApplicationSets" in result.stdout
 
 
 def test_json_output_is_an_array_of_applications_on_stdout() -> None:
@@ -55,7 +55,8 @@ def test_yaml_output_is_a_stream_of_applications() -> None:
     result = invoke(DASHBOARDS, "--clusters", CLUSTERS, "-o", "yaml")
     assert result.exit_code == 0, result.stderr
     docs = list(yaml.safe_load_all(result.stdout))
-    assert [d["metadata"]["name"] for d in docs] == ["dashboard-c002", "dashboard-c017", "dashboard-c030"]
+    # The edge clusters (every third) of each environment, dev (c001-c015) first, then staging, prod.
+    assert [d["metadata"]["name"] for d in docs] == [f"dashboard-c{i:03d}" for i in range(3, 50, 3)]
 
 
 def test_a_directory_argument_reads_every_application_set_in_it(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_a_directory_argument_reads_every_application_set_in_it(tmp_path: Path) 
     (tmp_path / "notes.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: skipped}\n")
     result = invoke(str(tmp_path), "--clusters", CLUSTERS, "-o", "json")
     assert result.exit_code == 0, result.stderr
-    assert len(json.loads(result.stdout)) == 3
+    assert len(json.loads(result.stdout)) == 16
 
 
 def write_appset(tmp_path: Path, elements: str, name: str = "{{cluster}}-web", extra: str = "") -> str:
@@ -209,7 +210,7 @@ def test_the_installed_command_runs_end_to_end() -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)) == 3
+    assert len(json.loads(proc.stdout)) == 16
 
 
 def test_the_table_never_shows_credentials_of_a_repository_url(tmp_path) -> None:

@@ -88,6 +88,6 @@ def test_the_example_fleet_prints_what_the_api_generates() -> None:
     assert result.exit_code == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed == list(api.objects)
-    assert len(printed) == 242 and {a["metadata"]["name"].split("-")[0] for a in printed} == {
+    assert len(printed) == 255 and {a["metadata"]["name"].split("-")[0] for a in printed} == {
         "echo", "guestbook", "podinfo", "dashboard", "greeter", "hello", "platform",
     }  # fmt: skip
