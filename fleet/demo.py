@@ -142,9 +142,10 @@ def run_demo(
     from fleet.clusters.sim import SimServer
 
     if clusters < MIN_CLUSTERS:
-        # The example's list generators name clusters up to c050.
+        # The demo plays the 50 clusters of examples/clusters.yaml (their labels, the broken c007,
+        # the drifted c003); the example fleet itself works with any number (see the README).
         raise errors.InputError(
-            f"the example fleet needs at least {MIN_CLUSTERS} clusters (got {clusters})", field="--clusters"
+            f"the demo needs at least {MIN_CLUSTERS} clusters (got {clusters})", field="--clusters"
         )
     examples = examples_dir()
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="fleet-demo-"))
