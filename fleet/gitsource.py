@@ -588,26 +588,29 @@ def escaping_links(root: Path) -> list[tuple[str, bool]]:
     outside, or inside and walked anyway). Sorted, so errors are stable.
     """
     # Written with os.scandir rather than os.walk: walk hides which of its entries are symlinks.
-    root = root.resolve()
-    git_dir = root / ".git"
+    # Strings rather than Paths in the loop: it visits every entry of the tree.
+    top = str(root.resolve())
+    git_dir = os.path.join(top, ".git")
+
+    def inside(path: str, base: str) -> bool:
+        return path == base or path.startswith(base + os.sep)
+
     found: list[tuple[str, bool]] = []
-    pending = [root]
+    pending = [top]
     while pending:
         directory = pending.pop()
         try:
-            entries = list(os.scandir(directory))
+            with os.scandir(directory) as listing:
+                entries = list(listing)
         except OSError:
             continue  # unreadable: the tools cannot read it either
         for entry in entries:
-            path = Path(entry.path)
-            if path == git_dir:
-                continue
             if entry.is_symlink():
-                real = Path(os.path.realpath(path))
-                if not real.is_relative_to(root) or real.is_relative_to(git_dir):
-                    found.append((path.relative_to(root).as_posix(), real.is_dir()))
-            elif entry.is_dir(follow_symlinks=False):
-                pending.append(path)
+                real = os.path.realpath(entry.path)
+                if not inside(real, top) or inside(real, git_dir):
+                    found.append((os.path.relpath(entry.path, top).replace(os.sep, "/"), os.path.isdir(real)))
+            elif entry.is_dir(follow_symlinks=False) and entry.path != git_dir:
+                pending.append(entry.path)
     return sorted(found)
 
 
