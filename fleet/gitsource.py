@@ -25,7 +25,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -576,7 +576,7 @@ def _check_link(rel: str, link: str, *, url: str, revision: str) -> None:
             raise RepoEscapeError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
 
 
-def escaping_links(root: Path) -> list[tuple[str, bool]]:
+def escaping_links(root: Path, *, candidates: Iterable[str] | None = None) -> list[tuple[str, bool]]:
     """The symlinks under ``root`` whose target, every link on the way resolved, is outside ``root``
     or inside its ``.git`` directory: ``(repo-relative path, whether it stands for a directory)``.
 
@@ -584,18 +584,28 @@ def escaping_links(root: Path) -> list[tuple[str, bool]]:
     was copied into: every reader (Kustomize, Helm's ``.Files.Get``, a source path, a manifest)
     follows symlinks, so none may lead out. A link-by-link check of the link texts is not enough:
     ``a -> .`` and ``b -> a/..`` each stay inside, yet ``b`` is the repository's parent.
-    Symlinked directories are not descended into (their target is checked, and it is either
-    outside, or inside and walked anyway). Sorted, so errors are stable.
+    ``candidates`` (repo-relative paths) limits the check to those entries; by default every entry
+    under ``root`` except ``.git`` is looked at. Symlinked directories are not descended into
+    (their target is checked, and it is either outside, or inside and walked anyway). Sorted.
     """
-    # Written with os.scandir rather than os.walk: walk hides which of its entries are symlinks.
-    # Strings rather than Paths in the loop: it visits every entry of the tree.
     top = str(root.resolve())
     git_dir = os.path.join(top, ".git")
 
     def inside(path: str, base: str) -> bool:
         return path == base or path.startswith(base + os.sep)
 
-    found: list[tuple[str, bool]] = []
+    def escapes(path: str) -> tuple[str, bool] | None:
+        real = os.path.realpath(path)
+        if inside(real, top) and not inside(real, git_dir):
+            return None
+        return os.path.relpath(path, top).replace(os.sep, "/"), os.path.isdir(real)
+
+    if candidates is not None:
+        links = (os.path.join(top, rel) for rel in candidates)
+        return sorted(found for path in links if os.path.islink(path) and (found := escapes(path)))
+    # Written with os.scandir rather than os.walk: walk hides which of its entries are symlinks.
+    # Strings rather than Paths in the loop: it visits every entry of the tree.
+    out: list[tuple[str, bool]] = []
     pending = [top]
     while pending:
         directory = pending.pop()
@@ -606,12 +616,12 @@ def escaping_links(root: Path) -> list[tuple[str, bool]]:
             continue  # unreadable: the tools cannot read it either
         for entry in entries:
             if entry.is_symlink():
-                real = os.path.realpath(entry.path)
-                if not inside(real, top) or inside(real, git_dir):
-                    found.append((os.path.relpath(entry.path, top).replace(os.sep, "/"), os.path.isdir(real)))
+                found = escapes(entry.path)
+                if found:
+                    out.append(found)
             elif entry.is_dir(follow_symlinks=False) and entry.path != git_dir:
                 pending.append(entry.path)
-    return sorted(found)
+    return sorted(out)
 
 
 def refuse_escaping_links(root: Path, *, url: str, revision: str) -> None:
@@ -649,15 +659,22 @@ class WorkTreeSource(Source):
         self._file_list: list[str] | None = None
         self._files_frozen: frozenset[str] = frozenset()
         self._escapes: list[tuple[str, bool]] | None = None
+        self._listed: list[str] | None = None  # what git lists in a working tree (None: plain directory)
 
     def resolve_revision(self) -> str:
         return WORKTREE
 
     def escaping_links(self) -> list[tuple[str, bool]]:
-        """``escaping_links`` of this directory, found once per source (a run opens a new one)."""
+        """``escaping_links`` of this directory, found once per source (a run opens a new one).
+
+        In a git working tree, only among the entries git sees (tracked and untracked, not
+        ignored): an ignored ``.venv`` or ``node_modules`` full of links out is the machine's, not
+        the repository's, and no commit of it would carry them. In a plain directory, every entry.
+        """
+        self._files()
         with self._lock:
             if self._escapes is None:
-                self._escapes = escaping_links(self.root)
+                self._escapes = escaping_links(self.root, candidates=self._listed)
             return self._escapes
 
     def checkout(self) -> Path:
@@ -701,7 +718,8 @@ class WorkTreeSource(Source):
             return None
         files = {p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p}
         # --cached lists files deleted from the working tree too; they are not there to read.
-        return [f for f in files if os.path.lexists(self.root / f) and not (self.root / f).is_dir()]
+        self._listed = sorted(f for f in files if os.path.lexists(self.root / f))
+        return [f for f in self._listed if not (self.root / f).is_dir()]
 
     def _walk_files(self) -> list[str]:
         files: list[str] = []

@@ -7,6 +7,7 @@ stay inside the repository keep working in both modes."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,26 @@ def test_escaping_links_resolves_every_link_on_the_way(tmp_path: Path) -> None:
     (root / ".git").mkdir()
     (root / "git-config").symlink_to(".git")
     assert gitsource.escaping_links(root) == [("a/abs", False), ("git-config", True), ("up", True)]
+
+
+def test_in_a_git_working_tree_only_what_git_sees_is_checked(make_fleet, make_git_repo, tmp_path: Path) -> None:
+    env = make_fleet("basic", clusters=1)
+    out = _outside(tmp_path)
+    repo: GitRepo = make_git_repo("sources", files={
+        ".gitignore": ".venv/\n",
+        "app/cm.yaml": OUTSIDE_CM.replace("outside", "inside").replace(MARKER, "fine"),
+    })
+    # An ignored virtualenv full of links out is the machine's, not the repository's.
+    (repo.path / ".venv" / "bin").mkdir(parents=True)
+    (repo.path / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (repo.path / ".venv" / "lib").symlink_to(out)
+    env.write("apps/src.yaml", _application("src", "app"))
+    run = _sync_with_sources(env, repo.path)
+    assert run.exit_code == 0, run.stderr
+    # An untracked link that git does see (not ignored) is refused like a committed one.
+    (repo.path / "app" / "leak.yaml").symlink_to(out / "cm.yaml")
+    run = _sync_with_sources(env, repo.path)
+    assert run.exit_code == 1
+    app = run.app("c001", "src")
+    assert app.reason is Reason.RENDER_FAILED and "'app/leak.yaml' leads outside the repository" in app.message
+    assert MARKER not in yaml.safe_dump(env.objects("c001"))
