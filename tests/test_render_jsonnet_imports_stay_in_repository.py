@@ -60,6 +60,7 @@ REFUSED = [
      lambda key: {"tlas": [{"name": "x", "value": f'importstr "{key}"', "code": True}]}, "keys.txt"),
     ("import-through-a-lib", lambda key: MANIFEST % 'importstr "keys.txt"',
      lambda key: {"libs": ["lib"]}, "'keys.txt'"),
+    ("git-config-of-a-working-tree", lambda key: MANIFEST % 'importstr "../.git/config"', NONE, "'../.git/config'"),
 ]
 
 
@@ -67,7 +68,8 @@ REFUSED = [
 def test_imports_outside_the_repository_fail_the_render_naming_file_and_import(
     tmp_path: Path, key_file: Path, case: str, program: Any, jsonnet: Any, named: str
 ) -> None:
-    root = _repo(tmp_path, {"app/main.jsonnet": program(key_file), "lib/README": "libs"})
+    root = _repo(tmp_path, {"app/main.jsonnet": program(key_file), "lib/README": "libs",
+                            ".git/config": "[remote]\n\turl = https://user:token@example.com/r.git\n"})
     if case == "import-through-a-lib":
         (root / "lib" / "keys.txt").symlink_to(key_file)
     with pytest.raises(render.RenderError) as caught:

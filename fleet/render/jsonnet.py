@@ -55,7 +55,8 @@ class _Importer:
             if not os.path.lexists(candidate):
                 continue
             real = candidate.resolve()
-            if not real.is_relative_to(self.root):
+            # .git of a working tree is not the repository's content (its config may hold a token).
+            if not real.is_relative_to(self.root) or real.is_relative_to(self.root / ".git"):
                 message = f"import {rel!r} leads outside the repository"
                 self.refused = self.refused or message
                 raise RuntimeError(message)
