@@ -116,7 +116,8 @@ def test_a_symlink_out_of_the_repository_is_refused(make_fleet: Callable[..., An
     (env.root / "fleet.yaml").write_text(
         "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth: {resourceCustomizations: [elsewhere]}\n"
     )
-    with pytest.raises(errors.InputError, match="'elsewhere' leads outside the repository"):
+    # Refused by the fleet loader (a directory symlinked out of the FLEET directory) or by fleet.yaml's own check.
+    with pytest.raises(errors.InputError, match=r"elsewhere\b.*leads outside the repository"):
         sync.prepare_run(request(env), tmp=tmp_path / "work")
 
 
