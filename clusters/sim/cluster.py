@@ -9,19 +9,36 @@ resourceVersion, storage, watch events, controller notification.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import random
 import re
 import string
 import time
 import uuid
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from fleet.clusters.sim import apply, defaults, faults, patch, resources, schema, selectors, status, store
+from fleet import redact
+from fleet.clusters.sim import clock as clock_mod
+from fleet.clusters.sim import (
+    apply,
+    defaults,
+    faults,
+    patch,
+    protobuf,
+    resources,
+    schema,
+    selectors,
+    status,
+    store,
+    views,
+)
 
 if TYPE_CHECKING:
     from fleet.clusters.sim import controllers
@@ -39,6 +56,7 @@ class SimConfig:
     rollout_seconds: float = 0.5
     bad_image_pattern: str = r":bad$"
     nodes: int = 1
+    clock: clock_mod.SimClock = dataclasses.field(default_factory=clock_mod.SimClock)
 
     def __post_init__(self) -> None:
         self.bad_image = re.compile(self.bad_image_pattern)
@@ -114,6 +132,7 @@ class SimCluster:
         self.faults = faults.Faults()
         self.counts = Counts()
         self.controllers: controllers.Manager | None = None
+        self.issued_tokens: dict[str, float] = {}  # ServiceAccount tokens (TokenRequest) -> expiry
         self._lists: dict[tuple[str, str], schema.Lists] = {}
         self.store.listeners.append(self._on_event)
 
@@ -146,6 +165,13 @@ class SimCluster:
 
     def catalog(self) -> resources.Catalog:
         return self.resources.catalog
+
+    def now(self) -> float:
+        """The simulated time (``SimConfig.clock``): what every timestamp of this cluster reads."""
+        return self.config.clock.now()
+
+    def now_text(self) -> str:
+        return now_text(self.config.clock.now())
 
     def rt(self, group: str, kind: str) -> resources.ResourceType:
         found = self.catalog().kind(group, kind)
@@ -190,7 +216,9 @@ class SimCluster:
     ) -> tuple[list[store.Entry], int]:
         try:
             by_label = selectors.parse_label_selector(label_selector)
-            by_field = selectors.parse_field_selector(field_selector)
+            by_field = selectors.parse_field_selector(
+                field_selector, aliases=selectors.FIELD_ALIASES.get((rt.group, rt.kind))
+            )
         except selectors.SelectorError as exc:
             raise status.bad_request(str(exc)) from None
         ns = namespace if rt.namespaced else None
@@ -301,7 +329,7 @@ class SimCluster:
             manager=manager,
             lists=self.lists(rt, version),
             api_version=rt.api_version(version),
-            now=now_text(),
+            now=self.now_text(),
             has_status=rt.status,
         )
         return self._commit(rt, None, obj, dry_run=dry_run)
@@ -328,7 +356,7 @@ class SimCluster:
             manager=manager,
             lists=self.lists(rt, version),
             api_version=rt.api_version(version),
-            now=now_text(),
+            now=self.now_text(),
             subresource=subresource,
             has_status=rt.status,
         )
@@ -347,14 +375,17 @@ class SimCluster:
         subresource: str = "",
         dry_run: bool = False,
         version: str | None = None,
+        view: views.RenamingView | None = None,
     ) -> store.Entry:
+        """Patch ``rt``'s object; with ``view``, the body is in the view's field names."""
         lists = self.lists(rt, version)
         if patch_type == PatchType.APPLY:
             if not manager:
                 raise status.bad_request("PATCH with apply requires fieldManager to be set")
-            applied = self._check_identity(
-                rt, namespace, parse_body(body, yaml_ok=True), name=name, require_type=True
-            )
+            doc = parse_body(body, yaml_ok=True)
+            if view is not None and isinstance(doc, dict):
+                doc = view.to_storage(doc)
+            applied = self._check_identity(rt, namespace, doc, name=name, require_type=True)
             old = self.find(rt, namespace, name)
             if old is None:
                 if subresource:
@@ -370,7 +401,7 @@ class SimCluster:
                 force=force,
                 lists=lists,
                 api_version=rt.api_version(version),
-                now=now_text(),
+                now=self.now_text(),
                 subresource=subresource,
                 has_status=rt.status,
                 what=(rt.plural, rt.group, name),
@@ -382,7 +413,7 @@ class SimCluster:
             return self._commit(rt, old, new, dry_run=dry_run)
         old = self.get(rt, namespace, name)
         doc = parse_body(body)
-        current = old.copy()
+        current = old.copy() if view is None else view.to_view(old.copy())
         if patch_type == PatchType.MERGE:
             result = patch.merge_patch(current, doc)
         elif patch_type == PatchType.JSON:
@@ -403,6 +434,8 @@ class SimCluster:
                 status.Reason.UNSUPPORTED_MEDIA_TYPE,
                 f"the body of the request was in an unknown format: {patch_type}",
             )
+        if view is not None:
+            result = view.to_storage(result)
         result = self._check_identity(rt, namespace, result, name=name)
         self._check_preconditions(rt, old, result)
         new = self._split_status(rt, old, result, subresource)
@@ -412,7 +445,7 @@ class SimCluster:
             manager=manager or "unknown",
             lists=lists,
             api_version=rt.api_version(version),
-            now=now_text(),
+            now=self.now_text(),
             subresource=subresource,
             has_status=rt.status,
         )
@@ -499,7 +532,7 @@ class SimCluster:
             for field in _SERVER_META:
                 meta.pop(field, None)
             meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = now_text()
+            meta["creationTimestamp"] = self.now_text()
             if rt.generation:
                 meta["generation"] = 1
         defaults.default(rt, obj, old.obj if old else None)
@@ -556,7 +589,7 @@ class SimCluster:
             if meta.get("deletionTimestamp") and finalizers == list(meta.get("finalizers") or []):
                 return entry, entry
             new = entry.copy()
-            new["metadata"]["deletionTimestamp"] = meta.get("deletionTimestamp") or now_text()
+            new["metadata"]["deletionTimestamp"] = meta.get("deletionTimestamp") or self.now_text()
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             new["metadata"]["finalizers"] = finalizers
             if not finalizers:
@@ -595,7 +628,7 @@ class SimCluster:
                 manager="garbage-collector",
                 lists=self.lists(rt),
                 api_version=rt.api_version(),
-                now=now_text(),
+                now=self.now_text(),
                 has_status=rt.status,
             )
             self._commit(rt, dep, new)
@@ -622,6 +655,61 @@ class SimCluster:
         for entry in self.store.iter(CRD_KEY):
             self._sync_crd(entry.obj)
 
+    # -- ServiceAccount tokens ------------------------------------------------------------------
+
+    def issue_token(self, account: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+        """A TokenRequest's answer: a JWT-shaped bearer token this cluster accepts until it expires
+        (its signature is random: nothing outside the simulator needs to verify it)."""
+        seconds = spec.get("expirationSeconds") or 3600
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 600:
+            raise status.invalid(
+                "TokenRequest",
+                "authentication.k8s.io",
+                account["metadata"]["name"],
+                [("spec.expirationSeconds", "Invalid value: may not specify a duration less than 10 minutes")],
+            )
+        now = self.now()
+        meta = account["metadata"]
+        audiences = list(spec.get("audiences") or ["https://kubernetes.default.svc.cluster.local"])
+        claims = {
+            "aud": audiences,
+            "exp": int(now + seconds),
+            "iat": int(now),
+            "iss": "https://kubernetes.default.svc.cluster.local",
+            "sub": f"system:serviceaccount:{meta['namespace']}:{meta['name']}",
+            "kubernetes.io": {
+                "namespace": meta["namespace"],
+                "serviceaccount": {"name": meta["name"], "uid": meta["uid"]},
+            },
+        }
+
+        def segment(value: Any) -> str:
+            raw = value if isinstance(value, bytes) else json.dumps(value, separators=(",", ":")).encode()
+            return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+        token = ".".join(
+            (segment({"alg": "RS256", "kid": "fleet-sim"}), segment(claims), segment(os.urandom(32)))
+        )
+        redact.register(token)
+        self.issued_tokens = {t: exp for t, exp in self.issued_tokens.items() if exp > now}
+        self.issued_tokens[token] = now + seconds
+        return {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "creationTimestamp": self.now_text(),
+            },
+            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": None},
+            "status": {"token": token, "expirationTimestamp": now_text(now + seconds)},
+        }
+
+    def accepts_token(self, token: str) -> bool:
+        """Whether ``token`` is a ServiceAccount token this cluster issued and that has not expired."""
+        expiry = self.issued_tokens.get(token)
+        return expiry is not None and expiry > self.now()
+
     # -- controller hook -----------------------------------------------------------------------
 
     def _on_event(self, event: store.Event) -> None:
@@ -630,13 +718,50 @@ class SimCluster:
 
     # -- reading at another version --------------------------------------------------------------
 
-    def raw_at(self, rt: resources.ResourceType, entry: store.Entry, version: str) -> bytes:
-        """The object's JSON as served at ``version`` (conversion: only apiVersion changes)."""
+    def raw_at(
+        self,
+        rt: resources.ResourceType,
+        entry: store.Entry,
+        version: str,
+        view: views.RenamingView | None = None,
+    ) -> bytes:
+        """The object's JSON as served at ``version`` (conversion: only apiVersion changes) or
+        through a view; cached on the entry."""
+        if view is not None:
+            return entry.form(
+                ("json", view.api_version),
+                lambda: json.dumps(view.to_view(entry.obj), separators=(",", ":")).encode(),
+            )
         if version == rt.storage_version:
             return entry.raw()
-        obj = dict(entry.obj)
-        obj["apiVersion"] = rt.api_version(version)
-        return json.dumps(obj, separators=(",", ":")).encode()
+        api_version = rt.api_version(version)
+
+        def convert() -> bytes:
+            obj = dict(entry.obj)
+            obj["apiVersion"] = api_version
+            return json.dumps(obj, separators=(",", ":")).encode()
+
+        return entry.form(("json", api_version), convert)
+
+    def message_at(
+        self,
+        rt: resources.ResourceType,
+        entry: store.Entry,
+        version: str,
+        view: views.RenamingView | None = None,
+    ) -> bytes:
+        """The object's protobuf message (no envelope) as served at ``version`` or through a view;
+        cached on the entry. Raises ``protobuf.CodecError`` for a value that fits no field."""
+        api_version = view.api_version if view is not None else rt.api_version(version)
+
+        def encode() -> bytes:
+            if view is not None:
+                obj = view.to_view(entry.obj)
+            else:
+                obj = {**entry.obj, "apiVersion": api_version}
+            return protobuf.encode_message(obj, api_version=api_version)
+
+        return entry.form(("pb", api_version), encode)
 
 
 def _spec_of(obj: Mapping[str, Any], rt: resources.ResourceType) -> dict[str, Any]:

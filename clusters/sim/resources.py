@@ -50,14 +50,16 @@ class ResourceType:
     scale: bool = False  # has a scale subresource (spec.replicas)
     generation: bool = False  # metadata.generation is tracked and bumped on spec changes
     custom: bool = False  # served because of a CustomResourceDefinition
+    # Set for a view (``views``): the (group, plural) of the resource whose objects it serves.
+    storage: tuple[str, str] | None = None
     schemas: Mapping[str, Any] = field(
         default_factory=dict, compare=False, hash=False
     )  # version -> openAPIV3Schema
 
     @property
     def key(self) -> tuple[str, str]:
-        """Where objects of this resource are stored in a cluster."""
-        return (self.group, self.plural)
+        """Where objects of this resource are stored in a cluster (a view's: its storage's)."""
+        return self.storage or (self.group, self.plural)
 
     @property
     def singular(self) -> str:
@@ -89,6 +91,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _rt("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     _rt("", "v1", "Pod", "pods", short_names=("po",), categories=ALL, status=True),
     _rt("", "v1", "Event", "events", short_names=("ev",)),
+    _rt("events.k8s.io", "v1", "Event", "events", short_names=("ev",), storage=("", "events")),
     _rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), status=True),
     _rt(
         "", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), status=True
@@ -228,7 +231,7 @@ _shared: Catalog | None = None
 def register_builtin(rt: ResourceType) -> None:
     """Serve ``rt`` in every simulated cluster, as if its CRD were installed everywhere."""
     global _shared
-    if any(existing.key == rt.key for existing in (*BUILTINS, *_extra)):
+    if any((e.group, e.plural) == (rt.group, rt.plural) for e in (*BUILTINS, *_extra)):
         raise ValueError(f"resource {rt.plural}.{rt.group} is already registered")
     _extra.append(rt)
     _shared = None
@@ -253,7 +256,10 @@ class Catalog:
         self.by_key: dict[tuple[str, str], ResourceType] = {}
         self.groups: dict[str, list[str]] = {}  # group -> versions, preferred first
         for rt in self.types:
-            self.by_key[rt.key] = rt
+            if rt.storage is None:
+                self.by_key[rt.key] = rt
+            else:  # a view: stored objects belong to the storing resource
+                self.by_key.setdefault(rt.key, rt)
             self.by_kind[(rt.group, rt.kind)] = rt
             for version in rt.versions:
                 self.by_path[(rt.group, version, rt.plural)] = rt

@@ -71,6 +71,12 @@ def labels_match(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) 
     return predicate is None or predicate({"metadata": {"labels": labels}})
 
 
+# Field labels that are not paths of the object, per (group, kind), as the API server defines them.
+FIELD_ALIASES: dict[tuple[str, str], dict[str, str]] = {
+    ("", "Event"): {"source": "source.component"},
+}
+
+
 def _field(obj: Mapping[str, Any], path: str) -> str:
     node: Any = obj
     for part in path.split("."):
@@ -84,12 +90,9 @@ def _field(obj: Mapping[str, Any], path: str) -> str:
     return str(node)
 
 
-def parse_field_selector(text: str | None) -> Predicate | None:
-    """Field selectors: ``=``, ``==`` and ``!=`` on dotted paths (metadata.name, status.phase,
-    spec.nodeName, type, involvedObject.name, ...), which is what kubectl and controllers send."""
-    if not text or not text.strip():
-        return None
-    tests: list[Callable[[Mapping[str, Any]], bool]] = []
+def _terms(text: str) -> list[tuple[str, str, str]]:
+    """``(path, operator, value)`` of each comma-separated term of a field selector."""
+    out = []
     for part in _split(text):
         for op in ("!=", "==", "="):
             if op in part:
@@ -97,13 +100,35 @@ def parse_field_selector(text: str | None) -> Predicate | None:
                 path, value = path.strip(), value.strip()
                 if not path:
                     raise SelectorError(f"invalid field selector {text!r}: empty field in {part!r}")
-                if op == "!=":
-                    tests.append(lambda obj, p=path, v=value: _field(obj, p) != v)
-                else:
-                    tests.append(lambda obj, p=path, v=value: _field(obj, p) == v)
+                out.append((path, op, value))
                 break
         else:
             raise SelectorError(f"invalid field selector {text!r}: {part!r} has no operator")
+    return out
+
+
+def rename_fields(text: str, rename: Callable[[str], str]) -> str:
+    """The same field selector with every path passed through ``rename`` (views serve objects
+    under other field names than they are stored with)."""
+    return ",".join(f"{rename(path)}{op}{value}" for path, op, value in _terms(text))
+
+
+def parse_field_selector(
+    text: str | None, *, aliases: Mapping[str, str] | None = None
+) -> Predicate | None:
+    """Field selectors: ``=``, ``==`` and ``!=`` on dotted paths (metadata.name, status.phase,
+    spec.nodeName, type, involvedObject.name, ...), which is what kubectl and controllers send.
+    ``aliases`` maps a kind's field labels that are not paths (an Event's ``source`` is
+    ``source.component``)."""
+    if not text or not text.strip():
+        return None
+    tests: list[Callable[[Mapping[str, Any]], bool]] = []
+    for path, op, value in _terms(text):
+        path = (aliases or {}).get(path, path)
+        if op == "!=":
+            tests.append(lambda obj, p=path, v=value: _field(obj, p) != v)
+        else:
+            tests.append(lambda obj, p=path, v=value: _field(obj, p) == v)
 
     def predicate(obj: Mapping[str, Any]) -> bool:
         return all(test(obj) for test in tests)

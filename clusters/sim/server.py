@@ -27,7 +27,23 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from fleet import errors, log, models, redact
-from fleet.clusters.sim import admin, faults, kubeconfig, persist, resources, status, table, watch
+from fleet.clusters.sim import (
+    admin,
+    answer,
+    faults,
+    kubeconfig,
+    persist,
+    protobuf,
+    resources,
+    scale,
+    selectors,
+    status,
+    table,
+    views,
+    watch,
+)
+from fleet.clusters.sim import patch as patch_mod
+from fleet.clusters.sim import clock as clock_mod
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import controllers as ctl
 from fleet.clusters.sim import tls as tls_mod
@@ -69,7 +85,7 @@ def _json(body: Any, status_code: int = 200, headers: Mapping[str, str] | None =
 class Route:
     """A parsed resource URL."""
 
-    __slots__ = ("name", "namespace", "rest", "rt", "subresource", "version", "watch")
+    __slots__ = ("name", "namespace", "rest", "rt", "subresource", "version", "view", "watch")
 
     def __init__(
         self,
@@ -80,8 +96,10 @@ class Route:
         subresource: str,
         watch: bool,
         rest: str,
+        view: views.RenamingView | None = None,
     ) -> None:
-        self.rt = rt
+        self.rt = rt  # the resource whose objects are read and written (a view's storage)
+        self.view = view  # set when the URL names a view (events.k8s.io Events)
         self.version = version
         self.namespace = namespace
         self.name = name
@@ -106,6 +124,7 @@ class Runtime:
             rollout_seconds=server.rollout_seconds,
             bad_image_pattern=server.bad_image_pattern,
             nodes=server.nodes,
+            clock=server.clock,
         )
         self.rng = random.Random(server.seed)
         self.closing = asyncio.Event()
@@ -234,7 +253,7 @@ class Runtime:
             else:
                 response = await self._resource(sim, request, route, verb)
         except status.ApiError as exc:
-            response = _json(exc.raw(), exc.code, exc.headers)
+            response = answer.error(exc, request.headers.get("Accept", ""))
         sim.counts.code(response.status)
         return response
 
@@ -260,7 +279,10 @@ class Runtime:
             return
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), sim.token.encode()):
+        if scheme.lower() != "bearer":
+            raise status.ApiError(401, status.Reason.UNAUTHORIZED, "Unauthorized")
+        given = given.strip()
+        if not hmac.compare_digest(given.encode(), sim.token.encode()) and not sim.accepts_token(given):
             raise status.ApiError(401, status.Reason.UNAUTHORIZED, "Unauthorized")
 
     def _verb(self, request: web.Request, route: Route | str | status.ApiError) -> tuple[str, str]:
@@ -338,6 +360,7 @@ class Runtime:
             "scale": rt.scale,
             "proxy": rt.key == ("", "services"),
             "finalize": rt.key == cluster_mod.NAMESPACE_KEY,
+            "token": rt.key == ("", "serviceaccounts"),
         }
         if subresource and not served.get(subresource):
             raise _not_found()
@@ -350,7 +373,11 @@ class Runtime:
             remainder = path[index + len(marker) :] or "/"
         elif len(rest) > 3:
             raise _not_found()
-        return Route(rt, version, namespace, name, subresource, watching, remainder)
+        view = None
+        if rt.storage is not None:
+            view = views.lookup(rt.group, rt.kind)
+            rt = catalog.by_key[rt.key]
+        return Route(rt, version, namespace, name, subresource, watching, remainder, view)
 
     # -- discovery ----------------------------------------------------------------------------------
 
@@ -424,45 +451,58 @@ class Runtime:
     async def _resource(
         self, sim: cluster_mod.SimCluster, request: web.Request, route: Route, verb: str
     ) -> web.StreamResponse:
-        rt, version = route.rt, route.version
+        rt, version, view = route.rt, route.version, route.view
         query = request.query
         ns = route.namespace or ""
         dry_run = query.get("dryRun") == "All"
         if route.subresource == "proxy":
             return await self._proxy(sim, request, route)
+        accept = request.headers.get("Accept", "")
+        as_table = table.accepts_table(accept)
+        reply = answer.Answer(sim, "application/json" if as_table else accept, rt, version, view)
         if route.subresource == "scale":
-            return await self._scale(sim, request, route)
+            return await self._scale(sim, request, route, reply)
         manager = query.get("fieldManager") or _default_manager(request)
         if len(manager) > 128:
             raise status.bad_request("fieldManager: Too long: may not be more than 128 bytes")
-        as_table = table.accepts_table(request.headers.get("Accept", ""))
+        if route.subresource == "token":
+            return await self._token(sim, request, route, reply)
         if verb == "get":
             entry = sim.get(rt, ns, route.name or "")
             if as_table:
-                return _json(self._table(sim, rt, version, [entry], query, {}))
-            return _json(sim.raw_at(rt, entry, version))
+                return reply.table(self._table(sim, rt, version, [entry], query, {}, view))
+            return reply.entry(entry)
         if verb == "list":
-            return self._list(sim, rt, version, route.namespace, query, as_table=as_table)
+            return self._list(sim, route, query, reply, as_table=as_table)
         if verb == "watch":
             encode = None
             if as_table:
 
                 def encode(entry: Any) -> bytes:
                     return json.dumps(
-                        self._table(sim, rt, version, [entry], query, {}), separators=(",", ":")
+                        self._table(sim, rt, version, [entry], query, {}, view), separators=(",", ":")
                     ).encode()
 
             return await watch.serve(
-                request, sim, rt, version, route.namespace, route.name, query, self.closing, encode=encode
+                request,
+                sim,
+                rt,
+                version,
+                route.namespace,
+                route.name,
+                _storage_query(query, view),
+                self.closing,
+                encode=encode,
+                reply=reply,
             )
         if verb == "create":
             if rt.namespaced and route.namespace is None:
                 raise status.method_not_allowed()
-            body = cluster_mod.parse_body(await request.read())
+            body = _to_storage(await answer.read_object(request), view)
             entry = sim.create(rt, ns, body, manager=manager, dry_run=dry_run, version=version)
-            return _json(sim.raw_at(rt, entry, version), 201)
+            return reply.entry(entry, 201)
         if verb == "update":
-            body = cluster_mod.parse_body(await request.read())
+            body = _to_storage(await answer.read_object(request), view)
             entry = sim.update(
                 rt,
                 ns,
@@ -473,7 +513,7 @@ class Runtime:
                 dry_run=dry_run,
                 version=version,
             )
-            return _json(sim.raw_at(rt, entry, version))
+            return reply.entry(entry)
         if verb in ("patch", "apply"):
             ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
             force = status.flag(query.get("force"))
@@ -492,8 +532,9 @@ class Runtime:
                 subresource=route.subresource,
                 dry_run=dry_run,
                 version=version,
+                view=view,
             )
-            return _json(sim.raw_at(rt, entry, version), 200 if existed else 201)
+            return reply.entry(entry, 200 if existed else 201)
         if verb == "delete":
             options = await _delete_options(request)
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
@@ -509,20 +550,21 @@ class Runtime:
                 dry_run=dry,
             )
             if remaining is not None:
-                return _json(sim.raw_at(rt, remaining, version), 200)
+                return reply.entry(remaining, 200)
             if rt.custom:
-                return _json(sim.raw_at(rt, last, version), 200)
-            return _json(
+                return reply.entry(last, 200)
+            return reply.obj(
                 status.success({"name": last.name, "group": rt.group, "kind": rt.plural, "uid": last.uid})
             )
         if verb == "deletecollection":
             options = await _delete_options(request)
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy")
+            storage_query = _storage_query(query, view)
             entries, _ = sim.list(
                 rt,
                 route.namespace,
-                label_selector=query.get("labelSelector"),
-                field_selector=query.get("fieldSelector"),
+                label_selector=storage_query.get("labelSelector"),
+                field_selector=storage_query.get("fieldSelector"),
             )
             for entry in entries:
                 try:
@@ -530,24 +572,25 @@ class Runtime:
                 except status.ApiError as exc:
                     if exc.code != 404:
                         raise
-            return self._list_response(sim, rt, version, entries, sim.store.rv, None)
+            return reply.entries(entries, sim.store.rv, None)
         raise status.method_not_allowed()
 
     def _list(
         self,
         sim: cluster_mod.SimCluster,
-        rt: resources.ResourceType,
-        version: str,
-        namespace: str | None,
+        route: Route,
         query: Mapping[str, str],
+        reply: answer.Answer,
         *,
         as_table: bool = False,
     ) -> web.Response:
+        rt, version, view = route.rt, route.version, route.view
+        storage_query = _storage_query(query, view)
         entries, rv = sim.list(
             rt,
-            namespace,
-            label_selector=query.get("labelSelector"),
-            field_selector=query.get("fieldSelector"),
+            route.namespace,
+            label_selector=storage_query.get("labelSelector"),
+            field_selector=storage_query.get("fieldSelector"),
         )
         cont = None
         start = query.get("continue")
@@ -571,8 +614,8 @@ class Runtime:
                 cont = json.dumps([last.namespace, last.name]).encode().hex()
         if as_table:
             list_meta = {"resourceVersion": str(rv), **({"continue": cont} if cont else {})}
-            return _json(self._table(sim, rt, version, entries, query, list_meta))
-        return self._list_response(sim, rt, version, entries, rv, cont)
+            return reply.table(self._table(sim, rt, version, entries, query, list_meta, view))
+        return reply.entries(entries, rv, cont)
 
     def _table(
         self,
@@ -582,77 +625,62 @@ class Runtime:
         entries: Sequence[Any],
         query: Mapping[str, str],
         list_meta: Mapping[str, Any],
+        view: views.RenamingView | None = None,
     ) -> dict[str, Any]:
         crd = None
         if rt.custom:
             found = sim.store.get(cluster_mod.CRD_KEY, "", f"{rt.plural}.{rt.group}")
             crd = found.obj if found is not None else None
-        rows = [(e, sim.raw_at(rt, e, version)) for e in entries]
+        rows = [(e, sim.raw_at(rt, e, version, view)) for e in entries]
         return table.table(
-            rt, crd, rows, include=query.get("includeObject") or "Metadata", list_meta=list_meta
+            rt,
+            crd,
+            rows,
+            include=query.get("includeObject") or "Metadata",
+            list_meta=list_meta,
+            now=sim.now(),
         )
 
-    def _list_response(
-        self,
-        sim: cluster_mod.SimCluster,
-        rt: resources.ResourceType,
-        version: str,
-        entries: Sequence[Any],
-        rv: int,
-        cont: str | None,
+    async def _scale(
+        self, sim: cluster_mod.SimCluster, request: web.Request, route: Route, reply: answer.Answer
     ) -> web.Response:
-        meta = b'{"resourceVersion":"' + str(rv).encode() + b'"'
-        if cont:
-            meta += b',"continue":"' + cont.encode() + b'"'
-        meta += b"}"
-        if version == rt.storage_version:
-            items = b",".join(e.raw() for e in entries)
-        else:
-            items = b",".join(sim.raw_at(rt, e, version) for e in entries)
-        body = (
-            b'{"kind":"'
-            + rt.list_kind.encode()
-            + b'","apiVersion":"'
-            + rt.api_version(version).encode()
-            + b'","metadata":'
-            + meta
-            + b',"items":['
-            + items
-            + b"]}"
-        )
-        return _json(body)
-
-    async def _scale(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route) -> web.Response:
         rt = route.rt
         if not rt.scale:
             raise _not_found()
         ns, name = route.namespace or "", route.name or ""
         manager = request.query.get("fieldManager") or _default_manager(request)
         if request.method in ("PUT", "PATCH"):
-            entry = sim.get(rt, ns, name)
-            body = await request.read()
-            current = _scale_of(rt, entry.obj)
             if request.method == "PUT":
-                wanted = cluster_mod.parse_body(body)
+                wanted = await answer.read_object(request)
             else:
-                from fleet.clusters.sim import patch as patch_mod
-
-                doc = cluster_mod.parse_body(body, yaml_ok=True)
+                doc = cluster_mod.parse_body(await request.read(), yaml_ok=True)
                 ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+                current = scale.of(rt, sim.get(rt, ns, name).obj)
                 wanted = (
                     patch_mod.json_patch(current, doc)
                     if ctype == cluster_mod.PatchType.JSON
                     else patch_mod.merge_patch(current, doc)
                 )
             replicas = (wanted.get("spec") or {}).get("replicas") if isinstance(wanted, dict) else None
-            if not isinstance(replicas, int) or replicas < 0:
-                raise status.invalid("Scale", "autoscaling", name, [("spec.replicas", "Invalid value")])
-            obj = entry.copy()
-            obj["spec"]["replicas"] = replicas
-            sim.update(rt, ns, name, obj, manager=manager)
+            scale.write(sim, rt, ns, name, replicas, manager=manager)
         elif request.method != "GET":
             raise status.method_not_allowed()
-        return _json(_scale_of(rt, sim.get(rt, ns, name).obj))
+        return reply.obj(scale.of(rt, sim.get(rt, ns, name).obj))
+
+    async def _token(
+        self, sim: cluster_mod.SimCluster, request: web.Request, route: Route, reply: answer.Answer
+    ) -> web.Response:
+        """``serviceaccounts/NAME/token`` (``kubectl create token``): a TokenRequest answered with a
+        bearer token this cluster accepts, for as long as the request asked."""
+        if request.method != "POST":
+            raise status.method_not_allowed()
+        account = sim.get(route.rt, route.namespace or "", route.name or "")
+        body = await answer.read_object(request)
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a TokenRequest")
+        spec = dict(body.get("spec") or {})
+        issued = sim.issue_token(account.obj, spec)
+        return reply.obj(issued, 201)
 
     async def _proxy(self, sim: cluster_mod.SimCluster, request: web.Request, route: Route) -> web.Response:
         if route.rt.key != ("", "services") or route.name is None:
@@ -704,25 +732,6 @@ def _openapi_v2(accept: str) -> web.Response:
     )
 
 
-def _scale_of(rt: resources.ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = obj["metadata"]
-    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if k in meta
-        },
-        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 0))},
-        "status": {
-            "replicas": int((obj.get("status") or {}).get("replicas", 0)),
-            "selector": ",".join(f"{k}={v}" for k, v in selector.items()),
-        },
-    }
-
-
 def _default_manager(request: web.Request) -> str:
     """What the API server names a manager that sent no fieldManager: the User-Agent's program."""
     agent = request.headers.get("User-Agent", "")
@@ -730,14 +739,33 @@ def _default_manager(request: web.Request) -> str:
 
 
 async def _delete_options(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
+    if not await request.read():
         return {}
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        raise status.bad_request("DeleteOptions body is not valid JSON") from None
+    if protobuf.is_protobuf(request.headers.get("Content-Type", "")):
+        doc = await answer.read_object(request)
+    else:
+        try:
+            doc = json.loads(await request.read())
+        except ValueError:
+            raise status.bad_request("DeleteOptions body is not valid JSON") from None
     return doc if isinstance(doc, dict) else {}
+
+
+def _to_storage(body: Any, view: views.RenamingView | None) -> Any:
+    return view.to_storage(body) if view is not None and isinstance(body, dict) else body
+
+
+def _storage_query(query: Mapping[str, str], view: views.RenamingView | None) -> Mapping[str, str]:
+    """The query with a view's field-selector paths in the storage's names."""
+    text = query.get("fieldSelector")
+    if view is None or not text:
+        return query
+    out = dict(query)
+    try:
+        out["fieldSelector"] = selectors.rename_fields(text, view.field_to_storage)
+    except selectors.SelectorError as exc:
+        raise status.bad_request(str(exc)) from None
+    return out
 
 
 class SimServer:
@@ -755,6 +783,7 @@ class SimServer:
         tls: serve HTTPS with a generated CA (in the kubeconfig); kubectl sends tokens only over TLS.
         nodes: simulated nodes per cluster (DaemonSets run one pod per node).
         seed: seed for fault injection's random choices.
+        clock: the simulated clock (default: the wall clock); ``advance_clock`` moves it.
     """
 
     def __init__(
@@ -772,6 +801,7 @@ class SimServer:
         nodes: int = 1,
         seed: int | None = None,
         save_interval: float = 5.0,
+        clock: clock_mod.SimClock | None = None,
     ) -> None:
         self._names = default_names(clusters) if isinstance(clusters, int) else list(clusters)
         if len(set(self._names)) != len(self._names):
@@ -789,6 +819,7 @@ class SimServer:
         self.nodes = nodes
         self.seed = seed
         self.save_interval = save_interval
+        self.clock = clock or clock_mod.SimClock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runtime: Runtime | None = None
@@ -1183,6 +1214,18 @@ class SimServer:
                 return True
             time.sleep(0.02)
         return False
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass at once: timestamps jump ahead, and every
+        controller waiting for a time (CronJob schedules, HPA windows, rollout deadlines) runs now."""
+
+        def advance() -> None:
+            self.clock.advance(seconds)
+            for sim in self.runtime.clusters.values():
+                if sim.controllers is not None:
+                    sim.controllers.clock_jumped()
+
+        self._call(advance)
 
     def save_state(self) -> None:
         self._call(lambda: self.runtime.save())

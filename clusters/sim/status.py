@@ -27,7 +27,8 @@ class Reason(StrEnum):
     UNAUTHORIZED = "Unauthorized"  # missing or wrong bearer token
     FORBIDDEN = "Forbidden"  # e.g. creating in a terminating namespace
     GONE = "Expired"  # watch resourceVersion too old (410)
-    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"  # patch type not supported for the kind (415)
+    UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"  # body encoding or patch type not supported (415)
+    NOT_ACCEPTABLE = "NotAcceptable"  # no media type the client accepts can be served (406)
     SERVICE_UNAVAILABLE = "ServiceUnavailable"  # service proxy target has no handler (503)
 
 

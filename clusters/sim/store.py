@@ -18,18 +18,29 @@ EVENT_LOG_SIZE = 2000  # watch resumption window per cluster, in events
 
 
 class Entry:
-    """One stored object and its cached JSON encoding (at the storage version)."""
+    """One stored object and its cached encodings: JSON at the storage version, and any other form
+    it has been served in (another version, a view, protobuf), made once on first use."""
 
-    __slots__ = ("_raw", "obj")
+    __slots__ = ("_forms", "_raw", "obj")
 
     def __init__(self, obj: dict[str, Any]) -> None:
         self.obj = obj
         self._raw: bytes | None = None
+        self._forms: dict[Any, bytes] | None = None
 
     def raw(self) -> bytes:
         if self._raw is None:
             self._raw = json.dumps(self.obj, separators=(",", ":")).encode()
         return self._raw
+
+    def form(self, key: Any, make: Callable[[], bytes]) -> bytes:
+        """The encoding named ``key`` (e.g. ``("pb", "apps/v1")``), made by ``make`` once."""
+        if self._forms is None:
+            self._forms = {}
+        found = self._forms.get(key)
+        if found is None:
+            found = self._forms[key] = make()
+        return found
 
     def copy(self) -> dict[str, Any]:
         """A private deep copy to build the next version from (json is faster than deepcopy)."""

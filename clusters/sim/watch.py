@@ -1,4 +1,5 @@
-"""Watch streams: ``GET ...?watch=1`` answered with one JSON event per line until timeout.
+"""Watch streams: ``GET ...?watch=1`` answered with one event per JSON line (or per
+length-prefixed protobuf frame, when the client negotiated protobuf) until timeout.
 
 A watch registers its ``store.Watcher`` and takes its starting events in the same step (the loop
 is single-threaded, so nothing can happen in between): synthetic ADDED events for the current
@@ -16,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from fleet.clusters.sim import answer, protobuf, resources, selectors, status, store
 from fleet.clusters.sim import cluster as cluster_mod
-from fleet.clusters.sim import resources, selectors, status, store
 
 DEFAULT_TIMEOUT = 1800.0  # the API server's --min-request-timeout
 BOOKMARK_INTERVAL = 30.0
@@ -27,12 +28,49 @@ def _line(type_: str, raw: bytes) -> bytes:
     return b'{"type":"' + type_.encode() + b'","object":' + raw + b"}\n"
 
 
-def _bookmark(rt: resources.ResourceType, version: str, rv: int, *, initial_end: bool = False) -> bytes:
+def _bookmark_object(api_version: str, kind: str, rv: int, *, initial_end: bool = False) -> dict[str, Any]:
     meta: dict[str, Any] = {"resourceVersion": str(rv)}
     if initial_end:
         meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-    obj = {"kind": rt.kind, "apiVersion": rt.api_version(version), "metadata": meta}
-    return _line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
+    return {"kind": kind, "apiVersion": api_version, "metadata": meta}
+
+
+class _Framing:
+    """How events go on the wire: JSON lines, or protobuf ``WatchEvent`` frames."""
+
+    def __init__(
+        self,
+        cluster: cluster_mod.SimCluster,
+        rt: resources.ResourceType,
+        version: str,
+        reply: answer.Answer | None,
+        encode: Callable[[store.Entry], bytes] | None,
+    ) -> None:
+        self.cluster, self.rt, self.version, self.encode = cluster, rt, version, encode
+        self.view = reply.view if reply is not None else None
+        self.protobuf = reply is not None and reply.protobuf and encode is None
+        self.api_version = reply.api_version if reply is not None else rt.api_version(version)
+        self.kind = reply.kind if reply is not None else rt.kind
+        self.content_type = protobuf.WATCH_MEDIA_TYPE if self.protobuf else "application/json"
+
+    def event(self, type_: str, entry: store.Entry) -> bytes:
+        if self.encode is not None:
+            return _line(type_, self.encode(entry))
+        if self.protobuf:
+            message = self.cluster.message_at(self.rt, entry, self.version, self.view)
+            return protobuf.watch_frame(type_, protobuf.wrap(self.api_version, self.kind, message))
+        return _line(type_, self.cluster.raw_at(self.rt, entry, self.version, self.view))
+
+    def bookmark(self, rv: int, *, initial_end: bool = False) -> bytes:
+        obj = _bookmark_object(self.api_version, self.kind, rv, initial_end=initial_end)
+        if self.protobuf:
+            return protobuf.watch_frame("BOOKMARK", protobuf.encode(obj))
+        return _line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
+
+    def error(self, exc: status.ApiError) -> bytes:
+        if self.protobuf:
+            return protobuf.watch_frame("ERROR", protobuf.encode(exc.body()))
+        return _line("ERROR", exc.raw())
 
 
 async def serve(
@@ -46,15 +84,16 @@ async def serve(
     closing: asyncio.Event,
     *,
     encode: Callable[[store.Entry], bytes] | None = None,
+    reply: answer.Answer | None = None,
 ) -> web.StreamResponse:
-    """Stream events; ``encode`` replaces the object encoding (server-side printing: Tables)."""
-
-    def raw(entry: store.Entry) -> bytes:
-        return encode(entry) if encode is not None else cluster.raw_at(rt, entry, version)
-
+    """Stream events; ``encode`` replaces the object encoding (server-side printing: Tables);
+    ``reply`` carries the negotiated encoding and the view the objects are served through."""
+    framing = _Framing(cluster, rt, version, reply, encode)
     try:
         by_label = selectors.parse_label_selector(query.get("labelSelector"))
-        by_field = selectors.parse_field_selector(query.get("fieldSelector"))
+        by_field = selectors.parse_field_selector(
+            query.get("fieldSelector"), aliases=selectors.FIELD_ALIASES.get((rt.group, rt.kind))
+        )
     except selectors.SelectorError as exc:
         raise status.bad_request(str(exc)) from None
     if name is not None:
@@ -81,9 +120,9 @@ async def serve(
     if send_initial or rv_text in ("", "0"):
         for entry in cluster.store.iter(rt.key, ns):
             if match(entry.obj):
-                initial.append(_line("ADDED", raw(entry)))
+                initial.append(framing.event("ADDED", entry))
         if send_initial:
-            initial.append(_bookmark(rt, version, cluster.store.rv, initial_end=True))
+            initial.append(framing.bookmark(cluster.store.rv, initial_end=True))
     else:
         try:
             since = int(rv_text)
@@ -95,15 +134,15 @@ async def serve(
         else:
             for event in events:
                 if watcher.wants(event):
-                    initial.append(_line(event.type, raw(event.entry)))
-    response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+                    initial.append(framing.event(event.type, event.entry))
+    response = web.StreamResponse(headers={"Content-Type": framing.content_type, "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     await response.prepare(request)
     if expired:
         gone = status.ApiError(
             410, status.Reason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})"
         )
-        await response.write(_line("ERROR", gone.raw()))
+        await response.write(framing.error(gone))
         return response
     cluster.store.add_watcher(watcher)
     try:
@@ -121,19 +160,19 @@ async def serve(
                 event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
             except TimeoutError:
                 if bookmarks and loop.time() >= next_bookmark:
-                    await response.write(_bookmark(rt, version, cluster.store.rv))
+                    await response.write(framing.bookmark(cluster.store.rv))
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
                 continue
             if event is None:
                 break
-            chunk = [_line(event.type, raw(event.entry))]
+            chunk = [framing.event(event.type, event.entry)]
             ended = False
             while not watcher.queue.empty():  # write what is already queued in one go
                 more = watcher.queue.get_nowait()
                 if more is None:
                     ended = True
                     break
-                chunk.append(_line(more.type, raw(more.entry)))
+                chunk.append(framing.event(more.type, more.entry))
             await response.write(b"".join(chunk))
             if ended:
                 break

@@ -17,7 +17,6 @@ import asyncio
 import importlib
 import json
 import pkgutil
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -210,7 +209,8 @@ class Context:
         return bool(self.cluster.config.bad_image.search(image))
 
     def time(self) -> float:
-        return time.time()
+        """The simulated time (``SimServer.advance_clock`` moves it)."""
+        return self.cluster.now()
 
     def state(self, controller: str) -> dict[str, Any]:
         """Private, in-memory state of one controller in this cluster (lost on restart)."""
@@ -422,6 +422,14 @@ class Manager:
         if self._pending and not self._scheduled:
             self._scheduled = True
             self.loop.call_soon(self._run)
+
+    def clock_jumped(self) -> None:
+        """The simulated clock moved ahead: run now whatever was waiting for a time (each
+        controller computes again how long it still has to wait)."""
+        timers, self._timers = self._timers, {}
+        for key, (_, handle) in timers.items():
+            handle.cancel()
+            self._fire(key)
 
     def stop(self) -> None:
         self.stopped = True

@@ -6,7 +6,6 @@ be applied right after its CRD, in the same ``kubectl apply``.
 
 from __future__ import annotations
 
-from fleet.clusters.sim import cluster
 from fleet.clusters.sim import controllers as ctl
 
 
@@ -19,7 +18,7 @@ class CrdController:
         if entry is None or ctl.is_terminating(entry.obj):
             return None
         spec = entry.obj.get("spec") or {}
-        stamp = cluster.now_text()
+        stamp = ctx.cluster.now_text()
         old = entry.obj.get("status") or {}
         conditions = [dict(c) for c in old.get("conditions") or []]
         ctl.set_condition(conditions, "NamesAccepted", "True", "NoConflicts", "no conflicts found", now=stamp)
