@@ -8,6 +8,7 @@ then creates the Jobs that hour scheduled, an HPA's stabilization window ends, o
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -33,3 +34,28 @@ class SimClock:
             raise ValueError("the simulated clock only moves forward")
         with self._lock:
             self._offset += seconds
+
+
+def text(at: float) -> str:
+    """``at`` as the API server writes a ``metav1.Time``: RFC 3339, UTC, whole seconds."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def micro_text(at: float) -> str:
+    """``at`` as a ``metav1.MicroTime``: RFC 3339 with microseconds."""
+    whole = int(at)
+    micros = int(round((at - whole) * 1_000_000))
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, 0
+    return text(whole)[:-1] + f".{micros:06d}Z"
+
+
+def parse(value: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time (``Time`` or ``MicroTime``); 0 when unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()

@@ -29,6 +29,7 @@ from fleet.clusters.sim import clock as clock_mod
 from fleet.clusters.sim import (
     apply,
     defaults,
+    events,
     faults,
     patch,
     protobuf,
@@ -63,7 +64,7 @@ class SimConfig:
 
 
 def now_text(at: float | None = None) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at if at is not None else time.time()))
+    return clock_mod.text(at if at is not None else time.time())
 
 
 class PatchType:
@@ -133,6 +134,7 @@ class SimCluster:
         self.counts = Counts()
         self.controllers: controllers.Manager | None = None
         self.issued_tokens: dict[str, float] = {}  # ServiceAccount tokens (TokenRequest) -> expiry
+        self.events = events.Recorder(self)
         self._lists: dict[tuple[str, str], schema.Lists] = {}
         self.store.listeners.append(self._on_event)
 

@@ -193,6 +193,63 @@ _COLUMNS: dict[tuple[str, str], list[Column]] = {
 }
 
 
+# -- Events: columns of their own (no Name first, no Age), as the API server prints them ----------
+
+
+def _since(text: Any, now: float) -> str:
+    if not text:
+        return "<unknown>"
+    return age({"metadata": {"creationTimestamp": str(text)[:19] + "Z"}}, now)
+
+
+def _event_first(ev: Obj, now: float) -> str:
+    return _since(ev.get("firstTimestamp") or ev.get("eventTime"), now)
+
+
+def _event_last(ev: Obj, now: float) -> str:
+    series = ev.get("series") or {}
+    if series.get("lastObservedTime"):
+        return _since(series["lastObservedTime"], now)
+    if ev.get("lastTimestamp"):
+        return _since(ev["lastTimestamp"], now)
+    return _event_first(ev, now)
+
+
+def _event_count(ev: Obj, now: float) -> int:
+    series = ev.get("series") or {}
+    return int(series.get("count") or ev.get("count") or 1)
+
+
+def _event_object(ev: Obj, now: float) -> str:
+    ref = ev.get("involvedObject") or {}
+    kind = str(ref.get("kind", "")).lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
+
+def _event_source(ev: Obj, now: float) -> str:
+    source = ev.get("source") or {}
+    component = source.get("component") or ev.get("reportingComponent") or ""
+    instance = source.get("host") or ev.get("reportingInstance") or ""
+    return f"{component}, {instance}" if instance else str(component)
+
+
+FullColumn = tuple[str, str, Callable[[Obj, float], Any], int]  # (name, type, cell, priority)
+_FULL: dict[tuple[str, str], list[FullColumn]] = {
+    ("", "Event"): [
+        ("Last Seen", "string", _event_last, 0),
+        ("Type", "string", lambda o, now: str(o.get("type", "")), 0),
+        ("Reason", "string", lambda o, now: str(o.get("reason", "")), 0),
+        ("Object", "string", _event_object, 0),
+        ("Subobject", "string", lambda o, now: str((o.get("involvedObject") or {}).get("fieldPath", "")), 1),
+        ("Source", "string", _event_source, 1),
+        ("Message", "string", lambda o, now: str(o.get("message", "")).strip(), 0),
+        ("First Seen", "string", _event_first, 1),
+        ("Count", "string", _event_count, 1),
+        ("Name", "string", lambda o, now: o["metadata"]["name"], 1),
+    ],
+}
+
+
 def _json_path(path: str) -> Callable[[Obj], Any]:
     """The simple ``.a.b.c`` JSONPaths of additionalPrinterColumns."""
     parts = [p for p in path.strip().lstrip("{").rstrip("}").split(".") if p]
@@ -268,8 +325,11 @@ def table(
     now: float | None = None,
 ) -> dict[str, Any]:
     """``now``: the cluster's simulated time, for ages (default: the wall clock)."""
-    cols = columns(rt, crd)
     now = time.time() if now is None else now
+    full = _FULL.get((rt.group, rt.kind)) if not rt.custom else None
+    if full is not None:
+        return _full_table(full, entries, include=include, list_meta=list_meta, now=now)
+    cols = columns(rt, crd)
     rows = []
     for entry, raw in entries:
         cells = []
@@ -294,6 +354,39 @@ def table(
                 "priority": 1 if i > cols.index(_AGE) else 0,
             }
             for i, (name, kind, _) in enumerate(cols)
+        ],
+        "rows": rows,
+    }
+
+
+def _full_table(
+    cols: list[FullColumn],
+    entries: Sequence[tuple[store.Entry, bytes]],
+    *,
+    include: str,
+    list_meta: Mapping[str, Any] | None,
+    now: float,
+) -> dict[str, Any]:
+    rows = []
+    for entry, raw in entries:
+        row: dict[str, Any] = {"cells": [cell(entry.obj, now) for _, _, cell, _ in cols]}
+        obj = _row_object(entry.obj, include, raw)
+        if obj is not None:
+            row["object"] = obj
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": dict(list_meta or {}),
+        "columnDefinitions": [
+            {
+                "name": name,
+                "type": kind,
+                "format": "name" if name == "Name" else "",
+                "description": "",
+                "priority": priority,
+            }
+            for name, kind, _, priority in cols
         ],
         "rows": rows,
     }

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fleet import log
-from fleet.clusters.sim import selectors, status, store
+from fleet.clusters.sim import events, selectors, status, store
 
 if TYPE_CHECKING:
     from fleet.clusters.sim import cluster as cluster_mod
@@ -172,6 +172,11 @@ def set_condition(
     current["message"] = message
 
 
+def copy_of(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A private deep copy of a stored object, to build its next version from."""
+    return json.loads(json.dumps(obj))  # type: ignore[no-any-return]
+
+
 def is_ready(pod: Mapping[str, Any]) -> bool:
     conds = (pod.get("status") or {}).get("conditions") or []
     ready = condition(conds, "Ready")
@@ -299,8 +304,33 @@ class Context:
             if exc.code != 404:
                 raise
 
-    def enqueue(self, controller: str, ref: Ref, *, after: float = 0.0) -> None:
-        self._manager.enqueue_by_name(controller, ref, after=after)
+    def enqueue(self, controller: str, ref: Ref, *, after: float = 0.0, background: bool = False) -> None:
+        """Run ``controller`` on ``ref`` again after ``after`` seconds. A ``background`` retry (a
+        kubelet backing off a bad image) does not keep the cluster busy (``Manager.busy``)."""
+        self._manager.enqueue_by_name(controller, ref, after=after, background=background)
+
+    def event(
+        self,
+        obj: Mapping[str, Any],
+        type_: events.EventType,
+        reason: str,
+        message: str,
+        *,
+        component: str,
+        host: str = "",
+        field_path: str = "",
+        series: bool = False,
+        action: str = "",
+    ) -> None:
+        """Record an Event about ``obj`` from ``component`` (see ``events.Recorder``)."""
+        self.cluster.events.record(
+            obj,
+            type_,
+            reason,
+            message,
+            source=events.Source(component=component, host=host, series=series, action=action),
+            field_path=field_path,
+        )
 
 
 class Manager:
@@ -312,6 +342,7 @@ class Manager:
         self.ctx = Context(cluster, self)
         self._pending: dict[tuple[str, Ref], None] = {}
         self._timers: dict[tuple[str, Ref], tuple[float, asyncio.TimerHandle]] = {}
+        self._background: set[tuple[str, Ref]] = set()  # timers that do not count as busy
         self._scheduled = False
         self._by_kind = _kind_index()
         self.stopped = False
@@ -344,12 +375,14 @@ class Manager:
                 for controller in ctrls:
                     self.enqueue(controller, ref)
 
-    def enqueue_by_name(self, name: str, ref: Ref, *, after: float = 0.0) -> None:
+    def enqueue_by_name(self, name: str, ref: Ref, *, after: float = 0.0, background: bool = False) -> None:
         controller = _registry.get(name)
         if controller is not None:
-            self.enqueue(controller, ref, after=after)
+            self.enqueue(controller, ref, after=after, background=background)
 
-    def enqueue(self, controller: Controller, ref: Ref, *, after: float = 0.0) -> None:
+    def enqueue(
+        self, controller: Controller, ref: Ref, *, after: float = 0.0, background: bool = False
+    ) -> None:
         if self.stopped:
             return
         key = (controller.name, ref)
@@ -362,6 +395,10 @@ class Manager:
                 existing[1].cancel()
             handle = self.loop.call_at(due, self._fire, key)
             self._timers[key] = (due, handle)
+            if background:
+                self._background.add(key)
+            else:
+                self._background.discard(key)
             return
         self._pending[key] = None
         if not self._scheduled:
@@ -370,6 +407,7 @@ class Manager:
 
     def _fire(self, key: tuple[str, Ref]) -> None:
         self._timers.pop(key, None)
+        self._background.discard(key)
         controller = _registry.get(key[0])
         if controller is not None:
             self.enqueue(controller, key[1])
@@ -415,7 +453,7 @@ class Manager:
                     again = 5.0
                 if again is not None:
                     self.enqueue(controller, ref, after=max(again, 0.001))
-                else:
+                elif (name, ref) not in self._background:
                     timer = self._timers.pop((name, ref), None)
                     if timer is not None:
                         timer[1].cancel()
@@ -436,7 +474,9 @@ class Manager:
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self._background.clear()
         self._pending.clear()
 
     def busy(self) -> bool:
-        return bool(self._pending or self._timers)
+        """Work is pending or scheduled (background retries do not count: they never end)."""
+        return bool(self._pending or len(self._timers) > len(self._background))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import events
 from fleet.clusters.sim.controllers import _pods
 
 MANAGER = "kube-controller-manager"
@@ -41,7 +42,14 @@ class DaemonSetController:
                         "pod-template-generation": str(meta.get("generation", 1)),
                     },
                 )
-                ctx.create(pod, manager=MANAGER)
+                created = ctx.create(pod, manager=MANAGER)
+                ctx.event(
+                    ds,
+                    events.EventType.NORMAL,
+                    "SuccessfulCreate",
+                    f"Created pod: {created['metadata']['name']}",
+                    component=self.name,
+                )
         for node, node_pods in by_node.items():
             for pod in node_pods if node not in nodes else node_pods[1:]:
                 ctx.delete("", "Pod", pod.namespace, pod.name)

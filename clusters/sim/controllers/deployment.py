@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.clusters.sim import cluster
+from fleet.clusters.sim import cluster, events
 from fleet.clusters.sim import controllers as ctl
 from fleet.clusters.sim.controllers import _pods
 
@@ -78,10 +78,12 @@ class DeploymentController:
                 "spec": {"replicas": desired, "selector": selector, "template": rs_template},
             }
             ctx.create(rs, manager=MANAGER)
+            _scaled(ctx, deploy, rs["metadata"]["name"], 0, desired)
             created = True
             new_rs = ctx.entry("apps", "ReplicaSet", meta["namespace"], rs["metadata"]["name"])
         elif new_rs is not None and not paused and int(new_rs.obj["spec"].get("replicas", 0)) != desired:
             changed = new_rs.copy()
+            _scaled(ctx, deploy, new_rs.name, int(changed["spec"].get("replicas", 0)), desired)
             changed["spec"]["replicas"] = desired
             ctx.update(changed, manager=MANAGER)
             new_rs = ctx.entry("apps", "ReplicaSet", meta["namespace"], new_rs.name)
@@ -97,6 +99,7 @@ class DeploymentController:
                     changed = rs_entry.copy()
                     changed["spec"]["replicas"] = want
                     ctx.update(changed, manager=MANAGER)
+                    _scaled(ctx, deploy, rs_entry.name, current, want)
         return self._status(ctx, ref, desired, new_rs, created)
 
     def _status(
@@ -225,6 +228,20 @@ class DeploymentController:
             new["status"] = status
             ctx.update_status(new, manager=MANAGER)
         return requeue
+
+
+def _scaled(ctx: ctl.Context, deploy: dict[str, Any], rs_name: str, old: int, new: int) -> None:
+    """The event the deployment controller records for every ReplicaSet it scales."""
+    if old == new:
+        return
+    direction = "up" if new > old else "down"
+    ctx.event(
+        deploy,
+        events.EventType.NORMAL,
+        "ScalingReplicaSet",
+        f"Scaled {direction} replica set {rs_name} from {old} to {new}",
+        component="deployment-controller",
+    )
 
 
 ctl.register(DeploymentController())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.clusters.sim import cluster
+from fleet.clusters.sim import cluster, events
 from fleet.clusters.sim import controllers as ctl
 from fleet.clusters.sim.controllers import _pods
 
@@ -45,7 +45,10 @@ class JobController:
         started = state.setdefault(meta["uid"], now)
         deadline = spec.get("activeDeadlineSeconds")
         if spec.get("suspend"):
+            was = ctl.condition(conditions, "Suspended")
             ctl.set_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended", now=stamp)
+            if was is None or was.get("status") != "True":
+                ctx.event(job, events.EventType.NORMAL, "Suspended", "Job suspended", component=self.name)
         elif succeeded >= completions:
             ctl.set_condition(
                 conditions,
@@ -65,6 +68,7 @@ class JobController:
             )
             status["completionTime"] = stamp
             active = []
+            ctx.event(job, events.EventType.NORMAL, "Completed", "Job completed", component=self.name)
         elif failed > backoff:
             for type_ in ("FailureTarget", "Failed"):
                 ctl.set_condition(
@@ -76,6 +80,13 @@ class JobController:
                     now=stamp,
                 )
             active = []
+            ctx.event(
+                job,
+                events.EventType.WARNING,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                component=self.name,
+            )
         elif deadline is not None and now - started >= float(deadline):
             for type_ in ("FailureTarget", "Failed"):
                 ctl.set_condition(
@@ -88,7 +99,17 @@ class JobController:
                 )
             for pod in active:
                 ctx.delete("", "Pod", pod.namespace, pod.name)
+                ctx.event(
+                    job, events.EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.name}", component=self.name
+                )
             active = []
+            ctx.event(
+                job,
+                events.EventType.WARNING,
+                "DeadlineExceeded",
+                "Job was active longer than specified deadline",
+                component=self.name,
+            )
         else:
             want = min(parallelism, completions - succeeded) - len(active)
             nodes = _pods.node_names(ctx) or [""]
@@ -99,7 +120,14 @@ class JobController:
                     name=_pods.random_name(meta["name"]),
                     node=nodes[i % len(nodes)],
                 )
-                ctx.create(pod, manager=MANAGER)
+                created = ctx.create(pod, manager=MANAGER)
+                ctx.event(
+                    job,
+                    events.EventType.NORMAL,
+                    "SuccessfulCreate",
+                    f"Created pod: {created['metadata']['name']}",
+                    component=self.name,
+                )
             active = [
                 p
                 for p in ctx.owned(job, "", "Pod")

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from fleet.clusters.sim import cluster
+from fleet.clusters.sim import cluster, events
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim.controllers import _pods
 
 OUTCOME_ANNOTATION = "sim.fleet.dev/outcome"
 READY_SECONDS_ANNOTATION = "sim.fleet.dev/ready-seconds"
@@ -79,6 +80,18 @@ def _container_statuses(
     return out
 
 
+# kubelet's back-off for image pulls and crash loops: 10 s, doubling, at most 5 minutes.
+BACKOFF_START = 10.0
+BACKOFF_MAX = 300.0
+
+
+def _go_duration(seconds: float) -> str:
+    """How Go prints a short time.Duration (523ms, 1.5s)."""
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+
+
 class PodController:
     name = "kubelet"
     kinds = (("", "Pod"),)
@@ -95,8 +108,11 @@ class PodController:
         uid = pod["metadata"]["uid"]
         now = ctx.time()
         if not phase:
+            pod = self._schedule(ctx, entry)
+            if pod is None:
+                return None
             state[uid] = now + _delay(ctx, pod)
-            new = entry.copy()
+            new = ctl.copy_of(pod)
             stamp = cluster.now_text(now)
             new["status"] = {
                 "phase": "Pending",
@@ -111,12 +127,14 @@ class PodController:
             }
             ctx.update_status(new, manager=self.name)
             return max(state[uid] - now, 0.001)
+        if _settled(pod):
+            return self._back_off(ctx, ref, pod, now)
         due = state.get(uid)
         if due is None:  # state lost on restart: count from now
             due = state[uid] = now + _delay(ctx, pod)
         if now < due:
             return due - now
-        if phase != "Pending" or _settled(pod):
+        if phase != "Pending":
             return None
         state.pop(uid, None)
         new = entry.copy()
@@ -124,6 +142,10 @@ class PodController:
         stamp = cluster.now_text(now)
         result = outcome(ctx, pod)
         conditions = status.setdefault("conditions", [])
+        if result is Outcome.PULL_ERROR:
+            self._pull_failed(ctx, pod, backing_off=not is_job_pod(pod))
+        else:
+            self._start_containers(ctx, pod)
         if result is Outcome.RUN:
             status["phase"] = "Running"
             status["conditions"] = [c for c in conditions if c.get("type") == "PodScheduled"] + [
@@ -149,14 +171,7 @@ class PodController:
                 ready=False,
             )
         elif result is Outcome.PULL_ERROR and not is_job_pod(pod):
-            image = next(
-                (
-                    c.get("image", "")
-                    for c in pod["spec"]["containers"]
-                    if ctx.is_bad_image(str(c.get("image", "")))
-                ),
-                "",
-            )
+            image = _bad_image(ctx, pod)
             ctl.set_condition(
                 conditions,
                 "Ready",
@@ -187,6 +202,7 @@ class PodController:
                 ready=False,
             )
         else:
+            self._crashed(ctx, pod)
             status["phase"] = "Running"
             ctl.set_condition(
                 conditions,
@@ -208,7 +224,154 @@ class PodController:
                 restarts=1,
             )
         ctx.update_status(new, manager=self.name)
+        if result is Outcome.PULL_ERROR and not is_job_pod(pod) or result is Outcome.FAIL and not is_job_pod(pod):
+            ctx.state("kubelet-backoff")[uid] = (now + BACKOFF_START, BACKOFF_START)
+            ctx.enqueue(self.name, ref, after=BACKOFF_START, background=True)
         return None
+
+    # -- the steps of a pod's life, each with the events a kubelet records ----------------------
+
+    def _schedule(self, ctx: ctl.Context, entry: Any) -> dict[str, Any] | None:
+        """Bind the pod to a node (the scheduler's part) and say so."""
+        pod = entry.obj
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            nodes = _pods.node_names(ctx)
+            if not nodes:
+                return pod
+            node = nodes[sum(pod["metadata"]["name"].encode()) % len(nodes)]
+            bound = entry.copy()
+            bound["spec"]["nodeName"] = node
+            pod = ctx.update(bound, manager="default-scheduler")
+        ns, name = pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
+        ctx.event(
+            pod,
+            events.EventType.NORMAL,
+            "Scheduled",
+            f"Successfully assigned {ns}/{name} to {node}",
+            component="default-scheduler",
+            series=True,
+            action="Binding",
+        )
+        return pod
+
+    def _container_event(
+        self, ctx: ctl.Context, pod: Mapping[str, Any], container: Mapping[str, Any], type_: Any, reason: str, message: str
+    ) -> None:
+        ctx.event(
+            pod,
+            type_,
+            reason,
+            message,
+            component=self.name,
+            host=str((pod.get("spec") or {}).get("nodeName") or ""),
+            field_path=f"spec.containers{{{container.get('name', '')}}}",
+        )
+
+    def _pull(self, ctx: ctl.Context, pod: Mapping[str, Any], container: Mapping[str, Any]) -> None:
+        """Pull events: a real pull the first time a node sees an image (or with Always), else
+        "already present"."""
+        image = str(container.get("image", ""))
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        images = ctx.state("kubelet-images").setdefault(node, set())
+        if container.get("imagePullPolicy") == "Always" or image not in images:
+            took = _go_duration(max(_delay(ctx, pod), 0.001))
+            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Pulling", f'Pulling image "{image}"')
+            self._container_event(
+                ctx,
+                pod,
+                container,
+                events.EventType.NORMAL,
+                "Pulled",
+                f'Successfully pulled image "{image}" in {took} ({took} including waiting). Image size: 0 bytes.',
+            )
+            images.add(image)
+        else:
+            self._container_event(
+                ctx,
+                pod,
+                container,
+                events.EventType.NORMAL,
+                "Pulled",
+                f'Container image "{image}" already present on machine',
+            )
+
+    def _start_containers(self, ctx: ctl.Context, pod: Mapping[str, Any]) -> None:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            self._pull(ctx, pod, container)
+            name = container.get("name", "")
+            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Created", f"Created container: {name}")
+            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Started", f"Started container {name}")
+
+    def _pull_failed(self, ctx: ctl.Context, pod: Mapping[str, Any], *, backing_off: bool) -> None:
+        pattern = ctx.cluster.config.bad_image_pattern
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            image = str(container.get("image", ""))
+            if not ctx.is_bad_image(image):
+                continue
+            warn, normal = events.EventType.WARNING, events.EventType.NORMAL
+            self._container_event(ctx, pod, container, normal, "Pulling", f'Pulling image "{image}"')
+            self._container_event(
+                ctx,
+                pod,
+                container,
+                warn,
+                "Failed",
+                f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull and '
+                f'unpack image "{image}": not found (the simulator refuses images matching {pattern!r})',
+            )
+            self._container_event(ctx, pod, container, warn, "Failed", "Error: ErrImagePull")
+            if backing_off:
+                self._container_event(ctx, pod, container, normal, "BackOff", f'Back-off pulling image "{image}"')
+                self._container_event(ctx, pod, container, warn, "Failed", "Error: ImagePullBackOff")
+
+    def _crashed(self, ctx: ctl.Context, pod: Mapping[str, Any]) -> None:
+        self._start_containers(ctx, pod)
+        meta = pod["metadata"]
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            self._container_event(
+                ctx,
+                pod,
+                container,
+                events.EventType.WARNING,
+                "BackOff",
+                f"Back-off restarting failed container {container.get('name', '')} in pod "
+                f"{meta['name']}_{meta.get('namespace', '')}({meta['uid']})",
+            )
+
+    def _back_off(self, ctx: ctl.Context, ref: ctl.Ref, pod: Mapping[str, Any], now: float) -> float | None:
+        """A pod stuck on a bad image or a crash loop: kubelet tries again after a doubling back-off
+        (a background retry, which never keeps the cluster busy). Each try records the same events,
+        so they count up instead of piling up."""
+        uid = pod["metadata"]["uid"]
+        backoff = ctx.state("kubelet-backoff")
+        due, delay = backoff.get(uid, (now + BACKOFF_START, BACKOFF_START))
+        if now < due:
+            ctx.enqueue(self.name, ref, after=due - now, background=True)
+            return None
+        if outcome(ctx, pod) is Outcome.PULL_ERROR:
+            self._pull_failed(ctx, pod, backing_off=True)
+        else:
+            self._crashed(ctx, pod)
+            restarted = ctl.copy_of(pod)
+            for container_status in restarted["status"].get("containerStatuses") or []:
+                container_status["restartCount"] = int(container_status.get("restartCount", 0)) + 1
+            ctx.update_status(restarted, manager=self.name)
+        delay = min(delay * 2, BACKOFF_MAX)
+        backoff[uid] = (now + delay, delay)
+        ctx.enqueue(self.name, ref, after=delay, background=True)
+        return None
+
+
+def _bad_image(ctx: ctl.Context, pod: Mapping[str, Any]) -> str:
+    return next(
+        (
+            str(c.get("image", ""))
+            for c in (pod.get("spec") or {}).get("containers") or []
+            if ctx.is_bad_image(str(c.get("image", "")))
+        ),
+        "",
+    )
 
 
 def _settled(pod: Mapping[str, Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import events
 from fleet.clusters.sim.controllers import _pods
 
 
@@ -30,7 +31,14 @@ class ReplicaSetController:
                     name=_pods.random_name(rs["metadata"]["name"]),
                     node=nodes[(len(pods) + i) % len(nodes)],
                 )
-                ctx.create(pod, manager="kube-controller-manager")
+                created = ctx.create(pod, manager="kube-controller-manager")
+                ctx.event(
+                    rs,
+                    events.EventType.NORMAL,
+                    "SuccessfulCreate",
+                    f"Created pod: {created['metadata']['name']}",
+                    component=self.name,
+                )
         elif len(pods) > desired:
             # Delete not-ready pods first, then the newest, as the real controller prefers.
             ranked = sorted(
@@ -40,6 +48,9 @@ class ReplicaSetController:
             )
             for victim in ranked[: len(pods) - desired]:
                 ctx.delete("", "Pod", victim.namespace, victim.name)
+                ctx.event(
+                    rs, events.EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {victim.name}", component=self.name
+                )
         pods = _pods.live_pods(ctx.owned(rs, "", "Pod"))
         ready = sum(1 for p in pods if ctl.is_ready(p.obj))
         status: dict[str, Any] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import events
 
 
 def _ip(uid: str) -> str:
@@ -32,6 +33,10 @@ class LoadBalancerController:
             return None
         state = ctx.state(self.name)
         uid = obj["metadata"]["uid"]
+        if uid not in state and ref[1] == "Service":
+            ctx.event(
+                obj, events.EventType.NORMAL, "EnsuringLoadBalancer", "Ensuring load balancer", component="service-controller"
+            )
         due = state.setdefault(uid, ctx.time() + ctx.rollout_seconds)
         if ctx.time() < due:
             return due - ctx.time()
@@ -42,6 +47,10 @@ class LoadBalancerController:
             ingress["ipMode"] = "VIP"
         new.setdefault("status", {})["loadBalancer"] = {"ingress": [ingress]}
         ctx.update_status(new, manager="cloud-controller-manager")
+        if ref[1] == "Service":
+            ctx.event(
+                obj, events.EventType.NORMAL, "EnsuredLoadBalancer", "Ensured load balancer", component="service-controller"
+            )
         return None
 
 

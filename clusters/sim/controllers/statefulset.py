@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import events
 from fleet.clusters.sim.controllers import _pods
 
 MANAGER = "kube-controller-manager"
@@ -63,12 +64,26 @@ class StatefulSetController:
             if not volumes:
                 del pod["spec"]["volumes"]
             ctx.create(pod, manager=MANAGER)
+            ctx.event(
+                sts,
+                events.EventType.NORMAL,
+                "SuccessfulCreate",
+                f"create Pod {pod_name} in StatefulSet {name} successful",
+                component=self.name,
+            )
             pods[pod_name] = ctx.entry("", "Pod", ns, pod_name)  # type: ignore[assignment]
             if ordered:
                 break
         extra = sorted((p for p in pods if _ordinal(p, name) >= desired), key=lambda p: -_ordinal(p, name))
         for pod_name in extra[: 1 if ordered else len(extra)]:
             ctx.delete("", "Pod", ns, pod_name)
+            ctx.event(
+                sts,
+                events.EventType.NORMAL,
+                "SuccessfulDelete",
+                f"delete Pod {pod_name} in StatefulSet {name} successful",
+                component=self.name,
+            )
         current = [pods[f"{name}-{i}"] for i in range(desired) if f"{name}-{i}" in pods]
         all_ready = len(current) == desired and all(ctl.is_ready(p.obj) for p in current)
         if rolling and all_ready:
