@@ -31,6 +31,7 @@ from fleet.clusters.sim import (
     defaults,
     events,
     faults,
+    metrics,
     patch,
     protobuf,
     resources,
@@ -135,6 +136,7 @@ class SimCluster:
         self.controllers: controllers.Manager | None = None
         self.issued_tokens: dict[str, float] = {}  # ServiceAccount tokens (TokenRequest) -> expiry
         self.events = events.Recorder(self)
+        self.metrics = metrics.Metrics()
         self._lists: dict[tuple[str, str], schema.Lists] = {}
         self.store.listeners.append(self._on_event)
 

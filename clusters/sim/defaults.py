@@ -12,8 +12,11 @@ import binascii
 import ipaddress
 import re
 import zlib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import croniter
 
 from fleet.clusters.sim import resources, selectors, status
 
@@ -380,6 +383,33 @@ def _job(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes) 
         causes.append(("spec.template", "Invalid value: field is immutable"))
 
 
+def _cronjob(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes) -> None:
+    _workload(obj, old, causes, selector_required=False)
+    spec = obj.get("spec") or {}
+    schedule = spec.get("schedule")
+    if not schedule:
+        causes.append(("spec.schedule", "Required value"))
+    elif not isinstance(schedule, str) or not croniter.croniter.is_valid(schedule):
+        causes.append(("spec.schedule", f'Invalid value: "{schedule}": not a valid cron schedule'))
+    elif schedule.startswith(("TZ=", "CRON_TZ=")):
+        causes.append(
+            ("spec.schedule", f'Invalid value: "{schedule}": cannot use TZ or CRON_TZ in schedule, use timeZone')
+        )
+    zone = spec.get("timeZone")
+    if zone:
+        try:
+            zoneinfo.ZoneInfo(str(zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            causes.append(("spec.timeZone", f'Invalid value: "{zone}": unknown time zone {zone}'))
+    if spec.get("concurrencyPolicy") not in (None, "Allow", "Forbid", "Replace"):
+        causes.append(
+            (
+                "spec.concurrencyPolicy",
+                f'Unsupported value: "{spec.get("concurrencyPolicy")}": supported values: "Allow", "Forbid", "Replace"',
+            )
+        )
+
+
 def _pod(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Causes) -> None:
     _containers(obj.get("spec"), "spec", causes)
 
@@ -457,6 +487,7 @@ _CHECKS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any] | None, Causes
     "StatefulSet": _workload,
     "DaemonSet": _workload,
     "Job": _job,
+    "CronJob": _cronjob,
     "Pod": _pod,
     "Service": _service,
     "ConfigMap": _configmap,

@@ -1215,6 +1215,22 @@ class SimServer:
             time.sleep(0.02)
         return False
 
+    def set_metric(
+        self, name: str, namespace: str, metric: str, value: Any, *, target: str = ""
+    ) -> None:
+        """Set a simulated metric (``metrics.Metrics``) and let the autoscalers of ``namespace``
+        see it now. ``target``: ``Kind/name`` of the scale target (resource and pods metrics) or of
+        the described object (Object metrics); empty for External metrics. ``value`` None makes the
+        metric unavailable."""
+
+        def apply_metric() -> None:
+            sim = self.runtime.cluster(name)
+            sim.metrics.set(namespace, target, metric, value)
+            if sim.controllers is not None:
+                sim.controllers.resync(("autoscaling", "HorizontalPodAutoscaler"), namespace=namespace)
+
+        self._call(apply_metric)
+
     def advance_clock(self, seconds: float) -> None:
         """Let ``seconds`` of simulated time pass at once: timestamps jump ahead, and every
         controller waiting for a time (CronJob schedules, HPA windows, rollout deadlines) runs now."""

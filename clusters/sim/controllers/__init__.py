@@ -367,10 +367,13 @@ class Manager:
                 for extra in triggers(self.ctx, event):
                     self.enqueue(controller, extra)
 
-    def resync(self) -> None:
-        """Enqueue every object a controller reconciles (after loading saved state)."""
+    def resync(self, only: tuple[str, str] | None = None, *, namespace: str | None = None) -> None:
+        """Enqueue every object a controller reconciles (after loading saved state), or those of
+        one (group, kind) and namespace (a simulated metric changed)."""
         for (group, kind), ctrls in self._by_kind.items():
-            for entry in self.ctx.list(group, kind):
+            if only is not None and (group, kind) != only:
+                continue
+            for entry in self.ctx.list(group, kind, namespace):
                 ref = (group, kind, entry.namespace, entry.name)
                 for controller in ctrls:
                     self.enqueue(controller, ref)
