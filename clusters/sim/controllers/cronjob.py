@@ -127,7 +127,10 @@ class CronJobController:
             new = entry.copy()
             new["status"] = status
             ctx.update_status(new, manager=MANAGER)
-        return requeue
+        if requeue is not None:
+            # A schedule never ends, so waiting for the next time does not keep the cluster busy.
+            ctx.enqueue(self.name, ref, after=requeue, background=True)
+        return None
 
     def _schedule(
         self,
