@@ -42,6 +42,20 @@ class Action(StrEnum):
     SKIPPED = "skipped"  # not attempted: an earlier step of the sync failed or ran out of time
 
 
+class ObjectEvent(BaseModel):
+    """A recent Warning Event about an unhealthy object (or the Pods, ReplicaSets and Jobs it made),
+    as the cluster recorded it; the message is masked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str = "Warning"
+    reason: str
+    message: str
+    count: int = 1
+    last_seen: str = ""
+    object: str = ""  # Kind/name of what the event is about
+
+
 class ResourceResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -60,6 +74,7 @@ class ResourceResult(BaseModel):
     drift: bool = False  # differs from Git although Git did not change since the last sync
     wave: int = 0
     hook: str = ""  # the hook phase(s) for hook objects
+    events: tuple[ObjectEvent, ...] = ()  # recent Warning events, for Degraded and Progressing objects
 
     @property
     def ref(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from fleet import diff, errors, health, inventory, lifecycle, log, plan, redact, results
 from fleet.clusters import client
-from fleet.reconcile import failures, preparation, sessions
+from fleet.reconcile import events, failures, preparation, sessions
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
 
 _log = log.get_logger(__name__)
@@ -799,16 +799,16 @@ class AppSync:
     ) -> results.AppResult:
         resources = []
         statuses = []
-        for row in sorted(
-            rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)
-        ):
-            obj = live.get(row.ref)
-            state = (
-                health.check(obj, config=self.settings.health)
-                if row.action
-                not in (results.Action.PRUNED, results.Action.WOULD_PRUNE, results.Action.PRUNE_SKIPPED)
-                else None
-            )
+        ordered = sorted(rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref))
+        states = {
+            row.ref: health.check(live.get(row.ref), config=self.settings.health)
+            for row in ordered
+            if row.action
+            not in (results.Action.PRUNED, results.Action.WOULD_PRUNE, results.Action.PRUNE_SKIPPED)
+        }
+        recent = self._recent_events(live, states)
+        for row in ordered:
+            state = states.get(row.ref)
             if state is not None and not row.hook:
                 statuses.append(state)
             resources.append(
@@ -828,6 +828,7 @@ class AppSync:
                     drift=row.drift,
                     wave=row.wave,
                     hook=row.hook,
+                    events=recent.get(row.ref, ()),
                 )
             )
         sync_status = (
@@ -852,6 +853,27 @@ class AppSync:
             seconds=round(time.monotonic() - self.started, 3),
             attempts=attempts,
         )
+
+    def _recent_events(
+        self, live: Mapping[Ref, Mapping[str, Any]], states: Mapping[Ref, health.HealthStatus]
+    ) -> dict[Ref, tuple[results.ObjectEvent, ...]]:
+        """Recent Warning events of the Degraded and Progressing objects: one LIST per namespace
+        that holds one, none when everything is healthy (``fleet.reconcile.events``)."""
+        unhealthy = [
+            ref
+            for ref, state in states.items()
+            if state.status in (health.Health.DEGRADED, health.Health.PROGRESSING) and live.get(ref) is not None
+        ]
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        out: dict[Ref, tuple[results.ObjectEvent, ...]] = {}
+        for ref in unhealthy:
+            namespace = ref.namespace or "default"
+            if namespace not in by_namespace:
+                by_namespace[namespace] = self.session.warning_events(namespace)
+            found = events.about(live[ref], by_namespace[namespace])
+            if found:
+                out[ref] = found
+        return out
 
     def _failed(self, reason: Reason, message: str, *, attempts: int = 1) -> results.AppResult:
         return failures.failed_app(

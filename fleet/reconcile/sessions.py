@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fleet import inventory
+from fleet import errors, inventory
 from fleet.clusters import client
 from fleet.reconcile import failures, units
 
@@ -142,6 +142,15 @@ class Session:
             except client.UnknownKind:
                 obj = None
             self.set_live(ref, obj)
+
+    def warning_events(self, namespace: str) -> list[dict[str, Any]]:
+        """ONE LIST: the Warning Events of a namespace (only asked for namespaces that hold an
+        unhealthy object). Best effort: a cluster that refuses it shows no events."""
+        try:
+            items, _ = self.api.list("v1", "Event", namespace=namespace, field_selector="type=Warning")
+        except errors.FleetError:
+            return []
+        return items
 
     # -- secrets ------------------------------------------------------------------------------------
 

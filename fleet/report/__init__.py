@@ -74,6 +74,10 @@ class ReportData:
         bad = [app for app in self.run.apps() if not app.ok and not app.skipped]
         return sorted(bad, key=lambda a: (-a.health.rank, a.sync_status.value, a.cluster, a.name))
 
+    def recent_events(self) -> list[tuple[results.AppResult, results.ResourceResult, results.ObjectEvent]]:
+        """The recent Warning events of the unhealthy objects of the Applications needing attention."""
+        return [(app, r, e) for app in self.attention() for r in app.resources for e in r.events]
+
     def rollout_apps(self, name: str) -> list[results.AppResult]:
         """The Applications of one rollout, in step order."""
         found = [a for a in self.run.apps() if a.rollout is not None and a.rollout.rollout == name]
