@@ -30,18 +30,29 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import kubernetes.client
 import urllib3
-from kubernetes.client import exceptions as kube_exceptions
 from urllib3 import exceptions as url_exceptions
 
 from fleet import errors, log, models, redact
 from fleet.clusters import auth, discovery, ratelimit, selectors
 
+if TYPE_CHECKING:
+    from kubernetes.client import exceptions as kube_exceptions
+
 _log = log.get_logger(__name__)
+
+
+def _kubernetes() -> Any:
+    """The official client's package, imported when a client first connects: it takes about a
+    second to import, which every command that never talks to a cluster (``fleet sim up``,
+    ``fleet generate``, ``--help``) would otherwise pay (issue 8, item 13)."""
+    import kubernetes.client
+
+    return kubernetes.client
+
 
 # The REST layer of the official client logs every response body at DEBUG, Secret data included.
 # Nothing fleet does needs those lines, and no log level a user picks may leak a Secret.
@@ -388,7 +399,8 @@ class ClusterClient:
         self._pool_lock = threading.Lock()
         self._tls_identity: tuple[str | None, str | None] = (self._creds.client_cert, self._creds.client_key)
 
-        configuration = kubernetes.client.Configuration()
+        kube = _kubernetes()
+        configuration = kube.Configuration()
         configuration.host = self.server
         configuration.verify_ssl = not self._creds.insecure
         configuration.connection_pool_maxsize = self.pool_size
@@ -397,7 +409,7 @@ class ClusterClient:
             # kubernetes>=36 looks the token and its prefix up under "BearerToken".
             configuration.api_key = {"BearerToken": self._creds.bearer_token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
-        self.api_client = kubernetes.client.ApiClient(configuration)
+        self.api_client = kube.ApiClient(configuration)
         self.api_client.user_agent = user_agent
         self.api_client.rest_client.pool_manager = self._pool_manager(*self._tls_identity)
         if self._creds.insecure and self._https:
@@ -533,7 +545,7 @@ class ClusterClient:
                     _preload_content=not stream,
                     _request_timeout=timeout,
                 )
-            except kube_exceptions.ApiException as exc:
+            except _kubernetes().exceptions.ApiException as exc:
                 if exc.status == 0:  # the REST layer's way of reporting an SSL error
                     why = str(exc.reason or "").replace("\n", ": ")
                     raise TLSFailure(f"cluster {self.name}: TLS with {self.server} failed: {why}") from None

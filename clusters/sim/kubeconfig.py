@@ -60,8 +60,13 @@ def _write_private(path: str | os.PathLike[str], text: str) -> Path:
     return target
 
 
+# libyaml's emitter when PyYAML has it: the pure-Python one took most of a 100-cluster
+# `fleet sim up` after imports (issue 8, item 13); the output is the same YAML.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def write_kubeconfig(path: str | os.PathLike[str], clusters: Sequence[models.Cluster]) -> Path:
-    return _write_private(path, yaml.safe_dump(kubeconfig(clusters), sort_keys=False))
+    return _write_private(path, yaml.dump(kubeconfig(clusters), Dumper=_DUMPER, sort_keys=False))
 
 
 def write_cluster_secrets(
@@ -72,4 +77,4 @@ def write_cluster_secrets(
 ) -> Path:
     """One Argo CD cluster Secret per cluster, as a YAML stream ``argocd.load_cluster_secrets`` reads."""
     docs = [argocd.cluster_secret(cluster, namespace=namespace) for cluster in clusters]
-    return _write_private(path, yaml.safe_dump_all(docs, sort_keys=False))
+    return _write_private(path, yaml.dump_all(docs, Dumper=_DUMPER, sort_keys=False))
