@@ -9,6 +9,13 @@ CPU per request, and the servers' peak memory (VmHWM). Everything stays on 127.0
 is bounded.
 
     .venv/bin/python benchmarks/bench_sim.py [--clusters 500] [--objects 20] [--rounds 10] [--concurrency 32]
+
+With ``--encodings``, instead: one in-process cluster holding 500 Deployments, LISTed over HTTP in
+JSON and in protobuf (``Accept: application/vnd.kubernetes.protobuf``), first (nothing cached:
+every object encoded) and then warm (encodings cached per object); prints protobuf/JSON ratios of
+time and bytes.
+
+    .venv/bin/python benchmarks/bench_sim.py --encodings [--objects 500] [--rounds 20]
 """
 
 from __future__ import annotations
@@ -143,8 +150,61 @@ def start_baseline(body_file: Path) -> tuple[subprocess.Popen[str], str, float]:
     return proc, f"http://127.0.0.1:{port}", time.perf_counter() - started
 
 
+def encodings(objects: int, rounds: int) -> None:
+    import urllib.request
+
+    from fleet.clusters.sim import SimServer
+
+    with SimServer(1, rollout_seconds=0.01) as sim:
+        for i in range(objects):
+            sim.apply_object(
+                "c001",
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": f"app-{i}", "namespace": "default", "labels": {"app": f"app-{i}"}},
+                    "spec": {
+                        "replicas": 1,
+                        "selector": {"matchLabels": {"app": f"app-{i}"}},
+                        "template": {
+                            "metadata": {"labels": {"app": f"app-{i}"}},
+                            "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]},
+                        },
+                    },
+                },
+            )
+        sim.wait_idle(timeout=120)
+        url = sim.url_for("c001") + "/apis/apps/v1/namespaces/default/deployments"
+        token = sim.token_for("c001")
+
+        def fetch(accept: str) -> tuple[float, int]:
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": accept})
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as response:
+                size = len(response.read())
+            return time.perf_counter() - started, size
+
+        kinds = {"json": "application/json", "protobuf": "application/vnd.kubernetes.protobuf"}
+        cold = {name: fetch(accept) for name, accept in kinds.items()}
+        warm = {name: min(fetch(accept)[0] for _ in range(rounds)) for name, accept in kinds.items()}
+        print(f"LIST of {objects} Deployments, one cluster")
+        print(f"  first LIST (nothing cached): json {cold['json'][0] * 1000:.0f} ms, protobuf {cold['protobuf'][0] * 1000:.0f} ms, "
+              f"ratio {cold['protobuf'][0] / cold['json'][0]:.2f}x")
+        print(f"  warm LIST (best of {rounds}): json {warm['json'] * 1000:.1f} ms, protobuf {warm['protobuf'] * 1000:.1f} ms, "
+              f"ratio {warm['protobuf'] / warm['json']:.2f}x")
+        print(f"  bytes: json {cold['json'][1]}, protobuf {cold['protobuf'][1]}, ratio {cold['protobuf'][1] / cold['json'][1]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if "--encodings" in sys.argv:
+        sub = argparse.ArgumentParser()
+        sub.add_argument("--encodings", action="store_true")
+        sub.add_argument("--objects", type=int, default=500)
+        sub.add_argument("--rounds", type=int, default=20)
+        options = sub.parse_args()
+        encodings(options.objects, options.rounds)
+        return
     parser.add_argument("--clusters", type=int, default=500)
     parser.add_argument("--objects", type=int, default=20, help="ConfigMaps per cluster")
     parser.add_argument("--rounds", type=int, default=10, help="LISTs per cluster")
