@@ -12,6 +12,9 @@ Loopback only and unauthenticated (like the simulator itself); it never returns 
     DELETE /_sim/faults                    clear every cluster's faults
     GET    /_sim/counts[?cluster=NAME]     request counts
     DELETE /_sim/counts[?cluster=NAME]     reset them
+    PUT    /_sim/metrics/{name}            {"namespace", "metric", "value", "target"}  a simulated metric
+    GET    /_sim/metrics/{name}            the metrics set on one cluster
+    POST   /_sim/clock                     {"advance": seconds}  let simulated time pass
 """
 
 from __future__ import annotations
@@ -124,7 +127,42 @@ def add_routes(app: web.Application, sim: server.SimServer, runtime: server.Runt
                 c.counts = cluster_mod.Counts()
         return _reply({"reset": name or "all"})
 
+    async def set_metric(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in runtime.clusters:
+            return _error(f"no simulated cluster named {name!r}", 404)
+        try:
+            body = await request.json()
+            namespace, metric = str(body["namespace"]), str(body["metric"])
+            value = body.get("value")
+            target = str(body.get("target") or "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return _error('body must be {"namespace": ..., "metric": ..., "value": ..., "target": "Kind/name"}')
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
+            return _error("value must be a number, a quantity or null")
+        sim.set_metric(name, namespace, metric, value, target=target)
+        return _reply(runtime.clusters[name].metrics.snapshot())
+
+    async def get_metrics(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in runtime.clusters:
+            return _error(f"no simulated cluster named {name!r}", 404)
+        return _reply(runtime.clusters[name].metrics.snapshot())
+
+    async def advance_clock(request: web.Request) -> web.Response:
+        try:
+            seconds = float((await request.json())["advance"])
+        except (ValueError, KeyError, TypeError):
+            return _error('body must be {"advance": seconds}')
+        if seconds < 0:
+            return _error("the simulated clock only moves forward")
+        sim.advance_clock(seconds)
+        return _reply({"offset": sim.clock.offset})
+
     app.router.add_get("/_sim/healthz", healthz)
+    app.router.add_put("/_sim/metrics/{name}", set_metric)
+    app.router.add_get("/_sim/metrics/{name}", get_metrics)
+    app.router.add_post("/_sim/clock", advance_clock)
     app.router.add_get("/_sim/clusters", list_clusters)
     app.router.add_post("/_sim/clusters", add_cluster)
     app.router.add_delete("/_sim/clusters/{name}", remove_cluster)

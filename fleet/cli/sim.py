@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 import typer
 
 from fleet import errors
+from fleet.cli import common
 
 sim_app = typer.Typer(
     help="Simulated Kubernetes clusters on loopback (one port, one path per cluster).", no_args_is_help=True
@@ -285,6 +286,56 @@ def remove(
     typer.echo(f"{name}: removed")
 
 
+def metric(
+    name: Annotated[str, typer.Argument(help="Cluster name, e.g. c007.")],
+    metric_name: Annotated[str, typer.Option("--metric", help="cpu, memory, or a custom/external metric name.")],
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the autoscalers.")] = "default",
+    target: Annotated[
+        str, typer.Option("--target", help="Kind/name the metric describes (the HPA's scale target); empty for external metrics.")
+    ] = "",
+    value: Annotated[
+        str | None, typer.Option("--value", help="Number or quantity (cpu: utilization percent for Utilization targets).")
+    ] = None,
+    unavailable: Annotated[bool, typer.Option("--unavailable", help="No metrics returned (as without metrics-server).")] = False,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Set a simulated metric; the namespace's HorizontalPodAutoscalers act on it at once."""
+    parsed: Any = None
+    try:
+        if (value is None) == (not unavailable):
+            raise errors.InputError("give exactly one of --value and --unavailable", field="--value")
+        if value is not None:
+            try:
+                parsed = float(value) if any(c in value for c in ".eE") else int(value)
+            except ValueError:
+                parsed = value  # a quantity such as 500m or 1Gi
+        body = {"namespace": namespace, "metric": metric_name, "value": parsed, "target": target}
+        _request(url, "PUT", f"/_sim/metrics/{name}", body)
+    except errors.FleetError as exc:
+        raise common.fail(exc) from None
+    typer.echo(f"{name}: {namespace}/{target}/{metric_name} = {'unavailable' if parsed is None else parsed}")
+
+
+def clock(
+    advance: Annotated[str, typer.Option("--advance", help="How much simulated time passes now: 90s, 10m, 2h.")],
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Let simulated time pass at once (CronJob schedules, HPA windows, event expiry)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = advance.strip()
+    try:
+        try:
+            seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
+        except ValueError:
+            raise errors.InputError(f"{advance!r} is not a duration like 90s, 10m or 2h", field="--advance") from None
+        if seconds < 0:
+            raise errors.InputError("the simulated clock only moves forward", field="--advance")
+        result = _request(url, "POST", "/_sim/clock", {"advance": seconds})
+    except errors.FleetError as exc:
+        raise common.fail(exc) from None
+    typer.echo(f"simulated clock: +{seconds:g}s (now {result['offset']:g}s ahead of the wall clock)")
+
+
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
@@ -299,6 +350,8 @@ for _name, _fn in (
     ("clusters", clusters),
     ("add", add),
     ("remove", remove),
+    ("metric", metric),
+    ("clock", clock),
 ):
     sim_app.command(_name)(_fn)
 
