@@ -168,7 +168,11 @@ def encodings(objects: int, rounds: int) -> None:
                         "selector": {"matchLabels": {"app": f"app-{i}"}},
                         "template": {
                             "metadata": {"labels": {"app": f"app-{i}"}},
-                            "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]},
+                            "spec": {
+                                "containers": [
+                                    {"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}
+                                ]
+                            },
                         },
                     },
                 },
@@ -178,7 +182,9 @@ def encodings(objects: int, rounds: int) -> None:
         token = sim.token_for("c001")
 
         def fetch(accept: str) -> tuple[float, int]:
-            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": accept})
+            request = urllib.request.Request(
+                url, headers={"Authorization": f"Bearer {token}", "Accept": accept}
+            )
             started = time.perf_counter()
             with urllib.request.urlopen(request, timeout=60) as response:
                 size = len(response.read())
@@ -188,11 +194,17 @@ def encodings(objects: int, rounds: int) -> None:
         cold = {name: fetch(accept) for name, accept in kinds.items()}
         warm = {name: min(fetch(accept)[0] for _ in range(rounds)) for name, accept in kinds.items()}
         print(f"LIST of {objects} Deployments, one cluster")
-        print(f"  first LIST (nothing cached): json {cold['json'][0] * 1000:.0f} ms, protobuf {cold['protobuf'][0] * 1000:.0f} ms, "
-              f"ratio {cold['protobuf'][0] / cold['json'][0]:.2f}x")
-        print(f"  warm LIST (best of {rounds}): json {warm['json'] * 1000:.1f} ms, protobuf {warm['protobuf'] * 1000:.1f} ms, "
-              f"ratio {warm['protobuf'] / warm['json']:.2f}x")
-        print(f"  bytes: json {cold['json'][1]}, protobuf {cold['protobuf'][1]}, ratio {cold['protobuf'][1] / cold['json'][1]:.2f}x")
+        print(
+            f"  first LIST (nothing cached): json {cold['json'][0] * 1000:.0f} ms, protobuf {cold['protobuf'][0] * 1000:.0f} ms, "
+            f"ratio {cold['protobuf'][0] / cold['json'][0]:.2f}x"
+        )
+        print(
+            f"  warm LIST (best of {rounds}): json {warm['json'] * 1000:.1f} ms, protobuf {warm['protobuf'] * 1000:.1f} ms, "
+            f"ratio {warm['protobuf'] / warm['json']:.2f}x"
+        )
+        print(
+            f"  bytes: json {cold['json'][1]}, protobuf {cold['protobuf'][1]}, ratio {cold['protobuf'][1] / cold['json'][1]:.2f}x"
+        )
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ from fleet.health import Health
 def break_image(env) -> None:
     text = (env.root / "apps/web/deployment.yaml").read_text()
     (env.root / "apps/web/deployment.yaml").write_text(
-        text.replace("image: nginx:1.27", "image: nginx:bad").replace("replicas: 2", "replicas: 2\n  progressDeadlineSeconds: 1")
+        text.replace("image: nginx:1.27", "image: nginx:bad").replace(
+            "replicas: 2", "replicas: 2\n  progressDeadlineSeconds: 1"
+        )
     )
 
 
@@ -48,7 +50,11 @@ def test_a_healthy_sync_lists_no_events(make_fleet) -> None:
 
 def test_event_messages_are_masked_and_bounded() -> None:
     redact.register("hunter2-secret")
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "uid": "u1", "namespace": "n"}}
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "uid": "u1", "namespace": "n"},
+    }
     noisy = [
         {
             "type": "Warning",
@@ -59,7 +65,14 @@ def test_event_messages_are_masked_and_bounded() -> None:
             "involvedObject": {"kind": "Pod", "name": f"web-abc-{i}", "namespace": "n"},
         }
         for i in range(9)
-    ] + [{"type": "Warning", "reason": "Other", "message": "not ours", "involvedObject": {"kind": "Pod", "name": "webhook-1"}}]
+    ] + [
+        {
+            "type": "Warning",
+            "reason": "Other",
+            "message": "not ours",
+            "involvedObject": {"kind": "Pod", "name": "webhook-1"},
+        }
+    ]
     found = events.about(obj, noisy)
     assert [e.count for e in found] == [8, 7, 6, 5, 4]  # newest first, at most LIMIT
     assert all("hunter2-secret" not in e.message and len(e.message) <= events.MESSAGE_LIMIT for e in found)

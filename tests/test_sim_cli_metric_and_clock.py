@@ -32,7 +32,10 @@ def test_sim_metric_makes_an_autoscaler_scale_and_sim_clock_runs_a_cronjob(sim) 
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": {"app": "web"}},
-                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]},
+                },
             },
         },
     )
@@ -45,14 +48,25 @@ def test_sim_metric_makes_an_autoscaler_scale_and_sim_clock_runs_a_cronjob(sim) 
             "spec": {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                 "maxReplicas": 5,
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 50},
+                        },
+                    }
+                ],
             },
         },
     )
     args = ["sim", "metric", "c001", "--metric", "cpu", "--target", "Deployment/web", "--url", sim.url]
     result = runner.invoke(app, [*args, "--value", "150"])
     assert result.exit_code == 0, result.output
-    wait_for(lambda: sim.get_object("c001", "apps/v1", "Deployment", "default", "web")["spec"]["replicas"], lambda r: r == 3)
+    wait_for(
+        lambda: sim.get_object("c001", "apps/v1", "Deployment", "default", "web")["spec"]["replicas"],
+        lambda r: r == 3,
+    )
     assert runner.invoke(app, [*args, "--value", "1", "--unavailable"]).exit_code == 2
 
     sim.apply_object(
@@ -63,7 +77,16 @@ def test_sim_metric_makes_an_autoscaler_scale_and_sim_clock_runs_a_cronjob(sim) 
             "metadata": {"name": "nightly", "namespace": "default"},
             "spec": {
                 "schedule": "0 3 * * *",
-                "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "n", "image": "busybox"}]}}}},
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [{"name": "n", "image": "busybox"}],
+                            }
+                        }
+                    }
+                },
             },
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -18,7 +19,11 @@ def cronjob(name: str, **spec: Any) -> dict[str, Any]:
         "spec": {
             "schedule": "*/5 * * * *",
             "jobTemplate": {
-                "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}
+                "spec": {
+                    "template": {
+                        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}
+                    }
+                }
             },
             **spec,
         },
@@ -26,7 +31,11 @@ def cronjob(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def jobs(sim: SimServer, prefix: str) -> list[dict[str, Any]]:
-    return [j for j in sim.objects("c001", kind="Job", namespace="default") if j["metadata"]["name"].startswith(prefix)]
+    return [
+        j
+        for j in sim.objects("c001", kind="Job", namespace="default")
+        if j["metadata"]["name"].startswith(prefix)
+    ]
 
 
 def settle(sim: SimServer) -> None:
@@ -45,13 +54,17 @@ def test_a_cronjob_creates_one_job_per_scheduled_time_and_keeps_its_history(sim:
     names = sorted(j["metadata"]["name"] for j in jobs(sim, "tick-"))
     assert len(names) == 3  # successfulJobsHistoryLimit
     minutes = [int(n.rsplit("-", 1)[1]) for n in names]
-    assert all(b - a == 5 for a, b in zip(minutes, minutes[1:], strict=False))
+    assert all(b - a == 5 for a, b in itertools.pairwise(minutes))
     status = sim.get_object("c001", "batch/v1", "CronJob", "default", "tick")["status"]
     assert int(status["lastScheduleTime"][14:16]) % 5 == 0 and status["lastSuccessfulTime"]
     job = jobs(sim, "tick-")[0]
     assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
     assert "batch.kubernetes.io/cronjob-scheduled-timestamp" in job["metadata"]["annotations"]
-    reasons = {e["reason"] for e in sim.objects("c001", kind="Event", namespace="default") if e["involvedObject"]["name"] == "tick"}
+    reasons = {
+        e["reason"]
+        for e in sim.objects("c001", kind="Event", namespace="default")
+        if e["involvedObject"]["name"] == "tick"
+    }
     assert {"SuccessfulCreate", "SawCompletedJob", "SuccessfulDelete"} <= reasons
 
 
@@ -67,11 +80,15 @@ def test_a_suspended_cronjob_creates_nothing(sim: SimServer) -> None:
     [("Forbid", 1), ("Replace", 1), ("Allow", 2)],
     ids=["Forbid skips while a job runs", "Replace replaces the running job", "Allow runs both"],
 )
-def test_concurrency_policy_decides_what_happens_to_a_running_job(sim: SimServer, policy: str, running_after: int) -> None:
+def test_concurrency_policy_decides_what_happens_to_a_running_job(
+    sim: SimServer, policy: str, running_after: int
+) -> None:
     name = f"slow-{policy.lower()}"
     spec = cronjob(name, concurrencyPolicy=policy)
     # The pods of these Jobs take an hour to finish.
-    spec["spec"]["jobTemplate"]["spec"]["template"]["metadata"] = {"annotations": {"sim.fleet.dev/ready-seconds": "3600"}}
+    spec["spec"]["jobTemplate"]["spec"]["template"]["metadata"] = {
+        "annotations": {"sim.fleet.dev/ready-seconds": "3600"}
+    }
     sim.apply_object("c001", spec)
     sim.advance_clock(300)
     first = {j["metadata"]["name"] for j in wait_jobs(sim, name, lambda found: len(found) == 1)}

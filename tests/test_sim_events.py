@@ -35,7 +35,10 @@ def deployment(name: str, image: str) -> dict[str, Any]:
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": image}]}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": image}]},
+            },
         },
     }
 
@@ -58,7 +61,10 @@ def test_a_bad_image_backs_off_and_its_events_count_up_instead_of_piling_up(sim:
 
 
 def test_more_than_ten_similar_messages_are_combined_into_one_event(sim: SimServer) -> None:
-    sim.apply_object("c001", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "noisy", "namespace": "default"}})
+    sim.apply_object(
+        "c001",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "noisy", "namespace": "default"}},
+    )
     obj = sim.get_object("c001", "v1", "ConfigMap", "default", "noisy")
 
     def record(i: int) -> None:
@@ -73,7 +79,9 @@ def test_more_than_ten_similar_messages_are_combined_into_one_event(sim: SimServ
     found = [e for e in sim.objects("c001", kind="Event", namespace="default") if e["reason"] == "Flaky"]
     combined = [e for e in found if e["message"].startswith(events.COMBINED)]
     assert len(found) == events.MAX_SIMILAR + 1 and len(combined) == 1
-    assert combined[0]["count"] == 25 - events.MAX_SIMILAR and combined[0]["message"].endswith("attempt 24 failed")
+    assert combined[0]["count"] == 25 - events.MAX_SIMILAR and combined[0]["message"].endswith(
+        "attempt 24 failed"
+    )
 
 
 def test_events_expire_an_hour_after_they_were_last_seen(sim: SimServer) -> None:

@@ -32,7 +32,12 @@ def hpa(name: str, **spec: Any) -> dict[str, Any]:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": 1,
             "maxReplicas": 10,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+                }
+            ],
             **spec,
         },
     }
@@ -46,7 +51,10 @@ def deployment(name: str, replicas: int = 2) -> dict[str, Any]:
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]},
+            },
         },
     }
 
@@ -75,9 +83,15 @@ def test_load_above_target_scales_up_within_the_rate_limit_and_max(sim: SimServe
     sim.advance_clock(15)
     # ... then the maximum.
     wait_for(lambda: replicas(sim, "web"), lambda r: r == 7)
-    h = wait_for(lambda: status_of(sim, "web"), lambda h: reasons(h).get("ScalingLimited") == "TooManyReplicas")
+    h = wait_for(
+        lambda: status_of(sim, "web"), lambda h: reasons(h).get("ScalingLimited") == "TooManyReplicas"
+    )
     assert h["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] == 200
-    messages = [e["message"] for e in sim.objects("c001", kind="Event", namespace="default") if e["reason"] == "SuccessfulRescale"]
+    messages = [
+        e["message"]
+        for e in sim.objects("c001", kind="Event", namespace="default")
+        if e["reason"] == "SuccessfulRescale"
+    ]
     assert "New size: 6; reason: cpu resource utilization (percentage of request) above target" in messages
 
 
@@ -95,17 +109,24 @@ def test_scaling_down_waits_for_the_stabilization_window(sim: SimServer) -> None
 @pytest.mark.parametrize(
     "change, reason",
     [
-        (lambda sim: sim.set_metric("c001", "default", "cpu", None, target="Deployment/sick"), "FailedGetResourceMetric"),
+        (
+            lambda sim: sim.set_metric("c001", "default", "cpu", None, target="Deployment/sick"),
+            "FailedGetResourceMetric",
+        ),
         (lambda sim: sim.delete_object("c001", "apps/v1", "Deployment", "default", "sick"), "FailedGetScale"),
     ],
     ids=["no metrics", "no target"],
 )
-def test_an_autoscaler_that_cannot_work_is_degraded_for_fleet(sim: SimServer, change: Any, reason: str) -> None:
+def test_an_autoscaler_that_cannot_work_is_degraded_for_fleet(
+    sim: SimServer, change: Any, reason: str
+) -> None:
     from fleet import health
 
     sim.apply_object("c001", deployment("sick"))
     sim.apply_object("c001", hpa("sick"))
-    healthy = wait_for(lambda: status_of(sim, "sick"), lambda h: reasons(h).get("ScalingActive") == "ValidMetricFound")
+    healthy = wait_for(
+        lambda: status_of(sim, "sick"), lambda h: reasons(h).get("ScalingActive") == "ValidMetricFound"
+    )
     assert health.check(healthy).status is Health.HEALTHY
     change(sim)
     sim.advance_clock(15)
@@ -124,7 +145,16 @@ def test_fleet_sync_reports_an_autoscaled_app_and_a_cronjob_healthy_then_degrade
             "metadata": {"name": "report"},
             "spec": {
                 "schedule": "@hourly",
-                "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "r", "image": "busybox"}]}}}},
+                "jobTemplate": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "restartPolicy": "Never",
+                                "containers": [{"name": "r", "image": "busybox"}],
+                            }
+                        }
+                    }
+                },
             },
         },
     )

@@ -90,7 +90,9 @@ class Ctx:
     workdir: Path
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = "") -> dict[str, Any]:
-        found = self.sim.get_object("c001", api_version, kind, self.ns if namespace == "" else namespace, name)
+        found = self.sim.get_object(
+            "c001", api_version, kind, self.ns if namespace == "" else namespace, name
+        )
         assert found is not None, f"{kind} {name} not found"
         return found
 
@@ -106,7 +108,9 @@ class Ctx:
                     "selector": {"matchLabels": {"app": name}},
                     "template": {
                         "metadata": {"labels": {"app": name}},
-                        "spec": {"containers": [{"name": name, "image": image, "ports": [{"containerPort": 80}]}]},
+                        "spec": {
+                            "containers": [{"name": name, "image": image, "ports": [{"containerPort": 80}]}]
+                        },
                     },
                 },
             },
@@ -131,7 +135,12 @@ class Ctx:
     def configmap(self, name: str, data: dict[str, str]) -> None:
         self.sim.apply_object(
             "c001",
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": self.ns}, "data": data},
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": self.ns},
+                "data": data,
+            },
         )
 
 
@@ -177,7 +186,14 @@ CREATES = [
     ),
     Create(
         "secret docker-registry",
-        ("secret", "docker-registry", "pull", "--docker-server=r.example.com", "--docker-username=u", "--docker-password=p"),
+        (
+            "secret",
+            "docker-registry",
+            "pull",
+            "--docker-server=r.example.com",
+            "--docker-username=u",
+            "--docker-password=p",
+        ),
         "v1",
         "Secret",
         "pull",
@@ -197,7 +213,10 @@ CREATES = [
         "apps/v1",
         "Deployment",
         "web",
-        check=lambda o: _eq(o["spec"]["template"]["spec"]["containers"][0]["ports"], [{"containerPort": 80, "protocol": "TCP"}]),
+        check=lambda o: _eq(
+            o["spec"]["template"]["spec"]["containers"][0]["ports"],
+            [{"containerPort": 80, "protocol": "TCP"}],
+        ),
     ),
     Create("job", ("job", "once", "--image=busybox", "--", "echo", "hi"), "batch/v1", "Job", "once"),
     Create(
@@ -370,11 +389,15 @@ class Command:
 
 
 def _run(c: Ctx) -> None:
-    out = c.kubectl("run", "shell", "-n", c.ns, "--image=busybox:1.36", "--labels=app=shell", "--", "sleep", "3600")
+    out = c.kubectl(
+        "run", "shell", "-n", c.ns, "--image=busybox:1.36", "--labels=app=shell", "--", "sleep", "3600"
+    )
     assert "pod/shell created" in out.stdout
     c.kubectl("wait", "--for=condition=Ready", "pod/shell", "-n", c.ns, "--timeout=20s")
     pod = c.get("v1", "Pod", "shell")
-    assert pod["spec"]["containers"][0]["args"] == ["sleep", "3600"] and pod["spec"]["nodeName"] == "c001-node-0"
+    assert (
+        pod["spec"]["containers"][0]["args"] == ["sleep", "3600"] and pod["spec"]["nodeName"] == "c001-node-0"
+    )
 
 
 def _expose(c: Ctx) -> None:
@@ -406,7 +429,9 @@ def _get_events(c: Ctx) -> None:
     ).stdout
     items = json.loads(picked)["items"]
     assert [i["message"] for i in items] == [f"Scaled up replica set {_rs(c)} from 0 to 1"]
-    new_api = json.loads(c.kubectl("get", "events.v1.events.k8s.io", "-n", c.ns, "-o", "json").stdout)["items"]
+    new_api = json.loads(c.kubectl("get", "events.v1.events.k8s.io", "-n", c.ns, "-o", "json").stdout)[
+        "items"
+    ]
     assert {e["regarding"]["kind"] for e in new_api} >= {"Deployment", "ReplicaSet", "Pod"}
     assert all("note" in e and "involvedObject" not in e for e in new_api)
 
@@ -420,8 +445,14 @@ def _describe(c: Ctx) -> None:
     c.deploy("web", replicas=1)
     c.deploy("bad", replicas=1, image="nginx:bad")
     text = c.kubectl("describe", "deployment", "web", "-n", c.ns).stdout
-    assert re.search(r"Normal\s+ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set web-", text)
-    pod = next(p["metadata"]["name"] for p in c.sim.objects("c001", kind="Pod", namespace=c.ns) if p["metadata"]["name"].startswith("bad-"))
+    assert re.search(
+        r"Normal\s+ScalingReplicaSet\s+\S+\s+deployment-controller\s+Scaled up replica set web-", text
+    )
+    pod = next(
+        p["metadata"]["name"]
+        for p in c.sim.objects("c001", kind="Pod", namespace=c.ns)
+        if p["metadata"]["name"].startswith("bad-")
+    )
     text = c.kubectl("describe", "pod", pod, "-n", c.ns).stdout
     assert "Status:           Pending" in text
     for pattern in (
@@ -436,8 +467,13 @@ def _describe(c: Ctx) -> None:
 
 def _scale(c: Ctx) -> None:
     c.deploy("web", replicas=1)
-    assert "deployment.apps/web scaled" in c.kubectl("scale", "deployment", "web", "-n", c.ns, "--replicas=3").stdout
-    c.kubectl("wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/web", "-n", c.ns, "--timeout=20s")
+    assert (
+        "deployment.apps/web scaled"
+        in c.kubectl("scale", "deployment", "web", "-n", c.ns, "--replicas=3").stdout
+    )
+    c.kubectl(
+        "wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/web", "-n", c.ns, "--timeout=20s"
+    )
     assert c.get("apps/v1", "Deployment", "web")["spec"]["replicas"] == 3
 
 
@@ -455,18 +491,23 @@ def _label_annotate(c: Ctx) -> None:
 def _patch(kind: str) -> Callable[[Ctx], None]:
     def run(c: Ctx) -> None:
         c.deploy("web", replicas=1)
-        if kind == "merge":
-            body, check = '{"spec":{"replicas":2}}', lambda d: d["spec"]["replicas"] == 2
-        elif kind == "json":
-            body = '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.28"}]'
-            check = lambda d: d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"  # noqa: E731
-        else:
-            # Strategic: the container is merged by name, so its ports survive.
-            body = '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.29"}]}}}}'
-            check = lambda d: d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 80  # noqa: E731
+        container = '{"name":"web","image":"nginx:1.29"}'
+        body = {
+            "merge": '{"spec":{"replicas":2}}',
+            "json": '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.28"}]',
+            "strategic": '{"spec":{"template":{"spec":{"containers":[' + container + "]}}}}",
+        }[kind]
         out = c.kubectl("patch", "deployment", "web", "-n", c.ns, f"--type={kind}", "-p", body)
         assert "deployment.apps/web patched" in out.stdout
-        assert check(c.get("apps/v1", "Deployment", "web"))
+        deploy = c.get("apps/v1", "Deployment", "web")
+        container_now = deploy["spec"]["template"]["spec"]["containers"][0]
+        if kind == "merge":
+            assert deploy["spec"]["replicas"] == 2
+        elif kind == "json":
+            assert container_now["image"] == "nginx:1.28"
+        else:
+            # Strategic: the container is merged by name, so its ports survive.
+            assert container_now["image"] == "nginx:1.29" and container_now["ports"][0]["containerPort"] == 80
 
     return run
 
@@ -490,12 +531,24 @@ def _wait(c: Ctx) -> None:
 
 def _server_side_apply_conflicts(c: Ctx) -> None:
     doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: shared, namespace: {ns}}}\ndata: {{owner: {who}}}\n"
-    c.kubectl("apply", "--server-side", "--field-manager=team-a", "-f", "-", stdin=doc.format(ns=c.ns, who="a"))
+    c.kubectl(
+        "apply", "--server-side", "--field-manager=team-a", "-f", "-", stdin=doc.format(ns=c.ns, who="a")
+    )
     conflict = c.kubectl(
-        "apply", "--server-side", "--field-manager=team-b", "-f", "-", stdin=doc.format(ns=c.ns, who="b"), check=False
+        "apply",
+        "--server-side",
+        "--field-manager=team-b",
+        "-f",
+        "-",
+        stdin=doc.format(ns=c.ns, who="b"),
+        check=False,
     )
     assert conflict.returncode == 1
-    assert "conflict" in conflict.stderr.lower() and "team-a" in conflict.stderr and ".data.owner" in conflict.stderr
+    assert (
+        "conflict" in conflict.stderr.lower()
+        and "team-a" in conflict.stderr
+        and ".data.owner" in conflict.stderr
+    )
     assert c.get("v1", "ConfigMap", "shared")["data"] == {"owner": "a"}
     c.kubectl(
         "apply",
@@ -508,12 +561,14 @@ def _server_side_apply_conflicts(c: Ctx) -> None:
     )
     cm = c.get("v1", "ConfigMap", "shared")
     assert cm["data"] == {"owner": "b"}
-    owners = {m["manager"] for m in cm["metadata"]["managedFields"] if "f:owner" in json.dumps(m.get("fieldsV1"))}
+    owners = {
+        m["manager"] for m in cm["metadata"]["managedFields"] if "f:owner" in json.dumps(m.get("fieldsV1"))
+    }
     assert owners == {"team-b"}
 
 
 def _diff(c: Ctx) -> None:
-    same = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: %s}\ndata: {color: blue}\n" % c.ns
+    same = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {c.ns}}}\ndata: {{color: blue}}\n"
     c.kubectl("apply", "-f", "-", stdin=same)
     assert c.kubectl("diff", "-f", "-", stdin=same, check=False).returncode == 0
     changed = same.replace("blue", "green")
@@ -535,7 +590,10 @@ def _get_yaml_round_trip(c: Ctx) -> None:
         after = yaml.safe_load(c.kubectl("get", kind, name, *args, "-o", "yaml").stdout)
         # Replacing an object with what get printed changes nothing, not even its resourceVersion.
         assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"], kind
-        assert after["spec" if kind != "configmap" else "data"] == before["spec" if kind != "configmap" else "data"]
+        assert (
+            after["spec" if kind != "configmap" else "data"]
+            == before["spec" if kind != "configmap" else "data"]
+        )
 
 
 COMMANDS = [

@@ -26,7 +26,10 @@ def http(
         sim.url_for("c001") + path,
         data=body,
         method=method,
-        headers={"Authorization": f"Bearer {sim.token_for('c001')}", **{k.replace("_", "-"): v for k, v in headers.items()}},
+        headers={
+            "Authorization": f"Bearer {sim.token_for('c001')}",
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -36,7 +39,12 @@ def http(
 
 
 def configmap(name: str, **data: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}, "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "default"},
+        "data": data,
+    }
 
 
 @pytest.mark.parametrize(
@@ -55,8 +63,12 @@ def test_a_protobuf_create_is_answered_in_the_encoding_the_client_prefers(
 ) -> None:
     name = f"cm-{abs(hash(accept))}"
     code, ctype, raw = http(
-        sim, "POST", "/api/v1/namespaces/default/configmaps", protobuf.encode(configmap(name, a="b")),
-        Content_Type=PB, Accept=accept,
+        sim,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        protobuf.encode(configmap(name, a="b")),
+        Content_Type=PB,
+        Accept=accept,
     )
     assert code == 201 and ctype.startswith(answered_in)
     answer = protobuf.decode(raw) if answered_in == PB else json.loads(raw)
@@ -83,7 +95,9 @@ def test_a_watch_in_protobuf_streams_length_prefixed_watch_events(sim: SimServer
 
     def watch() -> None:
         _, _, raw = http(
-            sim, "GET", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2&fieldSelector=metadata.name%3Dwatched",
+            sim,
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=2&fieldSelector=metadata.name%3Dwatched",
             Accept=PB,
         )
         chunks.append(raw)
@@ -99,7 +113,7 @@ def test_a_protobuf_body_of_a_custom_kind_is_refused_with_415_not_a_json_error(s
     from fleet.clusters.sim.protobuf import wire
 
     body = protobuf.wrap("example.com/v1", "Widget", wire.length_delimited(1, b""))
-    code, ctype, raw = http(
+    code, _, raw = http(
         sim, "POST", "/api/v1/namespaces/default/configmaps", body, Content_Type=PB, Accept="application/json"
     )
     status = json.loads(raw)
@@ -109,7 +123,12 @@ def test_a_protobuf_body_of_a_custom_kind_is_refused_with_415_not_a_json_error(s
 
 def test_a_malformed_protobuf_body_is_a_bad_request_naming_protobuf(sim: SimServer) -> None:
     code, _, raw = http(
-        sim, "POST", "/api/v1/namespaces/default/configmaps", b"k8s\x00\x0a\xff", Content_Type=PB, Accept="application/json"
+        sim,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        b"k8s\x00\x0a\xff",
+        Content_Type=PB,
+        Accept="application/json",
     )
     status = json.loads(raw)
     assert code == 400 and "protobuf" in status["message"] and "JSON" not in status["message"]
@@ -133,13 +152,22 @@ def test_a_kind_without_protobuf_is_not_acceptable_to_a_protobuf_only_client(sim
                 "group": "example.com",
                 "names": {"kind": "Widget", "plural": "widgets"},
                 "scope": "Namespaced",
-                "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {"type": "object"}}}],
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {"openAPIV3Schema": {"type": "object"}},
+                    }
+                ],
             },
         },
     )
     code, _, raw = http(sim, "GET", "/apis/example.com/v1/namespaces/default/widgets", Accept=PB)
     assert code == 406 and b"NotAcceptable" in raw
-    code, ctype, _ = http(sim, "GET", "/apis/example.com/v1/namespaces/default/widgets", Accept=f"{PB},application/json")
+    code, ctype, _ = http(
+        sim, "GET", "/apis/example.com/v1/namespaces/default/widgets", Accept=f"{PB},application/json"
+    )
     assert code == 200 and ctype.startswith("application/json")
 
 
@@ -171,7 +199,10 @@ def test_events_k8s_io_serves_core_events_under_their_new_names(sim: SimServer) 
     assert core["message"] == "all good" and core["involvedObject"]["name"] == "noted"
     assert core["reportingComponent"] == "example.com/tool"
     code, ctype, raw = http(
-        sim, "GET", "/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dnoted", Accept=PB
+        sim,
+        "GET",
+        "/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dnoted",
+        Accept=PB,
     )
     (event,) = protobuf.decode(raw)["items"]
     assert ctype == PB and event["note"] == "all good" and event["eventTime"] == "2026-01-01T00:00:00.000001Z"

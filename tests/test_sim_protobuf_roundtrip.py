@@ -29,7 +29,9 @@ _times = st.integers(min_value=0, max_value=4_000_000_000).map(
     lambda s: __import__("time").strftime("%Y-%m-%dT%H:%M:%SZ", __import__("time").gmtime(s))
 )
 _micros = st.tuples(st.integers(min_value=0, max_value=4_000_000_000), st.integers(0, 999_999)).map(
-    lambda t: __import__("time").strftime("%Y-%m-%dT%H:%M:%S", __import__("time").gmtime(t[0])) + f".{t[1]:06d}Z"
+    lambda t: (
+        __import__("time").strftime("%Y-%m-%dT%H:%M:%S", __import__("time").gmtime(t[0])) + f".{t[1]:06d}Z"
+    )
 )
 _json_leaf = st.one_of(st.booleans(), st.integers(-1000, 1000), _names)
 _raw_json = st.dictionaries(_names, _json_leaf, max_size=3)
@@ -59,10 +61,18 @@ def message_strategy(name: str, depth: int = 0) -> st.SearchStrategy[Any]:
     if name in _SPECIAL:
         return _SPECIAL[name]
     if name == "apiextensions/v1.JSONSchemaPropsOrBool":
-        return st.booleans() if depth > 2 else st.one_of(st.booleans(), message_strategy("apiextensions/v1.JSONSchemaProps", depth + 1))
+        return (
+            st.booleans()
+            if depth > 2
+            else st.one_of(st.booleans(), message_strategy("apiextensions/v1.JSONSchemaProps", depth + 1))
+        )
     if name in ("apiextensions/v1.JSONSchemaPropsOrArray", "apiextensions/v1.JSONSchemaPropsOrStringArray"):
         item = message_strategy("apiextensions/v1.JSONSchemaProps", depth + 1)
-        many = st.lists(_names, min_size=1, max_size=2) if name.endswith("StringArray") else st.lists(item, min_size=1, max_size=2)
+        many = (
+            st.lists(_names, min_size=1, max_size=2)
+            if name.endswith("StringArray")
+            else st.lists(item, min_size=1, max_size=2)
+        )
         return st.one_of(item, many) if depth <= 2 else st.just({})
     msg = TABLE.message(name)
     fields: dict[str, st.SearchStrategy[Any]] = {}
@@ -81,7 +91,9 @@ def message_strategy(name: str, depth: int = 0) -> st.SearchStrategy[Any]:
     base = st.fixed_dictionaries({}, optional=fields)
     if not inline:
         return base
-    return st.tuples(base, *inline).map(lambda parts: {k: v for part in reversed(parts) for k, v in part.items()})
+    return st.tuples(base, *inline).map(
+        lambda parts: {k: v for part in reversed(parts) for k, v in part.items()}
+    )
 
 
 def subset_lost(original: Any, canonical: Any, path: str = "") -> list[str]:
@@ -91,18 +103,30 @@ def subset_lost(original: Any, canonical: Any, path: str = "") -> list[str]:
     if isinstance(original, dict):
         if not isinstance(canonical, dict):
             return [path]
-        return [p for key, value in original.items() for p in subset_lost(value, canonical.get(key), f"{path}.{key}")]
+        return [
+            p
+            for key, value in original.items()
+            for p in subset_lost(value, canonical.get(key), f"{path}.{key}")
+        ]
     if isinstance(original, list):
         if not isinstance(canonical, list) or len(canonical) != len(original):
             return [path]
-        return [p for i, (a, b) in enumerate(zip(original, canonical, strict=True)) for p in subset_lost(a, b, f"{path}[{i}]")]
+        return [
+            p
+            for i, (a, b) in enumerate(zip(original, canonical, strict=True))
+            for p in subset_lost(a, b, f"{path}[{i}]")
+        ]
     return [] if original == canonical else [path]
 
 
 @pytest.mark.parametrize("api_version, kind", KINDS, ids=[f"{v}/{k}" for v, k in KINDS])
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(data=st.data())
-def test_every_kind_round_trips_json_through_protobuf(api_version: str, kind: str, data: st.DataObject) -> None:
+def test_every_kind_round_trips_json_through_protobuf(
+    api_version: str, kind: str, data: st.DataObject
+) -> None:
     message = TABLE.for_kind(api_version, kind)
     assert message is not None
     obj = {"apiVersion": api_version, "kind": kind, **data.draw(message_strategy(message.name))}
@@ -132,7 +156,9 @@ def test_go_zero_values_decode_as_go_prints_them() -> None:
 def test_unknown_fields_from_a_newer_client_are_skipped() -> None:
     from fleet.clusters.sim.protobuf import wire
 
-    body = protobuf.encode({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}})
+    body = protobuf.encode(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "b"}}
+    )
     envelope = protobuf.unwrap(body)
     extended = envelope.raw + wire.length_delimited(99, b"from the future")
     assert protobuf.decode(protobuf.wrap("v1", "ConfigMap", extended))["data"] == {"a": "b"}

@@ -137,7 +137,9 @@ def add_routes(app: web.Application, sim: server.SimServer, runtime: server.Runt
             value = body.get("value")
             target = str(body.get("target") or "")
         except (ValueError, KeyError, TypeError, AttributeError):
-            return _error('body must be {"namespace": ..., "metric": ..., "value": ..., "target": "Kind/name"}')
+            return _error(
+                'body must be {"namespace": ..., "metric": ..., "value": ..., "target": "Kind/name"}'
+            )
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
             return _error("value must be a number, a quantity or null")
         sim.set_metric(name, namespace, metric, value, target=target)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import protobuf, resources, status, store, views
+from fleet.clusters.sim.protobuf import codec
 
 JSON = "application/json"
 
@@ -26,7 +27,9 @@ def _json(body: Any, code: int = 200, headers: Mapping[str, str] | None = None) 
 
 
 def _protobuf(body: bytes, code: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(body=body, status=code, headers={"Content-Type": protobuf.MEDIA_TYPE, **(headers or {})})
+    return web.Response(
+        body=body, status=code, headers={"Content-Type": protobuf.MEDIA_TYPE, **(headers or {})}
+    )
 
 
 def not_acceptable() -> status.ApiError:
@@ -74,7 +77,7 @@ class Answer:
     def protobuf(self) -> bool:
         return self.format is protobuf.Format.PROTOBUF
 
-    def _fallback(self, exc: protobuf.CodecError) -> None:
+    def _fallback(self, exc: codec.CodecError) -> None:
         """A stored value that fits no protobuf field: JSON if the client takes it, else 500."""
         if not self._json_ok:
             raise status.ApiError(
@@ -90,7 +93,7 @@ class Answer:
             try:
                 message = self.sim.message_at(self.rt, entry, self.version, self.view)
                 return _protobuf(protobuf.wrap(self.api_version, self.kind, message), code)
-            except protobuf.CodecError as exc:
+            except codec.CodecError as exc:
                 self._fallback(exc)
         return _json(self.sim.raw_at(self.rt, entry, self.version, self.view), code)
 
@@ -104,7 +107,7 @@ class Answer:
                     meta["continue"] = cont
                 items = [self.sim.message_at(self.rt, e, self.version, self.view) for e in entries]
                 return _protobuf(protobuf.encode_list(self.api_version, list_kind, meta, items))
-            except protobuf.CodecError as exc:
+            except codec.CodecError as exc:
                 self._fallback(exc)
         meta_raw = b'{"resourceVersion":"' + str(rv).encode() + b'"'
         if cont:
@@ -132,7 +135,7 @@ class Answer:
         ):
             try:
                 return _protobuf(protobuf.encode(obj), code)
-            except protobuf.CodecError as exc:
+            except codec.CodecError as exc:
                 self._fallback(exc)
         return _json(dict(obj), code)
 

@@ -44,7 +44,7 @@ def text(at: float) -> str:
 def micro_text(at: float) -> str:
     """``at`` as a ``metav1.MicroTime``: RFC 3339 with microseconds."""
     whole = int(at)
-    micros = int(round((at - whole) * 1_000_000))
+    micros = round((at - whole) * 1_000_000)
     if micros >= 1_000_000:
         whole, micros = whole + 1, 0
     return text(whole)[:-1] + f".{micros:06d}Z"

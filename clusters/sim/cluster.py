@@ -670,7 +670,12 @@ class SimCluster:
                 "TokenRequest",
                 "authentication.k8s.io",
                 account["metadata"]["name"],
-                [("spec.expirationSeconds", "Invalid value: may not specify a duration less than 10 minutes")],
+                [
+                    (
+                        "spec.expirationSeconds",
+                        "Invalid value: may not specify a duration less than 10 minutes",
+                    )
+                ],
             )
         now = self.now()
         meta = account["metadata"]

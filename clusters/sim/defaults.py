@@ -393,7 +393,10 @@ def _cronjob(obj: Mapping[str, Any], old: Mapping[str, Any] | None, causes: Caus
         causes.append(("spec.schedule", f'Invalid value: "{schedule}": not a valid cron schedule'))
     elif schedule.startswith(("TZ=", "CRON_TZ=")):
         causes.append(
-            ("spec.schedule", f'Invalid value: "{schedule}": cannot use TZ or CRON_TZ in schedule, use timeZone')
+            (
+                "spec.schedule",
+                f'Invalid value: "{schedule}": cannot use TZ or CRON_TZ in schedule, use timeZone',
+            )
         )
     zone = spec.get("timeZone")
     if zone:

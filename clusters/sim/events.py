@@ -173,7 +173,10 @@ class Recorder:
             if source.action:
                 event["action"] = source.action
         else:
-            event["source"] = {"component": source.component, **({"host": source.host} if source.host else {})}
+            event["source"] = {
+                "component": source.component,
+                **({"host": source.host} if source.host else {}),
+            }
             stamp = clock.text(now)
             event["firstTimestamp"] = stamp
             event["lastTimestamp"] = stamp

@@ -19,7 +19,6 @@ class Metrics:
         self._values: dict[tuple[str, str, str], Any] = {}
         self.version = 0  # bumped by every change, so readers can tell something moved
 
-
     def set(self, namespace: str, target: str, name: str, value: Any) -> None:
         """``value``: a number or quantity text (cpu: utilization percent for Utilization targets,
         else an average value), or None for "no metrics returned"."""

@@ -113,9 +113,7 @@ def rename_fields(text: str, rename: Callable[[str], str]) -> str:
     return ",".join(f"{rename(path)}{op}{value}" for path, op, value in _terms(text))
 
 
-def parse_field_selector(
-    text: str | None, *, aliases: Mapping[str, str] | None = None
-) -> Predicate | None:
+def parse_field_selector(text: str | None, *, aliases: Mapping[str, str] | None = None) -> Predicate | None:
     """Field selectors: ``=``, ``==`` and ``!=`` on dotted paths (metadata.name, status.phase,
     spec.nodeName, type, involvedObject.name, ...), which is what kubectl and controllers send.
     ``aliases`` maps a kind's field labels that are not paths (an Event's ``source`` is

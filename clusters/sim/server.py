@@ -1215,9 +1215,7 @@ class SimServer:
             time.sleep(0.02)
         return False
 
-    def set_metric(
-        self, name: str, namespace: str, metric: str, value: Any, *, target: str = ""
-    ) -> None:
+    def set_metric(self, name: str, namespace: str, metric: str, value: Any, *, target: str = "") -> None:
         """Set a simulated metric (``metrics.Metrics``) and let the autoscalers of ``namespace``
         see it now. ``target``: ``Kind/name`` of the scale target (resource and pods metrics) or of
         the described object (Object metrics); empty for External metrics. ``value`` None makes the

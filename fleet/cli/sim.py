@@ -288,15 +288,28 @@ def remove(
 
 def metric(
     name: Annotated[str, typer.Argument(help="Cluster name, e.g. c007.")],
-    metric_name: Annotated[str, typer.Option("--metric", help="cpu, memory, or a custom/external metric name.")],
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace of the autoscalers.")] = "default",
+    metric_name: Annotated[
+        str, typer.Option("--metric", help="cpu, memory, or a custom/external metric name.")
+    ],
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of the autoscalers.")
+    ] = "default",
     target: Annotated[
-        str, typer.Option("--target", help="Kind/name the metric describes (the HPA's scale target); empty for external metrics.")
+        str,
+        typer.Option(
+            "--target",
+            help="Kind/name the metric describes (the HPA's scale target); empty for external metrics.",
+        ),
     ] = "",
     value: Annotated[
-        str | None, typer.Option("--value", help="Number or quantity (cpu: utilization percent for Utilization targets).")
+        str | None,
+        typer.Option(
+            "--value", help="Number or quantity (cpu: utilization percent for Utilization targets)."
+        ),
     ] = None,
-    unavailable: Annotated[bool, typer.Option("--unavailable", help="No metrics returned (as without metrics-server).")] = False,
+    unavailable: Annotated[
+        bool, typer.Option("--unavailable", help="No metrics returned (as without metrics-server).")
+    ] = False,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Set a simulated metric; the namespace's HorizontalPodAutoscalers act on it at once."""
@@ -317,7 +330,9 @@ def metric(
 
 
 def clock(
-    advance: Annotated[str, typer.Option("--advance", help="How much simulated time passes now: 90s, 10m, 2h.")],
+    advance: Annotated[
+        str, typer.Option("--advance", help="How much simulated time passes now: 90s, 10m, 2h.")
+    ],
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Let simulated time pass at once (CronJob schedules, HPA windows, event expiry)."""
@@ -327,7 +342,9 @@ def clock(
         try:
             seconds = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
         except ValueError:
-            raise errors.InputError(f"{advance!r} is not a duration like 90s, 10m or 2h", field="--advance") from None
+            raise errors.InputError(
+                f"{advance!r} is not a duration like 90s, 10m or 2h", field="--advance"
+            ) from None
         if seconds < 0:
             raise errors.InputError("the simulated clock only moves forward", field="--advance")
         result = _request(url, "POST", "/_sim/clock", {"advance": seconds})

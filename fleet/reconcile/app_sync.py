@@ -799,7 +799,9 @@ class AppSync:
     ) -> results.AppResult:
         resources = []
         statuses = []
-        ordered = sorted(rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref))
+        ordered = sorted(
+            rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)
+        )
         states = {
             row.ref: health.check(live.get(row.ref), config=self.settings.health)
             for row in ordered
@@ -862,7 +864,8 @@ class AppSync:
         unhealthy = [
             ref
             for ref, state in states.items()
-            if state.status in (health.Health.DEGRADED, health.Health.PROGRESSING) and live.get(ref) is not None
+            if state.status in (health.Health.DEGRADED, health.Health.PROGRESSING)
+            and live.get(ref) is not None
         ]
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         out: dict[Ref, tuple[results.ObjectEvent, ...]] = {}

@@ -211,7 +211,9 @@ class CronJobController:
         return wait, [*active, created]
 
     @staticmethod
-    def _new_job(cron: Mapping[str, Any], spec: Mapping[str, Any], name: str, scheduled: dt.datetime) -> dict[str, Any]:
+    def _new_job(
+        cron: Mapping[str, Any], spec: Mapping[str, Any], name: str, scheduled: dt.datetime
+    ) -> dict[str, Any]:
         template = spec.get("jobTemplate") or {}
         template_meta = template.get("metadata") or {}
         annotations = dict(template_meta.get("annotations") or {})
@@ -234,7 +236,9 @@ class CronJobController:
 
     @staticmethod
     def _delete_job(ctx: ctl.Context, cron: Mapping[str, Any], job: Mapping[str, Any]) -> None:
-        ctx.delete("batch", "Job", job["metadata"]["namespace"], job["metadata"]["name"], propagation="Background")
+        ctx.delete(
+            "batch", "Job", job["metadata"]["namespace"], job["metadata"]["name"], propagation="Background"
+        )
         ctx.event(
             cron,
             events.EventType.NORMAL,

@@ -78,7 +78,7 @@ class DeploymentController:
                 "spec": {"replicas": desired, "selector": selector, "template": rs_template},
             }
             ctx.create(rs, manager=MANAGER)
-            _scaled(ctx, deploy, rs["metadata"]["name"], 0, desired)
+            _scaled(ctx, deploy, f"{meta['name']}-{pod_hash}", 0, desired)
             created = True
             new_rs = ctx.entry("apps", "ReplicaSet", meta["namespace"], rs["metadata"]["name"])
         elif new_rs is not None and not paused and int(new_rs.obj["spec"].get("replicas", 0)) != desired:

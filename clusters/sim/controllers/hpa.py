@@ -30,7 +30,10 @@ TOLERANCE = 0.1
 _DEFAULT_UP = {
     "stabilizationWindowSeconds": 0,
     "selectPolicy": "Max",
-    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 4, "periodSeconds": 15}],
+    "policies": [
+        {"type": "Percent", "value": 100, "periodSeconds": 15},
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+    ],
 }
 _DEFAULT_DOWN = {
     "stabilizationWindowSeconds": 300,
@@ -105,7 +108,7 @@ class HorizontalPodAutoscalerController:
         if rt is None or found is None or not rt.scale:
             message = (
                 f"the HPA controller was unable to get the target's current scale: "
-                f'{rt.plural + "." + rt.group if rt is not None else target.get("kind", "")} '
+                f"{rt.plural + '.' + rt.group if rt is not None else target.get('kind', '')} "
                 f'"{target.get("name", "")}" not found'
             )
             ctl.set_condition(conditions, "AbleToScale", "False", "FailedGetScale", message, now=stamp)
@@ -119,7 +122,14 @@ class HorizontalPodAutoscalerController:
         maximum = int(spec.get("maxReplicas") or minimum)
 
         if current == 0 and minimum != 0:
-            ctl.set_condition(conditions, "AbleToScale", "True", "SucceededGetScale", "the HPA controller was able to get the target's current scale", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "AbleToScale",
+                "True",
+                "SucceededGetScale",
+                "the HPA controller was able to get the target's current scale",
+                now=stamp,
+            )
             ctl.set_condition(
                 conditions,
                 "ScalingActive",
@@ -148,7 +158,14 @@ class HorizontalPodAutoscalerController:
             del new_status["currentMetrics"]
         if failures and not proposals:
             reason, message = failures[0]
-            ctl.set_condition(conditions, "AbleToScale", "True", "SucceededGetScale", "the HPA controller was able to get the target's current scale", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "AbleToScale",
+                "True",
+                "SucceededGetScale",
+                "the HPA controller was able to get the target's current scale",
+                now=stamp,
+            )
             ctl.set_condition(
                 conditions,
                 "ScalingActive",
@@ -186,12 +203,33 @@ class HorizontalPodAutoscalerController:
             )
         elif desired > maximum:
             desired = maximum
-            ctl.set_condition(conditions, "ScalingLimited", "True", "TooManyReplicas", "the desired replica count is more than the maximum replica count", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "ScalingLimited",
+                "True",
+                "TooManyReplicas",
+                "the desired replica count is more than the maximum replica count",
+                now=stamp,
+            )
         elif desired < minimum:
             desired = minimum
-            ctl.set_condition(conditions, "ScalingLimited", "True", "TooFewReplicas", "the desired replica count is less than the minimum replica count", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "ScalingLimited",
+                "True",
+                "TooFewReplicas",
+                "the desired replica count is less than the minimum replica count",
+                now=stamp,
+            )
         else:
-            ctl.set_condition(conditions, "ScalingLimited", "False", "DesiredWithinRange", "the desired count is within the acceptable range", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "ScalingLimited",
+                "False",
+                "DesiredWithinRange",
+                "the desired count is within the acceptable range",
+                now=stamp,
+            )
         new_status["desiredReplicas"] = desired
 
         # 5. Scale.
@@ -199,20 +237,58 @@ class HorizontalPodAutoscalerController:
             try:
                 scale.write(ctx.cluster, rt, namespace, found.name, desired, manager=MANAGER)
             except status.ApiError as exc:
-                ctl.set_condition(conditions, "AbleToScale", "False", "FailedUpdateScale", f"the HPA controller was unable to update the target scale: {exc}", now=stamp)
+                ctl.set_condition(
+                    conditions,
+                    "AbleToScale",
+                    "False",
+                    "FailedUpdateScale",
+                    f"the HPA controller was unable to update the target scale: {exc}",
+                    now=stamp,
+                )
                 ctx.event(hpa, events.EventType.WARNING, "FailedRescale", str(exc), component=MANAGER)
                 return self._write(ctx, entry, new_status, conditions)
-            reason = f"{best.description} above target" if desired > current and best else "All metrics below target"
-            ctx.event(
-                hpa, events.EventType.NORMAL, "SuccessfulRescale", f"New size: {desired}; reason: {reason}", component=MANAGER
+            reason = (
+                f"{best.description} above target"
+                if desired > current and best
+                else "All metrics below target"
             )
-            ctx.state(self.name).setdefault(hpa["metadata"]["uid"] + "/scales", []).append((now, desired - current))
+            ctx.event(
+                hpa,
+                events.EventType.NORMAL,
+                "SuccessfulRescale",
+                f"New size: {desired}; reason: {reason}",
+                component=MANAGER,
+            )
+            ctx.state(self.name).setdefault(hpa["metadata"]["uid"] + "/scales", []).append(
+                (now, desired - current)
+            )
             new_status["lastScaleTime"] = stamp
-            ctl.set_condition(conditions, "AbleToScale", "True", "SucceededRescale", f"the HPA controller was able to update the target scale to {desired}", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "AbleToScale",
+                "True",
+                "SucceededRescale",
+                f"the HPA controller was able to update the target scale to {desired}",
+                now=stamp,
+            )
         elif stabilized:
-            ctl.set_condition(conditions, "AbleToScale", "True", "ScaleDownStabilized", "recent recommendations were higher than current one, applying the highest recent recommendation", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "AbleToScale",
+                "True",
+                "ScaleDownStabilized",
+                "recent recommendations were higher than current one, applying the highest recent recommendation",
+                now=stamp,
+            )
         else:
-            ctl.set_condition(conditions, "AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size", now=stamp)
+            ctl.set_condition(
+                conditions,
+                "AbleToScale",
+                "True",
+                "ReadyForNewScale",
+                "recommended size matches current size",
+                now=stamp,
+            )
         return self._write(ctx, entry, new_status, conditions)
 
     # -- metrics ------------------------------------------------------------------------------------
@@ -237,8 +313,10 @@ class HorizontalPodAutoscalerController:
                 entry["container"] = source.get("container", "")
             if goal.get("type") == "Utilization":
                 utilization = quantity(value)
-                entry["current"] = {"averageUtilization": int(round(utilization))}
-                replicas = _ratio_replicas(current, utilization / float(goal.get("averageUtilization") or 100))
+                entry["current"] = {"averageUtilization": round(utilization)}
+                replicas = _ratio_replicas(
+                    current, utilization / float(goal.get("averageUtilization") or 100)
+                )
                 description = f"{name} resource utilization (percentage of request)"
             else:
                 entry["current"] = {"averageValue": str(value)}
@@ -251,7 +329,9 @@ class HorizontalPodAutoscalerController:
             goal = source.get("target") or {}
             value = ctx.cluster.metrics.read(namespace, target_key, name, default=_default(goal))
             if value is None:
-                raise MetricUnavailable(f"unable to get metric {name}: no metrics returned from custom metrics API")
+                raise MetricUnavailable(
+                    f"unable to get metric {name}: no metrics returned from custom metrics API"
+                )
             replicas = _ratio_replicas(current, quantity(value) / quantity(goal.get("averageValue") or 1))
             return _Proposal(
                 replicas,
@@ -264,10 +344,15 @@ class HorizontalPodAutoscalerController:
             name = str((source.get("metric") or {}).get("name", ""))
             goal = source.get("target") or {}
             value = ctx.cluster.metrics.read(
-                namespace, f"{described.get('kind', '')}/{described.get('name', '')}", name, default=_default(goal)
+                namespace,
+                f"{described.get('kind', '')}/{described.get('name', '')}",
+                name,
+                default=_default(goal),
             )
             if value is None:
-                raise MetricUnavailable(f"unable to get metric {name}: no metrics returned from custom metrics API")
+                raise MetricUnavailable(
+                    f"unable to get metric {name}: no metrics returned from custom metrics API"
+                )
             if goal.get("type") == "AverageValue":
                 replicas = math.ceil(quantity(value) / quantity(goal.get("averageValue") or 1))
                 current_entry = {"averageValue": str(value)}
@@ -279,7 +364,11 @@ class HorizontalPodAutoscalerController:
                 f"{described.get('kind', '')} metric {name}",
                 {
                     "type": "Object",
-                    "object": {"describedObject": dict(described), "metric": {"name": name}, "current": current_entry},
+                    "object": {
+                        "describedObject": dict(described),
+                        "metric": {"name": name},
+                        "current": current_entry,
+                    },
                 },
             )
         if kind == "External":
@@ -288,7 +377,9 @@ class HorizontalPodAutoscalerController:
             goal = source.get("target") or {}
             value = ctx.cluster.metrics.read(namespace, "", name, default=_default(goal))
             if value is None:
-                raise MetricUnavailable(f"unable to get external metric {namespace}/{name}: no metrics returned from external metrics API")
+                raise MetricUnavailable(
+                    f"unable to get external metric {namespace}/{name}: no metrics returned from external metrics API"
+                )
             if goal.get("type") == "AverageValue":
                 replicas = math.ceil(quantity(value) / quantity(goal.get("averageValue") or 1))
                 current_entry = {"averageValue": str(value)}
@@ -305,7 +396,13 @@ class HorizontalPodAutoscalerController:
     # -- behavior --------------------------------------------------------------------------------------
 
     def _behave(
-        self, ctx: ctl.Context, hpa: Mapping[str, Any], spec: Mapping[str, Any], current: int, proposed: int, now: float
+        self,
+        ctx: ctl.Context,
+        hpa: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        current: int,
+        proposed: int,
+        now: float,
     ) -> tuple[int, bool, bool]:
         """Stabilization windows over recent recommendations, then the scaling policies.
         Returns (replicas, held back by the scale-down window, held back by a rate limit)."""
@@ -316,7 +413,9 @@ class HorizontalPodAutoscalerController:
         uid = hpa["metadata"]["uid"]
         history: list[tuple[float, int]] = state.setdefault(uid + "/recommendations", [])
         history.append((now, proposed))
-        longest = max(int(up["stabilizationWindowSeconds"] or 0), int(down["stabilizationWindowSeconds"] or 0))
+        longest = max(
+            int(up["stabilizationWindowSeconds"] or 0), int(down["stabilizationWindowSeconds"] or 0)
+        )
         history[:] = [(t, r) for t, r in history if now - t <= longest]
         up_window = [r for t, r in history if now - t <= int(up["stabilizationWindowSeconds"] or 0)]
         down_window = [r for t, r in history if now - t <= int(down["stabilizationWindowSeconds"] or 0)]
@@ -338,7 +437,9 @@ class HorizontalPodAutoscalerController:
         return stabilized, held, False
 
     @staticmethod
-    def _limit(rules: Mapping[str, Any], scales: list[tuple[float, int]], current: int, now: float, *, up: bool) -> int:
+    def _limit(
+        rules: Mapping[str, Any], scales: list[tuple[float, int]], current: int, now: float, *, up: bool
+    ) -> int:
         select = rules.get("selectPolicy") or "Max"
         if select == "Disabled":
             return current

@@ -100,7 +100,11 @@ class JobController:
             for pod in active:
                 ctx.delete("", "Pod", pod.namespace, pod.name)
                 ctx.event(
-                    job, events.EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.name}", component=self.name
+                    job,
+                    events.EventType.NORMAL,
+                    "SuccessfulDelete",
+                    f"Deleted pod: {pod.name}",
+                    component=self.name,
                 )
             active = []
             ctx.event(

@@ -224,7 +224,12 @@ class PodController:
                 restarts=1,
             )
         ctx.update_status(new, manager=self.name)
-        if result is Outcome.PULL_ERROR and not is_job_pod(pod) or result is Outcome.FAIL and not is_job_pod(pod):
+        if (
+            result is Outcome.PULL_ERROR
+            and not is_job_pod(pod)
+            or result is Outcome.FAIL
+            and not is_job_pod(pod)
+        ):
             ctx.state("kubelet-backoff")[uid] = (now + BACKOFF_START, BACKOFF_START)
             ctx.enqueue(self.name, ref, after=BACKOFF_START, background=True)
         return None
@@ -256,7 +261,13 @@ class PodController:
         return pod
 
     def _container_event(
-        self, ctx: ctl.Context, pod: Mapping[str, Any], container: Mapping[str, Any], type_: Any, reason: str, message: str
+        self,
+        ctx: ctl.Context,
+        pod: Mapping[str, Any],
+        container: Mapping[str, Any],
+        type_: Any,
+        reason: str,
+        message: str,
     ) -> None:
         ctx.event(
             pod,
@@ -276,7 +287,9 @@ class PodController:
         images = ctx.state("kubelet-images").setdefault(node, set())
         if container.get("imagePullPolicy") == "Always" or image not in images:
             took = _go_duration(max(_delay(ctx, pod), 0.001))
-            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Pulling", f'Pulling image "{image}"')
+            self._container_event(
+                ctx, pod, container, events.EventType.NORMAL, "Pulling", f'Pulling image "{image}"'
+            )
             self._container_event(
                 ctx,
                 pod,
@@ -300,8 +313,12 @@ class PodController:
         for container in (pod.get("spec") or {}).get("containers") or []:
             self._pull(ctx, pod, container)
             name = container.get("name", "")
-            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Created", f"Created container: {name}")
-            self._container_event(ctx, pod, container, events.EventType.NORMAL, "Started", f"Started container {name}")
+            self._container_event(
+                ctx, pod, container, events.EventType.NORMAL, "Created", f"Created container: {name}"
+            )
+            self._container_event(
+                ctx, pod, container, events.EventType.NORMAL, "Started", f"Started container {name}"
+            )
 
     def _pull_failed(self, ctx: ctl.Context, pod: Mapping[str, Any], *, backing_off: bool) -> None:
         pattern = ctx.cluster.config.bad_image_pattern
@@ -322,7 +339,9 @@ class PodController:
             )
             self._container_event(ctx, pod, container, warn, "Failed", "Error: ErrImagePull")
             if backing_off:
-                self._container_event(ctx, pod, container, normal, "BackOff", f'Back-off pulling image "{image}"')
+                self._container_event(
+                    ctx, pod, container, normal, "BackOff", f'Back-off pulling image "{image}"'
+                )
                 self._container_event(ctx, pod, container, warn, "Failed", "Error: ImagePullBackOff")
 
     def _crashed(self, ctx: ctl.Context, pod: Mapping[str, Any]) -> None:

@@ -49,7 +49,11 @@ class ReplicaSetController:
             for victim in ranked[: len(pods) - desired]:
                 ctx.delete("", "Pod", victim.namespace, victim.name)
                 ctx.event(
-                    rs, events.EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {victim.name}", component=self.name
+                    rs,
+                    events.EventType.NORMAL,
+                    "SuccessfulDelete",
+                    f"Deleted pod: {victim.name}",
+                    component=self.name,
                 )
         pods = _pods.live_pods(ctx.owned(rs, "", "Pod"))
         ready = sum(1 for p in pods if ctl.is_ready(p.obj))

@@ -35,7 +35,11 @@ class LoadBalancerController:
         uid = obj["metadata"]["uid"]
         if uid not in state and ref[1] == "Service":
             ctx.event(
-                obj, events.EventType.NORMAL, "EnsuringLoadBalancer", "Ensuring load balancer", component="service-controller"
+                obj,
+                events.EventType.NORMAL,
+                "EnsuringLoadBalancer",
+                "Ensuring load balancer",
+                component="service-controller",
             )
         due = state.setdefault(uid, ctx.time() + ctx.rollout_seconds)
         if ctx.time() < due:
@@ -49,7 +53,11 @@ class LoadBalancerController:
         ctx.update_status(new, manager="cloud-controller-manager")
         if ref[1] == "Service":
             ctx.event(
-                obj, events.EventType.NORMAL, "EnsuredLoadBalancer", "Ensured load balancer", component="service-controller"
+                obj,
+                events.EventType.NORMAL,
+                "EnsuredLoadBalancer",
+                "Ensured load balancer",
+                component="service-controller",
             )
         return None
 

@@ -22,12 +22,12 @@ from enum import StrEnum
 from typing import Any
 
 from fleet.clusters.sim.protobuf import codec, schema, wire
+from fleet.clusters.sim.protobuf.codec import CodecError as CodecError
 
 MEDIA_TYPE = "application/vnd.kubernetes.protobuf"
 WATCH_MEDIA_TYPE = f"{MEDIA_TYPE};stream=watch"
 MAGIC = b"k8s\x00"
 
-CodecError = codec.CodecError
 
 
 class Format(StrEnum):

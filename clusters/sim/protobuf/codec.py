@@ -112,11 +112,7 @@ class Decoder:
                 out.setdefault(f.json, {})[key] = item
             elif f.repeated:
                 items_out = out.setdefault(f.json, [])
-                if (
-                    wire_type == wire.LENGTH
-                    and not f.is_message
-                    and f.type not in ("string", "bytes")
-                ):
+                if wire_type == wire.LENGTH and not f.is_message and f.type not in ("string", "bytes"):
                     for raw in wire.packed_varints(value):  # type: ignore[arg-type]
                         items_out.append(_scalar_from_wire(f, f.type, wire.VARINT, raw, where))
                 else:

@@ -1,4 +1,20 @@
-"""Scratch: build the simulator's protobuf schema table from upstream proto + Go tags (facts only)."""
+"""Write ``schema-v1.32.txt``, the protobuf schema table, from Kubernetes' own sources.
+
+Not used at run time: this is how the table was made, and how to make it again for a new API
+version or another built-in kind (add it to ``KINDS``). It reads two kinds of facts from a
+directory laid out like Go's module paths (``k8s.io/api/core/v1/``, ``k8s.io/apimachinery/pkg/
+apis/meta/v1/``, ``k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/``, ...) holding the
+``generated.proto`` and ``*.go`` files of kubernetes/api, kubernetes/apimachinery and
+kubernetes/apiextensions-apiserver at one tag (v0.32.0 for the shipped table):
+
+- from ``generated.proto``: messages, field numbers, types, repeated and map fields;
+- from the Go struct tags: each field's JSON name, ``omitempty``, ``inline`` and whether it is a
+  pointer (which decide what Go's JSON shows for a field the wire carries as zero).
+
+Only messages reachable from ``KINDS`` are written. Usage::
+
+    python clusters/sim/protobuf/generate_schema.py SRC > clusters/sim/protobuf/schema-v1.32.txt
+"""
 
 from __future__ import annotations
 
@@ -130,7 +146,7 @@ FIELD = re.compile(
 
 
 def parse_proto(alias: str, text: str) -> dict[str, list[tuple]]:
-    package = re.search(r"^package\s+([\w.]+);", text, re.M).group(1)  # type: ignore[union-attr]
+    package = re.search(r"^package\s+([\w.]+);", text, re.MULTILINE).group(1)  # type: ignore[union-attr]
     assert ALIASES[package] == alias, (package, alias)
     messages: dict[str, list[tuple]] = {}
     current = None
@@ -187,11 +203,9 @@ def parse_go(alias: str, folder: Path) -> dict[str, dict[int, dict]]:
                 g = GO_FIELD.match(line)
                 if g:
                     if g.group(4):
-                        gotype, tag, embedded = g.group(4), g.group(5), True
+                        gotype, tag = g.group(4), g.group(5)
                     else:
-                        gotype, tag, embedded = g.group(2), g.group(3), False
-                        if g.group(1) is None:
-                            embedded = True
+                        gotype, tag = g.group(2), g.group(3)
                     js = re.search(r'json:"([^"]*)"', tag)
                     pb = re.search(r'protobuf:"([^"]*)"', tag)
                     if pb:
@@ -256,7 +270,13 @@ def main() -> None:
     ]
     for api_version, kind, message in KINDS:
         lines.append(f"kind {api_version} {kind} {message}")
-        if message + "List" in protos and kind not in ("Status", "DeleteOptions", "WatchEvent", "Scale", "TokenRequest"):
+        if message + "List" in protos and kind not in (
+            "Status",
+            "DeleteOptions",
+            "WatchEvent",
+            "Scale",
+            "TokenRequest",
+        ):
             lines.append(f"kind {api_version} {kind}List {message}List")
     lines.append("")
     for name in sorted(wanted):

@@ -119,8 +119,8 @@ def parse(text: str, *, source: str = "schema") -> Schema:
         if not line.strip():
             continue
         if line.startswith("kind "):
-            _, api_version, kind, message = line.split()
-            kinds[(api_version, kind)] = message
+            _, api_version, kind, message_name = line.split()
+            kinds[(api_version, kind)] = message_name
         elif line.startswith("message "):
             close()
             words = line.split()
