@@ -4,7 +4,6 @@ backoff (here the destination namespace appears meanwhile); without retry it fai
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -41,13 +40,22 @@ def test_a_failed_sync_is_retried_with_backoff(make_fleet, retry, attempts: int,
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}, "data": {"a": "b"}},
     )
 
-    def create_namespace_soon() -> None:
-        time.sleep(0.5)
-        env.sim.apply_object("c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}})
+    env.sim.reset_counts()
+    done = threading.Event()
 
-    creator = threading.Thread(target=create_namespace_soon, daemon=True)
+    def create_namespace_after_the_first_failure() -> None:
+        # The namespace appears once the first attempt has failed (the simulator answered 404),
+        # however long the sync took to get there: no fixed sleep to race against.
+        while not done.is_set():
+            if env.sim.request_counts("c001")["codes"].get("404"):
+                env.sim.apply_object("c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}})
+                return
+            done.wait(0.01)
+
+    creator = threading.Thread(target=create_namespace_after_the_first_failure, daemon=True)
     creator.start()
     run = env.sync("--app", "late")
+    done.set()
     creator.join()
     app = run.app("c001", "late")
     assert app.attempts == attempts
