@@ -1,28 +1,16 @@
-"""Map the four top-level folders onto one import root, `fleet`.
+"""One import root, ``fleet``, over the four top-level folders.
 
 The layout tells the architecture (fleet/, generators/, secrets/, clusters/ side by side) while
-everything installs as fleet, fleet.generators, fleet.secrets and fleet.clusters. setuptools
-cannot express "every subpackage below a remapped folder" in pyproject.toml, so it is computed.
+everything installs as fleet, fleet.generators, fleet.secrets and fleet.clusters. The mapping is
+in the tree itself: ``fleet/generators``, ``fleet/secrets`` and ``fleet/clusters`` are symbolic
+links to the top-level folders, so the interpreter, an editable install, mypy and import-linter
+all find ``fleet.secrets`` the same plain way, and a wheel carries real copies (setuptools
+follows the links). ``secrets/`` keeps no ``__init__.py`` (``fleet.secrets`` is a namespace
+package): ``import secrets`` from the repository root must still give the standard library.
+
+The package list is computed so that new subpackages need no edit here.
 """
 
 from setuptools import find_namespace_packages, setup
 
-ROOTS = {
-    "fleet": "fleet",
-    "fleet.generators": "generators",
-    "fleet.secrets": "secrets",
-    "fleet.clusters": "clusters",
-}
-
-
-def _packages() -> list[str]:
-    found: list[str] = []
-    for name, folder in ROOTS.items():
-        found.append(name)
-        for sub in find_namespace_packages(folder, exclude=["*__pycache__*"]):
-            if f"{name}.{sub}" not in ROOTS:
-                found.append(f"{name}.{sub}")
-    return found
-
-
-setup(packages=_packages(), package_dir=ROOTS)
+setup(packages=find_namespace_packages(include=["fleet", "fleet.*"], exclude=["*__pycache__*"]))

@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
-from fleet import models
-from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the Vault API test server lives with the tests
+
+from fleet import models  # noqa: E402
+from fleet.secrets import resolver  # noqa: E402
+from tests.servers.vault_server import VaultServer  # noqa: E402
 
 
 def manifests(apps: int, objects: int) -> list[dict]:

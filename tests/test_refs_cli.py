@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from fleet.cli import app
 from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 DATA = Path(__file__).parent / "data" / "secrets"
 VALUES = DATA / "values.yaml"

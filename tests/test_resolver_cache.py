@@ -11,7 +11,7 @@ import pytest
 
 from fleet import models
 from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/app/db#/password"
 A = models.Cluster(name="a", server="https://a")

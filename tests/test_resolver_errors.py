@@ -12,7 +12,7 @@ import pytest
 
 from fleet import errors, models
 from fleet.secrets import providers, refs, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 CLUSTER = models.Cluster(name="prod", server="https://prod")
 PLAINTEXTS = ("pw-Xq9-plaintext", "user-Zk2-plaintext", "not: [valid yaml Qm7-plaintext")

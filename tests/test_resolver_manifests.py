@@ -14,7 +14,7 @@ import yaml
 
 from fleet import models
 from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 from tests.fixtures.aws import MotoServer
 
 DATA = Path(__file__).parent / "data" / "secrets"

@@ -10,7 +10,7 @@ import pytest
 
 from fleet import models, redact
 from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 CLUSTER = models.Cluster(name="prod", server="https://prod")
 

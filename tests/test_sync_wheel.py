@@ -1,5 +1,6 @@
 """For a remote Ray cluster, fleet ships itself as a wheel (runtime_env.py_modules): the wheel
-holds every fleet module the workers import, and building it writes nothing into the checkout."""
+holds every fleet module the workers import and no test server, and building it writes nothing
+into the checkout."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_pat
     ):
         assert module in names, module
     assert not any("__pycache__" in n or n.startswith("secrets/") for n in names)
+    # Test servers (the Vault API server and the other loopback fakes) stay with the tests.
+    assert not [n for n in names if n.startswith(("tests/", "fleet/testing/")) or "vault_server" in n]
     after = subprocess.run(
         ["git", "-C", str(root), "status", "--porcelain", "--ignored"],
         capture_output=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fleet.secrets import providers, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 READ_APP = 'path "secret/data/app/*" { capabilities = ["read"] }'
 REF = "ref+vault://secret/data/app/db#/password"

@@ -9,7 +9,7 @@ import pytest
 
 from fleet import errors
 from fleet.secrets import providers, refs, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/other-team/db#/password"
 

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from fleet.secrets import providers, refs, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 
 @pytest.fixture

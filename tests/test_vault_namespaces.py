@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.secrets import providers, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 
 @pytest.fixture

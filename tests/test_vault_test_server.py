@@ -11,7 +11,8 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from fleet.testing.vault_server import VaultServer
+from tests.conftest import REPO_ROOT
+from tests.servers.vault_server import VaultServer
 
 POLICY = """
 # app team
@@ -115,12 +116,12 @@ def test_transit_keys_are_separate_per_name(vault_server: VaultServer) -> None:
         root.secrets.transit.decrypt_data(name="b", ciphertext=ciphertext)
 
 
-def test_the_server_runs_standalone_for_the_demo() -> None:
+def test_the_server_runs_standalone_from_the_repository_root() -> None:
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "fleet.testing.vault_server",
+            "tests.servers.vault_server",
             "--port",
             "0",
             "--root-token",
@@ -130,6 +131,7 @@ def test_the_server_runs_standalone_for_the_demo() -> None:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=REPO_ROOT,
     )
     try:
         assert process.stdout is not None

@@ -10,7 +10,7 @@ import pytest
 
 from fleet.clusters.sim import tls
 from fleet.secrets import providers, resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/app/db#/password"
 

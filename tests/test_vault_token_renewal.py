@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fleet.secrets import resolver
-from fleet.testing.vault_server import VaultServer
+from tests.servers.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/app/db#/password"
 

@@ -1,4 +1,4 @@
-"""A small Vault API server for tests and the demo (no Vault binary can run here).
+"""A small Vault API server for tests and benchmarks (no Vault binary can run here).
 
 It follows HashiCorp Vault's documented HTTP API closely enough for hvac and for SOPS'
 ``hc_vault`` key type: token auth (``lookup-self``, ``renew-self``, ``create``, TTLs and expiry),
@@ -11,7 +11,7 @@ missing ones 404 ``{"errors":[]}``, as Vault does.
 It is a stand-in at the edge, never a fake of fleet's own code: tests drive it through hvac.
 Runs in a thread (``VaultServer().start()``) or standalone::
 
-    python -m fleet.testing.vault_server --port 8200 --root-token root --kv secret=2 --transit transit
+    python -m tests.servers.vault_server --port 8200 --root-token root --kv secret=2 --transit transit
 
 State lives in memory only; every request is recorded (``requests``) so tests can count reads.
 """
