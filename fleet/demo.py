@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from fleet import errors, report, results, store, sync
+from fleet.report import text
 from fleet.status import Reason
 
 EXAMPLE_REPO_URL = "https://git.example.com/platform/fleet.git"
@@ -186,9 +187,7 @@ def run_demo(
                 echo(f"\n== 1. sync the fleet ({ex.name} executor)")
                 first = sync.run(request, executor_=ex)
                 table(cluster_table(first))
-                from fleet.cli import sync as cli_sync
-
-                echo(cli_sync.summary_line(first))
+                echo(text.summary_line(first))
                 checks.append(("first sync: every Application Synced and Healthy on every cluster", first.ok))
                 checks.append(
                     ("first sync: read the fleet at the repository's commit", first.revision == sha)
@@ -216,7 +215,7 @@ def run_demo(
                 )
                 second = sync.run(request, executor_=ex)
                 table(cluster_table(second, only_problems=True))
-                echo(cli_sync.summary_line(second))
+                echo(text.summary_line(second))
             finally:
                 ex.close()
             checks.extend(_second_run_checks(second))

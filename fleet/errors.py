@@ -69,3 +69,14 @@ class TemporaryError(FleetError):
 
 class PermanentError(FleetError):
     """A dependency refused in a way that retrying will not change (403, 404, bad credentials)."""
+
+
+class RunAbandoned(BaseException):
+    """A second stop signal (SIGINT/SIGTERM) arrived during a run in long-running mode: the run
+    is given up at once.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: it is raised from the signal handler wherever
+    the run happens to be, and no ``except Exception`` on the way (a notification that must never
+    break the run, a cluster's isolation) may swallow it. It lives here, below every layer, so that
+    code which must let it pass needs no import of the loop that raises it.
+    """

@@ -43,10 +43,6 @@ DEFAULT_SECRETS_TTL = 300.0
 EXIT_SIGINT = 130  # the shell's 128 + SIGINT
 
 
-class Abandoned(Exception):
-    """A second stop signal arrived during a run: the run is given up."""
-
-
 def parse_every(text: str) -> float:
     """``--every``: a Go-style duration (``30s``, ``5m``, ``1h30m``) or seconds, above zero."""
     seconds = plan.parse_duration(text, where="--every")
@@ -83,7 +79,7 @@ def signals_stop(stop: Stop) -> Iterator[None]:
     def handler(signum: int, _frame: Any) -> None:
         name = signal.Signals(signum).name
         if stop.requested:
-            raise Abandoned(f"{name} again: abandoning the current run")
+            raise errors.RunAbandoned(f"{name} again: abandoning the current run")
         _log.info(f"{name}: stopping after the current run", extra={"fields": {"signal": name}})
         stop.request(name, EXIT_SIGINT if signum == signal.SIGINT else 0)
 
@@ -162,7 +158,7 @@ def run_loop(
         executor_: an executor to use (and leave open); default: one from the request, kept
             for the loop's lifetime and closed at the end.
     """
-    from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+    from fleet.secrets import resolver as resolver_mod
 
     if every <= 0:
         raise errors.InputError(f"must be above zero (got {every})", field="--every")
@@ -193,8 +189,6 @@ def run_loop(
                 )
                 try:
                     run = sync.run(this, executor_=ex)
-                except Abandoned:
-                    raise
                 except errors.InputError:
                     raise  # bad flags or a bad fleet before anything ran: the user must fix it
                 except errors.FleetError as exc:
@@ -225,7 +219,7 @@ def run_loop(
                 if runs and outcome.runs >= runs:
                     break
                 stop.event.wait(max(0.0, every - (time.monotonic() - started)))
-    except Abandoned as exc:
+    except errors.RunAbandoned as exc:
         _log.warning(str(exc))
         stop.request("", EXIT_SIGINT)
         outcome.stopped_by = stop.signal_name or "signal"

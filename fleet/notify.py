@@ -742,7 +742,7 @@ def post_json(url: str, document: Mapping[str, Any], *, transport: Transport) ->
 
 def _resolve_url(url: str, resolver: Any, *, flag: str) -> str:
     """A URL that holds secret references, resolved now (send time); the value is registered."""
-    from fleet.secrets import refs  # type: ignore[attr-defined]
+    from fleet.secrets import refs
     from fleet.secrets import resolver as resolver_mod
 
     if not refs.contains_reference(url):
@@ -846,7 +846,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def _is_reference(text: str) -> bool:
-    from fleet.secrets import refs  # type: ignore[attr-defined]
+    from fleet.secrets import refs
 
     return refs.contains_reference(text)
 
@@ -871,7 +871,7 @@ def _check_url(url: str, *, where: str, resolved: bool = False) -> None:
 def _check_reference(text: str, *, where: str) -> None:
     """Each reference parses and names a scheme some provider handles (references are not
     secrets: errors may show them)."""
-    from fleet.secrets import providers, refs  # type: ignore[attr-defined]
+    from fleet.secrets import providers, refs
 
     try:
         found = [refs.parse(match.group(0)) for match in refs.iter_matches(text)]
@@ -980,9 +980,8 @@ def after_run(
     try:
         previous = store.Store(state_dir).previous_run(run)
         note = build(run, previous, on=settings.on, include_diffs=settings.include_diffs)
-    except Exception as exc:  # noqa: BLE001 - a notification must never break the run
-        if _abandons_run(exc):
-            raise
+    except Exception as exc:  # noqa: BLE001 - a notification must never break the run (a second
+        # stop signal, errors.RunAbandoned, is a BaseException and passes through)
         _log.warning(
             "notification not sent: the previous run could not be read",
             extra={"fields": {**fields, "error": redact.mask(f"{type(exc).__name__}: {exc}")}},
@@ -999,14 +998,6 @@ def after_run(
     for target in settings.targets():
         deliveries.append(_deliver(target, note, settings=settings, resolver=resolver, fields=fields))
     return Outcome(note, tuple(deliveries))
-
-
-def _abandons_run(exc: BaseException) -> bool:
-    """A second SIGINT/SIGTERM in long-running mode abandons the run by raising from the signal
-    handler, possibly while a notification waits: that must stop the run, not count as a failure."""
-    from fleet import loop  # here: fleet.loop imports fleet.sync, which imports this module
-
-    return isinstance(exc, loop.Abandoned)
 
 
 def _deliver(
@@ -1028,9 +1019,8 @@ def _deliver(
             },
         )
         return Delivery(target.kind, exc.where, False, attempts=exc.attempts, error=exc.message)
-    except Exception as exc:  # noqa: BLE001 - a notification must never break the run
-        if _abandons_run(exc):
-            raise
+    except Exception as exc:  # noqa: BLE001 - a notification must never break the run (a second
+        # stop signal, errors.RunAbandoned, is a BaseException and passes through)
         _log.warning(
             f"notification to {target.kind.value} failed",
             extra={"fields": {**where, "host": target.label, "error": f"{type(exc).__name__}"}},

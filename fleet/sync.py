@@ -429,8 +429,8 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
         return
     # ref+sops:// paths are relative to the Application's source: ship those encrypted files with
     # the work, since a worker on another machine has no checkout.
-    from fleet.secrets import refs as secret_refs  # type: ignore[attr-defined]
-    from fleet.secrets.sops import provider as sops_provider  # type: ignore[attr-defined]
+    from fleet.secrets import refs as secret_refs
+    from fleet.secrets.sops import provider as sops_provider
 
     index = next((i for i, source in enumerate(sources) if source.get("path")), 0)
     try:

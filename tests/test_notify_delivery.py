@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from fleet import notify
+from fleet import errors, notify
 from tests import notify_helpers as h
 from tests.fixtures.notify import text_of
 
@@ -105,11 +105,9 @@ def test_a_broken_status_store_is_a_warning_not_an_error(tmp_path, notify_log) -
 def test_abandoning_the_run_in_long_running_mode_is_not_swallowed(
     webhook_server, tmp_path, monkeypatch
 ) -> None:
-    from fleet import loop
-
     def second_signal(*_args, **_kwargs):
-        raise loop.Abandoned("SIGINT again: abandoning the current run")
+        raise errors.RunAbandoned("SIGINT again: abandoning the current run")
 
     monkeypatch.setattr(notify, "post_json", second_signal)
-    with pytest.raises(loop.Abandoned):
+    with pytest.raises(errors.RunAbandoned):
         notify.after_run(RUN, settings(webhook_server.url(), webhook_server.url()), state_dir=tmp_path)

@@ -4,12 +4,13 @@ tiers, no caching without a revision, and SOPS plaintext never cached (decrypted
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fleet import render
+from fleet import errors, render
 from fleet.render import cache
 from tests.render_helpers import DATA
 
@@ -118,9 +119,15 @@ def test_sops_objects_are_decrypted_after_the_cache_and_plaintext_never_reaches_
     assert PLAINTEXT not in "".join(store.memory._items.values())
 
 
-def test_without_sops_support_an_encrypted_manifest_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(render, "_default_decryptor", lambda: None)
-    with pytest.raises(render.RenderError, match="SOPS-encrypted manifest"):
+def test_an_encrypted_manifest_no_key_can_open_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The SOPS layer is always part of fleet (fleet.secrets.sops); what can be missing is a key.
+    for name in list(os.environ):
+        if name.startswith("SOPS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(errors.FleetError, match=r"sops#Secret/db\.json: no key could decrypt the data key"):
         run({"path": "sops"}, cache.NO_CACHE, decrypt=True)
 
 

@@ -193,7 +193,7 @@ def _connect(work: ClusterWork) -> client.ClusterClient:
     ):
         resolver = sessions.shared_resolver(work)
         if resolver is None:
-            from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+            from fleet.secrets import resolver as resolver_mod
 
             resolver = resolver_mod.Resolver()
         credential_resolver = resolver.credential_resolver(work.cluster)

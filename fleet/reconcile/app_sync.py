@@ -232,11 +232,11 @@ class AppSync:
 
     def resolve(self) -> tuple[list[dict[str, Any]], dict[Ref, Any], set[Ref]]:
         """Resolve references per object; Secrets for sealed delivery become SealedSecrets."""
-        from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
-        from fleet.secrets.sealed import delivery  # type: ignore[attr-defined]
+        from fleet.secrets import resolver as resolver_mod
+        from fleet.secrets.sealed import delivery
 
         if self.work.shipped_files:
-            from fleet.secrets.sops import provider as sops_provider  # type: ignore[attr-defined]
+            from fleet.secrets.sops import provider as sops_provider
 
             sops_provider.register_shipped(self.work.shipped_files)
         out: list[dict[str, Any]] = []

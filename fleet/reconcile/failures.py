@@ -45,7 +45,7 @@ class StepFailed(Exception):
 
 
 def is_secret_error(exc: BaseException) -> bool:
-    from fleet.secrets import refs  # type: ignore[attr-defined]
+    from fleet.secrets import refs
 
     return isinstance(exc, refs.SecretError)
 

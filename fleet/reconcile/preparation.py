@@ -56,7 +56,7 @@ class Prepared:
 
 def _decrypt(obj: Mapping[str, Any], *, app: str) -> dict[str, Any]:
     """A SOPS-encrypted manifest, decrypted in memory (Flux-style, per object)."""
-    from fleet.secrets import sops  # type: ignore[attr-defined]
+    from fleet.secrets import sops
 
     if not sops.is_encrypted(obj):
         return dict(obj)
@@ -72,7 +72,7 @@ def _decrypt(obj: Mapping[str, Any], *, app: str) -> dict[str, Any]:
 
 def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None = None) -> Prepared:
     """Parse the policy, decrypt SOPS objects, default namespaces, stamp and hash (no cluster access)."""
-    from fleet.secrets.sealed import delivery  # type: ignore[attr-defined]
+    from fleet.secrets.sealed import delivery
 
     prepared = Prepared(work)
     try:

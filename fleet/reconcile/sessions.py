@@ -160,7 +160,7 @@ class Session:
             if self._resolution is None:
                 resolver = shared_resolver(self.work)
                 if resolver is None:
-                    from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+                    from fleet.secrets import resolver as resolver_mod
 
                     resolver = resolver_mod.Resolver()
                 self._resolution = resolver.for_cluster(self.cluster)
@@ -168,7 +168,7 @@ class Session:
 
     def certificate(self) -> Any:
         """The cluster's sealing certificate (registry annotation, else fetched once per run)."""
-        from fleet.secrets.sealed import certs  # type: ignore[attr-defined]
+        from fleet.secrets.sealed import certs
 
         with self._lock:
             if self._certificate is None:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fleet import errors, kyaml, log
 
@@ -387,15 +387,18 @@ def envsubst(text: str, env: Mapping[str, str]) -> str:
 
 # --- entry points -----------------------------------------------------------------------------
 
-Decryptor = Callable[..., str]  # decrypt_if_encrypted(text, *, path) -> text
+class Decryptor(Protocol):
+    """Decrypts one SOPS document in memory (``fleet.secrets.sops.decrypt_if_encrypted``)."""
+
+    def __call__(self, text: str, *, path: str) -> str: ...
 
 
-def _default_decryptor() -> Decryptor | None:
-    try:
-        from fleet.secrets import sops  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(sops, "decrypt_if_encrypted", None)
+def _default_decryptor() -> Decryptor:
+    # Imported when an encrypted manifest is first met: the SOPS layer (age, PGP, KMS clients)
+    # costs an import most renders never need.
+    from fleet.secrets import sops
+
+    return sops.decrypt_if_encrypted
 
 
 def _tool_versions(kind: str) -> str:
@@ -523,8 +526,6 @@ def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decryp
     fn: Decryptor | None
     if decrypt is True:
         fn = _default_decryptor()
-        if fn is None:
-            raise ctx.error("found a SOPS-encrypted manifest, but SOPS support (fleet.secrets.sops) is not available")
     elif decrypt is False or decrypt is None:
         return list(manifests)
     else:
