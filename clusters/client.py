@@ -20,6 +20,7 @@ server's ``Status`` (passed through ``fleet.redact``), the cluster, the verb and
 from __future__ import annotations
 
 import base64
+import builtins
 import email.utils
 import json
 import logging
@@ -442,7 +443,7 @@ class ClusterClient:
                 raise auth.CredentialError(
                     f"cluster {self.name}: proxy {proxy} is a SOCKS proxy, which needs the PySocks package"
                 ) from None
-            return SOCKSProxyManager(proxy, **kw)  # type: ignore[return-value]
+            return SOCKSProxyManager(proxy, **kw)
         return urllib3.ProxyManager(proxy, **kw)
 
     def _auth_headers(self) -> dict[str, str]:
@@ -504,7 +505,7 @@ class ClusterClient:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(self.max_retry_after, retry_after) * random.uniform(1.0, 1.1)
-        base = min(self.max_backoff, self.backoff * (2**attempt))
+        base = min(self.max_backoff, self.backoff * float(2**attempt))
         return base / 2 + random.uniform(0, base / 2)  # "equal jitter": spread, but never near zero
 
     def _request(
@@ -910,7 +911,7 @@ class ClusterClient:
             target=target,
             kind=kind,
             query=query,
-            body=list(patch) if isinstance(patch, list) else dict(patch),
+            body=dict(patch) if isinstance(patch, Mapping) else list(patch),
             content_type=kind_of_patch.content_type,
         )
         return result
@@ -995,7 +996,14 @@ class ClusterClient:
         )
 
     def _watch_events(
-        self, path: str, *, query: list[tuple[str, Any]], target: str, kind: str, api_version: str, read_timeout: float
+        self,
+        path: str,
+        *,
+        query: builtins.list[tuple[str, Any]],  # builtins: the method ClusterClient.list shadows the type here
+        target: str,
+        kind: str,
+        api_version: str,
+        read_timeout: float,
     ) -> Iterator[dict[str, Any]]:
         response = self._request(
             Verb.WATCH, "GET", path, target=target, kind=kind, query=query, stream=True, read_timeout=read_timeout

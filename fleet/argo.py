@@ -683,7 +683,7 @@ def load_applications(path: str | Path) -> list[Application]:
         parsed = parse_object(doc, file=where, index=i)
         if not isinstance(parsed, Application):
             raise errors.InputError(
-                f"is not an Application (kind {parsed.kind!r})",
+                f"is not an Application (kind {getattr(parsed, 'kind', None)!r})",
                 file=where,
                 obj=describe(doc, i),
                 field="kind",

@@ -34,7 +34,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -329,7 +329,7 @@ def _set_path(obj: Any, path: Path, value: Any) -> Any:
         node[part] = child
         node = child
     last = path[-1]
-    if isinstance(node, Mapping):
+    if isinstance(node, MutableMapping):  # _shallow copies are dicts
         node[last] = value
     elif isinstance(node, list) and isinstance(last, int) and last < len(node):
         node[last] = value
@@ -627,6 +627,7 @@ def diff(
     if rules:
         want, have = apply_ignore_differences(want, have, rules)
 
+    changes: tuple[Change, ...]
     if want is None:
         kind, changes = DiffKind.EXTRA, (Change(ChangeOp.REMOVE, ""),)
     elif have is None:

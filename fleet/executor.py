@@ -95,7 +95,7 @@ def resolve_function(path: str) -> Callable[[Any], Any]:
     module_name, _, attr = path.partition(":")
     if not attr:
         raise ValueError(f"work function {path!r} must look like 'package.module:function'")
-    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def _call(function: Callable[[Any], Any], unit: WorkUnit, worker: str) -> UnitOutcome:
@@ -256,7 +256,9 @@ class RayExecutor:
         self.actor_count = max(1, actors or cpus)
         self.slots = max(1, slots)
         # Twice the slots: a unit abandoned on timeout may still occupy a thread for a while.
-        self._actor_cls = ray.remote(num_cpus=0, max_concurrency=self.slots * 2, max_restarts=0)(_WorkerImpl)
+        # (Options as a mapping: ray's overloads for remote() do not list actor options.)
+        actor_options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": self.slots * 2, "max_restarts": 0}
+        self._actor_cls = ray.remote(**actor_options)(_WorkerImpl)
         self._actors: list[Any] = [self._actor_cls.remote() for _ in range(self.actor_count)]
 
     def actor_pids(self) -> list[int]:

@@ -316,16 +316,16 @@ def pathspec_matcher(pattern: str, *, new_globbing: bool = False) -> Any:
         return lambda path: True
     nowild = next((i for i, c in enumerate(pattern) if c in "*?[\\"), len(pattern))
     literal, rest = pattern[:nowild], pattern[nowild:]
-    regex = re.compile(_wildmatch_regex(rest) + r"\Z", re.DOTALL) if rest else None
+    tail = re.compile(_wildmatch_regex(rest) + r"\Z", re.DOTALL) if rest else None
 
     def match(path: str) -> bool:
         if path == pattern:
             return True
         if path.startswith(pattern) and (pattern.endswith("/") or path[len(pattern)] == "/"):
             return True  # a leading directory
-        if regex is None or not path.startswith(literal):
+        if tail is None or not path.startswith(literal):
             return False
-        return regex.match(path, len(literal)) is not None
+        return tail.match(path, len(literal)) is not None
 
     return match
 

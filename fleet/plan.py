@@ -39,6 +39,7 @@ from enum import StrEnum
 from typing import Any
 
 from fleet import errors, inventory, log
+from fleet.inventory import Entry  # by name: the field Plan.inventory shadows the module there
 
 _log = log.get_logger(__name__)
 
@@ -602,7 +603,7 @@ class SyncPlan:
     shared: tuple[SharedResource, ...]
     fail_on_shared: bool
     inventory: inventory.Inventory
-    stale: tuple[inventory.Entry, ...]
+    stale: tuple[Entry, ...]
     empty_prune_refused: bool = False
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet import errors, redact
+from fleet.errors import ExitCode  # by name: the field RunResult.errors shadows the module there
 from fleet.health import Health
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
 
@@ -303,8 +304,8 @@ class RunResult(BaseModel):
     def ok(self) -> bool:
         return not self.errors and all(c.ok for c in self.clusters)
 
-    def exit_code(self) -> errors.ExitCode:
-        return errors.ExitCode.OK if self.ok else errors.ExitCode.FAILED
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.ok else ExitCode.FAILED
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON with every registered secret value masked (defence in depth: diffs and messages

@@ -993,7 +993,7 @@ def execute(
         first = False
         label = wave.describe() if wave else ""
         keys = wave.keys if wave else ()
-        if label:
+        if wave is not None and label:
             _log.info(
                 f"rollout: starting {label}",
                 extra={"fields": {"wave": wave.number, "applications": len(keys), "steps": label}},

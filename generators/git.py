@@ -64,7 +64,7 @@ class GitGenerator:
             )
 
     def _directories(
-        self, source: gitsource.Source, items: Any, spec: Mapping[str, Any], ctx: interface.GenContext
+        self, source: interface.RepoSource, items: Any, spec: Mapping[str, Any], ctx: interface.GenContext
     ) -> list[interface.Params]:
         matchers: list[tuple[Any, bool]] = []
         for i, item in enumerate(items):
@@ -96,7 +96,7 @@ class GitGenerator:
         return out
 
     def _files(
-        self, source: gitsource.Source, items: Any, spec: Mapping[str, Any], ctx: interface.GenContext
+        self, source: interface.RepoSource, items: Any, spec: Mapping[str, Any], ctx: interface.GenContext
     ) -> list[interface.Params]:
         includes: list[str] = []
         excludes: list[str] = []
@@ -129,7 +129,7 @@ class GitGenerator:
         return out
 
 
-def _parse_file(source: gitsource.Source, path: str, ctx: interface.GenContext) -> list[dict[str, Any]]:
+def _parse_file(source: interface.RepoSource, path: str, ctx: interface.GenContext) -> list[dict[str, Any]]:
     """The parameter objects of one file: an object, a list of objects, or nothing (empty file)."""
     where = f"file {path!r}"
     try:

@@ -88,7 +88,7 @@ def _go_values() -> Any:
 
 def str_list(items: list[str]) -> list[str]:
     """A Go ``[]string`` (git path ``segments``): templates see a list, flattening one value."""
-    return _go_values().StrList(items)  # type: ignore[no-any-return]
+    return _go_values().StrList(items)
 
 
 def str_map(items: Mapping[str, str]) -> dict[str, str]:
@@ -96,7 +96,7 @@ def str_map(items: Mapping[str, str]) -> dict[str, str]:
 
     The distinction is visible in templates: Sprig's ``hasKey`` only takes ``map[string]interface{}``.
     """
-    return _go_values().StrMap(items)  # type: ignore[no-any-return]
+    return _go_values().StrMap(items)
 
 
 def is_go_string_list(value: Any) -> bool:

@@ -31,6 +31,7 @@ from typing import Any
 
 from fleet import errors, log, models, redact
 from fleet.secrets import providers, refs
+from fleet.secrets.providers import Provider  # by name: Resolver's parameter `providers` shadows the module
 
 logger = log.get_logger(__name__)
 
@@ -150,7 +151,7 @@ class Resolver:
 
     def __init__(
         self,
-        providers: Mapping[str, providers.Provider | str] | Iterable[str] | None = None,
+        providers: Mapping[str, Provider | str] | Iterable[str] | None = None,
         *,
         ttl: float | None = None,
         base_dir: str | os.PathLike[str] | None = None,
@@ -160,7 +161,7 @@ class Resolver:
     ) -> None:
         if ttl is not None and ttl < 0:
             raise ValueError("ttl must be >= 0 seconds")
-        given: dict[str, providers.Provider] = {}
+        given: dict[str, Provider] = {}
         enabled: list[str] = []
         if isinstance(providers, Mapping):
             for scheme, entry in providers.items():

@@ -95,7 +95,7 @@ def add_routes(app: web.Application, sim: server.SimServer, runtime: server.Runt
         if not isinstance(body, dict) or set(body) - set(_FAULT_FIELDS):
             return _error(f"fault fields are {sorted(_FAULT_FIELDS)}")
         try:
-            values = {k: _FAULT_FIELDS[k](v) for k, v in body.items()}
+            values: dict[str, Any] = {k: _FAULT_FIELDS[k](v) for k, v in body.items()}
             target.faults.set(**values)
         except (TypeError, ValueError) as exc:
             return _error(str(exc))

@@ -17,7 +17,7 @@ import copy
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from fleet.clusters.sim import schema, status
 
@@ -97,8 +97,8 @@ def _walk(value: Any, path: Path, names: tuple[str, ...], lists: schema.Lists, o
         if info.type is schema.ListType.MAP and value:
             elements = [_key_element(item, info.keys) for item in value]
             if all(elements):
-                for item, element in zip(value, elements, strict=True):
-                    item_path = path + (element,)  # type: ignore[operator]
+                for item, element in zip(value, cast(list[str], elements), strict=True):
+                    item_path = path + (element,)
                     out.add(item_path)
                     for key, sub in item.items():
                         _walk(sub, item_path + ("f:" + key,), names + (key,), lists, out)

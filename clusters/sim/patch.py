@@ -34,7 +34,7 @@ def json_patch(target: Mapping[str, Any], operations: Any) -> dict[str, Any]:
     if not isinstance(operations, list):
         raise status.bad_request("json patch must be a JSON array of operations")
     try:
-        return jsonpatch.JsonPatch(operations).apply(target)  # type: ignore[no-any-return]
+        return jsonpatch.JsonPatch(operations).apply(target)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
         raise status.ApiError(
             422,

@@ -217,6 +217,7 @@ class Runtime:
             )
         tail = request.match_info.get("tail", "")
         path = "/" + tail
+        route: Route | str | status.ApiError
         try:
             route = self._route(sim, path)
         except status.ApiError as exc:
@@ -248,6 +249,7 @@ class Runtime:
             self._authenticate(sim, request)
             if isinstance(route, status.ApiError):
                 raise route
+            response: web.StreamResponse
             if isinstance(route, str):
                 response = self._discovery(sim, request, route)
             else:
@@ -916,7 +918,8 @@ class SimServer:
         )
         await site.start()
         self._runner = runner
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        # aiohttp keeps the listening server private; the stub types it as AbstractServer.
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
         self.port = sockets[0].getsockname()[1]
         _log.debug(
             "sim server listening",

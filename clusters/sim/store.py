@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 Key = tuple[str, str]  # (group, plural)
@@ -44,7 +44,7 @@ class Entry:
 
     def copy(self) -> dict[str, Any]:
         """A private deep copy to build the next version from (json is faster than deepcopy)."""
-        return json.loads(self.raw())  # type: ignore[no-any-return]
+        return json.loads(self.raw())
 
     @property
     def name(self) -> str:
@@ -224,7 +224,7 @@ class Store:
         """Events after ``rv``, or None when ``rv`` is older than the log remembers (410 Gone)."""
         if rv >= self.rv:
             return []
-        log = self._log or ()
+        log: Sequence[Event] = self._log or ()
         truncated = bool(log) and len(log) == EVENT_LOG_SIZE
         oldest_known = log[0].rv - 1 if truncated else self.log_start
         if rv < oldest_known:

@@ -294,7 +294,7 @@ _WIDE: dict[tuple[str, str], list[Column]] = {
 
 def columns(rt: resources.ResourceType, crd: Obj | None) -> list[Column]:
     if rt.custom and crd is not None:
-        version = next(
+        version: Mapping[str, Any] = next(
             (v for v in _spec(crd).get("versions") or [] if v.get("name") == rt.storage_version), {}
         )
         extra = [

@@ -379,7 +379,11 @@ def _construct_go_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:bool", _construct_go_bool)
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_go_int)
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:float", _construct_go_float)
-_GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+def _construct_go_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_yaml_str(node)  # a timestamp stays the string it was, as in Go
+
+
+_GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_go_timestamp)
 
 
 def _json_value(value: Any) -> Any:

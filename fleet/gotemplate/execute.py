@@ -376,6 +376,7 @@ class Compiler:
         else:
             slots = [self.declare(var.idents[0]) for var in pipe.decl]
         undefined = [var.idents[0] for var, slot in zip(pipe.decl, slots, strict=True) if slot is None]
+        declared = [slot for slot in slots if slot is not None]  # all of them unless undefined raises
         body = self.compile_list(node.list)
         otherwise = self.compile_list(node.else_list) if node.else_list is not None else None
         del self.scope[mark:]
@@ -409,7 +410,7 @@ class Compiler:
             if undefined:
                 raise exec_error(st, where, f"undefined variable: {undefined[0]}")
             value = collection(st, dot)
-            for slot in slots:
+            for slot in declared:
                 st.vars[slot] = value  # Go declares the variables with the collection first
             ran = False
             if isinstance(value, (list, tuple)):
@@ -468,7 +469,7 @@ class Compiler:
         rest = [self.compile_command(cmd, has_final=True) for cmd in pipe.cmds[1:]]
         if not declare or not pipe.decl:
             if not rest and nil_ok:
-                return first  # type: ignore[no-any-return]
+                return first
             if not rest:
 
                 def run_one(st: State, dot: Any) -> Any:
@@ -495,6 +496,7 @@ class Compiler:
             slots = [self.declare(var.idents[0]) for var in pipe.decl]
         where = self.last_visited(pipe)
         undefined = [var.idents[0] for var, slot in zip(pipe.decl, slots, strict=True) if slot is None]
+        declared = [slot for slot in slots if slot is not None]  # all of them unless undefined raises
 
         def run_declare(st: State, dot: Any) -> Any:
             value = first(st, dot)
@@ -506,7 +508,7 @@ class Compiler:
                     value = MISSING
             if undefined:
                 raise exec_error(st, where, f"undefined variable: {undefined[0]}")
-            for slot in slots:
+            for slot in declared:
                 st.vars[slot] = value
             return value
 
@@ -861,7 +863,8 @@ def _generate_runner(parts: list[tuple[str, Any]]) -> Runner:
             namespace[f"R{position}"] = payload
             lines.append(f"    R{position}(st, dot, out)")
     exec(compile("\n".join(lines), "<gotemplate>", "exec"), namespace)  # noqa: S102 - our own code
-    return namespace["run"]  # type: ignore[no-any-return]
+    run: Runner = namespace["run"]
+    return run
 
 
 class CompiledTree:

@@ -93,8 +93,8 @@ def parse(raw: str) -> dict[str, Any]:
         at = authority.rfind("@")
         if at >= 0:
             userinfo = authority[:at]
-            name, colon, password = userinfo.partition(":")
-            result["user"] = (_unescape(name, "user"), _unescape(password, "user") if colon else None)
+            name, separator, password = userinfo.partition(":")
+            result["user"] = (_unescape(name, "user"), _unescape(password, "user") if separator else None)
             authority = authority[at + 1 :]
         result["host"] = _unescape(authority, "host")
     result["path"] = _unescape(rest, "path")

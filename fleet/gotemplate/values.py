@@ -50,19 +50,19 @@ class Int64(int):
         return f"Int64({int(self)})"
 
 
-class StrList(list):  # type: ignore[type-arg]
+class StrList(list[Any]):
     """A Go ``[]string`` (``splitList``, ``keys``, ``regexFindAll``, ``toStrings``...)."""
 
     __slots__ = ()
 
 
-class IntList(list):  # type: ignore[type-arg]
+class IntList(list[Any]):
     """A Go ``[]int`` (``until``, ``untilStep``)."""
 
     __slots__ = ()
 
 
-class StrMap(dict):  # type: ignore[type-arg]
+class StrMap(dict[str, Any]):
     """A Go ``map[string]string`` (``split``, ``splitn``; also labels and annotations maps)."""
 
     __slots__ = ()

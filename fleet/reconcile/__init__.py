@@ -151,13 +151,13 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     stats = api.stats().by_verb
     api.close()
     unreachable = [a for a in apps if a.reason is Reason.CLUSTER_UNREACHABLE]
-    reason = Reason.CLUSTER_UNREACHABLE if apps and len(unreachable) == len(apps) else None
+    cluster_reason = Reason.CLUSTER_UNREACHABLE if apps and len(unreachable) == len(apps) else None
     result = results.ClusterResult(
         cluster=work.cluster.name,
         server=work.cluster.server,
-        reachable=reason is None,
-        reason=reason,
-        message=unreachable[0].message if reason else "",
+        reachable=cluster_reason is None,
+        reason=cluster_reason,
+        message=unreachable[0].message if cluster_reason else "",
         apps=tuple(apps),
         requests=dict(stats),
         seconds=round(time.monotonic() - started, 3),

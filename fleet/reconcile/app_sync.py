@@ -531,8 +531,10 @@ class AppSync:
                 self.session.set_live(item.ref, applied)
                 waiting.append(item)
                 continue
-            row = rows.get(item.ref)
-            if row is None:  # a namespace created by CreateNamespace
+            known = rows.get(item.ref)
+            if known is not None:
+                row = known
+            else:  # a namespace created by CreateNamespace
                 row = rows[item.ref] = Row(item.ref, str(item.obj.get("apiVersion")))
                 row.action = results.Action.CONFIGURED if item.exists else results.Action.CREATED
                 row.message = "CreateNamespace"

@@ -346,7 +346,7 @@ def _plain(events: Events, first: yaml.Event) -> Any:
     if isinstance(first, yaml.ScalarEvent):
         return first.value
     if isinstance(first, yaml.SequenceStartEvent):
-        items = []
+        items: list[Any] = []
         for event in events:
             if isinstance(event, yaml.SequenceEndEvent):
                 return items

@@ -19,7 +19,7 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _Base = yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """Safe loader without the timestamp type (``2024-01-01`` stays a string, as in Kubernetes)."""
 
 

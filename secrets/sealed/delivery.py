@@ -81,11 +81,11 @@ def wants_sealed_delivery(obj: Mapping[str, Any]) -> bool:
 
 def _resolution(resolver: ResolverFactory | ObjectResolver, cluster: models.Cluster) -> ObjectResolver:
     if hasattr(resolver, "for_cluster"):
-        return resolver.for_cluster(cluster)  # type: ignore[union-attr]
+        return resolver.for_cluster(cluster)
     bound = getattr(resolver, "cluster", None)
     if bound is not None and getattr(bound, "name", None) != cluster.name:
         raise ValueError(f"resolver is bound to cluster {bound.name}, not {cluster.name}")
-    return resolver  # type: ignore[return-value]
+    return resolver
 
 
 def _without_delivery_annotation(meta: Mapping[str, Any]) -> dict[str, Any]:

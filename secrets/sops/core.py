@@ -282,7 +282,7 @@ def _wrap(
     spec: KeyGroupSpec, secret: bytes, keyring: keys.Keyring, options: EncryptOptions, index: int
 ) -> metadata.KeyGroup:
     wrapped: dict[str, list[Any]] = {"age": [], "pgp": [], "kms": [], "hc_vault": []}
-    plan = (
+    plan: tuple[tuple[metadata.KeyType, str, Any, dict[str, Any]], ...] = (
         (metadata.KeyType.AGE, "age", spec.age, {}),
         (metadata.KeyType.PGP, "pgp", spec.pgp, {}),
         (

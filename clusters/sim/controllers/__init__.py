@@ -14,6 +14,7 @@ Controllers may also answer the API server's service proxy
 from __future__ import annotations
 
 import asyncio
+import builtins
 import importlib
 import json
 import pkgutil
@@ -35,8 +36,13 @@ Ref = tuple[str, str, str, str]  # (group, kind, namespace, name)
 class Controller(Protocol):
     """A simulated controller. ``name`` is also its field manager name."""
 
-    name: str
-    kinds: tuple[tuple[str, str], ...]  # (group, kind) of the objects it reconciles
+    # Read-only members: controllers set them as class attributes of narrower tuple types.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kinds(self) -> tuple[tuple[str, str], ...]:
+        """(group, kind) of the objects it reconciles."""
 
     def reconcile(self, ctx: Context, ref: Ref) -> float | None:
         """Bring ``ref`` one step closer to its desired state; return seconds until it should run
@@ -246,7 +252,7 @@ class Context:
         match = selectors.match_labels_selector(selector)
         return [e for e in entries if match is None or match(e.obj)]
 
-    def owned(self, owner: Mapping[str, Any], group: str, kind: str) -> list[store.Entry]:
+    def owned(self, owner: Mapping[str, Any], group: str, kind: str) -> builtins.list[store.Entry]:
         """Entries of (group, kind) whose ownerReferences name ``owner``."""
         rt = self.cluster.catalog().kind(group, kind)
         if rt is None:

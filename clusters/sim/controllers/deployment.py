@@ -61,7 +61,7 @@ class DeploymentController:
             }
             selector = dict(spec.get("selector") or {})
             selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": pod_hash}
-            rs = {
+            rs: dict[str, Any] = {
                 "apiVersion": "apps/v1",
                 "kind": "ReplicaSet",
                 "metadata": {

@@ -95,10 +95,10 @@ def encode(value: Any, depth: int = 0) -> str:
     """``value`` as Go's ``json.Indent(..., "", "\\t")`` would lay it out (comments dropped)."""
     inner = "\t" * (depth + 1)
     if isinstance(value, tree.Branch):
-        items = [item for item in value if isinstance(item.key, str)]
+        items = [(item.key, item.value) for item in value if isinstance(item.key, str)]
         if not items:
             return "{}"
-        parts = [f"{inner}{encode_string(item.key)}: {encode(item.value, depth + 1)}" for item in items]
+        parts = [f"{inner}{encode_string(key)}: {encode(item, depth + 1)}" for key, item in items]
         return "{\n" + ",\n".join(parts) + "\n" + "\t" * depth + "}"
     if isinstance(value, list):
         elements = [element for element in value if not isinstance(element, tree.Comment)]

@@ -20,11 +20,11 @@ import base64
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml as pyyaml
 from yaml.composer import Composer
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
@@ -110,7 +110,7 @@ class _Loader(Reader, Scanner, Parser, Composer, BaseResolver):
     def compose_document(self) -> Node | None:
         start = self.get_event()
         self.document_starts.append(start.start_mark.line)
-        node = self.compose_node(None, None)
+        node = self.compose_node(None, None)  # type: ignore[arg-type]  # as PyYAML's own compose_document; the stub wants an int
         self.get_event()
         self.anchors = {}
         return node
@@ -246,9 +246,10 @@ def _last_line(node: Node) -> int:
             line = end.line - 1 if end.column == 0 else end.line
             return max(line, node.start_mark.line)
         return end.line
-    if node.flow_style or not node.value:
-        return node.end_mark.line
-    last = node.value[-1]
+    collection = cast(CollectionNode, node)  # a mapping or a sequence: every other node is a scalar
+    if collection.flow_style or not collection.value:
+        return collection.end_mark.line
+    last = collection.value[-1]
     return _last_line(last[1] if isinstance(node, MappingNode) else last)
 
 
@@ -288,7 +289,7 @@ class _Converter:
                 return self.mapping(node, comments)
             if isinstance(node, SequenceNode):
                 return self.sequence(node, comments)
-            return _scalar_value(node, file=self.file)
+            return _scalar_value(cast(ScalarNode, node), file=self.file)
         finally:
             self.depth -= 1
 
