@@ -1,11 +1,12 @@
-# make test: set up a virtual environment with everything the suite needs, then run all of it.
+# make test: set up a virtual environment with everything the suite needs, then the checks (lint,
+# types, import contracts) and the whole suite.
 # make demo: the same set-up, then the whole loop on simulated clusters.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo install bench clean
+.PHONY: test check lint types contracts demo install bench clean
 
 $(STAMP): pyproject.toml setup.py
 	@# gpg (SOPS PGP keys) and kubectl (Kustomize, simulator interop) are the only system tools.
@@ -18,7 +19,19 @@ $(STAMP): pyproject.toml setup.py
 
 install: $(STAMP)
 
-test: $(STAMP)
+# Fast checks first: each takes seconds (mypy about 30 s cold), the suite minutes.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+check: lint types contracts
+
+test: check
 	$(PY) -m pytest
 
 demo: $(STAMP)
@@ -28,4 +41,4 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -155,7 +155,7 @@ def main() -> int:
             objects = result.objects
             assert len(objects) == APPS * CLUSTERS, len(objects)
             template = doc["spec"]["template"]
-            copy_seconds, _ = best(lambda t=template, n=len(objects): [copy.deepcopy(t) for _ in range(n)])
+            copy_seconds, _ = best(lambda t=template, n=len(objects): [copy.deepcopy(t) for _ in range(n)])  # noqa: B008 - bound now, on purpose
             json_seconds, _ = best(lambda o=objects: json.dumps(o))
             model_seconds, _ = best(
                 lambda o=objects: [argo.Application.model_validate(x) for x in o], repeat=1

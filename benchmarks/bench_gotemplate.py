@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import gotemplate
+from fleet import gotemplate  # noqa: E402 - after the sys.path line above
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 

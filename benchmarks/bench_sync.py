@@ -32,9 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet.clusters.sim import SimServer  # noqa: E402
-
 from fleet import results, sync  # noqa: E402
+from fleet.clusters.sim import SimServer  # noqa: E402
 
 CLUSTERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 APPS = 10

@@ -105,7 +105,7 @@ def _resolve_one(cluster: models.Cluster, resolver: CredentialResolver | None, r
         value = resolver(ref)
     except errors.FleetError:
         raise  # the secret layer's errors already name the reference and say whether to retry
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of a credential plugin becomes one masked error
         raise CredentialError(
             f"cluster {cluster.name}: credential {field}: resolving {ref} failed ({type(exc).__name__})"
         ) from None  # the resolver's own message may quote what it read

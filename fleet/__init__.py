@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "SyncRequest": "fleet.sync",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the one list of public names is _EXPORTS
 
 
 def __getattr__(name: str) -> Any:

@@ -634,7 +634,7 @@ def read_documents(path: str | Path) -> list[Any]:
 def parse_documents(text: str, *, file: str | None = None) -> list[Any]:
     try:
         docs = kyaml.load_all(text)
-    except Exception as exc:  # yaml.YAMLError and its scanner/parser subclasses
+    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and its scanner/parser subclasses
         # not chained: the parser's exception quotes the input, which may hold a secret value
         reason = kyaml.error_text(exc) if isinstance(exc, yaml.YAMLError) else type(exc).__name__
         raise errors.InputError(f"is not valid YAML: {reason}", file=file) from None

@@ -319,7 +319,7 @@ def _set_path(obj: Any, path: Path, value: Any) -> Any:
         return value
     root = _shallow(obj)
     node = root
-    for index, part in enumerate(path[:-1]):
+    for part in path[:-1]:
         if isinstance(node, Mapping):
             child = _shallow(node.get(part)) if isinstance(node.get(part), (Mapping, list)) else {}
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
@@ -543,7 +543,7 @@ def _project(desired: Any, live: Any) -> Any:
         if key is not None and _merge_key(live) == key:
             index = {item[key]: item for item in live}
             return [_project(item, index[item[key]]) for item in desired if item[key] in index]
-        return [_project(d, l) for d, l in zip(desired, live, strict=False)] + live[len(desired):]
+        return [_project(d, have) for d, have in zip(desired, live, strict=False)] + live[len(desired):]
     if not isinstance(desired, (Mapping, list)) and _same_scalar(desired, live):
         return desired
     return live

@@ -102,7 +102,7 @@ def _call(function: Callable[[Any], Any], unit: WorkUnit, worker: str) -> UnitOu
     started = time.monotonic()
     try:
         value = function(unit.payload)
-    except Exception as exc:  # isolate the unit: report, never propagate
+    except Exception as exc:  # noqa: BLE001 - isolate the unit: report, never propagate
         _log.debug("unit failed", extra={"fields": {"unit": unit.key, "trace": traceback.format_exc()}})
         return UnitOutcome(
             unit.key,

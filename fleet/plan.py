@@ -245,7 +245,7 @@ def parse_sync_options(items: Iterable[str] | str | None, *, where: str = "syncP
     if items is None:
         return SyncOptions()
     if isinstance(items, str):
-        items = [part for part in items.split(",")]
+        items = items.split(",")
     values: dict[str, Any] = {}
     for raw in items:
         text = str(raw).strip()

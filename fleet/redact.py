@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 # Very short values ("1", "no") would mask ordinary words everywhere; they are still masked

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fleet import errors, redact
+from fleet import redact
 from fleet.errors import ExitCode  # by name: the field RunResult.errors shadows the module there
 from fleet.health import Health
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus

@@ -313,8 +313,7 @@ def _is_empty(value: Any) -> bool:
         value is None
         or value == ""
         or value is False
-        or value == 0
-        and not isinstance(value, bool)
+        or (value == 0 and not isinstance(value, bool))
         or (isinstance(value, (dict, list)) and not value)
     )
 

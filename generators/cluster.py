@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleet import models
-from fleet.generators import interface
+from fleet.generators import interface, selectors
 from fleet.generators import params as params_mod
-from fleet.generators import selectors
 
 
 class ClusterGenerator:

@@ -98,12 +98,12 @@ def build(
             and not values
         ):
             problem = "for 'in', 'notin' operators, values set can't be empty"
-        if not problem and operator in (
-            label_selectors.Operator.EXISTS,
-            label_selectors.Operator.DOES_NOT_EXIST,
+        if (
+            not problem
+            and operator in (label_selectors.Operator.EXISTS, label_selectors.Operator.DOES_NOT_EXIST)
+            and values
         ):
-            if values:
-                problem = "values set must be empty for exists and does not exist"
+            problem = "values set must be empty for exists and does not exist"
         if not problem and check_values:
             problem = next((p for p in map(_value_problem, values) if p), None)
         if problem:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from fleet.clusters.sim.controllers import sealedsecrets
 from fleet.secrets import sops
-
 from tests.fixtures.sops import AGE_RECIPIENTS
 
 SOPS_PLAIN = b"""\

@@ -116,7 +116,12 @@ def test_one_broken_cluster_does_not_slow_another(sim_module, sim_target: SimTar
     slow = client.connect(broken, timeout=(1, 1))
     fast = client.connect(healthy)
     fast.resource("v1", "Namespace")
-    thread = threading.Thread(target=lambda: pytest.raises(client.ClusterUnreachable, slow.server_version))
+
+    def expect_unreachable() -> None:
+        with pytest.raises(client.ClusterUnreachable):
+            slow.server_version()
+
+    thread = threading.Thread(target=expect_unreachable)
     thread.start()
     started = time.monotonic()
     for _ in range(5):

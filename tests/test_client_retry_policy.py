@@ -147,7 +147,7 @@ def test_backoff_grows_between_attempts(fake_api: FakeApi) -> None:
     api = _client(fake_api, backoff=0.1, retries=3)
     with pytest.raises(client.ServerError):
         api.server_version()
-    gaps = [b.at - a.at for a, b in zip(fake_api.requests, fake_api.requests[1:])]
+    gaps = [b.at - a.at for a, b in zip(fake_api.requests, fake_api.requests[1:], strict=False)]
     # equal jitter: attempt n waits between half and all of backoff * 2**n
     for n, gap in enumerate(gaps):
         assert 0.1 * 2**n / 2 <= gap < 0.1 * 2**n + 0.3, gaps

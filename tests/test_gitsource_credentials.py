@@ -15,7 +15,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,7 +27,7 @@ TOKEN = "glpat-Zq81xW0cT4vR"
 
 class _BasicAuthFiles(http.server.SimpleHTTPRequestHandler):
     expected = "Basic " + base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.seen.append(self.headers.get("Authorization", ""))

@@ -102,7 +102,7 @@ def fake_decrypt(text: str, *, path: str) -> str:
     """Stands in for fleet.secrets.sops.decrypt_if_encrypted: replaces ENC[...] values."""
     obj = json.loads(text)
     assert "sops" in obj and path.endswith(".json")
-    obj["stringData"] = {k: PLAINTEXT for k in obj["stringData"]}
+    obj["stringData"] = dict.fromkeys(obj["stringData"], PLAINTEXT)
     del obj["sops"]
     return json.dumps(obj)
 

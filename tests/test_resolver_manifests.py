@@ -14,8 +14,8 @@ import yaml
 
 from fleet import models
 from fleet.secrets import resolver
-from tests.servers.vault_server import VaultServer
 from tests.fixtures.aws import MotoServer
+from tests.servers.vault_server import VaultServer
 
 DATA = Path(__file__).parent / "data" / "secrets"
 PROD = models.Cluster(name="prod", server="https://prod.example", labels={"env": "prod"})

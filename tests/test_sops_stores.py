@@ -72,8 +72,8 @@ def test_yaml_anchors_are_expanded_and_merge_key_kept_as_a_key() -> None:
 
 def test_yaml_nested_layout_matches_go_yaml_v3() -> None:
     text = (
-        "a:\n    b:\n        - x: 1\n          z:\n            - 2\n        - - nested\n    c: {}\n    d: []\n"
-    ).encode()
+        b"a:\n    b:\n        - x: 1\n          z:\n            - 2\n        - - nested\n    c: {}\n    d: []\n"
+    )
     assert yaml_store.emit(yaml_store.load(text)) == text
 
 

@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 import pytest
-from fleet.clusters import client
 
 from fleet import results
+from fleet.clusters import client
 from fleet.status import Reason
 
 KINDS = (("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("batch/v1", "Job"))

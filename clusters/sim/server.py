@@ -894,7 +894,7 @@ class SimServer:
             ca = state.get("tls") or {}
             self.tls_material = tls_mod.material(ca.get("caCert"), ca.get("caKey"), host=self.host)
         started = time.monotonic()
-        for index, item in enumerate(saved):
+        for item in saved:
             runtime.add_cluster(
                 str(item["name"]),
                 dict(item.get("labels") or {}),

@@ -214,7 +214,7 @@ def check_cluster(
         return result(Reachability.CREDENTIALS, error=redact.mask(str(exc)))
     except errors.FleetError as exc:
         return result(Reachability.ERROR, error=redact.mask(str(exc)))
-    except Exception as exc:  # an isolated cluster failure must never stop the others
+    except Exception as exc:  # noqa: BLE001 - an isolated cluster failure must never stop the others
         _log.debug("cluster check failed unexpectedly", exc_info=True, extra={"fields": {"cluster": cluster.name}})
         return result(Reachability.ERROR, error=f"{type(exc).__name__}")
     finally:

@@ -138,7 +138,7 @@ def _rule(
         raise errors.InputError(f"--{kind.value.replace('_', '-')} must not be empty")
     try:
         return sops.CryptRule(kind, value)
-    except Exception as exc:  # re.error
+    except Exception as exc:  # noqa: BLE001 - the regex engine's error, whichever engine compiles it
         raise errors.InputError(f"--{kind.value.replace('_', '-')}: invalid regular expression: {exc}") from None
 
 

@@ -87,7 +87,7 @@ def can_backquote(text: str) -> bool:
         code = ord(ch)
         if ch == "`" or code == 0xFEFF or 0xD800 <= code <= 0xDFFF:
             return False
-        if code < 0x20 and ch != "\t" or code == 0x7F:
+        if (code < 0x20 and ch != "\t") or code == 0x7F:
             return False
     return True
 
@@ -297,7 +297,7 @@ def sprintf(format_string: str, args: list[Any] | tuple[Any, ...]) -> str:
     if simple is not None and len(simple) - 1 == len(args):
         # Templates mostly use "%s-%s" style formats: one plain %s/%v/%d per argument.
         out = [simple[0]]
-        for arg, literal in zip(args, simple[1:]):
+        for arg, literal in zip(args, simple[1:], strict=False):
             kind = arg.__class__
             if kind is str:
                 out.append(arg)
@@ -357,7 +357,7 @@ def _simple_verbs_ok(format_string: str, args: list[Any] | tuple[Any, ...]) -> b
     entry = _SIMPLE_CACHE.get(format_string)
     if not entry:
         return False
-    return all(verb != "d" or arg.__class__ is int for verb, arg in zip(entry[1], args))
+    return all(verb != "d" or arg.__class__ is int for verb, arg in zip(entry[1], args, strict=False))
 
 
 class _Printer:

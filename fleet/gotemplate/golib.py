@@ -241,7 +241,7 @@ def json_string(text: str, escape_html: bool = True) -> str:
             out.append("\\\\")
         elif code < 0x20:
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or f"\\u{code:04x}")
-        elif escape_html and ch in "<>&" or code in (0x2028, 0x2029):
+        elif (escape_html and ch in "<>&") or code in (0x2028, 0x2029):
             out.append(f"\\u{code:04x}")
         elif 0xD800 <= code <= 0xDFFF:
             out.append("\\ufffd")

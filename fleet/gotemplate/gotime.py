@@ -241,7 +241,7 @@ def _tokens(layout: str) -> list[tuple[bool, str]]:
 
 def _zone_name(moment: dt.datetime) -> str:
     name = moment.tzname() or ""
-    if name and (name[0] in "+-" or name.startswith("UTC") and len(name) > 3):
+    if name and (name[0] in "+-" or (name.startswith("UTC") and len(name) > 3)):
         offset = moment.utcoffset() or dt.timedelta()
         minutes = int(offset.total_seconds() // 60)
         sign = "-" if minutes < 0 else "+"

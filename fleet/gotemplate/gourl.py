@@ -106,7 +106,7 @@ def _hostname(host: str) -> str:
         end = host.find("]")
         return host[1:end] if end >= 0 else host[1:]
     colon = host.rfind(":")
-    if colon >= 0 and host[colon + 1 :].isdigit() or host.endswith(":"):
+    if (colon >= 0 and host[colon + 1 :].isdigit()) or host.endswith(":"):
         return host[:colon]
     return host
 

@@ -735,7 +735,7 @@ def min_(first: Any, *rest: Any) -> int:
 
 
 def _go_max(a: float, b: float) -> float:
-    if math.isinf(a) and a > 0 or math.isinf(b) and b > 0:
+    if (math.isinf(a) and a > 0) or (math.isinf(b) and b > 0):
         return math.inf
     if math.isnan(a) or math.isnan(b):
         return math.nan
@@ -743,7 +743,7 @@ def _go_max(a: float, b: float) -> float:
 
 
 def _go_min(a: float, b: float) -> float:
-    if math.isinf(a) and a < 0 or math.isinf(b) and b < 0:
+    if (math.isinf(a) and a < 0) or (math.isinf(b) and b < 0):
         return -math.inf
     if math.isnan(a) or math.isnan(b):
         return math.nan

@@ -174,7 +174,7 @@ def check(obj: Mapping[str, Any] | None, *, config: HealthConfigLike | None = No
     group, kind = group_kind(obj)
     try:
         return lookup(group, kind, config)(obj)
-    except Exception as exc:  # a broken custom check or odd object must not abort the sync
+    except Exception as exc:  # noqa: BLE001 - a broken custom check or odd object must not abort the sync
         return HealthStatus(Health.UNKNOWN, f"health check for {kind} failed: {type(exc).__name__}: {exc}")
 
 

@@ -15,7 +15,7 @@ from fleet import health
 
 def _is_bad_waiting_reason(reason: str) -> bool:
     # ErrImagePull, CreateContainerConfigError, CrashLoopBackOff, ImagePullBackOff, ...
-    return reason.startswith("Err") or reason.endswith("Error") or reason.endswith("BackOff")
+    return reason.startswith("Err") or reason.endswith(("Error", "BackOff"))
 
 
 def _failure_message(ctr: Mapping[str, Any]) -> str:

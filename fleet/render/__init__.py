@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -423,7 +423,7 @@ def render_source(
     refs: Mapping[str, Path] | None = None,
     ref_revisions: Mapping[str, str] | None = None,
     cache: Any | None = None,
-    decrypt: Decryptor | None | bool = True,
+    decrypt: Decryptor | bool | None = True,
 ) -> list[dict[str, Any]]:
     """Render one source to manifests (plain dicts, in the tool's output order).
 
@@ -480,7 +480,7 @@ def render_sources(
     kube_version: str | None = None,
     api_versions: Sequence[str] = (),
     cache: Any | None = None,
-    decrypt: Decryptor | None | bool = True,
+    decrypt: Decryptor | bool | None = True,
 ) -> list[dict[str, Any]]:
     """Render ``spec.sources``: every source except ref-only ones, concatenated in order.
 
@@ -515,7 +515,7 @@ def _is_sops_encrypted(obj: Mapping[str, Any]) -> bool:
     return isinstance(meta, Mapping) and ("mac" in meta or "lastmodified" in meta)
 
 
-def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decrypt: Decryptor | None | bool) -> list[dict[str, Any]]:
+def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decrypt: Decryptor | bool | None) -> list[dict[str, Any]]:
     """Decrypt SOPS-encrypted objects (Flux does this per object after the build).
 
     Runs after the cache, so neither the in-memory nor the on-disk cache ever holds plaintext.

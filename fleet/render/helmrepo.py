@@ -776,7 +776,6 @@ __all__ = [
     "index_url",
     "parse_index",
     "repo_key",
-    "safe_url",
     "select_version",
 ]
 

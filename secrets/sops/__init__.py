@@ -21,7 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleet.secrets.sops import errors
-from fleet.secrets.sops.core import Decrypted, EncryptOptions, KeyGroupSpec, decrypt_document, encrypt_document
+from fleet.secrets.sops.core import (
+    Decrypted,
+    EncryptOptions,
+    KeyGroupSpec,
+    decrypt_document,
+    encrypt_document,
+)
 from fleet.secrets.sops.errors import (
     DecryptionError,
     EncryptionError,
@@ -40,8 +46,8 @@ from fleet.secrets.sops.tree import CryptRule, RuleKind
 
 __all__ = [
     "CryptRule",
-    "DecryptionError",
     "Decrypted",
+    "DecryptionError",
     "EncryptOptions",
     "EncryptionError",
     "Format",

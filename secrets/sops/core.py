@@ -327,7 +327,7 @@ def wrap_data_key(
             f"the Shamir threshold must be between 2 and the number of key groups ({len(specs)}), got {threshold}"
         )
     shares = shamir.split(data_key, len(specs), threshold)
-    return [_wrap(spec, share, keyring, options, index) for index, (spec, share) in enumerate(zip(specs, shares))], threshold
+    return [_wrap(spec, share, keyring, options, index) for index, (spec, share) in enumerate(zip(specs, shares, strict=False))], threshold
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,7 @@ class Metadata(BaseModel):
 
     def all_keys(self) -> Iterator[tuple[int, MasterKey]]:
         for index, group in enumerate(self.groups()):
-            for key in group.keys():
+            for key in group.keys():  # noqa: SIM118 - KeyGroup.keys() lists its keys; it is not a dict
                 yield index, key
 
 
@@ -323,7 +323,7 @@ def validate(raw: tree.Branch, *, file: str | None = None) -> Metadata:
         raise errors.MetadataError("no keys found in file", file=file, field="sops")
     try:
         metadata.crypt_rule()
-    except Exception as exc:  # re.error: a regex Python cannot compile
+    except Exception as exc:  # noqa: BLE001 - the regex engine's error: a regex it cannot compile
         raise errors.MetadataError(f"invalid crypt rule: {exc}", file=file, field="sops") from None
     return metadata
 

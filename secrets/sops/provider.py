@@ -28,7 +28,6 @@ from typing import Any
 from fleet.secrets import providers, refs
 from fleet.secrets.sops import core, errors, keys, stores, tree
 
-
 SHIPPED_PARAM = "shipped"  # ?shipped=<sha256 of the encrypted file>: its bytes came with the work
 
 # Content-addressed, so files of different Applications and clusters never collide; ciphertext only.

@@ -772,7 +772,7 @@ class VaultServer:
             if method == "DELETE":
                 ns.mounts.pop(mount, None)
                 return 204, None
-        if rest.startswith("policies/acl/") or rest.startswith("policy/"):
+        if rest.startswith(("policies/acl/", "policy/")):
             name = rest.split("/", 2)[-1] if rest.startswith("policies/acl/") else rest[len("policy/") :]
             if method in ("POST", "PUT"):
                 ns.policies[name] = parse_policy(body.get("policy", body.get("rules", "")))
@@ -1056,7 +1056,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         status, answer = self.server_state.handle(self.command, self.path, headers, body)
         data = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(204 if answer is None and status == 200 else status)

@@ -51,7 +51,7 @@ def flatten(branch: tree.Branch, prefix: str = "") -> tree.Branch:
 
 
 class _Node:
-    __slots__ = ("value", "has_value", "subkeys", "indices")
+    __slots__ = ("has_value", "indices", "subkeys", "value")
 
     def __init__(self) -> None:
         self.value: Any = None

@@ -42,7 +42,7 @@ def load(data: bytes, *, file: str | None = None) -> list[tree.Branch]:
     except UnicodeDecodeError:
         raise errors.FormatError("could not unmarshal input data: the file is not valid UTF-8", file=file) from None
     try:
-        value, end = _DECODER.raw_decode(text.lstrip())
+        value, _end = _DECODER.raw_decode(text.lstrip())
     except json.JSONDecodeError as exc:
         raise errors.FormatError(
             f"could not unmarshal input data: {exc.msg} (line {exc.lineno}, column {exc.colno})", file=file

@@ -402,7 +402,7 @@ def load(data: bytes, *, file: str | None = None) -> list[tree.Branch]:
 
 # -- writing -----------------------------------------------------------------------------------
 
-_OLD_BOOLS = frozenset("y Y yes Yes YES on On ON n N no No NO off Off OFF".split())
+_OLD_BOOLS = frozenset(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"])
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _BREAKS = "\r\n\x85\u2028\u2029"
 
