@@ -1,0 +1,56 @@
+"""Benchmark: how long `fleet --help` and `fleet generate --help` take to start, against
+`python -c pass` (the interpreter alone) measured in the same run.
+
+Each command runs REPEAT times in a fresh process; the best time counts (the least disturbed by
+other work on the machine). Prints absolute times, the ratio to the interpreter's own start, and
+whether `fleet --help` stays under 0.3 s. `kubectl --help` is shown too when kubectl is on PATH.
+Run: ``.venv/bin/python benchmarks/bench_startup.py [--repeat 15]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BUDGET = 0.3  # seconds for `fleet --help` (the issue's target)
+
+
+def best_of(command: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    repeat = parser.parse_args().repeat
+    script = Path(sys.executable).parent / "fleet"  # the console script pip installed
+    fleet = [str(script)] if script.exists() else [sys.executable, "-m", "fleet"]
+    cases = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "fleet --help": [*fleet, "--help"],
+        "fleet generate --help": [*fleet, "generate", "--help"],
+    }
+    if shutil.which("kubectl"):
+        cases["kubectl --help"] = ["kubectl", "--help"]
+    measured = {name: best_of(command, repeat) for name, command in cases.items()}
+    baseline = measured["python -c pass"]
+    print(f"best of {repeat} runs each")
+    print(f"{'command':<24} {'seconds':>8} {'x python':>9}")
+    for name, seconds in measured.items():
+        print(f"{name:<24} {seconds:>8.3f} {seconds / baseline:>8.1f}x")
+    within = measured["fleet --help"] < BUDGET
+    print(f"fleet --help under {BUDGET} s: {'yes' if within else 'NO'} ({measured['fleet --help']:.3f} s)")
+    return 0 if within else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
