@@ -24,7 +24,6 @@ import shutil
 import stat
 import subprocess
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,7 +31,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
-from fleet import errors, log, redact
+from fleet import clocks, errors, log, redact
 
 _log = log.get_logger(__name__)
 
@@ -791,6 +790,7 @@ class RepoCache:
         max_age: seconds after which a branch or tag revision triggers a fetch (a commit SHA
             already present never does). If the fetch fails, a revision known locally is used.
         repo_map: ``{URL: local directory}`` read instead of the remote (the working tree).
+        clock: how old a mirror or a resolved revision is (default: the process's clock).
     """
 
     def __init__(
@@ -799,9 +799,11 @@ class RepoCache:
         *,
         max_age: float = DEFAULT_MAX_AGE,
         repo_map: Mapping[str, str | Path] | None = None,
+        clock: clocks.Clock | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else cache_root()
         self.max_age = max_age
+        self.clock = clock or clocks.current()
         self.repo_map = {normalize_url(k): Path(v) for k, v in (repo_map or {}).items()}
         self._lock = threading.Lock()
         self._url_locks: dict[str, threading.Lock] = {}
@@ -838,12 +840,12 @@ class RepoCache:
         with self._url_lock(key):
             cached = self._resolved.get((key, revision))
             if cached is not None and (
-                _FULL_SHA.match(revision) or time.monotonic() - cached[1] < self.max_age
+                _FULL_SHA.match(revision) or self.clock.monotonic() - cached[1] < self.max_age
             ):
                 sha = cached[0]
             else:
                 sha = self._resolve(self._repo(url), url, revision)
-                self._resolved[(key, revision)] = (sha, time.monotonic())
+                self._resolved[(key, revision)] = (sha, self.clock.monotonic())
             source = self._sources.get((key, sha))
             if source is None:
                 source = self._sources[(key, sha)] = TreeSource(
@@ -917,7 +919,9 @@ class RepoCache:
 
     def _resolve(self, repo: git.Repo, url: str, revision: str) -> str:
         local = _rev_parse(repo, revision)
-        if local is not None and (_FULL_SHA.match(revision) or _age(Path(repo.git_dir)) < self.max_age):
+        if local is not None and (
+            _FULL_SHA.match(revision) or _age(Path(repo.git_dir), now=self.clock.time()) < self.max_age
+        ):
             return local
         try:
             self._fetch(repo, url)
@@ -966,9 +970,10 @@ def _touch(path: Path) -> None:
     (path / "fleet-fetched").touch()
 
 
-def _age(path: Path) -> float:
+def _age(path: Path, *, now: float) -> float:
+    """Seconds since the mirror at ``path`` was last fetched (``now``: wall-clock seconds)."""
     try:
-        return time.time() - (path / "fleet-fetched").stat().st_mtime
+        return now - (path / "fleet-fetched").stat().st_mtime
     except OSError:
         return float("inf")
 

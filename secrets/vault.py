@@ -30,7 +30,6 @@ import base64
 import binascii
 import os
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,7 +40,7 @@ import hvac
 import hvac.exceptions
 import requests
 
-from fleet import log, redact
+from fleet import clocks, log, redact
 from fleet.secrets import providers, refs
 
 logger = log.get_logger(__name__)
@@ -138,8 +137,9 @@ class ClientConfig:
 class _Session:
     """One hvac client and its token's lifetime (renewal and re-login)."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, clock: clocks.Clock) -> None:
         self.config = config
+        self.clock = clock  # when the token runs out, and when to renew it
         verify: bool | str = not config.skip_verify
         if config.ca_cert and not config.skip_verify:
             verify = config.ca_cert
@@ -227,7 +227,7 @@ class _Session:
 
     def _lifetime(self, remaining: float, creation_ttl: float, renewable: bool) -> None:
         self.token_ttl = creation_ttl
-        self.expires_at = time.monotonic() + remaining if remaining > 0 else None
+        self.expires_at = self.clock.monotonic() + remaining if remaining > 0 else None
         self.renewable = renewable
 
     # -- keeping the token alive --------------------------------------------------------------
@@ -240,7 +240,7 @@ class _Session:
                 return
             if self.expires_at is None:
                 return
-            remaining = self.expires_at - time.monotonic()
+            remaining = self.expires_at - self.clock.monotonic()
             if remaining > self.token_ttl * RENEW_FRACTION:
                 return
             if self.renewable:  # even when our clock says it ran out: Vault's TTLs are whole seconds
@@ -252,7 +252,7 @@ class _Session:
                     raise _translate(exc, ref, self, action="renew the token") from None
                 if auth is not None:
                     self.renewals += 1
-                    self.expires_at = time.monotonic() + float(auth.get("lease_duration") or 0)
+                    self.expires_at = self.clock.monotonic() + float(auth.get("lease_duration") or 0)
                     logger.debug("renewed the Vault token", extra={"fields": {"vault": self.config.address}})
                     if float(auth.get("lease_duration") or 0) > self.token_ttl * RENEW_FRACTION:
                         return
@@ -411,10 +411,15 @@ def _decode(value: Any, ref: refs.Ref, key: str) -> Any:
 
 
 class VaultProvider:
-    """``ref+vault://``: one hvac session per (address, namespace, auth); sessions are not pickled."""
+    """``ref+vault://``: one hvac session per (address, namespace, auth); sessions are not pickled.
 
-    def __init__(self, settings: providers.Settings | None = None) -> None:
+    Parameters:
+        clock: when tokens run out and are renewed (default: the process's clock, fleet.clock).
+    """
+
+    def __init__(self, settings: providers.Settings | None = None, *, clock: clocks.Clock | None = None) -> None:
         self.settings = settings or providers.Settings()
+        self.clock = clock or clocks.current()
         self._sessions: dict[ClientConfig, _Session] = {}
         self._lock = threading.Lock()
 
@@ -429,7 +434,7 @@ class VaultProvider:
         with self._lock:
             found = self._sessions.get(config)
             if found is None:
-                found = self._sessions[config] = _Session(config)
+                found = self._sessions[config] = _Session(config, self.clock)
         return found
 
     # -- Provider -------------------------------------------------------------------------------

@@ -161,8 +161,20 @@ def test_a_bad_update_leaves_the_old_pods_serving(sim: SimServer) -> None:
         lambda d: condition(d, "Progressing").get("reason") == "NewReplicaSetAvailable",
     )
     sim.apply_object("c001", deployment("keep", image="nginx:bad"))
-    time.sleep(0.5)
-    current = sim.get_object("c001", "apps/v1", "Deployment", "default", "keep")
+
+    def new_pods_stuck_pulling() -> int:
+        pods = sim.objects("c001", kind="Pod", namespace="default")
+        states = [((p.get("status") or {}).get("containerStatuses") or [{}])[0].get("state", {}) for p in pods]
+        return sum(1 for s in states if s.get("waiting", {}).get("reason") == "ImagePullBackOff")
+
+    # Wait until the update is as far as it can get (two new pods that never start, and the
+    # Deployment's status says so) instead of sleeping a while and hoping it got there.
+    wait_for(new_pods_stuck_pulling, lambda stuck: stuck == 2)
+    current = wait_for(
+        getter(sim, "apps/v1", "Deployment", "keep"),
+        lambda d: d["status"].get("observedGeneration") == d["metadata"]["generation"]
+        and d["status"].get("replicas") == 4,
+    )
     assert condition(current, "Available")["status"] == "True"
     assert current["status"]["availableReplicas"] == 2 and current["status"]["updatedReplicas"] == 2
     assert current["status"]["replicas"] == 4  # old and new side by side: health says Progressing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +95,12 @@ def test_a_foreground_delete_keeps_the_owner_until_dependents_are_gone(sim: SimS
         lambda p: p["metadata"].setdefault("finalizers", []).append("example.com/hold"),
     )
     sim.delete_object("c001", "apps/v1", "Deployment", "default", "fg", propagation="Foreground")
-    time.sleep(0.3)
+    # The deletion has reached the held pod (it is terminating, kept by its finalizer): from
+    # then on only that finalizer keeps the owner, so the owner must still be there.
+    wait_for(
+        lambda: sim.get_object("c001", "v1", "Pod", "default", pod["metadata"]["name"]),
+        lambda p: p is not None and "deletionTimestamp" in p["metadata"],
+    )
     owner = sim.get_object("c001", "apps/v1", "Deployment", "default", "fg")
     assert owner is not None and "foregroundDeletion" in owner["metadata"]["finalizers"]
     sim.edit_object(

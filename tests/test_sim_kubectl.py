@@ -196,6 +196,7 @@ def test_kubectl_get_watch_streams_changes_until_its_timeout(
     kubectl("apply", "--server-side", "-f", "-", stdin=_manifest("watch"))
     config = tmp_path / "kubeconfig"
     tls_sim.write_kubeconfig(config)
+    watches_before = tls_sim.request_counts("c001")["verbs"].get("watch", 0)
     proc = subprocess.Popen(
         [
             str(KUBECTL),
@@ -219,7 +220,11 @@ def test_kubectl_get_watch_streams_changes_until_its_timeout(
         text=True,
     )
     try:
-        time.sleep(1.0)
+        # Change the namespace only once kubectl's watch is open (the server has counted it).
+        deadline = time.monotonic() + 20
+        while tls_sim.request_counts("c001")["verbs"].get("watch", 0) == watches_before:
+            assert proc.poll() is None and time.monotonic() < deadline, "kubectl never started watching"
+            time.sleep(0.02)
         tls_sim.apply_object(
             "c001",
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "watch"}},

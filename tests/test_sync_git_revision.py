@@ -1,14 +1,15 @@
 """A fleet given as a git repository is read at --revision (branch, tag or commit) through the git
 mirror cache; the run records the resolved commit, and a commit pushed later is picked up by the
-next run."""
+next run (once the mirror is older than its max age: the test moves fleet.clocks forward)."""
 
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 
+from fleet import clocks
+from tests.clocks import ManualClock
 from tests.fixtures.sync import DATA, REPO_URL
 
 
@@ -60,8 +61,10 @@ def test_a_new_commit_is_applied_by_the_next_run(git_fleet) -> None:
     assert sync_git(env, repo, "--revision", "main").exit_code == 0
     text = (repo.path / "apps/web/configmap.yaml").read_text().replace("greeting: hello", "greeting: salut")
     sha = repo.commit("say salut", {"apps/web/configmap.yaml": text})
-    time.sleep(2.1)  # older than the mirror's max age: the next run fetches
-    run = sync_git(env, repo, "--revision", "main")
+    later = ManualClock()
+    later.advance(2.1)  # older than the mirror's max age (2 s): the next run fetches
+    with clocks.installed(later):
+        run = sync_git(env, repo, "--revision", "main")
     assert run.exit_code == 0, run.stderr
     assert run.run_result.revision == sha and greeting(env) == "salut"
 

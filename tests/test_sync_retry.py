@@ -1,13 +1,16 @@
 """syncPolicy.retry: a sync that failed for a reason a retry may fix is tried again after the
-backoff (here the destination namespace appears meanwhile); without retry it fails at once."""
+backoff (here the destination namespace appears meanwhile); without retry it fails at once.
+
+The worker waits through fleet.clocks: the test's clock records the backoff and creates the
+namespace "during" it instead of racing a thread against real seconds."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
+from fleet import clocks
 from fleet.status import Reason
+from tests.clocks import ManualClock
 
 RETRY = {"limit": 3, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "4s"}}
 
@@ -30,9 +33,13 @@ def app_without_namespace(retry: dict | None) -> dict:
 
 
 @pytest.mark.parametrize(
-    "retry, attempts, ok", [(RETRY, 2, True), (None, 1, False)], ids=["with-retry", "without"]
+    "retry, attempts, ok, backoff",
+    [(RETRY, 2, True, [1.0]), (None, 1, False, [])],
+    ids=["with-retry", "without"],
 )
-def test_a_failed_sync_is_retried_with_backoff(make_fleet, retry, attempts: int, ok: bool) -> None:
+def test_a_failed_sync_is_retried_with_backoff(
+    make_fleet, retry, attempts: int, ok: bool, backoff: list[float]
+) -> None:
     env = make_fleet("basic", clusters=1)
     env.write("late.yaml", app_without_namespace(retry))
     env.write(
@@ -40,25 +47,15 @@ def test_a_failed_sync_is_retried_with_backoff(make_fleet, retry, attempts: int,
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}, "data": {"a": "b"}},
     )
 
-    env.sim.reset_counts()
-    done = threading.Event()
+    def create_namespace_meanwhile(_seconds: float) -> None:
+        env.sim.apply_object("c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}})
 
-    def create_namespace_after_the_first_failure() -> None:
-        # The namespace appears once the first attempt has failed (the simulator answered 404),
-        # however long the sync took to get there: no fixed sleep to race against.
-        while not done.is_set():
-            if env.sim.request_counts("c001")["codes"].get("404"):
-                env.sim.apply_object("c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}})
-                return
-            done.wait(0.01)
-
-    creator = threading.Thread(target=create_namespace_after_the_first_failure, daemon=True)
-    creator.start()
-    run = env.sync("--app", "late")
-    done.set()
-    creator.join()
+    clock = ManualClock(during_sleep=create_namespace_meanwhile)
+    with clocks.installed(clock):
+        run = env.sync("--app", "late")
     app = run.app("c001", "late")
     assert app.attempts == attempts
+    assert clock.slept == backoff  # the first backoff is spec.syncPolicy.retry.backoff.duration
     assert app.ok is ok
     if ok:
         assert run.exit_code == 0 and env.names("c001", "later", "ConfigMap") == ["late"]

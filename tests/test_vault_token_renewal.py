@@ -3,12 +3,12 @@ half of its TTL is left, and AppRole / Kubernetes sessions log in again once the
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from fleet.secrets import resolver
+from fleet.secrets import resolver, vault
+from tests.clocks import ManualClock
 from tests.servers.vault_server import VaultServer
 
 REF = "ref+vault://secret/data/app/db#/password"
@@ -25,14 +25,19 @@ def test_a_short_lived_token_is_renewed_and_outlives_its_first_ttl(
     app: VaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VAULT_TOKEN", app.create_token(policies=["app"], ttl=2, renewable=True))
-    resolve_with = resolver.Resolver()  # long-running: one session across runs
-    started = time.monotonic()
+    clock = ManualClock()  # the client's clock; the server's moves with it (app.advance)
+
+    def later(seconds: float) -> None:
+        clock.advance(seconds)
+        app.advance(seconds)
+
+    resolve_with = resolver.Resolver(providers={"vault": vault.VaultProvider(clock=clock)})  # one session
     assert resolve_with.for_cluster(None).resolve_string(REF) == "pw"
     assert app.request_count("auth/token/renew-self") == 0
-    time.sleep(1.2)  # less than half of the 2 s TTL left
+    later(1.2)  # less than half of the 2 s TTL left
     assert resolve_with.for_cluster(None).resolve_string(REF) == "pw"
     assert app.request_count("auth/token/renew-self") == 1
-    time.sleep(max(0.0, 2.3 - (time.monotonic() - started)))  # past the token's first expiry
+    later(1.1)  # past the token's first expiry
     assert resolve_with.for_cluster(None).resolve_string(REF) == "pw"
     assert app.request_count("auth/token/renew-self") == 2
     assert all(r.status == 200 for r in app.requests if r.path == "secret/data/app/db")

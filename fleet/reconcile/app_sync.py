@@ -211,7 +211,7 @@ class AppSync:
                     }
                 },
             )
-            time.sleep(delay)
+            self.session.clock.sleep(delay)
             attempt += 1
             try:
                 self.session.refresh(self._refs_to_refresh())
@@ -583,7 +583,7 @@ class AppSync:
         interval = self.settings.poll_interval
         while self.api.get(api_version, item.ref.kind, item.ref.name, item.ref.namespace or None) is not None:
             self.session.check_time(f"recreating hook {item.ref}")
-            time.sleep(interval)
+            self.session.clock.sleep(interval)
             interval = min(1.0, interval * 2)
 
     def _wait(
@@ -592,7 +592,7 @@ class AppSync:
         """Wait until every object of the step is healthy (hooks: complete), or fail the step."""
         if not items:
             return
-        deadline = time.monotonic() + self.settings.health_timeout
+        deadline = self.session.clock.monotonic() + self.settings.health_timeout
         if self.session.deadline is not None:
             deadline = min(deadline, self.session.deadline)
         interval = self.settings.poll_interval
@@ -602,12 +602,12 @@ class AppSync:
             degraded = [i for i in items if statuses[i.ref].status is health.Health.DEGRADED]
             if degraded or not pending:
                 break
-            if time.monotonic() + interval > deadline:
+            if self.session.clock.monotonic() + interval > deadline:
                 names = ", ".join(str(i.ref) for i in pending[:5])
                 raise failures.StepFailed(
                     Reason.TIMEOUT, f"not healthy within {self.settings.health_timeout:g}s: {names}"
                 )
-            time.sleep(interval)
+            self.session.clock.sleep(interval)
             interval = min(1.0, interval * 2)
             for item in pending:
                 api_version = str(item.obj.get("apiVersion"))

@@ -231,7 +231,7 @@ class _AppDelete:
         """Wait until the deleted objects of a wave are gone (finalizers, foreground deletion)."""
         if not items:
             return
-        deadline = time.monotonic() + self.session.settings.health_timeout
+        deadline = self.session.clock.monotonic() + self.session.settings.health_timeout
         interval = self.session.settings.poll_interval
         pending = list(items)
         while pending:
@@ -249,13 +249,13 @@ class _AppDelete:
             pending = still
             if not pending:
                 return
-            if time.monotonic() + interval > deadline:
+            if self.session.clock.monotonic() + interval > deadline:
                 names = ", ".join(str(i.ref) for i in pending[:5])
                 raise failures.StepFailed(
                     Reason.TIMEOUT, f"not deleted within {self.session.settings.health_timeout:g}s: {names}"
                 )
             self.session.check_time("waiting for deletion")
-            time.sleep(interval)
+            self.session.clock.sleep(interval)
             interval = min(1.0, interval * 2)
 
     def _drop_inventory(self) -> None:

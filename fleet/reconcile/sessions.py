@@ -11,11 +11,10 @@ current as they write.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from fleet import errors, inventory
+from fleet import clocks, errors, inventory
 from fleet.clusters import client
 from fleet.reconcile import failures, units
 
@@ -59,6 +58,7 @@ class Session:
         self.cluster = work.cluster
         self.api = api
         self.deadline = deadline
+        self.clock = clocks.current()  # every wait of the worker (backoff, health polls) goes through it
         self.live: dict[Ref, dict[str, Any]] = {}
         self.inventories: dict[str, inventory.Inventory] = {}
         self.inventory_objects: dict[str, dict[str, Any]] = {}
@@ -73,7 +73,7 @@ class Session:
     def remaining(self) -> float:
         if self.deadline is None:
             return float("inf")
-        return self.deadline - time.monotonic()
+        return self.deadline - self.clock.monotonic()
 
     def check_time(self, what: str) -> None:
         if self.remaining() <= 0:
