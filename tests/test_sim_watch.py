@@ -20,8 +20,18 @@ def core(kube_client: Callable[[str], Any]) -> client.CoreV1Api:
     return client.CoreV1Api(kube_client("c001"))
 
 
-def _later(delay: float, action: Callable[[], Any]) -> threading.Thread:
-    thread = threading.Thread(target=lambda: (time.sleep(delay), action()))
+def _once_watching(sim: SimServer, action: Callable[[], Any]) -> threading.Thread:
+    """Run ``action`` in a thread as soon as the simulator has received one more watch request
+    (the watch the test opens next), instead of after a guessed delay."""
+    before = sim.request_counts("c001")["verbs"].get("watch", 0)
+
+    def when_open() -> None:
+        deadline = time.monotonic() + 10
+        while sim.request_counts("c001")["verbs"].get("watch", 0) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        action()
+
+    thread = threading.Thread(target=when_open)
     thread.start()
     return thread
 
@@ -36,7 +46,7 @@ def test_a_watch_sends_current_objects_then_changes_until_its_timeout(
         core.patch_namespaced_config_map("after", "default", {"data": {"a": "1"}})
         core.delete_namespaced_config_map("before", "default")
 
-    thread = _later(0.3, changes)
+    thread = _once_watching(sim, changes)
     started = time.monotonic()
     seen = [
         (e["type"], e["object"].metadata.name)
@@ -100,9 +110,8 @@ def test_send_initial_events_ends_with_a_bookmark(sim: SimServer, core: client.C
 def test_a_field_selector_watches_one_object(sim: SimServer, core: client.CoreV1Api) -> None:
     for name in ("a", "b"):
         core.create_namespaced_config_map("default", {"metadata": {"name": name}})
-    thread = _later(
-        0.2,
-        lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}}) for n in ("a", "b")],
+    thread = _once_watching(
+        sim, lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}}) for n in ("a", "b")]
     )
     seen = [
         (e["type"], e["object"].metadata.name)
@@ -120,7 +129,7 @@ def test_stopping_the_server_ends_open_watches(sim_factory: Callable[..., SimSer
     configuration.host = sim.url_for("c001")
     configuration.api_key = {"authorization": f"Bearer {sim.token_for('c001')}"}
     core = client.CoreV1Api(client.ApiClient(configuration))
-    _later(0.3, sim.stop)
+    _once_watching(sim, sim.stop)
     started = time.monotonic()
     events = list(watch.Watch().stream(core.list_namespace, timeout_seconds=30))
     assert len(events) == 4 and time.monotonic() - started < 10

@@ -6,7 +6,6 @@ hook; a failed PreSync hook stops the sync and runs the SyncFail hook."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -16,16 +15,38 @@ from fleet.clusters import client
 from fleet.status import Reason
 
 KINDS = (("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("batch/v1", "Job"))
+MARKERS = "recorder-markers"  # the namespace of the Recorder's own marker objects
+
+
+def marker(api_version: str, kind: str, name: str) -> dict[str, Any]:
+    """The smallest object of ``kind`` the Recorder's watches see (label managed-by=fleet)."""
+    meta = {"name": name, "namespace": MARKERS, "labels": {"app.kubernetes.io/managed-by": "fleet"}}
+    pod = {"metadata": {"labels": {"marker": name}}, "spec": {"containers": [{"name": "m", "image": "busybox"}]}}
+    if kind == "ConfigMap":
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta}
+    if kind == "Deployment":
+        spec = {"replicas": 0, "selector": {"matchLabels": {"marker": name}}, "template": pod}
+        return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
+    pod["spec"]["restartPolicy"] = "Never"
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": {"template": pod}}
 
 
 class Recorder:
-    """Watch events of a few kinds in one namespace, in resourceVersion order."""
+    """Watch events of a few kinds in one namespace, in resourceVersion order.
+
+    ``ordered()`` first makes sure every stream has delivered what happened so far: it creates a
+    marker object of each kind (in a namespace of its own) and waits until each stream has
+    brought its marker, which the server sends after every earlier event of that kind.
+    """
 
     def __init__(self, env, cluster: str, namespace: str) -> None:
         self.events: list[dict[str, Any]] = []
         self.api = client.connect(next(c for c in env.sim.clusters() if c.name == cluster))
         self.namespace = namespace
-        self._lock = threading.Lock()
+        self.markers_seen: set[tuple[str, str]] = set()
+        self.markers_made = 0
+        self._arrived = threading.Condition()
+        self.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MARKERS}})
         self.ready = threading.Barrier(len(KINDS) + 1)
         for api_version, kind in KINDS:
             threading.Thread(target=self._watch, args=(api_version, kind), daemon=True).start()
@@ -41,24 +62,32 @@ class Recorder:
         try:
             for event in stream:
                 obj = event["object"]
-                if obj["metadata"].get("namespace") != self.namespace:
-                    continue
-                with self._lock:
-                    self.events.append(
-                        {
-                            "type": event["type"],
-                            "kind": kind,
-                            "name": obj["metadata"]["name"],
-                            "rv": int(obj["metadata"]["resourceVersion"]),
-                            "obj": obj,
-                        }
-                    )
+                with self._arrived:
+                    if obj["metadata"].get("namespace") == MARKERS:
+                        self.markers_seen.add((kind, obj["metadata"]["name"]))
+                    elif obj["metadata"].get("namespace") == self.namespace:
+                        self.events.append(
+                            {
+                                "type": event["type"],
+                                "kind": kind,
+                                "name": obj["metadata"]["name"],
+                                "rv": int(obj["metadata"]["resourceVersion"]),
+                                "obj": obj,
+                            }
+                        )
+                    self._arrived.notify_all()
         except Exception:  # noqa: BLE001 - the simulator stopping ends the stream
             return
 
     def ordered(self) -> list[dict[str, Any]]:
-        time.sleep(0.3)  # let the last events arrive
-        with self._lock:
+        self.markers_made += 1
+        name = f"marker-{self.markers_made}"
+        for api_version, kind in KINDS:
+            self.api.create(marker(api_version, kind, name))
+        with self._arrived:
+            assert self._arrived.wait_for(
+                lambda: all((kind, name) in self.markers_seen for _, kind in KINDS), timeout=10
+            ), "a watch stream fell behind"
             return sorted(self.events, key=lambda e: e["rv"])
 
     def first(self, kind: str, name: str, type_: str = "ADDED") -> int:
