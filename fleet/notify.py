@@ -887,7 +887,7 @@ def _check_reference(text: str, *, where: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Settings:
+class NotifySettings:
     """Where and when to notify (the ``--notify-*`` flags). URLs never appear in a repr."""
 
     webhooks: tuple[str, ...] = dataclasses.field(default=(), repr=False)
@@ -907,8 +907,8 @@ class Settings:
         on: str | None = None,
         include_diffs: bool = False,
         transport: Transport | None = None,
-    ) -> Settings | None:
-        """Settings from the CLI flags, validated (InputError naming the flag, never a URL);
+    ) -> NotifySettings | None:
+        """NotifySettings from the CLI flags, validated (InputError naming the flag, never a URL);
         None when no target is given."""
         hooks = tuple(w.strip() for w in webhooks or ())
         slacks = tuple(s.strip() for s in slack or ())
@@ -964,7 +964,7 @@ class Outcome:
 
 def after_run(
     run: results.RunResult,
-    settings: Settings,
+    settings: NotifySettings,
     *,
     state_dir: str | os.PathLike[str] | None = None,
     resolver: Any = None,
@@ -1001,7 +1001,7 @@ def after_run(
 
 
 def _deliver(
-    target: Target, note: Notification, *, settings: Settings, resolver: Any, fields: dict[str, Any]
+    target: Target, note: Notification, *, settings: NotifySettings, resolver: Any, fields: dict[str, Any]
 ) -> Delivery:
     where = {**fields, "target": target.kind.value}
     try:
@@ -1050,8 +1050,8 @@ __all__ = [
     "MarkdownTarget",
     "Notification",
     "NotifyOn",
+    "NotifySettings",
     "Outcome",
-    "Settings",
     "SlackTarget",
     "Target",
     "TargetKind",

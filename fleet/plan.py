@@ -88,8 +88,9 @@ class HookDeletePolicy(StrEnum):
     BEFORE_HOOK_CREATION = "BeforeHookCreation"  # just before a new copy is created (the default)
 
 
-class PropagationPolicy(StrEnum):
-    """Deletion propagation used by prune (``PrunePropagationPolicy``)."""
+class PrunePropagation(StrEnum):
+    """Argo CD's ``PrunePropagationPolicy`` sync option: how prune deletes (lower case, as Argo CD
+    writes it; the API's DeleteOptions spelling is ``fleet.clusters.client.PropagationPolicy``)."""
 
     FOREGROUND = "foreground"  # owner deleted after its dependents (the default, as Argo CD)
     BACKGROUND = "background"  # owner deleted at once, dependents by the garbage collector
@@ -203,7 +204,7 @@ class SyncOptions:
     apply_out_of_sync_only: bool | None = None
     fail_on_shared_resource: bool | None = None
     respect_ignore_differences: bool | None = None
-    prune_propagation_policy: PropagationPolicy | None = None
+    prune_propagation_policy: PrunePropagation | None = None
     validate: bool | None = None
     skip_dry_run_on_missing_resource: bool | None = None
     delete: bool | None = None
@@ -213,8 +214,8 @@ class SyncOptions:
         return default if value is None else bool(value)
 
     @property
-    def propagation_policy(self) -> PropagationPolicy:
-        return self.prune_propagation_policy or PropagationPolicy.FOREGROUND
+    def propagation_policy(self) -> PrunePropagation:
+        return self.prune_propagation_policy or PrunePropagation.FOREGROUND
 
 
 _OPTION_FIELDS = {
@@ -261,7 +262,7 @@ def parse_sync_options(items: Iterable[str] | str | None, *, where: str = "syncP
             raise errors.InputError(f"sync option {text!r} needs a value ({key}=true)", field=where)
         if attr == "prune_propagation_policy":
             try:
-                values[attr] = PropagationPolicy(value.lower())
+                values[attr] = PrunePropagation(value.lower())
             except ValueError as exc:
                 raise errors.InputError(
                     f"{key}={value!r}: want foreground, background or orphan", field=where

@@ -146,7 +146,7 @@ class SyncRequest:
     resolver_key: str = ""
     secrets_generation: int = 0
     # Notifications after the run is recorded (``--notify-*``; None: none). Never changes the result.
-    notify: notify.Settings | None = None
+    notify: notify.NotifySettings | None = None
     # Health checks from Argo CD and Flux (``--resource-customizations``, ``--argocd-cm``,
     # ``--health-exprs``): local paths, winning over the fleet's own fleet.yaml (fleet.health.config).
     resource_customizations: tuple[str, ...] = ()
@@ -169,7 +169,7 @@ class RunPlan:
     driver_results: dict[Key, results.AppResult]  # Applications that failed before the fan-out
     errors: list[str]
     application_count: int
-    settings: reconcile.Settings = field(default_factory=reconcile.Settings)
+    settings: reconcile.WorkerSettings = field(default_factory=reconcile.WorkerSettings)
     resolver: Any = None
     schedule: rollout.Schedule = field(default_factory=rollout.Schedule)
     notes: list[str] = field(default_factory=list)
@@ -475,8 +475,8 @@ def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) 
 
 def settings_for(
     request: SyncRequest, started_at: float, *, health: health_config.HealthConfig | None = None
-) -> reconcile.Settings:
-    return reconcile.Settings(
+) -> reconcile.WorkerSettings:
+    return reconcile.WorkerSettings(
         kind=request.kind,
         prune=True if request.prune else None,
         app_concurrency=request.app_concurrency,

@@ -7,7 +7,7 @@ apply. vals' scheme name (``awssecrets``) and semantics are kept:
   secret (``SecretBinary``, usable as a whole value in a Secret's ``data``);
 - with ``#/a/b`` the secret is parsed as YAML or JSON and the key path is selected.
 
-Query parameters (each overriding ``Settings.options["awssecrets"]``, then the environment):
+Query parameters (each overriding ``ProviderSettings.options["awssecrets"]``, then the environment):
 ``region`` (else the ARN's region, ``AWS_REGION``, ``AWS_DEFAULT_REGION``), ``profile``
 (``AWS_PROFILE``), ``role_arn`` (assumed through STS), ``version_id``, ``version_stage``
 (``AWSCURRENT`` by default, ``AWSPREVIOUS`` or a custom label). Credentials come from boto3's
@@ -76,8 +76,8 @@ def _region_of_arn(path: str) -> str | None:
 class SecretsManagerProvider:
     """``ref+awssecrets://``: one boto3 client per (region, profile, role, endpoint); not pickled."""
 
-    def __init__(self, settings: providers.Settings | None = None) -> None:
-        self.settings = settings or providers.Settings()
+    def __init__(self, settings: providers.ProviderSettings | None = None) -> None:
+        self.settings = settings or providers.ProviderSettings()
         self._clients: dict[ClientKey, tuple[Any, float | None]] = {}
         self._lock = threading.Lock()
 

@@ -16,7 +16,7 @@ semantics for references with and without a fragment:
   The resolver walks the fragment; providers never see it.
 
 Providers are created in the process that uses them (a Ray worker builds its own from
-``Settings``), hold their live clients privately and must drop them when pickled.
+``ProviderSettings``), hold their live clients privately and must drop them when pickled.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Provider(Protocol):
 
 
 @dataclass(frozen=True)
-class Settings:
+class ProviderSettings:
     """Plain, picklable configuration from which any process can build its providers.
 
     ``options`` holds per-scheme defaults (``{"vault": {"address": ..., "auth_method":
@@ -87,9 +87,9 @@ class Settings:
         return self.options.get(scheme, {})
 
 
-ProviderFactory = Callable[[Settings], Provider]
+ProviderFactory = Callable[[ProviderSettings], Provider]
 
-# scheme -> "module:attribute" of a factory taking ``Settings``. Import paths (not objects) so a
+# scheme -> "module:attribute" of a factory taking ``ProviderSettings``. Import paths (not objects) so a
 # Ray worker on another machine builds the same registry without importing every backend.
 DEFAULT_PROVIDERS: dict[str, str] = {
     "vault": "fleet.secrets.vault:VaultProvider",  # HashiCorp Vault KV v1/v2, through hvac
@@ -144,9 +144,9 @@ def factory_for(scheme: str) -> ProviderFactory:
     return factory
 
 
-def create(scheme: str, settings: Settings | None = None) -> Provider:
+def create(scheme: str, settings: ProviderSettings | None = None) -> Provider:
     """A new provider instance for ``scheme``."""
-    return factory_for(scheme)(settings or Settings())
+    return factory_for(scheme)(settings or ProviderSettings())
 
 
 def enabled_schemes(selection: Iterable[str] | None) -> tuple[str, ...]:
@@ -177,8 +177,8 @@ def parse_document(value: str | bytes, ref: refs.Ref) -> Mapping[str, Any]:
     return doc
 
 
-def option(ref: refs.Ref, settings: Settings, name: str, *env: str, default: str | None = None) -> str | None:
-    """A setting: the reference's query, then ``Settings.options``, then env vars, then default."""
+def option(ref: refs.Ref, settings: ProviderSettings, name: str, *env: str, default: str | None = None) -> str | None:
+    """A setting: the reference's query, then ``ProviderSettings.options``, then env vars, then default."""
     value = ref.param(name)
     if value is not None:
         return value
@@ -215,8 +215,8 @@ def to_text(value: Any, *, ref_text: str) -> str:
 class EchoProvider:
     """vals' ``echo``: ``ref+echo://a/b/c`` is ``a/b/c``; with ``#/a/b`` it is ``c`` (for tests)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: ProviderSettings | None = None) -> None:
+        self.settings = settings or ProviderSettings()
 
     def get_string(self, ref: refs.Ref) -> str:
         return ref.path.rstrip("/")
@@ -238,13 +238,13 @@ class EchoProvider:
 class FileProvider:
     """vals' ``file``: a local file's content, or a key of a YAML/JSON file (``?encode=base64``).
 
-    Relative paths are read under ``Settings.base_dir`` (or the working directory). When a
+    Relative paths are read under ``ProviderSettings.base_dir`` (or the working directory). When a
     ``base_dir`` is set, paths that leave it are refused unless the ``file`` options say
     ``allow_outside_base_dir: "true"`` (the CLI does, for a user's own local files).
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: ProviderSettings | None = None) -> None:
+        self.settings = settings or ProviderSettings()
 
     def _read(self, ref: refs.Ref) -> bytes:
         raw = ref.path.rstrip("/")

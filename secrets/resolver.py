@@ -140,7 +140,7 @@ class Resolver:
         ttl: seconds a value stays cached across runs (long-running mode); ``None`` caches per
             run only.
         base_dir: where relative paths of ``file`` and ``sops`` references start.
-        settings: per-scheme defaults (``providers.Settings``); ``base_dir`` overrides its own.
+        settings: per-scheme defaults (``providers.ProviderSettings``); ``base_dir`` overrides its own.
         generation_file: a refresh generation file (``bump_generation``) checked at the start of
             every run; when it changed, the TTL cache is dropped.
         clock: monotonic seconds, for the TTL cache.
@@ -155,7 +155,7 @@ class Resolver:
         *,
         ttl: float | None = None,
         base_dir: str | os.PathLike[str] | None = None,
-        settings: providers.Settings | None = None,
+        settings: providers.ProviderSettings | None = None,
         generation_file: str | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -170,9 +170,9 @@ class Resolver:
                     given[scheme] = entry
         else:
             enabled.extend(_providers_module.enabled_schemes(providers))
-        settings = settings or _providers_module.Settings()
+        settings = settings or _providers_module.ProviderSettings()
         if base_dir is not None:
-            settings = _providers_module.Settings(base_dir=str(base_dir), options=settings.options)
+            settings = _providers_module.ProviderSettings(base_dir=str(base_dir), options=settings.options)
         self.schemes: tuple[str, ...] = tuple(enabled)
         self.ttl = ttl
         self.settings = settings

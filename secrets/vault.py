@@ -9,7 +9,7 @@ apply. vals' semantics and parameter names are kept:
 - KV v2 is detected per mount with the ``sys/internal/ui/mounts`` preflight, like the vault CLI
   and vals; the path may include ``data/`` (vals' documented form) or not. ``?version=N``
   reads an older KV v2 version.
-- Query parameters (each overriding ``Settings.options["vault"]``, then the environment):
+- Query parameters (each overriding ``ProviderSettings.options["vault"]``, then the environment):
   ``address`` (``VAULT_ADDR``), ``namespace`` (``VAULT_NAMESPACE``, sent as
   ``X-Vault-Namespace``), ``auth_method`` = ``token`` | ``approle`` | ``kubernetes``
   (``VAULT_AUTH_METHOD``), ``token_env``, ``token_file`` (else ``VAULT_TOKEN``,
@@ -88,7 +88,7 @@ class ClientConfig:
         )
 
     @classmethod
-    def from_ref(cls, ref: refs.Ref, settings: providers.Settings) -> ClientConfig:
+    def from_ref(cls, ref: refs.Ref, settings: providers.ProviderSettings) -> ClientConfig:
         def opt(name: str, *env: str, default: str | None = None) -> str | None:
             return providers.option(ref, settings, name, *env, default=default)
 
@@ -417,8 +417,8 @@ class VaultProvider:
         clock: when tokens run out and are renewed (default: the process's clock, fleet.clock).
     """
 
-    def __init__(self, settings: providers.Settings | None = None, *, clock: clocks.Clock | None = None) -> None:
-        self.settings = settings or providers.Settings()
+    def __init__(self, settings: providers.ProviderSettings | None = None, *, clock: clocks.Clock | None = None) -> None:
+        self.settings = settings or providers.ProviderSettings()
         self.clock = clock or clocks.current()
         self._sessions: dict[ClientConfig, _Session] = {}
         self._lock = threading.Lock()

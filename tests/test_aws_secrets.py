@@ -100,7 +100,7 @@ def test_the_endpoint_can_come_from_settings(
 ) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.delenv("AWS_ENDPOINT_URL_SECRETSMANAGER")
-    settings = providers.Settings(
+    settings = providers.ProviderSettings(
         options={"awssecrets": {"endpoint_url": moto_server.endpoint, "region": "eu-west-1"}}
     )
     context = resolver.Resolver(settings=settings).for_cluster(None)

@@ -17,9 +17,9 @@ from tests.fixtures.notify import text_of
 TOKEN_PATH = "/services/T0001/B0002/sEcReTtOkEn42"
 
 
-def settings(*urls: str, retries: int = 2, timeout: float = 5.0, sleep=None) -> notify.Settings:
+def settings(*urls: str, retries: int = 2, timeout: float = 5.0, sleep=None) -> notify.NotifySettings:
     transport = notify.Transport(timeout=timeout, retries=retries, backoff=0.01, sleep=sleep or time.sleep)
-    return notify.Settings(webhooks=urls, on=notify.NotifyOn.ALWAYS, transport=transport)
+    return notify.NotifySettings(webhooks=urls, on=notify.NotifyOn.ALWAYS, transport=transport)
 
 
 RUN = h.run({("c001", "web"): "OutOfSync/Degraded"}, run_id="r9")

@@ -19,7 +19,7 @@ def test_a_vault_reference_is_resolved_at_send_time_and_never_logged(
 ) -> None:
     url = webhook_server.url(f"/services/{TOKEN}")
     vault_env.put_secret("secret", "notify/hook", {"url": url})
-    settings = notify.Settings.from_options(webhooks=[REF], on="always")
+    settings = notify.NotifySettings.from_options(webhooks=[REF], on="always")
     assert vault_env.request_count("secret/") == 0  # nothing resolved before the run ends
     assert REF not in repr(settings) and "vault" not in repr(settings)
     outcome = notify.after_run(RUN, settings, state_dir=tmp_path)
@@ -34,7 +34,7 @@ def test_a_vault_reference_is_resolved_at_send_time_and_never_logged(
 
 def test_a_reference_inside_a_url_is_resolved_too(webhook_server, tmp_path) -> None:
     url = f"http://ref+echo://127.0.0.1:{webhook_server.port}/hook"
-    settings = notify.Settings.from_options(webhooks=[url], on="always")
+    settings = notify.NotifySettings.from_options(webhooks=[url], on="always")
     (delivery,) = notify.after_run(RUN, settings, state_dir=tmp_path).deliveries
     assert delivery.ok and [r.path for r in webhook_server.received] == ["/hook"]
 
@@ -42,7 +42,7 @@ def test_a_reference_inside_a_url_is_resolved_too(webhook_server, tmp_path) -> N
 def test_a_reference_that_does_not_resolve_is_a_warning_naming_the_reference(
     vault_env, tmp_path, notify_log
 ) -> None:
-    settings = notify.Settings.from_options(webhooks=["ref+vault://secret/data/nowhere#/url"], on="always")
+    settings = notify.NotifySettings.from_options(webhooks=["ref+vault://secret/data/nowhere#/url"], on="always")
     (delivery,) = notify.after_run(RUN, settings, state_dir=tmp_path).deliveries
     assert not delivery.ok and delivery.where == "(secret reference)"
     assert "the URL did not resolve" in delivery.error and "secret/data/nowhere" in delivery.error
@@ -51,7 +51,7 @@ def test_a_reference_that_does_not_resolve_is_a_warning_naming_the_reference(
 
 
 def test_a_reference_resolving_to_something_else_than_a_url_is_a_warning(tmp_path, notify_log) -> None:
-    settings = notify.Settings.from_options(webhooks=["ref+echo://not/a/url"], on="always")
+    settings = notify.NotifySettings.from_options(webhooks=["ref+echo://not/a/url"], on="always")
     (delivery,) = notify.after_run(RUN, settings, state_dir=tmp_path).deliveries
     assert not delivery.ok and "resolves to something that is not an http(s) URL" in delivery.error
     assert "not/a/url" not in text_of(notify_log)

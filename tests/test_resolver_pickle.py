@@ -37,7 +37,7 @@ def test_a_used_resolver_pickles_without_values_clients_or_tokens(vault: VaultSe
 
 
 def test_explicit_provider_instances_and_settings_travel(vault: VaultServer) -> None:
-    settings = providers.Settings(options={"vault": {"address": vault.url}})
+    settings = providers.ProviderSettings(options={"vault": {"address": vault.url}})
     resolve_with = resolver.Resolver({"echo": providers.EchoProvider(), "vault": "vault"}, settings=settings)
     copy = pickle.loads(pickle.dumps(resolve_with))
     assert copy.for_cluster(CLUSTER).resolve_string("ref+echo://x/{{metadata.labels.env}}") == "x/prod"

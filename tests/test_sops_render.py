@@ -102,19 +102,19 @@ REFERENCES = [
 
 @pytest.mark.parametrize("reference, value", REFERENCES)
 def test_sops_reference_resolves_one_value_through_the_resolver(source_dir: Path, reference: str, value: str) -> None:
-    resolution = resolver.Resolver(settings=providers.Settings(base_dir=str(source_dir))).for_cluster(None)
+    resolution = resolver.Resolver(settings=providers.ProviderSettings(base_dir=str(source_dir))).for_cluster(None)
     assert resolution.resolve_string(f"v={reference}+") == f"v={value}"
 
 
 def test_sops_reference_outside_the_base_directory_is_refused(source_dir: Path) -> None:
-    provider = sops_provider.SopsProvider(providers.Settings(base_dir=str(source_dir / "secrets")))
+    provider = sops_provider.SopsProvider(providers.ProviderSettings(base_dir=str(source_dir / "secrets")))
     with pytest.raises(providers.AccessDenied, match="outside"):
         provider.get_document(refs.parse("ref+sops://../../etc/passwd#/x"))
 
 
 def test_sops_reference_without_a_key_is_access_denied_naming_the_reference(source_dir: Path, sops_env: SopsEnv) -> None:
     sops_env.use(gnupg=None, age_key_file=None)
-    provider = sops_provider.SopsProvider(providers.Settings(base_dir=str(source_dir)))
+    provider = sops_provider.SopsProvider(providers.ProviderSettings(base_dir=str(source_dir)))
     with pytest.raises(providers.AccessDenied, match="ref\\+sops://secrets/db.yaml") as caught:
         provider.get_document(refs.parse("ref+sops://secrets/db.yaml#/db/password"))
     assert "ref-s3cret" not in str(caught.value)

@@ -19,7 +19,7 @@ OPTION_CASES = [
     ("validate-off", ["Validate=false"], "validate", False),
     ("skip-dry-run", ["SkipDryRunOnMissingResource=true"], "skip_dry_run_on_missing_resource", True),
     ("delete-false", ["Delete=false"], "delete", False),
-    ("propagation", ["PrunePropagationPolicy=background"], "prune_propagation_policy", plan.PropagationPolicy.BACKGROUND),
+    ("propagation", ["PrunePropagationPolicy=background"], "prune_propagation_policy", plan.PrunePropagation.BACKGROUND),
     ("case-insensitive-value", ["PruneLast=TRUE"], "prune_last", True),
 ]
 
@@ -33,7 +33,7 @@ def test_unset_options_are_none_and_defaults_come_from_flag() -> None:
     opts = plan.parse_sync_options([])
     assert opts.prune_last is None
     assert opts.flag("server_side_apply", True) is True
-    assert opts.propagation_policy is plan.PropagationPolicy.FOREGROUND
+    assert opts.propagation_policy is plan.PrunePropagation.FOREGROUND
 
 
 def test_unknown_options_are_ignored() -> None:

@@ -122,7 +122,7 @@ def test_prune_defaults_to_the_automated_policy() -> None:
     auto = plan.parse_sync_policy({"automated": {"prune": True}})
     p = plan.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto)
     assert outline(p) == [("Sync", 0, ["ConfigMap/stale"], ["ConfigMap/keep"])]
-    assert p.steps[0].prune[0].options.propagation_policy is plan.PropagationPolicy.FOREGROUND
+    assert p.steps[0].prune[0].options.propagation_policy is plan.PrunePropagation.FOREGROUND
 
 
 def test_apply_out_of_sync_only_skips_objects_the_diff_found_equal() -> None:

@@ -22,7 +22,7 @@ def seeded(vault_env: VaultServer) -> VaultServer:
 
 
 def resolve(text: str = REF, **options: str) -> str:
-    settings = providers.Settings(options={"vault": options}) if options else None
+    settings = providers.ProviderSettings(options={"vault": options}) if options else None
     return resolver.Resolver(settings=settings).for_cluster(None).resolve_string(text)
 
 

@@ -78,7 +78,7 @@ def test_a_kubernetes_session_logs_in_again_when_its_token_runs_out(
     settings = {"vault": {"auth_method": "kubernetes", "role": "fleet", "jwt_file": str(jwt_file)}}
     from fleet.secrets import providers
 
-    resolve_with = resolver.Resolver(settings=providers.Settings(options=settings))
+    resolve_with = resolver.Resolver(settings=providers.ProviderSettings(options=settings))
     assert resolve_with.for_cluster(None).resolve_string(REF) == "pw"
     for token in list(app.tokens):
         if token != "root":

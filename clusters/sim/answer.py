@@ -35,7 +35,7 @@ def _protobuf(body: bytes, code: int = 200, headers: Mapping[str, str] | None = 
 def not_acceptable() -> status.ApiError:
     return status.ApiError(
         406,
-        status.Reason.NOT_ACCEPTABLE,
+        status.StatusReason.NOT_ACCEPTABLE,
         "only the following media types are accepted: application/json, application/yaml, "
         f"{protobuf.MEDIA_TYPE} (protobuf for built-in kinds only)",
     )
@@ -82,7 +82,7 @@ class Answer:
         if not self._json_ok:
             raise status.ApiError(
                 500,
-                status.Reason.INTERNAL_ERROR,
+                status.StatusReason.INTERNAL_ERROR,
                 f"the {self.kind} cannot be encoded as {protobuf.MEDIA_TYPE}: {exc}",
             ) from None
         self.format = protobuf.Format.JSON
@@ -157,7 +157,7 @@ async def read_object(request: web.Request, *, yaml_ok: bool = False) -> Any:
         try:
             return protobuf.decode(raw)
         except protobuf.Unsupported as exc:
-            raise status.ApiError(415, status.Reason.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+            raise status.ApiError(415, status.StatusReason.UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
         except protobuf.Malformed as exc:
             raise status.bad_request(str(exc)) from None
     return cluster_mod.parse_body(raw, yaml_ok=yaml_ok)

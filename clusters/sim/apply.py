@@ -451,7 +451,7 @@ def _conflict_error(
     plural, group, name = what
     return status.ApiError(
         409,
-        status.Reason.CONFLICT,
+        status.StatusReason.CONFLICT,
         text,
         details={"name": name, "group": group, "kind": plural, "causes": causes},
     )

@@ -181,7 +181,7 @@ class SimCluster:
         found = self.catalog().kind(group, kind)
         if found is None:
             raise status.ApiError(
-                404, status.Reason.NOT_FOUND, f'no matches for kind "{kind}" in group "{group}"'
+                404, status.StatusReason.NOT_FOUND, f'no matches for kind "{kind}" in group "{group}"'
             )
         return found
 
@@ -252,7 +252,7 @@ class SimCluster:
         if ns.obj["metadata"].get("deletionTimestamp"):
             raise status.ApiError(
                 403,
-                status.Reason.FORBIDDEN,
+                status.StatusReason.FORBIDDEN,
                 f'{rt.plural} "{namespace}" is forbidden: unable to create new content in '
                 f"namespace {namespace} because it is being terminated",
                 details={"name": namespace, "kind": "namespaces"},
@@ -426,7 +426,7 @@ class SimCluster:
             if rt.custom:
                 raise status.ApiError(
                     415,
-                    status.Reason.UNSUPPORTED_MEDIA_TYPE,
+                    status.StatusReason.UNSUPPORTED_MEDIA_TYPE,
                     "the body of the request was in an unknown format - accepted media types "
                     "include: application/json-patch+json, application/merge-patch+json, "
                     "application/apply-patch+yaml",
@@ -435,7 +435,7 @@ class SimCluster:
         else:
             raise status.ApiError(
                 415,
-                status.Reason.UNSUPPORTED_MEDIA_TYPE,
+                status.StatusReason.UNSUPPORTED_MEDIA_TYPE,
                 f"the body of the request was in an unknown format: {patch_type}",
             )
         if view is not None:

@@ -38,7 +38,7 @@ def json_patch(target: Mapping[str, Any], operations: Any) -> dict[str, Any]:
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
         raise status.ApiError(
             422,
-            status.Reason.INVALID,
+            status.StatusReason.INVALID,
             f"the server rejected our request due to an error in our request: {exc}",
         ) from None
 

@@ -110,7 +110,7 @@ class Route:
 
 def _not_found() -> status.ApiError:
     return status.ApiError(
-        404, status.Reason.NOT_FOUND, "the server could not find the requested resource", details={}
+        404, status.StatusReason.NOT_FOUND, "the server could not find the requested resource", details={}
     )
 
 
@@ -213,7 +213,7 @@ class Runtime:
         sim = self.clusters.get(name)
         if sim is None:
             return _json(
-                status.ApiError(404, status.Reason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404
+                status.ApiError(404, status.StatusReason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404
             )
         tail = request.match_info.get("tail", "")
         path = "/" + tail
@@ -235,7 +235,7 @@ class Runtime:
             if mode is faults.FaultMode.THROTTLE:
                 raise status.ApiError(
                     429,
-                    status.Reason.TOO_MANY_REQUESTS,
+                    status.StatusReason.TOO_MANY_REQUESTS,
                     "the server has received too many requests and has asked us to try again later",
                     details={"retryAfterSeconds": 1},
                     headers={"Retry-After": "1"},
@@ -243,7 +243,7 @@ class Runtime:
             if mode is faults.FaultMode.ERROR:
                 raise status.ApiError(
                     500,
-                    status.Reason.INTERNAL_ERROR,
+                    status.StatusReason.INTERNAL_ERROR,
                     'an error on the server ("injected fault") has prevented the request from succeeding',
                 )
             self._authenticate(sim, request)
@@ -282,10 +282,10 @@ class Runtime:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer":
-            raise status.ApiError(401, status.Reason.UNAUTHORIZED, "Unauthorized")
+            raise status.ApiError(401, status.StatusReason.UNAUTHORIZED, "Unauthorized")
         given = given.strip()
         if not hmac.compare_digest(given.encode(), sim.token.encode()) and not sim.accepts_token(given):
-            raise status.ApiError(401, status.Reason.UNAUTHORIZED, "Unauthorized")
+            raise status.ApiError(401, status.StatusReason.UNAUTHORIZED, "Unauthorized")
 
     def _verb(self, request: web.Request, route: Route | str | status.ApiError) -> tuple[str, str]:
         if isinstance(route, str):
@@ -601,7 +601,7 @@ class Runtime:
                 after_ns, after_name = json.loads(bytes.fromhex(start))
             except ValueError:
                 raise status.ApiError(
-                    410, status.Reason.GONE, "the provided continue parameter is invalid"
+                    410, status.StatusReason.GONE, "the provided continue parameter is invalid"
                 ) from None
             entries = [e for e in entries if (e.namespace, e.name) > (after_ns, after_name)]
         limit = query.get("limit")
@@ -693,7 +693,7 @@ class Runtime:
         handler = ctl.proxy_handler(route.namespace or "", service, port)
         if handler is None or sim.controllers is None:
             raise status.ApiError(
-                503, status.Reason.SERVICE_UNAVAILABLE, f'no endpoints available for service "{route.name}"'
+                503, status.StatusReason.SERVICE_UNAVAILABLE, f'no endpoints available for service "{route.name}"'
             )
         proxied = ctl.ProxyRequest(
             method=request.method,

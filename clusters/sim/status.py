@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 
-class Reason(StrEnum):
+class StatusReason(StrEnum):
     """``Status.reason`` values the simulator answers with."""
 
     NOT_FOUND = "NotFound"  # the object, namespace or resource type does not exist
@@ -36,7 +36,7 @@ class ApiError(Exception):
     def __init__(
         self,
         code: int,
-        reason: Reason,
+        reason: StatusReason,
         message: str,
         *,
         details: Mapping[str, Any] | None = None,
@@ -84,7 +84,7 @@ def _what(plural: str, group: str) -> str:
 def not_found(plural: str, group: str, name: str) -> ApiError:
     return ApiError(
         404,
-        Reason.NOT_FOUND,
+        StatusReason.NOT_FOUND,
         f'{_what(plural, group)} "{name}" not found',
         details={"name": name, "group": group, "kind": plural},
     )
@@ -93,7 +93,7 @@ def not_found(plural: str, group: str, name: str) -> ApiError:
 def already_exists(plural: str, group: str, name: str) -> ApiError:
     return ApiError(
         409,
-        Reason.ALREADY_EXISTS,
+        StatusReason.ALREADY_EXISTS,
         f'{_what(plural, group)} "{name}" already exists',
         details={"name": name, "group": group, "kind": plural},
     )
@@ -102,7 +102,7 @@ def already_exists(plural: str, group: str, name: str) -> ApiError:
 def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
     return ApiError(
         409,
-        Reason.CONFLICT,
+        StatusReason.CONFLICT,
         f'Operation cannot be fulfilled on {_what(plural, group)} "{name}": {why}',
         details={"name": name, "group": group, "kind": plural},
     )
@@ -114,7 +114,7 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
     qualified = f"{kind}.{group}" if group else kind
     return ApiError(
         422,
-        Reason.INVALID,
+        StatusReason.INVALID,
         f'{qualified} "{name}" is invalid: {text}',
         details={
             "name": name,
@@ -128,13 +128,13 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
 
 
 def bad_request(message: str) -> ApiError:
-    return ApiError(400, Reason.BAD_REQUEST, message)
+    return ApiError(400, StatusReason.BAD_REQUEST, message)
 
 
 def method_not_allowed(
     message: str = "the server does not allow this method on the requested resource",
 ) -> ApiError:
-    return ApiError(405, Reason.METHOD_NOT_ALLOWED, message)
+    return ApiError(405, StatusReason.METHOD_NOT_ALLOWED, message)
 
 
 def flag(value: str | None) -> bool:

@@ -140,7 +140,7 @@ async def serve(
     await response.prepare(request)
     if expired:
         gone = status.ApiError(
-            410, status.Reason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})"
+            410, status.StatusReason.GONE, f"too old resource version: {rv_text} ({cluster.store.rv})"
         )
         await response.write(framing.error(gone))
         return response

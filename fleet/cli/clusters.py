@@ -28,11 +28,6 @@ _log = log.get_logger(__name__)
 clusters_app = typer.Typer(help="The clusters of the fleet: list them, check that they answer.", no_args_is_help=True)
 
 
-class Output(StrEnum):
-    TABLE = "table"  # aligned columns for people
-    JSON = "json"  # a JSON array for machines
-
-
 class Reachability(StrEnum):
     """What ``fleet clusters check`` found out about one cluster."""
 
@@ -58,7 +53,7 @@ ArgocdContextOpt = Annotated[
 ]
 ArgocdNamespaceOpt = Annotated[str, typer.Option("--argocd-namespace", help="The Argo CD namespace.")]
 SelectorOpt = Annotated[str | None, typer.Option("--selector", "-l", help="Label selector, e.g. 'env=prod,region in (eu,us)'.")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="Output format.")]
+OutputOpt = Annotated[common.ResultFormat, typer.Option("--output", "-o", help="Output format.")]
 
 
 def _select(
@@ -122,14 +117,14 @@ def list_clusters(
     argocd_context: ArgocdContextOpt = None,
     argocd_namespace: ArgocdNamespaceOpt = argocd.DEFAULT_NAMESPACE,
     selector: SelectorOpt = None,
-    output: OutputOpt = Output.TABLE,
+    output: OutputOpt = common.ResultFormat.TABLE,
 ) -> None:
     """List the clusters the flags select (later sources override earlier ones by name)."""
     try:
         selected = _select(kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector)
     except errors.FleetError as exc:
         raise common.fail(exc) from None
-    if output is Output.JSON:
+    if output is common.ResultFormat.JSON:
         doc = [
             {
                 "name": c.name,
@@ -281,7 +276,7 @@ def check(
     full_discovery: Annotated[
         bool, typer.Option("--full-discovery", help="Also read every group version's resource list and count the resources.")
     ] = False,
-    output: OutputOpt = Output.TABLE,
+    output: OutputOpt = common.ResultFormat.TABLE,
 ) -> None:
     """Contact each selected cluster (/version, API discovery) and report which answer.
 
@@ -292,7 +287,7 @@ def check(
     except errors.FleetError as exc:
         raise common.fail(exc) from None
     results = check_clusters(selected, parallel=parallel, timeout=timeout, retries=retries, full_discovery=full_discovery)
-    if output is Output.JSON:
+    if output is common.ResultFormat.JSON:
         typer.echo(redact.mask(json.dumps([{**asdict(r), "status": str(r.status)} for r in results], indent=2)))
     else:
         headers = ["NAME", "STATUS", "VERSION", "GROUPS", *(["RESOURCES"] if full_discovery else []), "MS", "ERROR"]

@@ -19,11 +19,18 @@ import yaml
 from fleet import errors, kyaml, redact
 
 
-class OutputFormat(StrEnum):
-    """How a command prints the manifests it produces."""
+class ManifestFormat(StrEnum):
+    """How a command prints the manifests it produces (``-o`` of the secrets commands)."""
 
     YAML = "yaml"  # one YAML document per object, separated by ---
     JSON = "json"  # one object, or a v1 List when there are several
+
+
+class ResultFormat(StrEnum):
+    """How a command prints its result (``-o`` of sync, diff, status, clusters, sim, secrets refresh)."""
+
+    TABLE = "table"  # aligned columns (or rich tables) for people
+    JSON = "json"  # one JSON document for machines
 
 
 def fail(exc: errors.FleetError) -> typer.Exit:
@@ -50,9 +57,9 @@ def documents(data: bytes, where: str) -> list[Any]:
         raise errors.InputError(f"is not valid YAML or JSON: {kyaml.error_text(exc)}", file=where) from None
 
 
-def print_objects(objects: list[dict[str, Any]], fmt: OutputFormat) -> None:
+def print_objects(objects: list[dict[str, Any]], fmt: ManifestFormat) -> None:
     """Print manifests on stdout; values YAML read as timestamps print as text in JSON."""
-    if fmt is OutputFormat.JSON:
+    if fmt is ManifestFormat.JSON:
         doc: Any = objects[0] if len(objects) == 1 else {"apiVersion": "v1", "kind": "List", "items": objects}
         typer.echo(json.dumps(doc, indent=2, default=str))
     else:

@@ -22,7 +22,7 @@ from fleet.cli import common
 from fleet.clusters import argocd, management, registry
 
 
-class OutputFormat(StrEnum):
+class ApplicationFormat(StrEnum):
     """How ``fleet generate`` prints the Applications."""
 
     TABLE = "table"  # a rich table: name, project, cluster, namespace, repo/path, revision
@@ -122,7 +122,7 @@ def run(
     argocd_namespace: str,
     in_cluster: bool,
     repo_map: list[str] | None,
-    output: OutputFormat,
+    output: ApplicationFormat,
     argocd_context: str | None = None,
     kubeconfig: str | None = None,
 ) -> int:
@@ -155,9 +155,9 @@ def run(
         for error in result.errors:
             typer.echo(f"error: {redact.mask(str(error))}", err=True)
         return int(errors.ExitCode.FAILED)
-    if output is OutputFormat.JSON:
+    if output is ApplicationFormat.JSON:
         typer.echo(json.dumps(result.objects, indent=2))
-    elif output is OutputFormat.YAML:
+    elif output is ApplicationFormat.YAML:
         typer.echo(kyaml.dump_all(result.objects), nl=False)
     else:
         print_table(result)
@@ -208,8 +208,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         output: Annotated[
-            OutputFormat, typer.Option("--output", "-o", help="table, yaml or json.")
-        ] = OutputFormat.TABLE,
+            ApplicationFormat, typer.Option("--output", "-o", help="table, yaml or json.")
+        ] = ApplicationFormat.TABLE,
         argocd_context: Annotated[
             str | None,
             typer.Option(

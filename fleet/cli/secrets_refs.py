@@ -15,7 +15,6 @@ fail (without values), so a rotation can be checked before the next sync.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,11 +23,6 @@ import typer
 from fleet import errors, models, redact
 from fleet.cli import common
 from fleet.secrets import providers, refs, resolver
-
-
-class TableFormat(StrEnum):
-    TABLE = "table"  # aligned columns for people
-    JSON = "json"  # a JSON document for machines
 
 
 def _read_documents(path: str) -> tuple[list[Any], str]:
@@ -69,7 +63,7 @@ def _clusters(
 def _resolver_for(where: str) -> resolver.Resolver:
     """A one-shot resolver for a user's own file: ``file`` references allowed, relative to it."""
     base = str(Path(where).resolve().parent) if where != "<stdin>" else str(Path.cwd())
-    settings = providers.Settings(base_dir=base, options={"file": {"allow_outside_base_dir": "true"}})
+    settings = providers.ProviderSettings(base_dir=base, options={"file": {"allow_outside_base_dir": "true"}})
     return resolver.Resolver([*providers.DEFAULT_ENABLED, "file"], settings=settings)
 
 
@@ -97,8 +91,8 @@ def resolve(
     cluster_list: ClusterListOpt = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret values instead of ***.")] = False,
     output: Annotated[
-        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = common.OutputFormat.YAML,
+        common.ManifestFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.ManifestFormat.YAML,
 ) -> None:
     """Print FILE with its secret references resolved for a cluster (values masked unless --reveal)."""
     try:
@@ -159,8 +153,8 @@ def refresh(
         ),
     ] = None,
     output: Annotated[
-        TableFormat, typer.Option("--output", "-o", help="Output format of the check.")
-    ] = TableFormat.TABLE,
+        common.ResultFormat, typer.Option("--output", "-o", help="Output format of the check.")
+    ] = common.ResultFormat.TABLE,
 ) -> None:
     """Force re-resolution of secrets (rotation): long-running syncs re-read every value at their next run.
 
@@ -196,7 +190,7 @@ def refresh(
     except errors.FleetError as exc:
         raise common.fail(exc) from None
     failed = [row for row in rows if row["status"] != "ok"]
-    if output is TableFormat.JSON:
+    if output is common.ResultFormat.JSON:
         typer.echo(
             json.dumps({"generation": generation, "generation_file": str(path), "references": rows}, indent=2)
         )

@@ -118,8 +118,8 @@ def seal(
         bool, typer.Option("--allow-empty-data", help="Seal a Secret without data.")
     ] = False,
     output: Annotated[
-        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = common.OutputFormat.YAML,
+        common.ManifestFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.ManifestFormat.YAML,
 ) -> None:
     """Seal Secret(s) for a cluster: like kubeseal, with no kubeseal binary."""
     try:
@@ -179,8 +179,8 @@ def unseal(
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="With --raw: its namespace.")] = "",
     name: Annotated[str, typer.Option("--name", help="With --raw: its name.")] = "",
     output: Annotated[
-        common.OutputFormat, typer.Option("--output", "-o", help="Output format.")
-    ] = common.OutputFormat.YAML,
+        common.ManifestFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = common.ManifestFormat.YAML,
 ) -> None:
     """Print the Secret the controller would create from SealedSecret(s), plaintext included.
 

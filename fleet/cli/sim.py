@@ -14,7 +14,6 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -38,13 +37,6 @@ UrlOption = Annotated[
         "--url", envvar="FLEET_SIM_URL", help="Address of a running `fleet sim up` (its admin API)."
     ),
 ]
-
-
-class Output(StrEnum):
-    """How ``fleet sim counts`` and ``fleet sim clusters`` print."""
-
-    TABLE = "table"  # aligned columns for people
-    JSON = "json"  # the admin API's JSON
 
 
 def parse_labels(text: str | None, *, field: str = "--labels") -> dict[str, str]:
@@ -231,14 +223,14 @@ def fault(
 def counts(
     name: Annotated[str | None, typer.Argument(help="One cluster (default: all).")] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Zero the counters after printing.")] = False,
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.TABLE,
+    output: Annotated[common.ResultFormat, typer.Option("--output", "-o")] = common.ResultFormat.TABLE,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """Requests each cluster received, by verb."""
     query = f"?cluster={name}" if name else ""
     data = _request(url, "GET", f"/_sim/counts{query}")
     per_cluster = {name: data} if name else data
-    if output is Output.JSON:
+    if output is common.ResultFormat.JSON:
         typer.echo(json.dumps(per_cluster, indent=2, sort_keys=True))
     else:
         verbs = sorted({v for c in per_cluster.values() for v in c["verbs"]})
@@ -251,12 +243,12 @@ def counts(
 
 
 def clusters(
-    output: Annotated[Output, typer.Option("--output", "-o")] = Output.TABLE,
+    output: Annotated[common.ResultFormat, typer.Option("--output", "-o")] = common.ResultFormat.TABLE,
     url: UrlOption = DEFAULT_URL,
 ) -> None:
     """The simulated clusters, their labels and faults."""
     data = _request(url, "GET", "/_sim/clusters")
-    if output is Output.JSON:
+    if output is common.ResultFormat.JSON:
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
         return
     rows = [["NAME", "URL", "LABELS", "FAULTS"]]

@@ -8,37 +8,23 @@ nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import io
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fleet import errors, redact, results, store
+from fleet import errors, redact, report, results, store
 from fleet.cli import common
 from fleet.cli import health as health_cli
 from fleet.report import text
 from fleet.status import SyncStatus
 
-
-class Output(StrEnum):
-    """How sync, diff and status print their result."""
-
-    TABLE = "table"  # rich tables for people, then a summary line
-    JSON = "json"  # the RunResult (sync, diff) or the latest states (status) as JSON
-
-
-class ReportFormat(StrEnum):
-    """``fleet report --format``."""
-
-    HTML = "html"  # a self-contained page
-    MARKDOWN = "markdown"  # for pull requests and chat
-    JSON = "json"  # the run, its summary and the history
-    METRICS = "metrics"  # Prometheus text exposition
-
+if TYPE_CHECKING:  # the driver is imported when a command runs, not with this module
+    from fleet import sync
 
 # --- shared options --------------------------------------------------------------------------------
 
@@ -123,7 +109,7 @@ InClusterOpt = Annotated[
         "--in-cluster/--no-in-cluster", help="Argo CD's implicit in-cluster destination (off by default)."
     ),
 ]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+OutputOpt = Annotated[common.ResultFormat, typer.Option("--output", "-o", help="table or json.")]
 ArgocdContextOpt = Annotated[
     str | None,
     typer.Option(
@@ -235,63 +221,124 @@ def _repo_map(entries: list[str] | None) -> dict[str, str]:
     return generate.parse_repo_map(entries)
 
 
-def _request(kind: results.RunKind, **flags: Any) -> Any:
-    from fleet import notify, sync
+def _request(
+    kind: results.RunKind,
+    *,
+    fleet: str,
+    revision: str | None,
+    kubeconfig: str | None,
+    contexts: str | None,
+    clusters: list[str] | None,
+    cluster_list: list[str] | None,
+    selector: str | None,
+    apps: list[str] | None,
+    prune: bool,
+    repo_map: list[str] | None,
+    in_cluster: bool,
+    executor: str,
+    ray_address: str | None,
+    cluster_timeout: float,
+    health_timeout: float,
+    concurrency: int,
+    state_dir: str | None,
+    rollout: list[str] | None,
+    max_update: list[str] | None,
+    notify_webhook: list[str] | None,
+    notify_slack: list[str] | None,
+    notify_markdown: str | None,
+    notify_on: str | None,
+    notify_include_diffs: bool,
+    argocd_context: str | None,
+    argocd_namespace: str,
+    resource_customizations: list[str] | None,
+    argocd_cm: list[str] | None,
+    health_exprs: list[str] | None,
+) -> sync.SyncRequest:
+    """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
+    from fleet import notify
+    from fleet import sync as sync_driver
 
-    return sync.SyncRequest(
-        fleet=flags["fleet"],
-        revision=flags["revision"],
-        kubeconfig=flags["kubeconfig"],
-        contexts=tuple(c.strip() for c in (flags["contexts"] or "").split(",") if c.strip()),
-        cluster_files=tuple(flags["clusters"] or ()),
-        cluster_lists=tuple(flags["cluster_list"] or ()),
-        selector=flags["selector"],
-        apps=tuple(flags["app"] or ()),
-        kind=kind,
-        prune=flags.get("prune", False),
-        repo_map=_repo_map(flags["repo_map"]),
-        in_cluster=flags["in_cluster"],
-        argocd_context=flags.get("argocd_context"),
-        argocd_namespace=flags.get("argocd_namespace") or "argocd",
-        executor=flags["executor"],
-        ray_address=flags["ray_address"],
-        cluster_timeout=flags["cluster_timeout"],
-        health_timeout=flags["health_timeout"],
-        concurrency=flags["concurrency"],
-        state_dir=flags["state_dir"],
-        rollout=tuple(flags.get("rollout") or ()),
-        max_update=tuple(flags.get("max_update") or ()),
-        notify=notify.Settings.from_options(
-            webhooks=flags.get("notify_webhook"),
-            slack=flags.get("notify_slack"),
-            markdown=flags.get("notify_markdown"),
-            on=flags.get("notify_on"),
-            include_diffs=flags.get("notify_include_diffs", False),
-        ),
-        resource_customizations=tuple(flags.get("resource_customizations") or ()),
-        argocd_cms=tuple(flags.get("argocd_cm") or ()),
-        health_exprs=tuple(flags.get("health_exprs") or ()),
-    )
+    try:
+        return sync_driver.SyncRequest(
+            fleet=fleet,
+            revision=revision,
+            kubeconfig=kubeconfig,
+            contexts=tuple(c.strip() for c in (contexts or "").split(",") if c.strip()),
+            cluster_files=tuple(clusters or ()),
+            cluster_lists=tuple(cluster_list or ()),
+            selector=selector,
+            apps=tuple(apps or ()),
+            kind=kind,
+            prune=prune,
+            repo_map=_repo_map(repo_map),
+            in_cluster=in_cluster,
+            argocd_context=argocd_context,
+            argocd_namespace=argocd_namespace or "argocd",
+            executor=executor,
+            ray_address=ray_address,
+            cluster_timeout=cluster_timeout,
+            health_timeout=health_timeout,
+            concurrency=concurrency,
+            state_dir=state_dir,
+            rollout=tuple(rollout or ()),
+            max_update=tuple(max_update or ()),
+            notify=notify.NotifySettings.from_options(
+                webhooks=notify_webhook,
+                slack=notify_slack,
+                markdown=notify_markdown,
+                on=notify_on,
+                include_diffs=notify_include_diffs,
+            ),
+            resource_customizations=tuple(resource_customizations or ()),
+            argocd_cms=tuple(argocd_cm or ()),
+            health_exprs=tuple(health_exprs or ()),
+        )
+    except errors.FleetError as exc:
+        raise common.fail(exc) from None
 
 
-def _run(kind: results.RunKind, flags: dict[str, Any]) -> results.RunResult:
-    from fleet import sync
+def _run(request: sync.SyncRequest) -> results.RunResult:
+    from fleet import sync as sync_driver
 
     try:
         # stdout carries only the result (a table, or JSON for machines): Ray's driver prints
         # its workers' error notices to stdout, so the run itself writes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
-            return sync.run(_request(kind, **flags))
+            return sync_driver.run(request)
     except errors.FleetError as exc:
         raise common.fail(exc) from None
 
 
-def _loop(kind: results.RunKind, flags: dict[str, Any]) -> int:
-    """``fleet sync --every``: run after run until a signal (or --runs); one line per run."""
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """``fleet sync --every``: how often, how many runs (0: until a signal), how long secrets stay cached."""
+
+    every: float
+    runs: int
+    secrets_ttl: float
+
+
+def _schedule(every: str, runs: int, secrets_ttl: str) -> Schedule:
+    """The long-running flags, validated before anything else (exit 2 naming the flag)."""
     from fleet import loop, plan
 
+    try:
+        seconds = loop.parse_every(every)
+        if runs < 0:
+            raise errors.InputError(f"must not be negative (got {runs})", field="--runs")
+        return Schedule(seconds, runs, plan.parse_duration(secrets_ttl, where="--secrets-ttl"))
+    except errors.FleetError as exc:
+        raise common.fail(exc) from None
+
+
+def _loop(
+    request: sync.SyncRequest, schedule: Schedule, *, metrics_file: str | None, output: common.ResultFormat
+) -> int:
+    """``fleet sync --every``: run after run until a signal (or --runs); one line per run."""
+    from fleet import loop
+
     def report_run(run: results.RunResult, _iteration: int) -> None:
-        if flags["output"] is Output.JSON:
+        if output is common.ResultFormat.JSON:
             typer.echo(run.to_json())  # one JSON document per line
         else:
             for line in text.rollout_lines(run):
@@ -299,26 +346,21 @@ def _loop(kind: results.RunKind, flags: dict[str, Any]) -> int:
             typer.echo(text.summary_line(run))
         _print_errors(run)
 
+    real_stdout = sys.stdout
+
+    def on_run(run: results.RunResult, iteration: int) -> None:
+        with contextlib.redirect_stdout(real_stdout):
+            report_run(run, iteration)
+
     try:
-        every = loop.parse_every(flags["every"])
-        if flags["runs"] < 0:
-            raise errors.InputError(f"must not be negative (got {flags['runs']})", field="--runs")
-        ttl = plan.parse_duration(flags["secrets_ttl"], where="--secrets-ttl")
-        request = _request(kind, **flags)
-        real_stdout = sys.stdout
-
-        def on_run(run: results.RunResult, iteration: int) -> None:
-            with contextlib.redirect_stdout(real_stdout):
-                report_run(run, iteration)
-
         # As for one run: stdout carries only results; Ray's driver notices go to stderr.
         with contextlib.redirect_stdout(sys.stderr):
             outcome = loop.run_loop(
                 request,
-                every=every,
-                runs=flags["runs"],
-                metrics_file=flags["metrics_file"],
-                secrets_ttl=ttl,
+                every=schedule.every,
+                runs=schedule.runs,
+                metrics_file=metrics_file,
+                secrets_ttl=schedule.secrets_ttl,
                 on_run=on_run,
             )
     except errors.FleetError as exc:
@@ -426,24 +468,55 @@ def register(app: typer.Typer) -> None:
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
-        output: OutputOpt = Output.TABLE,
+        output: OutputOpt = common.ResultFormat.TABLE,
     ) -> None:
         """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
         delete Applications removed from Git. With --rollout (or ApplicationSets with a RollingSync
         strategy) in steps, each step only once the ones before are Synced and Healthy."""
-        flags = dict(locals())
-        flags["app"] = flags.pop("app_")
         kind = results.RunKind.DRY_RUN if dry_run else results.RunKind.SYNC
-        if every is not None:
-            raise typer.Exit(_loop(kind, flags))
-        if runs:
+        schedule = _schedule(every, runs, secrets_ttl) if every is not None else None
+        if schedule is None and runs:
             raise common.fail(errors.InputError("needs --every", field="--runs"))
-        run = _run(kind, flags)
+        request = _request(
+            kind,
+            fleet=fleet,
+            revision=revision,
+            kubeconfig=kubeconfig,
+            contexts=contexts,
+            clusters=clusters,
+            cluster_list=cluster_list,
+            selector=selector,
+            apps=app_,
+            prune=prune,
+            repo_map=repo_map,
+            in_cluster=in_cluster,
+            executor=executor,
+            ray_address=ray_address,
+            cluster_timeout=cluster_timeout,
+            health_timeout=health_timeout,
+            concurrency=concurrency,
+            state_dir=state_dir,
+            rollout=rollout,
+            max_update=max_update,
+            notify_webhook=notify_webhook,
+            notify_slack=notify_slack,
+            notify_markdown=notify_markdown,
+            notify_on=notify_on,
+            notify_include_diffs=notify_include_diffs,
+            argocd_context=argocd_context,
+            argocd_namespace=argocd_namespace,
+            resource_customizations=resource_customizations,
+            argocd_cm=argocd_cm,
+            health_exprs=health_exprs,
+        )
+        if schedule is not None:
+            raise typer.Exit(_loop(request, schedule, metrics_file=metrics_file, output=output))
+        run = _run(request)
         if metrics_file:
             from fleet import loop
 
             loop.write_metrics(metrics_file, run)
-        if output is Output.JSON:
+        if output is common.ResultFormat.JSON:
             typer.echo(run.to_json(indent=2))
         else:
             _print(text.run_table(run))
@@ -484,14 +557,43 @@ def register(app: typer.Typer) -> None:
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
-        output: OutputOpt = Output.TABLE,
+        output: OutputOpt = common.ResultFormat.TABLE,
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).
         Exit 0 when nothing differs, 1 when something does."""
-        flags = dict(locals())
-        flags["app"] = flags.pop("app_")
-        flags["health_timeout"] = 1.0
-        run = _run(results.RunKind.DIFF, flags)
+        request = _request(
+            results.RunKind.DIFF,
+            fleet=fleet,
+            revision=revision,
+            kubeconfig=kubeconfig,
+            contexts=contexts,
+            clusters=clusters,
+            cluster_list=cluster_list,
+            selector=selector,
+            apps=app_,
+            prune=False,
+            repo_map=repo_map,
+            in_cluster=in_cluster,
+            executor=executor,
+            ray_address=ray_address,
+            cluster_timeout=cluster_timeout,
+            health_timeout=1.0,  # a diff waits for nothing
+            concurrency=concurrency,
+            state_dir=state_dir,
+            rollout=rollout,
+            max_update=max_update,
+            notify_webhook=notify_webhook,
+            notify_slack=notify_slack,
+            notify_markdown=notify_markdown,
+            notify_on=notify_on,
+            notify_include_diffs=notify_include_diffs,
+            argocd_context=argocd_context,
+            argocd_namespace=argocd_namespace,
+            resource_customizations=resource_customizations,
+            argocd_cm=argocd_cm,
+            health_exprs=health_exprs,
+        )
+        run = _run(request)
         in_sync = (
             not run.errors
             and all(c.reason is None for c in run.clusters)
@@ -500,7 +602,7 @@ def register(app: typer.Typer) -> None:
                 for a in run.apps()
             )
         )
-        if output is Output.JSON:
+        if output is common.ResultFormat.JSON:
             typer.echo(run.to_json(indent=2))
         else:
             differing = print_diffs(run)
@@ -521,7 +623,7 @@ def register(app: typer.Typer) -> None:
         cluster: Annotated[
             list[str] | None, typer.Option("--cluster", help="Cluster name or glob; repeatable.")
         ] = None,
-        output: OutputOpt = Output.TABLE,
+        output: OutputOpt = common.ResultFormat.TABLE,
     ) -> None:
         """The latest known state of every Application on every cluster (from the status store).
         Exit 0 when all are Synced and Healthy and every cluster answered, else 1."""
@@ -538,7 +640,7 @@ def register(app: typer.Typer) -> None:
         apps = [a for a in apps if chosen(a.name, app_) and chosen(a.cluster, cluster)]
         clusters = [c for c in clusters if chosen(c["cluster"], cluster)]
         failed = [c for c in clusters if not c["reachable"] and c["reason"]]
-        if output is Output.JSON:
+        if output is common.ResultFormat.JSON:
             import json
 
             doc = {
@@ -578,8 +680,8 @@ def register(app: typer.Typer) -> None:
     def report_command(
         state_dir: StateDirOpt = None,
         format_: Annotated[
-            ReportFormat, typer.Option("--format", help="html, markdown, json or metrics.")
-        ] = ReportFormat.HTML,
+            report.Format, typer.Option("--format", help="html, markdown, json or metrics.")
+        ] = report.Format.HTML,
         output_file: Annotated[
             Path | None, typer.Option("--output", metavar="F", help="Write here instead of stdout.")
         ] = None,
@@ -588,8 +690,6 @@ def register(app: typer.Typer) -> None:
         ] = 20,
     ) -> None:
         """The latest run (and its history) as HTML, Markdown, JSON or Prometheus metrics."""
-        from fleet import report
-
         try:
             if runs < 1:
                 raise errors.InputError(f"must be at least 1 (got {runs})", field="--runs")
@@ -599,14 +699,14 @@ def register(app: typer.Typer) -> None:
                     "holds no runs yet: run `fleet sync` or `fleet diff` first",
                     file=str(store.Store(state_dir).path),
                 )
-            text = report.render(history[0], history, fmt=format_.value)
+            rendered = report.render(history[0], history, fmt=format_.value)
         except errors.FleetError as exc:
             raise common.fail(exc) from None
         if output_file is None:
-            typer.echo(text, nl=False)
+            typer.echo(rendered, nl=False)
         else:
             output_file.parent.mkdir(parents=True, exist_ok=True)
-            output_file.write_text(text)
+            output_file.write_text(rendered)
             typer.echo(f"wrote {output_file}", err=True)
 
     @app.command("demo")

@@ -32,7 +32,7 @@ driver's mask does not know values resolved in another process).
 
 Modules, bottom up (each imports only modules listed above it):
 
-- ``units``: the frozen work (``Settings``, ``AppWork``, ``ClusterWork``) the driver pickles;
+- ``units``: the frozen work (``WorkerSettings``, ``AppWork``, ``ClusterWork``) the driver pickles;
 - ``failures``: the ``Reason`` an error means, masked messages, results of work that failed whole;
 - ``preparation``: one Application's objects before they meet the cluster, and the LISTs needed;
 - ``sessions``: one cluster for one run (client, LIST cache, inventories, certificate, resolver);
@@ -57,7 +57,7 @@ from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 from fleet.reconcile.failures import failed_app, failed_cluster
 from fleet.reconcile.preparation import DESIRED_HASH_ANNOTATION, desired_hash, prepare
 from fleet.reconcile.sessions import shared_resolver as shared_resolver
-from fleet.reconcile.units import AppWork, ClusterWork, Settings
+from fleet.reconcile.units import AppWork, ClusterWork, WorkerSettings
 from fleet.status import Reason
 
 _log = log.get_logger(__name__)
@@ -269,7 +269,7 @@ __all__ = [
     "DESIRED_HASH_ANNOTATION",
     "AppWork",
     "ClusterWork",
-    "Settings",
+    "WorkerSettings",
     "desired_hash",
     "failed_app",
     "failed_cluster",

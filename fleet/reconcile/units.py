@@ -1,7 +1,7 @@
 """The unit of work of a cluster sync: built by the driver, pickled to the worker.
 
 Where it sits: ``fleet.sync`` builds one ``ClusterWork`` per cluster (with its ``AppWork``s and the
-run's ``Settings``) and hands it to the executor; ``fleet.reconcile.sync_cluster`` receives it,
+run's ``WorkerSettings``) and hands it to the executor; ``fleet.reconcile.sync_cluster`` receives it,
 maybe in another process or on another machine. Everything here is frozen, plain data.
 """
 
@@ -16,7 +16,7 @@ from fleet.health import config as health_config
 
 
 @dataclass(frozen=True)
-class Settings:
+class WorkerSettings:
     """How to reconcile, the same for every cluster of a run."""
 
     kind: results.RunKind = results.RunKind.SYNC
@@ -80,13 +80,13 @@ class ClusterWork:
 
     cluster: models.Cluster
     apps: tuple[AppWork, ...]
-    settings: Settings = field(default_factory=Settings)
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
     resolver: Any = None  # fleet.secrets.resolver.Resolver (configuration only); None: the default
     removal: lifecycle.Removal | None = None
 
 
 # Ray pickles the work by class path: name the classes by the public path they have always had
 # (``fleet.reconcile.ClusterWork``, where the driver imports them from), not by this module.
-for _cls in (Settings, AppWork, ClusterWork):
+for _cls in (WorkerSettings, AppWork, ClusterWork):
     _cls.__module__ = "fleet.reconcile"
 del _cls

@@ -23,9 +23,9 @@ from fleet.status import SyncStatus
 class Format(StrEnum):
     """The report formats."""
 
-    JSON = "json"  # machine-readable: the run, its summary and the history summaries
-    MARKDOWN = "markdown"  # for pull-request comments and chat
     HTML = "html"  # a self-contained page (inline CSS, no scripts)
+    MARKDOWN = "markdown"  # for pull-request comments and chat
+    JSON = "json"  # machine-readable: the run, its summary and the history summaries
     METRICS = "metrics"  # Prometheus text exposition (e.g. for the node_exporter textfile collector)
 
 

@@ -3,7 +3,7 @@
 Registered in ``fleet.secrets.providers.DEFAULT_PROVIDERS`` as ``sops``. Like vals' sops
 provider, a reference without a fragment gives the whole decrypted file, and one with a
 fragment gives the decrypted document for the resolver to walk (the first document of a
-multi-document YAML file). ``FILE`` is relative to ``Settings.base_dir`` (the Application's
+multi-document YAML file). ``FILE`` is relative to ``ProviderSettings.base_dir`` (the Application's
 source directory or the fleet repository); a path that leaves it is refused. ``?format=``
 (``yaml``, ``json``, ``dotenv``, ``ini``, ``binary``) overrides the extension, as in vals.
 
@@ -44,8 +44,8 @@ def register_shipped(files: Mapping[str, bytes]) -> None:
 class SopsProvider:
     """Decrypts SOPS files on the worker that resolves the reference; nothing is written."""
 
-    def __init__(self, settings: providers.Settings | None = None) -> None:
-        self.settings = settings or providers.Settings()
+    def __init__(self, settings: providers.ProviderSettings | None = None) -> None:
+        self.settings = settings or providers.ProviderSettings()
         options = self.settings.for_scheme("sops")
         self.keyring = keys.Keyring(
             keys.KeyOptions(
@@ -125,7 +125,7 @@ def fetch(path: str, fragment: str = "", *, base_dir: str | None = None, fmt: st
     query = f"?format={fmt}" if fmt else ""
     text = f"ref+sops://{path}{query}" + (f"#/{fragment.lstrip('/')}" if fragment.strip("/") else "")
     ref = refs.parse(text)
-    provider = SopsProvider(providers.Settings(base_dir=base_dir))
+    provider = SopsProvider(providers.ProviderSettings(base_dir=base_dir))
     if not ref.has_fragment:
         return provider.get_string(ref)
     from fleet.secrets import resolver

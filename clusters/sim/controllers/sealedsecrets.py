@@ -51,7 +51,7 @@ _CRD_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _log = log.get_logger(__name__)
 
 
-class Reason(StrEnum):
+class SyncedReason(StrEnum):
     """Reasons on the ``Synced`` condition (the real controller's event reasons)."""
 
     UNSEALED = "Unsealed"  # the Secret holds what the SealedSecret seals
@@ -190,14 +190,14 @@ class SealedSecretsController:
         try:
             secret = unsealer.unseal(sealed_obj, _unseal_keys(ctx), where=f"cluster {ctx.name}")
         except errors.FleetError as exc:
-            self._set_status(ctx, sealed_obj, False, Reason.UNSEAL_FAILED, redact.mask(str(exc)))
+            self._set_status(ctx, sealed_obj, False, SyncedReason.UNSEAL_FAILED, redact.mask(str(exc)))
             return None
         try:
             self._write_secret(ctx, sealed_obj, secret)
         except (status.ApiError, _NotManaged) as exc:
-            self._set_status(ctx, sealed_obj, False, Reason.UPDATE_FAILED, redact.mask(str(exc)))
+            self._set_status(ctx, sealed_obj, False, SyncedReason.UPDATE_FAILED, redact.mask(str(exc)))
             return None
-        self._set_status(ctx, sealed_obj, True, Reason.UNSEALED, "")
+        self._set_status(ctx, sealed_obj, True, SyncedReason.UNSEALED, "")
         return None
 
     def _collect_orphan(self, ctx: ctl.Context, namespace: str, name: str) -> None:
@@ -244,7 +244,7 @@ class SealedSecretsController:
         ctx.update(wanted, manager=NAME)
 
     def _set_status(
-        self, ctx: ctl.Context, sealed_obj: Mapping[str, Any], ok: bool, reason: Reason, message: str
+        self, ctx: ctl.Context, sealed_obj: Mapping[str, Any], ok: bool, reason: SyncedReason, message: str
     ) -> None:
         old = sealed_obj.get("status") or {}
         conditions = [dict(c) for c in old.get("conditions") or []]
