@@ -310,7 +310,7 @@ def _run(request: sync.SyncRequest) -> results.RunResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class Schedule:
+class LoopOptions:
     """``fleet sync --every``: how often, how many runs (0: until a signal), how long secrets stay cached."""
 
     every: float
@@ -318,7 +318,7 @@ class Schedule:
     secrets_ttl: float
 
 
-def _schedule(every: str, runs: int, secrets_ttl: str) -> Schedule:
+def _loop_options(every: str, runs: int, secrets_ttl: str) -> LoopOptions:
     """The long-running flags, validated before anything else (exit 2 naming the flag)."""
     from fleet import loop, plan
 
@@ -326,13 +326,13 @@ def _schedule(every: str, runs: int, secrets_ttl: str) -> Schedule:
         seconds = loop.parse_every(every)
         if runs < 0:
             raise errors.InputError(f"must not be negative (got {runs})", field="--runs")
-        return Schedule(seconds, runs, plan.parse_duration(secrets_ttl, where="--secrets-ttl"))
+        return LoopOptions(seconds, runs, plan.parse_duration(secrets_ttl, where="--secrets-ttl"))
     except errors.FleetError as exc:
         raise common.fail(exc) from None
 
 
 def _loop(
-    request: sync.SyncRequest, schedule: Schedule, *, metrics_file: str | None, output: common.ResultFormat
+    request: sync.SyncRequest, options: LoopOptions, *, metrics_file: str | None, output: common.ResultFormat
 ) -> int:
     """``fleet sync --every``: run after run until a signal (or --runs); one line per run."""
     from fleet import loop
@@ -357,10 +357,10 @@ def _loop(
         with contextlib.redirect_stdout(sys.stderr):
             outcome = loop.run_loop(
                 request,
-                every=schedule.every,
-                runs=schedule.runs,
+                every=options.every,
+                runs=options.runs,
                 metrics_file=metrics_file,
-                secrets_ttl=schedule.secrets_ttl,
+                secrets_ttl=options.secrets_ttl,
                 on_run=on_run,
             )
     except errors.FleetError as exc:
@@ -474,8 +474,8 @@ def register(app: typer.Typer) -> None:
         delete Applications removed from Git. With --rollout (or ApplicationSets with a RollingSync
         strategy) in steps, each step only once the ones before are Synced and Healthy."""
         kind = results.RunKind.DRY_RUN if dry_run else results.RunKind.SYNC
-        schedule = _schedule(every, runs, secrets_ttl) if every is not None else None
-        if schedule is None and runs:
+        options = _loop_options(every, runs, secrets_ttl) if every is not None else None
+        if options is None and runs:
             raise common.fail(errors.InputError("needs --every", field="--runs"))
         request = _request(
             kind,
@@ -509,8 +509,8 @@ def register(app: typer.Typer) -> None:
             argocd_cm=argocd_cm,
             health_exprs=health_exprs,
         )
-        if schedule is not None:
-            raise typer.Exit(_loop(request, schedule, metrics_file=metrics_file, output=output))
+        if options is not None:
+            raise typer.Exit(_loop(request, options, metrics_file=metrics_file, output=output))
         run = _run(request)
         if metrics_file:
             from fleet import loop
