@@ -72,6 +72,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 
 from fleet import errors, log, redact, report, results, store
 from fleet.health import Health
+from fleet.secrets import resolver as secret_resolver
 from fleet.status import Reason, SyncStatus
 
 _log = log.get_logger(__name__)
@@ -740,14 +741,13 @@ def post_json(url: str, document: Mapping[str, Any], *, transport: Transport) ->
         transport.sleep(delay)
 
 
-def _resolve_url(url: str, resolver: Any, *, flag: str) -> str:
+def _resolve_url(url: str, resolver: secret_resolver.Resolver | None, *, flag: str) -> str:
     """A URL that holds secret references, resolved now (send time); the value is registered."""
     from fleet.secrets import refs
-    from fleet.secrets import resolver as resolver_mod
 
     if not refs.contains_reference(url):
         return url
-    resolved = (resolver or resolver_mod.Resolver()).for_cluster(None).resolve_string(url, where=flag)
+    resolved = (resolver or secret_resolver.Resolver()).for_cluster(None).resolve_string(url, where=flag)
     redact.register(resolved)
     return resolved.strip()
 
@@ -761,7 +761,7 @@ class Target(Protocol):
     @property
     def label(self) -> str: ...
 
-    def send(self, note: Notification, *, transport: Transport, resolver: Any = None) -> Delivery: ...
+    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -779,7 +779,7 @@ class WebhookTarget:
     def payload(self, note: Notification) -> dict[str, Any]:
         return webhook_payload(note)
 
-    def send(self, note: Notification, *, transport: Transport, resolver: Any = None) -> Delivery:
+    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery:
         try:
             url = _resolve_url(self.url, resolver, flag=self.flag)
         except errors.FleetError as exc:
@@ -816,7 +816,7 @@ class MarkdownTarget:
     def label(self) -> str:
         return self.path
 
-    def send(self, note: Notification, *, transport: Transport, resolver: Any = None) -> Delivery:
+    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery:
         try:
             write_atomic(self.path, markdown_text(note))
         except OSError as exc:
@@ -967,7 +967,7 @@ def after_run(
     settings: NotifySettings,
     *,
     state_dir: str | os.PathLike[str] | None = None,
-    resolver: Any = None,
+    resolver: secret_resolver.Resolver | None = None,
 ) -> Outcome:
     """Notify about ``run`` (already recorded) if the policy says so. Never raises: a failure is
     a warning in the log, and the run's result and exit code stay what they are.
@@ -1001,7 +1001,7 @@ def after_run(
 
 
 def _deliver(
-    target: Target, note: Notification, *, settings: NotifySettings, resolver: Any, fields: dict[str, Any]
+    target: Target, note: Notification, *, settings: NotifySettings, resolver: secret_resolver.Resolver | None, fields: dict[str, Any]
 ) -> Delivery:
     where = {**fields, "target": target.kind.value}
     try:

@@ -67,6 +67,7 @@ from fleet.health import Health
 from fleet.health import config as health_config
 from fleet.render import cache as render_cache
 from fleet.render import helmrepo
+from fleet.secrets import resolver as secret_resolver
 from fleet.status import OperationPhase, Reason, SyncStatus
 
 _log = log.get_logger(__name__)
@@ -136,7 +137,7 @@ class SyncRequest:
     # just before a run is seen by it.
     git_max_age: float = 2.0
     record: bool = True
-    resolver: Any = None  # fleet.secrets.resolver.Resolver; None: the default providers
+    resolver: secret_resolver.Resolver | None = None  # None: the default providers
     # Progressive rollout by cluster labels (``--rollout``, in order) and batch sizes per step
     # (``--max-update``: once for every step or once per step); replaces ApplicationSets' RollingSync.
     rollout: tuple[str, ...] = ()
@@ -170,7 +171,7 @@ class RunPlan:
     errors: list[str]
     application_count: int
     settings: reconcile.WorkerSettings = field(default_factory=reconcile.WorkerSettings)
-    resolver: Any = None
+    resolver: secret_resolver.Resolver | None = None
     schedule: rollout.Schedule = field(default_factory=rollout.Schedule)
     notes: list[str] = field(default_factory=list)
     removals: dict[str, lifecycle.Removal] = field(default_factory=dict)  # cluster -> what to delete

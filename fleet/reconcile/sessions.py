@@ -17,6 +17,7 @@ from typing import Any
 from fleet import clocks, errors, inventory
 from fleet.clusters import client
 from fleet.reconcile import failures, units
+from fleet.secrets import resolver as secret_resolver
 
 Ref = inventory.ObjectRef
 
@@ -24,11 +25,12 @@ MANAGED_SELECTOR = f"{inventory.MANAGED_BY_LABEL}={inventory.MANAGED_BY_VALUE}"
 # Time kept back from the cluster deadline so the result still gets home before the driver gives up.
 DEADLINE_MARGIN = 1.0
 
-_RESOLVERS: dict[str, tuple[Any, int]] = {}  # resolver_key -> (resolver, refresh generation seen)
+# resolver_key -> (resolver, refresh generation seen)
+_RESOLVERS: dict[str, tuple[secret_resolver.Resolver, int]] = {}
 _RESOLVERS_LOCK = threading.Lock()
 
 
-def shared_resolver(work: units.ClusterWork) -> Any:
+def shared_resolver(work: units.ClusterWork) -> secret_resolver.Resolver | None:
     """The resolver this process keeps for the run's ``resolver_key`` (long-running mode), so its
     TTL cache lasts across runs even where the work arrives pickled (a Ray actor); its cache is
     dropped when ``fleet secrets refresh`` bumped the generation the driver read. Without a key:
@@ -66,7 +68,7 @@ class Session:
         self._lock = threading.Lock()
         self._namespace_ready = False
         self._certificate: Any = None
-        self._resolution: Any = None
+        self._resolution: secret_resolver.ClusterResolution | None = None
 
     # -- time ---------------------------------------------------------------------------------------
 
@@ -154,15 +156,11 @@ class Session:
 
     # -- secrets ------------------------------------------------------------------------------------
 
-    def resolution(self) -> Any:
+    def resolution(self) -> secret_resolver.ClusterResolution:
         """The run's reference resolution for this cluster (its cache shared by the Applications)."""
         with self._lock:
             if self._resolution is None:
-                resolver = shared_resolver(self.work)
-                if resolver is None:
-                    from fleet.secrets import resolver as resolver_mod
-
-                    resolver = resolver_mod.Resolver()
+                resolver = shared_resolver(self.work) or secret_resolver.Resolver()
                 self._resolution = resolver.for_cluster(self.cluster)
             return self._resolution
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from fleet import lifecycle, models, projects, results
 from fleet.health import config as health_config
+from fleet.secrets import resolver as secret_resolver
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class ClusterWork:
     cluster: models.Cluster
     apps: tuple[AppWork, ...]
     settings: WorkerSettings = field(default_factory=WorkerSettings)
-    resolver: Any = None  # fleet.secrets.resolver.Resolver (configuration only); None: the default
+    # Travels as configuration only (its caches and live clients are not pickled); None: the
+    # default providers. The worker opens one resolution per cluster from it.
+    resolver: secret_resolver.Resolver | None = None
     removal: lifecycle.Removal | None = None
 
 
