@@ -31,8 +31,10 @@ contracts: $(STAMP)
 
 check: lint types contracts
 
+# Two test processes (pytest-xdist): the suite mostly waits (simulated rollouts, Ray, subprocesses),
+# so two share the two cores well. A file's tests stay together (module-scoped simulators start once).
 test: check
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 demo: $(STAMP)
 	$(VENV)/bin/fleet demo

@@ -27,6 +27,14 @@ SHARED = Path(os.environ.get("FLEET_SHARED_DIR", REPO_ROOT.parent / "shared"))
 VECTORS = SHARED / "vectors"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Git mirrors and chart downloads of this test process live in its own temporary directory,
+    never in ~/.cache/fleet: parallel test processes (pytest-xdist) and other checkouts on the
+    machine must not share them. Tests that need a cache of their own still set FLEET_CACHE_DIR."""
+    os.environ.setdefault("FLEET_CACHE_DIR", str(tmp_path_factory.mktemp("fleet-cache")))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_secret_mask():
     """Each test's registrations with fleet.redact end with it.
