@@ -24,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import health
-from fleet.health import cel, config, lua
+from fleet import health  # noqa: E402 - after the sys.path line above
+from fleet.health import cel, config, lua  # noqa: E402
 
 OBJECTS = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 REPEAT = 3

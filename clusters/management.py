@@ -17,9 +17,8 @@ import binascii
 from collections.abc import Mapping
 from typing import Any, Self
 
-from fleet.clusters import argocd, client, discovery, kubeconfig
-
 from fleet import errors, models, redact
+from fleet.clusters import argocd, client, discovery, kubeconfig
 
 
 class ManagementCluster:

@@ -26,10 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleet import errors, models
 from fleet.generators import interface, selectors
 from fleet.generators import params as params_mod
-
-from fleet import errors, models
 
 DEFAULT_STATUS_LIST_KEY = "clusters"
 

@@ -133,8 +133,14 @@ class ArgoCD(Protocol):
     """Argo CD's namespace on the management cluster, read-only (``fleet.clusters.management``):
     what the clusterDecisionResource and plugin generators read, as Argo CD's controller does."""
 
-    namespace: str
-    name: str  # the management cluster, for messages
+    # Read-only members: an implementation may compute them (ManagementCluster.name is a property).
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str:
+        """The management cluster, for messages."""
+        ...
 
     def config_map(self, name: str) -> Mapping[str, str] | None: ...
 

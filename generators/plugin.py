@@ -29,10 +29,9 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from fleet import errors, redact
 from fleet.generators import interface
 from fleet.generators import params as params_mod
-
-from fleet import errors, redact
 
 DEFAULT_TIMEOUT = 30.0  # seconds, Argo CD's default requestTimeout
 DEFAULT_SECRET = "argocd-secret"

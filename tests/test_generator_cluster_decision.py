@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from fleet.clusters.sim import SimServer
 from typer.testing import CliRunner
 
 from fleet.cli import app
+from fleet.clusters.sim import SimServer
 from tests import argocd_namespace
 
 MANAGEMENT = "c001"

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet.clusters import client
 
+from fleet.clusters import client
 from fleet.status import Reason
 
 DATA = Path(__file__).parent / "data" / "health" / "argo"

@@ -34,7 +34,9 @@ class Command:
 # In the order `fleet --help` lists them.
 COMMANDS: dict[str, Command] = {
     "generate": Command(
-        "fleet.cli.generate", "Preview the Applications that ApplicationSets generate (no cluster access needed)."
+        "fleet.cli.generate",
+        "Preview the Applications that ApplicationSets generate (no cluster access needed, except\n"
+        "Argo CD's management cluster for clusterDecisionResource and plugin generators).",
     ),
     "sync": Command(
         "fleet.cli.sync",
@@ -60,6 +62,11 @@ COMMANDS: dict[str, Command] = {
         "The whole loop on simulated clusters, with no set-up: sync, break a cluster, drift an\n"
         "object, sync again, report. Exit 0 when everything behaved as expected.",
     ),
+    "health": Command(
+        "fleet.cli.health",
+        "The health of each object, with Argo CD's Lua and Flux's CEL checks when given.\n"
+        "Exit 0 when every FILE could be assessed, 2 on bad input.",
+    ),
     "clusters": Command("fleet.cli.clusters", "The clusters of the fleet: list them, check that they answer."),
     "sim": Command(
         "fleet.cli.sim", "Simulated Kubernetes clusters on loopback (one port, one path per cluster)."
@@ -67,11 +74,6 @@ COMMANDS: dict[str, Command] = {
     "secrets": Command(
         "fleet.cli.secrets_cmd",
         "Decrypt and encrypt SOPS files, seal and unseal Sealed Secrets, resolve references.",
-    ),
-    "health": Command(
-        "fleet.cli.health",
-        "The health of each object, with Argo CD's Lua and Flux's CEL checks when given.\n"
-        "Exit 0 when every FILE could be assessed, 2 on bad input.",
     ),
 }
 

@@ -19,7 +19,7 @@ import typer
 
 from fleet import appset, argo, errors, kyaml, redact
 from fleet.cli import common
-from fleet.clusters import argocd, management, registry
+from fleet.clusters import argocd
 
 
 class ApplicationFormat(StrEnum):
@@ -133,6 +133,9 @@ def run(
     with contextlib.ExitStack() as stack:
         live = None
         if argocd_context:
+            # Only now: the Kubernetes client is not needed to preview from files.
+            from fleet.clusters import management, registry
+
             live = stack.enter_context(
                 management.open_context(argocd_context, kubeconfig_paths=kubeconfig, namespace=argocd_namespace)
             )
