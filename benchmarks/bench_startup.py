@@ -1,5 +1,6 @@
 """Benchmark: how long `fleet --help` and `fleet generate --help` take to start, against
-`python -c pass` (the interpreter alone) measured in the same run.
+`python -c pass` (the interpreter alone) measured in the same run, and against importing typer
+with its rich help formatter (the floor of any typer CLI that prints rich help, as fleet does).
 
 Each command runs REPEAT times in a fresh process; the best time counts (the least disturbed by
 other work on the machine). Prints absolute times, the ratio to the interpreter's own start, and
@@ -36,6 +37,7 @@ def main() -> int:
     fleet = [str(script)] if script.exists() else [sys.executable, "-m", "fleet"]
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "import typer (rich help)": [sys.executable, "-c", "import typer, typer.rich_utils"],
         "fleet --help": [*fleet, "--help"],
         "fleet generate --help": [*fleet, "generate", "--help"],
     }
