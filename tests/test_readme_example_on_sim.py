@@ -17,9 +17,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from fleet.clusters.sim import SimServer
 
 from fleet import appset, store
+from fleet.clusters.sim import SimServer
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
