@@ -4,8 +4,8 @@ LIST per namespace and only when something is unhealthy, with secrets masked."""
 from __future__ import annotations
 
 from fleet import redact, report, results
-from fleet.reconcile import events
 from fleet.health import Health
+from fleet.reconcile import events
 
 
 def break_image(env) -> None:

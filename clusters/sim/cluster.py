@@ -10,6 +10,7 @@ resourceVersion, storage, watch events, controller notification.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import random
@@ -18,14 +19,12 @@ import string
 import time
 import uuid
 from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fleet import redact
-from fleet.clusters.sim import clock as clock_mod
 from fleet.clusters.sim import (
     apply,
     defaults,
@@ -41,6 +40,7 @@ from fleet.clusters.sim import (
     store,
     views,
 )
+from fleet.clusters.sim import clock as clock_mod
 
 if TYPE_CHECKING:
     from fleet.clusters.sim import controllers

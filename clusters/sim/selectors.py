@@ -9,6 +9,7 @@ either.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,7 +25,9 @@ class SelectorError(ValueError):
 
 def _split(text: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -90,6 +93,11 @@ def _field(obj: Mapping[str, Any], path: str) -> str:
     return str(node)
 
 
+def _field_test(obj: Mapping[str, Any], *, path: str, value: str, equal: bool) -> bool:
+    """One ``path=value`` (``equal``) or ``path!=value`` term of a field selector."""
+    return (_field(obj, path) == value) is equal
+
+
 def _terms(text: str) -> list[tuple[str, str, str]]:
     """``(path, operator, value)`` of each comma-separated term of a field selector."""
     out = []
@@ -123,10 +131,7 @@ def parse_field_selector(text: str | None, *, aliases: Mapping[str, str] | None 
     tests: list[Callable[[Mapping[str, Any]], bool]] = []
     for path, op, value in _terms(text):
         path = (aliases or {}).get(path, path)
-        if op == "!=":
-            tests.append(lambda obj, p=path, v=value: _field(obj, p) != v)
-        else:
-            tests.append(lambda obj, p=path, v=value: _field(obj, p) == v)
+        tests.append(functools.partial(_field_test, path=path, value=value, equal=op != "!="))
 
     def predicate(obj: Mapping[str, Any]) -> bool:
         return all(test(obj) for test in tests)

@@ -42,10 +42,10 @@ from fleet.clusters.sim import (
     views,
     watch,
 )
-from fleet.clusters.sim import patch as patch_mod
 from fleet.clusters.sim import clock as clock_mod
 from fleet.clusters.sim import cluster as cluster_mod
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import patch as patch_mod
 from fleet.clusters.sim import tls as tls_mod
 
 _log = log.get_logger(__name__)

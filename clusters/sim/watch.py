@@ -157,15 +157,15 @@ async def serve(
                 break
             wait = min(remaining, next_bookmark - loop.time()) if bookmarks else remaining
             try:
-                event = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
+                queued = await asyncio.wait_for(watcher.queue.get(), timeout=max(wait, 0.001))
             except TimeoutError:
                 if bookmarks and loop.time() >= next_bookmark:
                     await response.write(framing.bookmark(cluster.store.rv))
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
                 continue
-            if event is None:
+            if queued is None:
                 break
-            chunk = [framing.event(event.type, event.entry)]
+            chunk = [framing.event(queued.type, queued.entry)]
             ended = False
             while not watcher.queue.empty():  # write what is already queued in one go
                 more = watcher.queue.get_nowait()

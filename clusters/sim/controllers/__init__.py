@@ -180,7 +180,8 @@ def set_condition(
 
 def copy_of(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A private deep copy of a stored object, to build its next version from."""
-    return json.loads(json.dumps(obj))  # type: ignore[no-any-return]
+    copied: dict[str, Any] = json.loads(json.dumps(obj))
+    return copied
 
 
 def is_ready(pod: Mapping[str, Any]) -> bool:

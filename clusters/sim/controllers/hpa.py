@@ -21,8 +21,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from fleet.clusters.sim import events, scale, status
 from fleet.clusters.sim import controllers as ctl
+from fleet.clusters.sim import events, scale, status
 
 MANAGER = "horizontal-pod-autoscaler"
 SYNC_SECONDS = 15.0  # kube-controller-manager's --horizontal-pod-autoscaler-sync-period

@@ -118,13 +118,13 @@ class JobController:
             want = min(parallelism, completions - succeeded) - len(active)
             nodes = _pods.node_names(ctx) or [""]
             for i in range(max(want, 0)):
-                pod = _pods.new_pod(
+                new_pod = _pods.new_pod(
                     job,
                     spec.get("template") or {},
                     name=_pods.random_name(meta["name"]),
                     node=nodes[i % len(nodes)],
                 )
-                created = ctx.create(pod, manager=MANAGER)
+                created = ctx.create(new_pod, manager=MANAGER)
                 ctx.event(
                     job,
                     events.EventType.NORMAL,

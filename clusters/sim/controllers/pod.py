@@ -108,9 +108,10 @@ class PodController:
         uid = pod["metadata"]["uid"]
         now = ctx.time()
         if not phase:
-            pod = self._schedule(ctx, entry)
-            if pod is None:
+            scheduled = self._schedule(ctx, entry)
+            if scheduled is None:
                 return None
+            pod = scheduled
             state[uid] = now + _delay(ctx, pod)
             new = ctl.copy_of(pod)
             stamp = cluster.now_text(now)
@@ -225,10 +226,10 @@ class PodController:
             )
         ctx.update_status(new, manager=self.name)
         if (
-            result is Outcome.PULL_ERROR
-            and not is_job_pod(pod)
-            or result is Outcome.FAIL
-            and not is_job_pod(pod)
+            (result is Outcome.PULL_ERROR
+            and not is_job_pod(pod))
+            or (result is Outcome.FAIL
+            and not is_job_pod(pod))
         ):
             ctx.state("kubelet-backoff")[uid] = (now + BACKOFF_START, BACKOFF_START)
             ctx.enqueue(self.name, ref, after=BACKOFF_START, background=True)

@@ -71,7 +71,9 @@ class StatefulSetController:
                 f"create Pod {pod_name} in StatefulSet {name} successful",
                 component=self.name,
             )
-            pods[pod_name] = ctx.entry("", "Pod", ns, pod_name)  # type: ignore[assignment]
+            created = ctx.entry("", "Pod", ns, pod_name)
+            if created is not None:
+                pods[pod_name] = created
             if ordered:
                 break
         extra = sorted((p for p in pods if _ordinal(p, name) >= desired), key=lambda p: -_ordinal(p, name))
@@ -88,9 +90,9 @@ class StatefulSetController:
         all_ready = len(current) == desired and all(ctl.is_ready(p.obj) for p in current)
         if rolling and all_ready:
             for i in range(desired - 1, partition - 1, -1):
-                pod = pods[f"{name}-{i}"]
-                if (pod.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision:
-                    ctx.delete("", "Pod", ns, pod.name)
+                entry = pods[f"{name}-{i}"]
+                if (entry.obj["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision:
+                    ctx.delete("", "Pod", ns, entry.name)
                     break
         return self._status(ctx, ref, revision, desired)
 

@@ -257,7 +257,7 @@ def main() -> None:
                 visit(typ)
 
     roots = [m for _, _, m in KINDS] + ["runtime.Unknown"]
-    for _, kind, message in KINDS:
+    for _, _kind, message in KINDS:
         roots.append(message + "List")
     for root in roots:
         if root in protos:
