@@ -19,7 +19,13 @@ def layered_modules() -> set[str]:
 def top_level_modules() -> set[str]:
     package = REPO_ROOT / "fleet"
     found = {f"fleet.{p.stem}" for p in package.glob("*.py") if p.name != "__init__.py"}
-    found |= {f"fleet.{p.name}" for p in package.iterdir() if p.is_dir() and p.name.isidentifier()}
+    # A folder is a package when it holds Python files (fleet/secrets has no __init__.py); a
+    # __pycache__ left by an earlier import holds none.
+    found |= {
+        f"fleet.{p.name}"
+        for p in package.iterdir()
+        if p.is_dir() and p.name.isidentifier() and any(p.glob("*.py"))
+    }
     return found
 
 
