@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 .PHONY: test check lint types contracts demo install bench clean
 
 $(STAMP): pyproject.toml setup.py
-	@# gpg (SOPS PGP keys) and kubectl (Kustomize, simulator interop) are the only system tools.
+	@# gpg (SOPS PGP keys) and kubectl (Kustomize, simulator interop) are the system tools fleet uses;
+	@# curl is what the CI examples (examples/ci) post their previews with.
 	command -v gpg >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q gnupg; }
+	command -v curl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q curl; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

@@ -32,7 +32,10 @@ from tests.pod_runner import PodRunner
 
 KUBECTL = shutil.which("kubectl")
 FLEET = str(Path(sys.executable).parent / "fleet")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (the pods run kubectl)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (the pods run kubectl)"),
+]
 
 
 def _has_serve() -> bool:
