@@ -68,7 +68,9 @@ class JobRun:
         return all(step.returncode == 0 for step in self.steps)
 
     def log(self) -> str:
-        return "\n".join(f"--- {s.name} ({s.returncode})\n{s.stdout[-3000:]}\n{s.stderr[-3000:]}" for s in self.steps)
+        return "\n".join(
+            f"--- {s.name} ({s.returncode})\n{s.stdout[-3000:]}\n{s.stderr[-3000:]}" for s in self.steps
+        )
 
 
 def _env_file(path: Path) -> dict[str, str]:
@@ -92,8 +94,10 @@ def run_github_job(
     skip_ids: tuple[str, ...] = (),
     timeout: float = 300,
 ) -> JobRun:
-    files = {name: runner_temp / f"_{name.lower()}" for name in ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY",
-                                                                  "GITHUB_OUTPUT")}
+    files = {
+        name: runner_temp / f"_{name.lower()}"
+        for name in ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")
+    }
     for path in files.values():
         path.touch()
     env = {**base_env, **{k: str(v) for k, v in files.items()}, "RUNNER_TEMP": str(runner_temp)}
@@ -110,9 +114,15 @@ def run_github_job(
             continue
         step_env = dict(env)
         step_env.update({k: substitute(str(v), expressions) for k, v in (step.get("env") or {}).items()})
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-                               substitute(step["run"], expressions)],
-                              env=step_env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", substitute(step["run"], expressions)],
+            env=step_env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         result.steps.append(StepRun(name, done.returncode, done.stdout, done.stderr))
         failed = failed or done.returncode != 0
         env.update(_env_file(files["GITHUB_ENV"]))
@@ -122,16 +132,27 @@ def run_github_job(
     return result
 
 
-def run_gitlab_job(config: Mapping[str, Any], job: str, *, base_env: Mapping[str, str], cwd: Path,
-                   timeout: float = 300) -> JobRun:
+def run_gitlab_job(
+    config: Mapping[str, Any], job: str, *, base_env: Mapping[str, str], cwd: Path, timeout: float = 300
+) -> JobRun:
     spec = config[job]
     env = dict(base_env)
     for scope in (config.get("variables") or {}, spec.get("variables") or {}):
         for name, value in scope.items():
             env.setdefault(name, str(value))  # CI/CD settings (the test's stand-ins) win over the file's
-    lines = [*(spec.get("before_script") or config.get("default", {}).get("before_script") or []), *spec["script"]]
-    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", "\n".join(lines)],
-                          env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = [
+        *(spec.get("before_script") or config.get("default", {}).get("before_script") or []),
+        *spec["script"],
+    ]
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", "\n".join(lines)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return JobRun(steps=[StepRun(job, done.returncode, done.stdout, done.stderr)])
 
 
@@ -156,7 +177,9 @@ class ApiRecorder:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
                 length = int(self.headers.get("Content-Length") or 0)
-                recorder.requests.append(Request("POST", self.path, dict(self.headers), self.rfile.read(length)))
+                recorder.requests.append(
+                    Request("POST", self.path, dict(self.headers), self.rfile.read(length))
+                )
                 body = json.dumps({"id": len(recorder.requests)}).encode()
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")

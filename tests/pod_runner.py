@@ -63,12 +63,14 @@ class PodRun:
         return Path(mapped)
 
     def run(self, *, timeout: float = 180, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv, env=self.env, cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            self.argv, env=self.env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     def start(self, *, cwd: Path | None = None) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.argv, env=self.env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        return subprocess.Popen(
+            self.argv, env=self.env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
 
 def _map_path(value: str, mounts: Mapping[str, Path]) -> str:
@@ -76,7 +78,7 @@ def _map_path(value: str, mounts: Mapping[str, Path]) -> str:
     flag, equals, path = value.rpartition("=") if value.startswith("--") else ("", "", value)
     for mount in sorted(mounts, key=len, reverse=True):  # the deepest mount point wins
         if path == mount or path.startswith(mount.rstrip("/") + "/"):
-            return f"{flag}{equals}{mounts[mount]}{path[len(mount):]}"
+            return f"{flag}{equals}{mounts[mount]}{path[len(mount) :]}"
     return value
 
 
@@ -125,10 +127,17 @@ class PodRunner:
         elif "projected" in volume:
             for source in volume["projected"]["sources"]:
                 if "configMap" in source:
-                    self._fill(directory, self._data("ConfigMap", source["configMap"]["name"]),
-                               source["configMap"].get("items"))
+                    self._fill(
+                        directory,
+                        self._data("ConfigMap", source["configMap"]["name"]),
+                        source["configMap"].get("items"),
+                    )
                 elif "secret" in source:
-                    self._fill(directory, self._data("Secret", source["secret"]["name"]), source["secret"].get("items"))
+                    self._fill(
+                        directory,
+                        self._data("Secret", source["secret"]["name"]),
+                        source["secret"].get("items"),
+                    )
                 elif "serviceAccountToken" in source:
                     (directory / source["serviceAccountToken"]["path"]).write_text(self.token)
                 else:

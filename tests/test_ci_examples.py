@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet.clusters import argocd
+from fleet.clusters.sim import SimServer
 from typer.testing import CliRunner
 
 from fleet import cli
-from fleet.clusters import argocd
-from fleet.clusters.sim import SimServer
 from tests.ci_runner import ApiRecorder, load, run_github_job, run_gitlab_job
 from tests.conftest import REPO_ROOT
 from tests.fixtures.sync import DATA as SYNC_DATA
@@ -43,14 +43,23 @@ def _fleet_has(command: str) -> bool:
     return CliRunner().invoke(cli.app, [command, "--help"]).exit_code == 0
 
 
-@pytest.mark.parametrize(("path", "schema"), [
-    ("github/fleet-preview.yml", "vendor.github-workflows"),
-    ("github/fleet-sync.yml", "vendor.github-workflows"),
-    ("gitlab/.gitlab-ci.yml", "vendor.gitlab-ci"),
-], ids=["github-preview", "github-sync", "gitlab"])
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        ("github/fleet-preview.yml", "vendor.github-workflows"),
+        ("github/fleet-sync.yml", "vendor.github-workflows"),
+        ("gitlab/.gitlab-ci.yml", "vendor.gitlab-ci"),
+    ],
+    ids=["github-preview", "github-sync", "gitlab"],
+)
 def test_each_example_is_valid_for_its_forge(path: str, schema: str) -> None:
-    done = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", schema, str(EXAMPLES / path)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", schema, str(EXAMPLES / path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -82,8 +91,12 @@ def _checkout(make_git_repo: Any, repo_url: str) -> Any:
 def _base_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    return {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "CI": "true",
-            "FLEET_CACHE_DIR": str(tmp_path / "cache")}
+    return {
+        "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "CI": "true",
+        "FLEET_CACHE_DIR": str(tmp_path / "cache"),
+    }
 
 
 def _github(workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path, api: str) -> Any:
@@ -91,8 +104,12 @@ def _github(workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path,
     kubeconfig = sim.write_kubeconfig(tmp_path / "admin.kubeconfig").read_text()
     temp = tmp_path / "runner-temp"
     temp.mkdir(exist_ok=True)
-    env = {**_base_env(tmp_path), "GITHUB_API_URL": api, "GITHUB_REPOSITORY": "example-org/fleet",
-           "GITHUB_SHA": repo.head}
+    env = {
+        **_base_env(tmp_path),
+        "GITHUB_API_URL": api,
+        "GITHUB_REPOSITORY": "example-org/fleet",
+        "GITHUB_SHA": repo.head,
+    }
     expressions = {
         "secrets.FLEET_KUBECONFIG": kubeconfig,
         "github.token": "ghs_test_token",
@@ -101,8 +118,15 @@ def _github(workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path,
         "github.event.pull_request.head.sha": repo.head,
     }
     (job,) = workflow["jobs"]
-    return run_github_job(workflow, job, base_env=env, expressions=expressions, cwd=repo.path, runner_temp=temp,
-                          skip_ids=("install-fleet",))
+    return run_github_job(
+        workflow,
+        job,
+        base_env=env,
+        expressions=expressions,
+        cwd=repo.path,
+        runner_temp=temp,
+        skip_ids=("install-fleet",),
+    )
 
 
 def _greeting(sim: SimServer, cluster: str) -> str:
@@ -127,8 +151,12 @@ def test_github_scheduled_sync_then_a_pull_request_preview_commenting_what_would
     with ApiRecorder().serve() as api:
         sync = _github(GITHUB_SYNC, clusters, repo, tmp_path / "sync", api)
     assert sync.ok, sync.log()
-    assert sync.not_run == ["actions/checkout@v4", "actions/setup-python@v5", "install-fleet",
-                            "actions/upload-artifact@v4"]
+    assert sync.not_run == [
+        "actions/checkout@v4",
+        "actions/setup-python@v5",
+        "install-fleet",
+        "actions/upload-artifact@v4",
+    ]
     assert [_greeting(clusters, c) for c in ("c001", "c002")] == ["hello", "hello"]
     summary = (tmp_path / "sync" / "runner-temp" / "_github_step_summary").read_text()
     assert "| c001 | ok | 1/1 |" in summary and "| c002 | ok | 1/1 |" in summary
@@ -171,17 +199,28 @@ def _gitlab(job: str, sim: SimServer, repo: Any, tmp_path: Path, api: str, sourc
     kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")  # a CI/CD variable of type File
     tmp = tmp_path / "job-tmp"
     tmp.mkdir(exist_ok=True)
-    env = {**_base_env(tmp_path), "TMPDIR": str(tmp), "KUBECONFIG": str(kubeconfig), "CI_PIPELINE_SOURCE": source,
-           "CI_PROJECT_DIR": str(repo.path), "CI_API_V4_URL": f"{api}/api/v4", "CI_PROJECT_ID": "42",
-           "CI_MERGE_REQUEST_IID": "9", "CI_COMMIT_SHA": repo.head, "CI_MERGE_REQUEST_DIFF_BASE_SHA": repo.head,
-           "FLEET_GITLAB_TOKEN": "glpat-test-token"}
+    env = {
+        **_base_env(tmp_path),
+        "TMPDIR": str(tmp),
+        "KUBECONFIG": str(kubeconfig),
+        "CI_PIPELINE_SOURCE": source,
+        "CI_PROJECT_DIR": str(repo.path),
+        "CI_API_V4_URL": f"{api}/api/v4",
+        "CI_PROJECT_ID": "42",
+        "CI_MERGE_REQUEST_IID": "9",
+        "CI_COMMIT_SHA": repo.head,
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": repo.head,
+        "FLEET_GITLAB_TOKEN": "glpat-test-token",
+    }
     rule = GITLAB[job]["rules"][0]["if"]
     assert source in rule, f"{job} does not run for {source} pipelines"
     return run_gitlab_job(GITLAB, job, base_env=env, cwd=repo.path)
 
 
 @pytest.mark.slow
-def test_gitlab_scheduled_sync_and_merge_request_preview(clusters: SimServer, make_git_repo: Any, tmp_path: Path) -> None:
+def test_gitlab_scheduled_sync_and_merge_request_preview(
+    clusters: SimServer, make_git_repo: Any, tmp_path: Path
+) -> None:
     repo = _checkout(make_git_repo, GITLAB["variables"]["FLEET_REPO_URL"])
     with ApiRecorder().serve() as api:
         sync = _gitlab("fleet-sync", clusters, repo, tmp_path, api, "schedule")
@@ -203,9 +242,14 @@ def test_gitlab_scheduled_sync_and_merge_request_preview(clusters: SimServer, ma
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _fleet_has("plan"), reason="`fleet plan` is not on this branch yet (built on another branch); "
-                    "the examples' FLEET_PREVIEW=plan path runs once it is")
-def test_the_plan_preview_path_works_when_switched_on(clusters: SimServer, make_git_repo: Any, tmp_path: Path) -> None:
+@pytest.mark.skipif(
+    not _fleet_has("plan"),
+    reason="`fleet plan` is not on this branch yet (built on another branch); "
+    "the examples' FLEET_PREVIEW=plan path runs once it is",
+)
+def test_the_plan_preview_path_works_when_switched_on(
+    clusters: SimServer, make_git_repo: Any, tmp_path: Path
+) -> None:
     repo = _checkout(make_git_repo, GITHUB_PREVIEW["env"]["FLEET_REPO_URL"])
     workflow = {**GITHUB_PREVIEW, "env": {**GITHUB_PREVIEW["env"], "FLEET_PREVIEW": "plan"}}
     recorder = ApiRecorder()

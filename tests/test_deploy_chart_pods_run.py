@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import yaml
-
 from fleet.clusters import argocd
 from fleet.clusters.sim import SimServer
-from tests.deploy_helpers import DATA, NAMESPACE, merge, render_chart, rayjob_template
+
+from tests.deploy_helpers import DATA, NAMESPACE, merge, rayjob_template, render_chart
 from tests.fixtures.sync import DATA as SYNC_DATA
 from tests.fixtures.sync import REPO_URL as SYNC_REPO_URL
 from tests.pod_runner import PodRunner
@@ -39,7 +39,10 @@ pytestmark = [
 
 
 def _has_serve() -> bool:
-    return subprocess.run([FLEET, "serve", "--help"], capture_output=True, timeout=60, check=False).returncode == 0
+    return (
+        subprocess.run([FLEET, "serve", "--help"], capture_output=True, timeout=60, check=False).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -52,9 +55,22 @@ def _kubectl(sim: SimServer, tmp_path: Path, *args: str) -> subprocess.Completed
     config = tmp_path / "admin.kubeconfig"
     if not config.exists():
         sim.write_kubeconfig(config)
-    done = subprocess.run([str(KUBECTL), "--kubeconfig", str(config), "--context", "mgmt", "--cache-dir",
-                           str(tmp_path / "kubectl-cache"), *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [
+            str(KUBECTL),
+            "--kubeconfig",
+            str(config),
+            "--context",
+            "mgmt",
+            "--cache-dir",
+            str(tmp_path / "kubectl-cache"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -68,12 +84,25 @@ def _seed(sim: SimServer, tmp_path: Path, repo_url: str, *, crds: bool = False) 
     for cluster in sim.clusters():
         if cluster.name != "mgmt":
             sim.apply_object("mgmt", argocd.cluster_secret(cluster, namespace="argocd"))
-    sim.apply_object("mgmt", {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "kube-root-ca.crt", "namespace": NAMESPACE},
-                              "data": {"ca.crt": sim.ca_pem}})
-    sim.apply_object("mgmt", {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                              "metadata": {"name": "fleet-repo", "namespace": NAMESPACE},
-                              "data": {"url": base64.b64encode(repo_url.encode()).decode()}})
+    sim.apply_object(
+        "mgmt",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "kube-root-ca.crt", "namespace": NAMESPACE},
+            "data": {"ca.crt": sim.ca_pem},
+        },
+    )
+    sim.apply_object(
+        "mgmt",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": "fleet-repo", "namespace": NAMESPACE},
+            "data": {"url": base64.b64encode(repo_url.encode()).decode()},
+        },
+    )
 
 
 def _install(sim: SimServer, tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -85,10 +114,13 @@ def _install(sim: SimServer, tmp_path: Path, values: dict[str, Any]) -> list[dic
 
 
 def _values(sim: SimServer, **more: Any) -> dict[str, Any]:
-    return merge({
-        "fleet": {"repositorySecret": {"name": "fleet-repo"}},
-        "clusters": {"argocd": {"server": sim.url_for("mgmt")}},
-    }, more)
+    return merge(
+        {
+            "fleet": {"repositorySecret": {"name": "fleet-repo"}},
+            "clusters": {"argocd": {"server": sim.url_for("mgmt")}},
+        },
+        more,
+    )
 
 
 def _pod(sim: SimServer, kind: str, api_version: str) -> dict[str, Any]:
@@ -103,7 +135,9 @@ def _pod(sim: SimServer, kind: str, api_version: str) -> dict[str, Any]:
 def fleet_repo(make_git_repo: Any) -> Any:
     repo = make_git_repo("fleet-origin")
     shutil.copytree(SYNC_DATA / "basic", repo.path, dirs_exist_ok=True)
-    repo.write({"appset.yaml": (repo.path / "appset.yaml").read_text().replace(SYNC_REPO_URL, f"file://{repo.path}")})
+    repo.write(
+        {"appset.yaml": (repo.path / "appset.yaml").read_text().replace(SYNC_REPO_URL, f"file://{repo.path}")}
+    )
     repo.commit("the web fleet")
     return repo
 
@@ -122,12 +156,19 @@ def test_the_cronjobs_pod_syncs_every_argocd_cluster_and_records_the_run(
     for cluster in ("c001", "c002"):
         deployment = management.get_object(cluster, "apps/v1", "Deployment", "web", "web")
         assert deployment is not None, f"nothing applied to {cluster}"
-    assert management.get_object("mgmt", "apps/v1", "Deployment", "web", "web") is None  # not an Argo CD cluster
+    assert (
+        management.get_object("mgmt", "apps/v1", "Deployment", "web", "web") is None
+    )  # not an Argo CD cluster
     # The run went to the store volume, and the git mirror to the cache volume.
     assert (pod.local("/var/lib/fleet") / "status.db").is_file()
     assert any((pod.local("/var/cache/fleet") / "git").iterdir())
-    status = subprocess.run([FLEET, "status", "--state-dir", str(pod.local("/var/lib/fleet")), "-o", "json"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    status = subprocess.run(
+        [FLEET, "status", "--state-dir", str(pod.local("/var/lib/fleet")), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert status.returncode == 0, status.stderr
     assert {"web-c001", "web-c002"} <= set(status.stdout.replace('"', " ").split())
     # Nothing was written outside the pod's volumes (the root filesystem is read-only).
@@ -139,11 +180,19 @@ def test_in_the_rayjob_mode_each_run_of_the_cronjob_creates_its_own_rayjob(
 ) -> None:
     _seed(management, tmp_path, "https://git.example.com/fleet.git", crds=True)
     store = {"store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "fleet-store-url"}}}}
-    objects = _install(management, tmp_path, _values(management, ray={"enabled": True, "kind": "RayJob"}, **store))
+    objects = _install(
+        management, tmp_path, _values(management, ray={"enabled": True, "kind": "RayJob"}, **store)
+    )
     runner = PodRunner(management, "mgmt", NAMESPACE, tmp_path / "pod", token=management.token_for("mgmt"))
-    management.apply_object("mgmt", {"apiVersion": "v1", "kind": "Secret",
-                                     "metadata": {"name": "fleet-store-url", "namespace": NAMESPACE},
-                                     "stringData": {"url": "postgresql://fleet@db/fleet"}})
+    management.apply_object(
+        "mgmt",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "fleet-store-url", "namespace": NAMESPACE},
+            "stringData": {"url": "postgresql://fleet@db/fleet"},
+        },
+    )
     for _ in range(2):
         pod = runner.prepare(_pod(management, "CronJob", "batch/v1"), "create-rayjob")
         done = pod.run(timeout=60)
@@ -154,8 +203,12 @@ def test_in_the_rayjob_mode_each_run_of_the_cronjob_creates_its_own_rayjob(
     assert all(j["spec"]["entrypoint"] == rayjob_template(objects)["spec"]["entrypoint"] for j in jobs)
 
 
-@pytest.mark.skipif(not _has_serve(), reason="`fleet serve` is not on this branch yet (it is built on another branch)")
-def test_the_serve_deployment_answers_healthz_and_readyz(management: SimServer, tmp_path: Path, fleet_repo: Any) -> None:
+@pytest.mark.skipif(
+    not _has_serve(), reason="`fleet serve` is not on this branch yet (it is built on another branch)"
+)
+def test_the_serve_deployment_answers_healthz_and_readyz(
+    management: SimServer, tmp_path: Path, fleet_repo: Any
+) -> None:
     _seed(management, tmp_path, f"file://{fleet_repo.path}")
     with socket_port() as port:
         _install(management, tmp_path, _values(management, mode="serve", serve={"port": port}))
@@ -190,7 +243,9 @@ def _wait_ok(url: str, process: subprocess.Popen[str], timeout: float = 60) -> b
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"fleet serve exited {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"fleet serve exited {process.returncode}: {process.stderr.read() if process.stderr else ''}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 if answer.status == 200:

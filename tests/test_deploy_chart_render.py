@@ -45,7 +45,10 @@ EVERY_CREDENTIAL = {
         },
         "sops": {"ageKeySecret": {"name": "sops-age"}},
     },
-    "networkPolicy": {"enabled": True, "ingressFrom": [{"namespaceSelector": {"matchLabels": {"team": "platform"}}}]},
+    "networkPolicy": {
+        "enabled": True,
+        "ingressFrom": [{"namespaceSelector": {"matchLabels": {"team": "platform"}}}],
+    },
 }
 
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -57,7 +60,15 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "cronjob-on-a-kuberay-raycluster",
         {"ray": {"enabled": True}},
-        ["ConfigMap", "CronJob", "PersistentVolumeClaim", "RayCluster", "Role", "RoleBinding", "ServiceAccount"],
+        [
+            "ConfigMap",
+            "CronJob",
+            "PersistentVolumeClaim",
+            "RayCluster",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
+        ],
     ),
     (
         "cronjob-starting-a-rayjob-per-run",
@@ -67,7 +78,15 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "serve-with-sqlite",
         {"mode": "serve"},
-        ["ConfigMap", "Deployment", "PersistentVolumeClaim", "Role", "RoleBinding", "Service", "ServiceAccount"],
+        [
+            "ConfigMap",
+            "Deployment",
+            "PersistentVolumeClaim",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "ServiceAccount",
+        ],
     ),
     (
         "serve-with-postgresql-and-two-replicas",
@@ -77,7 +96,15 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "every-credential-from-existing-secrets",
         EVERY_CREDENTIAL,
-        ["ConfigMap", "CronJob", "NetworkPolicy", "PersistentVolumeClaim", "Role", "RoleBinding", "ServiceAccount"],
+        [
+            "ConfigMap",
+            "CronJob",
+            "NetworkPolicy",
+            "PersistentVolumeClaim",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
+        ],
     ),
     (
         "kubeconfig-only-without-argocd",
@@ -86,9 +113,23 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "cluster-wide-rules-asked-for",
-        {"rbac": {"clusterRules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}]}},
-        ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob", "PersistentVolumeClaim", "Role",
-         "RoleBinding", "ServiceAccount"],
+        {
+            "rbac": {
+                "clusterRules": [
+                    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}
+                ]
+            }
+        },
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ConfigMap",
+            "CronJob",
+            "PersistentVolumeClaim",
+            "Role",
+            "RoleBinding",
+            "ServiceAccount",
+        ],
     ),
 ]
 IDS = [case[0] for case in CASES]
@@ -145,12 +186,16 @@ def test_by_default_secrets_are_read_in_argocds_namespace_only_and_nothing_is_cl
     assert not [o for o in objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
     role = find(objects, "Role", "fleet-argocd-read")
     assert role["metadata"]["namespace"] == "argocd"
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list"]}]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list"]}
+    ]
     binding = find(objects, "RoleBinding", "fleet-argocd-read")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fleet", "namespace": NAMESPACE}]
 
 
-def test_a_cluster_role_holds_exactly_the_rules_the_values_ask_for(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_a_cluster_role_holds_exactly_the_rules_the_values_ask_for(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     objects = rendered["cluster-wide-rules-asked-for"]
     assert find(objects, "ClusterRole")["rules"] == [
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]}
@@ -164,8 +209,13 @@ def test_credentials_reach_pods_only_as_secret_references(rendered: dict[str, li
     env = {e["name"]: e for _, pod in pod_specs(objects) for c in pod["containers"] for e in c.get("env", [])}
     credentials = {name: e for name, e in env.items() if CREDENTIAL_NAME.search(name)}
     assert set(credentials) == {
-        "FLEET_REPOSITORY", "FLEET_STORE", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "FLEET_REPOSITORY",
+        "FLEET_STORE",
+        "VAULT_ROLE_ID",
+        "VAULT_SECRET_ID",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
     }
     for name, entry in credentials.items():
         if name == "FLEET_STORE":  # SQLite here: a path, not a credential
@@ -179,26 +229,53 @@ def test_credentials_reach_pods_only_as_secret_references(rendered: dict[str, li
     assert env["VAULT_CACERT"]["value"] == "/etc/fleet/vault/ca.crt"
 
 
-def test_the_cronjob_never_runs_twice_at_once_and_passes_the_sync_flags(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_the_cronjob_never_runs_twice_at_once_and_passes_the_sync_flags(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     cronjob = find(rendered["cronjob-defaults"], "CronJob")
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["fleet"]
     assert container["args"] == [
-        "--log-format", "json", "sync", REPO_URL,
-        "--kubeconfig", "/etc/fleet/management/kubeconfig", "--argocd-context", "management",
-        "--argocd-namespace", "argocd",
-        "--executor", "local", "--concurrency", "16", "--cluster-timeout", "300", "--health-timeout", "120",
+        "--log-format",
+        "json",
+        "sync",
+        REPO_URL,
+        "--kubeconfig",
+        "/etc/fleet/management/kubeconfig",
+        "--argocd-context",
+        "management",
+        "--argocd-namespace",
+        "argocd",
+        "--executor",
+        "local",
+        "--concurrency",
+        "16",
+        "--cluster-timeout",
+        "300",
+        "--health-timeout",
+        "120",
     ]
 
 
-def test_serve_is_probed_on_healthz_and_readyz_behind_its_service(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_serve_is_probed_on_healthz_and_readyz_behind_its_service(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     objects = rendered["serve-with-sqlite"]
     deployment = find(objects, "Deployment")
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"] == {"type": "Recreate"}
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"][:9] == ["--log-format", "json", "serve", REPO_URL, "--listen", "0.0.0.0:8080",
-                                     "--every", "5m", "--kubeconfig"]
+    assert container["args"][:9] == [
+        "--log-format",
+        "json",
+        "serve",
+        REPO_URL,
+        "--listen",
+        "0.0.0.0:8080",
+        "--every",
+        "5m",
+        "--kubeconfig",
+    ]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
@@ -207,7 +284,9 @@ def test_serve_is_probed_on_healthz_and_readyz_behind_its_service(rendered: dict
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
 
 
-def test_serve_with_postgresql_reads_the_store_url_from_a_secret(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_serve_with_postgresql_reads_the_store_url_from_a_secret(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     deployment = find(rendered["serve-with-postgresql-and-two-replicas"], "Deployment")
     assert deployment["spec"]["replicas"] == 2 and "strategy" not in deployment["spec"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -217,9 +296,13 @@ def test_serve_with_postgresql_reads_the_store_url_from_a_secret(rendered: dict[
     assert not any("postgres" in a for a in container["args"])  # never the URL itself in argv
 
 
-def test_the_raycluster_mode_connects_fleet_to_the_kuberay_head_service(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_the_raycluster_mode_connects_fleet_to_the_kuberay_head_service(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     objects = rendered["cronjob-on-a-kuberay-raycluster"]
-    args = find(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = find(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ]
     assert args[args.index("--executor") + 1] == "ray"
     assert args[args.index("--ray-address") + 1] == "ray://fleet-ray-head-svc.fleet-system.svc:10001"
     cluster = find(objects, "RayCluster", "fleet-ray")
@@ -234,30 +317,62 @@ def test_the_rayjob_mode_creates_one_rayjob_per_run_whose_driver_is_fleet_sync(
     objects = rendered["cronjob-starting-a-rayjob-per-run"]
     container = find(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["kubectl"]
-    assert container["args"] == ["--kubeconfig=/etc/fleet/management/kubeconfig", f"--namespace={NAMESPACE}",
-                                 "create", "--filename=/etc/fleet/rayjob/rayjob.yaml"]
+    assert container["args"] == [
+        "--kubeconfig=/etc/fleet/management/kubeconfig",
+        f"--namespace={NAMESPACE}",
+        "create",
+        "--filename=/etc/fleet/rayjob/rayjob.yaml",
+    ]
     rayjobs_role = find(objects, "Role", "fleet-rayjobs")
-    assert rayjobs_role["rules"] == [{"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["create", "get"]}]
+    assert rayjobs_role["rules"] == [
+        {"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["create", "get"]}
+    ]
     job = rayjob_template(objects)
     assert job["metadata"]["generateName"] == "fleet-sync-"
     assert job["spec"]["shutdownAfterJobFinishes"] is True
     assert shlex.split(job["spec"]["entrypoint"]) == [
-        "fleet", "--log-format", "json", "sync", REPO_URL,
-        "--kubeconfig", "/etc/fleet/management/kubeconfig", "--argocd-context", "management",
-        "--argocd-namespace", "argocd",
-        "--executor", "ray", "--concurrency", "16", "--cluster-timeout", "300", "--health-timeout", "120",
+        "fleet",
+        "--log-format",
+        "json",
+        "sync",
+        REPO_URL,
+        "--kubeconfig",
+        "/etc/fleet/management/kubeconfig",
+        "--argocd-context",
+        "management",
+        "--argocd-namespace",
+        "argocd",
+        "--executor",
+        "ray",
+        "--concurrency",
+        "16",
+        "--cluster-timeout",
+        "300",
+        "--health-timeout",
+        "120",
     ]
 
 
 def test_a_repository_url_from_a_secret_is_expanded_by_kubernetes_and_by_the_rayjob_shell() -> None:
-    values = merge(MINIMAL, merge(POSTGRES, {
-        "fleet": {"repositorySecret": {"name": "fleet-repo"}, "extraArgs": ["--selector", "it's=quoted"]},
-        "ray": {"enabled": True, "kind": "RayJob"},
-    }))
+    values = merge(
+        MINIMAL,
+        merge(
+            POSTGRES,
+            {
+                "fleet": {
+                    "repositorySecret": {"name": "fleet-repo"},
+                    "extraArgs": ["--selector", "it's=quoted"],
+                },
+                "ray": {"enabled": True, "kind": "RayJob"},
+            },
+        ),
+    )
     entrypoint = rayjob_template(render_chart(values))["spec"]["entrypoint"]
     assert '"${FLEET_REPOSITORY}"' in entrypoint
     assert shlex.split(entrypoint)[-2:] == ["--selector", "it's=quoted"]
-    cronjob = find(render_chart(merge(MINIMAL, {"fleet": {"repositorySecret": {"name": "fleet-repo"}}})), "CronJob")
+    cronjob = find(
+        render_chart(merge(MINIMAL, {"fleet": {"repositorySecret": {"name": "fleet-repo"}}})), "CronJob"
+    )
     args = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[3] == "$(FLEET_REPOSITORY)"
 
@@ -266,8 +381,10 @@ def test_the_management_kubeconfig_uses_the_pods_projected_token() -> None:
     objects = render_chart(MINIMAL)
     kubeconfig = yaml.safe_load(find(objects, "ConfigMap", "fleet-management")["data"]["kubeconfig"])
     assert kubeconfig["users"][0]["user"] == {"tokenFile": "token"}
-    assert kubeconfig["clusters"][0]["cluster"] == {"server": "https://kubernetes.default.svc",
-                                                    "certificate-authority": "ca.crt"}
+    assert kubeconfig["clusters"][0]["cluster"] == {
+        "server": "https://kubernetes.default.svc",
+        "certificate-authority": "ca.crt",
+    }
     _, pod = pod_specs(objects)[0]
     sources = next(v for v in pod["volumes"] if v["name"] == "management")["projected"]["sources"]
     assert sources[1] == {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}}
@@ -275,7 +392,10 @@ def test_the_management_kubeconfig_uses_the_pods_projected_token() -> None:
 
 
 def test_helm_lint_in_strict_mode_reports_nothing_but_the_missing_icon() -> None:
-    for values in (MINIMAL, merge(MINIMAL, {"mode": "serve", "networkPolicy": {"enabled": True}, "ray": {"enabled": True}})):
+    for values in (
+        MINIMAL,
+        merge(MINIMAL, {"mode": "serve", "networkPolicy": {"enabled": True}, "ray": {"enabled": True}}),
+    ):
         report = helm_python.lint(CHART, values, strict=True, namespace=NAMESPACE)
         assert report["errors"] == []
         assert [m["error"] for m in report["messages"]] == ["icon is recommended"]

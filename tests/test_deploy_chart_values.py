@@ -23,19 +23,35 @@ BAD_VALUES: list[tuple[str, dict[str, Any], str]] = [
     ("unknown-mode", {"mode": "daemonset"}, "/mode"),
     ("unknown-executor", {"fleet": {"executor": "rocket"}}, "/fleet/executor"),
     ("misspelt-value", {"fleet": {"repositry": "https://x"}}, "repositry"),
-    ("wildcard-verb", {"rbac": {"clusterRules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]}]}},
-     "/rbac/clusterRules/0/verbs/0"),
+    (
+        "wildcard-verb",
+        {"rbac": {"clusterRules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["*"]}]}},
+        "/rbac/clusterRules/0/verbs/0",
+    ),
     ("two-sqlite-writers", {"mode": "serve", "serve": {"replicas": 2}}, "/serve/replicas"),
     ("rayjob-with-sqlite", {"ray": {"enabled": True, "kind": "RayJob"}}, "/store/type"),
-    ("rayjob-in-serve-mode", {"mode": "serve", "ray": {"enabled": True, "kind": "RayJob"},
-                              "store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "pg"}}}}, "/mode"),
+    (
+        "rayjob-in-serve-mode",
+        {
+            "mode": "serve",
+            "ray": {"enabled": True, "kind": "RayJob"},
+            "store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "pg"}}},
+        },
+        "/mode",
+    ),
     ("postgresql-without-its-secret", {"store": {"type": "postgresql"}}, "/store/postgresql/urlSecret/name"),
-    ("approle-without-its-secret", {"secretBackends": {"vault": {"address": "https://v:8200", "authMethod": "approle"}}},
-     "/secretBackends/vault/appRoleSecret/name"),
+    (
+        "approle-without-its-secret",
+        {"secretBackends": {"vault": {"address": "https://v:8200", "authMethod": "approle"}}},
+        "/secretBackends/vault/appRoleSecret/name",
+    ),
     ("bad-lock-wait", {"fleet": {"lockWait": "five minutes"}}, "/fleet/lockWait"),
     ("no-cluster-source", {"clusters": {"argocd": {"enabled": False}}}, "/clusters"),
-    ("credential-as-a-plain-env-value", {"extraEnv": [{"name": "VAULT_TOKEN", "value": "hvs.not-here"}]},
-     "/extraEnv/0"),
+    (
+        "credential-as-a-plain-env-value",
+        {"extraEnv": [{"name": "VAULT_TOKEN", "value": "hvs.not-here"}]},
+        "/extraEnv/0",
+    ),
     ("image-digest-not-sha256", {"image": {"digest": "latest"}}, "/image/digest"),
     ("serve-without-schedule", {"mode": "serve", "serve": {"every": "", "schedule": ""}}, "/serve"),
 ]
@@ -63,7 +79,9 @@ def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
     return node
 
 
-def _documented_values(values: Mapping[str, Any], schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+def _documented_values(
+    values: Mapping[str, Any], schema: Mapping[str, Any], prefix: str = ""
+) -> Iterator[str]:
     """Every value's dotted path, down to the free-form maps (resources, annotations) as a whole."""
     for key, value in values.items():
         path = f"{prefix}{key}"

