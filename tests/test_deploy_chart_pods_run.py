@@ -24,7 +24,9 @@ import pytest
 import yaml
 from fleet.clusters import argocd
 from fleet.clusters.sim import SimServer
+from typer.testing import CliRunner
 
+from fleet import cli
 from tests.deploy_helpers import DATA, NAMESPACE, merge, rayjob_template, render_chart
 from tests.fixtures.sync import DATA as SYNC_DATA
 from tests.fixtures.sync import REPO_URL as SYNC_REPO_URL
@@ -39,10 +41,7 @@ pytestmark = [
 
 
 def _has_serve() -> bool:
-    return (
-        subprocess.run([FLEET, "serve", "--help"], capture_output=True, timeout=60, check=False).returncode
-        == 0
-    )
+    return CliRunner().invoke(cli.app, ["serve", "--help"]).exit_code == 0
 
 
 @pytest.fixture
