@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet.clusters import argocd
-from fleet.clusters.sim import SimServer
 from typer.testing import CliRunner
 
 from fleet import cli
+from fleet.clusters import argocd
+from fleet.clusters.sim import SimServer
 from tests.ci_runner import ApiRecorder, load, run_github_job, run_gitlab_job
 from tests.conftest import REPO_ROOT
 from tests.fixtures.sync import DATA as SYNC_DATA

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet.clusters.sim import SimServer
 
+from fleet.clusters.sim import SimServer
 from tests.deploy_helpers import DATA, MINIMAL, NAMESPACE, dump, merge, render_chart
 
 KUBECTL = shutil.which("kubectl")

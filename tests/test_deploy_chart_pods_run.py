@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 import yaml
-from fleet.clusters import argocd
-from fleet.clusters.sim import SimServer
 from typer.testing import CliRunner
 
 from fleet import cli
+from fleet.clusters import argocd
+from fleet.clusters.sim import SimServer
 from tests.deploy_helpers import DATA, NAMESPACE, merge, rayjob_template, render_chart
 from tests.fixtures.sync import DATA as SYNC_DATA
 from tests.fixtures.sync import REPO_URL as SYNC_REPO_URL

@@ -59,7 +59,7 @@ def test_every_base_image_and_tool_is_pinned_to_an_exact_version(parsed: Dockerf
     for image in parsed.parent_images:
         if "@sha256:" in image:
             continue
-        name, _, tag = image.partition(":")
+        _name, _, tag = image.partition(":")
         assert re.fullmatch(r"\d+\.\d+\.\d+(-[a-z0-9-]+)?", tag), f"{image} is not pinned to an exact version"
     args = dict(a.split("=", 1) for stage in _stages(parsed) for a in _values(stage, "ARG") if "=" in a)
     assert re.fullmatch(r"v\d+\.\d+\.\d+", args["KUBECTL_VERSION"])
