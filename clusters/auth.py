@@ -137,7 +137,7 @@ def ssl_context(creds: Resolved, *, cluster_name: str, client_cert: str | None =
         if not (cert and key):
             raise CredentialError(f"cluster {cluster_name}: a client certificate needs both certificate and key data")
         try:
-            with _memory_file(cert.rstrip("\n") + "\n" + key) as path:
+            with memory_file(cert.rstrip("\n") + "\n" + key) as path:
                 context.load_cert_chain(path)
         except ssl.SSLError as exc:
             raise CredentialError(
@@ -147,8 +147,9 @@ def ssl_context(creds: Resolved, *, cluster_name: str, client_cert: str | None =
 
 
 @contextlib.contextmanager
-def _memory_file(text: str) -> Iterator[str]:
-    """A path whose content is ``text``, for ``SSLContext.load_cert_chain``, which only reads files.
+def memory_file(text: str) -> Iterator[str]:
+    """A path whose content is ``text``, for ``SSLContext.load_cert_chain``, which only reads files
+    (also used for repository client certificates, ``fleet.repocreds``).
 
     Prefers an anonymous in-memory file (memfd, never on any file system); falls back to a 0600
     file in /dev/shm (memory-backed) or the temp folder, removed as soon as the chain is loaded.

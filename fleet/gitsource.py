@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -31,7 +32,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
-from fleet import clocks, errors, log, redact
+from fleet import clocks, errors, log, redact, repocreds
 
 _log = log.get_logger(__name__)
 
@@ -90,36 +91,113 @@ class RepoEscapeError(RepoPathError):
     exit_code = errors.ExitCode.BAD_INPUT
 
 
-def _git_access(url: str) -> tuple[str, dict[str, str]]:
-    """The URL to hand git and the environment for that clone or fetch.
+class AccessError(RepoError, errors.PermanentError):
+    """The repository's credentials cannot be used: a Secret needs what fleet does not support, or
+    a client certificate is unusable (the message names the Secret and field, never a value)."""
+
+
+def _scheme(url: str) -> str:
+    """``https``, ``http``, ``ssh`` (also for scp-like ``git@host:org/repo``), ``file`` or ""."""
+    if "://" not in url:
+        return "ssh" if re.match(r"^[^/]+@[^:/]+:", url.strip()) else ""
+    return url.split("://", 1)[0].strip().lower()
+
+
+def _lookup(url: str, credentials: repocreds.RepoCredentials | None) -> repocreds.Credentials | None:
+    if credentials is None or not credentials:
+        return None
+    try:
+        return credentials.lookup(url)
+    except errors.FleetError as exc:  # unsupported fields, or a reference that did not resolve
+        kind = FetchError if exc.retryable else AccessError
+        raise kind(redact.mask(str(exc)), url=url) from exc
+
+
+@contextlib.contextmanager
+def _git_access(
+    url: str, credentials: repocreds.RepoCredentials | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The URL to hand git and the environment for one clone or fetch; files it needs (an SSH key,
+    a client certificate) exist only while the ``with`` block runs.
 
     Given ``https://user:token@host/repo.git``, git would write the token into the mirror's
     config (on disk for good) and could pass it to a credential store the user configured. So
     git gets the URL without credentials, and the credentials travel in the environment of that
     one process, read by a helper set through ``GIT_CONFIG_*`` (git >= 2.31) after an empty
-    ``credential.helper`` that switches off every configured helper.
+    ``credential.helper`` that switches off every configured helper. Credentials from Argo CD
+    repository Secrets (``fleet.repocreds``) travel the same way: username and password through
+    the helper, a bearer token as an ``http.extraHeader``, client certificates, CAs, the SSH key
+    and the known hosts as files from ``repocreds.private_files`` named in ``GIT_CONFIG_*`` or
+    ``GIT_SSH_COMMAND``. Nothing is written into the mirror's config.
     """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url, dict(_GIT_ENV)
-    if parts.scheme.lower() not in ("http", "https") or not (parts.username or parts.password):
-        return url, dict(_GIT_ENV)
-    try:
-        first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)  # keep the caller's own entries
-    except ValueError:
-        first = 0
-    env = {
-        **_GIT_ENV,
-        "FLEET_GIT_USERNAME": unquote(parts.username or ""),
-        "FLEET_GIT_PASSWORD": unquote(parts.password or ""),
-        "GIT_CONFIG_COUNT": str(first + 2),
-        f"GIT_CONFIG_KEY_{first}": "credential.helper",
-        f"GIT_CONFIG_VALUE_{first}": "",
-        f"GIT_CONFIG_KEY_{first + 1}": "credential.helper",
-        f"GIT_CONFIG_VALUE_{first + 1}": _CREDENTIAL_HELPER,
-    }
-    return redact.safe_url(url), env
+    scheme = _scheme(url)
+    found = _lookup(url, credentials)
+    env = dict(_GIT_ENV)
+    config: list[tuple[str, str]] = []
+    files: dict[str, str] = {}
+    git_url = url
+    if scheme in ("http", "https"):
+        try:
+            parts = urlsplit(url)
+            username, password = unquote(parts.username or ""), unquote(parts.password or "")
+        except ValueError:
+            username = password = ""
+        git_url = redact.safe_url(url)
+        if not (username or password) and found is not None:
+            username, password = found.username, found.password
+        if username or password:
+            env["FLEET_GIT_USERNAME"] = username
+            env["FLEET_GIT_PASSWORD"] = password
+            config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+        elif found is not None and found.bearer_token:
+            config.append(("http.extraHeader", f"Authorization: Bearer {found.bearer_token}"))
+        if found is not None and scheme == "https":
+            if found.insecure:
+                config.append(("http.sslVerify", "false"))
+            elif found.ca_pem:
+                files["ca.pem"] = found.ca_pem
+            if found.tls_client_cert_data or found.tls_client_cert_key:
+                if not found.has_client_cert:
+                    raise AccessError(
+                        f"{', '.join(found.sources)}: a TLS client certificate needs both tlsClientCertData "
+                        "and tlsClientCertKey", url=url,
+                    )
+                files["client.crt"] = found.tls_client_cert_data
+                files["client.key"] = found.tls_client_cert_key
+    ssh: list[str] = []
+    if scheme == "ssh" and found is not None:
+        ssh = ["ssh", "-oBatchMode=yes"]
+        if found.ssh_private_key:
+            files["id_key"] = found.ssh_private_key
+        if found.insecure:
+            ssh += ["-oStrictHostKeyChecking=no", "-oUserKnownHostsFile=/dev/null"]
+        elif found.known_hosts:
+            files["known_hosts"] = found.known_hosts
+    with repocreds.private_files(files) as paths:
+        if "ca.pem" in paths:
+            config.append(("http.sslCAInfo", paths["ca.pem"]))
+        if "client.crt" in paths:
+            config += [("http.sslCert", paths["client.crt"]), ("http.sslKey", paths["client.key"])]
+        if "id_key" in paths:
+            ssh += ["-i", paths["id_key"], "-oIdentitiesOnly=yes", "-oIdentityAgent=none"]
+        if "known_hosts" in paths:
+            ssh += [
+                "-oStrictHostKeyChecking=yes",
+                f"-oUserKnownHostsFile={paths['known_hosts']}",
+                "-oGlobalKnownHostsFile=/dev/null",
+            ]
+        if ssh:
+            env["GIT_SSH_COMMAND"] = shlex.join(ssh)
+        if config:
+            try:
+                first = int(os.environ.get("GIT_CONFIG_COUNT") or 0)  # keep the caller's own entries
+            except ValueError:
+                first = 0
+            env["GIT_CONFIG_COUNT"] = str(first + len(config))
+            for index, (key, value) in enumerate(config, start=first):
+                env[f"GIT_CONFIG_KEY_{index}"] = key
+                env[f"GIT_CONFIG_VALUE_{index}"] = value
+        yield git_url, env
 
 
 def normalize_url(url: str) -> str:
@@ -791,6 +869,8 @@ class RepoCache:
             already present never does). If the fetch fails, a revision known locally is used.
         repo_map: ``{URL: local directory}`` read instead of the remote (the working tree).
         clock: how old a mirror or a resolved revision is (default: the process's clock).
+        credentials: Argo CD repository Secrets, templates, known hosts and CAs
+            (``fleet.repocreds``), used for each clone and fetch and kept out of the mirror.
     """
 
     def __init__(
@@ -800,10 +880,12 @@ class RepoCache:
         max_age: float = DEFAULT_MAX_AGE,
         repo_map: Mapping[str, str | Path] | None = None,
         clock: clocks.Clock | None = None,
+        credentials: repocreds.RepoCredentials | None = None,
     ) -> None:
         self.root = Path(root) if root is not None else cache_root()
         self.max_age = max_age
         self.clock = clock or clocks.current()
+        self.credentials = credentials
         self.repo_map = {normalize_url(k): Path(v) for k, v in (repo_map or {}).items()}
         self._lock = threading.Lock()
         self._url_locks: dict[str, threading.Lock] = {}
@@ -887,9 +969,9 @@ class RepoCache:
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
                 _log.info("cloning repository", extra={"fields": {"repo": redact.safe_url(url), "cache": str(path)}})
-                git_url, env = _git_access(url)
                 try:
-                    cloned = git.Repo.clone_from(git_url, path, bare=True, env=env)
+                    with _git_access(url, self.credentials) as (git_url, env):
+                        cloned = git.Repo.clone_from(git_url, path, bare=True, env=env)
                     # A bare clone records no fetch refspec; branches and tags are all we keep
                     # (not --mirror, which would also copy every pull-request ref of a forge).
                     with cloned.config_writer() as config:
@@ -912,7 +994,8 @@ class RepoCache:
         with self._file_lock(path):
             _log.info("fetching repository", extra={"fields": {"repo": redact.safe_url(url)}})
             try:
-                repo.git.fetch("--prune", "--tags", "--force", "origin", env=_git_access(url)[1])
+                with _git_access(url, self.credentials) as (_, env):
+                    repo.git.fetch("--prune", "--tags", "--force", "origin", env=env)
             except git.GitCommandError as exc:
                 raise FetchError(f"fetch failed: {_stderr(exc)}", url=url) from exc
             _touch(path)
@@ -939,7 +1022,8 @@ class RepoCache:
             # ask for it by name, as Argo CD's repo server does.
             with self._file_lock(Path(repo.git_dir)), contextlib.suppress(git.GitCommandError):
                 target = revision if _FULL_SHA.match(revision) else f"+{revision}:{revision}"
-                repo.git.fetch("origin", target, env=_git_access(url)[1])
+                with _git_access(url, self.credentials) as (_, env):
+                    repo.git.fetch("origin", target, env=env)
             found = _rev_parse(repo, revision)
         if found is None:
             raise RevisionNotFoundError("no branch, tag or commit of that name", url=url, revision=revision)

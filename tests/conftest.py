@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.notify",
     "tests.fixtures.helmrepo",
     "tests.fixtures.plugin",
+    "tests.fixtures.oci_registry",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

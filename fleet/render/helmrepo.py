@@ -23,12 +23,19 @@ and the resolved chart version becomes the Application's revision (Argo CD shows
 Credentials in the URL (``https://user:pass@host/charts``) are sent as basic auth to that
 repository's own scheme, host and port only (a chart URL on another host gets none, as in Helm
 without ``--pass-credentials``). They are registered with ``fleet.redact`` and are never part of a
-cache key, a file on disk, a log line or an error message. OCI registries are not supported yet.
+cache key, a file on disk, a log line or an error message. A repository whose URL carries none
+gets them from Argo CD repository Secrets and templates (``fleet.repocreds``): username and
+password as basic auth, a client certificate, the CAs of ``argocd-tls-certs-cm`` for its host,
+and ``insecure``.
+
+Charts from OCI registries (``oci://``, or a repoURL without a scheme) are resolved by
+``fleet.render.ocichart`` and kept in the same cache, unpacked the same way.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -53,7 +60,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import yaml
 
-from fleet import errors, log, redact, render
+from fleet import errors, log, redact, render, repocreds
 from fleet.gotemplate import semver
 from fleet.gotemplate.errors import FuncError
 
@@ -90,9 +97,10 @@ class ChartError(errors.FleetError):
         self.constraint = constraint
         self.app = app
         where = f"application {app}: " if app else ""
+        place = "OCI registry" if self.repo_url.lower().startswith("oci://") else "Helm repository"
         super().__init__(
             redact.mask(
-                f"{where}chart {chart!r} from Helm repository {self.repo_url} "
+                f"{where}chart {chart!r} from {place} {self.repo_url} "
                 f"(targetRevision {constraint!r}): {detail}"
             )
         )
@@ -178,7 +186,10 @@ class _Credentials:
         parts = urlsplit(url)
         if not (parts.username or parts.password):
             return None
-        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        return cls.basic(url, unquote(parts.username or ""), unquote(parts.password or ""))
+
+    @classmethod
+    def basic(cls, url: str, user: str, password: str) -> _Credentials:
         redact.register(password)
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         redact.register(token)
@@ -215,19 +226,17 @@ def check_source(
 ) -> None:
     """Refuse what cannot be fetched before any request: a ``render.RenderError`` (an InputError)
     naming the Application and the field."""
+    from fleet.render import ocichart
+
+    if ocichart.is_oci(repo_url, chart):
+        reference = ocichart.parse_reference(repo_url, chart, app=app, where=where)
+        ocichart.parse_revision(constraint, chart=reference.chart, app=app, where=where)
+        return
     scheme = urlsplit(repo_url).scheme.lower() if "://" in repo_url else ""
     shown = redact.safe_url(repo_url)
-    if scheme == "oci":
-        raise render.RenderError(
-            f"chart {chart!r} comes from the OCI registry {shown}: OCI Helm registries are not supported "
-            "yet; use the chart's HTTP(S) repository, or keep the chart in Git and point the source's "
-            "path at it",
-            app=app, path=chart, field=f"{where}.repoURL",
-        )
     if scheme not in ("http", "https"):
-        hint = "" if scheme else " (a host without a scheme is an OCI registry in Argo CD: not supported yet)"
         raise render.RenderError(
-            f"repoURL {shown!r} of chart {chart!r} is not an http(s) Helm repository{hint}",
+            f"repoURL {shown!r} of chart {chart!r} is neither an http(s) Helm repository nor an OCI registry",
             app=app, path=chart, field=f"{where}.repoURL",
         )
     try:
@@ -476,8 +485,26 @@ def _describe(reason: object) -> str:
     return type(reason).__name__ if not str(reason) else str(reason)
 
 
+def _read_body(response: Any, *, limit: int, deadline: float, started: float, shown: str) -> bytes:
+    """A response's body, read in chunks within a size limit and a deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read(_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _Failure(RepoRefusedError, f"GET {shown}: larger than {limit} bytes")
+        if time.monotonic() - started > deadline:
+            raise _Failure(RepoUnreachableError, f"GET {shown}: not complete after {deadline:g}s")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _http_get(
-    url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int
+    url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int,
+    opener: urllib.request.OpenerDirector | None = None,
 ) -> bytes:
     """GET ``url`` (http or https) with a per-read timeout, a deadline and a size limit.
 
@@ -494,20 +521,9 @@ def _http_get(
         # Unredirected: urllib copies ordinary headers to wherever a redirect points.
         request.add_unredirected_header("Authorization", credentials.header)
     started = time.monotonic()
-    chunks: list[bytes] = []
-    size = 0
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > limit:
-                    raise _Failure(RepoRefusedError, f"GET {shown}: larger than {limit} bytes")
-                if time.monotonic() - started > deadline:
-                    raise _Failure(RepoUnreachableError, f"GET {shown}: not complete after {deadline:g}s")
-                chunks.append(chunk)
+        with (opener or _opener).open(request, timeout=timeout) as response:
+            return _read_body(response, limit=limit, deadline=deadline, started=started, shown=shown)
     except urllib.error.HTTPError as exc:
         status = exc.code
         kind = RepoUnreachableError if status in (408, 429) or status >= 500 else RepoRefusedError
@@ -516,7 +532,6 @@ def _http_get(
         raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc.reason)}") from None
     except (OSError, http.client.HTTPException) as exc:
         raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc)}") from None
-    return b"".join(chunks)
 
 
 # --- unpacking --------------------------------------------------------------------------------
@@ -598,8 +613,9 @@ class FetchedChart:
     name: str
     version: str  # as the index lists it: the Application's revision
     digest: str  # the index's sha256 of the archive ("" when it gives none)
-    repo_url: str  # without credentials
+    repo_url: str  # without credentials (``oci://registry/repository`` for an OCI chart)
     downloaded: bool  # False: served from the cache directory
+    manifest_digest: str = ""  # an OCI chart's manifest digest ("sha256:..."); "" for HTTP repositories
 
 
 _MARKER = ".fleet-chart.json"
@@ -617,8 +633,11 @@ class ChartFetcher:
         cache_dir: where unpacked charts are kept (default ``cache_root()``).
         timeout: seconds for connecting and for each read.
         deadline: seconds for one whole download.
+        credentials: Argo CD repository Secrets, templates and CAs (``fleet.repocreds``) for
+            repositories and registries whose URL carries no credentials.
 
-    ``index_requests`` and ``downloads`` count this fetcher's requests for indexes and archives.
+    ``index_requests`` and ``downloads`` count this fetcher's requests for indexes and archives
+    (OCI chart layers count as downloads); ``registry_requests`` counts requests to OCI registries.
     """
 
     def __init__(
@@ -627,15 +646,24 @@ class ChartFetcher:
         cache_dir: Path | str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
+        credentials: repocreds.RepoCredentials | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root()
         self.timeout = timeout
         self.deadline = deadline
+        self.credentials = credentials
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._done: dict[tuple[str, ...], Any] = {}
+        self._clients: dict[tuple[str, str, bool], Any] = {}  # (registry, who, plain http) -> ocichart.Client
+        self._openers: dict[str, urllib.request.OpenerDirector] = {}
         self.index_requests = 0
         self.downloads = 0
+
+    @property
+    def registry_requests(self) -> int:
+        with self._lock:
+            return sum(client.requests for client in self._clients.values())
 
     def _once(self, key: tuple[str, ...], compute: Callable[[], T]) -> T | _Failure:
         with self._lock:
@@ -659,16 +687,28 @@ class ChartFetcher:
               where: str = "spec.source") -> FetchedChart:
         """The chart ``targetRevision`` selects, unpacked.
 
-        Raises ``render.RenderError`` for a source that cannot be fetched at all (OCI, not http(s),
-        a bad chart name or constraint) and a ``ChartError`` subclass for what the repository did.
+        Raises ``render.RenderError`` for a source that cannot be fetched at all (neither http(s)
+        nor OCI, a bad chart name or constraint) and a ``ChartError`` subclass for what the
+        repository did. An OCI source (``fleet.render.ocichart.is_oci``) may leave ``chart`` empty
+        when its ``oci://`` URL names the chart.
         """
+        from fleet.render import ocichart
+
         check_source(repo_url, chart, target_revision, app=app, where=where)
+        if ocichart.is_oci(repo_url, chart):
+            return self._fetch_oci(repo_url, chart, target_revision, app=app, where=where)
         context = {"repo_url": repo_url, "chart": chart, "constraint": target_revision, "app": app}
+        found = self._lookup(repo_url, context)
         credentials = _Credentials.from_url(repo_url)
+        if credentials is None and found is not None and found.has_basic:
+            credentials = _Credentials.basic(repo_url, found.username, found.password)
         # In memory only: other credentials for the same repository may be answered differently.
-        who = hashlib.sha256(credentials.header.encode()).hexdigest() if credentials else ""
+        who = hashlib.sha256(
+            ((credentials.header if credentials else "") + (found.identity() if found else "")).encode()
+        ).hexdigest() if (credentials or found) else ""
+        opener = self._opener(found, who) if found is not None else None
         key = repo_key(repo_url)
-        index = self._once(("index", key, who), lambda: self._read_index(repo_url, credentials))
+        index = self._once(("index", key, who), lambda: self._read_index(repo_url, credentials, opener))
         if isinstance(index, _Failure):
             raise index.error(**context)
         entries = index.entries.get(chart)
@@ -682,17 +722,114 @@ class ChartFetcher:
             raise VersionNotFoundError(f"no version satisfies it (the index has {listed})", **context)
         entry = next(e for e in entries if e.version == version)
         got = self._once(
-            ("chart", key, who, chart, version), lambda: self._materialize(repo_url, entry, credentials)
+            ("chart", key, who, chart, version), lambda: self._materialize(repo_url, entry, credentials, opener)
         )
         if isinstance(got, _Failure):
             raise got.error(**context)
         return got
 
-    def _read_index(self, repo_url: str, credentials: _Credentials | None) -> RepoIndex:
+    def _lookup(self, repo_url: str, context: dict[str, str]) -> repocreds.Credentials | None:
+        """The repository's credentials from Argo CD Secrets (a ChartError when they cannot be used)."""
+        if not self.credentials:
+            return None
+        try:
+            return self.credentials.lookup(repo_url)
+        except errors.FleetError as exc:  # unsupported fields, or a reference that did not resolve
+            kind = RepoUnreachableError if exc.retryable else RepoRefusedError
+            raise kind(redact.mask(str(exc)), **context) from None
+
+    def _opener(self, found: repocreds.Credentials, who: str) -> urllib.request.OpenerDirector:
+        with self._lock:
+            opener = self._openers.get(who)
+        if opener is None:
+            opener = urllib.request.build_opener(
+                _HttpOnlyRedirects, urllib.request.HTTPSHandler(context=found.ssl_context())
+            )
+            with self._lock:
+                self._openers[who] = opener
+        return opener
+
+    def _fetch_oci(self, repo_url: str, chart: str, target_revision: str, *, app: str, where: str) -> FetchedChart:
+        """An OCI chart: version from the tags (or a pinned digest), manifest, chart layer."""
+        from fleet.render import ocichart
+
+        ref = ocichart.parse_reference(repo_url, chart, app=app, where=where)
+        revision = ocichart.parse_revision(target_revision, chart=ref.chart, app=app, where=where)
+        context = {"repo_url": ref.url, "chart": ref.chart, "constraint": target_revision, "app": app}
+        # Argo CD looks the source's repoURL up (the registry path, or the oci:// URL with the chart).
+        found = self._lookup(repo_url, context)
+        if found is None and chart:
+            found = self._lookup(ref.url, context)
+        plain_http = bool(found and found.insecure_oci_force_http)
+        who = found.identity() if found is not None else ""
+        with self._lock:
+            client = self._clients.get((ref.registry, who, plain_http))
+        if client is None:
+            try:
+                client = ocichart.Client(ref.registry, credentials=found, plain_http=plain_http,
+                                         timeout=self.timeout, deadline=self.deadline)
+            except errors.FleetError as exc:  # an unusable client certificate or CA
+                raise RepoRefusedError(redact.mask(str(exc)), **context) from None
+            with self._lock:
+                client = self._clients.setdefault((ref.registry, who, plain_http), client)
+        key = repo_key(ref.url)
+        version = revision.version
+        if revision.digest:
+            reference = revision.digest
+        elif revision.exact:
+            reference = ocichart.tag_of(version)
+        else:
+            tags = self._once(("oci-tags", key, who), lambda: client.tags(ref.repository))
+            if isinstance(tags, _Failure):
+                raise tags.error(**context)
+            by_version = ocichart.versions(tags)
+            picked = select_version(by_version, version)
+            if picked is None:
+                listed = sorted(by_version)
+                shown = ", ".join(listed[:10]) + (", ..." if len(listed) > 10 else "")
+                raise VersionNotFoundError(f"no tag satisfies it (the repository has {shown or 'no tags'})",
+                                           **context)
+            version, reference = picked, by_version[picked]
+        manifest = self._once(
+            ("oci-manifest", key, who, reference),
+            lambda: client.manifest(ref.repository, reference, pinned=revision.digest),
+        )
+        if isinstance(manifest, _Failure):
+            raise manifest.error(**context)
+        entry = ChartVersion(name=ref.chart, version=version or revision.digest, urls=(),
+                             digest=manifest.layer_digest.removeprefix("sha256:"))
+        got = self._once(
+            ("chart", key, who, entry.name, entry.version, entry.digest),
+            lambda: self._materialize_oci(client, ref, entry, manifest),
+        )
+        if isinstance(got, _Failure):
+            raise got.error(**context)
+        found_version = _chart_version(got.path)
+        if revision.digest and revision.version and found_version != revision.version:
+            raise VersionNotFoundError(
+                f"the pinned digest {revision.digest} holds version {found_version or '?'}, not {revision.version}",
+                **context,
+            )
+        return dataclasses.replace(got, version=found_version or entry.version, manifest_digest=manifest.digest)
+
+    def _materialize_oci(self, client: Any, ref: Any, entry: ChartVersion, manifest: Any) -> FetchedChart:
+        directory = self._directory(ref.url, entry)
+        found = self._cached(directory)
+        if found is not None:
+            _log.debug("Helm chart from the cache", extra={"fields": {
+                "repo": ref.url, "chart": entry.name, "version": entry.version}})
+            return FetchedChart(found, entry.name, entry.version, entry.digest, ref.url, downloaded=False)
+        data = client.blob(ref.repository, manifest.layer_digest, size=manifest.layer_size)
+        with self._lock:
+            self.downloads += 1
+        return self._keep(ref.url, entry, data, directory)
+
+    def _read_index(self, repo_url: str, credentials: _Credentials | None,
+                    opener: urllib.request.OpenerDirector | None = None) -> RepoIndex:
         with self._lock:
             self.index_requests += 1
         data = _http_get(index_url(repo_url), credentials=credentials, timeout=self.timeout,
-                        deadline=self.deadline, limit=MAX_INDEX_BYTES)
+                        deadline=self.deadline, limit=MAX_INDEX_BYTES, opener=opener)
         index = parse_index(data, url=repo_url)
         _log.debug("read Helm repository index", extra={"fields": {
             "repo": redact.safe_url(repo_url), "charts": len(index.entries), "bytes": len(data)}})
@@ -713,7 +850,8 @@ class ChartFetcher:
         return chart if (chart / "Chart.yaml").is_file() else None
 
     def _materialize(
-        self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None
+        self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None,
+        opener: urllib.request.OpenerDirector | None = None,
     ) -> FetchedChart:
         directory = self._directory(repo_url, entry)
         shown = redact.safe_url(repo_url)
@@ -726,7 +864,7 @@ class ChartFetcher:
             raise _Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
         url = chart_url(repo_url, entry.urls[0])
         data = _http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
-                        limit=MAX_CHART_BYTES)
+                        limit=MAX_CHART_BYTES, opener=opener)
         with self._lock:
             self.downloads += 1
         actual = hashlib.sha256(data).hexdigest()
@@ -736,6 +874,12 @@ class ChartFetcher:
                 f"version {entry.version} from {redact.safe_url(url)} has sha256 {actual}, but the index says "
                 f"{entry.digest}: refusing it",
             )
+        return self._keep(repo_url, entry, data, directory)
+
+    def _keep(self, repo_url: str, entry: ChartVersion, data: bytes, directory: Path) -> FetchedChart:
+        """Unpack a verified archive into the cache (renamed into place whole) and return it."""
+        shown = redact.safe_url(repo_url)
+        actual = hashlib.sha256(data).hexdigest()
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
         try:
@@ -756,6 +900,16 @@ class ChartFetcher:
         _log.info(f"downloaded Helm chart {entry.name} {entry.version}", extra={"fields": {
             "repo": shown, "chart": entry.name, "version": entry.version, "bytes": len(data)}})
         return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=True)
+
+
+def _chart_version(chart_dir: Path) -> str:
+    """The ``version`` in an unpacked chart's Chart.yaml ("" when it has none)."""
+    try:
+        data = yaml.safe_load((Path(chart_dir) / "Chart.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return ""
+    version = data.get("version") if isinstance(data, dict) else None
+    return str(version) if version is not None else ""
 
 
 __all__ = [
