@@ -58,6 +58,7 @@ from fleet import (
     reconcile,
     redact,
     render,
+    repocreds,
     results,
     rollout,
     store,
@@ -66,7 +67,7 @@ from fleet.clusters import management, registry, selectors
 from fleet.health import Health
 from fleet.health import config as health_config
 from fleet.render import cache as render_cache
-from fleet.render import helmrepo
+from fleet.render import helmrepo, ocichart
 from fleet.secrets import resolver as secret_resolver
 from fleet.status import OperationPhase, Reason, SyncStatus
 
@@ -93,6 +94,9 @@ class SyncRequest:
         revision: branch, tag or commit of a git fleet (default HEAD).
         kubeconfig, contexts, cluster_files, cluster_lists: the cluster registry's sources
             (``fleet.clusters.registry.load``); ``clusters`` replaces them all.
+        repo_creds_files: files of Argo CD repository Secrets, repo-creds templates and the
+            ``argocd-ssh-known-hosts-cm`` / ``argocd-tls-certs-cm`` ConfigMaps; ``cluster_files``
+            are read for them too (``fleet.repocreds``); ``repo_credentials`` replaces them all.
         selector: cluster label selector; apps: Application name globs.
         kind: sync, dry run or diff.
         prune: prune objects removed from Git even where ``automated.prune`` is off.
@@ -110,6 +114,8 @@ class SyncRequest:
     cluster_files: tuple[str, ...] = ()
     cluster_lists: tuple[str, ...] = ()
     clusters: tuple[models.Cluster, ...] | None = None
+    repo_creds_files: tuple[str, ...] = ()
+    repo_credentials: repocreds.RepoCredentials | None = None
     selector: str | None = None
     apps: tuple[str, ...] = ()
     kind: results.RunKind = results.RunKind.SYNC
@@ -287,9 +293,27 @@ class Checkouts:
             return found
 
     def chart(self, url: str, chart: str, revision: str, *, app: str, where: str) -> tuple[Path, str]:
-        """A chart from a Helm repository: (the unpacked chart directory, the chart version)."""
+        """A chart from a Helm repository or an OCI registry: (the unpacked chart directory, the
+        revision: the chart version; for an ``oci://`` source without ``chart``, the manifest
+        digest, as Argo CD shows an OCI source's revision)."""
         fetched = self.charts.fetch(url, chart, revision, app=app, where=where)
+        if not chart and fetched.manifest_digest:
+            return fetched.path, fetched.manifest_digest
         return fetched.path, fetched.version
+
+
+def is_chart_source(source: Mapping[str, Any]) -> bool:
+    """A source whose files come from a Helm repository or an OCI registry rather than git."""
+    return bool(source.get("chart")) or ocichart.is_oci(str(source.get("repoURL") or ""), "")
+
+
+def load_repo_credentials(request: SyncRequest) -> repocreds.RepoCredentials:
+    """The run's repository credentials: ``repo_credentials``, or the repository Secrets, templates
+    and ConfigMaps in ``--clusters`` and ``--repo-creds`` files (bad input raises InputError)."""
+    if request.repo_credentials is not None:
+        return request.repo_credentials.with_resolver(request.repo_credentials.resolver or request.resolver)
+    files = [*request.cluster_files, *request.repo_creds_files]
+    return repocreds.load(files, namespace=request.argocd_namespace, resolver=request.resolver)
 
 
 def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet:
@@ -370,11 +394,11 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
     try:
         dirs, revisions = [], []
         for index, source in enumerate(sources):
-            if source.get("chart"):
+            if is_chart_source(source):
                 # The unpacked chart is this source's directory, and its version the revision.
                 path, version = checkouts.chart(
                     str(source.get("repoURL") or ""),
-                    str(source["chart"]),
+                    str(source.get("chart") or ""),
                     str(source.get("targetRevision") or ""),
                     app=item.app.name,
                     where=f"spec.sources[{index}]" if spec.get("sources") else "spec.source",
@@ -397,7 +421,7 @@ def _render_one(item: _Rendered, checkouts: Checkouts, cache: Any) -> None:
         item.failure = (Reason.RENDER_FAILED, redact.mask(str(exc)))
         return
     # Argo CD shows a Helm repository chart's version as the revision: the first chart source's.
-    item.revision = revisions[next((i for i, s in enumerate(sources) if s.get("chart")), 0)]
+    item.revision = revisions[next((i for i, s in enumerate(sources) if is_chart_source(s)), 0)]
     try:
         if spec.get("sources"):
             item.manifests = render.render_sources(
@@ -535,7 +559,10 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
     cli_rollout = rollout.parse_cli(request.rollout, request.max_update)
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
-    repos = gitsource.RepoCache(root, max_age=request.git_max_age, repo_map=request.repo_map)
+    credentials = load_repo_credentials(request)
+    repos = gitsource.RepoCache(
+        root, max_age=request.git_max_age, repo_map=request.repo_map, credentials=credentials
+    )
     fleet = open_fleet(request, repos)
     checks = fleet_health(request, repos)
     reg = build_registry(request)
@@ -619,7 +646,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
 
     # Working trees can change under the same "revision": they get a cache of their own per run.
     cache = render_cache.MemoryCache() if (request.repo_map or _is_local(request.fleet)) else None
-    checkouts = Checkouts(repos, tmp=tmp)
+    checkouts = Checkouts(repos, tmp=tmp, charts=helmrepo.ChartFetcher(credentials=credentials))
     render_all(selected, checkouts, cache=cache)
 
     policies = {
@@ -1127,6 +1154,8 @@ __all__ = [
     "build_wheel",
     "destination_cluster",
     "execute",
+    "is_chart_source",
+    "load_repo_credentials",
     "make_executor",
     "prepare_run",
     "run",

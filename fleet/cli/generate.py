@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fleet import appset, argo, errors, kyaml, redact
+from fleet import appset, argo, errors, gitsource, kyaml, redact, repocreds
 from fleet.cli import common
 from fleet.clusters import argocd
 
@@ -125,10 +125,13 @@ def run(
     output: ApplicationFormat,
     argocd_context: str | None = None,
     kubeconfig: str | None = None,
+    repo_creds: list[str] | None = None,
 ) -> int:
     """The command's work, returning the exit code (raises InputError for bad input)."""
     mapping = parse_repo_map(repo_map)
     clusters = argocd.load_cluster_secrets(clusters_file, namespace=argocd_namespace) if clusters_file else []
+    credential_files = [*([clusters_file] if clusters_file else []), *(repo_creds or [])]
+    credentials = repocreds.load(credential_files, namespace=argocd_namespace)
     appsets = load_appsets(paths)
     with contextlib.ExitStack() as stack:
         live = None
@@ -144,6 +147,8 @@ def run(
             given = {c.name for c in clusters}
             live_clusters = registry.argocd_live(live.api, namespace=argocd_namespace)
             clusters = [c for c in live_clusters if c.name not in given] + list(clusters)
+            # Its repository Secrets too; a file's Secret of the same URL wins.
+            credentials = repocreds.read_live(live.api, namespace=argocd_namespace).merge(credentials)
         result = appset.generate(
             appsets,
             clusters=clusters,
@@ -151,6 +156,7 @@ def run(
             repo_map=mapping,
             argocd_namespace=argocd_namespace,
             argocd=live,
+            repos=gitsource.RepoCache(credentials=credentials) if credentials else None,
         )
     for warning in result.warnings:
         typer.echo(f"warning: {redact.mask(warning)}", err=True)
@@ -210,6 +216,16 @@ def register(app: typer.Typer) -> None:
                 " repeatable.",
             ),
         ] = None,
+        repo_creds: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--repo-creds",
+                metavar="FILE",
+                help="Argo CD repository Secrets, repo-creds templates, argocd-ssh-known-hosts-cm and"
+                " argocd-tls-certs-cm for the git generators' repositories (the --clusters file is read"
+                " for them too); repeatable.",
+            ),
+        ] = None,
         output: Annotated[
             ApplicationFormat, typer.Option("--output", "-o", help="table, yaml or json.")
         ] = ApplicationFormat.TABLE,
@@ -240,6 +256,7 @@ def register(app: typer.Typer) -> None:
                 output=output,
                 argocd_context=argocd_context,
                 kubeconfig=kubeconfig,
+                repo_creds=repo_creds,
             )
         except errors.FleetError as exc:
             raise common.fail(exc) from None

@@ -46,6 +46,16 @@ ClustersOpt = Annotated[
         "--clusters", metavar="F", help="Argo CD cluster Secrets (or a kubeconfig / ClusterList); repeatable."
     ),
 ]
+RepoCredsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--repo-creds",
+        metavar="F",
+        help="Argo CD repository Secrets, repo-creds templates, argocd-ssh-known-hosts-cm and "
+        "argocd-tls-certs-cm for git, Helm and OCI repositories (--clusters files are read for them too); "
+        "repeatable.",
+    ),
+]
 ClusterListOpt = Annotated[
     list[str] | None, typer.Option("--cluster-list", metavar="F", help="fleet ClusterList file; repeatable.")
 ]
@@ -230,6 +240,7 @@ def _request(
     contexts: str | None,
     clusters: list[str] | None,
     cluster_list: list[str] | None,
+    repo_creds: list[str] | None,
     selector: str | None,
     apps: list[str] | None,
     prune: bool,
@@ -266,6 +277,7 @@ def _request(
             contexts=tuple(c.strip() for c in (contexts or "").split(",") if c.strip()),
             cluster_files=tuple(clusters or ()),
             cluster_lists=tuple(cluster_list or ()),
+            repo_creds_files=tuple(repo_creds or ()),
             selector=selector,
             apps=tuple(apps or ()),
             kind=kind,
@@ -412,6 +424,7 @@ def register(app: typer.Typer) -> None:
         contexts: ContextsOpt = None,
         clusters: ClustersOpt = None,
         cluster_list: ClusterListOpt = None,
+        repo_creds: RepoCredsOpt = None,
         selector: SelectorOpt = None,
         app_: AppOpt = None,
         dry_run: Annotated[
@@ -485,6 +498,7 @@ def register(app: typer.Typer) -> None:
             contexts=contexts,
             clusters=clusters,
             cluster_list=cluster_list,
+            repo_creds=repo_creds,
             selector=selector,
             apps=app_,
             prune=prune,
@@ -536,6 +550,7 @@ def register(app: typer.Typer) -> None:
         contexts: ContextsOpt = None,
         clusters: ClustersOpt = None,
         cluster_list: ClusterListOpt = None,
+        repo_creds: RepoCredsOpt = None,
         selector: SelectorOpt = None,
         app_: AppOpt = None,
         ray_address: RayAddressOpt = None,
@@ -569,6 +584,7 @@ def register(app: typer.Typer) -> None:
             contexts=contexts,
             clusters=clusters,
             cluster_list=cluster_list,
+            repo_creds=repo_creds,
             selector=selector,
             apps=app_,
             prune=False,

@@ -231,6 +231,7 @@ class Client:
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (Authorization value, expires)
         self._basic_ok = False  # the registry asked for Basic once: send it up front from then on
         self.requests = 0
+        self.page_size = TAGS_PAGE
 
     def __repr__(self) -> str:
         return f"Client({self.base!r})"
@@ -271,9 +272,13 @@ class Client:
             )
             return body, response.headers
 
-    def get(self, path: str, *, scope: str, accept: str = "", limit: int) -> tuple[bytes, Message, str]:
+    def get(
+        self, path: str, *, scope: str, accept: str = "", limit: int,
+        missing: type[helmrepo.ChartError] = helmrepo.RepoRefusedError, what: str = "",
+    ) -> tuple[bytes, Message, str]:
         """GET ``path`` (relative to the registry, or absolute), answering one authentication
-        challenge; returns (body, headers, the URL asked for)."""
+        challenge; returns (body, headers, the URL asked for). A 404 raises ``missing`` (saying
+        ``what`` is not there)."""
         url = path if "://" in path else self.base + path
         shown = redact.safe_url(url)
         for attempt in (1, 2):
@@ -287,6 +292,8 @@ class Client:
                     self._answer(exc.headers.get("WWW-Authenticate", ""), scope=scope, shown=shown)
                     continue
                 status = exc.code
+                if status == 404 and what:
+                    raise _failure(missing, f"the registry has no {what} (GET {shown}: HTTP 404)") from None
                 if status == 401:
                     detail = f"GET {shown}: HTTP 401 (the credentials were refused)"
                     raise _failure(helmrepo.RepoRefusedError, detail) from None
@@ -362,10 +369,13 @@ class Client:
     def tags(self, repository: str) -> list[str]:
         """Every tag of ``repository``, following ``Link: <...>; rel="next"`` pages."""
         scope = f"repository:{repository}:pull"
-        path = f"/v2/{repository}/tags/list?n={TAGS_PAGE}"
+        path = f"/v2/{repository}/tags/list?n={self.page_size}"
         found: list[str] = []
         for _ in range(MAX_TAG_PAGES):
-            body, headers, url = self.get(path, scope=scope, accept="application/json", limit=MAX_TAGS_BYTES)
+            body, headers, url = self.get(
+                path, scope=scope, accept="application/json", limit=MAX_TAGS_BYTES,
+                missing=helmrepo.ChartNotFoundError, what=f"repository {repository}",
+            )
             try:
                 page = json.loads(body)
                 tags = page.get("tags") or []
@@ -387,7 +397,8 @@ class Client:
         scope = f"repository:{repository}:pull"
         accept = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
         body, headers, url = self.get(
-            f"/v2/{repository}/manifests/{reference}", scope=scope, accept=accept, limit=MAX_MANIFEST_BYTES
+            f"/v2/{repository}/manifests/{reference}", scope=scope, accept=accept, limit=MAX_MANIFEST_BYTES,
+            missing=helmrepo.VersionNotFoundError, what=f"manifest {reference} in {repository}",
         )
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         announced = (headers.get("Docker-Content-Digest") or "").strip()
