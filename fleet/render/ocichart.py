@@ -120,7 +120,8 @@ def parse_reference(repo_url: str, chart: str, *, app: str = "", where: str = "s
             app=app, path=chart or shown, field=f"{where}.repoURL",
         )
     if not name or not _NAME.match(name):
-        field = f"{where}.chart" if chart else f"{where}.repoURL"
+        path_ok = not path or bool(_NAME.match(path))
+        field = f"{where}.chart" if chart and path_ok else f"{where}.repoURL"
         raise render.RenderError(
             f"{name or '(nothing)'!r} is not an OCI repository name (lower-case letters, digits, "
             "'.', '_', '-', separated by '/')",
@@ -305,6 +306,9 @@ class Client:
                 raise _failure(kind, f"GET {shown}: HTTP {status}") from None
             except urllib.error.URLError as exc:
                 detail = f"GET {shown}: {helmrepo._describe(exc.reason)}"  # noqa: SLF001
+                if "WRONG_VERSION_NUMBER" in str(exc.reason).upper():
+                    detail += (" (the registry may speak plain HTTP: set insecureOCIForceHttp: \"true\" in its "
+                               "repository Secret)")
                 raise _failure(helmrepo.RepoUnreachableError, detail) from None
             except OSError as exc:
                 detail = f"GET {shown}: {helmrepo._describe(exc)}"  # noqa: SLF001
