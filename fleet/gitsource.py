@@ -856,8 +856,12 @@ class WorkTreeSource(Source):
 
 def _stderr(exc: git.GitCommandError) -> str:
     text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
-    text = " ".join(text.replace("stderr:", "").split()).strip(" '")
-    return redact.mask(text)[:400] or f"exit status {exc.status}"
+    # ssh's warning banners ("@@@ ... @@@") push the reason out of a short message: drop them, and
+    # keep the end, where git and ssh say what failed ("Host key verification failed.", "fatal: ...").
+    lines = [line for line in text.replace("stderr:", "").splitlines() if not line.strip().startswith("@")]
+    text = " ".join(" ".join(lines).split()).strip(" '")
+    masked = redact.mask(text)
+    return (masked if len(masked) <= 400 else "..." + masked[-397:]) or f"exit status {exc.status}"
 
 
 class RepoCache:

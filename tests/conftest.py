@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.helmrepo",
     "tests.fixtures.plugin",
     "tests.fixtures.oci_registry",
+    "tests.fixtures.git_servers",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
