@@ -127,7 +127,7 @@ def _git_access(
     ``credential.helper`` that switches off every configured helper. Credentials from Argo CD
     repository Secrets (``fleet.repocreds``) travel the same way: username and password through
     the helper, a bearer token as an ``http.extraHeader``, client certificates, CAs, the SSH key
-    and the known hosts as files from ``repocreds.private_files`` named in ``GIT_CONFIG_*`` or
+    and the known hosts as files from ``repocreds.private_files`` named in ``GIT_SSL_*`` or
     ``GIT_SSH_COMMAND``. Nothing is written into the mirror's config.
     """
     scheme = _scheme(url)
@@ -153,7 +153,7 @@ def _git_access(
             config.append(("http.extraHeader", f"Authorization: Bearer {found.bearer_token}"))
         if found is not None and scheme == "https":
             if found.insecure:
-                config.append(("http.sslVerify", "false"))
+                env["GIT_SSL_NO_VERIFY"] = "1"
             elif found.ca_pem:
                 files["ca.pem"] = found.ca_pem
             if found.tls_client_cert_data or found.tls_client_cert_key:
@@ -174,10 +174,13 @@ def _git_access(
         elif found.known_hosts:
             files["known_hosts"] = found.known_hosts
     with repocreds.private_files(files) as paths:
+        # TLS files through git's GIT_SSL_* variables: they win over http.ssl* configuration and
+        # over a GIT_SSL_CAINFO the caller's environment may already hold.
         if "ca.pem" in paths:
-            config.append(("http.sslCAInfo", paths["ca.pem"]))
+            env["GIT_SSL_CAINFO"] = paths["ca.pem"]
         if "client.crt" in paths:
-            config += [("http.sslCert", paths["client.crt"]), ("http.sslKey", paths["client.key"])]
+            env["GIT_SSL_CERT"] = paths["client.crt"]
+            env["GIT_SSL_KEY"] = paths["client.key"]
         if "id_key" in paths:
             ssh += ["-i", paths["id_key"], "-oIdentitiesOnly=yes", "-oIdentityAgent=none"]
         if "known_hosts" in paths:
