@@ -225,11 +225,13 @@ def _with_scheme(url: str) -> str:
 
 def normalize(url: str) -> str:
     """A URL as Argo CD compares repository URLs (``git.NormalizeGitURL``): lower case, scp-style
-    SSH as ``host/path``, no ``ssh://``, no ``.git``; also no ``oci://`` and no trailing ``/``,
-    so a registry written with or without its scheme is the same repository."""
-    text = redact.safe_url(url.strip()).lower()
-    if _SCP_SSH.match(text) and not text.startswith("ssh://"):
+    SSH as ``host/path``, no ``ssh://``, no ``.git``; also no user info, no ``oci://`` and no
+    trailing ``/``, so a registry written with or without its scheme is the same repository."""
+    text = url.strip().lower()
+    if _SCP_SSH.match(text) and "://" not in text:
         text = "ssh://" + text.replace(":", "/", 1)
+    # Without user info: a password has no place in a key, and git@ and ssh://git@ forms must meet.
+    text = re.sub(r"^([a-z][a-z0-9+.-]*://)?[^/@]*@", r"\1", text)
     text = text.rstrip("/").removesuffix(".git")
     for prefix in ("ssh://", "oci://"):
         text = text.removeprefix(prefix)
