@@ -706,7 +706,10 @@ class ChartFetcher:
         who = hashlib.sha256(
             ((credentials.header if credentials else "") + (found.identity() if found else "")).encode()
         ).hexdigest() if (credentials or found) else ""
-        opener = self._opener(found, who) if found is not None else None
+        try:
+            opener = self._opener(found, who) if found is not None else None
+        except errors.FleetError as exc:  # an unusable client certificate or CA
+            raise RepoRefusedError(redact.mask(str(exc)), **context) from None
         key = repo_key(repo_url)
         index = self._once(("index", key, who), lambda: self._read_index(repo_url, credentials, opener))
         if isinstance(index, _Failure):
