@@ -362,6 +362,7 @@ class RepoCredentials:
         self.resolver = resolver
         self._lock = threading.Lock()
         self._resolved: dict[str, Credentials | None] = {}
+        self._locks: dict[str, threading.Lock] = {}
 
     def __repr__(self) -> str:
         return (
@@ -464,10 +465,15 @@ class RepoCredentials:
         with self._lock:
             if key in self._resolved:
                 return self._resolved[key]
-        found = self._merged(url)
-        with self._lock:
-            self._resolved[key] = found
-        return found
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one resolution per repository, however many render threads ask at once
+            with self._lock:
+                if key in self._resolved:
+                    return self._resolved[key]
+            found = self._merged(url)
+            with self._lock:
+                self._resolved[key] = found
+            return found
 
     def _merged(self, url: str) -> Credentials | None:
         repository = self.repository_secret(url)

@@ -15,7 +15,9 @@ what is the same for every cluster once, and leaves what touches a cluster to th
 4. render: every distinct source once, on a few threads, with the render cache, and with SOPS
    files left encrypted (``decrypt=False``): only ciphertext travels to the workers, which decrypt
    in memory. A source that fails to render fails its Application (RenderFailed), nothing else;
-   charts from Helm repositories are resolved and downloaded here (``fleet.render.helmrepo``);
+   charts from Helm repositories and OCI registries are resolved and downloaded here
+   (``fleet.render.helmrepo``, ``fleet.render.ocichart``), and every repository is read with the
+   credentials of the Argo CD repository Secrets the flags name (``fleet.repocreds``);
 5. fan out: one self-contained ``reconcile.ClusterWork`` per cluster (credentials still as
    references, manifests, sync policy, ignoreDifferences, settings) to the executor (Ray by
    default, or local threads), with a timeout per cluster; a cluster that fails, hangs or loses

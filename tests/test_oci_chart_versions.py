@@ -2,8 +2,8 @@
 6.4.0, 6.5.0, 6.5.1, 6.6.0-rc.1 and 7.0.0+build.1 (pushed as tag ``7.0.0_build.1``, as Helm does):
 semver constraints are resolved from the repository's tags, an exact version is read by its tag
 without listing tags, and a digest pins the manifest (alone, or after a version that must match).
-Both source forms name the same chart: Argo CD's ``repoURL: registry/path`` + ``chart`` and
-``oci://registry/path/chart``."""
+Every source form names the same chart: Argo CD's ``repoURL: registry/path`` + ``chart``,
+``oci://registry/path/chart``, and an http(s) repoURL whose repository Secret sets ``enableOCI``."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ def registry(oci_registry) -> Any:
 
 
 def _fetcher(registry: Any) -> helmrepo.ChartFetcher:
-    # A plain-HTTP registry needs insecureOCIForceHttp, as in Argo CD: one template covers the registry.
-    creds = repocreds.RepoCredentials.from_objects([registry.repo_secret(kind="repo-creds", url=registry.host)])
+    # A plain-HTTP registry needs insecureOCIForceHttp, as in Argo CD: one template covers the registry;
+    # the http:// URL is an OCI registry only because its repository Secret says enableOCI.
+    creds = repocreds.RepoCredentials.from_objects([
+        registry.repo_secret(kind="repo-creds", url=registry.host),
+        registry.repo_secret(url=f"http://{registry.host}/charts"),
+    ])
     return helmrepo.ChartFetcher(credentials=creds)
 
 
@@ -44,13 +48,15 @@ CASES = [
 
 
 @pytest.mark.parametrize(("revision", "version", "tag_lists"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("form", ["argocd-helm-oci", "oci-url"])
+@pytest.mark.parametrize("form", ["argocd-helm-oci", "oci-url", "http-url-of-an-enable-oci-repository"])
 def test_a_constraint_is_resolved_from_the_registry_tags(registry, form: str, revision: str, version: str,
                                                          tag_lists: int) -> None:
     fetcher = _fetcher(registry)
     before = registry.served("/tags/list")
     if form == "argocd-helm-oci":
         fetched = fetcher.fetch(f"{registry.host}/charts", "podinfo", revision, app="web")
+    elif form == "http-url-of-an-enable-oci-repository":
+        fetched = fetcher.fetch(f"http://{registry.host}/charts", "podinfo", revision, app="web")
     else:
         fetched = fetcher.fetch(f"oci://{registry.host}/charts/podinfo", "", revision, app="web")
     assert fetched.version == version

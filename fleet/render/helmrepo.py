@@ -699,6 +699,11 @@ class ChartFetcher:
             return self._fetch_oci(repo_url, chart, target_revision, app=app, where=where)
         context = {"repo_url": repo_url, "chart": chart, "constraint": target_revision, "app": app}
         found = self._lookup(repo_url, context)
+        if found is not None and found.enable_oci:
+            # Argo CD's enableOCI: an http(s) repoURL of such a repository names an OCI registry.
+            scheme, _, rest = redact.safe_url(repo_url).partition("://")
+            return self._fetch_oci(rest, chart, target_revision, app=app, where=where,
+                                   plain_http=scheme.lower() == "http", found=found)
         credentials = _Credentials.from_url(repo_url)
         if credentials is None and found is not None and found.has_basic:
             credentials = _Credentials.basic(repo_url, found.username, found.password)
@@ -752,7 +757,10 @@ class ChartFetcher:
                 self._openers[who] = opener
         return opener
 
-    def _fetch_oci(self, repo_url: str, chart: str, target_revision: str, *, app: str, where: str) -> FetchedChart:
+    def _fetch_oci(
+        self, repo_url: str, chart: str, target_revision: str, *, app: str, where: str,
+        plain_http: bool = False, found: repocreds.Credentials | None = None,
+    ) -> FetchedChart:
         """An OCI chart: version from the tags (or a pinned digest), manifest, chart layer."""
         from fleet.render import ocichart
 
@@ -760,10 +768,11 @@ class ChartFetcher:
         revision = ocichart.parse_revision(target_revision, chart=ref.chart, app=app, where=where)
         context = {"repo_url": ref.url, "chart": ref.chart, "constraint": target_revision, "app": app}
         # Argo CD looks the source's repoURL up (the registry path, or the oci:// URL with the chart).
-        found = self._lookup(repo_url, context)
+        if found is None:
+            found = self._lookup(repo_url, context)
         if found is None and chart:
             found = self._lookup(ref.url, context)
-        plain_http = bool(found and found.insecure_oci_force_http)
+        plain_http = plain_http or bool(found and found.insecure_oci_force_http)
         who = found.identity() if found is not None else ""
         with self._lock:
             client = self._clients.get((ref.registry, who, plain_http))
