@@ -363,6 +363,7 @@ class RepoCredentials:
         self._lock = threading.Lock()
         self._resolved: dict[str, Credentials | None] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._resolution: Any = None  # the resolver's per-run cache, made when first needed
 
     def __repr__(self) -> str:
         return (
@@ -525,11 +526,16 @@ class RepoCredentials:
 
         if not secret_refs.contains_reference(value):
             return value
-        if self.resolver is None:
-            from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+        with self._lock:
+            if self._resolution is None:
+                if self.resolver is None:
+                    from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
 
-            self.resolver = resolver_mod.Resolver()
-        resolved = self.resolver.for_cluster(None).resolve_string(value, where=f"{secret.label} data.{key}")
+                    self.resolver = resolver_mod.Resolver()
+                # One resolution for the run: a document is read once, however many Secrets point into it.
+                self._resolution = self.resolver.for_cluster(None)
+            resolution = self._resolution
+        resolved = resolution.resolve_string(value, where=f"{secret.label} data.{key}")
         redact.register(resolved)
         if key in ("sshPrivateKey", "tlsClientCertData", "tlsClientCertKey"):
             resolved = argocd._pem(resolved) or ""  # noqa: SLF001 - Argo CD's PEM-or-base64 reading

@@ -116,3 +116,19 @@ def test_credentials_never_print(ca_pem) -> None:
     found = creds.lookup("https://git.example.com/app")
     for text in (repr(creds), repr(found), repr(creds.repositories[0]), str(found)):
         assert "pw-Zx81" not in text
+
+
+def test_a_reference_is_resolved_once_and_a_missing_one_names_the_secret_field_and_reference(vault_env) -> None:
+    vault_env.put_secret("secret", "git/org", {"token": "vault-held-T0ken"})
+    creds = repocreds.RepoCredentials.from_objects([
+        template("org", "https://git.example.com/org", password="ref+vault://secret/data/git/org#/token"),
+        template("other", "https://git.example.com/other", password="ref+vault://secret/data/git/gone#/token"),
+    ])
+    assert creds.lookup("https://git.example.com/org/a").password == "vault-held-T0ken"
+    assert creds.lookup("https://git.example.com/org/b").password == "vault-held-T0ken"
+    assert vault_env.request_count("secret/data/git/org") == 1
+    with pytest.raises(Exception) as caught:
+        creds.lookup("https://git.example.com/other/app")
+    message = str(caught.value)
+    assert "Secret other" in message and "data.password" in message and "secret/data/git/gone" in message
+    assert "vault-held-T0ken" not in message
