@@ -311,11 +311,19 @@ def is_chart_source(source: Mapping[str, Any]) -> bool:
 
 def load_repo_credentials(request: SyncRequest) -> repocreds.RepoCredentials:
     """The run's repository credentials: ``repo_credentials``, or the repository Secrets, templates
-    and ConfigMaps in ``--clusters`` and ``--repo-creds`` files (bad input raises InputError)."""
+    and ConfigMaps of Argo CD's namespace on the management cluster (``--argocd-context``), then
+    of the ``--clusters`` and ``--repo-creds`` files, a later Secret of the same URL winning, as
+    for clusters (bad input raises InputError)."""
     if request.repo_credentials is not None:
         return request.repo_credentials.with_resolver(request.repo_credentials.resolver or request.resolver)
+    found = repocreds.RepoCredentials(resolver=request.resolver)
+    if request.argocd_context:
+        with management.open_context(
+            request.argocd_context, kubeconfig_paths=request.kubeconfig, namespace=request.argocd_namespace
+        ) as live:
+            found = repocreds.read_live(live.api, namespace=request.argocd_namespace, resolver=request.resolver)
     files = [*request.cluster_files, *request.repo_creds_files]
-    return repocreds.load(files, namespace=request.argocd_namespace, resolver=request.resolver)
+    return found.merge(repocreds.load(files, namespace=request.argocd_namespace, resolver=request.resolver))
 
 
 def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet:

@@ -129,3 +129,34 @@ def test_fleet_generate_lists_a_private_repository_over_ssh(git_sshd, tmp_path, 
     key_line = git_sshd.client_key.strip().splitlines()[1]
     assert key_line not in result.stdout + result.stderr
     assert _files_holding(tmp_path / "cache", key_line) == []
+
+
+def test_fleet_sync_reads_repository_secrets_live_with_argocd_context(make_fleet, git_http_factory, tmp_path,
+                                                                      monkeypatch) -> None:
+    from tests import argocd_namespace
+
+    monkeypatch.setenv("FLEET_CACHE_DIR", str(tmp_path / "cache"))
+    server = git_http_factory()
+    make_bare(server.root, "apps.git", {"web/config.yaml": CONFIG_MAP})
+    env = make_fleet("basic", clusters=2)
+    management, target = env.cluster_names
+    env.write("private.yaml", {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "private", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": server.url("apps.git"), "targetRevision": "main", "path": "web"},
+                 "destination": {"name": target, "namespace": "private"},
+                 "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}},
+    })
+    argocd_namespace.ensure_namespace(env.sim, management)
+    env.sim.apply_object(management, _repository_secret(server.url("apps.git").rsplit("/", 1)[0], username=USER,
+                                                        password=PASSWORD)
+                         | {"metadata": {"name": "org-creds", "namespace": "argocd",
+                                         "labels": {"argocd.argoproj.io/secret-type": "repo-creds"}}})
+    kubeconfig = str(env.sim.write_kubeconfig(tmp_path / "kubeconfig"))
+    run = env.sync("--argocd-context", management, "--kubeconfig", kubeconfig)
+    assert run.exit_code == 0, run.stderr
+    assert run.app(target, "private").ok
+    assert [o["data"] for o in env.objects(target, "private", "ConfigMap")] == [{"from": "private-repo"}]
+    assert PASSWORD not in run.stdout + run.stderr
+    assert _files_holding(tmp_path / "cache", PASSWORD) == [] and _files_holding(env.state_dir, PASSWORD) == []
