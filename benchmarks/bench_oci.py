@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import repocreds  # noqa: E402
-from fleet.render import helmrepo  # noqa: E402
-from tests.fixtures.helmrepo import CHART, HelmRepo  # noqa: E402
-from tests.fixtures.oci_registry import OciRegistry  # noqa: E402
+from fleet import repocreds
+from fleet.render import helmrepo
+from tests.fixtures.helmrepo import CHART, HelmRepo
+from tests.fixtures.oci_registry import OciRegistry
 
 VERSIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 15
@@ -50,7 +50,7 @@ def main() -> None:
     os.environ["FLEET_CACHE_DIR"] = str(work / "cache")
     versions = [f"6.{i // 10}.{i % 10}" for i in range(VERSIONS)]
     (work / "registry").mkdir()
-    registry = OciRegistry(work / "registry", auth="none").start()
+    registry = OciRegistry(work / "registry", auth="none", log_level="info").start()
     http_root = work / "http"
     http_root.mkdir()
     shutil.copytree(CHART, work / "src" / "podinfo")
@@ -59,7 +59,9 @@ def main() -> None:
         helm_python.package(work / "src" / "podinfo", destination=http_root, version=version)
     helm_python.repo_index_generate(http_root)
     http = HelmRepo(http_root).start()
-    creds = repocreds.RepoCredentials.from_objects([registry.repo_secret(kind="repo-creds", url=registry.host)])
+    creds = repocreds.RepoCredentials.from_objects(
+        [registry.repo_secret(kind="repo-creds", url=registry.host)]
+    )
     cache = work / "cache"
     try:
         results: dict[tuple[str, str], list[float]] = {}
@@ -67,21 +69,24 @@ def main() -> None:
         for _ in range(ROUNDS):
             for temperature in ("cold", "warm"):
                 for kind in ("oci", "http"):
-                    fetcher = helmrepo.ChartFetcher(credentials=creds)
-                    if kind == "oci":
-                        def fetch() -> Any:
-                            return fetcher.fetch(f"{registry.host}/charts", "podinfo", "6.*")
-                    else:
-                        def fetch() -> Any:
-                            return fetcher.fetch(http.url, "podinfo", "6.*")
+                    url, chart = (
+                        (f"{registry.host}/charts", "podinfo") if kind == "oci" else (http.url, "podinfo")
+                    )
                     if temperature == "warm":
-                        fetch()  # make sure this kind's chart is in the cache
-                        fetcher = helmrepo.ChartFetcher(credentials=creds)
-                    seconds, fetched = timed(fetch, cache, cold=temperature == "cold")
+                        # Make sure this kind's chart is in the cache; the timed fetcher is a new run's.
+                        helmrepo.ChartFetcher(credentials=creds).fetch(url, chart, "6.*")
+                    fetcher = helmrepo.ChartFetcher(credentials=creds)
+                    seconds, fetched = timed(
+                        lambda f=fetcher, u=url, c=chart: f.fetch(u, c, "6.*"),
+                        cache,
+                        cold=temperature == "cold",
+                    )
                     assert fetched.downloaded == (temperature == "cold")
                     results.setdefault((kind, temperature), []).append(seconds)
                     requests[(kind, temperature)] = (
-                        fetcher.registry_requests if kind == "oci" else fetcher.index_requests + fetcher.downloads
+                        fetcher.registry_requests
+                        if kind == "oci"
+                        else fetcher.index_requests + fetcher.downloads
                     )
         print(f"chart podinfo, {VERSIONS} versions, {ROUNDS} rounds (median seconds, requests per run)")
         for temperature in ("cold", "warm"):

@@ -175,8 +175,16 @@ class Credentials:
         import hashlib
 
         material = "\0".join(
-            (self.username, self.password, self.bearer_token, self.ssh_private_key,
-             self.tls_client_cert_data, self.tls_client_cert_key, str(self.insecure), self.ca_pem)
+            (
+                self.username,
+                self.password,
+                self.bearer_token,
+                self.ssh_private_key,
+                self.tls_client_cert_data,
+                self.tls_client_cert_key,
+                str(self.insecure),
+                self.ca_pem,
+            )
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
@@ -288,17 +296,17 @@ def repo_secret(obj: Mapping[str, Any], *, kind: SecretKind, where: str) -> Repo
     except ValueError:
         raise errors.InputError(
             f"must be one of {', '.join(t.value for t in RepoType)} (got {type_text!r})",
-            file=where, obj=label, field="data.type",
+            file=where,
+            obj=label,
+            field="data.type",
         ) from None
     values = {attr: fields.get(key, "") for key, attr in _CREDENTIAL_KEYS.items()}
     for attr in ("tls_client_cert_data", "tls_client_cert_key", "ssh_private_key"):
-        values[attr] = argocd._pem(values[attr]) or ""  # noqa: SLF001 - Argo CD's PEM-or-base64 reading
+        values[attr] = argocd._pem(values[attr]) or ""
     for value in values.values():
         if value and not value.startswith("ref+"):
             redact.register(value)
-    unsupported = tuple(
-        key for key in _UNSUPPORTED_KEYS if fields.get(key, "") not in ("", *_FALSE)
-    )
+    unsupported = tuple(key for key in _UNSUPPORTED_KEYS if fields.get(key, "") not in ("", *_FALSE))
     return RepoSecret(
         kind=kind,
         name=name,
@@ -328,7 +336,9 @@ def _check_certs(host: str, pem: str, *, where: str) -> None:
         ssl.create_default_context(cadata=pem)
     except (ssl.SSLError, ValueError):
         raise errors.InputError(
-            "is not a PEM certificate bundle", file=where, obj=f"ConfigMap {TLS_CERTS_CONFIGMAP}",
+            "is not a PEM certificate bundle",
+            file=where,
+            obj=f"ConfigMap {TLS_CERTS_CONFIGMAP}",
             field=f"data.{host}",
         ) from None
 
@@ -447,7 +457,11 @@ class RepoCredentials:
         best: RepoSecret | None = None
         for candidate in self.templates:
             prefix = normalize(candidate.url)
-            if prefix and key.startswith(prefix) and (best is None or len(prefix) >= len(normalize(best.url))):
+            if (
+                prefix
+                and key.startswith(prefix)
+                and (best is None or len(prefix) >= len(normalize(best.url)))
+            ):
                 best = candidate
         return best
 
@@ -538,7 +552,7 @@ class RepoCredentials:
         resolved = resolution.resolve_string(value, where=f"{secret.label} data.{key}")
         redact.register(resolved)
         if key in ("sshPrivateKey", "tlsClientCertData", "tlsClientCertKey"):
-            resolved = argocd._pem(resolved) or ""  # noqa: SLF001 - Argo CD's PEM-or-base64 reading
+            resolved = argocd._pem(resolved) or ""
             redact.register(resolved)
         return str(resolved)
 
@@ -558,15 +572,21 @@ def load(
     if found:
         _log.info(
             "read repository credentials",
-            extra={"fields": {
-                "repositories": len(found.repositories), "templates": len(found.templates),
-                "ca_hosts": len(found.tls_certs), "known_hosts": bool(found.known_hosts),
-            }},
+            extra={
+                "fields": {
+                    "repositories": len(found.repositories),
+                    "templates": len(found.templates),
+                    "ca_hosts": len(found.tls_certs),
+                    "known_hosts": bool(found.known_hosts),
+                }
+            },
         )
     return found
 
 
-def read_live(client: Any, *, namespace: str = argocd.DEFAULT_NAMESPACE, resolver: Any = None) -> RepoCredentials:
+def read_live(
+    client: Any, *, namespace: str = argocd.DEFAULT_NAMESPACE, resolver: Any = None
+) -> RepoCredentials:
     """The repository Secrets, templates and the two ConfigMaps of a management cluster's Argo CD
     namespace, read as Argo CD reads them (``client`` is a ``fleet.clusters.client.ClusterClient``)."""
     objects: list[dict[str, Any]] = []
@@ -614,15 +634,15 @@ def private_files(contents: Mapping[str, str]) -> Iterator[dict[str, str]]:
 EMPTY = RepoCredentials()
 
 __all__ = [
-    "Credentials",
-    "CredentialsError",
     "EMPTY",
     "KNOWN_HOSTS_CONFIGMAP",
+    "TLS_CERTS_CONFIGMAP",
+    "Credentials",
+    "CredentialsError",
     "RepoCredentials",
     "RepoSecret",
     "RepoType",
     "SecretKind",
-    "TLS_CERTS_CONFIGMAP",
     "host_of",
     "load",
     "normalize",

@@ -5,7 +5,6 @@ CA from ``argocd-tls-certs-cm`` over HTTPS, and a client certificate the server 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,16 +19,25 @@ PASSWORD = "helm-Pa55-81kx"
 
 
 def _secret(url: str, *, kind: str = "repository", **fields: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "charts", "namespace": "argocd", "labels": {"argocd.argoproj.io/secret-type": kind}},
-            "stringData": {"type": "helm", "url": url, **fields}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "charts",
+            "namespace": "argocd",
+            "labels": {"argocd.argoproj.io/secret-type": kind},
+        },
+        "stringData": {"type": "helm", "url": url, **fields},
+    }
 
 
 @pytest.mark.parametrize("kind", ["repository", "repo-creds"])
 def test_basic_auth_comes_from_the_repository_secret(helm_repo, kind: str) -> None:
     helm_repo.require_auth(USER, PASSWORD)
     url = helm_repo.url if kind == "repository" else helm_repo.url.rsplit(":", 1)[0]  # a prefix: the host
-    creds = repocreds.RepoCredentials.from_objects([_secret(url, kind=kind, username=USER, password=PASSWORD)])
+    creds = repocreds.RepoCredentials.from_objects(
+        [_secret(url, kind=kind, username=USER, password=PASSWORD)]
+    )
     fetched = helmrepo.ChartFetcher(credentials=creds).fetch(helm_repo.url, "podinfo", "6.5.*")
     assert fetched.version == "6.5.1"
     assert helm_repo.requests_with_credentials() == 2  # the index and the archive
@@ -56,9 +64,15 @@ def _tls_objects(repo: Any, *, client: bool) -> list[dict[str, Any]]:
     if client:
         leaf = repo.ca.client("fleet")
         fields = {"tlsClientCertData": leaf.cert_pem, "tlsClientCertKey": leaf.key_pem}
-    return [_secret(repo.https_url, **fields),
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
-             "data": {"127.0.0.1": repo.ca.cert_pem}}]
+    return [
+        _secret(repo.https_url, **fields),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
+            "data": {"127.0.0.1": repo.ca.cert_pem},
+        },
+    ]
 
 
 def test_https_with_the_ca_and_a_client_certificate(tls_repo) -> None:
@@ -67,12 +81,22 @@ def test_https_with_the_ca_and_a_client_certificate(tls_repo) -> None:
     assert fetched.version == "6.4.0" and fetched.downloaded
 
 
-@pytest.mark.parametrize(("objects", "words"), [
-    ("none", ["certificate verify failed"]),
-    ("ca-only", []),
-], ids=["without-the-ca", "without-a-client-certificate"])
-def test_https_without_the_ca_or_the_client_certificate_fails(tls_repo, objects: str, words: list[str]) -> None:
-    creds = None if objects == "none" else repocreds.RepoCredentials.from_objects(_tls_objects(tls_repo, client=False))
+@pytest.mark.parametrize(
+    ("objects", "words"),
+    [
+        ("none", ["certificate verify failed"]),
+        ("ca-only", []),
+    ],
+    ids=["without-the-ca", "without-a-client-certificate"],
+)
+def test_https_without_the_ca_or_the_client_certificate_fails(
+    tls_repo, objects: str, words: list[str]
+) -> None:
+    creds = (
+        None
+        if objects == "none"
+        else repocreds.RepoCredentials.from_objects(_tls_objects(tls_repo, client=False))
+    )
     with pytest.raises(helmrepo.ChartError) as caught:
         helmrepo.ChartFetcher(credentials=creds).fetch(tls_repo.https_url, "podinfo", "6.4.0")
     for word in words:

@@ -27,7 +27,9 @@ MODES = [
 def _credentials(registry: Any, *, login: bool, password: str = PASSWORD) -> repocreds.RepoCredentials:
     fields = {"username": USER, "password": password} if login else {}
     if registry.client_leaf is not None:
-        fields.update(tlsClientCertData=registry.client_leaf.cert_pem, tlsClientCertKey=registry.client_leaf.key_pem)
+        fields.update(
+            tlsClientCertData=registry.client_leaf.cert_pem, tlsClientCertKey=registry.client_leaf.key_pem
+        )
     objects = [registry.repo_secret(**fields)]
     if registry.scheme == "https":
         objects.append(registry.tls_certs_configmap())
@@ -35,8 +37,9 @@ def _credentials(registry: Any, *, login: bool, password: str = PASSWORD) -> rep
 
 
 @pytest.mark.parametrize(("options", "login", "tokens"), [m[1:] for m in MODES], ids=[m[0] for m in MODES])
-def test_a_chart_is_pulled_with_the_repository_credentials(oci_registry_factory, options: dict[str, Any],
-                                                           login: bool, tokens: int) -> None:
+def test_a_chart_is_pulled_with_the_repository_credentials(
+    oci_registry_factory, options: dict[str, Any], login: bool, tokens: int
+) -> None:
     registry = oci_registry_factory(**options)
     registry.publish_podinfo(("6.5.0", "6.5.1"))
     fetcher = helmrepo.ChartFetcher(credentials=_credentials(registry, login=login))
@@ -50,7 +53,9 @@ def test_a_chart_is_pulled_with_the_repository_credentials(oci_registry_factory,
 
 
 @pytest.mark.parametrize("auth", ["htpasswd", "token"])
-def test_without_credentials_the_registry_refuses_and_the_error_says_so(oci_registry_factory, auth: str) -> None:
+def test_without_credentials_the_registry_refuses_and_the_error_says_so(
+    oci_registry_factory, auth: str
+) -> None:
     registry = oci_registry_factory(auth=auth)
     registry.publish_podinfo(("6.5.1",))
     with pytest.raises(helmrepo.RepoRefusedError) as caught:
@@ -83,7 +88,12 @@ def test_tls_without_the_ca_fails_and_with_it_succeeds(oci_registry_factory) -> 
         helmrepo.ChartFetcher().fetch(f"{registry.host}/charts", "podinfo", "6.5.1")
     assert "certificate verify failed" in str(caught.value)
     trusted = repocreds.RepoCredentials.from_objects([registry.tls_certs_configmap()])
-    assert helmrepo.ChartFetcher(credentials=trusted).fetch(f"{registry.host}/charts", "podinfo", "6.5.1").version == "6.5.1"
+    assert (
+        helmrepo.ChartFetcher(credentials=trusted)
+        .fetch(f"{registry.host}/charts", "podinfo", "6.5.1")
+        .version
+        == "6.5.1"
+    )
 
 
 def test_mutual_tls_without_a_client_certificate_is_refused(oci_registry_factory) -> None:

@@ -26,7 +26,9 @@ def registry(oci_registry) -> Any:
 
 
 def _fetcher(registry: Any) -> helmrepo.ChartFetcher:
-    creds = repocreds.RepoCredentials.from_objects([registry.repo_secret(kind="repo-creds", url=registry.host)])
+    creds = repocreds.RepoCredentials.from_objects(
+        [registry.repo_secret(kind="repo-creds", url=registry.host)]
+    )
     return helmrepo.ChartFetcher(credentials=creds)
 
 
@@ -36,8 +38,12 @@ def _cached_charts() -> list[Path]:
 
 
 def _layer_digest(registry: Any, version: str) -> str:
-    manifest = registry.request("GET", f"/v2/charts/podinfo/manifests/{version}", repository="charts/podinfo",
-                                headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})[2]
+    manifest = registry.request(
+        "GET",
+        f"/v2/charts/podinfo/manifests/{version}",
+        repository="charts/podinfo",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )[2]
     return json.loads(manifest)["layers"][0]["digest"]
 
 
@@ -54,11 +60,16 @@ def test_a_layer_changed_in_the_registry_storage_is_refused(registry) -> None:
 
 
 def test_an_artifact_that_is_not_a_helm_chart_is_refused(registry) -> None:
-    archive = (registry.root / "x.tgz")
+    archive = registry.root / "x.tgz"
     archive.write_bytes(make_archive([("podinfo/Chart.yaml", b"name: podinfo\nversion: 9.0.0\n")]))
-    registry.push_chart_archive("charts/podinfo", archive.read_bytes(), tag="9.0.0", config={"os": "linux"},
-                                config_type="application/vnd.oci.image.config.v1+json",
-                                layer_type="application/vnd.oci.image.layer.v1.tar+gzip")
+    registry.push_chart_archive(
+        "charts/podinfo",
+        archive.read_bytes(),
+        tag="9.0.0",
+        config={"os": "linux"},
+        config_type="application/vnd.oci.image.config.v1+json",
+        layer_type="application/vnd.oci.image.layer.v1.tar+gzip",
+    )
     with pytest.raises(helmrepo.RepoRefusedError) as caught:
         _fetcher(registry).fetch(f"{registry.host}/charts", "podinfo", "9.0.0")
     assert "is not a Helm chart" in str(caught.value)
@@ -66,10 +77,18 @@ def test_an_artifact_that_is_not_a_helm_chart_is_refused(registry) -> None:
 
 
 def test_an_archive_that_leaves_the_chart_is_refused(registry) -> None:
-    evil = make_archive([("podinfo/Chart.yaml", b"apiVersion: v2\nname: podinfo\nversion: 9.0.1\n"),
-                         ("podinfo/../../escaped.yaml", b"kind: Oops\n")])
-    registry.push_chart_archive("charts/podinfo", evil, tag="9.0.1",
-                                config={"apiVersion": "v2", "name": "podinfo", "version": "9.0.1"})
+    evil = make_archive(
+        [
+            ("podinfo/Chart.yaml", b"apiVersion: v2\nname: podinfo\nversion: 9.0.1\n"),
+            ("podinfo/../../escaped.yaml", b"kind: Oops\n"),
+        ]
+    )
+    registry.push_chart_archive(
+        "charts/podinfo",
+        evil,
+        tag="9.0.1",
+        config={"apiVersion": "v2", "name": "podinfo", "version": "9.0.1"},
+    )
     with pytest.raises(helmrepo.UnsafeChartError) as caught:
         _fetcher(registry).fetch(f"oci://{registry.host}/charts/podinfo", "", "9.0.1")
     assert "outside the chart" in str(caught.value)

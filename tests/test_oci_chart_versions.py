@@ -11,7 +11,7 @@ import http.server
 import json
 import threading
 import urllib.parse
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -28,10 +28,12 @@ def registry(oci_registry) -> Any:
 def _fetcher(registry: Any) -> helmrepo.ChartFetcher:
     # A plain-HTTP registry needs insecureOCIForceHttp, as in Argo CD: one template covers the registry;
     # the http:// URL is an OCI registry only because its repository Secret says enableOCI.
-    creds = repocreds.RepoCredentials.from_objects([
-        registry.repo_secret(kind="repo-creds", url=registry.host),
-        registry.repo_secret(url=f"http://{registry.host}/charts"),
-    ])
+    creds = repocreds.RepoCredentials.from_objects(
+        [
+            registry.repo_secret(kind="repo-creds", url=registry.host),
+            registry.repo_secret(url=f"http://{registry.host}/charts"),
+        ]
+    )
     return helmrepo.ChartFetcher(credentials=creds)
 
 
@@ -47,10 +49,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("revision", "version", "tag_lists"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("revision", "version", "tag_lists"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 @pytest.mark.parametrize("form", ["argocd-helm-oci", "oci-url", "http-url-of-an-enable-oci-repository"])
-def test_a_constraint_is_resolved_from_the_registry_tags(registry, form: str, revision: str, version: str,
-                                                         tag_lists: int) -> None:
+def test_a_constraint_is_resolved_from_the_registry_tags(
+    registry, form: str, revision: str, version: str, tag_lists: int
+) -> None:
     fetcher = _fetcher(registry)
     before = registry.served("/tags/list")
     if form == "argocd-helm-oci":
@@ -104,10 +109,10 @@ class _PagedTags(http.server.BaseHTTPRequestHandler):
     """The distribution spec's tag pagination (``n``, ``last``, ``Link: <...>; rel="next"``), which
     docker-registry 2.8 does not implement (it answers every tag at once): served on loopback."""
 
-    tags = sorted(f"1.0.{i}" for i in range(7))
-    seen: list[str] = []
+    tags: ClassVar[list[str]] = sorted(f"1.0.{i}" for i in range(7))
+    seen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.seen.append(self.path)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         size = int(query.get("n", ["100"])[0])
@@ -136,7 +141,11 @@ def test_tags_are_read_page_by_page_following_the_link_header() -> None:
         client.page_size = 3
         assert client.tags("charts/podinfo") == _PagedTags.tags
         assert client.requests == 3  # seven tags, three per page
-        assert [urllib.parse.urlsplit(p).query for p in _PagedTags.seen] == ["n=3", "n=3&last=1.0.2", "n=3&last=1.0.5"]
+        assert [urllib.parse.urlsplit(p).query for p in _PagedTags.seen] == [
+            "n=3",
+            "n=3&last=1.0.2",
+            "n=3&last=1.0.5",
+        ]
     finally:
         server.shutdown()
         server.server_close()
@@ -150,7 +159,9 @@ BAD_REVISIONS = [
 ]
 
 
-@pytest.mark.parametrize(("revision", "field"), [c[1:] for c in BAD_REVISIONS], ids=[c[0] for c in BAD_REVISIONS])
+@pytest.mark.parametrize(
+    ("revision", "field"), [c[1:] for c in BAD_REVISIONS], ids=[c[0] for c in BAD_REVISIONS]
+)
 def test_a_target_revision_that_is_no_version_or_digest_is_bad_input(revision: str, field: str) -> None:
     with pytest.raises(helmrepo.render.RenderError) as caught:
         helmrepo.check_source("registry.example.com/charts", "podinfo", revision, app="web")

@@ -17,25 +17,48 @@ SECRET_VALUE = "s3cret-Value-91x"
 
 
 def _secret(**data: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "private-repo", "namespace": "argocd",
-                         "labels": {"argocd.argoproj.io/secret-type": "repository"}},
-            "stringData": {"password": SECRET_VALUE, **data}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "private-repo",
+            "namespace": "argocd",
+            "labels": {"argocd.argoproj.io/secret-type": "repository"},
+        },
+        "stringData": {"password": SECRET_VALUE, **data},
+    }
 
 
 # (id, objects, words in the message)
 CASES = [
     ("missing-url", [_secret()], ["Secret private-repo", "field data.url", "is missing or empty"]),
-    ("unknown-type", [_secret(url="https://git.example.com/a", type="svn")],
-     ["Secret private-repo", "field data.type", "git, helm, oci"]),
-    ("flag-that-is-not-a-boolean", [_secret(url="https://git.example.com/a", enableOCI="yes please")],
-     ["Secret private-repo", "field data.enableOCI", "must be true or false"]),
-    ("data-that-is-not-base64", [{**_secret(url="https://git.example.com/a"), "data": {"username": "%%%"}}],
-     ["Secret private-repo", "field data.username", "base64"]),
-    ("ca-that-is-not-pem", [{"apiVersion": "v1", "kind": "ConfigMap",
-                             "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
-                             "data": {"git.example.com": SECRET_VALUE}}],
-     ["ConfigMap argocd-tls-certs-cm", "field data.git.example.com", "PEM"]),
+    (
+        "unknown-type",
+        [_secret(url="https://git.example.com/a", type="svn")],
+        ["Secret private-repo", "field data.type", "git, helm, oci"],
+    ),
+    (
+        "flag-that-is-not-a-boolean",
+        [_secret(url="https://git.example.com/a", enableOCI="yes please")],
+        ["Secret private-repo", "field data.enableOCI", "must be true or false"],
+    ),
+    (
+        "data-that-is-not-base64",
+        [{**_secret(url="https://git.example.com/a"), "data": {"username": "%%%"}}],
+        ["Secret private-repo", "field data.username", "base64"],
+    ),
+    (
+        "ca-that-is-not-pem",
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
+                "data": {"git.example.com": SECRET_VALUE},
+            }
+        ],
+        ["ConfigMap argocd-tls-certs-cm", "field data.git.example.com", "PEM"],
+    ),
 ]
 
 
@@ -43,8 +66,10 @@ CASES = [
 def test_an_unreadable_repository_secret_is_bad_input_naming_its_field(tmp_path, objects, words) -> None:
     creds = tmp_path / "repo-creds.yaml"
     creds.write_text(yaml.safe_dump_all(objects))
-    result = CliRunner().invoke(app, ["--log-format", "text", "generate", str(FLEET / "appsets/apps.yaml"),
-                                      "--repo-creds", str(creds)])
+    result = CliRunner().invoke(
+        app,
+        ["--log-format", "text", "generate", str(FLEET / "appsets/apps.yaml"), "--repo-creds", str(creds)],
+    )
     assert result.exit_code == 2, result.stderr
     for word in [str(creds), *words]:
         assert word in result.stderr

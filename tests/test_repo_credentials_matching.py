@@ -13,9 +13,12 @@ from fleet import repocreds
 
 
 def secret(name: str, url: str, *, kind: str = "repository", **fields: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": name, "namespace": "argocd", "labels": {"argocd.argoproj.io/secret-type": kind}},
-            "stringData": {"url": url, **fields}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "argocd", "labels": {"argocd.argoproj.io/secret-type": kind}},
+        "stringData": {"url": url, **fields},
+    }
 
 
 def template(name: str, url: str, **fields: str) -> dict[str, Any]:
@@ -26,47 +29,110 @@ CA = "CA_PEM"  # replaced by a real certificate below
 
 # (id, objects, URL looked up, expected: None, or {attribute: value} plus "sources": [Secret names])
 CASES = [
-    ("same-url-ignoring-case-git-suffix-and-slash",
-     [secret("exact", "https://Git.Example.com/Org/App.git", username="u", password="p")],
-     "https://git.example.com/org/app/", {"username": "u", "password": "p", "sources": ["exact"]}),
-    ("longest-template-prefix-wins",
-     [template("org", "https://git.example.com/org", password="org-pw"),
-      template("team", "https://git.example.com/org/team", password="team-pw"),
-      template("host", "https://git.example.com", password="host-pw")],
-     "https://git.example.com/org/team/app.git", {"password": "team-pw", "sources": ["team"]}),
-    ("template-prefix-is-a-plain-string-prefix-as-in-argo-cd",
-     [template("org", "https://git.example.com/org", password="org-pw")],
-     "https://git.example.com/org-two/app.git", {"password": "org-pw"}),
-    ("repository-without-credentials-takes-the-templates",
-     [secret("repo", "https://git.example.com/org/app", insecure="true"),
-      template("org", "https://git.example.com/org", username="bot", password="org-pw")],
-     "https://git.example.com/org/app", {"username": "bot", "password": "org-pw", "insecure": True,
-                                         "sources": ["repo", "org"]}),
-    ("repository-with-credentials-ignores-the-templates",
-     [secret("repo", "https://git.example.com/org/app", bearerToken="tok"),
-      template("org", "https://git.example.com/org", username="bot", password="org-pw")],
-     "https://git.example.com/org/app", {"bearer_token": "tok", "password": "", "sources": ["repo"]}),
-    ("scp-style-url-matches-an-ssh-template",
-     [template("ssh", "ssh://git@git.example.com/org", sshPrivateKey="KEY")],
-     "git@git.example.com:org/app.git", {"ssh_private_key": "KEY"}),
-    ("oci-scheme-and-bare-registry-are-one-repository",
-     [secret("reg", "registry.example.com/charts", username="u", password="p", type="helm", enableOCI="true")],
-     "oci://registry.example.com/charts", {"password": "p", "enable_oci": True}),
-    ("unscoped-secret-preferred-over-a-project-scoped-one",
-     [secret("unscoped", "https://git.example.com/app", password="everyone"),
-      secret("scoped", "https://git.example.com/app", password="team-only", project="team")],
-     "https://git.example.com/app", {"password": "everyone", "sources": ["unscoped"]}),
-    ("ca-by-host-name-without-any-secret",
-     [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
-       "data": {"git.example.com": CA}}],
-     "https://git.example.com:8443/app.git", {"ca_pem": CA, "sources": []}),
-    ("secrets-outside-the-argo-cd-namespace-do-not-count",
-     [{**secret("elsewhere", "https://git.example.com/app", password="p"),
-       "metadata": {"name": "elsewhere", "namespace": "default",
-                    "labels": {"argocd.argoproj.io/secret-type": "repository"}}}],
-     "https://git.example.com/app", None),
-    ("nothing-applies", [template("org", "https://git.example.com/org", password="p")],
-     "https://other.example.com/org/app", None),
+    (
+        "same-url-ignoring-case-git-suffix-and-slash",
+        [secret("exact", "https://Git.Example.com/Org/App.git", username="u", password="p")],
+        "https://git.example.com/org/app/",
+        {"username": "u", "password": "p", "sources": ["exact"]},
+    ),
+    (
+        "longest-template-prefix-wins",
+        [
+            template("org", "https://git.example.com/org", password="org-pw"),
+            template("team", "https://git.example.com/org/team", password="team-pw"),
+            template("host", "https://git.example.com", password="host-pw"),
+        ],
+        "https://git.example.com/org/team/app.git",
+        {"password": "team-pw", "sources": ["team"]},
+    ),
+    (
+        "template-prefix-is-a-plain-string-prefix-as-in-argo-cd",
+        [template("org", "https://git.example.com/org", password="org-pw")],
+        "https://git.example.com/org-two/app.git",
+        {"password": "org-pw"},
+    ),
+    (
+        "repository-without-credentials-takes-the-templates",
+        [
+            secret("repo", "https://git.example.com/org/app", insecure="true"),
+            template("org", "https://git.example.com/org", username="bot", password="org-pw"),
+        ],
+        "https://git.example.com/org/app",
+        {"username": "bot", "password": "org-pw", "insecure": True, "sources": ["repo", "org"]},
+    ),
+    (
+        "repository-with-credentials-ignores-the-templates",
+        [
+            secret("repo", "https://git.example.com/org/app", bearerToken="tok"),
+            template("org", "https://git.example.com/org", username="bot", password="org-pw"),
+        ],
+        "https://git.example.com/org/app",
+        {"bearer_token": "tok", "password": "", "sources": ["repo"]},
+    ),
+    (
+        "scp-style-url-matches-an-ssh-template",
+        [template("ssh", "ssh://git@git.example.com/org", sshPrivateKey="KEY")],
+        "git@git.example.com:org/app.git",
+        {"ssh_private_key": "KEY"},
+    ),
+    (
+        "oci-scheme-and-bare-registry-are-one-repository",
+        [
+            secret(
+                "reg",
+                "registry.example.com/charts",
+                username="u",
+                password="p",
+                type="helm",
+                enableOCI="true",
+            )
+        ],
+        "oci://registry.example.com/charts",
+        {"password": "p", "enable_oci": True},
+    ),
+    (
+        "unscoped-secret-preferred-over-a-project-scoped-one",
+        [
+            secret("unscoped", "https://git.example.com/app", password="everyone"),
+            secret("scoped", "https://git.example.com/app", password="team-only", project="team"),
+        ],
+        "https://git.example.com/app",
+        {"password": "everyone", "sources": ["unscoped"]},
+    ),
+    (
+        "ca-by-host-name-without-any-secret",
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
+                "data": {"git.example.com": CA},
+            }
+        ],
+        "https://git.example.com:8443/app.git",
+        {"ca_pem": CA, "sources": []},
+    ),
+    (
+        "secrets-outside-the-argo-cd-namespace-do-not-count",
+        [
+            {
+                **secret("elsewhere", "https://git.example.com/app", password="p"),
+                "metadata": {
+                    "name": "elsewhere",
+                    "namespace": "default",
+                    "labels": {"argocd.argoproj.io/secret-type": "repository"},
+                },
+            }
+        ],
+        "https://git.example.com/app",
+        None,
+    ),
+    (
+        "nothing-applies",
+        [template("org", "https://git.example.com/org", password="p")],
+        "https://other.example.com/org/app",
+        None,
+    ),
 ]
 
 
@@ -112,18 +178,26 @@ def test_a_later_file_replaces_a_secret_of_the_same_url(tmp_path) -> None:
 
 
 def test_credentials_never_print(ca_pem) -> None:
-    creds = repocreds.RepoCredentials.from_objects([secret("s", "https://git.example.com/app", password="pw-Zx81")])
+    creds = repocreds.RepoCredentials.from_objects(
+        [secret("s", "https://git.example.com/app", password="pw-Zx81")]
+    )
     found = creds.lookup("https://git.example.com/app")
     for text in (repr(creds), repr(found), repr(creds.repositories[0]), str(found)):
         assert "pw-Zx81" not in text
 
 
-def test_a_reference_is_resolved_once_and_a_missing_one_names_the_secret_field_and_reference(vault_env) -> None:
+def test_a_reference_is_resolved_once_and_a_missing_one_names_the_secret_field_and_reference(
+    vault_env,
+) -> None:
     vault_env.put_secret("secret", "git/org", {"token": "vault-held-T0ken"})
-    creds = repocreds.RepoCredentials.from_objects([
-        template("org", "https://git.example.com/org", password="ref+vault://secret/data/git/org#/token"),
-        template("other", "https://git.example.com/other", password="ref+vault://secret/data/git/gone#/token"),
-    ])
+    creds = repocreds.RepoCredentials.from_objects(
+        [
+            template("org", "https://git.example.com/org", password="ref+vault://secret/data/git/org#/token"),
+            template(
+                "other", "https://git.example.com/other", password="ref+vault://secret/data/git/gone#/token"
+            ),
+        ]
+    )
     assert creds.lookup("https://git.example.com/org/a").password == "vault-held-T0ken"
     assert creds.lookup("https://git.example.com/org/b").password == "vault-held-T0ken"
     assert vault_env.request_count("secret/data/git/org") == 1

@@ -28,8 +28,13 @@ def env(make_fleet, oci_registry_factory, tmp_path):
     appset.write_text(appset.read_text().replace("REGISTRY", registry.host))
     creds = tmp_path / "repo-creds.yaml"
     # A template for the whole registry: the scheme-less and the oci:// forms both match it.
-    creds.write_text(yaml.safe_dump(registry.repo_secret(kind="repo-creds", url=f"oci://{registry.host}",
-                                                         username=USER, password=PASSWORD)))
+    creds.write_text(
+        yaml.safe_dump(
+            registry.repo_secret(
+                kind="repo-creds", url=f"oci://{registry.host}", username=USER, password=PASSWORD
+            )
+        )
+    )
     fleet.registry = registry
     fleet.creds = creds
     return fleet
@@ -44,13 +49,19 @@ def _files_mentioning(root: Path, *needles: str) -> list[Path]:
 
 
 def test_charts_from_an_oci_registry_sync_with_their_values_and_revision(env, tmp_path) -> None:
-    run = env.run("--verbose", "--log-format", "json", "sync", *env.args("--repo-creds", str(env.creds)), "-o", "json")
+    run = env.run(
+        "--verbose", "--log-format", "json", "sync", *env.args("--repo-creds", str(env.creds)), "-o", "json"
+    )
     assert run.exit_code == 0, run.stderr
     for cluster in env.cluster_names:
         podinfo = run.app(cluster, f"podinfo-{cluster}")
         assert podinfo.ok and podinfo.revision == "6.5.1", podinfo.message
         assert _config_map(env, cluster, "web-podinfo")["data"] == {
-            "chartVersion": "6.5.1", "message": f"hello from {cluster}", "color": "green", "namespace": "charts"}
+            "chartVersion": "6.5.1",
+            "message": f"hello from {cluster}",
+            "color": "green",
+            "namespace": "charts",
+        }
         pinned = run.app(cluster, f"pinned-{cluster}")
         assert pinned.ok and pinned.revision == env.registry.digests["6.4.0"], pinned.message
         assert _config_map(env, cluster, "pinned-podinfo")["data"]["color"] == "red"

@@ -104,7 +104,7 @@ class Reference:
 def parse_reference(repo_url: str, chart: str, *, app: str = "", where: str = "spec.source") -> Reference:
     """The repository a source names; a ``render.RenderError`` naming the field when it is not one."""
     text = redact.safe_url(repo_url.strip())
-    body = text[len(SCHEME) + 3:] if text.lower().startswith(f"{SCHEME}://") else text
+    body = text[len(SCHEME) + 3 :] if text.lower().startswith(f"{SCHEME}://") else text
     registry, _, path = body.partition("/")
     path = path.strip("/")
     name = f"{path}/{chart}" if chart and path else (chart or path)
@@ -117,7 +117,9 @@ def parse_reference(repo_url: str, chart: str, *, app: str = "", where: str = "s
     if not registry or not host or "@" in registry:
         raise render.RenderError(
             f"repoURL {shown!r} does not name an OCI registry (host[:port]/path)",
-            app=app, path=chart or shown, field=f"{where}.repoURL",
+            app=app,
+            path=chart or shown,
+            field=f"{where}.repoURL",
         )
     if not name or not _NAME.match(name):
         path_ok = not path or bool(_NAME.match(path))
@@ -125,7 +127,9 @@ def parse_reference(repo_url: str, chart: str, *, app: str = "", where: str = "s
         raise render.RenderError(
             f"{name or '(nothing)'!r} is not an OCI repository name (lower-case letters, digits, "
             "'.', '_', '-', separated by '/')",
-            app=app, path=chart or shown, field=field,
+            app=app,
+            path=chart or shown,
+            field=field,
         )
     return Reference(registry=registry.lower(), repository=name)
 
@@ -158,7 +162,9 @@ def parse_revision(text: str, *, chart: str = "", app: str = "", where: str = "s
     if digest and not _DIGEST.match(digest):
         raise render.RenderError(
             f"targetRevision {text!r} pins {digest!r}, which is not a sha256 digest (sha256:<64 hex digits>)",
-            app=app, path=chart, field=f"{where}.targetRevision",
+            app=app,
+            path=chart,
+            field=f"{where}.targetRevision",
         )
     if version:
         try:
@@ -167,7 +173,9 @@ def parse_revision(text: str, *, chart: str = "", app: str = "", where: str = "s
             raise render.RenderError(
                 f"targetRevision {text!r} of chart {chart!r} is neither a version, a semver constraint nor "
                 f"a digest ({exc})",
-                app=app, path=chart, field=f"{where}.targetRevision",
+                app=app,
+                path=chart,
+                field=f"{where}.targetRevision",
             ) from None
     return Revision(version=version.strip() if (version or not digest) else "", digest=digest)
 
@@ -185,7 +193,7 @@ class Manifest:
 
 
 def _failure(kind: type[helmrepo.ChartError], detail: str) -> helmrepo._Failure:
-    return helmrepo._Failure(kind, detail)  # noqa: SLF001 - helmrepo's failure type, shared on purpose
+    return helmrepo._Failure(kind, detail)
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -222,7 +230,7 @@ class Client:
         self.credentials = credentials
         self.timeout = timeout
         self.deadline = deadline
-        handlers: list[Any] = [helmrepo._HttpOnlyRedirects()]  # noqa: SLF001 - the same redirect rule
+        handlers: list[Any] = [helmrepo._HttpOnlyRedirects()]
         if not plain_http:
             context = credentials.ssl_context() if credentials is not None else None
             if context is not None:
@@ -268,14 +276,20 @@ class Client:
             self.requests += 1
         started = time.monotonic()
         with self._opener.open(request, timeout=self.timeout) as response:
-            body = helmrepo._read_body(  # noqa: SLF001 - the same limits as for HTTP repositories
+            body = helmrepo._read_body(
                 response, limit=limit, deadline=self.deadline, started=started, shown=redact.safe_url(url)
             )
             return body, response.headers
 
     def get(
-        self, path: str, *, scope: str, accept: str = "", limit: int,
-        missing: type[helmrepo.ChartError] = helmrepo.RepoRefusedError, what: str = "",
+        self,
+        path: str,
+        *,
+        scope: str,
+        accept: str = "",
+        limit: int,
+        missing: type[helmrepo.ChartError] = helmrepo.RepoRefusedError,
+        what: str = "",
     ) -> tuple[bytes, Message, str]:
         """GET ``path`` (relative to the registry, or absolute), answering one authentication
         challenge; returns (body, headers, the URL asked for). A 404 raises ``missing`` (saying
@@ -305,13 +319,15 @@ class Client:
                 )
                 raise _failure(kind, f"GET {shown}: HTTP {status}") from None
             except urllib.error.URLError as exc:
-                detail = f"GET {shown}: {helmrepo._describe(exc.reason)}"  # noqa: SLF001
+                detail = f"GET {shown}: {helmrepo._describe(exc.reason)}"
                 if "WRONG_VERSION_NUMBER" in str(exc.reason).upper():
-                    detail += (" (the registry may speak plain HTTP: set insecureOCIForceHttp: \"true\" in its "
-                               "repository Secret)")
+                    detail += (
+                        ' (the registry may speak plain HTTP: set insecureOCIForceHttp: "true" in its '
+                        "repository Secret)"
+                    )
                 raise _failure(helmrepo.RepoUnreachableError, detail) from None
             except OSError as exc:
-                detail = f"GET {shown}: {helmrepo._describe(exc)}"  # noqa: SLF001
+                detail = f"GET {shown}: {helmrepo._describe(exc)}"
                 raise _failure(helmrepo.RepoUnreachableError, detail) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -343,15 +359,22 @@ class Client:
         query["scope"] = params.get("scope") or scope
         token_url = realm + ("&" if "?" in realm else "?") + urlencode(query)
         try:
-            body, _ = self._open(token_url, accept="application/json", authorization=self._basic(),
-                                 limit=1 << 20)
+            body, _ = self._open(
+                token_url, accept="application/json", authorization=self._basic(), limit=1 << 20
+            )
         except urllib.error.HTTPError as exc:
-            kind = helmrepo.RepoUnreachableError if exc.code >= 500 or exc.code == 429 else helmrepo.RepoRefusedError
+            kind = (
+                helmrepo.RepoUnreachableError
+                if exc.code >= 500 or exc.code == 429
+                else helmrepo.RepoRefusedError
+            )
             detail = f"token request to {redact.safe_url(realm)}: HTTP {exc.code}"
-            raise _failure(kind, detail + (" (the credentials were refused)" if exc.code == 401 else "")) from None
+            raise _failure(
+                kind, detail + (" (the credentials were refused)" if exc.code == 401 else "")
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            detail = f"token request to {redact.safe_url(realm)}: {helmrepo._describe(reason)}"  # noqa: SLF001
+            detail = f"token request to {redact.safe_url(realm)}: {helmrepo._describe(reason)}"
             raise _failure(helmrepo.RepoUnreachableError, detail) from None
         try:
             answer = json.loads(body)
@@ -361,7 +384,8 @@ class Client:
             token, ttl = "", 0.0
         if not token:
             raise _failure(
-                helmrepo.RepoRefusedError, f"token request to {redact.safe_url(realm)}: no token in the answer"
+                helmrepo.RepoRefusedError,
+                f"token request to {redact.safe_url(realm)}: no token in the answer",
             )
         redact.register(token)
         with self._lock:
@@ -377,8 +401,12 @@ class Client:
         found: list[str] = []
         for _ in range(MAX_TAG_PAGES):
             body, headers, url = self.get(
-                path, scope=scope, accept="application/json", limit=MAX_TAGS_BYTES,
-                missing=helmrepo.ChartNotFoundError, what=f"repository {repository}",
+                path,
+                scope=scope,
+                accept="application/json",
+                limit=MAX_TAGS_BYTES,
+                missing=helmrepo.ChartNotFoundError,
+                what=f"repository {repository}",
             )
             try:
                 page = json.loads(body)
@@ -399,10 +427,14 @@ class Client:
     def manifest(self, repository: str, reference: str, *, pinned: str = "") -> Manifest:
         """The chart manifest at a tag or digest, its digest checked."""
         scope = f"repository:{repository}:pull"
-        accept = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
+        accept = f"{OCI_MANIFEST}, {DOCKER_MANIFEST}, {OCI_INDEX}, {DOCKER_LIST}"
         body, headers, url = self.get(
-            f"/v2/{repository}/manifests/{reference}", scope=scope, accept=accept, limit=MAX_MANIFEST_BYTES,
-            missing=helmrepo.VersionNotFoundError, what=f"manifest {reference} in {repository}",
+            f"/v2/{repository}/manifests/{reference}",
+            scope=scope,
+            accept=accept,
+            limit=MAX_MANIFEST_BYTES,
+            missing=helmrepo.VersionNotFoundError,
+            what=f"manifest {reference} in {repository}",
         )
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         announced = (headers.get("Docker-Content-Digest") or "").strip()
@@ -423,7 +455,9 @@ class Client:
             config = data.get("config") or {}
             layers = data.get("layers") or []
         except (ValueError, AttributeError):
-            raise _failure(helmrepo.RepoRefusedError, f"{redact.safe_url(url)} is not a JSON manifest") from None
+            raise _failure(
+                helmrepo.RepoRefusedError, f"{redact.safe_url(url)} is not a JSON manifest"
+            ) from None
         if media in (OCI_INDEX, DOCKER_LIST) or "manifests" in data:
             raise _failure(helmrepo.RepoRefusedError, f"{reference} is an image index, not a Helm chart")
         config_type = str(config.get("mediaType") or "") if isinstance(config, dict) else ""
@@ -433,7 +467,8 @@ class Client:
                 f"{reference} is not a Helm chart (config media type {config_type or 'none'!r}, not {HELM_CONFIG})",
             )
         chart_layers = [
-            layer for layer in layers
+            layer
+            for layer in layers
             if isinstance(layer, dict) and layer.get("mediaType") in (HELM_LAYER, LEGACY_HELM_LAYER)
         ]
         if len(chart_layers) != 1:
@@ -448,17 +483,21 @@ class Client:
         except (TypeError, ValueError):
             size = -1
         if not _DIGEST.match(layer_digest) or size < 0:
-            raise _failure(helmrepo.RepoRefusedError, f"{reference}: the chart layer has no sha256 digest or size")
+            raise _failure(
+                helmrepo.RepoRefusedError, f"{reference}: the chart layer has no sha256 digest or size"
+            )
         if size > helmrepo.MAX_CHART_BYTES:
             raise _failure(
-                helmrepo.UnsafeChartError, f"the chart is {size} bytes, over Helm's {helmrepo.MAX_CHART_BYTES}"
+                helmrepo.UnsafeChartError,
+                f"the chart is {size} bytes, over Helm's {helmrepo.MAX_CHART_BYTES}",
             )
         return Manifest(digest=digest, layer_digest=layer_digest, layer_size=size)
 
     def blob(self, repository: str, digest: str, *, size: int) -> bytes:
         """A blob, checked against its digest and size."""
         body, _, url = self.get(
-            f"/v2/{repository}/blobs/{digest}", scope=f"repository:{repository}:pull",
+            f"/v2/{repository}/blobs/{digest}",
+            scope=f"repository:{repository}:pull",
             limit=min(size, helmrepo.MAX_CHART_BYTES),
         )
         actual = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -487,13 +526,13 @@ def versions(tags: list[str]) -> Mapping[str, str]:
 
 
 __all__ = [
-    "Client",
     "HELM_CONFIG",
     "HELM_LAYER",
+    "SCHEME",
+    "Client",
     "Manifest",
     "Reference",
     "Revision",
-    "SCHEME",
     "is_oci",
     "parse_reference",
     "parse_revision",
