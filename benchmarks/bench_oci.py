@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import repocreds
-from fleet.render import helmrepo
-from tests.fixtures.helmrepo import CHART, HelmRepo
-from tests.fixtures.oci_registry import OciRegistry
+from fleet import repocreds  # noqa: E402 - after the sys.path line above
+from fleet.render import helmrepo  # noqa: E402
+from tests.fixtures.helmrepo import CHART, HelmRepo  # noqa: E402
+from tests.fixtures.oci_registry import OciRegistry  # noqa: E402
 
 VERSIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 15

@@ -34,7 +34,7 @@ def _fetcher(registry: Any) -> helmrepo.ChartFetcher:
 
 def _cached_charts() -> list[Path]:
     root = Path(os.environ["FLEET_CACHE_DIR"]) / "helm" / "charts"
-    return [p for p in root.rglob("Chart.yaml")] if root.exists() else []
+    return list(root.rglob("Chart.yaml")) if root.exists() else []
 
 
 def _layer_digest(registry: Any, version: str) -> str:

@@ -4,9 +4,8 @@ by name for the two ConfigMaps; other Secrets and namespaces are not read."""
 
 from __future__ import annotations
 
-from fleet.clusters import client
-
 from fleet import repocreds
+from fleet.clusters import client
 from tests.fixtures.testca import TestCA
 
 
