@@ -24,15 +24,22 @@ import shlex
 import shutil
 import stat
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
-from fleet import clocks, errors, log, redact, repocreds
+from fleet import clocks, errors, log, redact
+
+if TYPE_CHECKING:
+    # For annotations only: the driver builds the credentials and hands them in. Imported at run
+    # time, repocreds (which resolves secret references through fleet.secrets, whose store reaches
+    # fleet.health, which reads fleet.yaml through this module) would close an import cycle.
+    from fleet import repocreds
 
 _log = log.get_logger(__name__)
 
@@ -127,7 +134,7 @@ def _git_access(
     ``credential.helper`` that switches off every configured helper. Credentials from Argo CD
     repository Secrets (``fleet.repocreds``) travel the same way: username and password through
     the helper, a bearer token as an ``http.extraHeader``, client certificates, CAs, the SSH key
-    and the known hosts as files from ``repocreds.private_files`` named in ``GIT_SSL_*`` or
+    and the known hosts as files from ``_private_files`` named in ``GIT_SSL_*`` or
     ``GIT_SSH_COMMAND``. Nothing is written into the mirror's config.
     """
     scheme = _scheme(url)
@@ -173,7 +180,7 @@ def _git_access(
             ssh += ["-oStrictHostKeyChecking=no", "-oUserKnownHostsFile=/dev/null"]
         elif found.known_hosts:
             files["known_hosts"] = found.known_hosts
-    with repocreds.private_files(files) as paths:
+    with _private_files(files) as paths:
         # TLS files through git's GIT_SSL_* variables: they win over http.ssl* configuration and
         # over a GIT_SSL_CAINFO the caller's environment may already hold.
         if "ca.pem" in paths:
@@ -201,6 +208,29 @@ def _git_access(
                 env[f"GIT_CONFIG_KEY_{index}"] = key
                 env[f"GIT_CONFIG_VALUE_{index}"] = value
         yield git_url, env
+
+
+@contextlib.contextmanager
+def _private_files(contents: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """``{name: path}`` of files holding ``contents`` for one git or ssh call, removed when it ends.
+
+    git and ssh read keys and certificates only from files (ssh refuses anything but a 0600 file),
+    so they live in a fresh 0700 directory in /dev/shm (memory, never a disk) when there is one,
+    each file 0600, and the directory is deleted as soon as the call returns.
+    """
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    directory = tempfile.mkdtemp(prefix="fleet-repo-", dir=folder)  # created 0700
+    try:
+        paths: dict[str, str] = {}
+        for name, text in contents.items():
+            path = os.path.join(directory, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text if text.endswith("\n") else text + "\n")
+            paths[name] = path
+        yield paths
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def normalize_url(url: str) -> str:

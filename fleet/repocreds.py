@@ -32,22 +32,22 @@ in memory only. Errors name the file, Secret and field, never a value.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
 import ssl
-import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fleet import errors, log, redact
 from fleet.clusters import argocd
+
+if TYPE_CHECKING:  # the secret layer and the client are imported when first used
+    from fleet.clusters import client as cluster_client
+    from fleet.secrets import resolver as secret_resolver
 
 _log = log.get_logger(__name__)
 
@@ -169,6 +169,20 @@ class Credentials:
     @property
     def has_client_cert(self) -> bool:
         return bool(self.tls_client_cert_data and self.tls_client_cert_key)
+
+    def filled(self, values: Mapping[str, str], *, source: str) -> Credentials:
+        """These credentials with ``source`` added to ``sources`` and the credential fields in
+        ``values`` (the attributes of ``_CREDENTIAL_KEYS``) set; each field named, so the types hold."""
+        return replace(
+            self,
+            sources=(*self.sources, source),
+            username=values.get("username", self.username),
+            password=values.get("password", self.password),
+            bearer_token=values.get("bearer_token", self.bearer_token),
+            ssh_private_key=values.get("ssh_private_key", self.ssh_private_key),
+            tls_client_cert_data=values.get("tls_client_cert_data", self.tls_client_cert_data),
+            tls_client_cert_key=values.get("tls_client_cert_key", self.tls_client_cert_key),
+        )
 
     def identity(self) -> str:
         """A key telling two sets of credentials apart in memory (never written, never logged)."""
@@ -364,7 +378,7 @@ class RepoCredentials:
         *,
         known_hosts: str = "",
         tls_certs: Mapping[str, str] | None = None,
-        resolver: Any = None,
+        resolver: secret_resolver.Resolver | None = None,
     ) -> None:
         self.secrets = tuple(secrets)
         self.known_hosts = known_hosts
@@ -373,7 +387,8 @@ class RepoCredentials:
         self._lock = threading.Lock()
         self._resolved: dict[str, Credentials | None] = {}
         self._locks: dict[str, threading.Lock] = {}
-        self._resolution: Any = None  # the resolver's per-run cache, made when first needed
+        # the resolver's per-run cache, made when first needed
+        self._resolution: secret_resolver.ClusterResolution | None = None
 
     def __repr__(self) -> str:
         return (
@@ -399,7 +414,7 @@ class RepoCredentials:
         *,
         namespace: str | None = argocd.DEFAULT_NAMESPACE,
         where: str = "<input>",
-        resolver: Any = None,
+        resolver: secret_resolver.Resolver | None = None,
     ) -> RepoCredentials:
         """The repository Secrets, templates and the two ConfigMaps among ``objects``."""
         secrets: list[RepoSecret] = []
@@ -435,7 +450,7 @@ class RepoCredentials:
             resolver=self.resolver or later.resolver,
         )
 
-    def with_resolver(self, resolver: Any) -> RepoCredentials:
+    def with_resolver(self, resolver: secret_resolver.Resolver | None) -> RepoCredentials:
         return RepoCredentials(
             self.secrets, known_hosts=self.known_hosts, tls_certs=self.tls_certs, resolver=resolver
         )
@@ -513,7 +528,7 @@ class RepoCredentials:
                 for key_name, attr in _CREDENTIAL_KEYS.items()
                 if getattr(secret, attr) and not getattr(creds, attr)
             }
-            creds = replace(creds, sources=(*creds.sources, secret.label), **values)
+            creds = creds.filled(values, source=secret.label)
             if secret is repository:
                 creds = replace(
                     creds,
@@ -536,14 +551,14 @@ class RepoCredentials:
         return creds
 
     def _resolve(self, value: str, *, secret: RepoSecret, key: str) -> str:
-        from fleet.secrets import refs as secret_refs  # type: ignore[attr-defined]
+        from fleet.secrets import refs as secret_refs
 
         if not secret_refs.contains_reference(value):
             return value
         with self._lock:
             if self._resolution is None:
                 if self.resolver is None:
-                    from fleet.secrets import resolver as resolver_mod  # type: ignore[attr-defined]
+                    from fleet.secrets import resolver as resolver_mod
 
                     self.resolver = resolver_mod.Resolver()
                 # One resolution for the run: a document is read once, however many Secrets point into it.
@@ -561,7 +576,7 @@ def load(
     paths: Sequence[str | Path],
     *,
     namespace: str | None = argocd.DEFAULT_NAMESPACE,
-    resolver: Any = None,
+    resolver: secret_resolver.Resolver | None = None,
 ) -> RepoCredentials:
     """The repository credentials in YAML files (``--clusters`` and ``--repo-creds``), in order."""
     found = RepoCredentials(resolver=resolver)
@@ -585,7 +600,10 @@ def load(
 
 
 def read_live(
-    client: Any, *, namespace: str = argocd.DEFAULT_NAMESPACE, resolver: Any = None
+    client: cluster_client.ClusterClient,
+    *,
+    namespace: str = argocd.DEFAULT_NAMESPACE,
+    resolver: secret_resolver.Resolver | None = None,
 ) -> RepoCredentials:
     """The repository Secrets, templates and the two ConfigMaps of a management cluster's Argo CD
     namespace, read as Argo CD reads them (``client`` is a ``fleet.clusters.client.ClusterClient``)."""
@@ -605,32 +623,6 @@ def read_live(
     return RepoCredentials.from_objects(objects, namespace=namespace, where=where, resolver=resolver)
 
 
-# --- files for git and ssh -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def private_files(contents: Mapping[str, str]) -> Iterator[dict[str, str]]:
-    """``{name: path}`` of files holding ``contents`` for one git or ssh call, removed when it ends.
-
-    git and ssh read keys and certificates only from files (ssh refuses anything but a 0600 file),
-    so they live in a fresh 0700 directory in /dev/shm (memory, never a disk) when there is one,
-    each file 0600, and the directory is deleted as soon as the call returns.
-    """
-    folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    directory = tempfile.mkdtemp(prefix="fleet-repo-", dir=folder)  # created 0700
-    try:
-        paths: dict[str, str] = {}
-        for name, text in contents.items():
-            path = os.path.join(directory, name)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text if text.endswith("\n") else text + "\n")
-            paths[name] = path
-        yield paths
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 EMPTY = RepoCredentials()
 
 __all__ = [
@@ -646,7 +638,6 @@ __all__ = [
     "host_of",
     "load",
     "normalize",
-    "private_files",
     "read_live",
     "repo_secret",
     "secret_kind",

@@ -63,96 +63,34 @@ import yaml
 from fleet import errors, log, redact, render, repocreds
 from fleet.gotemplate import semver
 from fleet.gotemplate.errors import FuncError
+from fleet.render import chartfetch, ocichart
+
+# The errors of a chart fetch and the HTTP limits live in fleet.render.chartfetch, below this
+# module and fleet.render.ocichart (which raise them alike); callers know them by these names.
+from fleet.render.chartfetch import (
+    DEFAULT_DEADLINE,
+    DEFAULT_TIMEOUT,
+    MAX_CHART_BYTES,
+    USER_AGENT,
+    ChartError,
+    ChartNotFoundError,
+    DigestMismatchError,
+    RepoRefusedError,
+    RepoUnreachableError,
+    UnsafeChartError,
+    VersionNotFoundError,
+)
 
 _log = log.get_logger(__name__)
 
 CACHE_ENV = "FLEET_CACHE_DIR"
-DEFAULT_TIMEOUT = 30.0  # seconds for connecting and for each read
-DEFAULT_DEADLINE = 300.0  # seconds for one whole download
-USER_AGENT = "fleet (Helm repository client)"
 MAX_INDEX_BYTES = 256 << 20  # the largest public indexes are tens of MiB
-# Helm's own limits for a chart archive (`--max-chart-size`, `--max-chart-file-size`).
-MAX_CHART_BYTES = 100 << 20
+# Helm's own limit for one file of a chart archive (`--max-chart-file-size`; the archive's,
+# MAX_CHART_BYTES, lives in fleet.render.chartfetch with what OCI charts share).
 MAX_FILE_BYTES = 5 << 20
 MAX_ENTRIES = 10_000
 _CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
-_CHUNK = 1 << 16
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class ChartError(errors.FleetError):
-    """A chart could not be had from its repository.
-
-    The message names the Application, the repository (without credentials), the chart and the
-    ``targetRevision``; subclasses say whether a retry may help.
-    """
-
-    def __init__(self, detail: str, *, repo_url: str, chart: str, constraint: str, app: str = "") -> None:
-        self.detail = detail
-        self.repo_url = redact.safe_url(repo_url)
-        self.chart = chart
-        self.constraint = constraint
-        self.app = app
-        where = f"application {app}: " if app else ""
-        place = "OCI registry" if self.repo_url.lower().startswith("oci://") else "Helm repository"
-        super().__init__(
-            redact.mask(
-                f"{where}chart {chart!r} from {place} {self.repo_url} "
-                f"(targetRevision {constraint!r}): {detail}"
-            )
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Exceptions pickle their args only; ours need the keywords back.
-        return (
-            _rebuild,
-            (type(self), self.detail, self.repo_url, self.chart, self.constraint, self.app),
-        )
-
-
-def _rebuild(
-    cls: type[ChartError], detail: str, repo_url: str, chart: str, constraint: str, app: str
-) -> ChartError:
-    return cls(detail, repo_url=repo_url, chart=chart, constraint=constraint, app=app)
-
-
-class ChartNotFoundError(ChartError, errors.PermanentError):
-    """The repository's index lists no chart of that name."""
-
-
-class VersionNotFoundError(ChartError, errors.PermanentError):
-    """No version of the chart satisfies ``targetRevision``."""
-
-
-class RepoUnreachableError(ChartError, errors.TemporaryError):
-    """The repository did not answer, timed out, or answered 408, 429 or 5xx."""
-
-
-class RepoRefusedError(ChartError, errors.PermanentError):
-    """The repository answered but refused (401, 403), lacked the file (404), or sent something unusable."""
-
-
-class DigestMismatchError(ChartError, errors.PermanentError):
-    """The downloaded archive's sha256 differs from the index's ``digest``."""
-
-
-class UnsafeChartError(ChartError, errors.PermanentError):
-    """The archive is not a safe chart: links, paths leaving the chart, too large, or no Chart.yaml."""
-
-
-class _Failure(Exception):
-    """A failure before the Application is known: which ChartError to raise, and its detail."""
-
-    def __init__(self, kind: type[ChartError], detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-
-    def error(self, *, repo_url: str, chart: str, constraint: str, app: str) -> ChartError:
-        return self.kind(self.detail, repo_url=repo_url, chart=chart, constraint=constraint, app=app)
 
 
 # --- URLs and credentials ---------------------------------------------------------------------
@@ -226,8 +164,6 @@ def check_source(
 ) -> None:
     """Refuse what cannot be fetched before any request: a ``render.RenderError`` (an InputError)
     naming the Application and the field."""
-    from fleet.render import ocichart
-
     if ocichart.is_oci(repo_url, chart):
         reference = ocichart.parse_reference(repo_url, chart, app=app, where=where)
         ocichart.parse_revision(constraint, chart=reference.chart, app=app, where=where)
@@ -439,9 +375,9 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
             found = _index_entries(text)
     except yaml.YAMLError as exc:
         detail = f"{index_url(url)} is not valid YAML ({type(exc).__name__})"
-        raise _Failure(RepoRefusedError, detail) from None
+        raise chartfetch.Failure(RepoRefusedError, detail) from None
     if found is None:
-        raise _Failure(RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)")
+        raise chartfetch.Failure(RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)")
     entries: dict[str, tuple[ChartVersion, ...]] = {}
     for name, listed in found.items():
         versions = []
@@ -465,41 +401,7 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
 # --- HTTP -------------------------------------------------------------------------------------
 
 
-class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects to http(s) only (urllib would follow ftp too)."""
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
-        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.HTTPError(redact.safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-_opener = urllib.request.build_opener(_HttpOnlyRedirects)
-
-
-def _describe(reason: object) -> str:
-    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return type(reason).__name__ if not str(reason) else str(reason)
-
-
-def _read_body(response: Any, *, limit: int, deadline: float, started: float, shown: str) -> bytes:
-    """A response's body, read in chunks within a size limit and a deadline."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = response.read(_CHUNK)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise _Failure(RepoRefusedError, f"GET {shown}: larger than {limit} bytes")
-        if time.monotonic() - started > deadline:
-            raise _Failure(RepoUnreachableError, f"GET {shown}: not complete after {deadline:g}s")
-        chunks.append(chunk)
-    return b"".join(chunks)
+_opener = urllib.request.build_opener(chartfetch.HttpOnlyRedirects)
 
 
 def _http_get(
@@ -515,7 +417,7 @@ def _http_get(
     """
     shown = redact.safe_url(url)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise _Failure(RepoRefusedError, f"{shown} is not an http(s) URL")
+        raise chartfetch.Failure(RepoRefusedError, f"{shown} is not an http(s) URL")
     request = urllib.request.Request(redact.safe_url(url), headers={"User-Agent": USER_AGENT})
     if credentials is not None and credentials.applies_to(url):
         # Unredirected: urllib copies ordinary headers to wherever a redirect points.
@@ -523,22 +425,22 @@ def _http_get(
     started = time.monotonic()
     try:
         with (opener or _opener).open(request, timeout=timeout) as response:
-            return _read_body(response, limit=limit, deadline=deadline, started=started, shown=shown)
+            return chartfetch.read_body(response, limit=limit, deadline=deadline, started=started, shown=shown)
     except urllib.error.HTTPError as exc:
         status = exc.code
         kind = RepoUnreachableError if status in (408, 429) or status >= 500 else RepoRefusedError
-        raise _Failure(kind, f"GET {shown}: HTTP {status}") from None
+        raise chartfetch.Failure(kind, f"GET {shown}: HTTP {status}") from None
     except urllib.error.URLError as exc:
-        raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc.reason)}") from None
+        raise chartfetch.Failure(RepoUnreachableError, f"GET {shown}: {chartfetch.describe(exc.reason)}") from None
     except (OSError, http.client.HTTPException) as exc:
-        raise _Failure(RepoUnreachableError, f"GET {shown}: {_describe(exc)}") from None
+        raise chartfetch.Failure(RepoUnreachableError, f"GET {shown}: {chartfetch.describe(exc)}") from None
 
 
 # --- unpacking --------------------------------------------------------------------------------
 
 
-def _unsafe(detail: str) -> _Failure:
-    return _Failure(UnsafeChartError, detail)
+def _unsafe(detail: str) -> chartfetch.Failure:
+    return chartfetch.Failure(UnsafeChartError, detail)
 
 
 def _member_parts(name: str) -> tuple[str, ...]:
@@ -655,7 +557,7 @@ class ChartFetcher:
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._done: dict[tuple[str, ...], Any] = {}
-        self._clients: dict[tuple[str, str, bool], Any] = {}  # (registry, who, plain http) -> ocichart.Client
+        self._clients: dict[tuple[str, str, bool], ocichart.Client] = {}  # (registry, who, plain http)
         self._openers: dict[str, urllib.request.OpenerDirector] = {}
         self.index_requests = 0
         self.downloads = 0
@@ -665,7 +567,7 @@ class ChartFetcher:
         with self._lock:
             return sum(client.requests for client in self._clients.values())
 
-    def _once(self, key: tuple[str, ...], compute: Callable[[], T]) -> T | _Failure:
+    def _once(self, key: tuple[str, ...], compute: Callable[[], T]) -> T | chartfetch.Failure:
         with self._lock:
             if key in self._done:
                 return self._done[key]
@@ -674,10 +576,10 @@ class ChartFetcher:
             with self._lock:
                 if key in self._done:
                     return self._done[key]
-            value: T | _Failure
+            value: T | chartfetch.Failure
             try:
                 value = compute()
-            except _Failure as failure:
+            except chartfetch.Failure as failure:
                 value = failure
             with self._lock:
                 self._done[key] = value
@@ -692,8 +594,6 @@ class ChartFetcher:
         repository did. An OCI source (``fleet.render.ocichart.is_oci``) may leave ``chart`` empty
         when its ``oci://`` URL names the chart.
         """
-        from fleet.render import ocichart
-
         check_source(repo_url, chart, target_revision, app=app, where=where)
         if ocichart.is_oci(repo_url, chart):
             return self._fetch_oci(repo_url, chart, target_revision, app=app, where=where)
@@ -717,7 +617,7 @@ class ChartFetcher:
             raise RepoRefusedError(redact.mask(str(exc)), **context) from None
         key = repo_key(repo_url)
         index = self._once(("index", key, who), lambda: self._read_index(repo_url, credentials, opener))
-        if isinstance(index, _Failure):
+        if isinstance(index, chartfetch.Failure):
             raise index.error(**context)
         entries = index.entries.get(chart)
         if not entries:
@@ -732,7 +632,7 @@ class ChartFetcher:
         got = self._once(
             ("chart", key, who, chart, version), lambda: self._materialize(repo_url, entry, credentials, opener)
         )
-        if isinstance(got, _Failure):
+        if isinstance(got, chartfetch.Failure):
             raise got.error(**context)
         return got
 
@@ -751,7 +651,7 @@ class ChartFetcher:
             opener = self._openers.get(who)
         if opener is None:
             opener = urllib.request.build_opener(
-                _HttpOnlyRedirects, urllib.request.HTTPSHandler(context=found.ssl_context())
+                chartfetch.HttpOnlyRedirects, urllib.request.HTTPSHandler(context=found.ssl_context())
             )
             with self._lock:
                 self._openers[who] = opener
@@ -762,8 +662,6 @@ class ChartFetcher:
         plain_http: bool = False, found: repocreds.Credentials | None = None,
     ) -> FetchedChart:
         """An OCI chart: version from the tags (or a pinned digest), manifest, chart layer."""
-        from fleet.render import ocichart
-
         ref = ocichart.parse_reference(repo_url, chart, app=app, where=where)
         revision = ocichart.parse_revision(target_revision, chart=ref.chart, app=app, where=where)
         context = {"repo_url": ref.url, "chart": ref.chart, "constraint": target_revision, "app": app}
@@ -792,7 +690,7 @@ class ChartFetcher:
             reference = ocichart.tag_of(version)
         else:
             tags = self._once(("oci-tags", key, who), lambda: client.tags(ref.repository))
-            if isinstance(tags, _Failure):
+            if isinstance(tags, chartfetch.Failure):
                 raise tags.error(**context)
             by_version = ocichart.versions(tags)
             picked = select_version(by_version, version)
@@ -806,7 +704,7 @@ class ChartFetcher:
             ("oci-manifest", key, who, reference),
             lambda: client.manifest(ref.repository, reference, pinned=revision.digest),
         )
-        if isinstance(manifest, _Failure):
+        if isinstance(manifest, chartfetch.Failure):
             raise manifest.error(**context)
         entry = ChartVersion(name=ref.chart, version=version or revision.digest, urls=(),
                              digest=manifest.layer_digest.removeprefix("sha256:"))
@@ -814,7 +712,7 @@ class ChartFetcher:
             ("chart", key, who, entry.name, entry.version, entry.digest),
             lambda: self._materialize_oci(client, ref, entry, manifest),
         )
-        if isinstance(got, _Failure):
+        if isinstance(got, chartfetch.Failure):
             raise got.error(**context)
         found_version = _chart_version(got.path)
         if revision.digest and revision.version and found_version != revision.version:
@@ -824,7 +722,9 @@ class ChartFetcher:
             )
         return dataclasses.replace(got, version=found_version or entry.version, manifest_digest=manifest.digest)
 
-    def _materialize_oci(self, client: Any, ref: Any, entry: ChartVersion, manifest: Any) -> FetchedChart:
+    def _materialize_oci(
+        self, client: ocichart.Client, ref: ocichart.Reference, entry: ChartVersion, manifest: ocichart.Manifest
+    ) -> FetchedChart:
         directory = self._directory(ref.url, entry)
         found = self._cached(directory)
         if found is not None:
@@ -873,7 +773,7 @@ class ChartFetcher:
                 "repo": shown, "chart": entry.name, "version": entry.version}})
             return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=False)
         if not entry.urls:
-            raise _Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
+            raise chartfetch.Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
         url = chart_url(repo_url, entry.urls[0])
         data = _http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
                         limit=MAX_CHART_BYTES, opener=opener)
@@ -881,7 +781,7 @@ class ChartFetcher:
             self.downloads += 1
         actual = hashlib.sha256(data).hexdigest()
         if entry.digest and actual != entry.digest:
-            raise _Failure(
+            raise chartfetch.Failure(
                 DigestMismatchError,
                 f"version {entry.version} from {redact.safe_url(url)} has sha256 {actual}, but the index says "
                 f"{entry.digest}: refusing it",
@@ -908,7 +808,7 @@ class ChartFetcher:
             shutil.rmtree(staging, ignore_errors=True)
         found = self._cached(directory)
         if found is None:
-            raise _Failure(UnsafeChartError, f"the unpacked chart vanished from {directory}")
+            raise chartfetch.Failure(UnsafeChartError, f"the unpacked chart vanished from {directory}")
         _log.info(f"downloaded Helm chart {entry.name} {entry.version}", extra={"fields": {
             "repo": shown, "chart": entry.name, "version": entry.version, "bytes": len(data)}})
         return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=True)

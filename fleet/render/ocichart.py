@@ -1,6 +1,6 @@
 """Helm charts from OCI registries: the reference, the version, the manifest and the chart layer.
 
-Where it sits: ``helmrepo.ChartFetcher.fetch`` hands OCI sources here and keeps what comes back
+Where it sits: ``chartfetch.ChartFetcher.fetch`` hands OCI sources here and keeps what comes back
 in the same cache, unpacked the same safe way, as charts from Helm HTTP repositories. Two forms
 of source are OCI, as in Argo CD:
 
@@ -52,7 +52,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from fleet import redact, render, repocreds
 from fleet.gotemplate import semver
 from fleet.gotemplate.errors import FuncError
-from fleet.render import helmrepo
+from fleet.render import chartfetch
 
 SCHEME = "oci"
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
@@ -192,8 +192,8 @@ class Manifest:
     layer_size: int
 
 
-def _failure(kind: type[helmrepo.ChartError], detail: str) -> helmrepo._Failure:
-    return helmrepo._Failure(kind, detail)
+def _failure(kind: type[chartfetch.ChartError], detail: str) -> chartfetch.Failure:
+    return chartfetch.Failure(kind, detail)
 
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -222,15 +222,15 @@ class Client:
         *,
         credentials: repocreds.Credentials | None = None,
         plain_http: bool = False,
-        timeout: float = helmrepo.DEFAULT_TIMEOUT,
-        deadline: float = helmrepo.DEFAULT_DEADLINE,
+        timeout: float = chartfetch.DEFAULT_TIMEOUT,
+        deadline: float = chartfetch.DEFAULT_DEADLINE,
     ) -> None:
         self.registry = registry
         self.base = f"{'http' if plain_http else 'https'}://{registry}"
         self.credentials = credentials
         self.timeout = timeout
         self.deadline = deadline
-        handlers: list[Any] = [helmrepo._HttpOnlyRedirects()]
+        handlers: list[Any] = [chartfetch.HttpOnlyRedirects()]
         if not plain_http:
             context = credentials.ssl_context() if credentials is not None else None
             if context is not None:
@@ -266,7 +266,7 @@ class Client:
         return self._basic() if basic_ok else ""
 
     def _open(self, url: str, *, accept: str, authorization: str, limit: int) -> tuple[bytes, Message]:
-        request = urllib.request.Request(url, headers={"User-Agent": helmrepo.USER_AGENT})
+        request = urllib.request.Request(url, headers={"User-Agent": chartfetch.USER_AGENT})
         if accept:
             request.add_header("Accept", accept)
         if authorization:
@@ -276,7 +276,7 @@ class Client:
             self.requests += 1
         started = time.monotonic()
         with self._opener.open(request, timeout=self.timeout) as response:
-            body = helmrepo._read_body(
+            body = chartfetch.read_body(
                 response, limit=limit, deadline=self.deadline, started=started, shown=redact.safe_url(url)
             )
             return body, response.headers
@@ -288,7 +288,7 @@ class Client:
         scope: str,
         accept: str = "",
         limit: int,
-        missing: type[helmrepo.ChartError] = helmrepo.RepoRefusedError,
+        missing: type[chartfetch.ChartError] = chartfetch.RepoRefusedError,
         what: str = "",
     ) -> tuple[bytes, Message, str]:
         """GET ``path`` (relative to the registry, or absolute), answering one authentication
@@ -311,24 +311,24 @@ class Client:
                     raise _failure(missing, f"the registry has no {what} (GET {shown}: HTTP 404)") from None
                 if status == 401:
                     detail = f"GET {shown}: HTTP 401 (the credentials were refused)"
-                    raise _failure(helmrepo.RepoRefusedError, detail) from None
+                    raise _failure(chartfetch.RepoRefusedError, detail) from None
                 kind = (
-                    helmrepo.RepoUnreachableError
+                    chartfetch.RepoUnreachableError
                     if status in (408, 429) or status >= 500
-                    else helmrepo.RepoRefusedError
+                    else chartfetch.RepoRefusedError
                 )
                 raise _failure(kind, f"GET {shown}: HTTP {status}") from None
             except urllib.error.URLError as exc:
-                detail = f"GET {shown}: {helmrepo._describe(exc.reason)}"
+                detail = f"GET {shown}: {chartfetch.describe(exc.reason)}"
                 if "WRONG_VERSION_NUMBER" in str(exc.reason).upper():
                     detail += (
                         ' (the registry may speak plain HTTP: set insecureOCIForceHttp: "true" in its '
                         "repository Secret)"
                     )
-                raise _failure(helmrepo.RepoUnreachableError, detail) from None
+                raise _failure(chartfetch.RepoUnreachableError, detail) from None
             except OSError as exc:
-                detail = f"GET {shown}: {helmrepo._describe(exc)}"
-                raise _failure(helmrepo.RepoUnreachableError, detail) from None
+                detail = f"GET {shown}: {chartfetch.describe(exc)}"
+                raise _failure(chartfetch.RepoUnreachableError, detail) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _answer(self, header: str, *, scope: str, shown: str) -> None:
@@ -337,7 +337,7 @@ class Client:
         if scheme == "basic":
             if not self._basic():
                 raise _failure(
-                    helmrepo.RepoRefusedError,
+                    chartfetch.RepoRefusedError,
                     f"GET {shown}: HTTP 401: the registry needs credentials and none are configured for it "
                     "(a repository Secret or repo-creds template)",
                 )
@@ -345,14 +345,14 @@ class Client:
                 self._basic_ok = True
             return
         if scheme != "bearer" or not params.get("realm"):
-            raise _failure(helmrepo.RepoRefusedError, f"GET {shown}: HTTP 401 without a usable challenge")
+            raise _failure(chartfetch.RepoRefusedError, f"GET {shown}: HTTP 401 without a usable challenge")
         realm = params["realm"]
         realm_scheme = urlsplit(realm).scheme.lower()
         insecure_ok = self.base.startswith("http://") or not self._basic()
         if realm_scheme != "https" and not (realm_scheme == "http" and insecure_ok):
             # The credentials would travel in clear to the token service.
             raise _failure(
-                helmrepo.RepoRefusedError,
+                chartfetch.RepoRefusedError,
                 f"GET {shown}: the token realm {redact.safe_url(realm)} is not https: refusing to send it credentials",
             )
         query = {"service": params.get("service", "")} if params.get("service") else {}
@@ -364,9 +364,9 @@ class Client:
             )
         except urllib.error.HTTPError as exc:
             kind = (
-                helmrepo.RepoUnreachableError
+                chartfetch.RepoUnreachableError
                 if exc.code >= 500 or exc.code == 429
-                else helmrepo.RepoRefusedError
+                else chartfetch.RepoRefusedError
             )
             detail = f"token request to {redact.safe_url(realm)}: HTTP {exc.code}"
             raise _failure(
@@ -374,8 +374,8 @@ class Client:
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            detail = f"token request to {redact.safe_url(realm)}: {helmrepo._describe(reason)}"
-            raise _failure(helmrepo.RepoUnreachableError, detail) from None
+            detail = f"token request to {redact.safe_url(realm)}: {chartfetch.describe(reason)}"
+            raise _failure(chartfetch.RepoUnreachableError, detail) from None
         try:
             answer = json.loads(body)
             token = str(answer.get("token") or answer.get("access_token") or "")
@@ -384,7 +384,7 @@ class Client:
             token, ttl = "", 0.0
         if not token:
             raise _failure(
-                helmrepo.RepoRefusedError,
+                chartfetch.RepoRefusedError,
                 f"token request to {redact.safe_url(realm)}: no token in the answer",
             )
         redact.register(token)
@@ -405,7 +405,7 @@ class Client:
                 scope=scope,
                 accept="application/json",
                 limit=MAX_TAGS_BYTES,
-                missing=helmrepo.ChartNotFoundError,
+                missing=chartfetch.ChartNotFoundError,
                 what=f"repository {repository}",
             )
             try:
@@ -413,7 +413,7 @@ class Client:
                 tags = page.get("tags") or []
             except (ValueError, AttributeError):
                 raise _failure(
-                    helmrepo.RepoRefusedError, f"{redact.safe_url(url)} did not answer a JSON tag list"
+                    chartfetch.RepoRefusedError, f"{redact.safe_url(url)} did not answer a JSON tag list"
                 ) from None
             found.extend(str(t) for t in tags if isinstance(t, str))
             link = _LINK.search(headers.get("Link", "") or "")
@@ -421,8 +421,8 @@ class Client:
                 return found
             path = urljoin(url, link.group(1))
             if urlsplit(path).netloc != urlsplit(self.base).netloc:
-                raise _failure(helmrepo.RepoRefusedError, "the tag list's next page is on another host")
-        raise _failure(helmrepo.RepoRefusedError, f"more than {MAX_TAG_PAGES} pages of tags")
+                raise _failure(chartfetch.RepoRefusedError, "the tag list's next page is on another host")
+        raise _failure(chartfetch.RepoRefusedError, f"more than {MAX_TAG_PAGES} pages of tags")
 
     def manifest(self, repository: str, reference: str, *, pinned: str = "") -> Manifest:
         """The chart manifest at a tag or digest, its digest checked."""
@@ -433,7 +433,7 @@ class Client:
             scope=scope,
             accept=accept,
             limit=MAX_MANIFEST_BYTES,
-            missing=helmrepo.VersionNotFoundError,
+            missing=chartfetch.VersionNotFoundError,
             what=f"manifest {reference} in {repository}",
         )
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -441,12 +441,12 @@ class Client:
         expected = pinned or (reference if reference.startswith("sha256:") else "")
         if expected and digest != expected:
             raise _failure(
-                helmrepo.DigestMismatchError,
+                chartfetch.DigestMismatchError,
                 f"the manifest of {reference} has digest {digest}, not the pinned {expected}: refusing it",
             )
         if announced.startswith("sha256:") and announced != digest:
             raise _failure(
-                helmrepo.DigestMismatchError,
+                chartfetch.DigestMismatchError,
                 f"the manifest of {reference} has digest {digest}, but the registry says {announced}: refusing it",
             )
         try:
@@ -456,14 +456,14 @@ class Client:
             layers = data.get("layers") or []
         except (ValueError, AttributeError):
             raise _failure(
-                helmrepo.RepoRefusedError, f"{redact.safe_url(url)} is not a JSON manifest"
+                chartfetch.RepoRefusedError, f"{redact.safe_url(url)} is not a JSON manifest"
             ) from None
         if media in (OCI_INDEX, DOCKER_LIST) or "manifests" in data:
-            raise _failure(helmrepo.RepoRefusedError, f"{reference} is an image index, not a Helm chart")
+            raise _failure(chartfetch.RepoRefusedError, f"{reference} is an image index, not a Helm chart")
         config_type = str(config.get("mediaType") or "") if isinstance(config, dict) else ""
         if config_type != HELM_CONFIG:
             raise _failure(
-                helmrepo.RepoRefusedError,
+                chartfetch.RepoRefusedError,
                 f"{reference} is not a Helm chart (config media type {config_type or 'none'!r}, not {HELM_CONFIG})",
             )
         chart_layers = [
@@ -473,23 +473,23 @@ class Client:
         ]
         if len(chart_layers) != 1:
             raise _failure(
-                helmrepo.RepoRefusedError,
+                chartfetch.RepoRefusedError,
                 f"{reference} has {len(chart_layers)} chart layers ({HELM_LAYER}); a Helm chart has one",
             )
         layer = chart_layers[0]
         layer_digest = str(layer.get("digest") or "")
         try:
-            size = int(layer.get("size"))
+            size = int(layer.get("size", -1))  # absent: no size, refused below
         except (TypeError, ValueError):
             size = -1
         if not _DIGEST.match(layer_digest) or size < 0:
             raise _failure(
-                helmrepo.RepoRefusedError, f"{reference}: the chart layer has no sha256 digest or size"
+                chartfetch.RepoRefusedError, f"{reference}: the chart layer has no sha256 digest or size"
             )
-        if size > helmrepo.MAX_CHART_BYTES:
+        if size > chartfetch.MAX_CHART_BYTES:
             raise _failure(
-                helmrepo.UnsafeChartError,
-                f"the chart is {size} bytes, over Helm's {helmrepo.MAX_CHART_BYTES}",
+                chartfetch.UnsafeChartError,
+                f"the chart is {size} bytes, over Helm's {chartfetch.MAX_CHART_BYTES}",
             )
         return Manifest(digest=digest, layer_digest=layer_digest, layer_size=size)
 
@@ -498,12 +498,12 @@ class Client:
         body, _, url = self.get(
             f"/v2/{repository}/blobs/{digest}",
             scope=f"repository:{repository}:pull",
-            limit=min(size, helmrepo.MAX_CHART_BYTES),
+            limit=min(size, chartfetch.MAX_CHART_BYTES),
         )
         actual = "sha256:" + hashlib.sha256(body).hexdigest()
         if actual != digest or len(body) != size:
             raise _failure(
-                helmrepo.DigestMismatchError,
+                chartfetch.DigestMismatchError,
                 f"the chart layer from {redact.safe_url(url)} has digest {actual} ({len(body)} bytes), but the "
                 f"manifest says {digest} ({size} bytes): refusing it",
             )
