@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     OK = 0  # everything asked for succeeded (sync: every Application Synced and Healthy)
     FAILED = 1  # the command ran, but something is not right (an error, OutOfSync, Degraded, ...)
     BAD_INPUT = 2  # the input was invalid (bad file, flag, manifest); nothing was changed
+    LOCKED = 3  # another run holds the run lock of this fleet's clusters (fleet.store.lease); nothing was changed
     INTERRUPTED = 130  # stopped by SIGINT
 
 
@@ -80,3 +81,12 @@ class RunAbandoned(BaseException):
     break the run, a cluster's isolation) may swallow it. It lives here, below every layer, so that
     code which must let it pass needs no import of the loop that raises it.
     """
+
+
+class RunLocked(FleetError):
+    """Another run holds the run lock on some of the clusters this run selected, and it was not
+    released within ``--lock-wait``. Nothing was changed; the same run may pass once the holder
+    finishes (or its lease expires)."""
+
+    exit_code = ExitCode.LOCKED
+    retryable = True

@@ -967,18 +967,20 @@ def after_run(
     settings: NotifySettings,
     *,
     state_dir: str | os.PathLike[str] | None = None,
+    db: store.Store | None = None,
     resolver: secret_resolver.Resolver | None = None,
 ) -> Outcome:
     """Notify about ``run`` (already recorded) if the policy says so. Never raises: a failure is
     a warning in the log, and the run's result and exit code stay what they are.
 
     Parameters:
-        state_dir: the status store to find the previous run of the same kind in.
+        db: the status store to find the previous run of the same kind in (default: the SQLite
+            file in ``state_dir``, or what ``FLEET_STORE`` names).
         resolver: resolves URLs that are secret references (default: a new ``Resolver()``).
     """
     fields: dict[str, Any] = {"event": "notify", "run": run.run_id}
     try:
-        previous = store.Store(state_dir).previous_run(run)
+        previous = (db or store.Store(state_dir)).previous_run(run)
         note = build(run, previous, on=settings.on, include_diffs=settings.include_diffs)
     except Exception as exc:  # noqa: BLE001 - a notification must never break the run (a second
         # stop signal, errors.RunAbandoned, is a BaseException and passes through)

@@ -248,6 +248,19 @@ class RunKind(StrEnum):
     DIFF = "diff"  # compare only
 
 
+class RunState(StrEnum):
+    """Where a run stands in the status store (``fleet.store``): registered when it starts,
+    finished in one transaction with its result."""
+
+    RUNNING = "running"  # registered, and its process renews its lease (it holds the run lock if it is a sync)
+    FINISHED = "finished"  # recorded with its result, in one transaction
+    ABORTED = "aborted"  # ended without a result and said why (an error after it started, a second stop signal)
+    INTERRUPTED = "interrupted"  # its lease expired unrenewed (killed, crashed, host lost): what it did is not recorded
+
+    def ended(self) -> bool:
+        return self is not RunState.RUNNING
+
+
 class RunResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -263,6 +276,10 @@ class RunResult(BaseModel):
     errors: tuple[str, ...] = ()  # ApplicationSet / generation errors (no cluster involved)
     rollouts: tuple[RolloutResult, ...] = ()  # progressive rollouts: steps in order, and where they stopped
     notes: tuple[str, ...] = ()  # what the run deliberately did not do, and why
+    # Set by the status store: a result read back from it may be of a run that did not finish.
+    state: RunState = RunState.FINISHED
+    host: str = ""  # the host and process that made the run (as registered in the store)
+    pid: int = 0
 
     def apps(self) -> Iterable[AppResult]:
         for cluster in self.clusters:
@@ -302,7 +319,7 @@ class RunResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return not self.errors and all(c.ok for c in self.clusters)
+        return self.state is RunState.FINISHED and not self.errors and all(c.ok for c in self.clusters)
 
     def exit_code(self) -> ExitCode:
         return ExitCode.OK if self.ok else ExitCode.FAILED

@@ -23,12 +23,18 @@ what is the same for every cluster once, and leaves what touches a cluster to th
    default, or local threads), with a timeout per cluster; a cluster that fails, hangs or loses
    its worker is reported with its reason while every other cluster finishes;
 6. collect the ``ClusterResult`` values into a ``RunResult`` and record it in the status store.
+
+Around those phases (``run``), the run is registered in the status store before the fleet is
+read: the registry gives the run lock's scope (the fleet, and the clusters ``--selector``
+selects), a sync waits for and then holds that lock (``fleet.store.lease``) while a heartbeat
+renews it, and the result is recorded in one transaction that ends the lease.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -72,6 +78,8 @@ from fleet.render import cache as render_cache
 from fleet.render import helmrepo, ocichart
 from fleet.secrets import resolver as secret_resolver
 from fleet.status import OperationPhase, Reason, SyncStatus
+from fleet.store import lease as store_lease
+from fleet.store import model as store_model
 
 _log = log.get_logger(__name__)
 
@@ -138,6 +146,12 @@ class SyncRequest:
     qps: float = 50.0
     burst: int = 100
     state_dir: str | None = None
+    # The status store (``--store`` / ``FLEET_STORE``; None: the SQLite file in ``state_dir``), how
+    # long a sync waits for the run lock of its clusters (``--lock-wait``) and how long its lease
+    # lasts without a heartbeat (``--lock-lease``).
+    store: str | None = None
+    lock_wait: float = 0.0
+    lock_lease: float = store_lease.DEFAULT_TTL
     git_cache: str | None = (
         None  # where git mirrors live (default $FLEET_CACHE_DIR/git or ~/.cache/fleet/git)
     )
@@ -364,6 +378,23 @@ def build_registry(request: SyncRequest) -> registry.Registry:
         argocd_context=request.argocd_context,
         argocd_namespace=request.argocd_namespace,
     )
+
+
+def fleet_key(request: SyncRequest) -> str:
+    """The fleet a run lock is taken on: a git fleet's normalised URL (without credentials), or
+    a local fleet directory's absolute path as a file:// URL."""
+    if _is_local(request.fleet):
+        return Path(request.fleet).resolve().as_uri()
+    return gitsource.normalize_url(redact.safe_url(request.fleet))
+
+
+def run_scope(request: SyncRequest, clusters: Sequence[models.Cluster]) -> store_model.Scope:
+    """The run lock's scope: the fleet, and the names of the registered clusters that
+    ``--selector`` selects (all of them without one). ``--app`` does not narrow it: a run
+    narrowed to some Applications still holds their clusters."""
+    selector = selectors.parse(request.selector, where="--selector") if request.selector else None
+    names = frozenset(c.name for c in clusters if selector is None or selector.matches(c.labels))
+    return store_model.Scope(fleet=fleet_key(request), clusters=names)
 
 
 def destination_cluster(app: argo.Application, clusters: Sequence[models.Cluster]) -> models.Cluster | None:
@@ -1094,15 +1125,54 @@ def execute(
     return out, progress.results()
 
 
+def new_run_id(started: float | None = None) -> str:
+    started = time.time() if started is None else started
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-{uuid.uuid4().hex[:6]}"
+
+
 def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> results.RunResult:
-    """One run (sync, dry run or diff) over the selected fleet; recorded in the status store.
+    """One run (sync, dry run or diff) over the selected fleet, registered in the status store
+    when it starts and recorded there when it ends (unless ``request.record`` is off).
 
     Pass ``executor_`` to reuse one (e.g. a RayExecutor across runs); otherwise one is made from
     the request when a cluster needs work, and closed at the end.
+
+    Raises ``errors.RunLocked`` (exit 3) when another sync holds the run lock of some of the
+    selected clusters past ``request.lock_wait``; nothing was read or changed then.
     """
+    run_id = new_run_id()
+    db = store.open(request.store, state_dir=request.state_dir)
+    if not request.record:
+        result = execute_run(request, run_id=run_id, started_at=results.now(), executor_=executor_)
+        if request.notify is not None:
+            notify.after_run(result, request.notify, db=db, resolver=request.resolver)
+        return result
+    # 1. scope: the registry says which clusters the selection names (bad input ends it here)
+    clusters = build_registry(request).clusters()
+    request = dataclasses.replace(request, clusters=tuple(clusters))
+    registration = store_model.Registration(
+        run_id=run_id,
+        kind=request.kind,
+        scope=run_scope(request, clusters),
+        source=redact.safe_url(request.fleet),
+        selector=request.selector or "",
+    )
+    # 2. register (a sync waits for the run lock, then holds it), 3. run, 4. record in one transaction
+    with store_lease.held(db, registration, wait=request.lock_wait, ttl=request.lock_lease) as lease:
+        result = lease.finish(
+            execute_run(request, run_id=run_id, started_at=lease.started_at, executor_=executor_)
+        )
+    # 5. notify, once the run is recorded
+    if request.notify is not None:
+        notify.after_run(result, request.notify, db=db, resolver=request.resolver)
+    return result
+
+
+def execute_run(
+    request: SyncRequest, *, run_id: str, started_at: str, executor_: executor.Executor | None = None
+) -> results.RunResult:
+    """The run itself: prepare, fan out, merge; its result (recorded by the caller)."""
     started = time.time()
-    started_at = results.now()
-    run_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-{uuid.uuid4().hex[:6]}"
     tmp = Path(tempfile.mkdtemp(prefix="fleet-run-"))
     holder: dict[str, executor.Executor] = {}
     if executor_ is not None:
@@ -1149,10 +1219,6 @@ def run(request: SyncRequest, *, executor_: executor.Executor | None = None) -> 
             "fields": {"run": run_id, "ok": result.ok, "seconds": round(time.time() - started, 2), **summary}
         },
     )
-    if request.record:
-        store.Store(request.state_dir).record(result)
-    if request.notify is not None:
-        notify.after_run(result, request.notify, state_dir=request.state_dir, resolver=request.resolver)
     return result
 
 
@@ -1164,9 +1230,13 @@ __all__ = [
     "build_wheel",
     "destination_cluster",
     "execute",
+    "execute_run",
+    "fleet_key",
     "is_chart_source",
     "load_repo_credentials",
     "make_executor",
     "prepare_run",
+    "new_run_id",
     "run",
+    "run_scope",
 ]

@@ -2,7 +2,8 @@
 
 A thin shell over ``fleet.sync`` (runs), ``fleet.store`` (history), ``fleet.report`` (formats)
 and ``fleet.demo``. Exit codes: 0 when every selected Application is Synced and Healthy (diff:
-nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then).
+nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then),
+3 when another sync holds the run lock of the selected clusters (nothing changed then).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fleet.cli import common
 from fleet.cli import health as health_cli
 from fleet.report import text
 from fleet.status import SyncStatus
+from fleet.store import model
 
 if TYPE_CHECKING:  # the driver is imported when a command runs, not with this module
     from fleet import sync
@@ -105,6 +107,33 @@ StateDirOpt = Annotated[
     str | None,
     typer.Option(
         "--state-dir", metavar="D", help="Status store directory (default FLEET_STATE_DIR or .fleet)."
+    ),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        metavar="URL",
+        help="Status store: sqlite:///PATH, a SQLite file, or postgresql://USER@HOST[:PORT]/DB "
+        "(default FLEET_STORE, else status.db in the state directory).",
+    ),
+]
+LockWaitOpt = Annotated[
+    str,
+    typer.Option(
+        "--lock-wait",
+        metavar="DURATION",
+        help="How long to wait for the run lock when another sync of this fleet holds some of the selected "
+        "clusters (e.g. 5m); 0: do not wait, exit 3 naming the holder.",
+    ),
+]
+LockLeaseOpt = Annotated[
+    str,
+    typer.Option(
+        "--lock-lease",
+        metavar="DURATION",
+        help="How long the run lock outlives its holder's last heartbeat (renewed every third of it): "
+        "a holder that dies loses the lock this long after.",
     ),
 ]
 RepoMapOpt = Annotated[
@@ -252,6 +281,9 @@ def _request(
     health_timeout: float,
     concurrency: int,
     state_dir: str | None,
+    store_url: str | None,
+    lock_wait: str,
+    lock_lease: str,
     rollout: list[str] | None,
     max_update: list[str] | None,
     notify_webhook: list[str] | None,
@@ -266,10 +298,16 @@ def _request(
     health_exprs: list[str] | None,
 ) -> sync.SyncRequest:
     """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
-    from fleet import notify
+    from fleet import notify, plan
     from fleet import sync as sync_driver
 
     try:
+        wait = plan.parse_duration(lock_wait, where="--lock-wait")
+        if wait < 0:
+            raise errors.InputError(f"must not be negative (got {lock_wait})", field="--lock-wait")
+        lease = plan.parse_duration(lock_lease, where="--lock-lease")
+        if lease <= 0:
+            raise errors.InputError(f"must be above zero (got {lock_lease})", field="--lock-lease")
         return sync_driver.SyncRequest(
             fleet=fleet,
             revision=revision,
@@ -292,6 +330,9 @@ def _request(
             health_timeout=health_timeout,
             concurrency=concurrency,
             state_dir=state_dir,
+            store=store_url,
+            lock_wait=wait,
+            lock_lease=lease,
             rollout=tuple(rollout or ()),
             max_update=tuple(max_update or ()),
             notify=notify.NotifySettings.from_options(
@@ -382,6 +423,40 @@ def _loop(
     return outcome.exit_code
 
 
+STATUS_RUNS = 200  # how far back `fleet status` looks for runs in progress or interrupted
+
+
+def unsettled_runs(records: list[model.RunRecord]) -> list[model.RunRecord]:
+    """What `fleet status` says about runs (newest first): every run still running, and every
+    run since the newest finished one that was interrupted or aborted (its clusters may hold
+    changes that no finished run has seen since)."""
+    first_finished = next(
+        (i for i, r in enumerate(records) if r.state is results.RunState.FINISHED), len(records)
+    )
+    return [
+        r
+        for i, r in enumerate(records)
+        if r.state is results.RunState.RUNNING
+        or (i < first_finished and r.state is not results.RunState.FINISHED)
+    ]
+
+
+def run_lines(records: list[model.RunRecord]) -> list[str]:
+    """One line per run in progress, interrupted or aborted."""
+    lines = []
+    for r in records:
+        who = f"host {r.host}, pid {r.pid}"
+        if r.state is results.RunState.RUNNING:
+            held = f"; holds the run lock of {len(r.clusters)} clusters" if r.holds_lock else ""
+            lines.append(f"run {r.run_id} ({r.kind.value}) is running on {who} since {r.started_at}{held}")
+        else:
+            lines.append(
+                f"run {r.run_id} ({r.kind.value}, started {r.started_at} on {who}) was {r.state.value}: "
+                f"{redact.mask(r.message)}"
+            )
+    return lines
+
+
 def print_diffs(run: results.RunResult) -> int:
     """Every difference, per cluster and Application (diffs are masked); how many apps differ."""
     differing = 0
@@ -437,6 +512,9 @@ def register(app: typer.Typer) -> None:
         health_timeout: HealthTimeoutOpt = 120.0,
         concurrency: ConcurrencyOpt = 16,
         state_dir: StateDirOpt = None,
+        store_url: StoreOpt = None,
+        lock_wait: LockWaitOpt = "0",
+        lock_lease: LockLeaseOpt = "30s",
         repo_map: RepoMapOpt = None,
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
@@ -510,6 +588,9 @@ def register(app: typer.Typer) -> None:
             health_timeout=health_timeout,
             concurrency=concurrency,
             state_dir=state_dir,
+            store_url=store_url,
+            lock_wait=lock_wait,
+            lock_lease=lock_lease,
             rollout=rollout,
             max_update=max_update,
             notify_webhook=notify_webhook,
@@ -558,6 +639,7 @@ def register(app: typer.Typer) -> None:
         cluster_timeout: ClusterTimeoutOpt = 300.0,
         concurrency: ConcurrencyOpt = 16,
         state_dir: StateDirOpt = None,
+        store_url: StoreOpt = None,
         repo_map: RepoMapOpt = None,
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
@@ -596,6 +678,9 @@ def register(app: typer.Typer) -> None:
             health_timeout=1.0,  # a diff waits for nothing
             concurrency=concurrency,
             state_dir=state_dir,
+            store_url=store_url,
+            lock_wait="0",  # a diff takes no lock
+            lock_lease="30s",
             rollout=rollout,
             max_update=max_update,
             notify_webhook=notify_webhook,
@@ -635,18 +720,27 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status_command(
         state_dir: StateDirOpt = None,
+        store_url: StoreOpt = None,
         app_: AppOpt = None,
         cluster: Annotated[
             list[str] | None, typer.Option("--cluster", help="Cluster name or glob; repeatable.")
         ] = None,
         output: OutputOpt = common.ResultFormat.TABLE,
     ) -> None:
-        """The latest known state of every Application on every cluster (from the status store).
-        Exit 0 when all are Synced and Healthy and every cluster answered, else 1."""
+        """The latest known state of every Application on every cluster (from the status store),
+        the last revision each was Synced and Healthy at, and runs in progress or interrupted.
+        Exit 0 when all are Synced and Healthy, every cluster answered and no run since the last
+        finished one was interrupted or aborted; else 1."""
         try:
-            db = store.Store(state_dir)
+            db = store.open(store_url, state_dir=state_dir)
+            records = db.run_records(limit=STATUS_RUNS)
+            if not records:
+                raise errors.InputError(
+                    "holds no runs yet: run `fleet sync` or `fleet diff` first", file=db.location.display
+                )
             apps = db.app_states()
             clusters = db.cluster_states()
+            good = {(g.cluster, g.app): g for g in db.last_good()}
         except errors.FleetError as exc:
             raise common.fail(exc) from None
 
@@ -656,12 +750,23 @@ def register(app: typer.Typer) -> None:
         apps = [a for a in apps if chosen(a.name, app_) and chosen(a.cluster, cluster)]
         clusters = [c for c in clusters if chosen(c["cluster"], cluster)]
         failed = [c for c in clusters if not c["reachable"] and c["reason"]]
+        unsettled = unsettled_runs(records)
+        broken = [r for r in unsettled if r.state is not results.RunState.RUNNING]
         if output is common.ResultFormat.JSON:
             import json
 
             doc = {
-                "applications": [a.model_dump(mode="json", exclude={"resources"}) for a in apps],
+                "applications": [
+                    {
+                        **a.model_dump(mode="json", exclude={"resources"}),
+                        "last_synced_healthy": (
+                            good[(a.cluster, a.name)].to_dict() if (a.cluster, a.name) in good else None
+                        ),
+                    }
+                    for a in apps
+                ],
                 "clusters": clusters,
+                "runs": [r.to_dict() for r in unsettled],
             }
             typer.echo(redact.mask(json.dumps(doc, indent=2)))
         else:
@@ -684,17 +789,25 @@ def register(app: typer.Typer) -> None:
             _print(table)
             for c in failed:
                 typer.echo(f"cluster {c['cluster']}: {c['reason']}: {redact.mask(c['message'])}")
+            for line in run_lines(unsettled):
+                typer.echo(line)
             ok = sum(1 for a in apps if a.ok)
             typer.echo(
                 f"{len(apps)} applications on {len({a.cluster for a in apps})} clusters: {ok} Synced and "
                 f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run"
+                + (
+                    f"; {len(broken)} runs interrupted or aborted since the last finished one"
+                    if broken
+                    else ""
+                )
             )
-        good = all(a.ok for a in apps) and not failed
-        raise typer.Exit(0 if good else 1)
+        good_state = all(a.ok for a in apps) and not failed and not broken
+        raise typer.Exit(0 if good_state else 1)
 
     @app.command("report")
     def report_command(
         state_dir: StateDirOpt = None,
+        store_url: StoreOpt = None,
         format_: Annotated[
             report.Format, typer.Option("--format", help="html, markdown, json or metrics.")
         ] = report.Format.HTML,
@@ -705,17 +818,20 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--runs", metavar="N", help="How many past runs the history shows.")
         ] = 20,
     ) -> None:
-        """The latest run (and its history) as HTML, Markdown, JSON or Prometheus metrics."""
+        """The latest finished run and the history (running, aborted and interrupted runs
+        included) as HTML, Markdown, JSON or Prometheus metrics."""
         try:
             if runs < 1:
                 raise errors.InputError(f"must be at least 1 (got {runs})", field="--runs")
-            history = store.Store(state_dir).runs(limit=runs)
+            db = store.open(store_url, state_dir=state_dir)
+            history = db.runs(limit=runs)
             if not history:
                 raise errors.InputError(
-                    "holds no runs yet: run `fleet sync` or `fleet diff` first",
-                    file=str(store.Store(state_dir).path),
+                    "holds no runs yet: run `fleet sync` or `fleet diff` first", file=db.location.display
                 )
-            rendered = report.render(history[0], history, fmt=format_.value)
+            finished = [h for h in history if h.state is results.RunState.FINISHED]
+            latest = finished[0] if finished else db.latest_run()
+            rendered = report.render(latest, history, fmt=format_.value)
         except errors.FleetError as exc:
             raise common.fail(exc) from None
         if output_file is None:
