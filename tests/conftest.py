@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.plugin",
     "tests.fixtures.oci_registry",
     "tests.fixtures.git_servers",
+    "tests.fixtures.postgres",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
