@@ -1,4 +1,5 @@
-"""The status store keeps history and latest state; reports render it in four formats, masked."""
+"""Reports render a run and its history in four formats, masked (the status store itself:
+test_store_records_runs.py, on both backends)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from fleet import redact, report, results, store
+from fleet import redact, report, results
 from fleet.health import Health
 from fleet.status import OperationPhase, Reason, SyncStatus
 
@@ -60,28 +61,6 @@ def test_a_run_is_ok_only_when_every_application_is_synced_and_healthy() -> None
     summary = broken.summary()
     assert summary["clusters_failed"] == 1 and summary["degraded"] == 1 and summary["drifted"] == 1
     assert summary["requests"] == 9
-
-
-def test_the_store_keeps_history_and_the_latest_state_per_application(tmp_path) -> None:
-    db = store.Store(tmp_path / "state")
-    db.record(run("r1", broken=False))
-    db.record(run("r2", broken=True))
-    assert [r.run_id for r in db.runs()] == ["r2", "r1"]
-    states = {(a.cluster, a.name): a for a in db.app_states()}
-    assert states[("c002", "web")].health is Health.DEGRADED
-    clusters = {c["cluster"]: c for c in db.cluster_states()}
-    assert clusters["c003"]["reachable"] == 0 and clusters["c003"]["reason"] == "ClusterUnreachable"
-
-
-def test_the_store_never_writes_a_secret_value_to_disk(tmp_path) -> None:
-    db = store.Store(tmp_path / "state")
-    db.record(run("r2", broken=True))
-    assert SECRET.encode() not in db.path.read_bytes()
-
-
-def test_reading_an_empty_state_directory_names_it(tmp_path) -> None:
-    with pytest.raises(Exception, match="holds no status yet"):
-        store.Store(tmp_path / "nothing").runs()
 
 
 @pytest.mark.parametrize("fmt", list(report.Format), ids=str)
