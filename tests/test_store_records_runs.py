@@ -78,3 +78,12 @@ def test_reading_a_store_that_does_not_exist_names_it(tmp_path) -> None:
         store.open(f"sqlite://{tmp_path}/nothing/status.db").runs()
     assert "nothing/status.db" in str(caught.value)
     assert not (tmp_path / "nothing").exists()
+
+
+def test_postgresql_is_reached_through_its_unix_socket_too(postgres_server) -> None:
+    name = postgres_server.create_database()
+    try:
+        store.open(postgres_server.url(name)).record(h.run("r1"))
+        assert [r.run_id for r in store.open(postgres_server.socket_url(name)).runs()] == ["r1"]
+    finally:
+        postgres_server.drop_database(name)

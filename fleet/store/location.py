@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from fleet import errors, redact
 
@@ -122,8 +122,8 @@ def _postgresql(text: str) -> Location:
     if ":" in host:  # an IPv6 address goes back into brackets
         host = f"[{host}]"
     netloc = (f"{split.username}@" if split.username else "") + host + (f":{split.port}" if split.port else "")
-    shown = urlencode([(k, v) for k, v in query if k != "password"])
-    display = urlunsplit(("postgresql", netloc, split.path, shown, ""))
+    shown = "&".join(part for part in split.query.split("&") if part and not part.startswith("password="))
+    display = f"postgresql://{netloc}{split.path}" + (f"?{shown}" if shown else "")
     return Location(Backend.POSTGRESQL, text, display)
 
 
