@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
     OK = 0  # everything asked for succeeded (sync: every Application Synced and Healthy)
     FAILED = 1  # the command ran, but something is not right (an error, OutOfSync, Degraded, ...)
     BAD_INPUT = 2  # the input was invalid (bad file, flag, manifest); nothing was changed
-    LOCKED = 3  # another run holds the run lock of this fleet's clusters (fleet.store.lease); nothing was changed
+    LOCKED = 3  # another sync holds the run lock of the selected clusters; nothing was changed
     INTERRUPTED = 130  # stopped by SIGINT
 
 

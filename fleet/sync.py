@@ -1235,8 +1235,8 @@ __all__ = [
     "is_chart_source",
     "load_repo_credentials",
     "make_executor",
-    "prepare_run",
     "new_run_id",
+    "prepare_run",
     "run",
     "run_scope",
 ]

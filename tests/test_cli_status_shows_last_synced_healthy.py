@@ -23,7 +23,9 @@ def test_the_last_good_revision_survives_a_failing_sync(make_fleet, store_url) -
     apps = {a["name"]: a for a in json.loads(run.stdout)["applications"]}
     assert apps["web-c002"]["health"] != "Healthy"
     assert apps["web-c002"]["last_synced_healthy"] == {
-        "revision": revision, "run_id": first.run_result.run_id, "synced_at": first.run_result.finished_at
+        "revision": revision,
+        "run_id": first.run_result.run_id,
+        "synced_at": first.run_result.finished_at,
     }
     assert apps["web-c001"]["last_synced_healthy"]["run_id"] == second.run_result.run_id
 

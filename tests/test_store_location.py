@@ -19,18 +19,35 @@ URLS = [
     ("sqlite:///var/lib/fleet/status.db", Backend.SQLITE, "/var/lib/fleet/status.db"),
     ("/var/lib/fleet/runs.db", Backend.SQLITE, "/var/lib/fleet/runs.db"),
     ("relative/status.db", Backend.SQLITE, "relative/status.db"),
-    ("postgresql://fleet@db.example.com:5432/fleet", Backend.POSTGRESQL, "postgresql://fleet@db.example.com:5432/fleet"),
-    (f"postgres://fleet:{PASSWORD}@db.example.com/fleet", Backend.POSTGRESQL, "postgresql://fleet@db.example.com/fleet"),
-    (f"postgresql:///fleet?host=/run/postgresql&password={PASSWORD}", Backend.POSTGRESQL,
-     "postgresql:///fleet?host=/run/postgresql"),
+    (
+        "postgresql://fleet@db.example.com:5432/fleet",
+        Backend.POSTGRESQL,
+        "postgresql://fleet@db.example.com:5432/fleet",
+    ),
+    (
+        f"postgres://fleet:{PASSWORD}@db.example.com/fleet",
+        Backend.POSTGRESQL,
+        "postgresql://fleet@db.example.com/fleet",
+    ),
+    (
+        f"postgresql:///fleet?host=/run/postgresql&password={PASSWORD}",
+        Backend.POSTGRESQL,
+        "postgresql:///fleet?host=/run/postgresql",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     "url, backend, display",
     URLS,
-    ids=["sqlite-url", "absolute-path", "relative-path", "postgresql", "postgres-with-password",
-         "postgresql-socket-with-password-option"],
+    ids=[
+        "sqlite-url",
+        "absolute-path",
+        "relative-path",
+        "postgresql",
+        "postgres-with-password",
+        "postgresql-socket-with-password-option",
+    ],
 )
 def test_a_store_url_names_its_backend_and_shows_no_password(url, backend, display) -> None:
     found = location.parse(url)
@@ -71,8 +88,13 @@ def test_a_bad_store_url_is_bad_input_naming_the_flag_and_not_the_password(url, 
         (None, "/flag/state", {"FLEET_STORE": "sqlite:///srv/env.db"}, "/flag/state/status.db"),
         ("sqlite:///flag.db", "/flag/state", {"FLEET_STORE": "sqlite:///srv/env.db"}, "/flag.db"),
     ],
-    ids=["default", "state-dir-env", "store-env-beats-state-dir-env", "state-dir-flag-beats-store-env",
-         "store-flag-beats-all"],
+    ids=[
+        "default",
+        "state-dir-env",
+        "store-env-beats-state-dir-env",
+        "state-dir-flag-beats-store-env",
+        "store-flag-beats-all",
+    ],
 )
 def test_which_store_is_used(monkeypatch, store_flag, state_dir_flag, env, expected) -> None:
     for name in ("FLEET_STORE", "FLEET_STATE_DIR"):

@@ -41,14 +41,21 @@ def test_a_file_written_before_versioning_is_migrated_in_place_and_keeps_its_his
     assert [r.run_id for r in history] == ["20261102T100000-bbbbbb", "20261101T100000-aaaaaa"]
     assert all(r.state is results.RunState.FINISHED for r in history)
     assert not history[0].ok and history[1].ok
-    assert {(a.cluster, a.health.value) for a in db.app_states()} == {("c001", "Healthy"), ("c002", "Degraded")}
+    assert {(a.cluster, a.health.value) for a in db.app_states()} == {
+        ("c001", "Healthy"),
+        ("c002", "Degraded"),
+    }
     # The latest states of version 1 give the last good revisions they can: c002's latest is Degraded.
     assert [(g.cluster, g.revision[:4], g.run_id) for g in db.last_good()] == [
         ("c001", "2222", "20261102T100000-bbbbbb")
     ]
     with sqlite3.connect(path) as conn:  # the same file, migrated in place
         assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")} >= {
-            "runs", "app_state", "cluster_state", "last_good", "schema_version"
+            "runs",
+            "app_state",
+            "cluster_state",
+            "last_good",
+            "schema_version",
         }
 
 
@@ -80,9 +87,7 @@ def test_a_store_newer_than_this_fleet_is_refused_and_left_as_it_is(store_url) -
     run = CliRunner().invoke(app, ["report", "--store", store_url, "--format", "json"])
     assert run.exit_code == 2
     assert f"schema version {migrations.LATEST + 1}, newer than this fleet knows" in run.stderr
-    assert versions(db) == [
-        *[m.version for m in migrations.MIGRATIONS], migrations.LATEST + 1
-    ]
+    assert versions(db) == [*[m.version for m in migrations.MIGRATIONS], migrations.LATEST + 1]
 
 
 def test_processes_opening_a_fresh_store_together_migrate_it_once(store_url) -> None:

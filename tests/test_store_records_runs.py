@@ -55,7 +55,9 @@ def test_the_store_never_holds_a_secret_value(store_url, tmp_path) -> None:
     leaky = h.run("r1", broken=("c002",))
     app = leaky.clusters[1].apps[0].model_copy(update={"message": f"token {SECRET} rejected"})
     cluster = leaky.clusters[1].model_copy(update={"apps": (app,), "message": f"bearer {SECRET}"})
-    db.record(leaky.model_copy(update={"clusters": (leaky.clusters[0], cluster), "source": f"https://u:{SECRET}@x"}))
+    db.record(
+        leaky.model_copy(update={"clusters": (leaky.clusters[0], cluster), "source": f"https://u:{SECRET}@x"})
+    )
     assert SECRET not in everything_in(db)
     assert "***" in db.app_states()[1].message
 

@@ -39,13 +39,23 @@ def db(store_url, clock) -> store.Store:
 CASES = [
     (h.registration("a", ("c001", "c002")), h.registration("b", ("c002", "c003")), {"c002"}),
     (h.registration("a", ("c001",)), h.registration("b", ("c002",)), set()),
-    (h.registration("a", ("c001",)), h.registration("b", ("c001",), fleet="https://git.example.com/other"), set()),
+    (
+        h.registration("a", ("c001",)),
+        h.registration("b", ("c001",), fleet="https://git.example.com/other"),
+        set(),
+    ),
     (h.registration("a", ("c001",)), h.registration("b", ("c001",), kind=results.RunKind.DIFF), set()),
     (h.registration("a", ("c001",)), h.registration("b", ("c001",), kind=results.RunKind.DRY_RUN), set()),
     (h.registration("a", ("c001",), kind=results.RunKind.DIFF), h.registration("b", ("c001",)), set()),
 ]
-IDS = ["overlapping-syncs", "disjoint-clusters", "other-fleet", "diff-beside-sync", "dry-run-beside-sync",
-       "sync-beside-diff"]
+IDS = [
+    "overlapping-syncs",
+    "disjoint-clusters",
+    "other-fleet",
+    "diff-beside-sync",
+    "dry-run-beside-sync",
+    "sync-beside-diff",
+]
 
 
 @pytest.mark.parametrize("first, second, contested", CASES, ids=IDS)
@@ -59,8 +69,15 @@ def test_a_sync_holds_its_fleets_clusters_against_other_syncs_only(db, first, se
         lease.acquire(db, second, ttl=TTL)
     assert caught.value.exit_code == errors.ExitCode.LOCKED == 3
     message = str(caught.value)
-    for needle in ("run a (sync)", "host ci-runner-1", "pid 4242", "running since", "holds c002",
-                   "Gave up without waiting", "--lock-wait"):
+    for needle in (
+        "run a (sync)",
+        "host ci-runner-1",
+        "pid 4242",
+        "running since",
+        "holds c002",
+        "Gave up without waiting",
+        "--lock-wait",
+    ):
         assert needle in message, needle
     assert "c001" not in message.split("holds")[1]  # only the clusters both runs want
     assert [r.run_id for r in db.run_records()] == ["a"]  # the refused run was not registered
@@ -70,7 +87,10 @@ def test_a_registered_run_reads_as_running_with_its_host_pid_and_scope(db, clock
     held = lease.acquire(db, h.registration("a", ("c002", "c001")), ttl=TTL)
     (record,) = db.run_records()
     assert (record.state, record.host, record.pid, record.clusters) == (
-        results.RunState.RUNNING, "ci-runner-1", 4242, ("c001", "c002")
+        results.RunState.RUNNING,
+        "ci-runner-1",
+        4242,
+        ("c001", "c002"),
     )
     assert record.holds_lock and record.lease_expires_at == clock.now() + TTL
     assert held.started_at == record.started_at
@@ -125,7 +145,8 @@ def test_a_sync_told_to_wait_takes_the_lock_once_the_holder_is_recorded(db, cloc
     waiter.join(30)
     assert [g.run_id for g in got] == ["b"]
     assert {r.run_id: r.state for r in db.run_records()} == {
-        "a": results.RunState.FINISHED, "b": results.RunState.RUNNING
+        "a": results.RunState.FINISHED,
+        "b": results.RunState.RUNNING,
     }
 
 

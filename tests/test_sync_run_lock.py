@@ -32,8 +32,14 @@ def test_a_second_sync_of_the_same_clusters_exits_3_naming_the_holder_or_waits_f
         assert stdout == ""
         assert "error: the run lock of fleet" in stderr
         error = stderr[stderr.index("error: the run lock") :]
-        for needle in (f"run {holder.run_id} (sync)", f"host {socket.gethostname()}", f"pid {first.pid}",
-                       f"running since {holder.started_at}", "c001, c002", "--lock-wait"):
+        for needle in (
+            f"run {holder.run_id} (sync)",
+            f"host {socket.gethostname()}",
+            f"pid {first.pid}",
+            f"running since {holder.started_at}",
+            "c001, c002",
+            "--lock-wait",
+        ):
             assert needle in error, (needle, stderr)
 
         diff_code, _, diff_err = lock.FleetProcess("diff", *env.args()).finish()

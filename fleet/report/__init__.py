@@ -152,9 +152,16 @@ def render(run: results.RunResult, history: Sequence[results.RunResult] = (), *,
                 "summary": data.summary,
                 "ok": run.ok,
                 "history": [
-                    {"run_id": h.run_id, "kind": h.kind.value, "state": h.state.value,
-                     "started_at": h.started_at, "revision": h.revision, "ok": h.ok,
-                     "summary": h.summary(), "notes": list(h.notes) if h.state is not results.RunState.FINISHED else []}
+                    {
+                        "run_id": h.run_id,
+                        "kind": h.kind.value,
+                        "state": h.state.value,
+                        "started_at": h.started_at,
+                        "revision": h.revision,
+                        "ok": h.ok,
+                        "summary": h.summary(),
+                        "notes": list(h.notes) if h.state is not results.RunState.FINISHED else [],
+                    }
                     for h in data.history
                 ],
             },

@@ -32,7 +32,7 @@ from typing import Any
 from fleet import errors, redact, results
 from fleet.health import Health
 from fleet.status import SyncStatus
-from fleet.store import backend, clock, location, migrations, model
+from fleet.store import backend, clock, migrations, model
 from fleet.store.location import DEFAULT_STATE_DIR, Backend, Location, locate
 from fleet.store.location import state_directory as state_dir
 

@@ -87,7 +87,10 @@ def transaction(backend: Backend, *, write: bool, create: bool = True) -> Iterat
     except errors.FleetError:
         raise
     except Exception as exc:
-        raise _translated(backend, exc) from None
+        known = backend.error(exc)
+        if known is None:
+            raise
+        raise known from None
     try:
         backend.begin(conn, write=write)
         tx = Tx(conn, backend)
@@ -108,10 +111,6 @@ def transaction(backend: Backend, *, write: bool, create: bool = True) -> Iterat
     finally:
         with contextlib.suppress(Exception):
             conn.close()
-
-
-def _translated(backend: Backend, exc: Exception) -> Exception:
-    return backend.error(exc) or exc
 
 
 __all__ = ["Backend", "StoreUnavailable", "Tx", "transaction"]

@@ -157,14 +157,25 @@ def acquire(
         for record in outcome.interrupted:
             _log.warning(
                 f"run {record.run_id} of this fleet is recorded as interrupted: {record.message}",
-                extra={"fields": {"run": registration.run_id, "interrupted": record.run_id, "host": record.host,
-                                  "pid": record.pid}},
+                extra={
+                    "fields": {
+                        "run": registration.run_id,
+                        "interrupted": record.run_id,
+                        "host": record.host,
+                        "pid": record.pid,
+                    }
+                },
             )
         if outcome.ok:
             _log.info(
                 "run registered" + (" and run lock taken" if registration.holds_lock else ""),
-                extra={"fields": {"run": registration.run_id, "clusters": len(registration.scope.clusters),
-                                  "waited": round(clock.now() - start, 2)}},
+                extra={
+                    "fields": {
+                        "run": registration.run_id,
+                        "clusters": len(registration.scope.clusters),
+                        "waited": round(clock.now() - start, 2),
+                    }
+                },
             )
             return Lease(db, registration, ttl=ttl, started_at=outcome.started_at)
         waited = clock.now() - start
@@ -176,8 +187,14 @@ def acquire(
             _log.info(
                 f"waiting up to {wait:g}s for the run lock held by run {holder.run_id} "
                 f"(host {holder.host}, pid {holder.pid}, since {holder.started_at})",
-                extra={"fields": {"run": registration.run_id, "holder": holder.run_id, "host": holder.host,
-                                  "pid": holder.pid}},
+                extra={
+                    "fields": {
+                        "run": registration.run_id,
+                        "holder": holder.run_id,
+                        "host": holder.host,
+                        "pid": holder.pid,
+                    }
+                },
             )
         clock.wait(_NEVER, min(poll, wait - waited))
 
@@ -204,7 +221,8 @@ def held(
         raise
     except BaseException as exc:
         heartbeat.stop()
-        _end_quietly(lambda: lease.abort(f"{type(exc).__name__}: {exc}"))
+        why = f"{type(exc).__name__}: {exc}"
+        _end_quietly(lambda: lease.abort(why))
         raise
     heartbeat.stop()
     if not lease.ended:

@@ -121,7 +121,9 @@ def _postgresql(text: str) -> Location:
     host = split.hostname or ""
     if ":" in host:  # an IPv6 address goes back into brackets
         host = f"[{host}]"
-    netloc = (f"{split.username}@" if split.username else "") + host + (f":{split.port}" if split.port else "")
+    netloc = (
+        (f"{split.username}@" if split.username else "") + host + (f":{split.port}" if split.port else "")
+    )
     shown = "&".join(part for part in split.query.split("&") if part and not part.startswith("password="))
     display = f"postgresql://{netloc}{split.path}" + (f"?{shown}" if shown else "")
     return Location(Backend.POSTGRESQL, text, display)
