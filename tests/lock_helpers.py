@@ -7,8 +7,9 @@ opens the gate (``open_gate``), as a slow rollout would; a cluster labelled ``ga
 once. The test knows a sync is holding when the store shows it running and it has polled the
 gate (``holding``): events, never a guessed delay.
 
-``FleetProcess`` is ``python -m fleet ...`` as a subprocess, its stderr (JSON log lines) read on a
-thread so a test can wait for a line.
+``FleetProcess`` is ``python -m fleet ...`` as a subprocess, its stdout and stderr (JSON log lines)
+read on threads (never also by ``communicate``, which would take lines from under them), so a
+test can wait for a line.
 """
 
 from __future__ import annotations
@@ -51,16 +52,25 @@ class FleetProcess:
         )  # fmt: skip
         self.pid = self.proc.pid
         self.lines: list[str] = []
+        self.out: list[str] = []
         self._seen = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._readers = [
+            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=self._read_stdout, daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
+    def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             with self._seen:
                 self.lines.append(line)
                 self._seen.notify_all()
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        self.out.append(self.proc.stdout.read())
 
     @property
     def stderr(self) -> str:
@@ -79,9 +89,10 @@ class FleetProcess:
 
     def finish(self, timeout: float = 300.0) -> tuple[int, str, str]:
         """Wait for the exit; (exit code, stdout, stderr)."""
-        stdout, _ = self.proc.communicate(timeout=timeout)
-        self._reader.join(30)
-        return self.proc.returncode, stdout, self.stderr
+        self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(30)
+        return self.proc.returncode, "".join(self.out), self.stderr
 
     def running(self) -> bool:
         return self.proc.poll() is None
