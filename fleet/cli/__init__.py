@@ -51,11 +51,15 @@ COMMANDS: dict[str, Command] = {
     ),
     "status": Command(
         "fleet.cli.sync",
-        "The latest known state of every Application on every cluster (from the status store).\n"
-        "Exit 0 when all are Synced and Healthy and every cluster answered, else 1.",
+        "The latest known state of every Application on every cluster (from the status store),\n"
+        "the last revision each was Synced and Healthy at, and runs in progress or interrupted.\n"
+        "Exit 0 when all are Synced and Healthy, every cluster answered and no run since the last\n"
+        "finished one was interrupted or aborted; else 1.",
     ),
     "report": Command(
-        "fleet.cli.sync", "The latest run (and its history) as HTML, Markdown, JSON or Prometheus metrics."
+        "fleet.cli.sync",
+        "The latest finished run and the history (running, aborted and interrupted runs\n"
+        "included) as HTML, Markdown, JSON or Prometheus metrics.",
     ),
     "demo": Command(
         "fleet.cli.sync",

@@ -1,6 +1,10 @@
 """The store's clock: leases, heartbeats and lock waits read time and wait through it, so tests
 move time by hand instead of sleeping.
 
+Not ``fleet.clocks``: a heartbeat must stop at once when its run ends, so waiting here is on an
+event with a timeout, which ``Clock.sleep`` cannot be; and a store takes its clock where it is
+built rather than from the process.
+
 Leases are compared across hosts in epoch seconds of each host's own clock: hosts sharing a
 store need clocks that agree to well within the lease (NTP does; the default lease is 30 s).
 """
