@@ -74,7 +74,11 @@ class PodRun:
 
 
 def _map_path(value: str, mounts: Mapping[str, Path]) -> str:
-    """A container path under a mount point (alone or as ``--flag=PATH``) as the path on this machine."""
+    """A container path under a mount point (alone, as ``--flag=PATH`` or as a ``sqlite://`` store
+    URL) as the path on this machine."""
+    if value.startswith("sqlite://"):
+        local = _map_path("/" + value.removeprefix("sqlite://").lstrip("/"), mounts)
+        return f"sqlite://{local}" if local.startswith("/") else value
     flag, equals, path = value.rpartition("=") if value.startswith("--") else ("", "", value)
     for mount in sorted(mounts, key=len, reverse=True):  # the deepest mount point wins
         if path == mount or path.startswith(mount.rstrip("/") + "/"):

@@ -17,6 +17,7 @@ PASSWORD = "s3cr3t-store-pw"
 
 URLS = [
     ("sqlite:///var/lib/fleet/status.db", Backend.SQLITE, "/var/lib/fleet/status.db"),
+    ("sqlite:////var/lib/fleet/status.db", Backend.SQLITE, "/var/lib/fleet/status.db"),
     ("/var/lib/fleet/runs.db", Backend.SQLITE, "/var/lib/fleet/runs.db"),
     ("relative/status.db", Backend.SQLITE, "relative/status.db"),
     (
@@ -42,6 +43,7 @@ URLS = [
     URLS,
     ids=[
         "sqlite-url",
+        "sqlite-url-sqlalchemy-style",
         "absolute-path",
         "relative-path",
         "postgresql",

@@ -7,7 +7,8 @@ names its state directory is not redirected by a ``FLEET_STORE`` set for the who
 
 What a URL may be:
 
-- ``sqlite:///abs/path/status.db``: the path part of the URL, as in ``file://`` URLs;
+- ``sqlite:///abs/path/status.db``: the path part of the URL, as in ``file://`` URLs (SQLAlchemy's
+  ``sqlite:////abs/path/status.db`` names the same file);
 - a plain path: that SQLite file (an existing directory means ``DIR/status.db``);
 - ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?options]`` (or ``postgres://``): a
   PostgreSQL database, through psycopg 3; libpq's environment (``PGPASSWORD``, ``PGPASSFILE``,
@@ -96,7 +97,8 @@ def parse(url: str, *, where: str = "--store") -> Location:
             )
         if not parts.path:
             raise errors.InputError("names no file: sqlite:///absolute/path.db", field=where)
-        return _sqlite(Path(parts.path).expanduser())
+        # sqlite:///abs/path (as file:// URLs) and SQLAlchemy's sqlite:////abs/path are one file.
+        return _sqlite(Path("/" + parts.path.lstrip("/")))
     if scheme in ("postgresql", "postgres"):
         return _postgresql(text)
     # Only the scheme is repeated: the rest of an unknown URL may hold a password.
