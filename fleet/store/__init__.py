@@ -22,6 +22,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -97,7 +98,9 @@ class Store:
 
     # --- schema ------------------------------------------------------------------------------
 
-    def _transaction(self, *, write: bool, create: bool = True) -> Any:
+    def _transaction(
+        self, *, write: bool, create: bool = True
+    ) -> contextlib.AbstractContextManager[backend.Tx]:
         self.ensure_schema(create=create)
         return backend.transaction(self.backend, write=write, create=create)
 
