@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the command ran, but something is not right (an error, OutOfSync, Degraded, ...)
     BAD_INPUT = 2  # the input was invalid (bad file, flag, manifest); nothing was changed
     LOCKED = 3  # another sync holds the run lock of the selected clusters; nothing was changed
+    UNAVAILABLE = 4  # a service the whole run needs did not answer (the Ray cluster); nothing was changed
     INTERRUPTED = 130  # stopped by SIGINT
 
 
@@ -90,3 +91,10 @@ class RunLocked(FleetError):
 
     exit_code = ExitCode.LOCKED
     retryable = True
+
+
+class ExecutorUnavailable(TemporaryError):
+    """The executor the run asked for cannot start: the Ray cluster named by ``--ray-address`` or
+    ``RAY_ADDRESS`` does not answer. Nothing touched a cluster yet; retrying later may help."""
+
+    exit_code = ExitCode.UNAVAILABLE

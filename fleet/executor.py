@@ -23,8 +23,10 @@ from __future__ import annotations
 import dataclasses
 import faulthandler
 import importlib
+import logging
 import os
 import queue
+import socket
 import threading
 import time
 import traceback
@@ -33,9 +35,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
 from typing import Any, Protocol
 
-from fleet import log, redact
+from fleet import errors, log, redact
 
 _log = log.get_logger(__name__)
+
+# ray.init's address for a new Ray private to this process. Without it, ray.init joins whatever
+# Ray cluster the host knows about (RAY_ADDRESS, or the address file another project's `ray start`
+# left in Ray's temp directory), where fleet's workers may not even import (issue 8, item 3).
+PRIVATE_RAY = "local"
+# How long a named Ray cluster (--ray-address / RAY_ADDRESS) may take to accept a connection
+# before the run gives up; Ray's own connection loop retries for minutes on a dead address.
+RAY_CONNECT_TIMEOUT = 10.0
+RAY_CLIENT_PORT = 10001  # the Ray Client server's default port (ray://host without a port)
+# Ray's logger for its token-authentication set-up. On every start of a local Ray it warns that
+# it turned token authentication on by default, and with no handler configured (fleet passes
+# configure_logging=False) the warning reaches stderr as raw text, breaking the JSON log lines.
+# Fleet keeps Ray's default (token auth on; RAY_AUTH_MODE still chooses), so the notice says
+# nothing a user must act on: that logger is set to errors only, the way Ray's logging guide
+# configures its loggers. Errors (a missing token for a cluster that needs one) still show.
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 class UnitState(StrEnum):
@@ -206,7 +224,9 @@ class RayExecutor:
     """Few long-lived Ray actors, each running ``slots`` clusters at once on threads.
 
     Parameters:
-        address: an existing Ray cluster (``ray://...`` or ``auto``); None starts Ray locally.
+        address: an existing Ray cluster (``host:port``, ``ray://...`` or ``auto``); checked to
+            answer within ``connect_timeout`` first (``errors.ExecutorUnavailable`` otherwise).
+            None (or ``"local"``) starts a Ray private to this process, never one found on the host.
         actors: how many worker processes; default one per CPU Ray reports.
         slots: units in flight per actor (its thread concurrency).
         runtime_env: passed to ``ray.init`` (e.g. ``py_modules`` with a wheel of fleet, so remote
@@ -223,6 +243,7 @@ class RayExecutor:
         slots: int = 16,
         runtime_env: dict[str, Any] | None = None,
         num_cpus: int | None = None,
+        connect_timeout: float = RAY_CONNECT_TIMEOUT,
     ) -> None:
         # helm-python-sdk embeds Helm's Go runtime, which turns a nil dereference in a chart template
         # into a recoverable panic through its own SIGSEGV handler. ray.init installs two handlers
@@ -236,19 +257,30 @@ class RayExecutor:
         self._ray = ray
         self._owns_ray = False
         if not ray.is_initialized():
+            logging.getLogger(RAY_AUTH_LOGGER).setLevel(logging.ERROR)
             kwargs: dict[str, Any] = {
                 "include_dashboard": False,
                 "log_to_driver": False,
                 "logging_level": "ERROR",
                 "configure_logging": False,
             }
-            if address:
+            if address and address != PRIVATE_RAY:
+                probe_ray_address(address, timeout=connect_timeout)
                 kwargs["address"] = address
-            elif num_cpus is not None:
-                kwargs["num_cpus"] = num_cpus
+            else:
+                kwargs["address"] = PRIVATE_RAY
+                if num_cpus is not None:
+                    kwargs["num_cpus"] = num_cpus
             if runtime_env:
                 kwargs["runtime_env"] = runtime_env
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                if kwargs["address"] == PRIVATE_RAY:
+                    raise
+                raise errors.ExecutorUnavailable(
+                    f"cannot join the Ray cluster at {redact.safe_url(str(address))}: {_first_line(exc)}"
+                ) from exc
             self._owns_ray = True
             if not faulthandler_was_enabled and faulthandler.is_enabled():
                 faulthandler.disable()
@@ -334,6 +366,68 @@ class RayExecutor:
         self._actors = []
         if self._owns_ray:
             self._ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return redact.mask(text.splitlines()[0][:300] if text else type(exc).__name__)
+
+
+def _host_port(text: str, *, default_port: int | None) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``) as a pair; the port may be left out only with a default."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        host, port = text, ""
+    host = host.strip("[]")
+    if not port and default_port is not None:
+        return host, default_port
+    if not host or not port.isdigit():
+        raise errors.InputError(
+            f"{text!r} is not a Ray address (want host:port, ray://host:port or auto)", field="--ray-address"
+        )
+    return host, int(port)
+
+
+def probe_ray_address(address: str, *, timeout: float = RAY_CONNECT_TIMEOUT) -> tuple[str, int]:
+    """Check that the Ray cluster at ``address`` accepts a connection within ``timeout`` seconds.
+
+    ``ray.init`` on an address nobody answers (a stopped cluster, a stale address file) retries
+    for minutes; this makes that a clear ``ExecutorUnavailable`` in bounded time. ``auto`` is
+    resolved the way Ray resolves it (RAY_ADDRESS, then the address file of the last ``ray start``).
+    Returns the (host, port) it reached.
+    """
+    shown = redact.safe_url(address)
+    if "://" in address:
+        # A Ray Client address (ray://host:port); credentials never belong in it, but mask anyway.
+        netloc = address.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2]
+        host, port = _host_port(netloc, default_port=RAY_CLIENT_PORT)
+    else:
+        target = address
+        if address == "auto":
+            # Ray's own resolution of "auto"; a private module, so any failure is reported plainly.
+            from ray._private import services
+
+            try:
+                found = services.canonicalize_bootstrap_address(address)
+            except Exception as exc:  # noqa: BLE001 - ConnectionError when none is found, or others
+                raise errors.ExecutorUnavailable(
+                    f"no Ray cluster found for --ray-address auto: {_first_line(exc)}"
+                ) from exc
+            if not found:
+                raise errors.ExecutorUnavailable("no Ray cluster found for --ray-address auto")
+            target = found
+        host, port = _host_port(target, default_port=None)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+        raise errors.ExecutorUnavailable(
+            f"the Ray cluster at {shown} ({host}:{port}) does not answer: {why} "
+            f"(waited up to {timeout:g}s); start it, or leave out --ray-address and RAY_ADDRESS "
+            "to run on a private local Ray"
+        ) from exc
+    return host, port
 
 
 def _actor_error(exc: Exception) -> str:

@@ -860,18 +860,23 @@ def build_wheel(dest: Path) -> Path:
 
 
 def make_executor(request: SyncRequest, *, tmp: Path | None = None) -> executor.Executor:
-    """The executor ``--executor`` asks for. A remote Ray cluster (``--ray-address`` or
-    ``RAY_ADDRESS``) gets fleet as a wheel in ``runtime_env.py_modules``."""
+    """The executor ``--executor`` asks for. Without ``--ray-address`` or ``RAY_ADDRESS``, a Ray
+    private to this run (never a cluster the host happens to know about); a named Ray cluster must
+    answer within ``executor.RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 3) and
+    gets fleet as a wheel in ``runtime_env.py_modules``."""
     if request.executor == ExecutorKind.LOCAL:
         return executor.LocalExecutor(max_workers=request.concurrency)
     if request.executor != ExecutorKind.RAY:
         raise errors.InputError(f"{request.executor!r}: want ray or local", field="--executor")
     address = request.ray_address or os.environ.get("RAY_ADDRESS") or None
     runtime_env = None
-    if address:
+    if address and address != executor.PRIVATE_RAY:
+        executor.probe_ray_address(address)  # before building a wheel for a cluster that is not there
         wheel_dir = Path(tempfile.mkdtemp(prefix="fleet-wheel-", dir=tmp))
         runtime_env = {"py_modules": [str(build_wheel(wheel_dir))]}
-        _log.info("shipping fleet to the Ray cluster as a wheel", extra={"fields": {"address": address}})
+        _log.info(
+            "shipping fleet to the Ray cluster as a wheel", extra={"fields": {"address": redact.safe_url(address)}}
+        )
     return executor.RayExecutor(address=address, slots=request.concurrency, runtime_env=runtime_env)
 
 

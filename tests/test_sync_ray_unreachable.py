@@ -1,0 +1,66 @@
+"""A Ray cluster named by --ray-address or RAY_ADDRESS (or found by `auto` in a stale address file)
+that does not answer fails the run clearly within a bounded time: exit 3, nothing written
+(issue 8, item 3). Runs the real `fleet` command in a subprocess, so a hang is a failure too."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fleet import executor
+
+FLEET = Path(sys.executable).parent / "fleet"
+
+
+def dead_address() -> str:
+    """host:port where nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def with_flag(address: str, _temp: Path) -> tuple[list[str], dict[str, str]]:
+    return ["--ray-address", address], {}
+
+
+def with_environment(address: str, _temp: Path) -> tuple[list[str], dict[str, str]]:
+    return [], {"RAY_ADDRESS": address}
+
+
+def with_stale_address_file(address: str, temp: Path) -> tuple[list[str], dict[str, str]]:
+    # What a crashed `ray start` leaves behind in Ray's temp directory ($RAY_TMPDIR/ray); `auto` reads it.
+    (temp / "ray").mkdir()
+    (temp / "ray" / "ray_current_cluster").write_text(address)
+    return ["--ray-address", "auto"], {"RAY_TMPDIR": str(temp)}
+
+
+@pytest.mark.parametrize(
+    "how", [with_flag, with_environment, with_stale_address_file], ids=lambda f: f.__name__.replace("_", "-")
+)
+def test_a_ray_cluster_that_does_not_answer_fails_the_run_with_exit_3(make_fleet, how, tmp_path) -> None:
+    env = make_fleet("basic", clusters=1)
+    temp = tmp_path / "ray-temp"
+    temp.mkdir()
+    address = dead_address()
+    flags, extra_env = how(address, temp)
+    environment = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | extra_env
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(FLEET), "--log-format", "json", "sync", *env.args(*flags, executor="ray")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=90,  # the old behaviour: Ray's connection loop retrying for minutes
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 4, done.stderr[-2000:]
+    assert "the Ray cluster at " in done.stderr and "does not answer" in done.stderr
+    assert address.rsplit(":", 1)[1] in done.stderr  # the port (Ray resolves 127.0.0.1 to the node's IP)
+    assert elapsed < 60 + executor.RAY_CONNECT_TIMEOUT
+    assert env.objects("c001", "web") == []  # nothing was written
