@@ -163,6 +163,7 @@ class Deletion(StrEnum):
     FAILED = (
         "DeleteFailed"  # a delete or a hook failed: what is left stays in the inventory, for the next run
     )
+    BLOCKED = "DeleteBlocked"  # the deletion guard stopped the run's deletions (--max-delete, --allow-mass-delete): untouched
 
     def ok(self) -> bool:
         return self in (Deletion.DELETED, Deletion.PRESERVED, Deletion.KEPT)
@@ -315,6 +316,7 @@ class RunResult(BaseModel):
             "would_delete": sum(
                 1 for a in apps if a.deletion in (Deletion.WOULD_DELETE, Deletion.WOULD_PRESERVE)
             ),
+            "delete_blocked": sum(1 for a in apps if a.deletion is Deletion.BLOCKED),
         }
 
     @property

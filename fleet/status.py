@@ -59,7 +59,7 @@ class Reason(StrEnum):
     SECRET_RESOLUTION_FAILED = "SecretResolutionFailed"  # represents the fact that a secret reference did not resolve
     INVALID_SPEC = "InvalidSpec"  # represents the fact that the Application or a manifest is invalid
     DIFF_FAILED = "DiffFailed"  # represents the fact that desired and live state could not be compared
-    SHARED_RESOURCE = "SharedResource"  # represents the fact that an object belongs to another Application (FailOnSharedResource)
+    SHARED_RESOURCE = "SharedResource"  # represents the fact that an object (or the Application's inventory) belongs to another Application (or fleet): not applied (SharedResourceWarning), or the whole sync refused (FailOnSharedResource)
     APPLY_FAILED = "ApplyFailed"  # represents the fact that the API server refused an apply
     HOOK_FAILED = "HookFailed"  # represents the fact that a PreSync, Sync or PostSync hook failed
     PRUNE_FAILED = "PruneFailed"  # represents the fact that deleting a stale object failed
@@ -73,6 +73,7 @@ class Reason(StrEnum):
     NOT_IN_ROLLOUT = "NotInRollout"  # represents the fact that no rollout step selects it (manual sync only: --app)
     PROJECT_DENIED = "ProjectDenied"  # represents the fact that its AppProject does not permit an object's kind or namespace (nothing was written)
     INVALID_ROLLOUT_CONFIG = "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
+    DELETION_BLOCKED = "DeletionBlocked"  # represents the fact that the deletion guard stopped the run's deletions of Applications removed from Git (--max-delete, --allow-mass-delete)
 
     def is_failure(self) -> bool:
         return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT)

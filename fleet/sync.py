@@ -22,7 +22,15 @@ what is the same for every cluster once, and leaves what touches a cluster to th
    references, manifests, sync policy, ignoreDifferences, settings) to the executor (Ray by
    default, or local threads), with a timeout per cluster; a cluster that fails, hangs or loses
    its worker is reported with its reason while every other cluster finishes;
-6. collect the ``ClusterResult`` values into a ``RunResult`` and record it in the status store.
+6. Applications removed from Git: the fan-out only reported what each cluster would delete; the
+   deletion guard judges the whole run (``finish_removals``), and a sync then deletes on the
+   clusters concerned, or nothing anywhere when the guard stops it;
+7. collect the ``ClusterResult`` values into a ``RunResult`` and record it in the status store.
+
+Safety before any cluster is touched: a fleet that generates no Application is refused unless
+``allow_empty`` (an empty directory would otherwise delete everything, issue 8), and every
+inventory records the fleet's identity (``fleet_identity``), so one fleet never deletes another's
+Applications.
 
 Around those phases (``run``), the run is registered in the status store before the fleet is
 read: the registry gives the run lock's scope (the fleet, and the clusters ``--selector``
@@ -175,6 +183,14 @@ class SyncRequest:
     resource_customizations: tuple[str, ...] = ()
     argocd_cms: tuple[str, ...] = ()
     health_exprs: tuple[str, ...] = ()
+    # Deletion safety (fleet.lifecycle): the fleet's name in its identity (``--fleet-name``), a fleet
+    # that generates nothing (``--allow-empty``), inventories without an identity
+    # (``--adopt-inventories``) and the deletion guard (``--max-delete``, ``--allow-mass-delete``).
+    fleet_name: str = ""
+    allow_empty: bool = False
+    adopt_inventories: bool = False
+    max_delete: str | None = None
+    allow_mass_delete: bool = False
 
 
 Key = rollout.Key  # (cluster, Application)
@@ -198,11 +214,18 @@ class RunPlan:
     notes: list[str] = field(default_factory=list)
     removals: dict[str, lifecycle.Removal] = field(default_factory=dict)  # cluster -> what to delete
     cli_rollout: rollout.Strategy | None = None
+    guard: lifecycle.DeletionGuard = field(default_factory=lifecycle.DeletionGuard)
 
-    def units_for(self, keys: Sequence[Key], *, removal: Iterable[str] = ()) -> list[executor.WorkUnit]:
+    def units_for(
+        self,
+        keys: Sequence[Key],
+        *,
+        removal: Iterable[str] = (),
+        execute: Mapping[str, frozenset[str]] | None = None,
+    ) -> list[executor.WorkUnit]:
         """One unit per cluster holding these Applications (those that failed on the driver
-        need no worker), and for the clusters in ``removal`` the deletion of the Applications
-        removed from Git."""
+        need no worker), and for the clusters in ``removal`` the Applications removed from Git:
+        reported only, or with ``execute`` (cluster -> names) carried out for those names."""
         removal = {name for name in removal if name in self.removals}
         by_cluster: dict[str, list[reconcile.AppWork]] = {name: [] for name in removal}
         for key in keys:
@@ -217,11 +240,20 @@ class RunPlan:
                     apps=tuple(sorted(apps, key=lambda w: w.name)),
                     settings=self.settings,
                     resolver=self.resolver,
-                    removal=self.removals[name] if name in removal else None,
+                    removal=self._removal(name, removal, execute),
                 ),
             )
             for name, apps in sorted(by_cluster.items())
         ]
+
+    def _removal(
+        self, cluster: str, removal: set[str], execute: Mapping[str, frozenset[str]] | None
+    ) -> lifecycle.Removal | None:
+        if cluster not in removal:
+            return None
+        if execute is None:
+            return self.removals[cluster]
+        return dataclasses.replace(self.removals[cluster], execute=execute.get(cluster, frozenset()))
 
     def removal_step(self, cluster: str) -> int | None:
         """For a cluster with no Application in the run: the --rollout step in whose wave its
@@ -362,6 +394,52 @@ def open_fleet(request: SyncRequest, repos: gitsource.RepoCache) -> appset.Fleet
     url = str(Path(where).resolve()) if _is_local(where) else where
     source = repos.open(url, request.revision or "HEAD")
     return appset.load_fleet(source)
+
+
+def fleet_identity(request: SyncRequest) -> lifecycle.FleetIdentity:
+    """Which fleet this run is: recorded in every inventory it writes, so that it only ever
+    deletes Applications it synced itself (``fleet.lifecycle``)."""
+    name = lifecycle.check_fleet_name(request.fleet_name)
+    if not _is_local(request.fleet):
+        return lifecycle.FleetIdentity(gitsource.normalize_url(redact.safe_url(request.fleet)), name)
+    return lifecycle.FleetIdentity(_local_repository(Path(request.fleet).resolve()), name)
+
+
+def _local_repository(path: Path) -> str:
+    """A local fleet's repository: the ``origin`` remote of the git repository holding it (so a
+    checkout and a run from the URL are one fleet), else the repository's own path, followed by
+    ``//folder`` when the fleet is a folder inside it; ``file://PATH`` outside git."""
+    try:
+        import git
+
+        repo = git.Repo(path, search_parent_directories=True)
+        top = Path(repo.working_tree_dir or repo.git_dir).resolve()
+        origin = next((remote.url for remote in repo.remotes if remote.name == "origin"), "")
+    except Exception:  # noqa: BLE001 - not a git repository (or an unreadable one): its path is its identity
+        return path.as_uri()
+    base = gitsource.normalize_url(redact.safe_url(origin)) if origin else top.as_uri()
+    inner = path.relative_to(top).as_posix() if path.is_relative_to(top) else "."
+    return base if inner == "." else f"{base}//{inner}"
+
+
+def refuse_empty_fleet(request: SyncRequest, fleet: appset.Fleet, generated: appset.GenerateResult) -> None:
+    """A fleet that generates no Application at all is bad input unless it is meant to be empty
+    (``allow_empty``): a run from the wrong directory would otherwise delete every Application it
+    synced before (issue 8, item 1). Generation errors are reported as such instead."""
+    if request.allow_empty or generated.errors or generated.invalid:
+        return
+    if any(result.applications for result in generated.results) or generated.standalone:
+        return
+    what = (
+        f"its {len(fleet.appsets)} ApplicationSet(s) generate no Application for the registered clusters"
+        if fleet.appsets
+        else "holds no ApplicationSet and no Application"
+    )
+    raise errors.InputError(
+        f"{what}: refused, since a sync of an empty fleet deletes every Application it synced before; "
+        "pass --allow-empty if the fleet is meant to be empty",
+        file=redact.safe_url(request.fleet),
+    )
 
 
 # --- generation and selection ----------------------------------------------------------------------
@@ -540,7 +618,11 @@ def render_all(items: Sequence[_Rendered], checkouts: Checkouts, *, cache: Any) 
 
 
 def settings_for(
-    request: SyncRequest, started_at: float, *, health: health_config.HealthConfig | None = None
+    request: SyncRequest,
+    started_at: float,
+    *,
+    health: health_config.HealthConfig | None = None,
+    fleet: lifecycle.FleetIdentity | None = None,
 ) -> reconcile.WorkerSettings:
     return reconcile.WorkerSettings(
         kind=request.kind,
@@ -555,6 +637,7 @@ def settings_for(
         resolver_key=request.resolver_key,
         secrets_generation=request.secrets_generation,
         health=health or health_config.HealthConfig(),
+        fleet=fleet,
     )
 
 
@@ -599,6 +682,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             raise errors.InputError(f"must be positive (got {value})", field=field_name)
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
     cli_rollout = rollout.parse_cli(request.rollout, request.max_update)
+    guard = lifecycle.DeletionGuard.parse(request.max_delete, allow_mass=request.allow_mass_delete)
+    identity = fleet_identity(request)
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
     credentials = load_repo_credentials(request)
     repos = gitsource.RepoCache(
@@ -624,6 +709,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             argocd_namespace=request.argocd_namespace,
             argocd=argocd,
         )
+    refuse_empty_fleet(request, fleet, generated)
     # AppProject restrictions apply when the fleet defines AppProjects (then, as in Argo CD, an
     # Application of an undefined project is invalid, and `default` is permissive unless defined).
     project_rules = projects.rules_by_name(fleet.projects) if fleet.projects else None
@@ -734,7 +820,9 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
             )
         )
     # Only the checks that can match a kind of this run travel to the workers.
-    settings = settings_for(request, started_at, health=checks.for_kinds(_kinds(works.values())))
+    settings = settings_for(
+        request, started_at, health=checks.for_kinds(_kinds(works.values())), fleet=identity
+    )
     schedule, notes = _schedule(
         generated, candidates, cli=cli_rollout, manual=bool(request.apps), problems=problems
     )
@@ -755,6 +843,8 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
                 keep=frozenset({app for c, app in works if c == cluster.name} | uncertain),
                 failed_appsets=failed_appsets,
                 appsets=policies,
+                fleet=identity,
+                adopt=request.adopt_inventories,
             )
     return RunPlan(
         source=fleet.source,
@@ -770,6 +860,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
         notes=notes,
         removals=removals,
         cli_rollout=cli_rollout,
+        guard=guard,
     )
 
 
@@ -925,13 +1016,14 @@ def fan_out(
     kind: results.RunKind,
     keys: Sequence[Key] | None = None,
     removal: Iterable[str] = (),
+    execute: Mapping[str, frozenset[str]] | None = None,
     label: str = "",
 ) -> list[results.ClusterResult]:
-    """Run these Applications (default: all), one unit per cluster (and the deletion of removed
-    Applications on the clusters in ``removal``); merge in the Applications that failed on the
-    driver (``ex`` may be None only when there is no unit to run)."""
+    """Run these Applications (default: all), one unit per cluster (and the Applications removed
+    from Git on the clusters in ``removal``: reported, or deleted as ``execute`` says); merge in
+    the Applications that failed on the driver (``ex`` may be None only when there is no unit)."""
     keys = sorted(run_plan.works) if keys is None else list(keys)
-    units = run_plan.units_for(keys, removal=removal)
+    units = run_plan.units_for(keys, removal=removal, execute=execute)
     by_key = {unit.key: unit for unit in units}
     collected: dict[str, results.ClusterResult] = {}
     verb = {
@@ -1030,6 +1122,138 @@ def not_started_app(
     )
 
 
+# --- Applications removed from Git: the deletion guard, then the deletions -------------------------
+
+_PLANNED = (results.Deletion.WOULD_DELETE, results.Deletion.WOULD_PRESERVE)
+
+
+def finish_removals(
+    run_plan: RunPlan,
+    merged: Mapping[str, results.ClusterResult],
+    get_executor: Callable[[], executor.Executor],
+    *,
+    timeout: float,
+    kind: results.RunKind,
+) -> dict[str, results.ClusterResult]:
+    """Judge and carry out the deletions the fan-out reported (``lifecycle.Removal``, two passes).
+
+    1. what every cluster would delete or preserve, from the first pass;
+    2. the deletion guard, over the whole run: when a cluster goes past it, nothing is deleted
+       anywhere and every planned removal is reported as DeleteBlocked, with a note naming the
+       flags (a dry run or a diff says the same of what a sync would do);
+    3. a sync then deletes, on the clusters concerned only, exactly what the first pass planned.
+    """
+    planned = {
+        name: frozenset(a.name for a in result.apps if a.deletion in _PLANNED)
+        for name, result in merged.items()
+    }
+    planned = {name: names for name, names in planned.items() if names}
+    if not planned:
+        return dict(merged)
+    stops = deletion_guard_stops(run_plan, merged)
+    if stops:
+        note = guard_note(stops, run_plan.guard, kind=kind)
+        run_plan.notes.append(note)
+        _log.warning(note)
+        return {name: block_removals(result, note, kind=kind) for name, result in merged.items()}
+    if kind is not results.RunKind.SYNC:
+        return dict(merged)
+    second = fan_out(
+        run_plan,
+        get_executor(),
+        timeout=timeout,
+        kind=kind,
+        keys=(),
+        removal=set(planned),
+        execute=planned,
+        label="deleting Applications removed from Git",
+    )
+    out = dict(merged)
+    for result in second:
+        out[result.cluster] = with_deletions(out[result.cluster], result, planned[result.cluster])
+    return out
+
+
+def deletion_guard_stops(
+    run_plan: RunPlan, merged: Mapping[str, results.ClusterResult]
+) -> dict[str, str]:
+    """Cluster -> why the deletion guard stops the run there (empty: it allows every deletion).
+    Only cascade deletes count; what the fleet still generates for the cluster is what stays."""
+    stops: dict[str, str] = {}
+    for name, result in sorted(merged.items()):
+        deleting = sum(1 for a in result.apps if a.deletion is results.Deletion.WOULD_DELETE)
+        remaining = sum(1 for cluster, _ in run_plan.works if cluster == name)
+        why = run_plan.guard.check(deleting, remaining=remaining)
+        if why:
+            stops[name] = why
+    return stops
+
+
+def guard_note(stops: Mapping[str, str], guard: lifecycle.DeletionGuard, *, kind: results.RunKind) -> str:
+    """The run's note when the deletion guard stops it: where, why, and the flags that allow it."""
+    where = "; ".join(f"on cluster {name}, {why}" for name, why in sorted(stops.items()))
+    done = (
+        "nothing removed from Git was deleted"
+        if kind is results.RunKind.SYNC
+        else "a sync would delete nothing removed from Git"
+    )
+    return (
+        f"deletion guard: {done}, because {where}. If that is intended, run again with "
+        f"--allow-mass-delete (or a --max-delete above {guard.text})"
+    )
+
+
+def block_removals(
+    result: results.ClusterResult, note: str, *, kind: results.RunKind
+) -> results.ClusterResult:
+    """The cluster's result with every planned removal reported as stopped by the deletion guard."""
+    verb = "not deleted" if kind is results.RunKind.SYNC else "a sync would not delete it"
+    apps = tuple(
+        app.model_copy(
+            update={
+                "deletion": results.Deletion.BLOCKED,
+                "reason": Reason.DELETION_BLOCKED,
+                "phase": OperationPhase.FAILED,
+                "message": redact.mask(f"{app.message}; {verb}: {note}"),
+            }
+        )
+        if app.deletion in _PLANNED
+        else app
+        for app in result.apps
+    )
+    return result.model_copy(update={"apps": apps})
+
+
+def with_deletions(
+    first: results.ClusterResult, second: results.ClusterResult, planned: frozenset[str]
+) -> results.ClusterResult:
+    """A cluster's first-pass result with the planned removals replaced by what the second pass
+    did; one the second pass did not report (its cluster failed) is a failed deletion."""
+    done = {app.name: app for app in second.apps}
+    apps = []
+    for app in first.apps:
+        if app.name not in planned:
+            apps.append(app)
+        elif app.name in done:
+            apps.append(done.pop(app.name))
+        else:
+            apps.append(
+                app.model_copy(
+                    update={
+                        "deletion": results.Deletion.FAILED,
+                        "reason": second.reason or Reason.PRUNE_FAILED,
+                        "phase": OperationPhase.ERROR,
+                        "message": redact.mask(
+                            f"not deleted: {second.message or 'the cluster did not report it'}"
+                        ),
+                    }
+                )
+            )
+    apps.extend(done.values())
+    merged = merge_cluster_results(first.model_copy(update={"apps": ()}), second.model_copy(update={"apps": ()}))
+    return merged.model_copy(update={"apps": tuple(sorted(apps, key=lambda a: a.name))})
+
+
 def execute(
     run_plan: RunPlan,
     get_executor: Callable[[], executor.Executor],
@@ -1105,6 +1329,7 @@ def execute(
                         f"rollout {state.name} stopped: {state.message}",
                         extra={"fields": {"rollout": state.name, "step": state.stopped_at}},
                     )
+    merged = finish_removals(run_plan, merged, get_executor, timeout=timeout, kind=kind)
     for key in progress.not_run():
         cluster = run_plan.clusters[key[0]]
         app = run_plan.driver_results.get(key) or not_started_app(

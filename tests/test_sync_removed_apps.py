@@ -2,7 +2,12 @@
 deletes what fleet synced for them before (cascade, with PreDelete/PostDelete hooks) and their
 inventory; the ApplicationSet's applicationsSync and preserveResourcesOnDeletion are honoured;
 nothing fleet did not create is touched; a run narrowed by --app or --selector deletes nothing;
---dry-run and fleet diff say what would be deleted."""
+--dry-run and fleet diff say what would be deleted.
+
+The basic fleet has one Application per cluster, so every removal here empties a cluster, which
+the deletion guard stops unless --allow-mass-delete (tests/test_sync_deletion_guard.py), and some
+leave the fleet generating nothing, which is refused unless --allow-empty
+(tests/test_sync_empty_fleet.py): these tests pass both, to look at the removal itself."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from fleet.results import Action, Deletion
 from fleet.status import Reason
 
 INVENTORY = ("v1", "ConfigMap", "fleet-system")
+REMOVING = ("--allow-mass-delete", "--allow-empty")
 
 
 def only_clusters(env, names: list[str], **sync_policy) -> None:
@@ -49,10 +55,10 @@ def hand_made(env, cluster: str) -> None:
 
 def test_an_application_removed_from_git_is_deleted_with_its_resources(make_fleet) -> None:
     env = make_fleet("basic")
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     hand_made(env, "c003")
     only_clusters(env, ["c001", "c002"])
-    run = env.sync()
+    run = env.sync(*REMOVING)
     assert run.exit_code == 0, run.stderr
     gone = run.app("c003", "web-c003")
     assert (gone.deletion, gone.reason, gone.ok) == (Deletion.DELETED, Reason.SUCCEEDED, True)
@@ -68,14 +74,14 @@ def test_an_application_removed_from_git_is_deleted_with_its_resources(make_flee
     assert env.sim.get_object("c003", "v1", "Namespace", "", "web") is not None
     # The other clusters are untouched, and the next run has nothing left to delete.
     assert env.names("c001", "web", "Deployment") == ["web"]
-    again = env.sync()
+    again = env.sync(*REMOVING)
     assert [a.name for a in again.run_result.apps() if a.deletion] == []
     assert run.run_result.summary()["deleted"] == 1
 
 
 def test_an_object_taken_over_by_someone_else_is_not_deleted(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     # Someone else took the Service over (removed fleet's tracking id).
     env.sim.edit_object(
         "c001",
@@ -86,7 +92,7 @@ def test_an_object_taken_over_by_someone_else_is_not_deleted(make_fleet) -> None
         lambda obj: obj["metadata"]["annotations"].pop("fleet.gitops.io/tracking-id"),
     )
     only_clusters(env, [])
-    run = env.sync()
+    run = env.sync(*REMOVING)
     gone = run.app("c001", "web-c001")
     assert gone.deletion is Deletion.DELETED
     service = next(r for r in gone.resources if r.kind == "Service")
@@ -97,7 +103,7 @@ def test_an_object_taken_over_by_someone_else_is_not_deleted(make_fleet) -> None
 
 def test_removing_the_whole_applicationset_deletes_its_applications(make_fleet) -> None:
     env = make_fleet("basic", clusters=2)
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     env.write(
         "other.yaml",
         {
@@ -108,7 +114,7 @@ def test_removing_the_whole_applicationset_deletes_its_applications(make_fleet) 
         },
     )
     env.remove("appset.yaml")
-    run = env.sync()
+    run = env.sync(*REMOVING)
     assert run.exit_code == 0, run.stderr
     assert {a.deletion for a in run.run_result.apps()} == {Deletion.DELETED}
     assert all(env.objects(c, "web", "Deployment") == [] for c in env.cluster_names)
@@ -128,9 +134,9 @@ def test_the_applicationsets_policy_decides_what_a_removal_does(make_fleet) -> N
     env = make_fleet("basic", clusters=1)
     for sync_policy, deletion, resources_stay, inventory_stays in POLICY_CASES:
         only_clusters(env, ["c001"], **sync_policy)
-        assert env.sync().exit_code == 0
+        assert env.sync(*REMOVING).exit_code == 0
         only_clusters(env, [], **sync_policy)
-        run = env.sync()
+        run = env.sync(*REMOVING)
         assert run.exit_code == 0, (sync_policy, run.stderr)
         app = run.app("c001", "web-c001")
         assert app.deletion is deletion, sync_policy
@@ -147,9 +153,9 @@ def test_the_applicationsets_policy_decides_what_a_removal_does(make_fleet) -> N
 def test_the_recorded_policy_holds_once_the_applicationset_is_gone(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
     only_clusters(env, ["c001"], applicationsSync="create-only")
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     env.remove("appset.yaml")
-    run = env.sync()
+    run = env.sync(*REMOVING)
     app = run.app("c001", "web-c001")
     assert app.deletion is Deletion.KEPT and "now deleted" in app.message
     assert env.names("c001", "web", "Deployment") == ["web"]
@@ -157,10 +163,10 @@ def test_the_recorded_policy_holds_once_the_applicationset_is_gone(make_fleet) -
 
 def test_a_narrowed_run_deletes_nothing_and_says_so(make_fleet) -> None:
     env = make_fleet("basic")
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     only_clusters(env, ["c001", "c002"])
     for flags in (("--app", "web-c001"), ("--selector", "env=dev")):
-        run = env.sync(*flags)
+        run = env.sync(*REMOVING, *flags)
         assert run.exit_code == 0
         assert not any(a.deletion for a in run.run_result.apps())
         assert "neither deleted nor reported" in run.stderr and flags[0] in run.stderr
@@ -169,15 +175,15 @@ def test_a_narrowed_run_deletes_nothing_and_says_so(make_fleet) -> None:
 
 def test_dry_run_and_diff_report_what_would_be_deleted_and_change_nothing(make_fleet) -> None:
     env = make_fleet("basic")
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     only_clusters(env, ["c001", "c002"])
     env.sim.reset_counts()
-    dry = env.sync("--dry-run")
+    dry = env.sync(*REMOVING, "--dry-run")
     assert dry.exit_code == 1
     would = dry.app("c003", "web-c003")
     assert would.deletion is Deletion.WOULD_DELETE
     assert {r.action for r in would.resources} == {Action.WOULD_PRUNE}
-    diff = env.diff()
+    diff = env.diff(*REMOVING)
     assert diff.exit_code == 1
     assert "application web-c003: OutOfSync [WouldDelete" in diff.stdout and "would-prune" in diff.stdout
     writes = {
@@ -192,12 +198,12 @@ def test_dry_run_and_diff_report_what_would_be_deleted_and_change_nothing(make_f
 
 def test_a_failed_generation_deletes_none_of_its_applications(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     doc = yaml.safe_load((env.root / "appset.yaml").read_text())
     doc["spec"]["goTemplate"] = True
     doc["spec"]["template"]["metadata"]["name"] = "web-{{ .name "  # does not parse
     env.write("appset.yaml", doc)
-    run = env.sync()
+    run = env.sync(*REMOVING)
     assert run.exit_code == 1 and run.run_result.errors
     app = run.app("c001", "web-c001")
     assert app.deletion is Deletion.KEPT and "failed to generate" in app.message
@@ -219,11 +225,11 @@ def test_delete_hooks_run_around_the_cascade_and_are_recorded_at_sync(make_fleet
                 "data": {"phase": phase},
             },
         )
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     assert env.names("c001", "web", "ConfigMap") == ["web-config"]  # delete hooks do not run on sync
     assert "hook-predelete" in inventory_of(env, "c001", "web-c001")["data"]["deleteHooks"]
     only_clusters(env, [])
-    run = env.sync()
+    run = env.sync(*REMOVING)
     gone = run.app("c001", "web-c001")
     assert gone.deletion is Deletion.DELETED, gone.message
     hooks = {r.name: r for r in gone.resources if r.hook}
@@ -238,13 +244,13 @@ def test_delete_hooks_run_around_the_cascade_and_are_recorded_at_sync(make_fleet
 
 def test_a_cluster_left_without_applications_is_still_cleaned(make_fleet) -> None:
     env = make_fleet("basic", clusters=2)
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     only_clusters(env, ["c001"])
     env.sim.reset_counts()
-    run = env.sync()
+    run = env.sync(*REMOVING)
     assert run.app("c002", "web-c002").deletion is Deletion.DELETED
     assert env.names("c002", "web", "Deployment") == []
     env.sim.reset_counts()
-    assert env.sync().exit_code == 0
+    assert env.sync(*REMOVING).exit_code == 0
     verbs = {v: n for v, n in env.sim.request_counts("c002")["verbs"].items() if v != "discovery"}
     assert verbs == {"list": 1}  # a cluster with nothing left costs one LIST of the inventories

@@ -184,6 +184,51 @@ MaxUpdateOpt = Annotated[
 ]
 
 
+FleetNameOpt = Annotated[
+    str,
+    typer.Option(
+        "--fleet-name",
+        metavar="NAME",
+        envvar="FLEET_NAME",
+        help="This fleet's name, recorded with its repository in every inventory it writes: a run only "
+        "deletes Applications whose inventory its own fleet (same repository and name) wrote.",
+    ),
+]
+AllowEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Accept a fleet that generates no Application (refused otherwise, exit 2: a run from the wrong "
+        "directory would delete everything).",
+    ),
+]
+AdoptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--adopt-inventories",
+        help="Treat inventories that record no fleet (written before fleets had an identity) as this "
+        "fleet's, so that those it no longer generates are deleted.",
+    ),
+]
+MaxDeleteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-delete",
+        metavar="N|P%",
+        help="Deletion guard: stop the run, deleting nothing, when it would delete more than N (or P% of "
+        "the fleet's Applications on a cluster, at least 1) Applications removed from Git on one cluster "
+        "[default: 10%].",
+    ),
+]
+AllowMassDeleteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mass-delete",
+        help="Lift the deletion guard: allow any number of deletions, including every Application of a cluster.",
+    ),
+]
+
+
 NotifyWebhookOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -296,6 +341,11 @@ def _request(
     resource_customizations: list[str] | None,
     argocd_cm: list[str] | None,
     health_exprs: list[str] | None,
+    fleet_name: str,
+    allow_empty: bool,
+    adopt_inventories: bool,
+    max_delete: str | None,
+    allow_mass_delete: bool,
 ) -> sync.SyncRequest:
     """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
     from fleet import notify, plan
@@ -335,6 +385,11 @@ def _request(
             lock_lease=lease,
             rollout=tuple(rollout or ()),
             max_update=tuple(max_update or ()),
+            fleet_name=fleet_name,
+            allow_empty=allow_empty,
+            adopt_inventories=adopt_inventories,
+            max_delete=max_delete,
+            allow_mass_delete=allow_mass_delete,
             notify=notify.NotifySettings.from_options(
                 webhooks=notify_webhook,
                 slack=notify_slack,
@@ -519,6 +574,11 @@ def register(app: typer.Typer) -> None:
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
         max_update: MaxUpdateOpt = None,
+        fleet_name: FleetNameOpt = "",
+        allow_empty: AllowEmptyOpt = False,
+        adopt_inventories: AdoptOpt = False,
+        max_delete: MaxDeleteOpt = None,
+        allow_mass_delete: AllowMassDeleteOpt = False,
         every: Annotated[
             str | None,
             typer.Option(
@@ -603,6 +663,11 @@ def register(app: typer.Typer) -> None:
             resource_customizations=resource_customizations,
             argocd_cm=argocd_cm,
             health_exprs=health_exprs,
+            fleet_name=fleet_name,
+            allow_empty=allow_empty,
+            adopt_inventories=adopt_inventories,
+            max_delete=max_delete,
+            allow_mass_delete=allow_mass_delete,
         )
         if options is not None:
             raise typer.Exit(_loop(request, options, metrics_file=metrics_file, output=output))
@@ -644,6 +709,11 @@ def register(app: typer.Typer) -> None:
         in_cluster: InClusterOpt = False,
         rollout: RolloutOpt = None,
         max_update: MaxUpdateOpt = None,
+        fleet_name: FleetNameOpt = "",
+        allow_empty: AllowEmptyOpt = False,
+        adopt_inventories: AdoptOpt = False,
+        max_delete: MaxDeleteOpt = None,
+        allow_mass_delete: AllowMassDeleteOpt = False,
         notify_webhook: NotifyWebhookOpt = None,
         notify_slack: NotifySlackOpt = None,
         notify_markdown: NotifyMarkdownOpt = None,
@@ -693,6 +763,11 @@ def register(app: typer.Typer) -> None:
             resource_customizations=resource_customizations,
             argocd_cm=argocd_cm,
             health_exprs=health_exprs,
+            fleet_name=fleet_name,
+            allow_empty=allow_empty,
+            adopt_inventories=adopt_inventories,
+            max_delete=max_delete,
+            allow_mass_delete=allow_mass_delete,
         )
         run = _run(request)
         in_sync = (

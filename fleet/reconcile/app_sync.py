@@ -73,6 +73,15 @@ class AppSync:
         if self.prepared.failure is not None:
             reason, message = self.prepared.failure
             return self._failed(reason, message)
+        # refused: another fleet's inventory on the cluster has this Application's name
+        other = self._other_fleet()
+        if other is not None:
+            return self._failed(
+                Reason.SHARED_RESOURCE,
+                f"application {self.app} on cluster {self.session.cluster.name} belongs to another fleet, "
+                f"{other} (its inventory {inventory.INVENTORY_NAMESPACE}/{inventory.configmap_name(self.app)} "
+                "says so): not synced; give it another name in one of the fleets",
+            )
         # refused: the LIST of one of its resource types failed (nothing to compare with)
         for (group, kind), exc in self.session.list_errors.items():
             if any(
@@ -177,6 +186,15 @@ class AppSync:
             message=self._summary(rows),
             attempts=attempt,
         )
+
+    def _other_fleet(self) -> lifecycle.FleetIdentity | None:
+        """The fleet that wrote this Application's inventory, when it is not this run's fleet (an
+        inventory without an identity is taken over: it predates fleet identities)."""
+        mine = self.settings.fleet
+        theirs = lifecycle.recorded_fleet(self.session.inventory_objects.get(self.app))
+        if mine is None or theirs is None or theirs == mine:
+            return None
+        return theirs
 
     # -- retries ------------------------------------------------------------------------------------
 
@@ -763,6 +781,7 @@ class AppSync:
             cascade=self.work.cascade,
             namespace=self.work.namespace,
             hooks=lifecycle.delete_hooks(self.work.manifests),
+            fleet=self.settings.fleet,
         )
         if record != previous or lifecycle.differs(session.inventory_objects.get(self.app), configmap):
             try:

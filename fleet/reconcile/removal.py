@@ -4,8 +4,13 @@ its inventory), preserved (only the inventory goes), or kept, as ``fleet.lifecyc
 
 Where it sits: only in a run that covers the whole fleet (``ClusterWork.removal``).
 ``fleet.reconcile.sync_cluster`` finds them from the inventories the session read
-(``find_removed``), adds their resource types to the LISTs (``removal_kinds``), and runs each on
-the cluster's thread pool next to the ``app_sync`` runs, reusing their steps and results.
+(``find_removed``; only this fleet's, see ``fleet.lifecycle``), adds their resource types to the
+LISTs (``removal_kinds``), and runs each on the cluster's thread pool next to the ``app_sync``
+runs, reusing their steps and results.
+
+Two passes (``lifecycle.Removal.execute``): the first only reports what would be done, as a dry
+run does, so the driver's deletion guard sees every cluster's deletions before any happens; the
+second, on the clusters concerned, carries out the deletions the guard allowed.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ def find_removed(work: units.ClusterWork, session: sessions.Session) -> list[Rem
         return []
     found = []
     names = lifecycle.removed(session.inventory_objects, work.removal, present=[a.name for a in work.apps])
+    if work.removal.execute is not None:
+        names = [name for name in names if name in work.removal.execute]
     for name in names:
         configmap = session.inventory_objects[name]
         record = lifecycle.read(configmap)
@@ -82,9 +89,15 @@ class _AppDelete:
         self.started = time.monotonic()
         self.started_at = results.now()
 
+    @property
+    def writes(self) -> bool:
+        """Whether this pass deletes (a sync's second pass) or only reports what it would do."""
+        removal = self.session.work.removal
+        return self.session.settings.writes and removal is not None and removal.execute is not None
+
     def run(self) -> results.AppResult:
         decision = self.removed.decision
-        writes = self.session.settings.writes
+        writes = self.writes
         if decision is lifecycle.Decision.KEEP:
             return self._result(results.Deletion.KEPT, self.removed.message, phase=OperationPhase.NOT_STARTED)
         try:
@@ -160,7 +173,7 @@ class _AppDelete:
                 action=results.Action.PRUNE_SKIPPED,
                 message=f"kept: {skipped.reason.value}",
             )
-        if not session.settings.writes:
+        if not self.writes:
             for step in the_plan.steps:
                 for item in step.prune:
                     rows[item.ref] = app_sync.Row(
@@ -207,6 +220,7 @@ class _AppDelete:
                         cascade=self.record.cascade,
                         namespace=self.record.namespace,
                         hooks=self.record.hooks,
+                        fleet=session.settings.fleet or self.record.fleet,
                     ),
                     force=True,
                 )

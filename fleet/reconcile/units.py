@@ -38,6 +38,9 @@ class WorkerSettings:
     # The run's Lua and CEL health checks (scripts and expressions as text, only those for kinds
     # the run applies): every wave's health and every verdict use them.
     health: health_config.HealthConfig = field(default_factory=health_config.HealthConfig)
+    # The fleet this run belongs to: recorded in every inventory it writes; an Application whose
+    # inventory another fleet wrote is not synced over (None: library use without an identity).
+    fleet: lifecycle.FleetIdentity | None = None
 
     @property
     def writes(self) -> bool:

@@ -8,6 +8,7 @@ imported when a table is built, not when this module is.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fleet import redact, results
@@ -69,29 +70,49 @@ def run_table(run: results.RunResult) -> Any:
 
 
 def summary_line(run: results.RunResult, *, seconds: float | None = None) -> str:
+    """One line for the run. The Applications it counts are those Git still generates; those
+    removed from Git are counted apart, by what happened to them (a deleted Application is
+    neither Synced nor Healthy: it is gone; issue 8, item 8)."""
     s = run.summary()
-    ok_apps = sum(1 for a in run.apps() if a.ok)
+    present = [a for a in run.apps() if a.deletion is None]
+    sync = Counter(a.sync_status for a in present)
+    health = Counter(a.health for a in present)
     parts = [
         f"{s['clusters']} clusters ({s['clusters_failed']} failed)",
-        f"{s['applications']} applications: {ok_apps} Synced and Healthy, {s['out_of_sync']} OutOfSync, "
-        f"{s['unknown']} Unknown, {s['degraded']} Degraded, {s['progressing']} Progressing",
+        (
+            f"{len(present)} applications: {sum(1 for a in present if a.ok)} Synced and Healthy, "
+            f"{sync[SyncStatus.OUT_OF_SYNC]} OutOfSync, {sync[SyncStatus.UNKNOWN]} Unknown, "
+            f"{health[Health.DEGRADED]} Degraded, {health[Health.PROGRESSING]} Progressing"
+        ),
         f"{s['changed']} objects changed, {s['drifted']} drifted",
         f"{s['requests']} API requests",
     ]
     if s["generation_errors"]:
         parts.append(f"{s['generation_errors']} generation errors")
-    if s["deleted"] or s["would_delete"]:
-        parts.append(
-            f"removed from Git: {s['deleted']} Applications deleted, {s['would_delete']} would be"
-            if run.kind is not results.RunKind.SYNC
-            else f"removed from Git: {s['deleted']} Applications deleted"
-        )
+    removed = removal_counts(run)
+    if removed:
+        parts.append(f"removed from Git: {removed}")
     if s["rollout_waiting"] or s["rollout_skipped"]:
         parts.append(
             f"rollout: {s['rollout_waiting']} waiting, {s['rollout_skipped']} skipped (selected by no step)"
         )
     line = "; ".join(parts)
     return f"{run.kind.value} {'OK' if run.ok else 'NOT OK'}: {line}"
+
+
+def removal_counts(run: results.RunResult) -> str:
+    """What the run did with the Applications removed from Git, e.g. "2 deleted, 1 kept" ("" for none)."""
+    counts = Counter(a.deletion for a in run.apps() if a.deletion is not None)
+    words = [
+        (results.Deletion.DELETED, "deleted"),
+        (results.Deletion.PRESERVED, "preserved (resources kept)"),
+        (results.Deletion.WOULD_DELETE, "would be deleted"),
+        (results.Deletion.WOULD_PRESERVE, "would be preserved"),
+        (results.Deletion.BLOCKED, "blocked by the deletion guard"),
+        (results.Deletion.FAILED, "failed to delete"),
+        (results.Deletion.KEPT, "kept"),
+    ]
+    return ", ".join(f"{counts[d]} {word}" for d, word in words if counts[d])
 
 
 def rollout_table(run: results.RunResult) -> Any:
