@@ -568,6 +568,7 @@ class SkipReason(StrEnum):
     HOOK_IN_SELECTIVE_SYNC = "hooks do not run in a selective sync"
     EMPTY_PRUNE = "automated sync will not prune every resource (allowEmpty is false)"
     DELETE_HOOK = "runs only when the Application is deleted"  # PreDelete / PostDelete
+    SHARED = "part of another Application"  # SharedResourceWarning: not applied, the other one keeps it
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,8 +594,10 @@ class SyncPlan:
     - ``delete_hooks``: PreDelete/PostDelete hooks, for deleting the Application.
     - ``inventory``: what to record after a fully successful prune; pass the refs whose delete
       failed to ``inventory.after_prune`` to keep them listed.
-    - ``shared``: objects another Application owns; with ``fail_on_shared`` the orchestrator must
-      fail the sync (Reason.SHARED_RESOURCE) before any step runs.
+    - ``shared``: objects another Application owns (or renders too and keeps, in this run): they
+      are never applied (Argo CD's SharedResourceWarning, so two Applications cannot take an
+      object from each other at every sync); with ``fail_on_shared`` the orchestrator must fail
+      the whole sync (Reason.SHARED_RESOURCE) before any step runs.
     """
 
     steps: tuple[Step, ...]
@@ -692,6 +695,8 @@ def plan_sync(
     namespace: str = "",
     revision: str = "",
     started_at: int = 0,
+    claimed: Mapping[inventory.ObjectRef, str] | None = None,
+    released: Iterable[str] = (),
 ) -> SyncPlan:
     """Plan one sync of ``app`` on one cluster.
 
@@ -707,12 +712,18 @@ def plan_sync(
         selection: a selective sync: only these refs are applied or pruned, and hooks do not run.
         namespace: the destination namespace (CreateNamespace creates it in PreSync).
         revision, started_at: name ``generateName`` hooks (unix seconds of the sync start).
+        claimed: objects that another Application of this run, rendering them too, keeps (its
+            name by ref); like objects whose live tracking id names another Application, they
+            are shared: not applied, and not in this Application's inventory.
+        released: Applications this run deletes (removed from Git): what they own is free to
+            take over (a renamed Application keeps its objects instead of losing them).
     """
     policy = policy or SyncPolicy()
     app_options = options if options is not None else policy.options
     do_prune = (policy.automated and policy.prune) if prune is None else prune
     selected = None if selection is None else frozenset(selection)
     changed = None if out_of_sync is None else frozenset(out_of_sync)
+    gone = frozenset(released)
     only_out_of_sync = app_options.flag("apply_out_of_sync_only") and changed is not None
 
     tasks: list[_Task] = []
@@ -747,11 +758,16 @@ def plan_sync(
                        tasks, fail_tasks, delete_hooks, skipped)
             continue
         desired_refs.add(ref)
-        applied.append(obj)
         live_obj = live.get(ref)
         owner = inventory.shared_with(live_obj, app)
-        if owner is not None:
+        if owner in gone:
+            owner = None
+        owner = owner or (claimed or {}).get(ref)
+        if owner is not None and owner != app:
             shared.append(SharedResource(ref, owner))
+            skipped.append(Skipped(ref, SkipReason.SHARED))
+            continue
+        applied.append(obj)
         if selected is not None and ref not in selected:
             skipped.append(Skipped(ref, SkipReason.NOT_SELECTED))
             continue

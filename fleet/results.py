@@ -40,7 +40,7 @@ class Action(StrEnum):
     WOULD_CONFIGURE = "would-configure"  # dry run / diff: would be applied
     WOULD_PRUNE = "would-prune"  # dry run / diff: would be deleted
     DRIFTED = "drifted"  # changed by hand; reported, not healed (selfHeal is off)
-    SKIPPED = "skipped"  # not attempted: an earlier step of the sync failed or ran out of time
+    SKIPPED = "skipped"  # not attempted: an earlier step failed or ran out of time, or another Application keeps it (SharedResourceWarning)
 
 
 class ObjectEvent(BaseModel):

@@ -48,7 +48,7 @@ import os
 import socket
 import time
 
-from fleet import errors, inventory, log, models, plan, redact, results
+from fleet import errors, inventory, lifecycle, log, models, plan, redact, results
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
@@ -117,8 +117,11 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     try:
         # 2. prepare every Application (local work; discovery tells which kinds are cluster-scoped)
         prepared = _prepare_all(session)
-        # 3. read the live state: ONE LIST of the inventories, ONE LIST per resource type
+        # 3. read the live state: ONE LIST of the inventories, ONE LIST per resource type; who
+        #    keeps an object that several Applications render
         removed = _read_live_state(session, prepared)
+        session.claims = _claims(session, prepared)
+        session.released = frozenset(r.name for r in removed if r.decision is not lifecycle.Decision.KEEP)
     except Exception as exc:  # noqa: BLE001 - the whole cluster failed; say why and stop here
         stats = api.stats().by_verb
         api.close()
@@ -246,6 +249,26 @@ def _read_live_state(
         session.check_time(f"listing {kind}")
         session.list_kind(group, kind, api_version)
     return removed
+
+
+def _claims(session: sessions.Session, prepared: list[preparation.Prepared]) -> dict[Ref, str]:
+    """For each object that several Applications of the cluster render: the one that keeps it.
+    The Application whose tracking id the live object carries keeps it; else (nobody applied it
+    yet) the first by name, so every run and every worker decides alike and the object never
+    changes hands between syncs (issue 8, item 5)."""
+    renderers: dict[Ref, set[str]] = {}
+    for item in prepared:
+        if item.failure is not None:
+            continue
+        for obj in item.objects:
+            if not plan.is_hook(obj) and not plan.is_skipped(obj):
+                renderers.setdefault(Ref.from_object(obj), set()).add(item.work.name)
+    claims: dict[Ref, str] = {}
+    for ref, apps in renderers.items():
+        if len(apps) > 1:
+            owner = inventory.owner_of(session.get_live(ref) or {})
+            claims[ref] = owner if owner in apps else min(apps)
+    return claims
 
 
 def _run_apps(

@@ -133,6 +133,7 @@ class AppSync:
         except errors.FleetError as exc:
             return self._failed(Reason.INVALID_SPEC, failures.message(exc), attempts=attempt)
         self._note_skips(the_plan, rows)
+        self._note_shared(the_plan, rows)
         if the_plan.blocked:
             owners = ", ".join(f"{s.ref} (owned by {s.owner})" for s in the_plan.shared)
             return self.finish(
@@ -176,6 +177,19 @@ class AppSync:
                 phase=OperationPhase.FAILED,
                 reason=failure.reason,
                 message=failure.message,
+                attempts=attempt,
+            )
+        if the_plan.shared:
+            # Argo CD's SharedResourceWarning: the rest is synced, the shared objects are left to
+            # the Application that keeps them, and this one stays OutOfSync.
+            owners = ", ".join(f"{s.ref} is part of applications {s.owner} and {self.app}" for s in the_plan.shared)
+            return self.finish(
+                rows,
+                live,
+                phase=OperationPhase.SUCCEEDED,
+                reason=Reason.SHARED_RESOURCE,
+                message=f"SharedResourceWarning: {owners}; not applied here (FailOnSharedResource=true "
+                "fails the sync instead)",
                 attempts=attempt,
             )
         return self.finish(
@@ -403,7 +417,18 @@ class AppSync:
             namespace=self.work.namespace,
             revision=self.work.revision,
             started_at=self.settings.started_at,
+            claimed={ref: app for ref, app in self.session.claims.items() if app != self.app},
+            released=self.session.released,
         )
+
+    def _note_shared(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
+        """Objects another Application keeps: OutOfSync here, never applied (SharedResourceWarning)."""
+        for shared in the_plan.shared:
+            row = rows.get(shared.ref)
+            if row is None:
+                continue
+            row.action, row.status = results.Action.SKIPPED, SyncStatus.OUT_OF_SYNC
+            row.message = f"SharedResourceWarning: part of Application {shared.owner} too, which keeps it: not applied"
 
     def _note_skips(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
         for skipped in the_plan.skipped:

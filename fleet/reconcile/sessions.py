@@ -65,6 +65,11 @@ class Session:
         self.inventories: dict[str, inventory.Inventory] = {}
         self.inventory_objects: dict[str, dict[str, Any]] = {}
         self.list_errors: dict[tuple[str, str], BaseException] = {}
+        # Objects several of the cluster's Applications render: the Application that keeps each
+        # (the others leave it alone: SharedResourceWarning). Set once, before the Applications run.
+        self.claims: dict[Ref, str] = {}
+        # Applications this run deletes or preserves (removed from Git): their objects are free.
+        self.released: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._namespace_ready = False
         self._certificate: Any = None
