@@ -26,6 +26,32 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+ROOT_CAUSE_WIDTH = 160  # what a table's MESSAGE column shows of an error
+_ROOT_CAUSE_MIN = 60  # a tail shorter than this ("no such file or directory") says too little alone
+_QUOTES = "\"' "  # what wrapping leaves around the parts of a message
+
+
+def root_cause(message: str, *, width: int = ROOT_CAUSE_WIDTH) -> str:
+    """The last, most specific part of an error message, for a table (issue 8, item 7).
+
+    Errors read outermost first, each layer adding its context with ": " (Go's wrapping, which
+    kubectl, kustomize and Helm use, and fleet's own messages), so the root cause is at the end,
+    where cutting a long message to its first ``width`` characters loses it. Whole ": "-separated
+    parts are taken from the end until they say enough, then cut from the left to ``width``.
+    Written by hand: it is string handling specific to these messages, not a parsing problem.
+    """
+    text = " ".join(message.split()).rstrip(_QUOTES)
+    if len(text) <= width:
+        return text
+    parts = text.split(": ")
+    tail = parts.pop().strip(_QUOTES)
+    while parts and len(tail) < _ROOT_CAUSE_MIN:
+        tail = f"{parts.pop().strip(_QUOTES)}: {tail}"
+    if len(tail) > width - 2:
+        tail = tail[-(width - 2) :]
+    return f"… {tail}"
+
+
 class Action(StrEnum):
     """What happened to one object during this run."""
 

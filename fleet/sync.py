@@ -1069,6 +1069,8 @@ def fan_out(
     for key in keys:
         if key in run_plan.driver_results:
             extra.setdefault(key[0], []).append(run_plan.driver_results[key])
+    for found in (*(app for apps in extra.values() for app in apps), *collected.values()):
+        log_failures(found)
     out = []
     for name in sorted(set(collected) | set(extra)):
         cluster = run_plan.clusters[name]
@@ -1079,6 +1081,29 @@ def fan_out(
             )
         out.append(result)
     return out
+
+
+def log_failures(found: results.AppResult | results.ClusterResult) -> None:
+    """Log the full (masked) message of every Application that failed, once: tables show only
+    its root cause (``results.root_cause``). A cluster that failed as a whole was logged already."""
+    if isinstance(found, results.ClusterResult):
+        if found.reason is None:
+            for app in found.apps:
+                log_failures(app)
+        return
+    if not found.reason.is_failure() or not found.message:
+        return
+    _log.warning(
+        f"application {found.name} on cluster {found.cluster}: {found.reason.value}",
+        extra={
+            "fields": {
+                "cluster": found.cluster,
+                "app": found.name,
+                "reason": found.reason.value,
+                "error": redact.mask(found.message),
+            }
+        },
+    )
 
 
 def merge_cluster_results(

@@ -16,10 +16,18 @@ from fleet.reconcile import units
 from fleet.status import OperationPhase, Reason, SyncStatus
 
 
+MESSAGE_LIMIT = 2000  # characters of an error kept in a result (head and tail)
+
+
 def message(exc: BaseException) -> str:
-    """The error as one masked line (never a secret value), short enough for a report."""
+    """The error as one masked line (never a secret value), short enough for a report. A long one
+    keeps its beginning (the context) and its end (the root cause), eliding the middle."""
     text = str(exc) if isinstance(exc, errors.FleetError) else f"{type(exc).__name__}: {exc}"
-    return redact.mask(" ".join(text.split()))[:600]
+    line = redact.mask(" ".join(text.split()))
+    if len(line) <= MESSAGE_LIMIT:
+        return line
+    keep = (MESSAGE_LIMIT - 5) // 2
+    return f"{line[:keep]} […] {line[-keep:]}"
 
 
 def reason_for(exc: BaseException, default: Reason) -> Reason:

@@ -54,7 +54,7 @@ def run_table(run: results.RunResult) -> Any:
                 style("Unknown"),
                 "-",
                 cluster.reason.value,
-                redact.mask(cluster.message),
+                results.root_cause(redact.mask(cluster.message)),
             )
         for app in cluster.apps:
             table.add_row(
@@ -64,7 +64,7 @@ def run_table(run: results.RunResult) -> Any:
                 style(app.health.value),
                 changes(app),
                 app.reason.value,
-                redact.mask(app.message)[:160],
+                results.root_cause(redact.mask(app.message)),
             )
     return table
 
