@@ -219,6 +219,17 @@ class ClusterUnreachable(errors.TemporaryError):
         super().__init__(f"cluster {cluster} is unreachable: {verb} {target}: {why}{tries}")
 
 
+class ClusterTimeout(ClusterUnreachable):
+    """The server took the connection but sent no answer within the read timeout: a hanging API
+    server, as opposed to one that cannot be reached at all (refused, reset, no route, DNS)."""
+
+    def __init__(self, *, cluster: str, verb: str, target: str, why: str, attempts: int) -> None:
+        super().__init__(cluster=cluster, verb=verb, target=target, why=why, attempts=attempts)
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        self.message = f"cluster {cluster} did not answer: {verb} {target}: {why}{tries}"
+        self.args = (self.message,)
+
+
 class TLSFailure(errors.PermanentError):
     """The TLS handshake failed: an unknown CA, a wrong server name, a rejected client certificate."""
 
@@ -583,7 +594,8 @@ class ClusterClient:
                     attempt += 1
                     time.sleep(delay)
                     continue
-                raise ClusterUnreachable(cluster=self.name, verb=shown, target=target, why=why, attempts=attempt + 1) from exc
+                failure = ClusterTimeout if _is_read_timeout(exc) else ClusterUnreachable
+                raise failure(cluster=self.name, verb=shown, target=target, why=why, attempts=attempt + 1) from exc
             if stream:
                 return response
             self._log_request(verb, method, path, response.status, started, attempt)
@@ -1097,6 +1109,11 @@ def _connection_failure(exc: BaseException, timeout: tuple[float, float]) -> tup
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout[1]:g}s", False
     return f"{type(exc).__name__}", True
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    """Whether the server took the request and never answered (not: could not be reached)."""
+    return isinstance(exc, url_exceptions.ReadTimeoutError | TimeoutError)
 
 
 def _os_reason(exc: BaseException) -> str:

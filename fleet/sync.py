@@ -675,6 +675,7 @@ def prepare_run(request: SyncRequest, *, tmp: Path, started_at: float | None = N
     started_at = started_at or time.time()
     for field_name, value in (
         ("--cluster-timeout", request.cluster_timeout),
+        ("--request-timeout", request.request_timeout),
         ("--health-timeout", request.health_timeout),
         ("--concurrency", request.concurrency),
     ):

@@ -93,6 +93,15 @@ ClusterTimeoutOpt = Annotated[
         "--cluster-timeout", metavar="S", help="Seconds per cluster before it is reported as timed out."
     ),
 ]
+RequestTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--request-timeout",
+        metavar="S",
+        help="Seconds to wait for one answer from a cluster's API server; a cluster that does not answer "
+        "in time is reported as Timeout.",
+    ),
+]
 HealthTimeoutOpt = Annotated[
     float,
     typer.Option("--health-timeout", metavar="S", help="Seconds a sync wave may take to become healthy."),
@@ -324,6 +333,7 @@ def _request(
     ray_address: str | None,
     cluster_timeout: float,
     health_timeout: float,
+    request_timeout: float,
     concurrency: int,
     state_dir: str | None,
     store_url: str | None,
@@ -378,6 +388,7 @@ def _request(
             ray_address=ray_address,
             cluster_timeout=cluster_timeout,
             health_timeout=health_timeout,
+            request_timeout=request_timeout,
             concurrency=concurrency,
             state_dir=state_dir,
             store=store_url,
@@ -564,6 +575,7 @@ def register(app: typer.Typer) -> None:
         ray_address: RayAddressOpt = None,
         executor: ExecutorOpt = "ray",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
+        request_timeout: RequestTimeoutOpt = 30.0,
         health_timeout: HealthTimeoutOpt = 120.0,
         concurrency: ConcurrencyOpt = 16,
         state_dir: StateDirOpt = None,
@@ -646,6 +658,7 @@ def register(app: typer.Typer) -> None:
             ray_address=ray_address,
             cluster_timeout=cluster_timeout,
             health_timeout=health_timeout,
+            request_timeout=request_timeout,
             concurrency=concurrency,
             state_dir=state_dir,
             store_url=store_url,
@@ -702,6 +715,7 @@ def register(app: typer.Typer) -> None:
         ray_address: RayAddressOpt = None,
         executor: ExecutorOpt = "ray",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
+        request_timeout: RequestTimeoutOpt = 30.0,
         concurrency: ConcurrencyOpt = 16,
         state_dir: StateDirOpt = None,
         store_url: StoreOpt = None,
@@ -746,6 +760,7 @@ def register(app: typer.Typer) -> None:
             ray_address=ray_address,
             cluster_timeout=cluster_timeout,
             health_timeout=1.0,  # a diff waits for nothing
+            request_timeout=request_timeout,
             concurrency=concurrency,
             state_dir=state_dir,
             store_url=store_url,

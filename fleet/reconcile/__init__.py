@@ -125,12 +125,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     except Exception as exc:  # noqa: BLE001 - the whole cluster failed; say why and stop here
         stats = api.stats().by_verb
         api.close()
-        if isinstance(exc, failures.DeadlineExceeded):
-            reason = Reason.TIMEOUT
-        elif isinstance(exc, client.Forbidden | client.Unauthorized):
-            reason = Reason.PERMISSION_DENIED
-        else:
-            reason = Reason.CLUSTER_UNREACHABLE
+        reason = failures.reason_for(exc, Reason.CLUSTER_UNREACHABLE)
         _log.warning(
             "cluster failed",
             extra={"fields": {**fields, "reason": reason.value, "error": failures.message(exc)}},

@@ -19,6 +19,10 @@ from fleet.status import OperationPhase, Reason, SyncStatus
 MESSAGE_LIMIT = 2000  # characters of an error kept in a result (head and tail)
 
 
+class DeadlineExceeded(errors.TemporaryError):
+    """The cluster's time budget ran out before this step."""
+
+
 def message(exc: BaseException) -> str:
     """The error as one masked line (never a secret value), short enough for a report. A long one
     keeps its beginning (the context) and its end (the root cause), eliding the middle."""
@@ -31,16 +35,16 @@ def message(exc: BaseException) -> str:
 
 
 def reason_for(exc: BaseException, default: Reason) -> Reason:
-    """The Reason an error of the cluster API means, whatever phase it happened in."""
+    """The Reason an error of the cluster API means, whatever phase it happened in: a server that
+    took requests and did not answer in time is Timeout (as one past --cluster-timeout is); one
+    that cannot be reached, or keeps answering 429/5xx, is ClusterUnreachable (issue 8, item 10)."""
+    if isinstance(exc, client.ClusterTimeout | DeadlineExceeded):
+        return Reason.TIMEOUT
     if isinstance(exc, client.ClusterUnreachable | client.TLSFailure):
         return Reason.CLUSTER_UNREACHABLE
     if isinstance(exc, client.Unauthorized | client.Forbidden):
         return Reason.PERMISSION_DENIED
     return default
-
-
-class DeadlineExceeded(errors.TemporaryError):
-    """The cluster's time budget ran out before this step."""
 
 
 class StepFailed(Exception):
