@@ -819,8 +819,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The latest known state of every Application on every cluster (from the status store),
         the last revision each was Synced and Healthy at, and runs in progress or interrupted.
-        Exit 0 when all are Synced and Healthy, every cluster answered and no run since the last
-        finished one was interrupted or aborted; else 1."""
+        Exit 0 when all are Synced and Healthy, every cluster answered, the last finished run had
+        no generation errors and no run since it was interrupted or aborted; else 1."""
         try:
             db = store.open(store_url, state_dir=state_dir)
             records = db.run_records(limit=STATUS_RUNS)
@@ -831,8 +831,12 @@ def register(app: typer.Typer) -> None:
             apps = db.app_states()
             clusters = db.cluster_states()
             good = {(g.cluster, g.app): g for g in db.last_good()}
+            last = db.runs(limit=1, states=[results.RunState.FINISHED])
         except errors.FleetError as exc:
             raise common.fail(exc) from None
+        # Generation errors belong to no Application or cluster (an ApplicationSet that failed, an
+        # unknown destination): they come from the last run, whatever the filters (issue 8, item 11).
+        problems = [redact.mask(e) for e in last[0].errors] if last else []
 
         def chosen(value: str, patterns: list[str] | None) -> bool:
             return not patterns or any(fnmatch.fnmatchcase(value, p) for p in patterns)
@@ -857,6 +861,8 @@ def register(app: typer.Typer) -> None:
                 ],
                 "clusters": clusters,
                 "runs": [r.to_dict() for r in unsettled],
+                "generation_errors": problems,
+                "last_run": last[0].run_id if last else "",
             }
             typer.echo(redact.mask(json.dumps(doc, indent=2)))
         else:
@@ -881,17 +887,20 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"cluster {c['cluster']}: {c['reason']}: {redact.mask(c['message'])}")
             for line in run_lines(unsettled):
                 typer.echo(line)
+            for problem in problems:
+                typer.echo(f"generation error at the last run ({last[0].run_id}): {problem}")
             ok = sum(1 for a in apps if a.ok)
             typer.echo(
                 f"{len(apps)} applications on {len({a.cluster for a in apps})} clusters: {ok} Synced and "
-                f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run"
+                f"Healthy, {len(apps) - ok} need attention; {len(failed)} clusters failed at their last run; "
+                f"{len(problems)} generation errors at the last run"
                 + (
                     f"; {len(broken)} runs interrupted or aborted since the last finished one"
                     if broken
                     else ""
                 )
             )
-        good_state = all(a.ok for a in apps) and not failed and not broken
+        good_state = all(a.ok for a in apps) and not failed and not broken and not problems
         raise typer.Exit(0 if good_state else 1)
 
     @app.command("report")
