@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 
-
 def test_status_exits_1_and_lists_the_last_runs_generation_errors(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
