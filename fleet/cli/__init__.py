@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -53,8 +54,8 @@ COMMANDS: dict[str, Command] = {
         "fleet.cli.sync",
         "The latest known state of every Application on every cluster (from the status store),\n"
         "the last revision each was Synced and Healthy at, and runs in progress or interrupted.\n"
-        "Exit 0 when all are Synced and Healthy, every cluster answered and no run since the last\n"
-        "finished one was interrupted or aborted; else 1.",
+        "Exit 0 when all are Synced and Healthy, every cluster answered, the last finished run had\n"
+        "no generation errors and no run since it was interrupted or aborted; else 1.",
     ),
     "report": Command(
         "fleet.cli.sync",
@@ -126,6 +127,24 @@ class LazyGroup(typer.core.TyperGroup):
             self._listing = False
 
 
+# --help when stdout is not a terminal (CI logs, pipes, less): wide enough that no option name is
+# cut. Rich falls back to 80 columns there, which squeezed the option table (issue 8, item 13).
+HELP_WIDTH = 120
+
+
+def _use_help_width() -> None:
+    """Give --help ``HELP_WIDTH`` columns off a terminal, unless TERMINAL_WIDTH (Typer's own
+    setting) or COLUMNS (Rich's) says otherwise.
+
+    Typer has no per-app setting: it reads TERMINAL_WIDTH when it first imports its Rich helpers,
+    which happens only to print help (a command that prints none never imports rich), so the
+    variable is set before the command line is parsed.
+    """
+    if os.environ.get("TERMINAL_WIDTH") or os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return
+    os.environ["TERMINAL_WIDTH"] = str(HELP_WIDTH)
+
+
 app = typer.Typer(
     name="fleet",
     cls=LazyGroup,
@@ -153,6 +172,7 @@ def main() -> None:
     click itself handles usage errors (exit 2), ``--help`` and ``typer.Exit``; fleet's own errors
     arrive here and become one masked line on stderr and their exit code.
     """
+    _use_help_width()
     try:
         app()
     except errors.FleetError as exc:
