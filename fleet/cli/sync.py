@@ -2,8 +2,10 @@
 
 A thin shell over ``fleet.sync`` (runs), ``fleet.store`` (history), ``fleet.report`` (formats)
 and ``fleet.demo``. Exit codes: 0 when every selected Application is Synced and Healthy (diff:
-nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then),
-3 when another sync holds the run lock of the selected clusters (nothing changed then).
+nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then;
+this includes a fleet that generates no Application without --allow-empty), 3 when another sync
+holds the run lock of the selected clusters, 4 when the Ray cluster named by --ray-address or
+RAY_ADDRESS does not answer (nothing changed in either case).
 """
 
 from __future__ import annotations
