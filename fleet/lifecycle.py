@@ -365,18 +365,29 @@ class DeletionGuard:
         found = total * percent // 100
         return max(found, 1) if percent > 0 and total > 0 else found
 
-    def check(self, deleting: int, *, remaining: int) -> str | None:
+    def check(self, deleting: int, *, remaining: int) -> GuardStop | None:
         """Why deleting ``deleting`` Applications of a cluster where the fleet keeps ``remaining``
         is stopped (None: allowed)."""
         if deleting <= 0 or self.allow_mass:
             return None
         if remaining == 0:
-            return f"it would delete every Application this fleet has there ({deleting})"
+            return GuardStop(f"it would delete every Application this fleet has there ({deleting})", True)
         total = deleting + remaining
         limit = self.allowed(total)
         if deleting > limit:
-            return f"it would delete {deleting} of its {total} Applications (--max-delete {self.text} allows {limit})"
+            return GuardStop(
+                f"it would delete {deleting} of its {total} Applications (--max-delete {self.text} allows {limit})",
+                False,
+            )
         return None
+
+
+@dataclass(frozen=True)
+class GuardStop:
+    """Why the deletion guard stops a run on one cluster."""
+
+    why: str
+    whole_cluster: bool  # only --allow-mass-delete allows it (a higher --max-delete does not)
 
 
 __all__ = [
@@ -385,6 +396,7 @@ __all__ = [
     "Decision",
     "DeletionGuard",
     "FleetIdentity",
+    "GuardStop",
     "Ownership",
     "Record",
     "Removal",

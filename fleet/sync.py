@@ -55,6 +55,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1202,31 +1203,35 @@ def finish_removals(
 
 def deletion_guard_stops(
     run_plan: RunPlan, merged: Mapping[str, results.ClusterResult]
-) -> dict[str, str]:
+) -> dict[str, lifecycle.GuardStop]:
     """Cluster -> why the deletion guard stops the run there (empty: it allows every deletion).
     Only cascade deletes count; what the fleet still generates for the cluster is what stays."""
-    stops: dict[str, str] = {}
+    generated = Counter(cluster for cluster, _ in run_plan.works)
+    stops: dict[str, lifecycle.GuardStop] = {}
     for name, result in sorted(merged.items()):
         deleting = sum(1 for a in result.apps if a.deletion is results.Deletion.WOULD_DELETE)
-        remaining = sum(1 for cluster, _ in run_plan.works if cluster == name)
-        why = run_plan.guard.check(deleting, remaining=remaining)
-        if why:
-            stops[name] = why
+        stop = run_plan.guard.check(deleting, remaining=generated[name])
+        if stop is not None:
+            stops[name] = stop
     return stops
 
 
-def guard_note(stops: Mapping[str, str], guard: lifecycle.DeletionGuard, *, kind: results.RunKind) -> str:
+def guard_note(
+    stops: Mapping[str, lifecycle.GuardStop], guard: lifecycle.DeletionGuard, *, kind: results.RunKind
+) -> str:
     """The run's note when the deletion guard stops it: where, why, and the flags that allow it."""
-    where = "; ".join(f"on cluster {name}, {why}" for name, why in sorted(stops.items()))
+    where = "; ".join(f"on cluster {name}, {stop.why}" for name, stop in sorted(stops.items()))
     done = (
         "nothing removed from Git was deleted"
         if kind is results.RunKind.SYNC
         else "a sync would delete nothing removed from Git"
     )
-    return (
-        f"deletion guard: {done}, because {where}. If that is intended, run again with "
-        f"--allow-mass-delete (or a --max-delete above {guard.text})"
+    allow = (
+        "--allow-mass-delete"
+        if any(stop.whole_cluster for stop in stops.values())
+        else f"--allow-mass-delete or a --max-delete above {guard.text}"
     )
+    return f"deletion guard: {done}, because {where}. If that is intended, run again with {allow}"
 
 
 def block_removals(

@@ -30,8 +30,10 @@ CASES = [
 
 @pytest.mark.parametrize("text, mass, deleting, remaining, stopped", CASES)
 def test_the_guard_stops_deletions_past_its_limit(text, mass, deleting, remaining, stopped) -> None:
-    why = Guard.parse(text, allow_mass=mass).check(deleting, remaining=remaining)
-    assert (why is not None) is stopped, why
+    stop = Guard.parse(text, allow_mass=mass).check(deleting, remaining=remaining)
+    assert (stop is not None) is stopped, stop
+    if stop is not None:
+        assert stop.whole_cluster is (remaining == 0)
 
 
 @pytest.mark.parametrize("text", ["-1", "10.5%", "101%", "ten", "%"])
