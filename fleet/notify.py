@@ -479,10 +479,12 @@ def headline(note: Notification) -> str:
     """One line: what kind of run, ok or not, the counts that matter."""
     run = note.run
     s = run.summary()
-    ok_apps = sum(1 for a in run.apps() if a.ok)
+    # Applications removed from Git are not counted as Synced and Healthy once deleted (issue 8).
+    present = [a for a in run.apps() if a.deletion is None]
+    ok_apps = sum(1 for a in present if a.ok)
     state = "OK" if run.ok else "attention needed"
     parts = [
-        f"{ok_apps}/{s['applications']} Applications Synced and Healthy",
+        f"{ok_apps}/{len(present)} Applications Synced and Healthy",
         f"{s['out_of_sync']} OutOfSync",
         f"{s['degraded']} Degraded",
         f"{s['clusters_failed']}/{s['clusters']} clusters failed",

@@ -18,3 +18,17 @@ def test_deleted_applications_are_not_counted_as_synced_and_healthy(make_fleet) 
     line = run.stdout.strip().splitlines()[-1]
     assert "1 applications: 1 Synced and Healthy, 0 OutOfSync, 0 Unknown" in line, line
     assert line.endswith("removed from Git: 2 deleted"), line
+
+
+def test_the_notification_headline_counts_them_apart_too() -> None:
+    from fleet import notify, results
+    from tests import notify_helpers as h
+
+    run = h.run(
+        [
+            h.app("c001", "web-c001"),
+            h.app("c002", "web-c002", "Synced/Missing", deletion=results.Deletion.DELETED),
+        ]
+    )
+    line = notify.headline(notify.build(run, None))
+    assert "1/1 Applications Synced and Healthy" in line, line
