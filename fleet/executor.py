@@ -409,7 +409,7 @@ def probe_ray_address(address: str, *, timeout: float = RAY_CONNECT_TIMEOUT) -> 
 
             try:
                 found = services.canonicalize_bootstrap_address(address)
-            except Exception as exc:  # noqa: BLE001 - ConnectionError when none is found, or others
+            except Exception as exc:  # ConnectionError when none is found; anything else is reported too
                 raise errors.ExecutorUnavailable(
                     f"no Ray cluster found for --ray-address auto: {_first_line(exc)}"
                 ) from exc

@@ -968,7 +968,8 @@ def make_executor(request: SyncRequest, *, tmp: Path | None = None) -> executor.
         wheel_dir = Path(tempfile.mkdtemp(prefix="fleet-wheel-", dir=tmp))
         runtime_env = {"py_modules": [str(build_wheel(wheel_dir))]}
         _log.info(
-            "shipping fleet to the Ray cluster as a wheel", extra={"fields": {"address": redact.safe_url(address)}}
+            "shipping fleet to the Ray cluster as a wheel",
+            extra={"fields": {"address": redact.safe_url(address)}},
         )
     return executor.RayExecutor(address=address, slots=request.concurrency, runtime_env=runtime_env)
 
@@ -1281,7 +1282,9 @@ def with_deletions(
                 )
             )
     apps.extend(done.values())
-    merged = merge_cluster_results(first.model_copy(update={"apps": ()}), second.model_copy(update={"apps": ()}))
+    merged = merge_cluster_results(
+        first.model_copy(update={"apps": ()}), second.model_copy(update={"apps": ()})
+    )
     return merged.model_copy(update={"apps": tuple(sorted(apps, key=lambda a: a.name))})
 
 

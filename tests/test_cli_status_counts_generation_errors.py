@@ -27,7 +27,10 @@ def test_status_exits_1_and_lists_the_last_runs_generation_errors(make_fleet) ->
     status = env.run("status", "--state-dir", str(env.state_dir))
     assert status.exit_code == 1
     assert "generation error at the last run" in status.stdout and "nowhere" in status.stdout
-    assert "0 need attention; 0 clusters failed at their last run; 1 generation errors at the last run" in status.stdout
+    assert (
+        "0 need attention; 0 clusters failed at their last run; 1 generation errors at the last run"
+        in status.stdout
+    )
     doc = json.loads(env.run("status", "--state-dir", str(env.state_dir), "-o", "json").stdout)
     assert len(doc["generation_errors"]) == 1 and doc["last_run"] == run.run_result.run_id
     env.remove("broken.yaml")  # fixed: the next run has none, and status is green again

@@ -53,8 +53,12 @@ CASES = [
         "intended, run again with --allow-mass-delete or a --max-delete above 10%",
         id="two-of-five-stop-the-whole-run",
     ),
-    pytest.param({"c001": APPS[:3], "c002": APPS[:4]}, ("--max-delete", "2"), True, "", id="max-delete-count"),
-    pytest.param({"c001": APPS[:3], "c002": APPS[:4]}, ("--max-delete", "40%"), True, "", id="max-delete-percent"),
+    pytest.param(
+        {"c001": APPS[:3], "c002": APPS[:4]}, ("--max-delete", "2"), True, "", id="max-delete-count"
+    ),
+    pytest.param(
+        {"c001": APPS[:3], "c002": APPS[:4]}, ("--max-delete", "40%"), True, "", id="max-delete-percent"
+    ),
     pytest.param(
         {"c001": (), "c002": APPS},
         ("--max-delete", "100%"),
@@ -68,7 +72,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("kept, flags, allowed, says", CASES)
-def test_the_deletion_guard_stops_a_run_before_it_deletes_anything(make_fleet, kept, flags, allowed, says) -> None:
+def test_the_deletion_guard_stops_a_run_before_it_deletes_anything(
+    make_fleet, kept, flags, allowed, says
+) -> None:
     env = make_fleet("basic", clusters=2)
     deploy(env, {"c001": APPS, "c002": APPS})
     assert env.sync().exit_code == 0
@@ -107,5 +113,10 @@ def test_dry_run_and_diff_report_what_the_guard_would_stop(make_fleet) -> None:
     summary = env.sync("--dry-run", output="table")
     assert "removed from Git: 3 blocked by the deletion guard" in summary.stdout
     assert deployed(env, "c001") == list(APPS)
-    writes = {v for c in env.cluster_names for v in env.sim.request_counts(c)["verbs"] if v not in ("list", "discovery")}
+    writes = {
+        v
+        for c in env.cluster_names
+        for v in env.sim.request_counts(c)["verbs"]
+        if v not in ("list", "discovery")
+    }
     assert writes <= {"apply"}, writes  # server-side dry runs only

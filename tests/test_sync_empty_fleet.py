@@ -50,7 +50,9 @@ def test_applicationsets_that_generate_nothing_are_refused_too(make_fleet) -> No
     untouched(env)
 
 
-def test_a_fleet_meant_to_be_empty_runs_with_allow_empty_and_still_meets_the_deletion_guard(make_fleet) -> None:
+def test_a_fleet_meant_to_be_empty_runs_with_allow_empty_and_still_meets_the_deletion_guard(
+    make_fleet,
+) -> None:
     env = make_fleet("basic", clusters=2)
     assert env.sync().exit_code == 0
     env.remove("appset.yaml")

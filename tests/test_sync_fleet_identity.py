@@ -114,7 +114,9 @@ def test_an_application_another_fleet_synced_is_not_synced_over(make_fleet, tmp_
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
     # The second fleet generates an Application of the same name for the same cluster.
-    second = env.run("--log-format", "json", "sync", *other_fleet(env, tmp_path, app="web", namespace="elsewhere"))
+    second = env.run(
+        "--log-format", "json", "sync", *other_fleet(env, tmp_path, app="web", namespace="elsewhere")
+    )
     assert second.exit_code == 1
     app = second.app("c001", "web-c001")
     assert app.reason is Reason.SHARED_RESOURCE and "belongs to another fleet" in app.message

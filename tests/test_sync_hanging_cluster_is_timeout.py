@@ -10,12 +10,27 @@ import pytest
 from fleet.status import Reason, SyncStatus
 
 CASES = [
-    pytest.param({"hang": True}, ("--cluster-timeout", "60", "--request-timeout", "1"), Reason.TIMEOUT,
-                 "did not answer", id="hang-past-the-request-timeout"),
-    pytest.param({"hang": True}, ("--cluster-timeout", "2", "--request-timeout", "30"), Reason.TIMEOUT,
-                 "no result within 2s", id="hang-past-the-cluster-timeout"),
-    pytest.param({"unreachable": True}, ("--cluster-timeout", "60", "--request-timeout", "1"),
-                 Reason.CLUSTER_UNREACHABLE, "unreachable", id="unreachable"),
+    pytest.param(
+        {"hang": True},
+        ("--cluster-timeout", "60", "--request-timeout", "1"),
+        Reason.TIMEOUT,
+        "did not answer",
+        id="hang-past-the-request-timeout",
+    ),
+    pytest.param(
+        {"hang": True},
+        ("--cluster-timeout", "2", "--request-timeout", "30"),
+        Reason.TIMEOUT,
+        "no result within 2s",
+        id="hang-past-the-cluster-timeout",
+    ),
+    pytest.param(
+        {"unreachable": True},
+        ("--cluster-timeout", "60", "--request-timeout", "1"),
+        Reason.CLUSTER_UNREACHABLE,
+        "unreachable",
+        id="unreachable",
+    ),
 ]
 
 

@@ -33,7 +33,9 @@ def configmap(name: str, value: str) -> dict:
 
 CASES = [
     pytest.param([], OperationPhase.SUCCEEDED, True, "SharedResourceWarning", id="warning"),
-    pytest.param(["FailOnSharedResource=true"], OperationPhase.FAILED, False, "FailOnSharedResource", id="fail"),
+    pytest.param(
+        ["FailOnSharedResource=true"], OperationPhase.FAILED, False, "FailOnSharedResource", id="fail"
+    ),
 ]
 
 
@@ -58,7 +60,9 @@ def test_an_object_two_applications_render_is_kept_by_one_and_never_overwritten(
             Reason.SHARED_RESOURCE,
             phase,
         )
-        assert says in second.message and "ConfigMap shared/same" in second.message and "first" in second.message
+        assert (
+            says in second.message and "ConfigMap shared/same" in second.message and "first" in second.message
+        )
         live = env.sim.get_object("c001", "v1", "ConfigMap", "shared", "same")
         assert live["data"] == {"owner": "first"}
         assert live["metadata"]["annotations"][inventory.TRACKING_ANNOTATION].startswith("first:")

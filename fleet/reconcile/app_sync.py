@@ -182,7 +182,9 @@ class AppSync:
         if the_plan.shared:
             # Argo CD's SharedResourceWarning: the rest is synced, the shared objects are left to
             # the Application that keeps them, and this one stays OutOfSync.
-            owners = ", ".join(f"{s.ref} is part of applications {s.owner} and {self.app}" for s in the_plan.shared)
+            owners = ", ".join(
+                f"{s.ref} is part of applications {s.owner} and {self.app}" for s in the_plan.shared
+            )
             return self.finish(
                 rows,
                 live,
@@ -428,7 +430,9 @@ class AppSync:
             if row is None:
                 continue
             row.action, row.status = results.Action.SKIPPED, SyncStatus.OUT_OF_SYNC
-            row.message = f"SharedResourceWarning: part of Application {shared.owner} too, which keeps it: not applied"
+            row.message = (
+                f"SharedResourceWarning: part of Application {shared.owner} too, which keeps it: not applied"
+            )
 
     def _note_skips(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
         for skipped in the_plan.skipped:
