@@ -413,9 +413,9 @@ def _local_repository(path: Path) -> str:
     try:
         import git
 
-        repo = git.Repo(path, search_parent_directories=True)
-        top = Path(repo.working_tree_dir or repo.git_dir).resolve()
-        origin = next((remote.url for remote in repo.remotes if remote.name == "origin"), "")
+        with git.Repo(path, search_parent_directories=True) as repo:
+            top = Path(repo.working_tree_dir or repo.git_dir).resolve()
+            origin = next((remote.url for remote in repo.remotes if remote.name == "origin"), "")
     except Exception:  # noqa: BLE001 - not a git repository (or an unreadable one): its path is its identity
         return path.as_uri()
     base = gitsource.normalize_url(redact.safe_url(origin)) if origin else top.as_uri()
