@@ -43,9 +43,15 @@ _log = log.get_logger(__name__)
 # Ray cluster the host knows about (RAY_ADDRESS, or the address file another project's `ray start`
 # left in Ray's temp directory), where fleet's workers may not even import (issue 8, item 3).
 PRIVATE_RAY = "local"
-# How long a named Ray cluster (--ray-address / RAY_ADDRESS) may take to accept a connection
-# before the run gives up; Ray's own connection loop retries for minutes on a dead address.
+# How long a named Ray cluster (--ray-address / RAY_ADDRESS) may take to answer before the run
+# gives up (FLEET_RAY_CONNECT_TIMEOUT overrides it); Ray's own connection loop retries for minutes
+# on a dead address.
 RAY_CONNECT_TIMEOUT = 10.0
+RAY_CONNECT_TIMEOUT_ENV = "FLEET_RAY_CONNECT_TIMEOUT"
+# The HTTP/2 client preface and an empty SETTINGS frame (RFC 9113 §3.4): a gRPC server (Ray's GCS,
+# or its Ray Client server) answers with a SETTINGS frame; something else on the port does not.
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_HTTP2_SETTINGS = 0x04
 RAY_CLIENT_PORT = 10001  # the Ray Client server's default port (ray://host without a port)
 # Ray's logger for its token-authentication set-up. On every start of a local Ray it warns that
 # it turned token authentication on by default, and with no handler configured (fleet passes
@@ -243,7 +249,7 @@ class RayExecutor:
         slots: int = 16,
         runtime_env: dict[str, Any] | None = None,
         num_cpus: int | None = None,
-        connect_timeout: float = RAY_CONNECT_TIMEOUT,
+        connect_timeout: float | None = None,
     ) -> None:
         # helm-python-sdk embeds Helm's Go runtime, which turns a nil dereference in a chart template
         # into a recoverable panic through its own SIGSEGV handler. ray.init installs two handlers
@@ -275,7 +281,7 @@ class RayExecutor:
                 kwargs["runtime_env"] = runtime_env
             try:
                 ray.init(**kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
+            except Exception as exc:  # Ray raises ConnectionError, RuntimeError, AuthenticationError...
                 if kwargs["address"] == PRIVATE_RAY:
                     raise
                 raise errors.ExecutorUnavailable(
@@ -388,14 +394,31 @@ def _host_port(text: str, *, default_port: int | None) -> tuple[str, int]:
     return host, int(port)
 
 
-def probe_ray_address(address: str, *, timeout: float = RAY_CONNECT_TIMEOUT) -> tuple[str, int]:
-    """Check that the Ray cluster at ``address`` accepts a connection within ``timeout`` seconds.
+def connect_timeout() -> float:
+    """Seconds a named Ray cluster has to answer: ``FLEET_RAY_CONNECT_TIMEOUT``, else 10."""
+    raw = os.environ.get(RAY_CONNECT_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return RAY_CONNECT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise errors.InputError(f"{raw!r}: want a positive number of seconds", field=RAY_CONNECT_TIMEOUT_ENV)
+    return value
 
-    ``ray.init`` on an address nobody answers (a stopped cluster, a stale address file) retries
-    for minutes; this makes that a clear ``ExecutorUnavailable`` in bounded time. ``auto`` is
-    resolved the way Ray resolves it (RAY_ADDRESS, then the address file of the last ``ray start``).
-    Returns the (host, port) it reached.
+
+def probe_ray_address(address: str, *, timeout: float | None = None) -> tuple[str, int]:
+    """Check that a Ray server answers at ``address`` within ``timeout`` seconds (default
+    ``connect_timeout()``): it accepts a connection and answers the HTTP/2 handshake every gRPC
+    server answers (skipped under Ray's TLS, RAY_USE_TLS).
+
+    ``ray.init`` on an address nobody answers (a stopped cluster, a stale address file, a port
+    that is not Ray's, a proxy that accepts every connection) retries for minutes; this makes that
+    a clear ``ExecutorUnavailable`` in bounded time. ``auto`` is resolved the way Ray resolves it
+    (RAY_ADDRESS, then the address file of the last ``ray start``). Returns the (host, port).
     """
+    timeout = connect_timeout() if timeout is None else timeout
     shown = redact.safe_url(address)
     if "://" in address:
         # A Ray Client address (ray://host:port); credentials never belong in it, but mask anyway.
@@ -417,17 +440,43 @@ def probe_ray_address(address: str, *, timeout: float = RAY_CONNECT_TIMEOUT) -> 
                 raise errors.ExecutorUnavailable("no Ray cluster found for --ray-address auto")
             target = found
         host, port = _host_port(target, default_port=None)
+    deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            speaks = _answers_http2(sock, deadline) if os.environ.get("RAY_USE_TLS", "0") in ("0", "") else True
     except OSError as exc:
         why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+        speaks, failure = False, exc
+    else:
+        why, failure = "it took the connection but did not answer as a Ray (gRPC) server", None
+    if not speaks:
         raise errors.ExecutorUnavailable(
             f"the Ray cluster at {shown} ({host}:{port}) does not answer: {why} "
             f"(waited up to {timeout:g}s); start it, or leave out --ray-address and RAY_ADDRESS "
             "to run on a private local Ray"
-        ) from exc
+        ) from failure
     return host, port
+
+
+def _answers_http2(sock: socket.socket, deadline: float) -> bool:
+    """Whether the server answers the HTTP/2 client preface with a SETTINGS frame before
+    ``deadline``. Written by hand: fleet has no gRPC library (Ray's minimal install brings none),
+    and these 33 bytes out and 9 back are all a reachability check needs."""
+    sock.sendall(_HTTP2_PREFACE)
+    header = b""
+    while len(header) < 9:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(9 - len(header))
+        except TimeoutError:
+            return False
+        if not chunk:
+            return False
+        header += chunk
+    return header[3] == _HTTP2_SETTINGS
 
 
 def _actor_error(exc: Exception) -> str:
