@@ -213,6 +213,7 @@ class RunPlan:
     resolver: secret_resolver.Resolver | None = None
     schedule: rollout.Schedule = field(default_factory=rollout.Schedule)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # notes logged as warnings (the deletion guard)
     removals: dict[str, lifecycle.Removal] = field(default_factory=dict)  # cluster -> what to delete
     cli_rollout: rollout.Strategy | None = None
     guard: lifecycle.DeletionGuard = field(default_factory=lifecycle.DeletionGuard)
@@ -1181,8 +1182,7 @@ def finish_removals(
     stops = deletion_guard_stops(run_plan, merged)
     if stops:
         note = guard_note(stops, run_plan.guard, kind=kind)
-        run_plan.notes.append(note)
-        _log.warning(note)
+        run_plan.warnings.append(note)
         return {name: block_removals(result, note, kind=kind) for name, result in merged.items()}
     if kind is not results.RunKind.SYNC:
         return dict(merged)
@@ -1459,6 +1459,8 @@ def execute_run(
                 holder["own"].close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    for warning in run_plan.warnings:
+        _log.warning(warning)
     for note in run_plan.notes:
         _log.info(note)
     ex = holder.get("ex")
@@ -1474,7 +1476,7 @@ def execute_run(
         clusters=tuple(clusters),
         errors=tuple(run_plan.errors),
         rollouts=rollouts,
-        notes=tuple(redact.mask(n) for n in run_plan.notes),
+        notes=tuple(redact.mask(n) for n in (*run_plan.warnings, *run_plan.notes)),
     )
     summary = result.summary()
     _log.info(

@@ -53,6 +53,7 @@ def test_applications_follow_the_placement_decision(make_fleet: Callable[..., An
     ]
 
     decide(env, "c001")
-    second = env.sync(*flags)
+    # c002 and c003 lose every Application the fleet has there: the deletion guard wants that said.
+    second = env.sync(*flags, "--allow-mass-delete")
     assert second.exit_code == 0, second.stderr
     assert [env.names(c, "web", "ConfigMap") for c in ("c001", "c002", "c003")] == [["web-settings"], [], []]
