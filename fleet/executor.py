@@ -441,6 +441,7 @@ def probe_ray_address(address: str, *, timeout: float | None = None) -> tuple[st
             target = found
         host, port = _host_port(target, default_port=None)
     deadline = time.monotonic() + timeout
+    failure: OSError | None = None
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             speaks = _answers_http2(sock, deadline) if os.environ.get("RAY_USE_TLS", "0") in ("0", "") else True
@@ -448,7 +449,7 @@ def probe_ray_address(address: str, *, timeout: float | None = None) -> tuple[st
         why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
         speaks, failure = False, exc
     else:
-        why, failure = "it took the connection but did not answer as a Ray (gRPC) server", None
+        why = "it took the connection but did not answer as a Ray (gRPC) server"
     if not speaks:
         raise errors.ExecutorUnavailable(
             f"the Ray cluster at {shown} ({host}:{port}) does not answer: {why} "

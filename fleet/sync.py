@@ -1073,8 +1073,11 @@ def fan_out(
     for key in keys:
         if key in run_plan.driver_results:
             extra.setdefault(key[0], []).append(run_plan.driver_results[key])
-    for found in (*(app for apps in extra.values() for app in apps), *collected.values()):
-        log_failures(found)
+    for apps in extra.values():
+        for app in apps:
+            log_failures(app)
+    for cluster_result in collected.values():
+        log_failures(cluster_result)
     out = []
     for name in sorted(set(collected) | set(extra)):
         cluster = run_plan.clusters[name]

@@ -15,7 +15,6 @@ from fleet.clusters import client
 from fleet.reconcile import units
 from fleet.status import OperationPhase, Reason, SyncStatus
 
-
 MESSAGE_LIMIT = 2000  # characters of an error kept in a result (head and tail)
 
 
