@@ -956,7 +956,7 @@ def build_wheel(dest: Path) -> Path:
 def make_executor(request: SyncRequest, *, tmp: Path | None = None) -> executor.Executor:
     """The executor ``--executor`` asks for. Without ``--ray-address`` or ``RAY_ADDRESS``, a Ray
     private to this run (never a cluster the host happens to know about); a named Ray cluster must
-    answer within ``executor.RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 3) and
+    answer within ``executor.RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 4) and
     gets fleet as a wheel in ``runtime_env.py_modules``."""
     if request.executor == ExecutorKind.LOCAL:
         return executor.LocalExecutor(max_workers=request.concurrency)

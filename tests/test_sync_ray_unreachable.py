@@ -1,5 +1,5 @@
 """A Ray cluster named by --ray-address or RAY_ADDRESS (or found by `auto` in a stale address file)
-that does not answer fails the run clearly within a bounded time: exit 3, nothing written
+that does not answer fails the run clearly within a bounded time: exit 4, nothing written
 (issue 8, item 3). So does an address where something answers that is not a Ray server. Runs the
 real `fleet` command in a subprocess, so a hang is a failure too."""
 
