@@ -135,7 +135,9 @@ def _call(function: Callable[[Any], Any], unit: WorkUnit, worker: str) -> UnitOu
             seconds=time.monotonic() - started,
             worker=worker,
         )
-    return UnitOutcome(unit.key, UnitState.DONE, value=value, seconds=time.monotonic() - started, worker=worker)
+    return UnitOutcome(
+        unit.key, UnitState.DONE, value=value, seconds=time.monotonic() - started, worker=worker
+    )
 
 
 class LocalExecutor:
@@ -187,8 +189,13 @@ class LocalExecutor:
                 for key, started in list(running.items()):
                     if now - started > timeout:
                         running.pop(key)
-                        yield UnitOutcome(key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
-                                          seconds=now - started, worker=worker)
+                        yield UnitOutcome(
+                            key,
+                            UnitState.TIMEOUT,
+                            error=f"no result within {timeout:g}s",
+                            seconds=now - started,
+                            worker=worker,
+                        )
             dispatch()
 
     def close(self) -> None:
@@ -272,7 +279,8 @@ class RayExecutor:
             }
             if address and address != PRIVATE_RAY:
                 probe_ray_address(address, timeout=connect_timeout)
-                kwargs["address"] = address
+                # "auto" as fleet resolves it, so that Ray does not pick another cluster it finds running
+                kwargs["address"] = resolve_auto_address() if address == "auto" else address
             else:
                 kwargs["address"] = PRIVATE_RAY
                 if num_cpus is not None:
@@ -337,27 +345,47 @@ class RayExecutor:
                     yield ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
                     dead.add(index)
-                    yield UnitOutcome(unit.key, UnitState.WORKER_DIED, error=_actor_error(exc),
-                                      seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                    yield UnitOutcome(
+                        unit.key,
+                        UnitState.WORKER_DIED,
+                        error=_actor_error(exc),
+                        seconds=time.monotonic() - started,
+                        worker=f"ray-actor-{index}",
+                    )
                 except ray.exceptions.RayError as exc:
-                    yield UnitOutcome(unit.key, UnitState.ERROR, error=redact.mask(str(exc).splitlines()[0]),
-                                      seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                    yield UnitOutcome(
+                        unit.key,
+                        UnitState.ERROR,
+                        error=redact.mask(str(exc).splitlines()[0]),
+                        seconds=time.monotonic() - started,
+                        worker=f"ray-actor-{index}",
+                    )
             if timeout is not None:
                 for ref, (unit, index, started) in list(running.items()):
                     if time.monotonic() - started > timeout:
                         running.pop(ref)
                         load[index] -= 1
                         ray.cancel(ref, force=False)
-                        yield UnitOutcome(unit.key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
-                                          seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                        yield UnitOutcome(
+                            unit.key,
+                            UnitState.TIMEOUT,
+                            error=f"no result within {timeout:g}s",
+                            seconds=time.monotonic() - started,
+                            worker=f"ray-actor-{index}",
+                        )
             for index in dead:
                 # Every unit still running on a dead actor is lost with it; report each, then
                 # replace the actor so the remaining units still run.
                 for ref, (unit, i, started) in list(running.items()):
                     if i == index:
                         running.pop(ref)
-                        yield UnitOutcome(unit.key, UnitState.WORKER_DIED, error="the worker process died",
-                                          seconds=time.monotonic() - started, worker=f"ray-actor-{index}")
+                        yield UnitOutcome(
+                            unit.key,
+                            UnitState.WORKER_DIED,
+                            error="the worker process died",
+                            seconds=time.monotonic() - started,
+                            worker=f"ray-actor-{index}",
+                        )
                 load[index] = 0
                 _log.warning("ray worker died; replacing it", extra={"fields": {"actor": index}})
                 self._actors[index] = self._actor_cls.remote()
@@ -408,6 +436,35 @@ def connect_timeout() -> float:
     return value
 
 
+def resolve_auto_address() -> str:
+    """What ``--ray-address auto`` names: ``RAY_ADDRESS`` when set, else the address file the last
+    ``ray start`` on this host wrote in Ray's temp directory (``RAY_TMPDIR``).
+
+    Ray's own ``auto`` also falls back to any GCS process it finds running on the host (its
+    "legacy" behaviour), and prefers it over the address file when there is exactly one: on a host
+    where other Ray clusters run (another user's, another test's private Ray) that joins a
+    stranger's cluster, which is what issue 8 item 3 forbids. So fleet resolves ``auto`` itself,
+    from the two sources a user controls, and hands Ray the result.
+    """
+    from ray._private import services  # a private module: any failure is reported plainly
+
+    env = os.environ.get("RAY_ADDRESS", "")
+    if env and env != "auto":
+        return env
+    try:
+        found = services.find_bootstrap_address(None)
+    except Exception as exc:
+        raise errors.ExecutorUnavailable(
+            f"no Ray cluster found for --ray-address auto: {_first_line(exc)}"
+        ) from exc
+    if not found:
+        raise errors.ExecutorUnavailable(
+            "no Ray cluster found for --ray-address auto: no RAY_ADDRESS and no address file of a "
+            "`ray start` in Ray's temp directory"
+        )
+    return str(found)
+
+
 def probe_ray_address(address: str, *, timeout: float | None = None) -> tuple[str, int]:
     """Check that a Ray server answers at ``address`` within ``timeout`` seconds (default
     ``connect_timeout()``): it accepts a connection and answers the HTTP/2 handshake every gRPC
@@ -427,24 +484,15 @@ def probe_ray_address(address: str, *, timeout: float | None = None) -> tuple[st
     else:
         target = address
         if address == "auto":
-            # Ray's own resolution of "auto"; a private module, so any failure is reported plainly.
-            from ray._private import services
-
-            try:
-                found = services.canonicalize_bootstrap_address(address)
-            except Exception as exc:  # ConnectionError when none is found; anything else is reported too
-                raise errors.ExecutorUnavailable(
-                    f"no Ray cluster found for --ray-address auto: {_first_line(exc)}"
-                ) from exc
-            if not found:
-                raise errors.ExecutorUnavailable("no Ray cluster found for --ray-address auto")
-            target = found
+            target = resolve_auto_address()
         host, port = _host_port(target, default_port=None)
     deadline = time.monotonic() + timeout
     failure: OSError | None = None
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
-            speaks = _answers_http2(sock, deadline) if os.environ.get("RAY_USE_TLS", "0") in ("0", "") else True
+            speaks = (
+                _answers_http2(sock, deadline) if os.environ.get("RAY_USE_TLS", "0") in ("0", "") else True
+            )
     except OSError as exc:
         why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
         speaks, failure = False, exc
@@ -485,7 +533,9 @@ def _actor_error(exc: Exception) -> str:
     return redact.mask(f"the worker process died ({first[:200]})")
 
 
-def make_executor(kind: str, *, address: str | None = None, slots: int = 16, max_workers: int = 32) -> Executor:
+def make_executor(
+    kind: str, *, address: str | None = None, slots: int = 16, max_workers: int = 32
+) -> Executor:
     """``local`` or ``ray`` (``RAY_ADDRESS`` in the environment selects an existing cluster)."""
     if kind == "local":
         return LocalExecutor(max_workers=max_workers)
