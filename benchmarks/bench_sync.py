@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import results, sync  # noqa: E402
+from fleet import driver, executor, results  # noqa: E402
 from fleet.clusters.sim import SimServer  # noqa: E402
 
 CLUSTERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
@@ -136,7 +136,7 @@ def totals(sim: SimServer) -> dict[str, int]:
 
 def fleet_runs(kind: str, root: Path, rows: list[dict[str, Any]]) -> None:
     with SimServer(CLUSTERS, rollout_seconds=ROLLOUT, tls=True) as sim:
-        request = sync.SyncRequest(
+        request = driver.RunRequest(
             fleet=str(root),
             clusters=tuple(sim.clusters()),
             repo_map={REPO_URL: str(root)},
@@ -147,13 +147,13 @@ def fleet_runs(kind: str, root: Path, rows: list[dict[str, Any]]) -> None:
             health_timeout=300,
         )
         started = time.perf_counter()
-        ex = sync.make_executor(request)
+        ex = executor.make_executor(request.executor, concurrency=request.concurrency)
         start_cost = time.perf_counter() - started
         try:
             for phase in ("first", "no-op"):
                 sim.reset_counts()
                 started = time.perf_counter()
-                run = sync.run(request, executor_=ex)
+                run = driver.run(request, executor_=ex)
                 elapsed = time.perf_counter() - started
                 bad = [a for a in run.apps() if not a.ok]
                 if bad or len(run.clusters) != CLUSTERS:
@@ -249,5 +249,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    results.RunKind  # noqa: B018 - keep the import: results are what sync.run returns
+    results.RunKind  # noqa: B018 - keep the import: results are what driver.run returns
     main()

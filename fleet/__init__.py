@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "generate": "fleet.appset",
     "load_fleet": "fleet.appset",
     "expand_fleet": "fleet.appset",
-    "SyncRequest": "fleet.sync",
+    "RunRequest": "fleet.driver",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 - the one list of public names is _EXPORTS

@@ -28,7 +28,9 @@ from typing import Any
 
 import yaml
 
-from fleet import errors, report, results, store, sync
+from fleet import driver, errors, report, results, store
+from fleet import executor as executors
+from fleet.driver import recording
 from fleet.report import text
 from fleet.status import Reason
 
@@ -41,7 +43,7 @@ MIN_CLUSTERS = 50
 
 
 def examples_dir() -> Path:
-    root = sync.project_root()
+    root = executors.project_root()
     folder = (root / "examples") if root else None
     if folder is None or not (folder / "fleet-repo").is_dir():
         raise errors.InputError(
@@ -136,7 +138,7 @@ def run_demo(
     *,
     clusters: int = 50,
     output_dir: Path | None = None,
-    executor: str = sync.ExecutorKind.RAY,
+    executor: str = executors.ExecutorKind.RAY,
     echo: Callable[[str], None] = print,
     table: Callable[[Any], None] = print,
 ) -> int:
@@ -172,7 +174,7 @@ def run_demo(
             SimServer(names, labels=label_map, rollout_seconds=0.3) as sim,
         ):
             echo(f"fleet demo: {clusters} simulated clusters at {sim.url}/clusters/<name>")
-            request = sync.SyncRequest(
+            request = driver.RunRequest(
                 fleet=EXAMPLE_REPO_URL,
                 revision="main",
                 clusters=tuple(sim.clusters()),
@@ -182,10 +184,13 @@ def run_demo(
                 cluster_timeout=90.0,
                 health_timeout=60.0,
             )
-            ex = sync.make_executor(request, tmp=work)
+            ex = executors.make_executor(
+                request.executor, concurrency=request.concurrency, address=request.ray_address, tmp=work
+            )
+            db = recording.open_store(request)
             try:
                 echo(f"\n== 1. sync the fleet ({ex.name} executor)")
-                first = sync.run(request, executor_=ex)
+                first = driver.run_recorded(request, db=db, executor_=ex)
                 table(cluster_table(first))
                 echo(text.summary_line(first))
                 checks.append(("first sync: every Application Synced and Healthy on every cluster", first.ok))
@@ -213,7 +218,7 @@ def run_demo(
                     f"\n== 3. sync again (cluster {BROKEN_CLUSTER} is EXPECTED to fail: "
                     "it was broken on purpose)"
                 )
-                second = sync.run(request, executor_=ex)
+                second = driver.run_recorded(request, db=db, executor_=ex)
                 table(cluster_table(second, only_problems=True))
                 echo(text.summary_line(second))
             finally:

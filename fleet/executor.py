@@ -16,6 +16,9 @@ reported as ``WORKER_DIED`` and the rest go on to a replacement actor.
 
 A unit that raises, hangs past its timeout, or loses its worker yields a failed ``UnitOutcome``;
 it never stops the others.
+
+``make_executor`` is the one place an executor is made from ``--executor``; for a named Ray
+cluster it ships fleet itself as a wheel (``build_wheel``), so remote workers run the driver's code.
 """
 
 from __future__ import annotations
@@ -26,13 +29,18 @@ import importlib
 import logging
 import os
 import queue
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from fleet import errors, log, redact
@@ -533,12 +541,93 @@ def _actor_error(exc: Exception) -> str:
     return redact.mask(f"the worker process died ({first[:200]})")
 
 
+class ExecutorKind(StrEnum):
+    """Names accepted by ``--executor``."""
+
+    RAY = "ray"  # Ray actors: local by default, an existing cluster with --ray-address / RAY_ADDRESS
+    LOCAL = "local"  # a thread pool in this process (tiny fleets, the benchmark baseline)
+
+
+class UnknownExecutor(errors.InputError, ValueError):
+    """``--executor`` names no executor: bad input (exit 2, naming the flag). Also a ``ValueError``,
+    what a library caller passing a wrong name would expect."""
+
+
+def project_root() -> Path | None:
+    """The source checkout fleet runs from (where pyproject.toml is), if it runs from one."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+_WHEEL_SOURCES = ("pyproject.toml", "setup.py", "fleet", "generators", "secrets", "clusters")
+
+
+def build_wheel(dest: Path) -> Path:
+    """A wheel of this checkout in ``dest``: what a remote Ray cluster's workers import
+    (``runtime_env.py_modules``), so they need nothing from the driver's disk.
+
+    The sources are copied first, so the build never writes into the checkout (and setuptools'
+    ``build/`` directory cannot carry stale modules into the wheel).
+    """
+    root = project_root()
+    if root is None:
+        raise errors.PermanentError(
+            "fleet does not run from a source checkout; install the same fleet version "
+            "on the Ray cluster instead of shipping a wheel"
+        )
+    source = dest / "src"
+    for name in _WHEEL_SOURCES:
+        if (root / name).is_dir():
+            shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif (root / name).is_file():
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, source / name)
+    # An isolated build: pip installs what pyproject.toml's build-system asks for, as for any wheel.
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise errors.PermanentError(
+            f"building the fleet wheel failed: {detail.decode(errors='replace')[-400:]}"
+        ) from exc
+    wheels = sorted(dest.glob("*.whl"))
+    if not wheels:
+        raise errors.PermanentError(f"pip wheel produced no wheel in {dest}")
+    return wheels[-1]
+
+
 def make_executor(
-    kind: str, *, address: str | None = None, slots: int = 16, max_workers: int = 32
+    kind: str,
+    *,
+    concurrency: int = 16,
+    address: str | None = None,
+    tmp: Path | None = None,
 ) -> Executor:
-    """``local`` or ``ray`` (``RAY_ADDRESS`` in the environment selects an existing cluster)."""
-    if kind == "local":
-        return LocalExecutor(max_workers=max_workers)
-    if kind == "ray":
-        return RayExecutor(address=address or os.environ.get("RAY_ADDRESS") or None, slots=slots)
-    raise ValueError(f"unknown executor {kind!r} (expected 'ray' or 'local')")
+    """The executor ``--executor`` asks for, with ``concurrency`` clusters in flight (local: in
+    total; ray: per worker process).
+
+    Ray: without ``address`` (``--ray-address``) or ``RAY_ADDRESS``, a Ray private to this run
+    (never a cluster the host happens to know about); a named Ray cluster must answer within
+    ``RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 4) and gets fleet as a wheel
+    (built in a new directory under ``tmp``) in ``runtime_env.py_modules``.
+    """
+    if kind == ExecutorKind.LOCAL:
+        return LocalExecutor(max_workers=concurrency)
+    if kind != ExecutorKind.RAY:
+        raise UnknownExecutor(f"unknown executor {kind!r}: want ray or local", field="--executor")
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    runtime_env = None
+    if address and address != PRIVATE_RAY:
+        probe_ray_address(address)  # before building a wheel for a cluster that is not there
+        wheel_dir = Path(tempfile.mkdtemp(prefix="fleet-wheel-", dir=tmp))
+        runtime_env = {"py_modules": [str(build_wheel(wheel_dir))]}
+        _log.info(
+            "shipping fleet to the Ray cluster as a wheel",
+            extra={"fields": {"address": redact.safe_url(address)}},
+        )
+    return RayExecutor(address=address, slots=concurrency, runtime_env=runtime_env)

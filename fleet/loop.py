@@ -1,6 +1,6 @@
 """Long-running mode: ``fleet sync --every DURATION`` reconciles the fleet again and again.
 
-Where it sits: on top of ``fleet.sync.run``, for fleet running as a Deployment or a
+Where it sits: on top of ``fleet.driver.run_recorded``, for fleet running as a Deployment or a
 long-lived process instead of a CronJob. What lasts across runs, and why:
 
 - the executor: with Ray its actors (worker processes) stay up, so a run costs no process start;
@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleet import errors, executor, log, plan, report, results, sync
+from fleet import driver, errors, executor, log, plan, report, results
+from fleet.driver import recording
 
 _log = log.get_logger(__name__)
 
@@ -138,7 +139,7 @@ class LoopOutcome:
 
 
 def run_loop(
-    request: sync.SyncRequest,
+    request: driver.RunRequest,
     *,
     every: float,
     runs: int = 0,
@@ -182,13 +183,18 @@ def run_loop(
                 started = time.monotonic()
                 iteration = outcome.runs + 1
                 if ex is None:
-                    ex = sync.make_executor(request, tmp=tmp)
+                    ex = executor.make_executor(
+                        request.executor, concurrency=request.concurrency, address=request.ray_address, tmp=tmp
+                    )
                     own = True
                 this = dataclasses.replace(
                     request, secrets_generation=resolver_mod.read_generation(generation_file)
                 )
                 try:
-                    run = sync.run(this, executor_=ex)
+                    # register, run and record; then notify, once the run is recorded
+                    db = recording.open_store(this)
+                    run = driver.run_recorded(this, db=db, executor_=ex)
+                    recording.notify_after(run, this, db=db)
                 except errors.InputError:
                     raise  # bad flags or a bad fleet before anything ran: the user must fix it
                 except errors.FleetError as exc:

@@ -56,7 +56,9 @@ class Reason(StrEnum):
     PROGRESSING = "Progressing"  # represents the fact that the sync is still running
     SOURCE_FAILED = "SourceFailed"  # represents the fact that the git source could not be fetched
     RENDER_FAILED = "RenderFailed"  # represents the fact that the manifests could not be rendered
-    SECRET_RESOLUTION_FAILED = "SecretResolutionFailed"  # represents the fact that a secret reference did not resolve
+    SECRET_RESOLUTION_FAILED = (
+        "SecretResolutionFailed"  # represents the fact that a secret reference did not resolve
+    )
     INVALID_SPEC = "InvalidSpec"  # represents the fact that the Application or a manifest is invalid
     DIFF_FAILED = "DiffFailed"  # represents the fact that desired and live state could not be compared
     SHARED_RESOURCE = "SharedResource"  # represents the fact that an object (or the Application's inventory) belongs to another Application (or fleet): not applied (SharedResourceWarning), or the whole sync refused (FailOnSharedResource)
@@ -65,18 +67,32 @@ class Reason(StrEnum):
     PRUNE_FAILED = "PruneFailed"  # represents the fact that deleting a stale object failed
     HEALTH_CHECK_FAILED = "HealthCheckFailed"  # represents the fact that an object became Degraded
     TIMEOUT = "Timeout"  # represents the fact that waves or hooks did not finish within the deadline
-    CLUSTER_UNREACHABLE = "ClusterUnreachable"  # represents the fact that the cluster's API server did not answer
-    PERMISSION_DENIED = "PermissionDenied"  # represents the fact that the cluster refused fleet's credentials or RBAC
+    CLUSTER_UNREACHABLE = (
+        "ClusterUnreachable"  # represents the fact that the cluster's API server did not answer
+    )
+    PERMISSION_DENIED = (
+        "PermissionDenied"  # represents the fact that the cluster refused fleet's credentials or RBAC
+    )
     WORKER_LOST = "WorkerLost"  # represents the fact that the worker running this cluster died
     EMPTY_PRUNE_REFUSED = "EmptyPruneRefused"  # represents the fact that pruning everything was refused (automated without allowEmpty)
     ROLLOUT_WAITING = "RolloutWaiting"  # represents the fact that its rollout step did not start (an earlier step failed or is paused)
-    NOT_IN_ROLLOUT = "NotInRollout"  # represents the fact that no rollout step selects it (manual sync only: --app)
+    NOT_IN_ROLLOUT = (
+        "NotInRollout"  # represents the fact that no rollout step selects it (manual sync only: --app)
+    )
     PROJECT_DENIED = "ProjectDenied"  # represents the fact that its AppProject does not permit an object's kind or namespace (nothing was written)
-    INVALID_ROLLOUT_CONFIG = "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
+    INVALID_ROLLOUT_CONFIG = (
+        "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
+    )
     DELETION_BLOCKED = "DeletionBlocked"  # represents the fact that the deletion guard stopped the run's deletions of Applications removed from Git (--max-delete, --allow-mass-delete)
 
     def is_failure(self) -> bool:
         return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT)
+
+    def held_back(self) -> bool:
+        """Whether the run held the Application back before any operation (its phase is
+        NotStarted): the driver's schedule did not reach it. Reasons for holding back (a rollout
+        today; sync windows and dependencies tomorrow) belong here."""
+        return self in (Reason.ROLLOUT_WAITING, Reason.NOT_IN_ROLLOUT, Reason.INVALID_ROLLOUT_CONFIG)
 
     def is_retryable(self) -> bool:
         """Whether a retry (syncPolicy.retry) may help: transient cluster or worker trouble and failed steps."""

@@ -74,7 +74,7 @@ def test_fleet_generate_imports_neither_the_cluster_client_nor_ray_nor_secret_ba
     modules = imported_by(tmp_path, "generate", str(appset), "-o", "json")
     assert "fleet.cli.generate" in modules
     assert not roots(modules) & {"kubernetes", "ray", "urllib3", "jinja2", "hvac", "boto3", "rich"}
-    assert not {m for m in modules if m.startswith(("fleet.cli.sync", "fleet.secrets", "fleet.render", "fleet.sync"))}
+    assert not {m for m in modules if m.startswith(("fleet.cli.sync", "fleet.secrets", "fleet.render", "fleet.driver"))}
 
 
 @pytest.mark.parametrize("name", list(cli.COMMANDS))

@@ -35,6 +35,5 @@ def test_every_top_level_module_of_fleet_has_a_layer() -> None:
 
 
 def test_the_layers_name_no_module_that_is_gone() -> None:
-    # fleet.driver is optional in the contract until fleet/sync.py is split into it.
-    gone = layered_modules() - top_level_modules() - {"fleet.driver"}
+    gone = layered_modules() - top_level_modules()
     assert not gone, sorted(gone)

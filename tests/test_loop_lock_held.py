@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from fleet import loop, models, store, sync
+from fleet import driver, loop, models, store
+from fleet.driver import recording
 from fleet.store import lease
 from tests import store_helpers as h
 
@@ -15,11 +16,11 @@ def test_a_loop_run_that_finds_the_lock_held_is_skipped_with_exit_code_3(tmp_pat
     fleet_dir = tmp_path / "fleet"
     fleet_dir.mkdir()
     clusters = (models.Cluster(name="c001", server="https://127.0.0.1:9"),)  # never contacted
-    request = sync.SyncRequest(
+    request = driver.RunRequest(
         fleet=str(fleet_dir), clusters=clusters, executor="local", state_dir=str(tmp_path / "state")
     )
     db = store.open(state_dir=request.state_dir)
-    holder = h.registration("other-run", ("c001",), fleet=sync.fleet_key(request))
+    holder = h.registration("other-run", ("c001",), fleet=recording.fleet_key(request))
     lease.acquire(db, holder, ttl=3600)
 
     with caplog.at_level(logging.WARNING, logger="fleet"):

@@ -17,7 +17,7 @@ import git
 import pytest
 import yaml
 
-from fleet import loop, results, store, sync
+from fleet import driver, loop, results, store
 
 FLEET_BIN = Path(sys.executable).with_name("fleet")
 
@@ -79,7 +79,7 @@ def git_fleet(env) -> tuple[git.Repo, str]:
 def test_a_commit_pushed_between_runs_is_applied_by_the_next_run(make_fleet, tmp_path) -> None:
     env = make_fleet("basic", clusters=2)
     repo, url = git_fleet(env)
-    request = sync.SyncRequest(
+    request = driver.RunRequest(
         fleet=url,
         clusters=tuple(env.sim.clusters()),
         executor="local",
@@ -123,7 +123,7 @@ def test_secrets_stay_cached_across_runs_until_fleet_secrets_refresh(make_fleet,
         },
     )
     resolver = resolver_mod.Resolver(["file"], ttl=300, base_dir=creds.parent)
-    request = sync.SyncRequest(
+    request = driver.RunRequest(
         fleet=str(env.root),
         clusters=tuple(env.sim.clusters()),
         executor="local",
@@ -154,7 +154,7 @@ def test_secrets_stay_cached_across_runs_until_fleet_secrets_refresh(make_fleet,
 
 def test_the_ray_actors_stay_up_across_runs(make_fleet) -> None:
     env = make_fleet("basic", clusters=2)
-    request = sync.SyncRequest(
+    request = driver.RunRequest(
         fleet=str(env.root),
         clusters=tuple(env.sim.clusters()),
         executor="ray",

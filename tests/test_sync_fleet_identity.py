@@ -15,7 +15,8 @@ import git
 import pytest
 import yaml
 
-from fleet import lifecycle, sync
+from fleet import driver, lifecycle
+from fleet.driver import sources
 from fleet.results import Deletion
 from fleet.status import Reason
 
@@ -147,14 +148,14 @@ IDENTITIES = [
 @pytest.mark.parametrize("make, repo", IDENTITIES)
 def test_a_local_fleet_is_identified_by_its_repository(tmp_path, make, repo) -> None:
     path = make(tmp_path)
-    found = sync.fleet_identity(sync.SyncRequest(fleet=str(path), fleet_name="x"))
+    found = sources.fleet_identity(driver.RunRequest(fleet=str(path), fleet_name="x"))
     assert found == lifecycle.FleetIdentity(repo or path.resolve().as_uri(), "x")
     assert "s3cret" not in str(found)
 
 
 def test_a_git_url_fleet_is_identified_by_its_normalised_url() -> None:
-    request = sync.SyncRequest(fleet="https://tok@GIT.example.com/Platform/Fleet.git/")
-    assert sync.fleet_identity(request) == lifecycle.FleetIdentity("https://git.example.com/platform/fleet")
+    request = driver.RunRequest(fleet="https://tok@GIT.example.com/Platform/Fleet.git/")
+    assert sources.fleet_identity(request) == lifecycle.FleetIdentity("https://git.example.com/platform/fleet")
 
 
 def test_a_bad_fleet_name_is_bad_input(make_fleet) -> None:

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from fleet import errors, sync
+from fleet import driver, errors
 from fleet.health import lua
 
 DATA = Path(__file__).parent / "data" / "health" / "argo"
 REPO_URL = "https://git.example.com/fleet.git"
 
 
-def request(env: Any, **extra: Any) -> sync.SyncRequest:
-    return sync.SyncRequest(
+def request(env: Any, **extra: Any) -> driver.RunRequest:
+    return driver.RunRequest(
         fleet=str(env.root),
         cluster_files=(str(env.clusters_file),),
         repo_map={REPO_URL: str(env.root)},
@@ -34,7 +34,7 @@ def test_only_the_checks_for_applied_kinds_travel_and_they_travel_as_text(
     make_fleet: Callable[..., Any], tmp_path: Path
 ) -> None:
     env = make_fleet("crd-health", clusters=1)
-    plan = sync.prepare_run(request(env, argocd_cms=(str(DATA / "argocd-cm.yaml"),)), tmp=tmp_path / "work")
+    plan = driver.plan_run(request(env, argocd_cms=(str(DATA / "argocd-cm.yaml"),)), tmp=tmp_path / "work")
     checks = plan.settings.health
     # The argocd-cm holds checks for Certificate, *.aws.crossplane.io/* and PersistentVolumeClaim;
     # the run applies no PersistentVolumeClaim.
@@ -56,7 +56,7 @@ def test_only_the_checks_for_applied_kinds_travel_and_they_travel_as_text(
 
 def test_a_fleet_without_fleet_yaml_ships_no_checks(make_fleet: Callable[..., Any], tmp_path: Path) -> None:
     env = make_fleet("basic", clusters=1)
-    assert not sync.prepare_run(request(env), tmp=tmp_path / "work").settings.health
+    assert not driver.plan_run(request(env), tmp=tmp_path / "work").settings.health
 
 
 BAD_FLEET_FILES = [
@@ -118,7 +118,7 @@ def test_a_symlink_out_of_the_repository_is_refused(make_fleet: Callable[..., An
     )
     # Refused by the fleet loader (a directory symlinked out of the FLEET directory) or by fleet.yaml's own check.
     with pytest.raises(errors.InputError, match=r"elsewhere\b.*leads outside the repository"):
-        sync.prepare_run(request(env), tmp=tmp_path / "work")
+        driver.plan_run(request(env), tmp=tmp_path / "work")
 
 
 def test_flags_are_bad_input_before_any_cluster_is_touched(make_fleet: Callable[..., Any]) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from fleet import sync
+from fleet import executor
 
 pytestmark = pytest.mark.slow
 
 
 def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_path: Path) -> None:
-    root = sync.project_root()
+    root = executor.project_root()
     assert root is not None
     before = subprocess.run(
         ["git", "-C", str(root), "status", "--porcelain", "--ignored"],
@@ -25,7 +25,7 @@ def test_the_wheel_carries_the_worker_code_and_leaves_the_checkout_alone(tmp_pat
         check=True,
     ).stdout
     try:
-        wheel = sync.build_wheel(tmp_path)
+        wheel = executor.build_wheel(tmp_path)
     except Exception as exc:  # noqa: BLE001 - the isolated build needs the package index
         pytest.skip(f"cannot build a wheel here (the build backend comes from the package index): {exc}")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -1,6 +1,6 @@
 """CLI: ``fleet sync``, ``fleet diff``, ``fleet status``, ``fleet report`` and ``fleet demo``.
 
-A thin shell over ``fleet.sync`` (runs), ``fleet.store`` (history), ``fleet.report`` (formats)
+A thin shell over ``fleet.driver`` (runs), ``fleet.store`` (history), ``fleet.report`` (formats)
 and ``fleet.demo``. Exit codes: 0 when every selected Application is Synced and Healthy (diff:
 nothing differs), 1 when any is not or a cluster failed, 2 on bad input (nothing changed then;
 this includes a fleet that generates no Application without --allow-empty), 3 when another sync
@@ -28,7 +28,7 @@ from fleet.status import SyncStatus
 from fleet.store import model
 
 if TYPE_CHECKING:  # the driver is imported when a command runs, not with this module
-    from fleet import sync
+    from fleet import driver
 
 # --- shared options --------------------------------------------------------------------------------
 
@@ -358,10 +358,9 @@ def _request(
     adopt_inventories: bool,
     max_delete: str | None,
     allow_mass_delete: bool,
-) -> sync.SyncRequest:
+) -> driver.RunRequest:
     """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
-    from fleet import notify, plan
-    from fleet import sync as sync_driver
+    from fleet import driver, notify, plan
 
     try:
         wait = plan.parse_duration(lock_wait, where="--lock-wait")
@@ -370,7 +369,7 @@ def _request(
         lease = plan.parse_duration(lock_lease, where="--lock-lease")
         if lease <= 0:
             raise errors.InputError(f"must be above zero (got {lock_lease})", field="--lock-lease")
-        return sync_driver.SyncRequest(
+        return driver.RunRequest(
             fleet=fleet,
             revision=revision,
             kubeconfig=kubeconfig,
@@ -418,14 +417,19 @@ def _request(
         raise common.fail(exc) from None
 
 
-def _run(request: sync.SyncRequest) -> results.RunResult:
-    from fleet import sync as sync_driver
+def _run(request: driver.RunRequest) -> results.RunResult:
+    from fleet import driver
+    from fleet.driver import recording
 
     try:
         # stdout carries only the result (a table, or JSON for machines): Ray's driver prints
         # its workers' error notices to stdout, so the run itself writes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
-            return sync_driver.run(request)
+            db = recording.open_store(request)
+            # register, run, record; then notify, once the run is recorded
+            result = driver.run_recorded(request, db=db)
+            recording.notify_after(result, request, db=db)
+            return result
     except errors.FleetError as exc:
         raise common.fail(exc) from None
 
@@ -453,7 +457,7 @@ def _loop_options(every: str, runs: int, secrets_ttl: str) -> LoopOptions:
 
 
 def _loop(
-    request: sync.SyncRequest, options: LoopOptions, *, metrics_file: str | None, output: common.ResultFormat
+    request: driver.RunRequest, options: LoopOptions, *, metrics_file: str | None, output: common.ResultFormat
 ) -> int:
     """``fleet sync --every``: run after run until a signal (or --runs); one line per run."""
     from fleet import loop

@@ -54,7 +54,7 @@ from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
 # The public surface, re-exported: the driver (fleet.sync) and the tests name these from here
 # (and fleet.loop's docstring names shared_resolver).
-from fleet.reconcile.failures import failed_app, failed_cluster
+from fleet.reconcile.failures import did_not_run, failed_cluster
 from fleet.reconcile.preparation import DESIRED_HASH_ANNOTATION, desired_hash, prepare
 from fleet.reconcile.sessions import shared_resolver as shared_resolver
 from fleet.reconcile.units import AppWork, ClusterWork, WorkerSettings
@@ -289,7 +289,7 @@ __all__ = [
     "ClusterWork",
     "WorkerSettings",
     "desired_hash",
-    "failed_app",
+    "did_not_run",
     "failed_cluster",
     "prepare",
     "sync_cluster",

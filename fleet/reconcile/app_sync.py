@@ -929,7 +929,7 @@ class AppSync:
         return out
 
     def _failed(self, reason: Reason, message: str, *, attempts: int = 1) -> results.AppResult:
-        return failures.failed_app(
+        return failures.did_not_run(
             self.work,
             cluster=self.session.cluster.name,
             reason=reason,
@@ -957,6 +957,6 @@ def run_app(session: sessions.Session, prepared: preparation.Prepared) -> result
         reason = failures.reason_for(
             exc, Reason.TIMEOUT if isinstance(exc, failures.DeadlineExceeded) else Reason.APPLY_FAILED
         )
-        return failures.failed_app(
+        return failures.did_not_run(
             prepared.work, cluster=session.cluster.name, reason=reason, message=failures.message(exc)
         )

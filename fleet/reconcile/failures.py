@@ -3,11 +3,13 @@ one-line message, and the result of an Application or cluster that could not be 
 
 Where it sits: at the bottom of ``fleet.reconcile``; every phase (``preparation``, ``sessions``,
 ``app_sync``, ``removal``, the entry point) ends a failed run through these, and the driver
-(``fleet.sync``) uses ``failed_app`` and ``failed_cluster`` for work that never reached a worker.
+(``fleet.driver``) uses ``did_not_run`` and ``failed_cluster`` for work that never reached a
+worker (a render that failed, an Application its rollout held back, a cluster that timed out).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from fleet import errors, health, redact, results
@@ -46,6 +48,15 @@ def reason_for(exc: BaseException, default: Reason) -> Reason:
     return default
 
 
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """Why work failed before it reached a cluster (the driver's render of an Application): the
+    ``Reason`` and a masked message."""
+
+    reason: Reason
+    message: str
+
+
 class StepFailed(Exception):
     """A step of an Application's sync failed: ends its run with this reason and message."""
 
@@ -61,7 +72,7 @@ def is_secret_error(exc: BaseException) -> bool:
     return isinstance(exc, refs.SecretError)
 
 
-def failed_app(
+def did_not_run(
     work: units.AppWork,
     *,
     cluster: str,
@@ -71,8 +82,16 @@ def failed_app(
     seconds: float = 0.0,
     attempts: int = 1,
 ) -> results.AppResult:
-    """An Application that could not be compared at all (Unknown), with why."""
-    phase = OperationPhase.FAILED if reason in (Reason.TIMEOUT, Reason.APPLY_FAILED) else OperationPhase.ERROR
+    """An Application that could not be compared at all (Unknown), and why: the one constructor
+    for it, on the worker and on the driver. Its phase follows from the reason: NotStarted when
+    the run held it back (``Reason.held_back``), Failed for a timeout or a refused apply, Error
+    otherwise."""
+    if reason.held_back():
+        phase = OperationPhase.NOT_STARTED
+    elif reason in (Reason.TIMEOUT, Reason.APPLY_FAILED):
+        phase = OperationPhase.FAILED
+    else:
+        phase = OperationPhase.ERROR
     return results.AppResult(
         name=work.name,
         cluster=cluster,
@@ -104,7 +123,7 @@ def failed_cluster(
     """A cluster that could not be reconciled at all: every Application Unknown, with the reason."""
     message = redact.mask(message)
     apps = tuple(
-        failed_app(app, cluster=work.cluster.name, reason=reason, message=message) for app in work.apps
+        did_not_run(app, cluster=work.cluster.name, reason=reason, message=message) for app in work.apps
     )
     return results.ClusterResult(
         cluster=work.cluster.name,

@@ -1,0 +1,281 @@
+"""Phase 5, plan the run: what each cluster's worker gets, in which order the rollouts let it
+run, and which Applications removed from Git each cluster should look for.
+
+Where it sits: after rendering, before the fan-out; pure functions over data. The result is a
+frozen ``RunPlan``: the work per Application (``reconcile.AppWork``), the Applications that failed
+on the driver already (their results), the worker settings, the rollout schedule (``--rollout``,
+or each ApplicationSet's RollingSync strategy; ``fleet.rollout``) and the removals per cluster
+with the run's deletion guard (``fleet.lifecycle``).
+
+This is where the schedule holds Applications back: a rollout step that has not started today;
+sync windows and dependencies (``dependsOn``) belong next to it, as more reasons why
+``rollout.Progress`` (or its successor) leaves an Application out of a wave.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+
+from fleet import appset, executor, lifecycle, models, reconcile, redact, results, rollout
+from fleet.driver import rendering, selection
+from fleet.driver import request as run_request
+from fleet.health import config as health_config
+from fleet.reconcile import failures
+from fleet.secrets import resolver as secret_resolver
+
+Key = run_request.Key
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What the driver prepared before the fan-out: every selected Application, rendered, and the
+    order the rollouts give them."""
+
+    source: str
+    revision: str
+    clusters: Mapping[str, models.Cluster]
+    works: Mapping[Key, reconcile.AppWork]  # every selected Application
+    driver_results: Mapping[Key, results.AppResult]  # Applications that failed before the fan-out
+    errors: tuple[str, ...]
+    application_count: int
+    settings: reconcile.WorkerSettings = dataclasses.field(default_factory=reconcile.WorkerSettings)
+    resolver: secret_resolver.Resolver | None = None
+    schedule: rollout.Schedule = dataclasses.field(default_factory=rollout.Schedule)
+    notes: tuple[str, ...] = ()
+    removals: Mapping[str, lifecycle.Removal] = dataclasses.field(
+        default_factory=dict
+    )  # cluster -> what to delete
+    cli_rollout: rollout.Strategy | None = None
+    guard: lifecycle.DeletionGuard = dataclasses.field(default_factory=lifecycle.DeletionGuard)
+
+    def units_for(
+        self,
+        keys: Sequence[Key],
+        *,
+        removal: Iterable[str] = (),
+        execute: Mapping[str, frozenset[str]] | None = None,
+    ) -> list[executor.WorkUnit]:
+        """One unit per cluster holding these Applications (those that failed on the driver
+        need no worker), and for the clusters in ``removal`` the Applications removed from Git:
+        reported only, or with ``execute`` (cluster -> names) carried out for those names."""
+        removal = {name for name in removal if name in self.removals}
+        by_cluster: dict[str, list[reconcile.AppWork]] = {name: [] for name in removal}
+        for key in keys:
+            if key in self.driver_results or key not in self.works:
+                continue
+            by_cluster.setdefault(key[0], []).append(self.works[key])
+        return [
+            executor.WorkUnit(
+                name,
+                reconcile.ClusterWork(
+                    cluster=self.clusters[name],
+                    apps=tuple(sorted(apps, key=lambda w: w.name)),
+                    settings=self.settings,
+                    resolver=self.resolver,
+                    removal=self._removal(name, removal, execute),
+                ),
+            )
+            for name, apps in sorted(by_cluster.items())
+        ]
+
+    def _removal(
+        self, cluster: str, removal: set[str], execute: Mapping[str, frozenset[str]] | None
+    ) -> lifecycle.Removal | None:
+        if cluster not in removal:
+            return None
+        if execute is None:
+            return self.removals[cluster]
+        return dataclasses.replace(self.removals[cluster], execute=execute.get(cluster, frozenset()))
+
+    def removal_step(self, cluster: str) -> int | None:
+        """For a cluster with no Application in the run: the --rollout step in whose wave its
+        removed Applications are deleted (0: the first wave; None: no step selects the cluster)."""
+        if self.cli_rollout is None:
+            return 0
+        labels = self.clusters[cluster].labels
+        for index, spec in enumerate(self.cli_rollout.steps):
+            if spec.selector.matches(labels):
+                return index + 1
+        return None
+
+    @property
+    def units(self) -> list[executor.WorkUnit]:
+        return self.units_for(sorted(self.works))
+
+
+def plan(
+    request: run_request.RunRequest,
+    flags: run_request.Flags,
+    *,
+    fleet: appset.Fleet,
+    generated: appset.GenerateResult,
+    chosen: selection.Selection,
+    rendered: Sequence[rendering.Rendered],
+    every_cluster: Sequence[models.Cluster],
+    identity: lifecycle.FleetIdentity,
+    health: health_config.HealthConfig,
+    started_at: float,
+) -> RunPlan:
+    """The run's plan from what the earlier phases found: work per Application, the results of
+    those that failed on the driver, the rollout schedule and the removals per cluster."""
+    policies = {
+        r.name: lifecycle.AppSetPolicy(
+            r.appset.applications_sync.value, r.appset.preserve_resources_on_deletion
+        )
+        for r in generated.results
+    }
+    works: dict[Key, reconcile.AppWork] = {}
+    driver_results: dict[Key, results.AppResult] = {}
+    clusters: dict[str, models.Cluster] = {}
+    candidates: list[rollout.Candidate] = []
+    for item in sorted(rendered, key=lambda r: (r.selected.cluster.name, r.selected.app.name)):
+        app, cluster = item.selected.app, item.selected.cluster
+        spec = app.to_dict().get("spec") or {}
+        key = (cluster.name, app.name)
+        clusters[cluster.name] = cluster
+        appset_name = item.selected.appset
+        work = reconcile.AppWork(
+            name=app.name,
+            namespace=str((spec.get("destination") or {}).get("namespace") or ""),
+            manifests=item.manifests,
+            project=app.project,
+            appset=appset_name,
+            revision=item.revision,
+            sync_policy=spec.get("syncPolicy"),
+            ignore_differences=tuple(spec.get("ignoreDifferences") or ()),
+            applications_sync=policies[appset_name].applications_sync if appset_name in policies else "sync",
+            cascade=lifecycle.has_resources_finalizer(app.metadata.finalizers),
+            project_rules=item.selected.project_rules,
+            shipped_files=dict(item.shipped),
+        )
+        works[key] = work
+        if item.failure is not None:
+            driver_results[key] = failures.did_not_run(
+                work, cluster=cluster.name, reason=item.failure.reason, message=item.failure.message
+            )
+        candidates.append(
+            rollout.Candidate(
+                cluster=cluster.name,
+                app=app.name,
+                appset=appset_name,
+                app_labels=dict(app.metadata.labels),
+                cluster_labels=dict(cluster.labels),
+            )
+        )
+    # Only the checks that can match a kind of this run travel to the workers.
+    settings = settings_for(
+        request, started_at, health=health.for_kinds(_kinds(works.values())), fleet=identity
+    )
+    problems = list(chosen.problems)
+    schedule, notes = rollout_schedule(
+        generated, candidates, cli=flags.rollout, manual=bool(request.apps), problems=problems
+    )
+    # Applications removed from Git are deleted only by a run that sees the whole fleet: a run
+    # narrowed by --app or --selector cannot tell "removed" from "not selected".
+    removals: dict[str, lifecycle.Removal] = {}
+    if request.apps or flags.selector is not None:
+        narrowed = (("--app", bool(request.apps)), ("--selector", flags.selector is not None))
+        given = " and ".join(flag for flag, on in narrowed if on)
+        notes.append(
+            f"Applications removed from Git are neither deleted nor reported in a run narrowed by {given}: "
+            "run without them to delete them"
+        )
+    else:
+        failed_appsets = frozenset(r.name for r in generated.results if r.error is not None)
+        for cluster in every_cluster:
+            clusters.setdefault(cluster.name, cluster)
+            removals[cluster.name] = lifecycle.Removal(
+                keep=frozenset({app for c, app in works if c == cluster.name} | chosen.uncertain),
+                failed_appsets=failed_appsets,
+                appsets=policies,
+                fleet=identity,
+                adopt=request.adopt_inventories,
+            )
+    return RunPlan(
+        source=fleet.source,
+        revision=fleet.revision,
+        clusters=clusters,
+        works=works,
+        driver_results=driver_results,
+        errors=tuple(problems),
+        application_count=len(rendered),
+        settings=settings,
+        resolver=request.resolver,
+        schedule=schedule,
+        notes=tuple(notes),
+        removals=removals,
+        cli_rollout=flags.rollout,
+        guard=flags.guard,
+    )
+
+
+def settings_for(
+    request: run_request.RunRequest,
+    started_at: float,
+    *,
+    health: health_config.HealthConfig | None = None,
+    fleet: lifecycle.FleetIdentity | None = None,
+) -> reconcile.WorkerSettings:
+    """What every cluster's worker is told about the run (kind, limits, health checks, identity)."""
+    return reconcile.WorkerSettings(
+        kind=request.kind,
+        prune=True if request.prune else None,
+        app_concurrency=request.app_concurrency,
+        qps=request.qps,
+        burst=request.burst,
+        request_timeout=request.request_timeout,
+        health_timeout=request.health_timeout,
+        cluster_timeout=request.cluster_timeout,
+        started_at=int(started_at),
+        resolver_key=request.resolver_key,
+        secrets_generation=request.secrets_generation,
+        health=health or health_config.HealthConfig(),
+        fleet=fleet,
+    )
+
+
+def _kinds(works: Iterable[reconcile.AppWork]) -> set[tuple[str, str]]:
+    """Every group/kind a run applies (what its health checks can be asked about)."""
+    from fleet import health
+
+    return {health.group_kind(obj) for work in works for obj in work.manifests}
+
+
+def rollout_schedule(
+    generated: appset.GenerateResult,
+    candidates: Sequence[rollout.Candidate],
+    *,
+    cli: rollout.Strategy | None,
+    manual: bool,
+    problems: list[str],
+) -> tuple[rollout.Schedule, list[str]]:
+    """The run's rollouts: ``--rollout`` when given, else each ApplicationSet's RollingSync
+    strategy (an invalid one is an error of that ApplicationSet, added to ``problems``; none of
+    its Applications syncs). Returns the schedule and the run's notes about it."""
+    used = {c.appset for c in candidates if c.appset}
+    strategies: dict[str, rollout.Strategy] = {}
+    invalid: dict[str, str] = {}
+    notes: list[str] = []
+    for result in generated.results:
+        if result.name not in used:
+            continue
+        try:
+            strategy = rollout.parse_rolling_sync(result.appset)
+        except rollout.InvalidRolloutConfig as exc:
+            invalid[result.name] = redact.mask(str(exc))
+            continue
+        if strategy is not None:
+            strategies[result.name] = strategy
+    if cli is not None:
+        if strategies or invalid:
+            notes.append(
+                "--rollout replaces the RollingSync strategy of ApplicationSet(s) "
+                f"{', '.join(sorted({*strategies, *invalid}))} for this run"
+            )
+        return rollout.plan(candidates, cli=cli, manual=manual), notes
+    problems.extend(f"InvalidRolloutConfig: {message}" for _, message in sorted(invalid.items()))
+    return rollout.plan(candidates, strategies=strategies, invalid=invalid, manual=manual), notes
+
+
+__all__ = ["Key", "RunPlan", "plan", "rollout_schedule", "settings_for"]
