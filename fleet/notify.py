@@ -1,7 +1,8 @@
 """Notifications after a run: tell people when the fleet changes state, without spamming them.
 
-Where it sits: the very end of the data flow. ``fleet.sync.run`` records a ``RunResult`` in the
-status store, then calls ``after_run``, which
+Where it sits: the very end of the data flow. ``fleet.driver.run_recorded`` records a ``RunResult``
+in the status store, then its caller calls ``after_run`` (``fleet.driver.recording.notify_after``),
+which
 
 1. finds the previous recorded run of the same kind (``store.Store.previous_run``);
 2. computes the transitions between the two (``transitions``, a pure function): which

@@ -1,6 +1,6 @@
 """AppProject restrictions: which sources, destinations and kinds of object a project permits.
 
-Where it sits: the driver (``fleet.sync``) builds ``ProjectRules`` from the AppProjects of the
+Where it sits: the driver (``fleet.driver.selection``) builds ``ProjectRules`` from the AppProjects of the
 fleet repository (``fleet.appset.Fleet.projects``) and refuses, before rendering, an Application
 whose source repository or destination its project does not permit (a generation error naming
 the Application and the project). The rules travel with each Application to the worker, which

@@ -1,8 +1,8 @@
 """Progressive rollouts: which step and batch each Application of a run belongs to, and when the
 next step may start.
 
-Where it sits: in the driver (``fleet.sync``), after generation and selection and before the
-fan-out. ``plan`` turns the run's Applications and the strategies (an ApplicationSet's
+Where it sits: in the driver (``fleet.driver``): planned with the run (``schedule``), after
+generation and selection, and followed wave by wave by the fan-out (``fanout``). ``plan`` turns the run's Applications and the strategies (an ApplicationSet's
 ``spec.strategy.type: RollingSync``, or ``fleet sync --rollout`` cluster label selectors) into a
 ``Schedule``. ``Progress`` then hands the driver one wave of Applications at a time, and decides
 from how the wave's Applications ended whether each rollout may go on. Both are pure: the driver

@@ -1,6 +1,6 @@
 """The per-cluster worker: reconcile every Application of one cluster, in named phases.
 
-Where it sits: the driver (``fleet.sync``) expands the fleet, renders every source once and hands
+Where it sits: the driver (``fleet.driver``) expands the fleet, renders every source once and hands
 one ``ClusterWork`` per cluster to the executor (a Ray actor or a local thread). ``sync_cluster``
 runs there and returns a ``ClusterResult``; it needs nothing from the driver's disk.
 
@@ -52,7 +52,7 @@ from fleet import errors, inventory, lifecycle, log, models, plan, redact, resul
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
-# The public surface, re-exported: the driver (fleet.sync) and the tests name these from here
+# The public surface, re-exported: the driver (fleet.driver) and the tests name these from here
 # (and fleet.loop's docstring names shared_resolver).
 from fleet.reconcile.failures import did_not_run, failed_cluster
 from fleet.reconcile.preparation import DESIRED_HASH_ANNOTATION, desired_hash, prepare

@@ -1,6 +1,6 @@
 """The unit of work of a cluster sync: built by the driver, pickled to the worker.
 
-Where it sits: ``fleet.sync`` builds one ``ClusterWork`` per cluster (with its ``AppWork``s and the
+Where it sits: ``fleet.driver`` builds one ``ClusterWork`` per cluster (with its ``AppWork``s and the
 run's ``WorkerSettings``) and hands it to the executor; ``fleet.reconcile.sync_cluster`` receives it,
 maybe in another process or on another machine. Everything here is frozen, plain data.
 """

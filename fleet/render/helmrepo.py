@@ -1,6 +1,6 @@
 """Charts from Helm repositories (``spec.source.chart``): pick the version, download, unpack.
 
-Where it sits: on the sync driver, before rendering. ``fleet.sync.Checkouts`` asks the run's
+Where it sits: on the driver, before rendering. ``fleet.driver.sources.Checkouts`` asks the run's
 ``ChartFetcher`` for ``(repoURL, chart, targetRevision)``; the chart directory it returns is handed
 to ``render.render_source`` as the source directory (as a git checkout is for a ``path`` source),
 and the resolved chart version becomes the Application's revision (Argo CD shows it there too).

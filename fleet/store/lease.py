@@ -1,7 +1,7 @@
 """The run lock: a run registers in the store when it starts and holds a lease there, renewed by a
 heartbeat, until it is recorded.
 
-Where it sits: around one run of the driver (``fleet.sync.run``), before the fleet is read, so
+Where it sits: around one run of the driver (``fleet.driver.run_recorded``), before the fleet is read, so
 that a run which waited for the lock reads Git after the run it waited for finished:
 
 1. ``acquire``: register the run (``Store.register``). A sync holds its scope (the fleet and the
