@@ -184,7 +184,10 @@ def run_loop(
                 iteration = outcome.runs + 1
                 if ex is None:
                     ex = executor.make_executor(
-                        request.executor, concurrency=request.concurrency, address=request.ray_address, tmp=tmp
+                        request.executor,
+                        concurrency=request.concurrency,
+                        address=request.ray_address,
+                        tmp=tmp,
                     )
                     own = True
                 this = dataclasses.replace(

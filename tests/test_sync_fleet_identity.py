@@ -155,7 +155,9 @@ def test_a_local_fleet_is_identified_by_its_repository(tmp_path, make, repo) -> 
 
 def test_a_git_url_fleet_is_identified_by_its_normalised_url() -> None:
     request = driver.RunRequest(fleet="https://tok@GIT.example.com/Platform/Fleet.git/")
-    assert sources.fleet_identity(request) == lifecycle.FleetIdentity("https://git.example.com/platform/fleet")
+    assert sources.fleet_identity(request) == lifecycle.FleetIdentity(
+        "https://git.example.com/platform/fleet"
+    )
 
 
 def test_a_bad_fleet_name_is_bad_input(make_fleet) -> None:
