@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import diff, inventory, plan, render  # noqa: E402
+from fleet import diff, inventory, render, waves  # noqa: E402
 from fleet.render import cache  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "render"
@@ -69,7 +69,7 @@ def main() -> None:
           f"(vs {miss_times['kustomize'] * 200 * 1e3:.0f} ms uncached, {miss_times['kustomize'] * 200 / fleet_time:.0f}x)")
 
     desired = render_once({"path": "helm/guestbook"}, cache.NO_CACHE)
-    desired = [inventory.stamp(o, "guestbook") for o in plan.default_namespace(desired, "shop")]
+    desired = [inventory.stamp(o, "guestbook") for o in waves.default_namespace(desired, "shop")]
     live = {}
     for obj in desired:
         copy_ = copy.deepcopy(obj)
@@ -90,9 +90,9 @@ def main() -> None:
 
     objs = [inventory.stamp({"apiVersion": "v1", "kind": "ConfigMap",
                              "metadata": {"name": f"c{i}", "namespace": "shop",
-                                          "annotations": {plan.ANNOTATION_SYNC_WAVE: str(i % 5)}}}, "a")
+                                          "annotations": {waves.ANNOTATION_SYNC_WAVE: str(i % 5)}}}, "a")
             for i in range(50)]
-    one_plan = timed(lambda: plan.plan_sync(objs, {}, app="a", previous=inventory.new()), repeat=200)
+    one_plan = timed(lambda: waves.plan_sync(objs, {}, app="a", previous=inventory.new()), repeat=200)
     print("\nplan: 50 objects in 5 waves")
     print(f"  {one_plan * 1e3:.2f} ms per Application; 2,000 Applications x 5 objects ~ "
           f"{one_plan / 10 * 2000 * 1e3:.0f} ms")

@@ -2,7 +2,7 @@
 
 Sits between rendering (plus secret resolution) and the sync plan: the orchestrator diffs every
 desired object against its live copy (from one LIST per kind), feeds the refs that differ to
-``plan.plan_sync`` (ApplyOutOfSyncOnly, drift detection, selfHeal) and shows the result in
+``waves.plan_sync`` (ApplyOutOfSyncOnly, drift detection, selfHeal) and shows the result in
 ``fleet diff`` and the status report.
 
 Comparison rules, chosen so that "in sync" means "a server-side apply would change nothing":

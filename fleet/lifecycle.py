@@ -5,7 +5,7 @@ Where it sits: the worker (``fleet.reconcile``) writes an Application's inventor
 ``inventory_configmap`` after each sync; in a run that covers the whole fleet, the driver hands
 every cluster a ``Removal`` scope and the worker finds the inventories of Applications that are
 no longer generated (``removed``), decides per Application (``decide``) and carries it out (a
-cascade delete with ``plan.plan_deletion``, or only dropping the inventory, or nothing).
+cascade delete with ``waves.plan_deletion``, or only dropping the inventory, or nothing).
 
 Argo CD's rules (appset-semantics.md §9-§10) and how the record keeps them decidable once the
 Application is gone:
@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from fleet import argo, errors, inventory, plan
+from fleet import argo, errors, inventory, waves
 
 APPSET_ANNOTATION = (
     "fleet.gitops.io/appset"  # the ApplicationSet that generated it ("" for a plain Application)
@@ -108,8 +108,8 @@ def has_resources_finalizer(finalizers: Iterable[str]) -> bool:
 
 def delete_hooks(manifests: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The PreDelete and PostDelete hooks among an Application's rendered manifests."""
-    wanted = {plan.HookType.PRE_DELETE, plan.HookType.POST_DELETE}
-    return [m for m in manifests if wanted & set(plan.hook_types(m))]
+    wanted = {waves.HookType.PRE_DELETE, waves.HookType.POST_DELETE}
+    return [m for m in manifests if wanted & set(waves.hook_types(m))]
 
 
 # --- the record --------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleet import driver, errors, executor, log, plan, report, results
+from fleet import driver, errors, executor, log, report, results, waves
 from fleet.driver import recording
 
 _log = log.get_logger(__name__)
@@ -46,7 +46,7 @@ EXIT_SIGINT = 130  # the shell's 128 + SIGINT
 
 def parse_every(text: str) -> float:
     """``--every``: a Go-style duration (``30s``, ``5m``, ``1h30m``) or seconds, above zero."""
-    seconds = plan.parse_duration(text, where="--every")
+    seconds = waves.parse_duration(text, where="--every")
     if seconds <= 0:
         raise errors.InputError(f"must be above zero (got {text!r})", field="--every")
     return seconds

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fleet import plan, render
+from fleet import render, waves
 from fleet.render import helm
 from tests.render_helpers import DATA, names, render_path, tree_digest
 
@@ -96,11 +96,11 @@ def test_build_environment_is_substituted_in_parameters() -> None:
 def test_helm_hooks_become_argo_cd_phases_in_the_plan() -> None:
     objs = chart()
     job = find(objs, "Job")
-    assert plan.hook_types(job) == (plan.HookType.PRE_SYNC,)
-    assert plan.delete_policies(job) == (plan.HookDeletePolicy.HOOK_SUCCEEDED,)
-    assert plan.wave(job) == -5
+    assert waves.hook_types(job) == (waves.HookType.PRE_SYNC,)
+    assert waves.delete_policies(job) == (waves.HookDeletePolicy.HOOK_SUCCEEDED,)
+    assert waves.wave(job) == -5
     test_pod = find(objs, "Pod")
-    assert plan.is_hook(test_pod) and plan.hook_types(test_pod) == ()
+    assert waves.is_hook(test_pod) and waves.hook_types(test_pod) == ()
 
 
 @pytest.mark.parametrize(("block", "message"), [

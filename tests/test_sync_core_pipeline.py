@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fleet import diff, health, inventory, plan, render
+from fleet import diff, health, inventory, render, waves
 from fleet.render import cache
 from tests.render_helpers import DATA
 
@@ -29,21 +29,21 @@ def server_side(obj: dict[str, Any]) -> dict[str, Any]:
     return live
 
 
-def sync_once(checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool = True) -> tuple[plan.SyncPlan, diff.AppDiff]:
+def sync_once(checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool = True) -> tuple[waves.SyncPlan, diff.AppDiff]:
     # 1. render (cached by source and commit; cluster-independent)
     manifests = render.render_source({"path": "app", "directory": {"recurse": True}}, source_dir=checkout,
                                      app_name=APP, namespace="shop", revision="", cache=cache.NO_CACHE)
     # 2. namespace and stamp (secret references would be resolved after this)
-    desired = [inventory.stamp(o, APP) for o in plan.default_namespace(manifests, "shop")]
+    desired = [inventory.stamp(o, APP) for o in waves.default_namespace(manifests, "shop")]
     # 3. previous inventory and live objects (the orchestrator LISTs per kind)
     previous = inventory.from_configmap(cluster.get(Ref("", "ConfigMap", "fleet-system", f"inventory-{APP}")))
     # 4. diff, including stale objects that will be pruned
     stale_refs = [e.ref for e in inventory.diff(previous, inventory.from_objects(desired))]
     app_diff = diff.diff_all(desired, cluster, extra=stale_refs)
     # 5. plan
-    the_plan = plan.plan_sync(desired, cluster, app=APP, previous=previous, prune=prune,
+    the_plan = waves.plan_sync(desired, cluster, app=APP, previous=previous, prune=prune,
                               out_of_sync=app_diff.out_of_sync(),
-                              options=plan.parse_sync_options(["ApplyOutOfSyncOnly=true"]))
+                              options=waves.parse_sync_options(["ApplyOutOfSyncOnly=true"]))
     # 6. execute (the orchestrator's job; here a dict)
     for step in the_plan.steps:
         for item in step.prune:

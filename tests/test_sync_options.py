@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet import errors, plan
+from fleet import errors, waves
 
 OPTION_CASES = [
     ("create-namespace", ["CreateNamespace=true"], "create_namespace", True),
@@ -19,25 +19,25 @@ OPTION_CASES = [
     ("validate-off", ["Validate=false"], "validate", False),
     ("skip-dry-run", ["SkipDryRunOnMissingResource=true"], "skip_dry_run_on_missing_resource", True),
     ("delete-false", ["Delete=false"], "delete", False),
-    ("propagation", ["PrunePropagationPolicy=background"], "prune_propagation_policy", plan.PrunePropagation.BACKGROUND),
+    ("propagation", ["PrunePropagationPolicy=background"], "prune_propagation_policy", waves.PrunePropagation.BACKGROUND),
     ("case-insensitive-value", ["PruneLast=TRUE"], "prune_last", True),
 ]
 
 
 @pytest.mark.parametrize(("name", "items", "attr", "value"), OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
 def test_each_sync_option_parses_to_its_field(name: str, items: list[str], attr: str, value: object) -> None:
-    assert getattr(plan.parse_sync_options(items), attr) == value
+    assert getattr(waves.parse_sync_options(items), attr) == value
 
 
 def test_unset_options_are_none_and_defaults_come_from_flag() -> None:
-    opts = plan.parse_sync_options([])
+    opts = waves.parse_sync_options([])
     assert opts.prune_last is None
     assert opts.flag("server_side_apply", True) is True
-    assert opts.propagation_policy is plan.PrunePropagation.FOREGROUND
+    assert opts.propagation_policy is waves.PrunePropagation.FOREGROUND
 
 
 def test_unknown_options_are_ignored() -> None:
-    assert plan.parse_sync_options(["ClientSideApplyMigration=false"]) == plan.SyncOptions()
+    assert waves.parse_sync_options(["ClientSideApplyMigration=false"]) == waves.SyncOptions()
 
 
 BAD_CASES = [("not-a-bool", ["PruneLast=maybe"]), ("no-value", ["Replace"]), ("bad-policy", ["PrunePropagationPolicy=now"])]
@@ -46,25 +46,25 @@ BAD_CASES = [("not-a-bool", ["PruneLast=maybe"]), ("no-value", ["Replace"]), ("b
 @pytest.mark.parametrize(("name", "items"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
 def test_bad_option_values_are_input_errors_naming_the_field(name: str, items: list[str]) -> None:
     with pytest.raises(errors.InputError) as caught:
-        plan.parse_sync_options(items)
+        waves.parse_sync_options(items)
     assert caught.value.field == "syncPolicy.syncOptions"
 
 
 def test_object_annotation_overrides_application_options_field_by_field() -> None:
-    app = plan.parse_sync_options(["ServerSideApply=true", "PruneLast=true"])
-    obj = {"metadata": {"annotations": {plan.ANNOTATION_SYNC_OPTIONS: "ServerSideApply=false, Replace=true"}}}
-    merged = plan.resolve(app, obj)
+    app = waves.parse_sync_options(["ServerSideApply=true", "PruneLast=true"])
+    obj = {"metadata": {"annotations": {waves.ANNOTATION_SYNC_OPTIONS: "ServerSideApply=false, Replace=true"}}}
+    merged = waves.resolve(app, obj)
     assert (merged.server_side_apply, merged.replace, merged.prune_last) == (False, True, True)
 
 
 def test_bad_annotation_names_the_annotation() -> None:
-    obj = {"metadata": {"annotations": {plan.ANNOTATION_SYNC_OPTIONS: "Prune=sometimes"}}}
+    obj = {"metadata": {"annotations": {waves.ANNOTATION_SYNC_OPTIONS: "Prune=sometimes"}}}
     with pytest.raises(errors.InputError, match="sync-options"):
-        plan.resolve(plan.SyncOptions(), obj)
+        waves.resolve(waves.SyncOptions(), obj)
 
 
 def test_sync_policy_reads_automated_retry_and_namespace_metadata() -> None:
-    policy = plan.parse_sync_policy({
+    policy = waves.parse_sync_policy({
         "automated": {"prune": True, "selfHeal": True},
         "syncOptions": ["CreateNamespace=true"],
         "retry": {"limit": 3, "backoff": {"duration": "10s", "factor": 3, "maxDuration": "1m"}},
@@ -80,18 +80,18 @@ def test_sync_policy_reads_automated_retry_and_namespace_metadata() -> None:
                          ids=["empty-enables", "enabled-false", "absent"])
 def test_automated_presence_enables_auto_sync(automated: object, expected: bool) -> None:
     spec = {} if automated is None else {"automated": automated}
-    assert plan.parse_sync_policy(spec).automated is expected
+    assert waves.parse_sync_policy(spec).automated is expected
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("5s", 5.0), ("3m", 180.0), ("1h30m", 5400.0), ("250ms", 0.25), (7, 7.0)])
 def test_go_durations_parse_to_seconds(text: object, seconds: float) -> None:
-    assert plan.parse_duration(text, where="x") == seconds
+    assert waves.parse_duration(text, where="x") == seconds
 
 
 def test_bad_duration_is_an_input_error() -> None:
     with pytest.raises(errors.InputError, match="retry"):
-        plan.parse_sync_policy({"retry": {"backoff": {"duration": "soon"}}})
+        waves.parse_sync_policy({"retry": {"backoff": {"duration": "soon"}}})
 
 
 def test_unlimited_retry_is_capped_when_listing_delays() -> None:
-    assert len(plan.Retry(limit=-1, duration=1, factor=1).delays(cap_attempts=7)) == 7
+    assert len(waves.Retry(limit=-1, duration=1, factor=1).delays(cap_attempts=7)) == 7

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet import inventory, plan
+from fleet import inventory, waves
 
 APP = "guestbook"
 DATA = Path(__file__).parent / "data" / "plan"
@@ -23,9 +23,9 @@ def obj(kind: str, name: str, *, api: str = "v1", ns: str = "shop", wave: int | 
         options: str | None = None, owner: str | None = APP) -> dict[str, Any]:
     annotations: dict[str, str] = {}
     if wave is not None:
-        annotations[plan.ANNOTATION_SYNC_WAVE] = str(wave)
+        annotations[waves.ANNOTATION_SYNC_WAVE] = str(wave)
     if options:
-        annotations[plan.ANNOTATION_SYNC_OPTIONS] = options
+        annotations[waves.ANNOTATION_SYNC_OPTIONS] = options
     out = {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": ns, "annotations": annotations}}
     return inventory.stamp(out, owner) if owner else out
 
@@ -34,7 +34,7 @@ def live_of(*objs: dict[str, Any]) -> dict[Ref, dict[str, Any]]:
     return {Ref.from_object(o): o for o in objs}
 
 
-def outline(p: plan.SyncPlan) -> list[tuple[str, int, list[str], list[str]]]:
+def outline(p: waves.SyncPlan) -> list[tuple[str, int, list[str], list[str]]]:
     return [
         (s.phase.value, s.wave, [f"{i.ref.kind}/{i.ref.name}" for i in s.prune],
          [f"{i.ref.kind}/{i.ref.name}" for i in s.apply])
@@ -43,7 +43,7 @@ def outline(p: plan.SyncPlan) -> list[tuple[str, int, list[str], list[str]]]:
 
 
 def test_steps_run_by_phase_then_wave_then_kind_with_dependencies_first() -> None:
-    p = plan.plan_sync(guestbook(), {}, app=APP, previous=inventory.new(), revision="abcdef123456", started_at=1700000000)
+    p = waves.plan_sync(guestbook(), {}, app=APP, previous=inventory.new(), revision="abcdef123456", started_at=1700000000)
     assert outline(p) == [
         # The Namespace (Sync wave 2) moves before the first object in it: the PreSync hook.
         ("PreSync", 0, [], ["Namespace/shop", "Job/migrate-abcdef1-presync-1700000000"]),
@@ -54,28 +54,28 @@ def test_steps_run_by_phase_then_wave_then_kind_with_dependencies_first() -> Non
         ("PostSync", 0, [], ["Job/smoke-test"]),
     ]
     assert [i.ref.name for s in p.on_failure for i in s.apply] == ["page-oncall"]
-    assert [(s.ref.name, s.reason) for s in p.skipped] == [("scratch", plan.SkipReason.SKIP_HOOK)]
+    assert [(s.ref.name, s.reason) for s in p.skipped] == [("scratch", waves.SkipReason.SKIP_HOOK)]
 
 
 def test_hooks_and_skipped_objects_stay_out_of_the_inventory() -> None:
-    p = plan.plan_sync(guestbook(), {}, app=APP, previous=inventory.new())
+    p = waves.plan_sync(guestbook(), {}, app=APP, previous=inventory.new())
     names = sorted(e.ref.name for e in p.inventory.entries)
     assert names == ["settings", "shop", "w1", "web", "web", "widgets.example.com"]
 
 
 def test_selective_sync_applies_only_the_selection_and_runs_no_hooks() -> None:
     selection = [Ref("apps", "Deployment", "shop", "web")]
-    p = plan.plan_sync(guestbook(), {}, app=APP, previous=inventory.new(), selection=selection)
+    p = waves.plan_sync(guestbook(), {}, app=APP, previous=inventory.new(), selection=selection)
     assert outline(p) == [("Sync", 1, [], ["Deployment/web"])]
     reasons = {s.reason for s in p.skipped}
-    assert plan.SkipReason.HOOK_IN_SELECTIVE_SYNC in reasons and plan.SkipReason.NOT_SELECTED in reasons
+    assert waves.SkipReason.HOOK_IN_SELECTIVE_SYNC in reasons and waves.SkipReason.NOT_SELECTED in reasons
 
 
 def test_prune_deletes_stale_objects_in_reverse_wave_order_before_applying() -> None:
     keep = obj("ConfigMap", "keep")
     old_early, old_late = obj("Secret", "old-early", wave=-2), obj("ConfigMap", "old-late", wave=3)
     previous = inventory.from_objects([keep, old_early, old_late])
-    p = plan.plan_sync([keep], live_of(keep, old_early, old_late), app=APP, previous=previous, prune=True)
+    p = waves.plan_sync([keep], live_of(keep, old_early, old_late), app=APP, previous=previous, prune=True)
     assert outline(p) == [
         ("Sync", -2, ["ConfigMap/old-late"], []),
         ("Sync", 0, [], ["ConfigMap/keep"]),
@@ -87,25 +87,25 @@ def test_prune_deletes_stale_objects_in_reverse_wave_order_before_applying() -> 
 def test_prune_last_objects_are_deleted_after_the_last_sync_wave() -> None:
     keep = obj("ConfigMap", "keep", wave=4)
     stale = obj("ConfigMap", "stale", options="PruneLast=true")
-    p = plan.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), prune=True)
+    p = waves.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), prune=True)
     assert outline(p) == [("Sync", 4, [], ["ConfigMap/keep"]), ("Sync", 5, ["ConfigMap/stale"], [])]
 
 
 PRUNE_SKIP_CASES = [
-    ("pruning-off", obj("ConfigMap", "gone"), False, plan.SkipReason.PRUNE_DISABLED, True),
-    ("prune-false-annotation", obj("ConfigMap", "gone", options="Prune=false"), True, plan.SkipReason.NO_PRUNE, True),
-    ("prune-confirm-annotation", obj("ConfigMap", "gone", options="Prune=confirm"), True, plan.SkipReason.NO_PRUNE, True),
-    ("not-fleets-object", obj("ConfigMap", "gone", owner=None), True, plan.SkipReason.NOT_OWNED, False),
-    ("owned-by-another-app", obj("ConfigMap", "gone", owner="other"), True, plan.SkipReason.NOT_OWNED, False),
+    ("pruning-off", obj("ConfigMap", "gone"), False, waves.SkipReason.PRUNE_DISABLED, True),
+    ("prune-false-annotation", obj("ConfigMap", "gone", options="Prune=false"), True, waves.SkipReason.NO_PRUNE, True),
+    ("prune-confirm-annotation", obj("ConfigMap", "gone", options="Prune=confirm"), True, waves.SkipReason.NO_PRUNE, True),
+    ("not-fleets-object", obj("ConfigMap", "gone", owner=None), True, waves.SkipReason.NOT_OWNED, False),
+    ("owned-by-another-app", obj("ConfigMap", "gone", owner="other"), True, waves.SkipReason.NOT_OWNED, False),
 ]
 
 
 @pytest.mark.parametrize(("name", "live", "prune", "reason", "still_listed"), PRUNE_SKIP_CASES,
                          ids=[c[0] for c in PRUNE_SKIP_CASES])
-def test_prune_never_touches_what_it_must_not(name: str, live: dict, prune: bool, reason: plan.SkipReason,
+def test_prune_never_touches_what_it_must_not(name: str, live: dict, prune: bool, reason: waves.SkipReason,
                                               still_listed: bool) -> None:
     previous = inventory.from_objects([live])
-    p = plan.plan_sync([], live_of(live), app=APP, previous=previous, prune=prune)
+    p = waves.plan_sync([], live_of(live), app=APP, previous=previous, prune=prune)
     assert p.is_noop
     assert [s.reason for s in p.skipped] == [reason]
     assert (Ref.from_object(live) in p.inventory.refs()) is still_listed
@@ -113,25 +113,25 @@ def test_prune_never_touches_what_it_must_not(name: str, live: dict, prune: bool
 
 def test_stale_object_already_gone_is_forgotten() -> None:
     gone = obj("ConfigMap", "gone")
-    p = plan.plan_sync([], {}, app=APP, previous=inventory.from_objects([gone]), prune=True)
+    p = waves.plan_sync([], {}, app=APP, previous=inventory.from_objects([gone]), prune=True)
     assert p.is_noop and len(p.inventory) == 0 and [e.ref.name for e in p.stale] == ["gone"]
 
 
 def test_prune_defaults_to_the_automated_policy() -> None:
     keep, stale = obj("ConfigMap", "keep"), obj("ConfigMap", "stale")
-    auto = plan.parse_sync_policy({"automated": {"prune": True}})
-    p = plan.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto)
+    auto = waves.parse_sync_policy({"automated": {"prune": True}})
+    p = waves.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto)
     assert outline(p) == [("Sync", 0, ["ConfigMap/stale"], ["ConfigMap/keep"])]
-    assert p.steps[0].prune[0].options.propagation_policy is plan.PrunePropagation.FOREGROUND
+    assert p.steps[0].prune[0].options.propagation_policy is waves.PrunePropagation.FOREGROUND
 
 
 def test_apply_out_of_sync_only_skips_objects_the_diff_found_equal() -> None:
     same, changed, missing = obj("ConfigMap", "same"), obj("ConfigMap", "changed"), obj("ConfigMap", "missing")
-    opts = plan.parse_sync_options(["ApplyOutOfSyncOnly=true"])
-    p = plan.plan_sync([same, changed, missing], live_of(same, changed), app=APP, previous=inventory.new(),
+    opts = waves.parse_sync_options(["ApplyOutOfSyncOnly=true"])
+    p = waves.plan_sync([same, changed, missing], live_of(same, changed), app=APP, previous=inventory.new(),
                        options=opts, out_of_sync=[Ref.from_object(changed)])
     assert outline(p) == [("Sync", 0, [], ["ConfigMap/changed", "ConfigMap/missing"])]
-    assert [(s.ref.name, s.reason) for s in p.skipped] == [("same", plan.SkipReason.IN_SYNC)]
+    assert [(s.ref.name, s.reason) for s in p.skipped] == [("same", waves.SkipReason.IN_SYNC)]
     assert len(p.inventory) == 3
 
 
@@ -139,20 +139,20 @@ def test_apply_out_of_sync_only_skips_objects_the_diff_found_equal() -> None:
 def test_objects_owned_by_another_application_are_reported_as_shared(fail: bool) -> None:
     mine = obj("ConfigMap", "cfg")
     theirs = obj("ConfigMap", "cfg", owner="other-app")
-    opts = plan.parse_sync_options(["FailOnSharedResource=true"] if fail else [])
-    p = plan.plan_sync([mine], live_of(theirs), app=APP, previous=inventory.new(), options=opts)
-    assert p.shared == (plan.SharedResource(Ref.from_object(mine), "other-app"),)
+    opts = waves.parse_sync_options(["FailOnSharedResource=true"] if fail else [])
+    p = waves.plan_sync([mine], live_of(theirs), app=APP, previous=inventory.new(), options=opts)
+    assert p.shared == (waves.SharedResource(Ref.from_object(mine), "other-app"),)
     assert p.blocked is fail
 
 
 def test_create_namespace_adds_the_destination_namespace_in_pre_sync() -> None:
-    policy = plan.parse_sync_policy({
+    policy = waves.parse_sync_policy({
         "syncOptions": ["CreateNamespace=true"],
         "managedNamespaceMetadata": {"labels": {"team": "shop"}},
     })
-    p = plan.plan_sync([obj("ConfigMap", "cfg")], {}, app=APP, previous=inventory.new(), policy=policy, namespace="shop")
+    p = waves.plan_sync([obj("ConfigMap", "cfg")], {}, app=APP, previous=inventory.new(), policy=policy, namespace="shop")
     first = p.steps[0]
-    assert (first.phase, [i.ref.name for i in first.apply]) == (plan.SyncPhase.PRE_SYNC, ["shop"])
+    assert (first.phase, [i.ref.name for i in first.apply]) == (waves.SyncPhase.PRE_SYNC, ["shop"])
     assert first.apply[0].obj["metadata"]["labels"] == {"team": "shop"}
     assert Ref("", "Namespace", "", "shop") not in p.inventory.refs()
 
@@ -163,29 +163,29 @@ def test_default_namespace_fills_namespaced_objects_only() -> None:
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "other"}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}},
     ]
-    out = plan.default_namespace(objs, "shop")
+    out = waves.default_namespace(objs, "shop")
     assert [Ref.from_object(o).namespace for o in out] == ["shop", "other", ""]
     assert objs[0]["metadata"] == {"name": "a"}  # inputs are not modified
 
 
 def test_kind_order_puts_unknown_kinds_last() -> None:
     kinds = ["Widget", "Deployment", "Namespace", "CustomResourceDefinition", "Service", "Secret"]
-    assert sorted(kinds, key=plan.kind_rank) == ["Namespace", "Secret", "CustomResourceDefinition", "Service",
+    assert sorted(kinds, key=waves.kind_rank) == ["Namespace", "Secret", "CustomResourceDefinition", "Service",
                                                  "Deployment", "Widget"]
 
 
 def test_waves_come_from_the_annotation_then_helm_hook_weight() -> None:
-    assert plan.wave({"metadata": {"annotations": {plan.ANNOTATION_SYNC_WAVE: "-3"}}}) == -3
-    assert plan.wave({"metadata": {"annotations": {plan.HELM_HOOK_WEIGHT: "5"}}}) == 5
-    assert plan.wave({"metadata": {"annotations": {plan.ANNOTATION_SYNC_WAVE: "x", plan.HELM_HOOK_WEIGHT: "2"}}}) == 2
-    assert plan.wave({"metadata": {}}) == 0
+    assert waves.wave({"metadata": {"annotations": {waves.ANNOTATION_SYNC_WAVE: "-3"}}}) == -3
+    assert waves.wave({"metadata": {"annotations": {waves.HELM_HOOK_WEIGHT: "5"}}}) == 5
+    assert waves.wave({"metadata": {"annotations": {waves.ANNOTATION_SYNC_WAVE: "x", waves.HELM_HOOK_WEIGHT: "2"}}}) == 2
+    assert waves.wave({"metadata": {}}) == 0
 
 
 def test_automated_sync_refuses_to_prune_everything_without_allow_empty() -> None:
     stale = obj("ConfigMap", "stale")
     for allow_empty, refused in ((False, True), (True, False)):
-        policy = plan.parse_sync_policy({"automated": {"prune": True, "allowEmpty": allow_empty}})
-        p = plan.plan_sync([], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=policy)
+        policy = waves.parse_sync_policy({"automated": {"prune": True, "allowEmpty": allow_empty}})
+        p = waves.plan_sync([], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=policy)
         assert (p.empty_prune_refused, p.is_noop) == (refused, refused)
         assert (Ref.from_object(stale) in p.inventory.refs()) is refused
 
@@ -195,12 +195,12 @@ def test_deleting_an_application_runs_delete_hooks_around_reverse_wave_deletes()
     kept = obj("Secret", "kept", options="Delete=false")
     hooks = [
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "backup", "namespace": "shop",
-                                                              "annotations": {plan.ANNOTATION_HOOK: "PreDelete"}}},
+                                                              "annotations": {waves.ANNOTATION_HOOK: "PreDelete"}}},
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "notify", "namespace": "shop",
-                                                              "annotations": {plan.ANNOTATION_HOOK: "PostDelete"}}},
+                                                              "annotations": {waves.ANNOTATION_HOOK: "PostDelete"}}},
     ]
     previous = inventory.from_objects([early, late, kept])
-    d = plan.plan_deletion(live_of(early, late, kept), app=APP, previous=previous, hooks=hooks)
+    d = waves.plan_deletion(live_of(early, late, kept), app=APP, previous=previous, hooks=hooks)
     assert [(s.phase.value, s.wave, [i.ref.name for i in (*s.prune, *s.apply)]) for s in d.steps] == [
         ("PreDelete", 0, ["backup"]), ("Sync", 2, ["late"]), ("Sync", -1, ["early"]), ("PostDelete", 0, ["notify"])]
-    assert [(s.ref.name, s.reason) for s in d.skipped] == [("kept", plan.SkipReason.NO_PRUNE)]
+    assert [(s.ref.name, s.reason) for s in d.skipped] == [("kept", waves.SkipReason.NO_PRUNE)]

@@ -360,13 +360,13 @@ def _request(
     allow_mass_delete: bool,
 ) -> driver.RunRequest:
     """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
-    from fleet import driver, notify, plan
+    from fleet import driver, notify, waves
 
     try:
-        wait = plan.parse_duration(lock_wait, where="--lock-wait")
+        wait = waves.parse_duration(lock_wait, where="--lock-wait")
         if wait < 0:
             raise errors.InputError(f"must not be negative (got {lock_wait})", field="--lock-wait")
-        lease = plan.parse_duration(lock_lease, where="--lock-lease")
+        lease = waves.parse_duration(lock_lease, where="--lock-lease")
         if lease <= 0:
             raise errors.InputError(f"must be above zero (got {lock_lease})", field="--lock-lease")
         return driver.RunRequest(
@@ -445,13 +445,13 @@ class LoopOptions:
 
 def _loop_options(every: str, runs: int, secrets_ttl: str) -> LoopOptions:
     """The long-running flags, validated before anything else (exit 2 naming the flag)."""
-    from fleet import loop, plan
+    from fleet import loop, waves
 
     try:
         seconds = loop.parse_every(every)
         if runs < 0:
             raise errors.InputError(f"must not be negative (got {runs})", field="--runs")
-        return LoopOptions(seconds, runs, plan.parse_duration(secrets_ttl, where="--secrets-ttl"))
+        return LoopOptions(seconds, runs, waves.parse_duration(secrets_ttl, where="--secrets-ttl"))
     except errors.FleetError as exc:
         raise common.fail(exc) from None
 

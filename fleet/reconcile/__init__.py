@@ -48,7 +48,7 @@ import os
 import socket
 import time
 
-from fleet import errors, inventory, lifecycle, log, models, plan, redact, results
+from fleet import errors, inventory, lifecycle, log, models, redact, results, waves
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
@@ -202,7 +202,7 @@ def _connect(work: ClusterWork) -> client.ClusterClient:
         burst=settings.burst,
         timeout=(min(5.0, read_timeout), read_timeout),
         pool_size=max(4, settings.app_concurrency * 2),
-        field_manager=plan.FIELD_MANAGER,
+        field_manager=waves.FIELD_MANAGER,
     )
 
 
@@ -256,7 +256,7 @@ def _claims(session: sessions.Session, prepared: list[preparation.Prepared]) -> 
         if item.failure is not None:
             continue
         for obj in item.objects:
-            if not plan.is_hook(obj) and not plan.is_skipped(obj):
+            if not waves.is_hook(obj) and not waves.is_skipped(obj):
                 renderers.setdefault(Ref.from_object(obj), set()).add(item.work.name)
     claims: dict[Ref, str] = {}
     for ref, apps in renderers.items():

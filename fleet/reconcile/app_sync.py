@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fleet import diff, errors, health, inventory, lifecycle, log, plan, redact, results
+from fleet import diff, errors, health, inventory, lifecycle, log, redact, results, waves
 from fleet.clusters import client
 from fleet.reconcile import events, failures, preparation, sessions
 from fleet.status import OperationPhase, Reason, ResultCode, SyncStatus
@@ -108,7 +108,7 @@ class AppSync:
                 reason = failures.reason_for(exc, Reason.SECRET_RESOLUTION_FAILED)
             return self._failed(reason, failures.message(exc), attempts=attempt)
         # 2. diff (desired against the live objects of the cluster-wide LISTs, and owned stale ones)
-        regular = [o for o in desired if not plan.is_hook(o) and not plan.is_skipped(o)]
+        regular = [o for o in desired if not waves.is_hook(o) and not waves.is_skipped(o)]
         live = self._live_view(desired, previous)
         owned_stale = self._owned_stale(regular, live, previous)
         try:
@@ -256,7 +256,7 @@ class AppSync:
 
     def _refs_to_refresh(self) -> list[tuple[Ref, str]]:
         out = [
-            (Ref.from_object(o), str(o["apiVersion"])) for o in self.prepared.objects if not plan.is_hook(o)
+            (Ref.from_object(o), str(o["apiVersion"])) for o in self.prepared.objects if not waves.is_hook(o)
         ]
         previous = self.session.inventories.get(self.app)
         out.extend((e.ref, e.api_version) for e in (previous.entries if previous else ()))
@@ -357,7 +357,7 @@ class AppSync:
             ref = result.ref
             obj = by_ref.get(ref)
             api_version = str((obj or live.get(ref) or {}).get("apiVersion") or "")
-            row = Row(ref, api_version, wave=plan.wave(obj or live.get(ref) or {}))
+            row = Row(ref, api_version, wave=waves.wave(obj or live.get(ref) or {}))
             rows[ref] = row
             if result.kind is diff.DiffKind.UNCHANGED:
                 continue
@@ -404,10 +404,10 @@ class AppSync:
         live: Mapping[Ref, dict[str, Any]],
         previous: inventory.Inventory,
         *,
-        options: plan.SyncOptions,
+        options: waves.SyncOptions,
         to_apply: set[Ref],
-    ) -> plan.SyncPlan:
-        return plan.plan_sync(
+    ) -> waves.SyncPlan:
+        return waves.plan_sync(
             desired,
             live,
             app=self.app,
@@ -423,7 +423,7 @@ class AppSync:
             released=self.session.released,
         )
 
-    def _note_shared(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
+    def _note_shared(self, the_plan: waves.SyncPlan, rows: dict[Ref, Row]) -> None:
         """Objects another Application keeps: OutOfSync here, never applied (SharedResourceWarning)."""
         for shared in the_plan.shared:
             row = rows.get(shared.ref)
@@ -434,24 +434,24 @@ class AppSync:
                 f"SharedResourceWarning: part of Application {shared.owner} too, which keeps it: not applied"
             )
 
-    def _note_skips(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> None:
+    def _note_skips(self, the_plan: waves.SyncPlan, rows: dict[Ref, Row]) -> None:
         for skipped in the_plan.skipped:
             row = rows.get(skipped.ref)
             if row is None or row.action is not results.Action.PRUNE_SKIPPED:
                 continue
             row.message = skipped.reason.value
-            if skipped.reason is plan.SkipReason.NOT_OWNED:
+            if skipped.reason is waves.SkipReason.NOT_OWNED:
                 row.status = SyncStatus.SYNCED  # someone else's now: fleet forgets it
 
     @staticmethod
-    def _needs_operation(the_plan: plan.SyncPlan, to_apply: set[Ref]) -> bool:
+    def _needs_operation(the_plan: waves.SyncPlan, to_apply: set[Ref]) -> bool:
         """Whether a sync operation runs at all: something to apply (changed or missing) or to
         prune. An Application in sync costs no request beyond the cluster's LISTs, and its hooks
         do not run (as Argo CD's automated sync only operates on an OutOfSync Application)."""
         for item in the_plan.items():
-            if item.kind is plan.ItemKind.PRUNE:
+            if item.kind is waves.ItemKind.PRUNE:
                 return True
-            if item.kind is plan.ItemKind.APPLY and (item.ref in to_apply or not item.exists):
+            if item.kind is waves.ItemKind.APPLY and (item.ref in to_apply or not item.exists):
                 return True
         return False
 
@@ -459,7 +459,7 @@ class AppSync:
 
     def _execute(
         self,
-        the_plan: plan.SyncPlan,
+        the_plan: waves.SyncPlan,
         rows: dict[Ref, Row],
         live: dict[Ref, dict[str, Any]],
         deleted: set[Ref],
@@ -503,7 +503,7 @@ class AppSync:
         return failure
 
     def run_step(
-        self, step: plan.Step, rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]], deleted: set[Ref]
+        self, step: waves.Step, rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]], deleted: set[Ref]
     ) -> None:
         """One step of the plan (one wave of one phase): prune, then apply its objects and create
         its hooks, then wait until they are healthy (hooks: complete)."""
@@ -513,7 +513,7 @@ class AppSync:
 
     def _prune(
         self,
-        items: Sequence[plan.Item],
+        items: Sequence[waves.Item],
         rows: dict[Ref, Row],
         live: dict[Ref, dict[str, Any]],
         deleted: set[Ref],
@@ -549,17 +549,17 @@ class AppSync:
             )
 
     def _apply_all(
-        self, items: Sequence[plan.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
-    ) -> list[plan.Item]:
+        self, items: Sequence[waves.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
+    ) -> list[waves.Item]:
         """Apply the step's objects and create its hooks; returns what to wait for."""
-        waiting: list[plan.Item] = []
+        waiting: list[waves.Item] = []
         for item in items:
-            if item.kind is plan.ItemKind.HOOK:
+            if item.kind is waves.ItemKind.HOOK:
                 row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion"))))
                 row.action, row.hook, row.wave = (
                     results.Action.HOOK,
                     (item.phase.value if item.phase else ""),
-                    plan.wave(item.obj),
+                    waves.wave(item.obj),
                 )
                 if not item.create:
                     waiting.append(item)
@@ -606,7 +606,7 @@ class AppSync:
             waiting.append(item)
         return waiting
 
-    def _apply(self, item: plan.Item, live_obj: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _apply(self, item: waves.Item, live_obj: Mapping[str, Any] | None) -> dict[str, Any]:
         if item.server_side_apply:
             return self.api.apply(item.obj, force=True)
         # Replace=true or ServerSideApply=false: a whole-object update (or a create).
@@ -618,7 +618,7 @@ class AppSync:
         )
         return self.api.replace(body)
 
-    def _delete_and_wait(self, item: plan.Item) -> None:
+    def _delete_and_wait(self, item: waves.Item) -> None:
         api_version = str(item.obj.get("apiVersion"))
         self.api.delete(
             api_version,
@@ -634,7 +634,7 @@ class AppSync:
             interval = min(1.0, interval * 2)
 
     def _wait(
-        self, items: Sequence[plan.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
+        self, items: Sequence[waves.Item], rows: dict[Ref, Row], live: dict[Ref, dict[str, Any]]
     ) -> None:
         """Wait until every object of the step is healthy (hooks: complete), or fail the step."""
         if not items:
@@ -673,7 +673,7 @@ class AppSync:
         failed_hooks = []
         for item in items:
             status = statuses[item.ref]
-            if item.kind is not plan.ItemKind.HOOK:
+            if item.kind is not waves.ItemKind.HOOK:
                 continue
             ok = status.status is not health.Health.DEGRADED
             row = rows[item.ref]
@@ -681,7 +681,7 @@ class AppSync:
             row.message = status.message or ("completed" if ok else "failed")
             if not ok:
                 failed_hooks.append(item)
-            wanted = plan.HookDeletePolicy.HOOK_SUCCEEDED if ok else plan.HookDeletePolicy.HOOK_FAILED
+            wanted = waves.HookDeletePolicy.HOOK_SUCCEEDED if ok else waves.HookDeletePolicy.HOOK_FAILED
             if wanted in item.delete_policies:
                 try:
                     self.api.delete(
@@ -702,20 +702,20 @@ class AppSync:
         bad = [
             i
             for i in items
-            if i.kind is not plan.ItemKind.HOOK and statuses[i.ref].status is health.Health.DEGRADED
+            if i.kind is not waves.ItemKind.HOOK and statuses[i.ref].status is health.Health.DEGRADED
         ]
         if bad:
             detail = "; ".join(f"{i.ref}: {statuses[i.ref].message}" for i in bad[:5])
             raise failures.StepFailed(Reason.HEALTH_CHECK_FAILED, f"degraded: {detail}")
 
-    def _dry_run(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row]) -> failures.StepFailed | None:
+    def _dry_run(self, the_plan: waves.SyncPlan, rows: dict[Ref, Row]) -> failures.StepFailed | None:
         """Everything but the writes: the API server validates each change (server-side dry run)
         where it can; objects in a namespace or of a kind this sync would create first are
         checked locally only (the server cannot see what does not exist yet)."""
         failure: failures.StepFailed | None = None
         for item in the_plan.items():
             row = rows.get(item.ref)
-            if item.kind is plan.ItemKind.HOOK:
+            if item.kind is waves.ItemKind.HOOK:
                 row = rows.setdefault(item.ref, Row(item.ref, str(item.obj.get("apiVersion"))))
                 row.action, row.hook, row.message = (
                     results.Action.HOOK,
@@ -734,7 +734,7 @@ class AppSync:
                 )
             try:
                 self.session.check_time("dry run")
-                if item.kind is plan.ItemKind.PRUNE:
+                if item.kind is waves.ItemKind.PRUNE:
                     self.api.delete(
                         row.api_version,
                         item.ref.kind,
@@ -758,15 +758,15 @@ class AppSync:
                         f"dry run of {item.ref} failed: {failures.message(exc)}",
                     )
                 continue
-            self._mark_would(row, item.kind is plan.ItemKind.PRUNE)
+            self._mark_would(row, item.kind is waves.ItemKind.PRUNE)
         self._would(the_plan, rows, set())
         return failure
 
-    def _would(self, the_plan: plan.SyncPlan, rows: dict[Ref, Row], to_apply: set[Ref]) -> None:
+    def _would(self, the_plan: waves.SyncPlan, rows: dict[Ref, Row], to_apply: set[Ref]) -> None:
         """Compare only (diff, or nothing to do): say what a sync would do."""
         if self.settings.kind is results.RunKind.SYNC:
             return
-        prune_refs = {i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE}
+        prune_refs = {i.ref for i in the_plan.items() if i.kind is waves.ItemKind.PRUNE}
         for row in rows.values():
             if row.action in (
                 results.Action.CREATED,
@@ -792,14 +792,14 @@ class AppSync:
     # -- inventory ------------------------------------------------------------------------------------
 
     def _record_inventory(
-        self, the_plan: plan.SyncPlan, previous: inventory.Inventory, deleted: set[Ref]
+        self, the_plan: waves.SyncPlan, previous: inventory.Inventory, deleted: set[Ref]
     ) -> failures.StepFailed | None:
         """Write the inventory ConfigMap when it changed; the failure to write it, if any."""
         session = self.session
         # Planned deletes that did not happen (failed, or never reached) stay listed; stale
         # objects the plan let go of (someone else's now) are forgotten.
         not_deleted = [
-            i.ref for i in the_plan.items() if i.kind is plan.ItemKind.PRUNE and i.ref not in deleted
+            i.ref for i in the_plan.items() if i.kind is waves.ItemKind.PRUNE and i.ref not in deleted
         ]
         record = inventory.after_prune(the_plan.inventory, the_plan.stale, not_deleted=not_deleted)
         configmap = lifecycle.inventory_configmap(
@@ -850,7 +850,7 @@ class AppSync:
         resources = []
         statuses = []
         ordered = sorted(
-            rows.values(), key=lambda r: (r.hook != "", r.wave, plan.kind_rank(r.ref.kind), r.ref)
+            rows.values(), key=lambda r: (r.hook != "", r.wave, waves.kind_rank(r.ref.kind), r.ref)
         )
         states = {
             row.ref: health.check(live.get(row.ref), config=self.settings.health)

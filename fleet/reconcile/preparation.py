@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet import diff, errors, inventory, models, plan, projects
+from fleet import diff, errors, inventory, models, projects, waves
 from fleet.clusters import client
 from fleet.reconcile import failures, units
 from fleet.status import Reason
@@ -47,7 +47,7 @@ class Prepared:
     """One Application's objects, ready to meet the cluster (or why they cannot)."""
 
     work: units.AppWork
-    policy: plan.SyncPolicy = field(default_factory=plan.SyncPolicy)
+    policy: waves.SyncPolicy = field(default_factory=waves.SyncPolicy)
     rules: tuple[diff.IgnoreRule, ...] = ()
     objects: list[dict[str, Any]] = field(default_factory=list)  # stamped, hashed, decrypted; hooks too
     failure: tuple[Reason, str] | None = None
@@ -76,7 +76,7 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
 
     prepared = Prepared(work)
     try:
-        prepared.policy = plan.parse_sync_policy(work.sync_policy)
+        prepared.policy = waves.parse_sync_policy(work.sync_policy)
         prepared.rules = diff.parse_ignore_differences(list(work.ignore_differences) or None)
     except errors.FleetError as exc:
         prepared.failure = (Reason.INVALID_SPEC, f"application {work.name}: {failures.message(exc)}")
@@ -99,7 +99,7 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
             )
             return prepared
         # The hash is taken of the object as Git has it (ciphertext for SOPS files), stamped.
-        shipped = plan.default_namespace([raw], namespace, cluster_scoped=cluster_scoped)[0]
+        shipped = waves.default_namespace([raw], namespace, cluster_scoped=cluster_scoped)[0]
         shipped = inventory.stamp(shipped, work.name)
         digest = desired_hash(shipped)
         try:
@@ -110,10 +110,10 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
                 f"SOPS decryption failed: {failures.message(exc)}",
             )
             return prepared
-        obj = plan.default_namespace([plain], namespace, cluster_scoped=cluster_scoped)[0]
+        obj = waves.default_namespace([plain], namespace, cluster_scoped=cluster_scoped)[0]
         obj = _with_annotation(inventory.stamp(obj, work.name), DESIRED_HASH_ANNOTATION, digest)
         ref = Ref.from_object(obj)
-        if ref in seen and not plan.is_hook(obj):
+        if ref in seen and not waves.is_hook(obj):
             prepared.failure = (
                 Reason.INVALID_SPEC,
                 f"application {work.name}: {ref} appears twice in the manifests",
@@ -158,7 +158,7 @@ def cluster_scope(api: client.ClusterClient, works: Sequence[units.AppWork]) -> 
                 names = spec.get("names") or {}
                 if spec.get("group") and names.get("kind"):
                     crd_scopes[(str(spec["group"]), str(names["kind"]))] = spec.get("scope") == "Cluster"
-    scoped = set(plan.CLUSTER_SCOPED_KINDS)
+    scoped = set(waves.CLUSTER_SCOPED_KINDS)
     for (group, kind), api_version in kinds.items():
         try:
             namespaced = api.resource(api_version, kind).namespaced

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fleet import errors, health, inventory, lifecycle, plan, redact, results
+from fleet import errors, health, inventory, lifecycle, redact, results, waves
 from fleet.clusters import client
 from fleet.reconcile import app_sync, failures, preparation, sessions, units
 from fleet.status import OperationPhase, Reason, SyncStatus
@@ -157,7 +157,7 @@ class _AppDelete:
             )
         refs = previous.refs() | {Ref.from_object(h) for h in hooks}
         live = {ref: obj for ref in refs if (obj := session.get_live(ref)) is not None}
-        the_plan = plan.plan_deletion(
+        the_plan = waves.plan_deletion(
             live,
             app=self.removed.name,
             previous=previous,
@@ -241,7 +241,7 @@ class _AppDelete:
             )
         return self._finish(sync, rows, live, results.Deletion.DELETED, self.removed.message)
 
-    def _wait_gone(self, items: Sequence[plan.Item]) -> None:
+    def _wait_gone(self, items: Sequence[waves.Item]) -> None:
         """Wait until the deleted objects of a wave are gone (finalizers, foreground deletion)."""
         if not items:
             return

@@ -13,7 +13,7 @@ same inputs, composed the way Argo CD composes ``helm template`` flags:
 Release name defaults to the Application name, namespace to the destination namespace. CRDs from
 ``crds/`` are included unless ``skipCrds``; ``NOTES.txt`` and empty documents are dropped; with
 ``skipTests`` the ``helm.sh/hook: test`` objects too. Hook annotations are kept as rendered:
-``fleet.plan`` maps ``helm.sh/hook`` to Argo CD phases (pre-* -> PreSync, post-* -> PostSync).
+``fleet.waves`` maps ``helm.sh/hook`` to Argo CD phases (pre-* -> PreSync, post-* -> PostSync).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Sync planning: options, hooks, waves and ordering, turned into a list of steps to execute.
+"""One Application's wave plan on the worker: options, hooks, waves and ordering, turned into a
+list of steps to execute (the driver's plan of a whole run is ``fleet.driver.schedule.RunPlan``).
 
 Sits between diff and apply in a cluster sync. Given the desired objects (rendered, stamped, with
 secrets resolved or not: values do not matter here), the live objects, the previous inventory and
