@@ -162,7 +162,7 @@ def run(
         _log.info(note)
     # 7. merge: the Applications held back, the rollouts, one result
     clusters, rollouts = merge.clusters_and_rollouts(run_plan, fanned.clusters, fanned.progress)
-    used = executor_ or (made[0] if made else None)
+    used = executor_ if executor_ is not None else (made[0] if made else None)
     result = merge.run_result(
         request,
         run_plan,
