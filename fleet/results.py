@@ -257,6 +257,9 @@ class ClusterResult(BaseModel):
     requests: dict[str, int] = Field(default_factory=dict)  # API requests by verb
     seconds: float = 0.0
     worker: str = ""
+    # The cluster's labels as the registry had them for the run (its Argo CD cluster Secret's):
+    # what the matrix of the report and the web UI groups and filters clusters by.
+    labels: dict[str, str] = Field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

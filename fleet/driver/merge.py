@@ -97,7 +97,14 @@ def run_result(
         revision=run_plan.revision,
         executor=executor_name,
         selector=request.selector or "",
-        clusters=tuple(clusters),
+        # each cluster with its registry labels: what the report's and the web UI's matrix groups
+        # and filters clusters by
+        clusters=tuple(
+            c.model_copy(update={"labels": dict(run_plan.clusters[c.cluster].labels)})
+            if c.cluster in run_plan.clusters
+            else c
+            for c in clusters
+        ),
         errors=tuple(run_plan.errors),
         rollouts=rollouts,
         notes=tuple(redact.mask(n) for n in (*warnings, *run_plan.notes)),

@@ -1,4 +1,4 @@
-"""Fleet reports: one run (and its history) as JSON, Markdown, HTML or Prometheus metrics.
+"""Fleet reports: one run (and its history) as JSON, Markdown, HTML, JUnit XML or Prometheus metrics.
 
 Sits at the very end of the data flow, reading ``RunResult`` values from the status store.
 Every format is computed from the same ``ReportData`` so they never disagree; text passes
@@ -17,6 +17,7 @@ import jinja2
 
 from fleet import redact, results
 from fleet.health import Health
+from fleet.report import junit, pictures
 from fleet.status import SyncStatus
 
 
@@ -27,6 +28,7 @@ class Format(StrEnum):
     MARKDOWN = "markdown"  # for pull-request comments and chat
     JSON = "json"  # machine-readable: the run, its summary and the history summaries
     METRICS = "metrics"  # Prometheus text exposition (e.g. for the node_exporter textfile collector)
+    JUNIT = "junit"  # JUnit XML for CI systems: one test case per Application and cluster
 
 
 class Tone(StrEnum):
@@ -142,7 +144,15 @@ _ENV = jinja2.Environment(
 _ENV.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render(run: results.RunResult, history: Sequence[results.RunResult] = (), *, fmt: Format | str) -> str:
+def render(
+    run: results.RunResult,
+    history: Sequence[results.RunResult] = (),
+    *,
+    fmt: Format | str,
+    group_by: str | None = None,
+) -> str:
+    """``run`` (and ``history``, newest first) in one format. ``group_by``: the cluster label the
+    HTML matrix groups clusters by (None: the one that splits them into the fewest groups)."""
     data = ReportData(run=run, history=tuple(history))
     fmt = Format(fmt)
     if fmt is Format.JSON:
@@ -169,10 +179,21 @@ def render(run: results.RunResult, history: Sequence[results.RunResult] = (), *,
         )
     elif fmt is Format.METRICS:
         text = metrics(data)
+    elif fmt is Format.JUNIT:
+        text = junit.render(run)
+    elif fmt is Format.MARKDOWN:
+        text = _ENV.get_template("report.md.j2").render(data=data, run=run, summary=data.summary,
+                                                         Health=Health, SyncStatus=SyncStatus)
     else:
-        name = "report.md.j2" if fmt is Format.MARKDOWN else "report.html.j2"
-        text = _ENV.get_template(name).render(data=data, run=run, summary=data.summary,
-                                               Health=Health, SyncStatus=SyncStatus)
+        text = _ENV.get_template("report.html.j2").render(
+            data=data,
+            run=run,
+            summary=data.summary,
+            Health=Health,
+            SyncStatus=SyncStatus,
+            matrix=pictures.matrix(run.clusters, group_by=group_by),
+            charts=pictures.history_charts(data.history),
+        )
     return redact.mask(text)
 
 
