@@ -290,6 +290,13 @@ class Store:
             rows = tx.all("SELECT result FROM app_state ORDER BY cluster, app")
         return [results.AppResult.model_validate_json(row[0]) for row in rows]
 
+    def app_state(self, *, cluster: str, app: str) -> results.AppResult | None:
+        """The latest known state of one Application on one cluster (None when none is known):
+        one row, for pages that show a single Application (the web UI's drill-down)."""
+        with self._transaction(write=False, create=False) as tx:
+            row = tx.one("SELECT result FROM app_state WHERE cluster = ? AND app = ?", (cluster, app))
+        return results.AppResult.model_validate_json(row[0]) if row else None
+
     def cluster_states(self) -> list[dict[str, Any]]:
         with self._transaction(write=False, create=False) as tx:
             rows = tx.all(
