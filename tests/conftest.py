@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.oci_registry",
     "tests.fixtures.git_servers",
     "tests.fixtures.postgres",
+    "tests.fixtures.web",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

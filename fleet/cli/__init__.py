@@ -60,7 +60,8 @@ COMMANDS: dict[str, Command] = {
     "report": Command(
         "fleet.cli.sync",
         "The latest finished run and the history (running, aborted and interrupted runs\n"
-        "included) as HTML, Markdown, JSON or Prometheus metrics.",
+        "included) as HTML (with the clusters x Applications matrix and history charts), Markdown,\n"
+        "JSON, Prometheus metrics or JUnit XML (the latest run only).",
     ),
     "demo": Command(
         "fleet.cli.sync",

@@ -15,6 +15,7 @@ import dataclasses
 import fnmatch
 import io
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -160,6 +161,17 @@ InClusterOpt = Annotated[
     ),
 ]
 OutputOpt = Annotated[common.ResultFormat, typer.Option("--output", "-o", help="table or json.")]
+
+
+class RunOutput(StrEnum):
+    """How ``fleet sync`` and ``fleet diff`` print their run (``-o``)."""
+
+    TABLE = "table"  # aligned columns for people
+    JSON = "json"  # the RunResult as one JSON document
+    JUNIT = "junit"  # JUnit XML for CI systems: one test case per Application and cluster
+
+
+RunOutputOpt = Annotated[RunOutput, typer.Option("--output", "-o", help="table, json or junit.")]
 ArgocdContextOpt = Annotated[
     str | None,
     typer.Option(
@@ -637,7 +649,7 @@ def register(app: typer.Typer) -> None:
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
-        output: OutputOpt = common.ResultFormat.TABLE,
+        output: RunOutputOpt = RunOutput.TABLE,
     ) -> None:
         """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
         delete Applications removed from Git. With --rollout (or ApplicationSets with a RollingSync
@@ -646,6 +658,9 @@ def register(app: typer.Typer) -> None:
         options = _loop_options(every, runs, secrets_ttl) if every is not None else None
         if options is None and runs:
             raise common.fail(errors.InputError("needs --every", field="--runs"))
+        if options is not None and output is RunOutput.JUNIT:
+            # One XML document per run would make stdout no XML document at all.
+            raise common.fail(errors.InputError("junit prints one run: not with --every", field="-o"))
         request = _request(
             kind,
             fleet=fleet,
@@ -689,14 +704,17 @@ def register(app: typer.Typer) -> None:
             allow_mass_delete=allow_mass_delete,
         )
         if options is not None:
-            raise typer.Exit(_loop(request, options, metrics_file=metrics_file, output=output))
+            loop_output = common.ResultFormat(output.value)
+            raise typer.Exit(_loop(request, options, metrics_file=metrics_file, output=loop_output))
         run = _run(request)
         if metrics_file:
             from fleet import loop
 
             loop.write_metrics(metrics_file, run)
-        if output is common.ResultFormat.JSON:
+        if output is RunOutput.JSON:
             typer.echo(run.to_json(indent=2))
+        elif output is RunOutput.JUNIT:
+            typer.echo(report.render(run, fmt=report.Format.JUNIT), nl=False)
         else:
             _print(text.run_table(run))
             if run.rollouts:
@@ -744,7 +762,7 @@ def register(app: typer.Typer) -> None:
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
-        output: OutputOpt = common.ResultFormat.TABLE,
+        output: RunOutputOpt = RunOutput.TABLE,
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).
         Exit 0 when nothing differs, 1 when something does."""
@@ -799,8 +817,10 @@ def register(app: typer.Typer) -> None:
                 for a in run.apps()
             )
         )
-        if output is common.ResultFormat.JSON:
+        if output is RunOutput.JSON:
             typer.echo(run.to_json(indent=2))
+        elif output is RunOutput.JUNIT:
+            typer.echo(report.render(run, fmt=report.Format.JUNIT), nl=False)
         else:
             differing = print_diffs(run)
             for line in text.rollout_lines(run):
@@ -914,8 +934,17 @@ def register(app: typer.Typer) -> None:
         state_dir: StateDirOpt = None,
         store_url: StoreOpt = None,
         format_: Annotated[
-            report.Format, typer.Option("--format", help="html, markdown, json or metrics.")
+            report.Format, typer.Option("--format", help="html, markdown, json, metrics or junit.")
         ] = report.Format.HTML,
+        group_by: Annotated[
+            str | None,
+            typer.Option(
+                "--group-by",
+                metavar="LABEL",
+                help="The cluster label the HTML matrix groups clusters by (default: the label that "
+                "splits them into the fewest groups; '' for none).",
+            ),
+        ] = None,
         output_file: Annotated[
             Path | None, typer.Option("--output", metavar="F", help="Write here instead of stdout.")
         ] = None,
@@ -924,7 +953,8 @@ def register(app: typer.Typer) -> None:
         ] = 20,
     ) -> None:
         """The latest finished run and the history (running, aborted and interrupted runs
-        included) as HTML, Markdown, JSON or Prometheus metrics."""
+        included) as HTML (with the clusters x Applications matrix and history charts), Markdown,
+        JSON, Prometheus metrics or JUnit XML (the latest run only)."""
         try:
             if runs < 1:
                 raise errors.InputError(f"must be at least 1 (got {runs})", field="--runs")
@@ -936,7 +966,7 @@ def register(app: typer.Typer) -> None:
                 )
             finished = [h for h in history if h.state is results.RunState.FINISHED]
             latest = finished[0] if finished else db.latest_run()
-            rendered = report.render(latest, history, fmt=format_.value)
+            rendered = report.render(latest, history, fmt=format_.value, group_by=group_by)
         except errors.FleetError as exc:
             raise common.fail(exc) from None
         if output_file is None:

@@ -187,6 +187,9 @@ async def _event_stream(ctx: context.ServeContext) -> AsyncIterator[str]:
             await queue.put(done)
 
     task = asyncio.create_task(pump())
+    # One turn of the loop runs the pump up to its first wait, which is after the subscription is
+    # registered: an event published once the client sees the stream open is never missed.
+    await asyncio.sleep(0)
     try:
         yield "retry: 2000\n: connected\n\n"
         while True:

@@ -51,16 +51,13 @@
   }
 
   const source = new EventSource(body.dataset.events);
-  let lost = false;
   source.onopen = function () {
     setLive(true, "live");
-    if (lost) {
-      lost = false;
-      refresh(); // events may have been missed while the connection was down
-    }
+    // A run may have ended between this page being rendered and the stream opening (or while
+    // the connection was down): from here on no event is missed, so refresh once now.
+    refresh();
   };
   source.onerror = function () {
-    lost = true;
     setLive(false, "reconnecting…");
   };
   for (const kind of ["run-queued", "run-started", "run-finished", "run-failed"]) {
