@@ -71,7 +71,7 @@ def test_the_charts_show_finished_runs_oldest_first_with_their_values() -> None:
     assert [p.value for p in drift.points] == [1.0, 3.0, 0.0]
     assert [p.value for p in duration.points] == [60.0, 90.0, 30.0]
     assert [p.title.split(" ")[0] for p in duration.points] == ["r1", "r2", "r4"]
-    assert all(a.x < b.x for a, b in zip(healthy.points, healthy.points[1:]))
+    assert all(a.x < b.x for a, b in zip(healthy.points, healthy.points[1:], strict=False))
     # a higher value is higher on the chart (SVG's y grows downwards)
     assert healthy.points[0].y > healthy.points[1].y > healthy.points[2].y
     assert [t.text for t in healthy.ticks] == ["0%", "50%", "100%"]
