@@ -12,12 +12,14 @@ $(STAMP): pyproject.toml setup.py
 	@# gpg (SOPS PGP keys) and kubectl (Kustomize, simulator interop) are the system tools fleet uses;
 	@# curl is what the CI examples (examples/ci) post their previews with; the repository tests need
 	@# docker-registry (the CNCF distribution registry, OCI charts) and sshd (git over SSH); the
-	@# PostgreSQL server binaries (initdb, pg_ctl) are for the status store tests, which start their own server.
+	@# PostgreSQL server binaries (initdb, pg_ctl) are for the status store tests, which start their own server;
+	@# chromium is the browser the web UI and HTML report tests drive (playwright with the system browser).
 	command -v gpg >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q gnupg; }
 	command -v curl >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q curl; }
 	command -v docker-registry >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q docker-registry; }
 	test -x /usr/sbin/sshd || { apt-get update -q && apt-get install -y -q openssh-server; }
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
+	command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
