@@ -5,6 +5,7 @@ label, project and status. Readable at 500 clusters: one row per failing cluster
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -175,3 +176,28 @@ def test_the_html_report_draws_the_matrix_at_500_clusters_failing_first() -> Non
     assert all(cells[0] == "cell s-degraded" and cells[1] == "cell s-ok" for _, _, cells in page.rows)
     assert "245 clusters with nothing failing" in html and "250 clusters with nothing failing" in html
     assert 'data-group-by="env"' in html
+
+
+# (flags, the label grouped by, the groups): one recorded sync serves every case
+GROUP_BY_CASES = {
+    "chosen": ([], "env", {"prod", "staging"}),
+    "asked-for": (["--group-by", "region"], "region", {"eu", "us"}),
+    "none": (["--group-by", ""], "", {""}),
+}
+
+
+def test_fleet_report_groups_the_matrix_by_the_label_asked_for(make_fleet, tmp_path) -> None:
+    labels = {
+        "c001": {"env": "prod", "region": "eu"},
+        "c002": {"env": "prod", "region": "us"},
+        "c003": {"env": "staging", "region": "eu"},
+    }
+    env = make_fleet("basic", clusters=sorted(labels), labels=labels)
+    assert env.sync().exit_code == 0
+    for case, (flags, group_by, groups) in GROUP_BY_CASES.items():
+        target = tmp_path / f"report-{case}.html"
+        run = env.run("report", *env.store_args(), "--format", "html", "--output", str(target), *flags)
+        assert run.exit_code == 0, (case, run.stderr)
+        html = target.read_text()
+        assert f'data-group-by="{group_by}"' in html, case
+        assert set(re.findall(r'<tbody class="group" data-group="([^"]*)"', html)) == groups, case
