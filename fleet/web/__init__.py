@@ -150,7 +150,6 @@ def routes(ctx: context.ServeContext) -> list[BaseRoute]:
             ctx=ctx,
             server=ctx.state(),
             app=found,
-            state=pictures.cell_state(found),
             last_good=good,
             events=[(r, e) for r in found.resources for e in r.events],
         )
