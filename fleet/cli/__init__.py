@@ -50,6 +50,12 @@ COMMANDS: dict[str, Command] = {
         "Show what `fleet sync` would change, per cluster and Application (secrets masked).\n"
         "Exit 0 when nothing differs, 1 when something does.",
     ),
+    "plan": Command(
+        "fleet.cli.plan",
+        "What a pull request does to the whole fleet, from Git alone: Applications added, removed\n"
+        "or changed per cluster, each distinct diff once, AppProject violations, prunes, rollout steps.\n"
+        "Exit 0 when nothing changes, 1 when something does.",
+    ),
     "status": Command(
         "fleet.cli.sync",
         "The latest known state of every Application on every cluster (from the status store),\n"

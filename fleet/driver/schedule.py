@@ -48,6 +48,12 @@ class RunPlan:
     )  # cluster -> what to delete
     cli_rollout: rollout.Strategy | None = None
     guard: lifecycle.DeletionGuard = dataclasses.field(default_factory=lifecycle.DeletionGuard)
+    # Applications generated but left out of ``works``, by (cluster, Application): their AppProject
+    # refuses their sources or destination (the message). ``fleet plan`` reports them as violations.
+    refused: Mapping[Key, str] = dataclasses.field(default_factory=dict)
+    # Names whose destination is unsure this run (invalid, refused, duplicated, unknown destination):
+    # absent from ``works`` without being removed from Git.
+    unsure: frozenset[str] = frozenset()
 
     def units_for(
         self,
@@ -207,6 +213,8 @@ def plan(
         removals=removals,
         cli_rollout=flags.rollout,
         guard=flags.guard,
+        refused=dict(chosen.refused),
+        unsure=chosen.uncertain,
     )
 
 

@@ -36,6 +36,9 @@ class Selection:
     selected: tuple[Selected, ...]
     problems: tuple[str, ...]  # generation errors and refused Applications, masked
     uncertain: frozenset[str]  # Application names whose destination is unsure this run
+    # (cluster, Application) -> why its AppProject refuses its sources or destination (``fleet plan``
+    # reports these as violations of the head; a sync reports them in ``problems``).
+    refused: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
 
 def destination_cluster(app: argo.Application, clusters: Sequence[models.Cluster]) -> models.Cluster | None:
@@ -78,6 +81,7 @@ def select(
     selected: list[Selected] = []
     uncertain: set[str] = {i.name for i in generated.invalid if i.name}
     seen: dict[tuple[str, str], str] = {}
+    refusals: dict[tuple[str, str], str] = {}
     matched_any_app = False
     for app, appset_name in pairs:
         if apps and not any(fnmatch.fnmatchcase(app.name, pattern) for pattern in apps):
@@ -106,6 +110,7 @@ def select(
             )
             if refused:
                 problems.append(f"Application {app.name} (project {app.project}): {'; '.join(refused)}")
+                refusals[(cluster.name, app.name)] = f"project {app.project}: {'; '.join(refused)}"
                 uncertain.add(app.name)
                 continue
         key = (cluster.name, app.name)
@@ -122,7 +127,9 @@ def select(
         raise errors.InputError(f"no Application matches {', '.join(apps)}", field="--app")
     if selector is not None and not any(selector.matches(c.labels) for c in clusters):
         raise errors.InputError(f"no registered cluster matches {selector_text!r}", field="--selector")
-    return Selection(selected=tuple(selected), problems=tuple(problems), uncertain=frozenset(uncertain))
+    return Selection(
+        selected=tuple(selected), problems=tuple(problems), uncertain=frozenset(uncertain), refused=refusals
+    )
 
 
 __all__ = ["Selected", "Selection", "destination_cluster", "select"]
