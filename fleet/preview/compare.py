@@ -252,6 +252,9 @@ class Comparer:
             prune: ``--prune``: removed objects are pruned whatever the sync policy says.
         """
         name = (head or base).name if (head or base) is not None else ""
+        # The same refusal on every cluster is one change: its text names the cluster (issue 13).
+        for word in (cluster.server, cluster.name):
+            refusal = refusal.replace(word, "<cluster>") if word else refusal
         if head is None and base is not None:
             if refusal:
                 return Compared(model.ChangeKind.FAILED, violations=(refusal,))
