@@ -77,8 +77,10 @@ def _objects(work: reconcile.AppWork | None) -> Objects:
     if work is None:
         return {}
     out: Objects = {}
-    for obj in waves.default_namespace(work.manifests, work.namespace):
-        out[inventory.ObjectRef.from_object(obj)] = diff.normalize_desired(obj)
+    for raw, obj in zip(work.manifests, waves.default_namespace(work.manifests, work.namespace), strict=True):
+        # A SOPS document stays as written: its MAC covers every value, so it is normalised only
+        # once decrypted (``Comparer._object_change``).
+        out[inventory.ObjectRef.from_object(obj)] = dict(raw) if _is_sops(raw) else diff.normalize_desired(obj)
     return out
 
 
@@ -159,7 +161,7 @@ class Comparer:
     def _open(self, obj: dict[str, Any], ref: inventory.ObjectRef) -> tuple[dict[str, Any] | None, str]:
         """A SOPS document decrypted in memory, or None and why not. The values it holds are
         registered with ``fleet.redact`` by the SOPS layer as it decrypts them."""
-        text = json.dumps(obj, indent=2, sort_keys=True)
+        text = json.dumps(obj, indent=2)  # in its own order: the MAC covers the order of the values
         digest = hashlib.sha256(text.encode()).hexdigest()
         if digest not in self._decrypted:
             from fleet.secrets import sops
@@ -206,6 +208,10 @@ class Comparer:
             if plain is None:
                 comparable, note = False, why
                 plain = {k: v for k, v in obj.items() if k != "sops"}
+            else:
+                plain = diff.normalize_desired(plain)
+            if ref.namespace:
+                plain["metadata"] = {**(plain.get("metadata") or {}), "namespace": ref.namespace}
             shown[index] = plain
             masked.extend(paths)
         masked.extend(_secret_paths(*shown))
