@@ -77,6 +77,9 @@ def test_a_base_change_reads_as_one_diff_per_env(fleet: tuple[Any, Path]) -> Non
         assert obj["ref"] == "ConfigMap web/web-config" and obj["change"] == "Changed"
         assert f"   env: {env}\n-  greeting: hello\n+  greeting: bonjour\n" in obj["diff"]
     assert {a["group"] for a in doc["applications"]} == set(g["id"] for g in doc["groups"])
+    # The base was read from the object database: no worktree, branch or file was added.
+    assert repo.repo.git.status("--porcelain") == " M apps/web/base/configmap.yaml"
+    assert len(repo.repo.git.worktree("list").splitlines()) == 1
 
     markdown = run_plan(repo.path, clusters, "--base", "main", output="markdown")
     assert markdown.exit_code == 1
