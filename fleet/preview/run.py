@@ -154,6 +154,17 @@ def _compare(request: PreviewRequest, base: _Side, head: _Side) -> list[tuple[mo
     return out
 
 
+_DESIRED_HASH = re.compile(r"(fleet\.gitops\.io/desired-hash: )[0-9a-f]+")
+
+
+def _bookkeeping(text: str, app: str) -> str:
+    """A live diff with fleet's own per-Application annotations as placeholders (the desired
+    hash, the Application's name in the tracking id): how a cluster differs from the head is then
+    the same text on every cluster where it differs the same way, and groups."""
+    text = _DESIRED_HASH.sub(r"\1<hash>", text)
+    return text.replace(f"fleet.gitops.io/tracking-id: {app}:", "fleet.gitops.io/tracking-id: <app>:")
+
+
 def _live(
     request: PreviewRequest, head: _Side, tmp: Path
 ) -> tuple[dict[Key, model.LiveState], int, list[str]]:
@@ -186,7 +197,7 @@ def _live(
         if cluster.reason is not None:
             failed += 1
         for app in cluster.apps:
-            text = "".join(r.diff for r in app.resources if r.diff)
+            text = _bookkeeping("".join(r.diff for r in app.resources if r.diff), app.name)
             differs = app.sync_status is not SyncStatus.SYNCED or bool(text)
             kept = app.deletion is results.Deletion.KEPT
             digest = ""
