@@ -99,7 +99,9 @@ def _base_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _github(workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path, api: str) -> Any:
+def _github(
+    workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path, api: str, *, base_sha: str | None = None
+) -> Any:
     tmp_path.mkdir(parents=True, exist_ok=True)
     kubeconfig = sim.write_kubeconfig(tmp_path / "admin.kubeconfig").read_text()
     temp = tmp_path / "runner-temp"
@@ -114,7 +116,7 @@ def _github(workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path,
         "secrets.FLEET_KUBECONFIG": kubeconfig,
         "github.token": "ghs_test_token",
         "github.event.pull_request.number": "7",
-        "github.event.pull_request.base.sha": repo.head,
+        "github.event.pull_request.base.sha": base_sha or repo.head,
         "github.event.pull_request.head.sha": repo.head,
     }
     (job,) = workflow["jobs"]
@@ -242,18 +244,21 @@ def test_gitlab_scheduled_sync_and_merge_request_preview(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not _fleet_has("plan"),
-    reason="`fleet plan` is not on this branch yet (built on another branch); "
-    "the examples' FLEET_PREVIEW=plan path runs once it is",
-)
 def test_the_plan_preview_path_works_when_switched_on(
     clusters: SimServer, make_git_repo: Any, tmp_path: Path
 ) -> None:
     repo = _checkout(make_git_repo, GITHUB_PREVIEW["env"]["FLEET_REPO_URL"])
+    base = repo.head
+    _change_the_greeting(repo)
+    repo.commit("bonjour")
     workflow = {**GITHUB_PREVIEW, "env": {**GITHUB_PREVIEW["env"], "FLEET_PREVIEW": "plan"}}
     recorder = ApiRecorder()
     with recorder.serve() as api:
-        job = _github(workflow, clusters, repo, tmp_path, api)
+        job = _github(workflow, clusters, repo, tmp_path, api, base_sha=base)
     assert job.ok, job.log()
-    assert len(recorder.requests) == 1
+    (comment,) = recorder.requests
+    body = json.loads(comment.body)["body"]
+    assert body.startswith("### fleet plan: 2 of 2 Applications change on 2 clusters")
+    assert "the same diff on 2 clusters" in body and "+  greeting: bonjour" in body
+    for cluster in ("c001", "c002"):  # a plan applies nothing
+        assert clusters.get_object(cluster, "v1", "ConfigMap", "web", "web-config") is None
