@@ -26,9 +26,7 @@ def env_labels(index: int) -> dict[str, str]:
     return {"env": ENVS[index % 3], "tier": ("core", "edge")[index % 2], "region": "eu"}
 
 
-def write_clusters(
-    path: Path, count: int, *, labels: Callable[[int], dict[str, str]] = env_labels
-) -> Path:
+def write_clusters(path: Path, count: int, *, labels: Callable[[int], dict[str, str]] = env_labels) -> Path:
     """Argo CD cluster Secrets of c001..cNNN, at servers that do not exist (a plan never calls them)."""
     docs = [
         argocd.cluster_secret(

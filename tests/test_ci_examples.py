@@ -100,7 +100,13 @@ def _base_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _github(
-    workflow: dict[str, Any], sim: SimServer, repo: Any, tmp_path: Path, api: str, *, base_sha: str | None = None
+    workflow: dict[str, Any],
+    sim: SimServer,
+    repo: Any,
+    tmp_path: Path,
+    api: str,
+    *,
+    base_sha: str | None = None,
 ) -> Any:
     tmp_path.mkdir(parents=True, exist_ok=True)
     kubeconfig = sim.write_kubeconfig(tmp_path / "admin.kubeconfig").read_text()

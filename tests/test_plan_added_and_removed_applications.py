@@ -33,7 +33,9 @@ def test_added_and_removed_applications_with_what_happens_to_their_resources(
     make_git_repo: Any, tmp_path: Path
 ) -> None:
     clusters = write_clusters(tmp_path / "clusters.yaml", 6)
-    kept = appset("batch", "apps/legacy", generator={"clusters": {"selector": {"matchLabels": {"env": "dev"}}}})
+    kept = appset(
+        "batch", "apps/legacy", generator={"clusters": {"selector": {"matchLabels": {"env": "dev"}}}}
+    )
     kept["spec"]["syncPolicy"] = {"applicationsSync": "create-only"}
     repo = make_git_repo(
         "fleet",
@@ -49,8 +51,12 @@ def test_added_and_removed_applications_with_what_happens_to_their_resources(
     api = appset("api", "apps/web", generator={"clusters": {"selector": {"matchLabels": {"env": "prod"}}}})
     api["spec"]["strategy"] = {
         "type": "RollingSync",
-        "rollingSync": {"steps": [{"matchExpressions": [{"key": "tier", "operator": "In", "values": ["core"]}]},
-                                  {"matchExpressions": []}]},
+        "rollingSync": {
+            "steps": [
+                {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["core"]}]},
+                {"matchExpressions": []},
+            ]
+        },
     }
     api["spec"]["template"]["metadata"]["labels"] = {"tier": "{{metadata.labels.tier}}"}
     repo.remove("legacy.yaml", "batch.yaml")

@@ -19,14 +19,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), CASES, ids=["base", "head", "unknown-sha", "no-base", "repo-map"])
+@pytest.mark.parametrize(
+    ("args", "message"), CASES, ids=["base", "head", "unknown-sha", "no-base", "repo-map"]
+)
 def test_bad_revisions_and_flags_are_bad_input_naming_the_flag(
     args: tuple[str, ...], message: str, make_git_repo: Any, tmp_path: Path
 ) -> None:
     clusters = write_clusters(tmp_path / "clusters.yaml", 1)
     repo = make_git_repo(
         "fleet",
-        files={"web.yaml": dump(appset("web", "apps/web")), "apps/web/c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"},
+        files={
+            "web.yaml": dump(appset("web", "apps/web")),
+            "apps/web/c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        },
     )
 
     done = run_plan(repo.path, clusters, *args)

@@ -76,7 +76,7 @@ def test_a_base_change_reads_as_one_diff_per_env(fleet: tuple[Any, Path]) -> Non
         (obj,) = group["objects"]
         assert obj["ref"] == "ConfigMap web/web-config" and obj["change"] == "Changed"
         assert f"   env: {env}\n-  greeting: hello\n+  greeting: bonjour\n" in obj["diff"]
-    assert {a["group"] for a in doc["applications"]} == set(g["id"] for g in doc["groups"])
+    assert {a["group"] for a in doc["applications"]} == {g["id"] for g in doc["groups"]}
     # The base was read from the object database: no worktree, branch or file was added.
     assert repo.repo.git.status("--porcelain") == " M apps/web/base/configmap.yaml"
     assert len(repo.repo.git.worktree("list").splitlines()) == 1
@@ -91,7 +91,9 @@ def test_a_base_change_reads_as_one_diff_per_env(fleet: tuple[Any, Path]) -> Non
 
 def test_nothing_changes_when_head_renders_as_base(fleet: tuple[Any, Path]) -> None:
     repo, clusters = fleet
-    repo.commit("a comment only", files={"appset.yaml": "# the web fleet\n" + (repo.path / "appset.yaml").read_text()})
+    repo.commit(
+        "a comment only", files={"appset.yaml": "# the web fleet\n" + (repo.path / "appset.yaml").read_text()}
+    )
 
     done = run_plan(repo.path, clusters, "--base", "HEAD~1", "--head", "main")
 

@@ -24,7 +24,9 @@ def test_live_groups_how_clusters_differ_from_the_head_and_a_plan_alone_asks_the
     config = env.root / "apps/web/configmap.yaml"
     config.write_text(config.read_text().replace("hello", "bonjour"))
     names = env.cluster_names
-    env.sim.edit_object(names[1], "v1", "ConfigMap", "web", "web-config", lambda o: o["data"].update(colour="red"))
+    env.sim.edit_object(
+        names[1], "v1", "ConfigMap", "web", "web-config", lambda o: o["data"].update(colour="red")
+    )
     env.sim.reset_counts()
 
     offline = run_plan(env.root, env.clusters_file, "--base", base)
@@ -45,9 +47,14 @@ def test_live_groups_how_clusters_differ_from_the_head_and_a_plan_alone_asks_the
     assert sorted(live) == [(names[0], names[2]), (names[1],)], [g["diff"] for g in doc["live_groups"]]
     assert "greeting: bonjour" in live[(names[0], names[2])]["diff"]
     assert "-  colour: red" not in live[(names[0], names[2])]["diff"]
-    assert "-  colour: red\n" in live[(names[1],)]["diff"] and "+  greeting: bonjour" in live[(names[1],)]["diff"]
+    assert (
+        "-  colour: red\n" in live[(names[1],)]["diff"]
+        and "+  greeting: bonjour" in live[(names[1],)]["diff"]
+    )
     app = done.application(names[1], f"web-{names[1]}")
     assert app["live"]["sync_status"] == "OutOfSync" and app["live"]["group"] == live[(names[1],)]["id"]
     assert all(counts["total"] > 0 for counts in env.sim.request_counts().values())
-    markdown = run_plan(env.root, env.clusters_file, "--base", base, "--live", "--executor", "local", output="markdown")
+    markdown = run_plan(
+        env.root, env.clusters_file, "--base", base, "--live", "--executor", "local", output="markdown"
+    )
     assert "#### Against live state" in markdown.stdout and "against live: 2 Applications" in markdown.stdout

@@ -15,17 +15,27 @@ from tests.plan_helpers import appset, dump, run_plan, write_clusters
 
 PLAIN = "apiVersion: v1\nkind: Secret\nmetadata: {{name: api}}\ntype: Opaque\nstringData:\n  token: {token}\n"
 SOPS_SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n{values}"
-VALUES = ("plain-old-token-1234", "plain-new-token-5678", "sops-old-password-4321", "sops-new-password-8765", "sops-user-alice-77")
+VALUES = (
+    "plain-old-token-1234",
+    "plain-new-token-5678",
+    "sops-old-password-4321",
+    "sops-new-password-8765",
+    "sops-user-alice-77",
+)
 
 
 def _encrypted(values: dict[str, str]) -> bytes:
     text = SOPS_SECRET.format(values="".join(f"  {k}: {v}\n" for k, v in values.items()))
     rule = sops.CryptRule(sops.RuleKind.ENCRYPTED_REGEX, "^(data|stringData)$")
-    return sops.encrypt_bytes(text.encode(), sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="db.yaml")
+    return sops.encrypt_bytes(
+        text.encode(), sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="db.yaml"
+    )
 
 
 def _all_outputs(repo: Any, clusters: Path) -> tuple[list[Any], str]:
-    runs = [run_plan(repo.path, clusters, "--base", "main", output=fmt) for fmt in ("json", "table", "markdown")]
+    runs = [
+        run_plan(repo.path, clusters, "--base", "main", output=fmt) for fmt in ("json", "table", "markdown")
+    ]
     return runs, "".join(run.stdout + run.stderr for run in runs)
 
 
@@ -67,7 +77,10 @@ def test_a_sops_file_no_key_decrypts_is_compared_by_its_keys_only(
     clusters = write_clusters(tmp_path / "clusters.yaml", 1)
     repo = make_git_repo(
         "fleet",
-        files={"shop.yaml": dump(appset("shop", "apps/shop")), "apps/shop/db.yaml": _encrypted({"password": VALUES[2]})},
+        files={
+            "shop.yaml": dump(appset("shop", "apps/shop")),
+            "apps/shop/db.yaml": _encrypted({"password": VALUES[2]}),
+        },
     )
     (repo.path / "apps/shop/db.yaml").write_bytes(_encrypted({"password": VALUES[3], "user": VALUES[4]}))
     sops_env.use(gnupg=None)  # no age key file, an empty keyring

@@ -19,7 +19,9 @@ PROJECT = {
     },
 }
 CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n"
-ROLE = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: web-reader}\nrules: []\n"
+ROLE = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: web-reader}\nrules: []\n"
+)
 
 
 def test_violations_introduced_by_head_fail_their_applications(make_git_repo: Any, tmp_path: Path) -> None:

@@ -42,12 +42,18 @@ def test_objects_removed_from_git_are_pruned_kept_or_left_as_their_application_s
     prunes = {o["ref"]: o["prune"] for o in done.groups()[0]["objects"]} | {
         o["ref"]: o["prune"] for o in done.groups()[1]["objects"]
     }
-    by_app = {g["applications"][0].split("-")[0]: {o["ref"]: o["prune"] for o in g["objects"]} for g in done.groups()}
+    by_app = {
+        g["applications"][0].split("-")[0]: {o["ref"]: o["prune"] for o in g["objects"]}
+        for g in done.groups()
+    }
     assert by_app["prunes"] == {"ConfigMap prunes/kept": "Keep", "ConfigMap prunes/two": "Prune"}
     assert by_app["manual"] == {"ConfigMap manual/two": "RequiresPruning"}
     assert prunes
 
     forced = run_plan(repo.path, clusters, "--base", "main", "--prune")
-    by_app = {g["applications"][0].split("-")[0]: {o["ref"]: o["prune"] for o in g["objects"]} for g in forced.groups()}
+    by_app = {
+        g["applications"][0].split("-")[0]: {o["ref"]: o["prune"] for o in g["objects"]}
+        for g in forced.groups()
+    }
     assert by_app["manual"] == {"ConfigMap manual/two": "Prune"}
     assert by_app["prunes"]["ConfigMap prunes/kept"] == "Keep"

@@ -94,7 +94,8 @@ def register(app: typer.Typer) -> None:
         request_timeout: sync_cli.RequestTimeoutOpt = 30.0,
         concurrency: sync_cli.ConcurrencyOpt = 16,
         output: Annotated[
-            PlanFormat, typer.Option("--output", "-o", help="table, json or markdown (a pull-request comment).")
+            PlanFormat,
+            typer.Option("--output", "-o", help="table, json or markdown (a pull-request comment)."),
         ] = PlanFormat.TABLE,
     ) -> None:
         from fleet import results
@@ -104,7 +105,9 @@ def register(app: typer.Typer) -> None:
 
         try:
             if not base.strip():
-                raise errors.InputError("is required: the revision the pull request starts from", field="--base")
+                raise errors.InputError(
+                    "is required: the revision the pull request starts from", field="--base"
+                )
             request = preview_run.PreviewRequest(
                 sync=driver.RunRequest(
                     fleet=fleet,

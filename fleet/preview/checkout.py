@@ -51,9 +51,7 @@ def _inside(path: Path, top: Path) -> Path | None:
     return resolved.relative_to(top) if resolved.is_relative_to(top) else None
 
 
-def _moved_map(
-    repo_map: Mapping[str, str], *, top: Path, dest: Path, origin: str
-) -> dict[str, str]:
+def _moved_map(repo_map: Mapping[str, str], *, top: Path, dest: Path, origin: str) -> dict[str, str]:
     """The run's repo_map with every directory inside ``top`` moved to the same place in ``dest``,
     and ``origin`` (the repository's own URL) mapped to ``dest`` unless an entry names it."""
     out: dict[str, str] = {}

@@ -80,7 +80,9 @@ def _objects(work: reconcile.AppWork | None) -> Objects:
     for raw, obj in zip(work.manifests, waves.default_namespace(work.manifests, work.namespace), strict=True):
         # A SOPS document stays as written: its MAC covers every value, so it is normalised only
         # once decrypted (``Comparer._object_change``).
-        out[inventory.ObjectRef.from_object(obj)] = dict(raw) if _is_sops(raw) else diff.normalize_desired(obj)
+        out[inventory.ObjectRef.from_object(obj)] = (
+            dict(raw) if _is_sops(raw) else diff.normalize_desired(obj)
+        )
     return out
 
 
@@ -92,7 +94,9 @@ def _is_sops(obj: Mapping[str, Any]) -> bool:
 def _encrypted_paths(value: Any, path: Path = ()) -> list[Path]:
     """Where a SOPS document holds encrypted values (``ENC[...]`` leaves)."""
     if isinstance(value, Mapping):
-        return [p for key, item in value.items() if key != "sops" for p in _encrypted_paths(item, (*path, key))]
+        return [
+            p for key, item in value.items() if key != "sops" for p in _encrypted_paths(item, (*path, key))
+        ]
     if isinstance(value, list):
         return [p for index, item in enumerate(value) for p in _encrypted_paths(item, (*path, index))]
     if isinstance(value, str) and value.startswith(_ENCRYPTED_PREFIX):
@@ -167,9 +171,13 @@ class Comparer:
             from fleet.secrets import sops
 
             try:
-                plain = kyaml.yaml_or_json(sops.decrypt_if_encrypted(text, path=f"{ref}.json"), where=str(ref))
+                plain = kyaml.yaml_or_json(
+                    sops.decrypt_if_encrypted(text, path=f"{ref}.json"), where=str(ref)
+                )
                 found: tuple[dict[str, Any] | None, str] = (
-                    (dict(plain), "") if isinstance(plain, Mapping) and not _is_sops(plain) else (None, SOPS_NO_KEY)
+                    (dict(plain), "")
+                    if isinstance(plain, Mapping) and not _is_sops(plain)
+                    else (None, SOPS_NO_KEY)
                 )
             except errors.FleetError as exc:
                 found = (None, f"{SOPS_NO_KEY} ({type(exc).__name__})")
@@ -232,7 +240,9 @@ class Comparer:
         )
         if kind is model.ObjectChangeKind.CHANGED and before == after and comparable:
             return None  # re-encrypted, or the same values: nothing a sync would change
-        lines = difflib.unified_diff(_dump(before), _dump(after), fromfile=f"base {ref}", tofile=f"head {ref}")
+        lines = difflib.unified_diff(
+            _dump(before), _dump(after), fromfile=f"base {ref}", tofile=f"head {ref}"
+        )
         return model.ObjectChange(ref=str(ref), change=kind, diff=redact.mask("".join(lines)), note=note)
 
     # -- one Application -------------------------------------------------------------------------
@@ -257,7 +267,8 @@ class Comparer:
             unsure_at_head: it is not generated validly at head (a generation error names it).
             prune: ``--prune``: removed objects are pruned whatever the sync policy says.
         """
-        name = (head or base).name if (head or base) is not None else ""
+        either = head or base
+        name = either.name if either is not None else ""
         # The same refusal on every cluster is one change: its text names the cluster (issue 13).
         for word in (cluster.server, cluster.name):
             refusal = refusal.replace(word, "<cluster>") if word else refusal
@@ -317,9 +328,7 @@ class Comparer:
         )
 
 
-def _prune_action(
-    obj: Mapping[str, Any], head: reconcile.AppWork, prune: bool
-) -> model.PruneAction | None:
+def _prune_action(obj: Mapping[str, Any], head: reconcile.AppWork, prune: bool) -> model.PruneAction | None:
     """What the next sync does with an object head no longer renders (hooks are never pruned)."""
     if waves.is_hook(obj):
         return None
@@ -334,5 +343,4 @@ def _prune_action(
     return model.PruneAction.REQUIRES_PRUNING
 
 
-__all__ = ["Comparer", "Compared", "MASK", "MASK_CHANGED", "SOPS_NO_KEY"]
-
+__all__ = ["MASK", "MASK_CHANGED", "SOPS_NO_KEY", "Compared", "Comparer"]

@@ -17,9 +17,7 @@ from fleet import models, results
 from fleet.preview import compare, model
 
 
-def distinguishing_labels(
-    members: Iterable[str], clusters: Mapping[str, models.Cluster]
-) -> dict[str, str]:
+def distinguishing_labels(members: Iterable[str], clusters: Mapping[str, models.Cluster]) -> dict[str, str]:
     """The labels every one of ``members`` has with the same value, less those every cluster of
     the plan has (they tell the group apart from nothing)."""
     names = [name for name in dict.fromkeys(members) if name in clusters]
@@ -71,7 +69,12 @@ def group(
                 ),
             )
         )
-    order = [model.ChangeKind.FAILED, model.ChangeKind.REMOVED, model.ChangeKind.CHANGED, model.ChangeKind.ADDED]
+    order = [
+        model.ChangeKind.FAILED,
+        model.ChangeKind.REMOVED,
+        model.ChangeKind.CHANGED,
+        model.ChangeKind.ADDED,
+    ]
     return tuple(sorted(out, key=lambda g: (order.index(g.change), -g.count, g.clusters, g.id)))
 
 

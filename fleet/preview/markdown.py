@@ -57,7 +57,9 @@ def _details(group: model.Group) -> list[str]:
     if group.appsets:
         lines.append(f"ApplicationSets: {', '.join(group.appsets)}")
     if group.rollout_steps:
-        lines.append("Rollout at head: " + "; ".join(f"{step} ({n})" for step, n in group.rollout_steps.items()))
+        lines.append(
+            "Rollout at head: " + "; ".join(f"{step} ({n})" for step, n in group.rollout_steps.items())
+        )
     if group.deletion is not None:
         lines.append(f"Deletion: {group.deletion.value}")
     if group.message:
@@ -93,7 +95,9 @@ def _section(group: model.Group, *, room: int | None = None) -> tuple[str, bool]
                 used += len(line) + 1
             if len(kept) < len(body):
                 cut = True
-                kept.append(f"… {len(body) - len(kept)} more lines of this diff not shown (comment size limit)")
+                kept.append(
+                    f"… {len(body) - len(kept)} more lines of this diff not shown (comment size limit)"
+                )
             body = kept
         head += [f"{fence}diff", *body, fence]
     return "\n".join(head + tail), cut
@@ -106,7 +110,8 @@ def _live_section(group: model.LiveGroup) -> str:
         f"<details><summary><b>{group.sync_status}</b> against live: {group.count} Applications {where}</summary>",
         "",
         f"- Clusters: {_clusters(group.clusters)}",
-        f"- Applications: {', '.join(group.applications[:10])}" + (" …" if len(group.applications) > 10 else ""),
+        f"- Applications: {', '.join(group.applications[:10])}"
+        + (" …" if len(group.applications) > 10 else ""),
     ]
     if group.message:
         lines.append(f"- {group.message}")
@@ -151,7 +156,10 @@ def header(plan: model.PlanResult) -> str:
         ]
     for title_text, found in (
         ("Generation errors new at head", plan.errors.new),
-        ("Generation errors at head (already at base)", tuple(e for e in plan.errors.head if e not in plan.errors.new)),
+        (
+            "Generation errors at head (already at base)",
+            tuple(e for e in plan.errors.head if e not in plan.errors.new),
+        ),
         ("Generation errors fixed by head", plan.errors.fixed),
     ):
         if found:

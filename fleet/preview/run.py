@@ -72,13 +72,19 @@ class _Side:
         return self.plan.works if self.plan is not None else {}
 
 
-def _sides(request: PreviewRequest, tmp: Path, repos: gitsource.RepoCache) -> tuple[checkout.Side, checkout.Side]:
+def _sides(
+    request: PreviewRequest, tmp: Path, repos: gitsource.RepoCache
+) -> tuple[checkout.Side, checkout.Side]:
     fleet = request.sync.fleet
     repo_map = dict(request.sync.repo_map)
     if "://" not in fleet and not _SCP_URL.match(fleet):
         if not Path(fleet).exists():
-            raise errors.InputError("does not exist (give a directory in a git repository, or a git URL)", file=fleet)
-        return checkout.local_sides(Path(fleet), base=request.base, head=request.head, repo_map=repo_map, tmp=tmp)
+            raise errors.InputError(
+                "does not exist (give a directory in a git repository, or a git URL)", file=fleet
+            )
+        return checkout.local_sides(
+            Path(fleet), base=request.base, head=request.head, repo_map=repo_map, tmp=tmp
+        )
     return checkout.url_sides(
         fleet, base=request.base, head=request.head, repo_map=repo_map, repos=repos, tmp=tmp
     )
@@ -102,7 +108,13 @@ def _with_cluster(base: _Side, head: _Side) -> dict[str, models.Cluster]:
     clusters: dict[str, models.Cluster] = {}
     for side in (base, head):
         if side.plan is not None:
-            clusters.update({name: c for name, c in side.plan.clusters.items() if any(k[0] == name for k in side.plan.works)})
+            clusters.update(
+                {
+                    name: c
+                    for name, c in side.plan.clusters.items()
+                    if any(k[0] == name for k in side.plan.works)
+                }
+            )
     return clusters
 
 
@@ -113,7 +125,9 @@ def _failure(side: _Side, key: Key) -> str:
     return f"{found.reason.value}: {found.message}"
 
 
-def _compare(request: PreviewRequest, base: _Side, head: _Side) -> list[tuple[model.AppChange, compare.Compared]]:
+def _compare(
+    request: PreviewRequest, base: _Side, head: _Side
+) -> list[tuple[model.AppChange, compare.Compared]]:
     comparer = compare.Comparer()
     progress = rollout.Progress(head.plan.schedule, compare_only=True) if head.plan is not None else None
     clusters = {**(base.plan.clusters if base.plan else {}), **(head.plan.clusters if head.plan else {})}
@@ -145,7 +159,9 @@ def _compare(request: PreviewRequest, base: _Side, head: _Side) -> list[tuple[mo
                         project=work.project,
                         change=compared.change,
                         group=compared.digest() if compared.change.is_change() else "",
-                        rollout=progress.app_rollout(key) if progress is not None and after is not None else None,
+                        rollout=progress.app_rollout(key)
+                        if progress is not None and after is not None
+                        else None,
                     ),
                     compared,
                 )

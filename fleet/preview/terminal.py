@@ -55,7 +55,9 @@ def diff_lines(plan: model.PlanResult) -> list[str]:
         )
         lines.append(f"    clusters: {_clusters(group.clusters)}")
         if group.rollout_steps:
-            lines.append("    rollout at head: " + "; ".join(f"{s} ({n})" for s, n in group.rollout_steps.items()))
+            lines.append(
+                "    rollout at head: " + "; ".join(f"{s} ({n})" for s, n in group.rollout_steps.items())
+            )
         for violation in group.violations:
             lines.append(f"    AppProject violation: {violation}")
         if group.message:
@@ -69,18 +71,18 @@ def diff_lines(plan: model.PlanResult) -> list[str]:
                 lines.append(f"    {obj.ref}: no longer rendered: {obj.prune.value}")
             if obj.diff:
                 lines.append(obj.diff.rstrip("\n"))
-    for group in plan.live_groups:
-        labels = ",".join(f"{k}={v}" for k, v in sorted(group.labels.items()))
+    for live in plan.live_groups:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(live.labels.items()))
         lines.append(
-            f"=== live: {group.sync_status} on {len(group.clusters)} clusters"
+            f"=== live: {live.sync_status} on {len(live.clusters)} clusters"
             + (f" ({labels})" if labels else "")
-            + f": {', '.join(group.applications[:3])}"
+            + f": {', '.join(live.applications[:3])}"
         )
-        lines.append(f"    clusters: {_clusters(group.clusters)}")
-        if group.message:
-            lines.append(f"    {group.message}")
-        if group.diff:
-            lines.append(group.diff.rstrip("\n"))
+        lines.append(f"    clusters: {_clusters(live.clusters)}")
+        if live.message:
+            lines.append(f"    {live.message}")
+        if live.diff:
+            lines.append(live.diff.rstrip("\n"))
     return lines
 
 
