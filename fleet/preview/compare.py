@@ -283,6 +283,10 @@ class Comparer:
             return self._removed(base)
         if head is None:
             raise ValueError("an Application of neither side")
+        if head_failure:
+            # Nothing rendered at head: its objects are unknown, not removed (nothing is pruned).
+            message = redact.mask(head_failure).replace(name, "<app>") if name else redact.mask(head_failure)
+            return Compared(model.ChangeKind.FAILED, violations=tuple(filter(None, [refusal])), message=message)
         before, after = _objects(base), _objects(head)
         changes: list[model.ObjectChange] = []
         for ref in sorted(set(before) | set(after), key=str):
@@ -303,14 +307,13 @@ class Comparer:
                     name=cluster.name,
                 )
             )
-        message = redact.mask(head_failure).replace(name, "<app>") if head_failure and name else head_failure
-        if head_failure or violations:
+        if violations:
             kind = model.ChangeKind.FAILED
         elif base is None:
             kind = model.ChangeKind.ADDED
         else:
             kind = model.ChangeKind.CHANGED if changes else model.ChangeKind.UNCHANGED
-        return Compared(kind, tuple(changes), tuple(violations), message)
+        return Compared(kind, tuple(changes), tuple(violations))
 
     def _removed(self, base: reconcile.AppWork) -> Compared:
         """An Application no longer generated: the next full sync deletes it (its ApplicationSet's

@@ -170,6 +170,7 @@ def _compare(
     return out
 
 
+_NARROWED_NOTE = "Applications removed from Git are neither deleted nor reported"
 _DESIRED_HASH = re.compile(r"(fleet\.gitops\.io/desired-hash: )[0-9a-f]+")
 
 
@@ -321,7 +322,9 @@ def preview(request: PreviewRequest) -> model.PlanResult:
         head_errors = list(head.plan.errors) if head.plan is not None else []
         for side in (head, base):
             if side.plan is not None:
-                notes.extend(side.plan.notes)
+                # A plan reports removed Applications by comparing the two sides, narrowed or not:
+                # the driver's note that a narrowed run neither deletes nor reports them is a sync's.
+                notes.extend(n for n in side.plan.notes if not n.startswith(_NARROWED_NOTE))
         return model.PlanResult(
             fleet=redact.safe_url(request.sync.fleet),
             base=model.Revision(flag="--base", revision=base_side.revision, commit=base_side.commit),
