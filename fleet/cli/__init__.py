@@ -50,12 +50,6 @@ COMMANDS: dict[str, Command] = {
         "Show what `fleet sync` would change, per cluster and Application (secrets masked).\n"
         "Exit 0 when nothing differs, 1 when something does.",
     ),
-    "plan": Command(
-        "fleet.cli.plan",
-        "What a pull request does to the whole fleet, from Git alone: Applications added, removed\n"
-        "or changed per cluster, each distinct diff once, AppProject violations, prunes, rollout steps.\n"
-        "Exit 0 when nothing changes, 1 when something does.",
-    ),
     "status": Command(
         "fleet.cli.sync",
         "The latest known state of every Application on every cluster (from the status store),\n"
@@ -73,6 +67,12 @@ COMMANDS: dict[str, Command] = {
         "fleet.cli.sync",
         "The whole loop on simulated clusters, with no set-up: sync, break a cluster, drift an\n"
         "object, sync again, report. Exit 0 when everything behaved as expected.",
+    ),
+    "plan": Command(
+        "fleet.cli.plan",
+        "What a pull request does to every cluster, from Git alone: Applications added,\n"
+        "removed or changed, each distinct diff once, AppProject violations, prunes, rollout\n"
+        "steps. Exit 0 when nothing changes, 1 when something does.",
     ),
     "health": Command(
         "fleet.cli.health",

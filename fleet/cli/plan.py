@@ -28,13 +28,6 @@ class PlanFormat(StrEnum):
     MARKDOWN = "markdown"  # a pull-request comment, under GitHub's 65,536 characters
 
 
-HELP = (
-    "What a pull request does to the whole fleet, from Git alone: Applications added, removed\n"
-    "or changed per cluster, each distinct diff once, AppProject violations, prunes, rollout steps.\n"
-    "Exit 0 when nothing changes, 1 when something does."
-)
-
-
 def _print(renderable: Any) -> None:
     from rich.console import Console
 
@@ -46,7 +39,7 @@ def _print(renderable: Any) -> None:
 def register(app: typer.Typer) -> None:
     """Add ``plan`` to the root app."""
 
-    @app.command("plan", help=HELP)
+    @app.command("plan")
     def plan_command(
         fleet: sync_cli.FleetArg = ".",
         base: Annotated[
@@ -98,6 +91,9 @@ def register(app: typer.Typer) -> None:
             typer.Option("--output", "-o", help="table, json or markdown (a pull-request comment)."),
         ] = PlanFormat.TABLE,
     ) -> None:
+        """What a pull request does to every cluster, from Git alone: Applications added,
+        removed or changed, each distinct diff once, AppProject violations, prunes, rollout
+        steps. Exit 0 when nothing changes, 1 when something does."""
         from fleet import results
         from fleet import driver
         from fleet.preview import markdown, terminal
