@@ -89,13 +89,20 @@ def write_fleet(root: Path, clusters: int) -> Path:
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "bench",
-           "GIT_COMMITTER_EMAIL": "b@b"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "b@b",
+    }
     for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
         subprocess.run(["git", *argv], cwd=root, check=True, env=env)
     secrets = [
         argocd.cluster_secret(
-            models.Cluster(name=f"c{i:04d}", server=f"https://c{i:04d}.clusters.invalid", labels={"env": ENVS[i % 3]}),
+            models.Cluster(
+                name=f"c{i:04d}", server=f"https://c{i:04d}.clusters.invalid", labels={"env": ENVS[i % 3]}
+            ),
             namespace="argocd",
         )
         for i in range(clusters)
@@ -147,8 +154,14 @@ def baseline(base_tree: Path, head_tree: Path, clusters: int, sample: int | None
         for index, name in enumerate(chosen):
             source = {"repoURL": REPO_URL, "path": f"apps/web/overlays/{ENVS[index % 3]}"}
             start = time.perf_counter()
-            render.render_source(source, source_dir=tree, app_name=f"web-{name}", namespace="web",
-                                 revision="working-tree", cache=cache.NO_CACHE)
+            render.render_source(
+                source,
+                source_dir=tree,
+                app_name=f"web-{name}",
+                namespace="web",
+                revision="working-tree",
+                cache=cache.NO_CACHE,
+            )
             samples.append(time.perf_counter() - start)
     if sample is None:
         return sum(samples), len(samples), False
@@ -158,7 +171,9 @@ def baseline(base_tree: Path, head_tree: Path, clusters: int, sample: int | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clusters", nargs="?", type=int, default=500)
-    parser.add_argument("--sample", type=int, default=None, help="baseline: build K Applications per side, extrapolate")
+    parser.add_argument(
+        "--sample", type=int, default=None, help="baseline: build K Applications per side, extrapolate"
+    )
     args = parser.parse_args()
     log.configure(log.LogFormat.TEXT)  # progress lines on stderr; results on stdout
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
@@ -174,10 +189,14 @@ def main() -> None:
         base_seconds, base_builds, estimated = baseline(base_tree, fleet, args.clusters, args.sample)
 
     print(f"fleet plan, an ApplicationSet change over {args.clusters} clusters (Kustomize overlay per env)")
-    print(f"  plan (check out, generate, render, compare, group; both revisions): {plan_seconds:7.2f} s, "
-          f"{builds} Kustomize builds, {found.totals.groups} distinct diffs")
-    print(f"  baseline (one build per Application and revision){' (estimated from a sample)' if estimated else ''}: "
-          f"{base_seconds:7.2f} s, {base_builds} builds")
+    print(
+        f"  plan (check out, generate, render, compare, group; both revisions): {plan_seconds:7.2f} s, "
+        f"{builds} Kustomize builds, {found.totals.groups} distinct diffs"
+    )
+    print(
+        f"  baseline (one build per Application and revision){' (estimated from a sample)' if estimated else ''}: "
+        f"{base_seconds:7.2f} s, {base_builds} builds"
+    )
     print(f"  plan / baseline: {plan_seconds / base_seconds:.3f}x")
 
 

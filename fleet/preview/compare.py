@@ -286,7 +286,9 @@ class Comparer:
         if head_failure:
             # Nothing rendered at head: its objects are unknown, not removed (nothing is pruned).
             message = redact.mask(head_failure).replace(name, "<app>") if name else redact.mask(head_failure)
-            return Compared(model.ChangeKind.FAILED, violations=tuple(filter(None, [refusal])), message=message)
+            return Compared(
+                model.ChangeKind.FAILED, violations=tuple(filter(None, [refusal])), message=message
+            )
         before, after = _objects(base), _objects(head)
         changes: list[model.ObjectChange] = []
         for ref in sorted(set(before) | set(after), key=str):
