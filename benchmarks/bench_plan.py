@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from fleet import log, models, render, results, sync  # noqa: E402
+from fleet import driver, log, models, render, results  # noqa: E402
 from fleet.clusters import argocd  # noqa: E402
 from fleet.preview import run as preview_run  # noqa: E402
 from fleet.render import cache, kustomize  # noqa: E402
@@ -128,7 +128,7 @@ def timed_plan(fleet: Path, clusters_file: Path) -> tuple[float, int, preview_ru
     counter = CountingBuild()
     kustomize.build = counter  # type: ignore[assignment]
     request = preview_run.PreviewRequest(
-        sync=sync.SyncRequest(
+        sync=driver.RunRequest(
             fleet=str(fleet),
             cluster_files=(str(clusters_file),),
             repo_map={REPO_URL: str(fleet)},

@@ -94,8 +94,7 @@ def register(app: typer.Typer) -> None:
         """What a pull request does to every cluster, from Git alone: Applications added,
         removed or changed, each distinct diff once, AppProject violations, prunes, rollout
         steps. Exit 0 when nothing changes, 1 when something does."""
-        from fleet import results
-        from fleet import driver
+        from fleet import driver, results
         from fleet.preview import markdown, terminal
         from fleet.preview import run as preview_run
 

@@ -29,8 +29,7 @@ from typing import Any
 
 import yaml
 
-from fleet import diff, errors, inventory, kyaml, models, projects, reconcile, redact, results
-from fleet import waves
+from fleet import diff, errors, inventory, kyaml, models, projects, reconcile, redact, results, waves
 from fleet.preview import model
 
 MASK = diff.MASK

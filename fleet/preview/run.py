@@ -208,6 +208,7 @@ def _live(
     finally:
         if "ex" in holder:
             holder["ex"].close()
+    found, _ = merge.clusters_and_rollouts(head.plan, fanned.clusters, fanned.progress)
     states: dict[Key, model.LiveState] = {}
     failed = 0
     for cluster in found:
@@ -234,7 +235,6 @@ def _live(
                 group=digest,
                 deletion=app.deletion,
             )
-    found, _ = merge.clusters_and_rollouts(head.plan, fanned.clusters, fanned.progress)
     notes = [redact.mask(n) for n in fanned.warnings]
     return states, failed, notes
 
