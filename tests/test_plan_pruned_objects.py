@@ -39,16 +39,12 @@ def test_objects_removed_from_git_are_pruned_kept_or_left_as_their_application_s
 
     assert done.exit_code == 1, done.stderr
     assert (done.doc["totals"]["pruned"], done.doc["totals"]["requires_pruning"]) == (2, 2)
-    prunes = {o["ref"]: o["prune"] for o in done.groups()[0]["objects"]} | {
-        o["ref"]: o["prune"] for o in done.groups()[1]["objects"]
-    }
     by_app = {
         g["applications"][0].split("-")[0]: {o["ref"]: o["prune"] for o in g["objects"]}
         for g in done.groups()
     }
     assert by_app["prunes"] == {"ConfigMap prunes/kept": "Keep", "ConfigMap prunes/two": "Prune"}
     assert by_app["manual"] == {"ConfigMap manual/two": "RequiresPruning"}
-    assert prunes
 
     forced = run_plan(repo.path, clusters, "--base", "main", "--prune")
     by_app = {
