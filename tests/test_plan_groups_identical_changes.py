@@ -6,6 +6,7 @@ uncommitted change included; no cluster is contacted (their servers do not exist
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,38 @@ def test_nothing_changes_when_head_renders_as_base(fleet: tuple[Any, Path]) -> N
     assert done.exit_code == 0, done.stderr
     assert done.doc["totals"]["unchanged"] == 60 and done.doc["groups"] == []
     assert done.doc["head"]["commit"] == repo.head
+
+
+@pytest.fixture
+def counted_kustomize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`kubectl` first on PATH as a shim that logs each `kubectl kustomize` and runs the real one
+    (the edge fleet renders through); fleet's choice of tool is recomputed around the test."""
+    from fleet.render import kustomize
+
+    real = shutil.which("kubectl")
+    if real is None:
+        pytest.skip("kubectl is not installed (the build counter wraps it)")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    log = tmp_path / "kustomize-builds.log"
+    shim = shims / "kubectl"
+    shim.write_text(f'#!/bin/sh\n[ "$1" = kustomize ] && echo "$2" >> {log}\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:/usr/bin:/bin")  # no kustomize binary: kubectl kustomize
+    kustomize.command.cache_clear()
+    yield log
+    kustomize.command.cache_clear()
+
+
+def test_each_overlay_is_built_once_per_revision_not_once_per_application(
+    fleet: tuple[Any, Path], counted_kustomize: Path
+) -> None:
+    repo, clusters = fleet
+    (repo.path / "apps/web/base/configmap.yaml").write_text(BASE_CONFIG.replace("hello", "bonjour"))
+
+    done = run_plan(repo.path, clusters, "--base", "main")
+
+    assert done.exit_code == 1 and done.doc["totals"]["changed"] == 60, done.stderr
+    built = counted_kustomize.read_text().splitlines()
+    assert len(built) == 6  # 3 overlays at base, 3 at head, for 60 Applications each side
+    assert sorted(Path(b).name for b in built) == sorted([*ENVS, *ENVS])
