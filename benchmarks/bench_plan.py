@@ -128,7 +128,7 @@ def timed_plan(fleet: Path, clusters_file: Path) -> tuple[float, int, preview_ru
     counter = CountingBuild()
     kustomize.build = counter  # type: ignore[assignment]
     request = preview_run.PreviewRequest(
-        sync=driver.RunRequest(
+        run=driver.RunRequest(
             fleet=str(fleet),
             cluster_files=(str(clusters_file),),
             repo_map={REPO_URL: str(fleet)},

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
                     "is required: the revision the pull request starts from", field="--base"
                 )
             request = preview_run.PreviewRequest(
-                sync=driver.RunRequest(
+                run=driver.RunRequest(
                     fleet=fleet,
                     kubeconfig=kubeconfig,
                     contexts=tuple(c.strip() for c in (contexts or "").split(",") if c.strip()),

@@ -47,14 +47,14 @@ class PreviewRequest:
     """A plan, as the CLI flags say it.
 
     Parameters:
-        sync: the fleet, the registry and selection flags, ``--repo-map``, ``--prune`` and (for
+        run: the fleet, the registry and selection flags, ``--repo-map``, ``--prune`` and (for
             ``--live``) the executor, as for ``fleet diff``; its ``revision`` is not used.
         base: the revision the pull request starts from (``--base``).
         head: the revision it ends at (``--head``); None: the working tree.
         live: also compare the head with the clusters (``--live``).
     """
 
-    sync: driver.RunRequest
+    run: driver.RunRequest
     base: str
     head: str | None = None
     live: bool = False
@@ -75,8 +75,8 @@ class _Side:
 def _sides(
     request: PreviewRequest, tmp: Path, repos: gitsource.RepoCache
 ) -> tuple[checkout.Side, checkout.Side]:
-    fleet = request.sync.fleet
-    repo_map = dict(request.sync.repo_map)
+    fleet = request.run.fleet
+    repo_map = dict(request.run.repo_map)
     if "://" not in fleet and not _SCP_URL.match(fleet):
         if not Path(fleet).exists():
             raise errors.InputError(
@@ -146,7 +146,7 @@ def _compare(
                 head_failure=_failure(head, key),
                 refusal=refused.get(key, ""),
                 unsure_at_head=key[1] in unsure,
-                prune=request.sync.prune,
+                prune=request.run.prune,
             )
             work = after or before
             assert work is not None  # the key is on one side at least
@@ -194,16 +194,16 @@ def _live(
     def get_executor() -> executor.Executor:
         if "ex" not in holder:
             holder["ex"] = executor.make_executor(
-                request.sync.executor,
-                concurrency=request.sync.concurrency,
-                address=request.sync.ray_address,
+                request.run.executor,
+                concurrency=request.run.concurrency,
+                address=request.run.ray_address,
                 tmp=tmp,
             )
         return holder["ex"]
 
     try:
         fanned = fanout.run_waves(
-            head.plan, get_executor, timeout=request.sync.cluster_timeout, kind=results.RunKind.DIFF
+            head.plan, get_executor, timeout=request.run.cluster_timeout, kind=results.RunKind.DIFF
         )
     finally:
         if "ex" in holder:
@@ -274,18 +274,18 @@ def preview(request: PreviewRequest) -> model.PlanResult:
     tmp = Path(tempfile.mkdtemp(prefix="fleet-plan-"))
     try:
         # One registry and one set of repository credentials for both sides.
-        credentials = sources.load_repo_credentials(request.sync)
+        credentials = sources.load_repo_credentials(request.run)
         base_request = dataclasses.replace(
-            request.sync,
-            clusters=tuple(sources.build_registry(request.sync).clusters()),
+            request.run,
+            clusters=tuple(sources.build_registry(request.run).clusters()),
             repo_credentials=credentials,
             kind=results.RunKind.DIFF,
             allow_empty=True,  # a fleet may start or end empty: every Application added or removed
             record=False,
         )
-        root = Path(request.sync.git_cache) if request.sync.git_cache else gitsource.cache_root()
+        root = Path(request.run.git_cache) if request.run.git_cache else gitsource.cache_root()
         repos = gitsource.RepoCache(
-            root, max_age=request.sync.git_max_age, repo_map=request.sync.repo_map, credentials=credentials
+            root, max_age=request.run.git_max_age, repo_map=request.run.repo_map, credentials=credentials
         )
         # 1. check out base and head
         base_side, head_side = _sides(request, tmp / "checkouts", repos)
@@ -294,7 +294,7 @@ def preview(request: PreviewRequest) -> model.PlanResult:
         head = _prepare(base_request, head_side, tmp / "head")
         if base.plan is None and head.plan is None:
             raise errors.InputError(
-                f"no Application matches {', '.join(request.sync.apps)} at base or at head", field="--app"
+                f"no Application matches {', '.join(request.run.apps)} at base or at head", field="--app"
             )
         # 3. compare, 4. group
         entries = _compare(request, base, head)
@@ -326,7 +326,7 @@ def preview(request: PreviewRequest) -> model.PlanResult:
                 # the driver's note that a narrowed run neither deletes nor reports them is a sync's.
                 notes.extend(n for n in side.plan.notes if not n.startswith(_NARROWED_NOTE))
         return model.PlanResult(
-            fleet=redact.safe_url(request.sync.fleet),
+            fleet=redact.safe_url(request.run.fleet),
             base=model.Revision(flag="--base", revision=base_side.revision, commit=base_side.commit),
             head=model.Revision(flag="--head", revision=head_side.revision, commit=head_side.commit),
             live=request.live,
