@@ -80,10 +80,12 @@ class PatchType:
 class Counts:
     """Exact request accounting for one cluster (what ``SimServer.request_counts`` reports)."""
 
-    __slots__ = ("codes", "resources", "total", "verbs")
+    __slots__ = ("bytes", "codes", "resources", "total", "verbs")
 
     def __init__(self) -> None:
         self.verbs: dict[str, int] = {}
+        # Response body bytes by verb: what a metadata-only LIST saves over a full one (issue 15).
+        self.bytes: dict[str, int] = {}
         self.resources: dict[str, dict[str, int]] = {}
         self.codes: dict[int, int] = {}
         self.total = 0
@@ -98,12 +100,16 @@ class Counts:
     def code(self, code: int) -> None:
         self.codes[code] = self.codes.get(code, 0) + 1
 
+    def sent(self, verb: str, size: int) -> None:
+        self.bytes[verb] = self.bytes.get(verb, 0) + size
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "verbs": dict(self.verbs),
             "resources": {k: dict(v) for k, v in self.resources.items()},
             "codes": {str(k): v for k, v in self.codes.items()},
+            "bytes": dict(self.bytes),
         }
 
 

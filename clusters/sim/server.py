@@ -108,6 +108,14 @@ class Route:
         self.rest = rest
 
 
+def _body_size(response: web.StreamResponse) -> int:
+    """Bytes of a response's body: a plain answer's body, or what a stream (a watch) has written."""
+    if isinstance(response, web.Response):
+        body = response.body
+        return len(body) if isinstance(body, bytes | bytearray) else 0
+    return int(response.body_length)
+
+
 def _not_found() -> status.ApiError:
     return status.ApiError(
         404, status.StatusReason.NOT_FOUND, "the server could not find the requested resource", details={}
@@ -257,6 +265,7 @@ class Runtime:
         except status.ApiError as exc:
             response = answer.error(exc, request.headers.get("Accept", ""))
         sim.counts.code(response.status)
+        sim.counts.sent(verb, _body_size(response))
         return response
 
     async def _reset(self, request: web.Request) -> web.StreamResponse:
@@ -786,6 +795,9 @@ class SimServer:
         nodes: simulated nodes per cluster (DaemonSets run one pod per node).
         seed: seed for fault injection's random choices.
         clock: the simulated clock (default: the wall clock); ``advance_clock`` moves it.
+        ca: the CA (certificate and key, PEM) to sign the serving certificate with (default: a
+            new one, or the state file's); simulators in several processes share one so that one
+            kubeconfig trusts them all (``processes.SimFleet``).
     """
 
     def __init__(
@@ -804,7 +816,9 @@ class SimServer:
         seed: int | None = None,
         save_interval: float = 5.0,
         clock: clock_mod.SimClock | None = None,
+        ca: tuple[str, str] | None = None,
     ) -> None:
+        self._ca = ca
         self._names = default_names(clusters) if isinstance(clusters, int) else list(clusters)
         if len(set(self._names)) != len(self._names):
             raise errors.InputError("cluster names must be unique", field="clusters")
@@ -892,7 +906,8 @@ class SimServer:
         saved = state["clusters"]
         if self.tls:
             ca = state.get("tls") or {}
-            self.tls_material = tls_mod.material(ca.get("caCert"), ca.get("caKey"), host=self.host)
+            ca_cert, ca_key = (ca.get("caCert"), ca.get("caKey")) if ca else (self._ca or (None, None))
+            self.tls_material = tls_mod.material(ca_cert, ca_key, host=self.host)
         started = time.monotonic()
         for item in saved:
             runtime.add_cluster(

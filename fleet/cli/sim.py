@@ -72,7 +72,9 @@ def up(
     ] = "argocd",
     labels: Annotated[
         str | None,
-        typer.Option("--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env, region and tier)."),
+        typer.Option(
+            "--labels", help="Extra labels for every cluster, K=V,K2=V2 (on top of env, region and tier)."
+        ),
     ] = None,
     state_file: Annotated[
         Path | None, typer.Option("--state-file", help="Restore objects from this file and save them to it.")
@@ -93,6 +95,14 @@ def up(
         bool, typer.Option("--token/--no-token", help="Require per-cluster bearer tokens.")
     ] = True,
     nodes: Annotated[int, typer.Option("--nodes", min=1, help="Simulated nodes per cluster.")] = 1,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Spread the clusters over this many processes, one port each (--port, --port+1, ...).",
+        ),
+    ] = 1,
 ) -> None:
     """Run simulated clusters in the foreground until Ctrl-C or SIGTERM."""
     import re
@@ -100,6 +110,31 @@ def up(
     from fleet.clusters.sim import SimServer
 
     extra = parse_labels(labels)
+    if processes > 1:
+        if state_file is not None:
+            raise errors.InputError("is for one process; drop it or --processes", field="--state-file")
+        try:
+            re.compile(bad_image_pattern)
+        except re.error as exc:
+            raise errors.InputError(
+                f"is not a valid regular expression: {exc}", field="--bad-image-pattern"
+            ) from None
+        _up_processes(
+            clusters,
+            processes=processes,
+            port=port,
+            host=host,
+            labels=extra,
+            kubeconfig=kubeconfig,
+            cluster_secrets=cluster_secrets,
+            secrets_namespace=secrets_namespace,
+            rollout_seconds=rollout_seconds,
+            bad_image_pattern=bad_image_pattern,
+            token=token,
+            tls=tls,
+            nodes=nodes,
+        )
+        return
     try:
         re.compile(bad_image_pattern)
     except re.error as exc:
@@ -148,6 +183,75 @@ def up(
             signal.signal(sig, handler)
         server.stop()
     typer.echo("fleet sim: stopped" + (f", state saved to {state_file}" if state_file else ""), err=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        typer.echo("ready; press Ctrl-C to stop", err=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _up_processes(
+    clusters: int,
+    *,
+    processes: int,
+    port: int,
+    host: str,
+    labels: dict[str, str],
+    kubeconfig: Path,
+    cluster_secrets: Path,
+    secrets_namespace: str,
+    rollout_seconds: float,
+    bad_image_pattern: str,
+    token: bool,
+    tls: bool,
+    nodes: int,
+) -> None:
+    """``fleet sim up --processes N``: the clusters spread over N processes (``SimFleet``)."""
+    from fleet.clusters.sim import processes as sim_processes
+    from fleet.clusters.sim import server as sim_server
+
+    names = sim_server.default_names(clusters)
+    fleet = sim_processes.SimFleet(
+        names,
+        processes=processes,
+        port=port,
+        host=host,
+        labels=dict.fromkeys(names, labels),
+        rollout_seconds=rollout_seconds,
+        bad_image_pattern=bad_image_pattern,
+        token=token,
+        tls=tls,
+        nodes=nodes,
+    )
+    try:
+        fleet.start()
+    except errors.FleetError as exc:
+        raise errors.InputError(f"cannot start the simulator processes: {exc}", field="--port") from None
+    try:
+        typer.echo(
+            f"fleet sim: {len(names)} clusters in {fleet.processes} processes ({names[0]} .. {names[-1]})"
+        )
+        for url, pid in zip(fleet.urls, fleet.pids(), strict=True):
+            typer.echo(f"process {pid}: {url}/clusters/<name>, admin API {url}/_sim")
+        typer.echo(f"kubeconfig: {fleet.write_kubeconfig(kubeconfig)}")
+        typer.echo(
+            f"cluster secrets: {fleet.write_cluster_secrets(cluster_secrets, namespace=secrets_namespace)}"
+        )
+        _wait_for_signal()
+    finally:
+        fleet.stop()
+    typer.echo("fleet sim: stopped", err=True)
 
 
 # -- talking to a running simulator ------------------------------------------------------------------
