@@ -61,6 +61,9 @@ logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
 
 MAX_MESSAGE_LENGTH = 300
 CRD_GROUP = "apiextensions.k8s.io"
+# A LIST answered with each object's metadata only (client-go's metadata client asks so): enough to
+# compare resourceVersions and annotations at a fraction of a full LIST's bytes (issue 15).
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 def _version() -> str:
@@ -533,6 +536,7 @@ class ClusterClient:
         stream: bool = False,
         read_timeout: float | None = None,
         retry_already_exists: bool = False,
+        accept: str = "application/json",
     ) -> Any:
         """Send one request, retrying what may pass; returns parsed JSON (or the raw stream)."""
         url = self.server + path
@@ -542,7 +546,7 @@ class ClusterClient:
         timeout = (self.timeout[0], read_timeout if read_timeout is not None else self.timeout[1])
         while True:
             self._limiter.acquire()
-            headers = {"Accept": "application/json", "User-Agent": self.user_agent, **self._auth_headers()}
+            headers = {"Accept": accept, "User-Agent": self.user_agent, **self._auth_headers()}
             if content_type:
                 headers["Content-Type"] = content_type
             self._count(str(verb), retry=attempt > 0)
@@ -821,11 +825,14 @@ class ClusterClient:
         label_selector: str | selectors.Selector | None = None,
         field_selector: str | None = None,
         page_size: int | None = None,
+        metadata_only: bool = False,
     ) -> tuple[list[dict[str, Any]], str]:
         """The objects of a kind (in one namespace, or all), and the list's resourceVersion.
 
         Items get ``apiVersion`` and ``kind`` filled in (list items carry neither). With
         ``page_size``, the list is fetched in pages (``limit``/``continue``), one request each.
+        With ``metadata_only``, items are ``{"apiVersion", "kind", "metadata"}`` (the server sends
+        a ``PartialObjectMetadataList``; one that cannot sends the full list, cut down here).
         """
         resource, namespace, target = self._locate(api_version, kind, None, namespace, single=False)
         query: list[tuple[str, Any]] = []
@@ -840,8 +847,18 @@ class ClusterClient:
         path = self._path(resource, namespace=namespace)
         while True:
             page_query = query + ([("continue", token)] if token else [])
-            doc = self._request(Verb.LIST, "GET", path, target=target, kind=kind, query=page_query)
+            doc = self._request(
+                Verb.LIST,
+                "GET",
+                path,
+                target=target,
+                kind=kind,
+                query=page_query,
+                accept=METADATA_LIST_ACCEPT if metadata_only else "application/json",
+            )
             for item in doc.get("items") or []:
+                if metadata_only:
+                    item = {"apiVersion": api_version, "kind": kind, "metadata": item.get("metadata") or {}}
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 items.append(item)

@@ -37,6 +37,7 @@ from typing import Any
 
 from fleet import driver, errors, executor, log, report, results, waves
 from fleet.driver import recording
+from fleet.reconcile import livecache
 
 _log = log.get_logger(__name__)
 
@@ -237,6 +238,8 @@ def run_loop(
     finally:
         if own and ex is not None:
             ex.close()
+        # The watches the local executor's workers (this process) kept between runs end with the loop.
+        livecache.close_all()
         shutil.rmtree(tmp, ignore_errors=True)
     if stop.requested:
         outcome.stopped_by = stop.signal_name

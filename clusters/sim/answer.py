@@ -19,6 +19,29 @@ from fleet.clusters.sim import protobuf, resources, status, store, views
 from fleet.clusters.sim.protobuf import codec
 
 JSON = "application/json"
+META_API_VERSION = "meta.k8s.io/v1"
+
+
+def accepts_metadata(accept: str) -> bool:
+    """Whether the client asked for metadata only (``as=PartialObjectMetadata`` or
+    ``...List;g=meta.k8s.io``), as client-go's metadata client and ``kubectl get`` do."""
+    return "as=PartialObjectMetadata" in accept and "g=meta.k8s.io" in accept
+
+
+def metadata_raw(entry: store.Entry) -> bytes:
+    """An object as ``PartialObjectMetadata``: its kind and its whole metadata, nothing else;
+    cached on the entry like its other encodings."""
+    return entry.form(
+        "meta",
+        lambda: json.dumps(
+            {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": META_API_VERSION,
+                "metadata": entry.obj["metadata"],
+            },
+            separators=(",", ":"),
+        ).encode(),
+    )
 
 
 def _json(body: Any, code: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -63,6 +86,11 @@ class Answer:
         self.rt = rt
         self.version = version
         self.view = view
+        # Metadata only (PartialObjectMetadata), always JSON: what a client that only compares
+        # resourceVersions or annotations asks for (issue 15).
+        self.metadata_only = accepts_metadata(accept)
+        if self.metadata_only:
+            accept = JSON
         self.api_version = view.api_version if view is not None else rt.api_version(version)
         self.kind = view.kind if view is not None else rt.kind
         encodable = not rt.custom and protobuf.supports(self.api_version, self.kind)
@@ -87,6 +115,12 @@ class Answer:
             ) from None
         self.format = protobuf.Format.JSON
 
+    def raw(self, entry: store.Entry) -> bytes:
+        """One stored object's JSON as this answer serves it (its version, view, or metadata)."""
+        if self.metadata_only:
+            return metadata_raw(entry)
+        return self.sim.raw_at(self.rt, entry, self.version, self.view)
+
     def entry(self, entry: store.Entry, code: int = 200) -> web.Response:
         """One stored object."""
         if self.protobuf:
@@ -95,11 +129,12 @@ class Answer:
                 return _protobuf(protobuf.wrap(self.api_version, self.kind, message), code)
             except codec.CodecError as exc:
                 self._fallback(exc)
-        return _json(self.sim.raw_at(self.rt, entry, self.version, self.view), code)
+        return _json(self.raw(entry), code)
 
     def entries(self, entries: Sequence[store.Entry], rv: int, cont: str | None) -> web.Response:
         """A list of stored objects, with its resourceVersion and continue token."""
-        list_kind = f"{self.kind}List"
+        list_kind = "PartialObjectMetadataList" if self.metadata_only else f"{self.kind}List"
+        api_version = META_API_VERSION if self.metadata_only else self.api_version
         if self.protobuf:
             try:
                 meta: dict[str, Any] = {"resourceVersion": str(rv)}
@@ -113,12 +148,12 @@ class Answer:
         if cont:
             meta_raw += b',"continue":"' + cont.encode() + b'"'
         meta_raw += b"}"
-        items_raw = b",".join(self.sim.raw_at(self.rt, e, self.version, self.view) for e in entries)
+        items_raw = b",".join(self.raw(e) for e in entries)
         body = (
             b'{"kind":"'
             + list_kind.encode()
             + b'","apiVersion":"'
-            + self.api_version.encode()
+            + api_version.encode()
             + b'","metadata":'
             + meta_raw
             + b',"items":['

@@ -47,6 +47,7 @@ class _Framing:
         encode: Callable[[store.Entry], bytes] | None,
     ) -> None:
         self.cluster, self.rt, self.version, self.encode = cluster, rt, version, encode
+        self.reply = reply
         self.view = reply.view if reply is not None else None
         self.protobuf = reply is not None and reply.protobuf and encode is None
         self.api_version = reply.api_version if reply is not None else rt.api_version(version)
@@ -59,6 +60,8 @@ class _Framing:
         if self.protobuf:
             message = self.cluster.message_at(self.rt, entry, self.version, self.view)
             return protobuf.watch_frame(type_, protobuf.wrap(self.api_version, self.kind, message))
+        if self.reply is not None:
+            return _line(type_, self.reply.raw(entry))
         return _line(type_, self.cluster.raw_at(self.rt, entry, self.version, self.view))
 
     def bookmark(self, rv: int, *, initial_end: bool = False) -> bytes:

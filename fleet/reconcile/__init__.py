@@ -12,7 +12,10 @@ marks Ready=False with BuildFailed or PruneFailed):
    desired hash, its AppProject's restrictions;
 3. read live state: ONE LIST of inventory ConfigMaps (``fleet-system``), then ONE LIST per resource
    type the cluster's Applications need, across namespaces, filtered by fleet's managed-by label;
-   an unchanged fleet therefore costs a LIST per type per cluster and not a request per object;
+   an unchanged fleet therefore costs a LIST per type per cluster and not a request per object.
+   Where this process ran the cluster before, a LIST asks for metadata only and fetches just the
+   objects whose resourceVersion moved; in long-running mode, watches answer it with no request
+   at all (``livecache``);
 4. per Application, on a small thread pool (``app_sync``): resolve secret references (and seal
    Secrets delivered as SealedSecrets), diff, classify drift, plan, execute the plan's steps
    (prune, server-side apply, hooks, wait for health per wave, SyncFail hooks), record the
@@ -35,6 +38,7 @@ Modules, bottom up (each imports only modules listed above it):
 - ``units``: the frozen work (``WorkerSettings``, ``AppWork``, ``ClusterWork``) the driver pickles;
 - ``failures``: the ``Reason`` an error means, masked messages, results of work that failed whole;
 - ``preparation``: one Application's objects before they meet the cluster, and the LISTs needed;
+- ``livecache``: the live objects this process keeps per cluster across runs (metadata LISTs, watches);
 - ``sessions``: one cluster for one run (client, LIST cache, inventories, certificate, resolver);
 - ``app_sync``: one Application's sync, phase by phase, with retries;
 - ``removal``: Applications removed from Git (delete, preserve or keep);
@@ -113,7 +117,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
             )
         )
 
-    session = sessions.Session(work, api, deadline)
+    session = sessions.Session(work, api, deadline, connect=lambda: _connect(work))
     try:
         # 2. prepare every Application (local work; discovery tells which kinds are cluster-scoped)
         prepared = _prepare_all(session)

@@ -817,6 +817,7 @@ class AppSync:
                 session.check_time("recording the inventory")
                 session.ensure_inventory_namespace()
                 written = self.api.apply(configmap, force=True)
+                session.remember(written)
                 session.inventories[self.app] = record
                 session.inventory_objects[self.app] = written
             except Exception as exc:  # noqa: BLE001 - the sync happened; say the record failed

@@ -11,12 +11,12 @@ current as they write.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fleet import clocks, errors, inventory
 from fleet.clusters import client
-from fleet.reconcile import failures, units
+from fleet.reconcile import failures, livecache, units
 from fleet.secrets import resolver as secret_resolver
 
 Ref = inventory.ObjectRef
@@ -54,7 +54,14 @@ def shared_resolver(work: units.ClusterWork) -> secret_resolver.Resolver | None:
 class Session:
     """The connection and the live state of one cluster, shared by its Applications' threads."""
 
-    def __init__(self, work: units.ClusterWork, api: client.ClusterClient, deadline: float | None) -> None:
+    def __init__(
+        self,
+        work: units.ClusterWork,
+        api: client.ClusterClient,
+        deadline: float | None,
+        *,
+        connect: Callable[[], client.ClusterClient] | None = None,
+    ) -> None:
         self.work = work
         self.settings = work.settings
         self.cluster = work.cluster
@@ -74,6 +81,11 @@ class Session:
         self._namespace_ready = False
         self._certificate: Any = None
         self._resolution: secret_resolver.ClusterResolution | None = None
+        # The live objects this process kept from earlier runs of the cluster: LISTs answered by
+        # metadata only, or (long-running mode) by the watches that keep them current.
+        self.kept = livecache.for_cluster(work.cluster.name, work.cluster.server)
+        self.list_mode = livecache.Mode.WATCH if self.settings.long_running else livecache.Mode.METADATA
+        self._connect = connect
 
     # -- time ---------------------------------------------------------------------------------------
 
@@ -93,7 +105,7 @@ class Session:
         every labelled ConfigMap, which serves both purposes)."""
         namespace = None if also_configmaps and not self.cluster.namespaces else inventory.INVENTORY_NAMESPACE
         try:
-            items, _ = self.api.list("v1", "ConfigMap", namespace=namespace, label_selector=MANAGED_SELECTOR)
+            items = self._list("v1", "ConfigMap", namespace, MANAGED_SELECTOR)
         except client.NotFound:
             items = []
         for item in items:
@@ -116,7 +128,7 @@ class Session:
                 namespaces = list(self.cluster.namespaces)  # RBAC may only allow these (Argo CD's namespaces)
             for namespace in namespaces:
                 try:
-                    items, _ = self.api.list(api_version, kind, namespace=namespace, label_selector=selector)
+                    items = self._list(api_version, kind, namespace, selector)
                 except client.NotFound:
                     items = []
                 for item in items:
@@ -125,6 +137,16 @@ class Session:
             return  # not served (yet): a CRD applied in this sync; nothing of it exists
         except (client.Forbidden, client.BadRequest, client.Invalid) as exc:
             self.list_errors[(group, kind)] = exc
+
+    def _list(
+        self, api_version: str, kind: str, namespace: str | None, selector: str | None
+    ) -> list[dict[str, Any]]:
+        key = livecache.ListKey(api_version, kind, namespace or "", selector or "")
+        return self.kept.read(self.api, key, mode=self.list_mode, connect=self._connect)
+
+    def remember(self, obj: dict[str, Any]) -> None:
+        """An object the run wrote (an apply's answer): kept for the next run's comparison."""
+        self.kept.remember(obj)
 
     def _remember(self, obj: dict[str, Any]) -> None:
         with self._lock:
@@ -140,6 +162,8 @@ class Session:
                 self.live.pop(ref, None)
             else:
                 self.live[ref] = obj
+        if obj is not None:
+            self.kept.remember(obj)
 
     def refresh(self, refs: Iterable[tuple[Ref, str]]) -> None:
         """GET these objects again (before a retry: the cluster may have changed meanwhile)."""
@@ -193,5 +217,5 @@ class Session:
                         "labels": {inventory.MANAGED_BY_LABEL: inventory.MANAGED_BY_VALUE},
                     },
                 }
-                self.api.apply(ns, force=True)
+                self.kept.remember(self.api.apply(ns, force=True))
             self._namespace_ready = True

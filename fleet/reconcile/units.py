@@ -43,6 +43,12 @@ class WorkerSettings:
     fleet: lifecycle.FleetIdentity | None = None
 
     @property
+    def long_running(self) -> bool:
+        """A run of a long-running loop (``--every``, ``fleet serve``: they set ``resolver_key``):
+        the worker keeps watches on the cluster's LISTs between runs (``livecache``)."""
+        return bool(self.resolver_key)
+
+    @property
     def writes(self) -> bool:
         return self.kind is results.RunKind.SYNC
 
