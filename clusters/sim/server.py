@@ -1259,5 +1259,17 @@ class SimServer:
 
         self._call(advance)
 
+    def compact(self, name: str) -> None:
+        """Forget the cluster's event log up to now (etcd compaction) and end its watch streams
+        (an API server restarting): a watch resumed from an older resourceVersion gets 410 Gone."""
+
+        def compact() -> None:
+            sim = self.runtime.cluster(name)
+            sim.store.compact()
+            for watcher in sim.store.all_watchers():
+                watcher.push(None)
+
+        self._call(compact)
+
     def save_state(self) -> None:
         self._call(lambda: self.runtime.save())

@@ -220,6 +220,11 @@ class Store:
     def all_watchers(self) -> list[Watcher]:
         return [w for ws in (self._watchers or {}).values() for w in ws]
 
+    def compact(self) -> None:
+        """Forget every event up to now: resuming from an older resourceVersion is 410 Gone."""
+        self._log = None
+        self.log_start = self.rv
+
     def events_since(self, rv: int) -> list[Event] | None:
         """Events after ``rv``, or None when ``rv`` is older than the log remembers (410 Gone)."""
         if rv >= self.rv:

@@ -272,6 +272,12 @@ class ClusterCache:
                 watch.members[ref] = _version(obj)
                 self._keep(ref, _version(obj), json.dumps(obj, separators=(",", ":")))
 
+    def version(self, ref: Ref) -> str | None:
+        """The kept copy's ``uid/resourceVersion`` (None: none kept)."""
+        with self._lock:
+            kept = self._objects.get(ref)
+            return kept[0] if kept is not None else None
+
     def watching(self) -> list[ListKey]:
         """The LISTs a live watch keeps current."""
         with self._lock:
