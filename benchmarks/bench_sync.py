@@ -33,6 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fleet import driver, executor, results  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import record  # noqa: E402 - benchmarks/record.py, beside this file
+
 from fleet.clusters.sim import SimServer  # noqa: E402
 
 CLUSTERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
@@ -237,6 +241,13 @@ def main() -> None:
             req, ref_req = sum(row["requests"].values()), sum(ref["requests"].values())
             print(
                 f"  {mode:<14} {phase:<6} requests x{req / ref_req:.3f}   wall time x{row['seconds'] / ref['seconds']:.3f}"
+            )
+            record.record(
+                "bench_sync",
+                f"{mode} {phase} sync, {CLUSTERS} clusters, wall time (in-process, executor start excluded)",
+                "kubectl apply --server-side loop",
+                row["seconds"] / ref["seconds"],
+                requests_ratio=round(req / ref_req, 4),
             )
     noop = by.get(("fleet (local)", "no-op"))
     if noop:
