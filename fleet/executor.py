@@ -546,6 +546,26 @@ class ExecutorKind(StrEnum):
 
     RAY = "ray"  # Ray actors: local by default, an existing cluster with --ray-address / RAY_ADDRESS
     LOCAL = "local"  # a thread pool in this process (tiny fleets, the benchmark baseline)
+    # The CLI's default: Ray for a named Ray cluster (--ray-address / RAY_ADDRESS), for a fleet of
+    # AUTO_RAY_CLUSTERS clusters or more, and for long-running mode; else local threads, since a
+    # private Ray's start (about 4 s) outweighs what its processes save on a small fleet (issue 15).
+    AUTO = "auto"
+
+
+# From this many clusters on, --executor auto starts Ray: benchmarks/bench_sync.py measured Ray's
+# fan-out 0.5-0.7x the local executor's wall time at 200 clusters, and the whole `fleet sync`
+# slower than the local executor at 50 (1.31x against 0.89x a kubectl loop), Ray's start included.
+AUTO_RAY_CLUSTERS = 100
+
+
+def executor_kind(asked: str, *, address: str | None, clusters: int | None) -> str:
+    """What ``--executor`` means for a run: ``auto`` becomes ray or local (see ``ExecutorKind``);
+    ``clusters`` is the run's fleet size (None, as for a long-running loop: Ray)."""
+    if asked != ExecutorKind.AUTO:
+        return asked
+    if address or clusters is None or clusters >= AUTO_RAY_CLUSTERS:
+        return ExecutorKind.RAY
+    return ExecutorKind.LOCAL
 
 
 class UnknownExecutor(errors.InputError, ValueError):
@@ -607,20 +627,23 @@ def make_executor(
     concurrency: int = 16,
     address: str | None = None,
     tmp: Path | None = None,
+    clusters: int | None = None,
 ) -> Executor:
     """The executor ``--executor`` asks for, with ``concurrency`` clusters in flight (local: in
-    total; ray: per worker process).
+    total; ray: per worker process); ``auto`` decides by ``address`` and ``clusters``
+    (``executor_kind``).
 
     Ray: without ``address`` (``--ray-address``) or ``RAY_ADDRESS``, a Ray private to this run
     (never a cluster the host happens to know about); a named Ray cluster must answer within
     ``RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 4) and gets fleet as a wheel
     (built in a new directory under ``tmp``) in ``runtime_env.py_modules``.
     """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    kind = executor_kind(kind, address=address, clusters=clusters)
     if kind == ExecutorKind.LOCAL:
         return LocalExecutor(max_workers=concurrency)
     if kind != ExecutorKind.RAY:
-        raise UnknownExecutor(f"unknown executor {kind!r}: want ray or local", field="--executor")
-    address = address or os.environ.get("RAY_ADDRESS") or None
+        raise UnknownExecutor(f"unknown executor {kind!r}: want ray or local (or auto)", field="--executor")
     runtime_env = None
     if address and address != PRIVATE_RAY:
         probe_ray_address(address)  # before building a wheel for a cluster that is not there

@@ -88,7 +88,12 @@ RayAddressOpt = Annotated[
     ),
 ]
 ExecutorOpt = Annotated[
-    str, typer.Option("--executor", help="ray (default) or local (threads in this process).")
+    str,
+    typer.Option(
+        "--executor",
+        help="auto (default: ray for a named Ray cluster or 100 clusters and more, else local), ray, "
+        "or local (threads in this process).",
+    ),
 ]
 ClusterTimeoutOpt = Annotated[
     float,
@@ -591,7 +596,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         prune: PruneOpt = False,
         ray_address: RayAddressOpt = None,
-        executor: ExecutorOpt = "ray",
+        executor: ExecutorOpt = "auto",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
         request_timeout: RequestTimeoutOpt = 30.0,
         health_timeout: HealthTimeoutOpt = 120.0,
@@ -737,7 +742,7 @@ def register(app: typer.Typer) -> None:
         selector: SelectorOpt = None,
         app_: AppOpt = None,
         ray_address: RayAddressOpt = None,
-        executor: ExecutorOpt = "ray",
+        executor: ExecutorOpt = "auto",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
         request_timeout: RequestTimeoutOpt = 30.0,
         concurrency: ConcurrencyOpt = 16,
@@ -992,7 +997,7 @@ def register(app: typer.Typer) -> None:
                 "--output-dir", metavar="D", help="Where the reports go (default: a new directory)."
             ),
         ] = None,
-        executor: ExecutorOpt = "ray",
+        executor: ExecutorOpt = "auto",
     ) -> None:
         """The whole loop on simulated clusters, with no set-up: sync, break a cluster, drift an
         object, sync again, report. Exit 0 when everything behaved as expected."""

@@ -138,7 +138,11 @@ def run(
         if not made:
             made.append(
                 executor.make_executor(
-                    request.executor, concurrency=request.concurrency, address=request.ray_address, tmp=tmp
+                    request.executor,
+                    concurrency=request.concurrency,
+                    address=request.ray_address,
+                    tmp=tmp,
+                    clusters=len(run_plan.clusters),
                 )
             )
         return made[0]
