@@ -147,7 +147,10 @@ class SimFleet:
             self._children.append(child)
         try:
             for child in self._children:
-                kind, value = child.conn.recv()
+                try:
+                    kind, value = child.conn.recv()
+                except EOFError:
+                    kind, value = "error", f"process {child.process.pid} exited before it listened"
                 if kind == "error":
                     raise errors.FleetError(f"a simulator process did not start: {value}")
                 child.port = int(value["port"])
