@@ -1,11 +1,12 @@
 """Benchmark: scale toward the physical limit (issue 15). A fleet of CLUSTERS x 10 Applications x 5
 objects (bench_sync's fleet) against a simulator spread over several processes
-(``clusters.sim.processes.SimFleet``), synced in this process on the local executor, at a
-reference size (200 clusters) and at CLUSTERS, in the same run:
+(``clusters.sim.processes.SimFleet``), synced from this process on the default executor (``auto``:
+Ray from 100 clusters on), at a reference size (200 clusters) and at CLUSTERS, in the same run:
 
 - first sync and no-op resync complete, wall time per cluster at CLUSTERS against the reference;
-- peak RSS of this process (driver and workers: the local executor runs both here, so the
-  driver's own peak is at most this) and of each simulator process, read from /proc (VmHWM);
+- peak RSS of this process (the driver; with ``--executor local`` the workers too, so the driver's
+  own peak is at most that), of each Ray worker and of each simulator process, read from /proc
+  (VmHWM);
 - no-op resync bytes: a resync with every LIST in full (what a process that never ran the fleet
   sends) against the metadata-only resync of a process that did, counted at the simulator.
 
@@ -50,6 +51,12 @@ def peak_rss_mib(pid: int | None = None) -> float:
     return float("nan")
 
 
+def worker_rss(ex: Any) -> list[float]:
+    """Peak RSS of each Ray worker (none on the local executor)."""
+    actor_pids = getattr(ex, "actor_pids", None)
+    return [round(peak_rss_mib(pid), 1) for pid in actor_pids()] if actor_pids else []
+
+
 def totals(sim: processes.SimFleet, key: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for counts in sim.request_counts().values():
@@ -58,24 +65,28 @@ def totals(sim: processes.SimFleet, key: str) -> dict[str, int]:
     return out
 
 
-def run_size(clusters: int, procs: int, root: Path) -> dict[str, Any]:
+def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]:
     with processes.SimFleet(clusters, processes=procs, rollout_seconds=ROLLOUT, tls=True) as sim:
         request = sync.SyncRequest(
             fleet=str(root),
             clusters=tuple(sim.clusters()),
             repo_map={bench_sync.REPO_URL: str(root)},
-            executor="local",
+            executor=kind,
             record=False,
-            concurrency=64,
+            concurrency=32 if sync.executor_kind(kind, address=None, clusters=clusters) == "local" else 16,
             cluster_timeout=900,
             health_timeout=600,
         )
-        ex = sync.make_executor(request)
-        out: dict[str, Any] = {"clusters": clusters}
+        ex = sync.make_executor(request, clusters=clusters)
+        out: dict[str, Any] = {"clusters": clusters, "executor": ex.name}
         try:
             for phase in ("first", "full-list resync", "no-op"):
                 if phase == "full-list resync":
-                    livecache.close_all()  # what a fresh process has: nothing kept
+                    # What fresh workers have: nothing kept (new Ray actors; this process's cache).
+                    out["worker_rss_mib"] = worker_rss(ex)
+                    ex.close()
+                    livecache.close_all()
+                    ex = sync.make_executor(request, clusters=clusters)
                 sim.reset_counts()
                 started = time.perf_counter()
                 run = sync.run(request, executor_=ex)
@@ -97,6 +108,9 @@ def run_size(clusters: int, procs: int, root: Path) -> dict[str, Any]:
                     flush=True,
                 )
             out["sim_rss_mib"] = [round(peak_rss_mib(pid), 1) for pid in sim.pids()]
+            out["worker_rss_mib"] = [
+                max(a, b) for a, b in zip(out["worker_rss_mib"], worker_rss(ex), strict=False)
+            ]
         finally:
             ex.close()
             livecache.close_all()
@@ -108,22 +122,27 @@ def main() -> int:
     parser.add_argument("clusters", nargs="?", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--reference", type=int, default=200, help="the reference fleet size")
+    parser.add_argument("--executor", default="auto", help="auto (default), ray or local")
     args = parser.parse_args()
     print(
         f"bench_scale: {args.reference} and {args.clusters} clusters x {bench_sync.APPS} applications x "
-        f"{bench_sync.OBJECTS} objects; simulator in {args.processes} processes; local executor",
+        f"{bench_sync.OBJECTS} objects; simulator in {args.processes} processes; executor {args.executor}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "fleet"
         root.mkdir()
         bench_sync.write_fleet(root)
-        reference = run_size(args.reference, args.processes, root)
+        reference = run_size(args.reference, args.processes, root, args.executor)
         rss_after_reference = peak_rss_mib()
-        scaled = run_size(args.clusters, args.processes, root)
+        scaled = run_size(args.clusters, args.processes, root, args.executor)
     driver_rss = peak_rss_mib()
     print(
-        f"\npeak RSS of this process (driver + local workers): {driver_rss:,.0f} MiB "
+        f"\nexecutors: {reference['executor']} at {args.reference} clusters, {scaled['executor']} at {args.clusters}"
+    )
+    print(f"peak RSS of each Ray worker at {args.clusters} clusters: {scaled['worker_rss_mib'] or '-'} MiB")
+    print(
+        f"peak RSS of this process (the driver; the workers too on the local executor): {driver_rss:,.0f} MiB "
         f"({rss_after_reference:,.0f} MiB after {args.reference} clusters); target < 1024 MiB: "
         f"{'met' if driver_rss < 1024 else 'MISSED'}"
     )

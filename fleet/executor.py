@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
@@ -315,6 +316,11 @@ class RayExecutor:
         self._actor_cls = ray.remote(**actor_options)(_WorkerImpl)
         self._actors: list[Any] = [self._actor_cls.remote() for _ in range(self.actor_count)]
 
+    def home(self, key: str) -> int:
+        """The actor a unit goes to when it has a free slot: a stable function of the unit's key
+        (crc32, not ``hash``, which differs between processes)."""
+        return zlib.crc32(key.encode()) % len(self._actors)
+
     def actor_pids(self) -> list[int]:
         return list(self._ray.get([a.pid.remote() for a in self._actors]))
 
@@ -331,15 +337,30 @@ class RayExecutor:
         running: dict[Any, tuple[WorkUnit, int, float]] = {}
         load = [0] * len(self._actors)
 
+        def send(unit: WorkUnit, index: int) -> None:
+            ref = self._actors[index].run.remote(function, unit)
+            running[ref] = (unit, index, time.monotonic())
+            load[index] += 1
+
         def dispatch() -> None:
+            # Each unit to its home actor first (the same actor run after run, so the live objects
+            # and watches that actor keeps for the cluster serve it again: fleet.reconcile.livecache);
+            # then what is left to any actor with a free slot, so that none idles while work waits.
+            if len(self._actors) > 1:
+                kept: deque[WorkUnit] = deque()
+                while pending:
+                    unit = pending.popleft()
+                    home = self.home(unit.key)
+                    if load[home] < self.slots:
+                        send(unit, home)
+                    else:
+                        kept.append(unit)
+                pending.extend(kept)
             while pending:
                 index = min(range(len(self._actors)), key=load.__getitem__)
                 if load[index] >= self.slots:
                     return
-                unit = pending.popleft()
-                ref = self._actors[index].run.remote(function, unit)
-                running[ref] = (unit, index, time.monotonic())
-                load[index] += 1
+                send(pending.popleft(), index)
 
         dispatch()
         while running:

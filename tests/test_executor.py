@@ -60,6 +60,22 @@ def test_a_hanging_unit_times_out_without_holding_up_the_others(any_executor) ->
     assert all(got[f"c{i}"].ok for i in range(12))
 
 
+def test_a_cluster_goes_to_the_same_ray_worker_run_after_run(ray_executor) -> None:
+    """Home actors (issue 15): a worker keeps a cluster's live objects and watches between runs,
+    so each cluster returns to the same one whatever order the units come in."""
+    names = (f"c{i:03d}" for i in range(100))
+    homes: dict[int, list[str]] = {0: [], 1: []}
+    for name in names:
+        home = homes[ray_executor.home(name)]
+        if len(home) < ray_executor.slots:
+            home.append(name)
+    work = units(*({"name": n} for n in homes[0] + homes[1]))
+    first = by_key(ray_executor.run(BEHAVE, work, timeout=30))
+    again = by_key(ray_executor.run(BEHAVE, list(reversed(work)), timeout=30))
+    assert {k: o.worker for k, o in again.items()} == {k: o.worker for k, o in first.items()}
+    assert len({o.worker for o in first.values()}) == 2
+
+
 def test_units_run_concurrently_up_to_the_bound() -> None:
     ex = executor.LocalExecutor(max_workers=8)
     work = units(*({"name": f"c{i}", "action": "sleep", "seconds": 0.3} for i in range(16)))
