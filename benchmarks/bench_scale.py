@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_sync  # noqa: E402 - the same fleet as the sync benchmark
 import record  # noqa: E402
 
-from fleet import sync  # noqa: E402
+from fleet import driver, executor  # noqa: E402
 from fleet.clusters.sim import processes  # noqa: E402
 from fleet.reconcile import livecache  # noqa: E402
 
@@ -67,17 +67,17 @@ def totals(sim: processes.SimFleet, key: str) -> dict[str, int]:
 
 def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]:
     with processes.SimFleet(clusters, processes=procs, rollout_seconds=ROLLOUT, tls=True) as sim:
-        request = sync.SyncRequest(
+        request = driver.RunRequest(
             fleet=str(root),
             clusters=tuple(sim.clusters()),
             repo_map={bench_sync.REPO_URL: str(root)},
             executor=kind,
             record=False,
-            concurrency=32 if sync.executor_kind(kind, address=None, clusters=clusters) == "local" else 16,
+            concurrency=32 if executor.executor_kind(kind, address=None, clusters=clusters) == "local" else 16,
             cluster_timeout=900,
             health_timeout=600,
         )
-        ex = sync.make_executor(request, clusters=clusters)
+        ex = executor.make_executor(request.executor, concurrency=request.concurrency, clusters=clusters)
         out: dict[str, Any] = {"clusters": clusters, "executor": ex.name}
         try:
             for phase in ("first", "full-list resync", "no-op"):
@@ -86,10 +86,10 @@ def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]
                     out["worker_rss_mib"] = worker_rss(ex)
                     ex.close()
                     livecache.close_all()
-                    ex = sync.make_executor(request, clusters=clusters)
+                    ex = executor.make_executor(request.executor, concurrency=request.concurrency, clusters=clusters)
                 sim.reset_counts()
                 started = time.perf_counter()
-                run = sync.run(request, executor_=ex)
+                run = driver.run(request, executor_=ex)
                 seconds = time.perf_counter() - started
                 bad = [a for a in run.apps() if not a.ok]
                 if bad or len(run.clusters) != clusters:

@@ -30,7 +30,7 @@ import bench_sync  # noqa: E402 - the same fleet as the sync benchmark
 import pyinstrument  # noqa: E402
 
 import fleet.reconcile as reconcile  # noqa: E402
-from fleet import clocks, sync  # noqa: E402
+from fleet import clocks, driver, executor  # noqa: E402
 from fleet.clusters import client  # noqa: E402
 from fleet.clusters.sim import processes  # noqa: E402
 from fleet.reconcile import app_sync  # noqa: E402
@@ -90,7 +90,7 @@ def main() -> int:
         root = Path(tmp) / "fleet"
         root.mkdir()
         bench_sync.write_fleet(root)
-        request = sync.SyncRequest(
+        request = driver.RunRequest(
             fleet=str(root),
             clusters=tuple(sim.clusters()),
             repo_map={bench_sync.REPO_URL: str(root)},
@@ -100,7 +100,7 @@ def main() -> int:
             cluster_timeout=1800,
             health_timeout=1200,
         )
-        ex = sync.make_executor(request)
+        ex = executor.make_executor(request.executor, concurrency=request.concurrency)
         try:
             for phase in ("first sync", "no-op resync"):
                 seconds.clear()
@@ -108,7 +108,7 @@ def main() -> int:
                 profiler = pyinstrument.Profiler(interval=0.005)
                 began, cpu = time.perf_counter(), time.process_time()
                 with profiler:
-                    run = sync.run(request, executor_=ex)
+                    run = driver.run(request, executor_=ex)
                 wall, cpu = time.perf_counter() - began, time.process_time() - cpu
                 bad = sum(not a.ok for a in run.apps())
                 print(

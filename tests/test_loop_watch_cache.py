@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fleet import inventory, loop, results, sync
+from fleet import driver, inventory, loop, results
 from fleet.reconcile import livecache
 
 # The basic fleet's LISTs: inventories (with the ConfigMaps), Namespaces, Deployments, Services.
@@ -36,7 +36,7 @@ def test_idle_intervals_cost_nothing_a_hand_change_is_healed_and_410_gone_lists_
     cluster = env.sim.clusters()[0]
     kept = livecache.for_cluster(cluster.name, cluster.server)
     config = inventory.ObjectRef("", "ConfigMap", "web", "web-config")
-    request = sync.SyncRequest(
+    request = driver.RunRequest(
         fleet=str(env.root),
         clusters=(cluster,),
         executor="local",
