@@ -135,4 +135,4 @@ def test_the_wheel_builds_from_exactly_the_files_the_image_copies(
     ):
         assert module in names, module
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "fleet = fleet.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "fleet = fleet.entry:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
