@@ -51,6 +51,7 @@ def render_root_help() -> str:
     """The root help exactly as Typer prints it off a terminal (in a fresh process, so that no
     Rich setting of this one leaks in)."""
     import subprocess  # here, not at the top: the fast path above must not pay for it
+
     env = {k: v for k, v in os.environ.items() if k not in (*_RICH_SETTINGS, "TERMINAL_WIDTH")}
     code = "import sys; sys.argv = ['fleet', '--help']; from fleet import cli; cli.main()"
     done = subprocess.run(
