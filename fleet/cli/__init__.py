@@ -74,6 +74,12 @@ COMMANDS: dict[str, Command] = {
         "removed or changed, each distinct diff once, AppProject violations, prunes, rollout\n"
         "steps. Exit 0 when nothing changes, 1 when something does.",
     ),
+    "serve": Command(
+        "fleet.cli.serve",
+        "Run fleet as a service: scheduled runs (--every or --schedule), Git webhooks that sync\n"
+        "the Applications a push touched, an HTTP API, Prometheus /metrics and the web UI.\n"
+        "Exit 0 after SIGTERM, 130 after SIGINT.",
+    ),
     "health": Command(
         "fleet.cli.health",
         "The health of each object, with Argo CD's Lua and Flux's CEL checks when given.\n"

@@ -188,7 +188,8 @@ ArgocdContextOpt = Annotated[
     ),
 ]
 ArgocdNamespaceOpt = Annotated[
-    str, typer.Option("--argocd-namespace", help="Argo CD's namespace (cluster Secrets, generator ConfigMaps).")
+    str,
+    typer.Option("--argocd-namespace", help="Argo CD's namespace (cluster Secrets, generator ConfigMaps)."),
 ]
 RolloutOpt = Annotated[
     list[str] | None,
@@ -333,7 +334,7 @@ def _repo_map(entries: list[str] | None) -> dict[str, str]:
     return generate.parse_repo_map(entries)
 
 
-def _request(
+def request_from_flags(
     kind: results.RunKind,
     *,
     fleet: str,
@@ -666,7 +667,7 @@ def register(app: typer.Typer) -> None:
         if options is not None and output is RunOutput.JUNIT:
             # One XML document per run would make stdout no XML document at all.
             raise common.fail(errors.InputError("junit prints one run: not with --every", field="-o"))
-        request = _request(
+        request = request_from_flags(
             kind,
             fleet=fleet,
             revision=revision,
@@ -771,7 +772,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show what `fleet sync` would change, per cluster and Application (secrets masked).
         Exit 0 when nothing differs, 1 when something does."""
-        request = _request(
+        request = request_from_flags(
             results.RunKind.DIFF,
             fleet=fleet,
             revision=revision,

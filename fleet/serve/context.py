@@ -114,8 +114,9 @@ class ServerState:
 class Broadcaster(Protocol):
     """Live events for the UI (``fleet.serve.events.Broadcaster`` implements it)."""
 
-    def publish(self, event: events.Event) -> None:
-        """Send ``event`` to every subscriber (thread-safe: the run worker thread calls it)."""
+    def publish(self, event: events.Event) -> events.Event:
+        """Send ``event`` to every subscriber (thread-safe: the run worker calls it); the event
+        as sent (numbered)."""
         ...
 
     def subscribe(self) -> AsyncIterator[events.Event]:

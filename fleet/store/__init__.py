@@ -243,6 +243,14 @@ class Store:
         or interrupted one's registration, with its state and why in ``notes``."""
         return [_as_result(record, stored) for record, stored in self._select(limit=limit, states=states)]
 
+    def run(self, run_id: str) -> results.RunResult | None:
+        """One run by its id, as ``runs`` gives it (None when the store has no such run)."""
+        with self._transaction(write=False, create=False) as tx:
+            row = tx.one(f"SELECT {_RUN_COLUMNS}, result FROM runs WHERE run_id = ?", (run_id,))
+        if row is None:
+            return None
+        return _as_result(_record(tuple(row[:-1]), self.clock.now()), str(row[-1] or ""))
+
     def _select(
         self, *, limit: int, states: Collection[results.RunState] | None, with_result: bool = True
     ) -> list[tuple[model.RunRecord, str]]:

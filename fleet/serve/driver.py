@@ -1,0 +1,144 @@
+"""The driver, as ``fleet serve`` sees it: the one module of ``fleet.serve`` that imports it.
+
+Where it sits: the server builds a ``SyncRequest`` from its flags (as ``fleet sync`` does),
+runs it through ``fleet.loop.Runner`` (which calls the driver's ``run``), narrows it to a
+``context.Selection`` here, and reads the fleet's Applications and their sources here to match
+webhook pushes (``fleet.serve.targets``). When the driver moves, only this module changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+from pathlib import Path
+
+import git
+
+from fleet import appset, errors, gitsource, redact
+from fleet import sync as driver
+from fleet.clusters import management, selectors
+from fleet.serve import context, targets
+
+SyncRequest = driver.SyncRequest
+
+
+def narrow(request: driver.SyncRequest, selection: context.Selection) -> driver.SyncRequest:
+    """The request limited to a selection's clusters (by name, within the request's own
+    registry and selector) and Applications (globs, within the request's own ``--app``)."""
+    if selection.whole_fleet:
+        return request
+    if selection.clusters:
+        wanted = set(selection.clusters)
+        clusters = tuple(c for c in driver.build_registry(request).clusters() if c.name in wanted)
+        if not clusters:
+            raise errors.InputError(
+                f"no registered cluster is named {', '.join(sorted(wanted))}", field="clusters"
+            )
+        request = dataclasses.replace(request, clusters=clusters)
+    if selection.apps:
+        if request.apps:
+            # Both must match: the server's own --app limits what any trigger may reach.
+            kept = tuple(a for a in selection.apps if any(fnmatch.fnmatchcase(a, p) for p in request.apps))
+            if not kept:
+                raise errors.InputError(
+                    f"no Application of this server's --app selection matches {', '.join(selection.apps)}",
+                    field="apps",
+                )
+            request = dataclasses.replace(request, apps=kept)
+        else:
+            request = dataclasses.replace(request, apps=tuple(selection.apps))
+    return request
+
+
+def registered_clusters(request: driver.SyncRequest) -> list[str]:
+    return [c.name for c in driver.build_registry(request).clusters()]
+
+
+def fleet_key(request: driver.SyncRequest) -> str:
+    """The key the run lock of this fleet is taken on (the store's ``runs.fleet``)."""
+    return driver.fleet_key(request)
+
+
+def sources(request: driver.SyncRequest) -> targets.FleetSources:
+    """The fleet's Applications as the driver would generate them now (the server's selection
+    applied), each with its sources, and the fleet's own repository: what a push is matched
+    against. Reads Git (the fleet repository) and the cluster registry; renders nothing."""
+    root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
+    credentials = driver.load_repo_credentials(request)
+    repos = gitsource.RepoCache(
+        root, max_age=request.git_max_age, repo_map=request.repo_map, credentials=credentials
+    )
+    fleet = driver.open_fleet(request, repos)
+    every_cluster = driver.build_registry(request).clusters()
+    with contextlib.ExitStack() as stack:
+        argocd = None
+        if request.argocd_context:
+            argocd = stack.enter_context(
+                management.open_context(
+                    request.argocd_context,
+                    kubeconfig_paths=request.kubeconfig,
+                    namespace=request.argocd_namespace,
+                )
+            )
+        generated = appset.expand_fleet(
+            fleet,
+            clusters=every_cluster,
+            in_cluster=request.in_cluster,
+            repos=repos,
+            argocd_namespace=request.argocd_namespace,
+            argocd=argocd,
+        )
+    selector = selectors.parse(request.selector, where="--selector") if request.selector else None
+    refs: list[targets.SourceRef] = []
+    for app in generated.applications:
+        if request.apps and not any(fnmatch.fnmatchcase(app.name, p) for p in request.apps):
+            continue
+        cluster = driver.destination_cluster(app, every_cluster)
+        if cluster is None or (selector is not None and not selector.matches(cluster.labels)):
+            continue
+        for source in app.sources_list():
+            refs.append(
+                targets.SourceRef(
+                    cluster=cluster.name,
+                    app=app.name,
+                    repo_url=source.repo_url,
+                    revision=source.revision,
+                    path=source.path,
+                    chart=driver.is_chart_source(source.to_dict()),
+                )
+            )
+    repos_, prefix = _fleet_repositories(request)
+    return targets.FleetSources(
+        sources=tuple(refs),
+        fleet_repos=repos_,
+        fleet_revision=request.revision or "HEAD",
+        fleet_files=frozenset(fleet.files),
+        fleet_prefix=prefix,
+    )
+
+
+def _fleet_repositories(request: driver.SyncRequest) -> tuple[tuple[str, ...], str]:
+    """The URLs the fleet's own repository is known by, and the fleet's folder inside it: a git
+    fleet's URL; for a directory, the ``--repo-map`` URLs that map to it (or to a folder above
+    it) and its git remotes."""
+    where = request.fleet
+    if ("://" in where and not where.startswith("file://")) or "@" in where.split("/")[0]:
+        return (redact.safe_url(where),), ""
+    directory = Path(where.removeprefix("file://")).resolve()
+    urls: list[str] = [directory.as_uri()]
+    prefix = ""
+    for url, mapped in request.repo_map.items():
+        mapped_dir = Path(mapped).resolve()
+        if directory == mapped_dir or mapped_dir in directory.parents:
+            urls.append(url)
+            prefix = directory.relative_to(mapped_dir).as_posix().strip(".")
+    with contextlib.suppress(git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        with git.Repo(directory, search_parent_directories=True) as repo:
+            urls.extend(redact.safe_url(u) for remote in repo.remotes for u in remote.urls)
+            if repo.working_tree_dir is not None and not prefix:
+                prefix = directory.relative_to(Path(repo.working_tree_dir).resolve()).as_posix().strip(".")
+    return tuple(dict.fromkeys(urls)), prefix
+
+
+__all__ = ["SyncRequest", "fleet_key", "narrow", "registered_clusters", "sources"]
