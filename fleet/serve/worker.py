@@ -126,6 +126,7 @@ class Worker:
         self.stop.listeners.append(self._wake.set)
         self.running: context.Selection | None = None
         self.finished = 0  # runs attempted to the end (recorded, or failed before any cluster)
+        self._finished_changed = threading.Condition()
         self.next_at: float | None = None
 
     # --- asked from the HTTP handlers ---------------------------------------------------------
@@ -189,6 +190,11 @@ class Worker:
             ready=self.ready(),
             stopping=self.stop.requested,
         )
+
+    def wait_finished(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` runs have ended (tests, benchmarks); whether they have."""
+        with self._finished_changed:
+            return self._finished_changed.wait_for(lambda: self.finished >= count, timeout)
 
     def ready(self) -> bool:
         """The first run has been made, when there is one to make at start."""
@@ -276,7 +282,9 @@ class Worker:
             self.running = None
             self.metrics.in_progress.set(0)
         outcome.runs, outcome.exit_code = iteration, attempt.exit_code
-        self.finished += 1
+        with self._finished_changed:
+            self.finished += 1
+            self._finished_changed.notify_all()
         self.metrics.observe_run(
             reason=reason, seconds=attempt.seconds, run=attempt.run, error=attempt.error, asked_at=asked_at
         )
