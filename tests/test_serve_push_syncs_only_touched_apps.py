@@ -70,7 +70,7 @@ def test_a_push_that_touches_no_application_runs_nothing(make_fleet, change) -> 
         assert answer.status == 202 and answer.json()["outcome"] == "ignored", answer.body
         assert srv.worker.pending.selection is None and srv.worker.running is None
     assert env.sim.request_counts("c001")["total"] == 0
-    assert not (env.state_dir / "status.db").exists()  # no run was even registered
+    assert store.Store(env.state_dir).run_records() == []  # no run was even registered
 
 
 def test_a_push_changing_an_applicationset_runs_the_whole_fleet(make_fleet) -> None:

@@ -250,6 +250,11 @@ class Server:
 
     def run(self, sock: socket.socket | None = None) -> loop.LoopOutcome:
         """Serve until stopped: HTTP in its thread, runs in this one."""
+        try:
+            self._store.ensure_schema()  # an empty store reads as empty, not as missing
+        except (errors.FleetError, OSError) as exc:
+            # A database that is not up yet: /readyz says so until it is; runs retry it.
+            _log.warning("the status store is not reachable yet", extra={"fields": {"error": str(exc)}})
         self.start_http(sock)
         try:
             outcome = self.worker.run_forever()
