@@ -10,6 +10,7 @@ bad input, 4 when the Ray cluster named by --ray-address does not answer.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Annotated
 
@@ -212,4 +213,10 @@ def register(app: typer.Typer) -> None:
             raise common.fail(exc) from None
         if outcome.stopped_by:
             typer.echo(f"stopped by {outcome.stopped_by} after {outcome.runs} runs", err=True)
+        if outcome.abandoned:
+            # The abandoned run is recorded as aborted; its cluster threads may still wait on a
+            # cluster (a health check, a hung socket) and would hold the interpreter's exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(outcome.exit_code)
         raise typer.Exit(outcome.exit_code if outcome.stopped_by else 0)
