@@ -22,9 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from fleet import cli
 from fleet.clusters import argocd
 from fleet.clusters.sim import SimServer
 from tests.deploy_helpers import DATA, NAMESPACE, merge, rayjob_template, render_chart
@@ -38,10 +36,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed (the pods run kubectl)"),
 ]
-
-
-def _has_serve() -> bool:
-    return CliRunner().invoke(cli.app, ["serve", "--help"]).exit_code == 0
 
 
 @pytest.fixture
@@ -202,9 +196,6 @@ def test_in_the_rayjob_mode_each_run_of_the_cronjob_creates_its_own_rayjob(
     assert all(j["spec"]["entrypoint"] == rayjob_template(objects)["spec"]["entrypoint"] for j in jobs)
 
 
-@pytest.mark.skipif(
-    not _has_serve(), reason="`fleet serve` is not on this branch yet (it is built on another branch)"
-)
 def test_the_serve_deployment_answers_healthz_and_readyz(
     management: SimServer, tmp_path: Path, fleet_repo: Any
 ) -> None:
