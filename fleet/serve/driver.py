@@ -11,7 +11,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import git
 
@@ -21,11 +25,72 @@ from fleet.clusters import management, selectors
 from fleet.serve import context, targets
 
 SyncRequest = driver.SyncRequest
+T = TypeVar("T")
+
+
+# --- the files a long-running server reads again and again -----------------------------------------
+#
+# Every run (and every webhook, to match its push) reads the cluster registry and the repository
+# credentials from the same files. A server keeps what it parsed for as long as those files are
+# unchanged (same size and modification time): parsing a registry of a few hundred cluster
+# Secrets costs seconds, and a push touching one Application should not pay it twice.
+
+_memo: dict[str, tuple[object, object]] = {}
+_memo_lock = threading.Lock()
+
+
+def _files_key(request: driver.SyncRequest) -> tuple[object, ...] | None:
+    """What the registry and credentials are read from, with each file's size and mtime; None
+    when they come from somewhere a file's stat cannot vouch for (a live management cluster,
+    the default kubeconfig)."""
+    if request.argocd_context or request.clusters is not None:
+        return None
+    paths = [*request.cluster_files, *request.cluster_lists, *request.repo_creds_files]
+    if request.kubeconfig:
+        paths.extend(request.kubeconfig.split(os.pathsep))
+    if not paths:
+        return None  # the default kubeconfig (KUBECONFIG or ~/.kube/config): read every time
+    stats: list[object] = [request.kubeconfig, request.contexts, request.argocd_namespace]
+    for path in paths:
+        try:
+            found = os.stat(path)
+        except OSError:
+            return None  # the run reports the missing file
+        stats.append((path, found.st_mtime_ns, found.st_size))
+    return tuple(stats)
+
+
+def _remembered(name: str, key: tuple[object, ...] | None, read: Callable[[], T]) -> T:
+    if key is None:
+        return read()
+    with _memo_lock:
+        found = _memo.get(name)
+        if found is not None and found[0] == key:
+            return cast(T, found[1])
+    value = read()
+    with _memo_lock:
+        _memo[name] = (key, value)
+    return value
+
+
+def prepared(request: driver.SyncRequest) -> driver.SyncRequest:
+    """The request with its registered clusters and repository credentials read (or taken from
+    what this process read while their files did not change), so a run reads neither again."""
+    key = _files_key(request)
+    if key is None:
+        return request
+    clusters = _remembered("clusters", key, lambda: tuple(driver.build_registry(request).clusters()))
+    credentials = request.repo_credentials or _remembered(
+        "credentials", (*key, id(request.resolver)), lambda: driver.load_repo_credentials(request)
+    )
+    return dataclasses.replace(request, clusters=clusters, repo_credentials=credentials)
 
 
 def narrow(request: driver.SyncRequest, selection: context.Selection) -> driver.SyncRequest:
-    """The request limited to a selection's clusters (by name, within the request's own
-    registry and selector) and Applications (globs, within the request's own ``--app``)."""
+    """The request prepared (``prepared``) and limited to a selection's clusters (by name,
+    within the request's own registry and selector) and Applications (globs, within the
+    request's own ``--app``)."""
+    request = prepared(request)
     if selection.whole_fleet:
         return request
     if selection.clusters:
@@ -64,6 +129,7 @@ def sources(request: driver.SyncRequest) -> targets.FleetSources:
     """The fleet's Applications as the driver would generate them now (the server's selection
     applied), each with its sources, and the fleet's own repository: what a push is matched
     against. Reads Git (the fleet repository) and the cluster registry; renders nothing."""
+    request = prepared(request)
     root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
     credentials = driver.load_repo_credentials(request)
     repos = gitsource.RepoCache(
@@ -141,4 +207,4 @@ def _fleet_repositories(request: driver.SyncRequest) -> tuple[tuple[str, ...], s
     return tuple(dict.fromkeys(urls)), prefix
 
 
-__all__ = ["SyncRequest", "fleet_key", "narrow", "registered_clusters", "sources"]
+__all__ = ["SyncRequest", "fleet_key", "narrow", "prepared", "registered_clusters", "sources"]
