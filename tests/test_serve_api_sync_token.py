@@ -64,6 +64,7 @@ BAD_BODIES = [
     pytest.param(b'["c001"]', id="not-an-object"),
     pytest.param(b'{"clusters": "c001"}', id="clusters-not-a-list"),
     pytest.param(b'{"namespaces": ["web"]}', id="unknown-field"),
+    pytest.param(b'{"clusters": ["c009"]}', id="a-cluster-it-does-not-sync"),
 ]
 
 

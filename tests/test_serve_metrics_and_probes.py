@@ -2,7 +2,8 @@
 own parser: sync status, health and last success per Application and cluster (from the store),
 run durations, API requests and errors per cluster (from the runs' results), webhook deliveries
 by provider and outcome, and run lock waits. `/healthz` answers while the process lives; `/readyz`
-only once the store answers and the first run (with --every) has finished."""
+only once the store answers (SQLite or a real PostgreSQL server; an unreachable one is named,
+without its password) and the first run (with --every) has finished."""
 
 from __future__ import annotations
 
@@ -108,3 +109,33 @@ def test_readyz_is_ready_at_once_without_a_first_run(make_fleet) -> None:
     with server.running(srv):
         assert sh.http("GET", f"{sh.base_url(srv)}/readyz").status == 200
     assert env.sim.request_counts("c001")["total"] == 0
+
+
+def test_readyz_says_when_the_store_is_unreachable(make_fleet) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there once the socket is closed
+    env = make_fleet("basic", clusters=1, store=f"postgresql://fleet:pw-Hq2@127.0.0.1:{port}/fleet")
+    srv = sh.make_server(env, plan=schedule.Never(), clock=ManualClock())
+    with server.running(srv):
+        base = sh.base_url(srv)
+        answer = sh.http("GET", f"{base}/readyz")
+        assert answer.status == 503 and "status store is not reachable" in answer.body.decode()
+        assert "pw-Hq2" not in answer.body.decode()
+        assert sh.http("GET", f"{base}/api/v1/runs").status == 503
+        assert sh.http("GET", f"{base}/healthz").status == 200
+
+
+def test_a_server_on_a_postgresql_store_records_and_reads_its_runs(make_fleet, postgres_url) -> None:
+    env = make_fleet("basic", clusters=2, store=postgres_url)
+    srv = sh.make_server(env, plan=schedule.Interval(3600.0), clock=ManualClock())
+    with server.running(srv):
+        base = sh.base_url(srv)
+        assert srv.worker.wait_finished(1, timeout=120)
+        assert sh.http("GET", f"{base}/readyz").status == 200
+        runs = sh.http("GET", f"{base}/api/v1/runs").json()["runs"]
+        apps = sh.http("GET", f"{base}/api/v1/applications").json()["applications"]
+    assert [r["state"] for r in runs] == ["finished"]
+    assert [(a["cluster"], a["ok"]) for a in apps] == [("c001", True), ("c002", True)]

@@ -226,6 +226,7 @@ def routes(ctx: context.ServeContext, hooks: Hooks, registry: metrics.Metrics) -
             context.TriggerOutcome.QUEUED: 202,
             context.TriggerOutcome.BUSY: 409,
             context.TriggerOutcome.STOPPING: 503,
+            context.TriggerOutcome.INVALID: 400,
         }[answer.outcome]
         return json_response(
             {"outcome": answer.outcome.value, "running_run": answer.running_run, "message": answer.message},

@@ -62,6 +62,7 @@ class TriggerOutcome(StrEnum):
     QUEUED = "queued"  # joined the pending run (a burst coalesces into one run) (HTTP 202)
     BUSY = "busy"  # a run is in progress and holds the run lock: asked again later (HTTP 409)
     STOPPING = "stopping"  # the server is shutting down and takes no more runs (HTTP 503)
+    INVALID = "invalid"  # the selection names a cluster the server does not sync (HTTP 400)
 
     @property
     def accepted(self) -> bool:

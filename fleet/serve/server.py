@@ -173,7 +173,7 @@ class Server:
                 store=redact.safe_url(location.display),
             ),
             open_store=self.open_store,
-            trigger=self.worker.trigger,
+            trigger=self.trigger,
             state=self.worker.state,
             events=self.broadcaster,
             authorised=bearer_check(options.api_token),
@@ -195,6 +195,24 @@ class Server:
 
     def open_store(self) -> store.Store:
         return self._store
+
+    def trigger(self, selection: context.Selection) -> context.Triggered:
+        """Ask the worker for a run, once the clusters the selection names are known to be
+        clusters this server syncs (a name it does not know is the caller's mistake: 400)."""
+        if selection.clusters:
+            try:
+                known = {c.name for c in driver.prepared(self.runner.request).clusters or ()}
+            except errors.FleetError as exc:
+                return context.Triggered(
+                    outcome=context.TriggerOutcome.INVALID, message=redact.mask(str(exc))
+                )
+            unknown = sorted(set(selection.clusters) - known)
+            if known and unknown:
+                return context.Triggered(
+                    outcome=context.TriggerOutcome.INVALID,
+                    message=f"not a cluster of this fleet: {', '.join(unknown)}",
+                )
+        return self.worker.trigger(selection)
 
     def sources(self) -> targets.FleetSources:
         return driver.sources(self.runner.request)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fleet import errors, log, loop, results, store
+from fleet import errors, log, loop, redact, results, store
 from fleet.serve import context, driver, events, metrics, schedule
 from fleet.store import clock as clock_mod
 
@@ -315,7 +315,7 @@ class Worker:
                     data={
                         "reason": reason,
                         "exit_code": attempt.exit_code,
-                        "error": str(attempt.error or ""),
+                        "error": redact.mask(str(attempt.error or "")),
                     },
                 )
             )
