@@ -8,15 +8,17 @@ rewritten for the test; ``deliver`` signs them as the provider would (or not, or
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
 import hmac
 import json
+import shutil
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,26 @@ API_APPSET = {
 API_OBJECTS = [
     {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api"}},
 ]
+
+
+@contextlib.contextmanager
+def module_fleet(tmp_path_factory: Any, clusters: int) -> Iterator[FleetEnv]:
+    """``make_fleet("basic", clusters=N)`` for a whole test module (one simulator, one copy)."""
+    from typer.testing import CliRunner
+
+    from fleet.clusters.sim import SimServer
+    from tests.fixtures.sync import DATA
+
+    root = tmp_path_factory.mktemp("serve-fleet")
+    shutil.copytree(DATA / "basic", root / "fleet")
+    with SimServer(clusters, rollout_seconds=0.1) as sim:
+        yield FleetEnv(
+            root=root / "fleet",
+            sim=sim,
+            clusters_file=sim.write_cluster_secrets(root / "clusters.yaml"),
+            state_dir=root / "state",
+            runner=CliRunner(),
+        )
 
 
 def add_api_app(env: FleetEnv) -> None:

@@ -16,12 +16,14 @@ from tests import serve_helpers as sh
 FIRST, SECOND = "first-Qx71vB", "second-Lm38dC"
 
 
-@pytest.fixture
-def served(make_fleet, tmp_path):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
     """Two runs of a fleet with a Secret from a file reference, whose value changed in between."""
-    env = make_fleet("basic", clusters=2)
-    creds = tmp_path / "creds" / "creds.yaml"
-    creds.parent.mkdir()
+    with sh.module_fleet(tmp_path_factory, clusters=2) as env:
+        yield from _served(env, tmp_path_factory.mktemp("creds") / "creds.yaml")
+
+
+def _served(env, creds):
     creds.write_text(f"db:\n  password: {FIRST}\n")
     env.write(
         "apps/web/secret.yaml",

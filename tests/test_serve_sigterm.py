@@ -61,6 +61,8 @@ def test_a_signal_during_a_run_stops_the_server_cleanly(make_fleet, tmp_path, si
         run = wait_running(env, proc)
         for sig in signals:
             proc.send_signal(sig)
+            # Signals of one kind are not queued: the next is sent once this one was handled.
+            assert _logged(tmp_path, f"{sig.name}: stopping after the current run", proc)
         if state is results.RunState.FINISHED:
             assert _still_running(proc)  # it waits for the run, which waits for the rollout
             env.sim.advance_clock(3600)
@@ -77,6 +79,18 @@ def test_a_signal_during_a_run_stops_the_server_cleanly(make_fleet, tmp_path, si
         assert recorded.ok and recorded.finished_at
     else:
         assert "abandon" in " ".join(recorded.notes)
+
+
+def _logged(tmp_path: Path, text: str, proc: subprocess.Popen, timeout: float = 60.0) -> bool:
+    """Real time, until the server's log holds ``text`` (looked at every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in (tmp_path / "serve.log").read_text():
+            return True
+        if proc.poll() is not None:
+            return text in (tmp_path / "serve.log").read_text()
+        time.sleep(0.05)
+    return False
 
 
 def _still_running(proc: subprocess.Popen) -> bool:
