@@ -213,6 +213,9 @@ def routes(ctx: context.ServeContext, hooks: Hooks, registry: metrics.Metrics) -
     async def sync(request: Request) -> Response:
         if not ctx.authorised(request.headers.get("authorization")):
             return problem(401, "POST /api/v1/sync needs Authorization: Bearer <the server's --api-token>")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_API_BODY:
+            return problem(413, f"the body is over {MAX_API_BODY} bytes")
         body = await request.body()
         if len(body) > MAX_API_BODY:
             return problem(413, f"the body is over {MAX_API_BODY} bytes")

@@ -13,6 +13,7 @@ import dataclasses
 import fnmatch
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar, cast
@@ -31,11 +32,14 @@ T = TypeVar("T")
 # --- the files a long-running server reads again and again -----------------------------------------
 #
 # Every run (and every webhook, to match its push) reads the cluster registry and the repository
-# credentials from the same files. A server keeps what it parsed for as long as those files are
-# unchanged (same size and modification time): parsing a registry of a few hundred cluster
-# Secrets costs seconds, and a push touching one Application should not pay it twice.
+# credentials from the same files. A server keeps what it parsed while those files are unchanged
+# (same size and modification time), for at most REREAD seconds: parsing a registry of a few
+# hundred cluster Secrets costs seconds, and a push touching one Application should not pay it
+# twice, but a kubeconfig's tokenFile (a projected service account token, rotated in place) is
+# read with it and must be read again well before it expires.
 
-_memo: dict[str, tuple[object, object]] = {}
+REREAD = 60.0  # seconds a parsed registry is reused at most
+_memo: dict[str, tuple[object, object, float]] = {}
 _memo_lock = threading.Lock()
 
 
@@ -63,13 +67,14 @@ def _files_key(request: driver.SyncRequest) -> tuple[object, ...] | None:
 def _remembered(name: str, key: tuple[object, ...] | None, read: Callable[[], T]) -> T:
     if key is None:
         return read()
+    now = time.monotonic()
     with _memo_lock:
         found = _memo.get(name)
-        if found is not None and found[0] == key:
+        if found is not None and found[0] == key and now - found[2] < REREAD:
             return cast(T, found[1])
     value = read()
     with _memo_lock:
-        _memo[name] = (key, value)
+        _memo[name] = (key, value, now)
     return value
 
 
