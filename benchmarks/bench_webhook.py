@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fleet import log, sync  # noqa: E402
+from fleet import driver, log  # noqa: E402
 from fleet.clusters.sim import SimServer  # noqa: E402
 from fleet.serve import schedule, server, webhooks  # noqa: E402
 from tests import serve_helpers  # noqa: E402
@@ -113,7 +113,7 @@ def main() -> None:
         root.mkdir()
         write_fleet(root)
         clusters_file = sim.write_cluster_secrets(Path(tmp) / "clusters.yaml")
-        request = sync.SyncRequest(
+        request = driver.RunRequest(
             fleet=str(root),
             cluster_files=(str(clusters_file),),
             repo_map={REPO: str(root)},

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleet import log, sync
+from fleet import driver, log
 from fleet.serve import schedule, server, webhooks
 from tests.fixtures.sync import REPO_URL, FleetEnv
 
@@ -146,9 +146,9 @@ def deliver(base: str, provider: webhooks.Provider, doc: Mapping[str, Any], **op
     return http("POST", f"{base}/hooks/{provider.value}", body, headers(provider, body, **options))
 
 
-def request_for(env: FleetEnv, **changes: Any) -> sync.SyncRequest:
+def request_for(env: FleetEnv, **changes: Any) -> driver.RunRequest:
     """The sync request ``fleet serve`` would build for ``env`` (local executor)."""
-    base = sync.SyncRequest(
+    base = driver.RunRequest(
         fleet=str(env.root),
         cluster_files=(str(env.clusters_file),),
         repo_map={REPO_URL: str(env.root)},

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from fleet import results, store
-from fleet.serve import driver, server
+from fleet.serve import adapter, server
 from fleet.store import model
 from tests import serve_helpers as sh
 
@@ -84,7 +84,7 @@ def test_post_sync_is_409_while_another_run_holds_the_lock(make_fleet) -> None:
     held = model.Registration(
         run_id="20270115T080000-other",
         kind=results.RunKind.SYNC,
-        scope=model.Scope(fleet=driver.fleet_key(srv.request), clusters=frozenset({"c001", "c002"})),
+        scope=model.Scope(fleet=adapter.fleet_key(srv.request), clusters=frozenset({"c001", "c002"})),
         host="ci-runner-7",
         pid=4242,
     )

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import yaml
 
-from fleet.serve import driver
+from fleet.serve import adapter
 from tests import serve_helpers as sh
 
 
 def test_a_rewritten_cluster_file_is_read_again(make_fleet) -> None:
     env = make_fleet("basic", clusters=2)
     request = sh.request_for(env)
-    first = driver.prepared(request)
+    first = adapter.prepared(request)
     assert [c.name for c in first.clusters or ()] == ["c001", "c002"]
-    assert driver.prepared(request).clusters == first.clusters  # unchanged files: the same parse
+    assert adapter.prepared(request).clusters == first.clusters  # unchanged files: the same parse
     docs = list(yaml.safe_load_all(env.clusters_file.read_text()))
     env.clusters_file.write_text(yaml.safe_dump_all(docs[:1]))
-    assert [c.name for c in driver.prepared(request).clusters or ()] == ["c001"]
+    assert [c.name for c in adapter.prepared(request).clusters or ()] == ["c001"]

@@ -149,8 +149,8 @@ def register(app: typer.Typer) -> None:
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
     ) -> None:
-        from fleet import plan
-        from fleet.serve import driver, schedule, server
+        from fleet import waves
+        from fleet.serve import adapter, schedule, server
 
         request = sync_cli.request_from_flags(
             results.RunKind.SYNC,
@@ -201,10 +201,10 @@ def register(app: typer.Typer) -> None:
                 plan=schedule.parse(every, schedule_, timezone),
                 webhook_secret=_secret(webhook_secret, "--webhook-secret"),
                 api_token=_secret(api_token, "--api-token"),
-                secrets_ttl=plan.parse_duration(secrets_ttl, where="--secrets-ttl"),
+                secrets_ttl=waves.parse_duration(secrets_ttl, where="--secrets-ttl"),
             )
             # 2. the cluster registry reads (bad cluster files are bad input now, not at the first run)
-            driver.registered_clusters(request)
+            adapter.registered_clusters(request)
             # 3. serve: HTTP in a thread, runs in this one (signals stop it as they stop --every)
             sock = server.bind(options.listen)
             with contextlib.redirect_stdout(sys.stderr):  # Ray's driver notices are not results

@@ -1,6 +1,6 @@
 """``fleet serve``: one process with a run worker, an HTTP server and a schedule.
 
-Where it sits: the CLI (``fleet.cli.serve``) parses the flags into a ``SyncRequest`` (as ``fleet
+Where it sits: the CLI (``fleet.cli.serve``) parses the flags into a ``RunRequest`` (as ``fleet
 sync`` does) and ``ServeOptions``, and calls ``serve``. The pieces:
 
 1. the HTTP server: uvicorn serving one Starlette application (``fleet.serve.api``'s routes,
@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
 from fleet import errors, executor, log, loop, redact, store
-from fleet.serve import api, context, driver, events, metrics, schedule, targets, webhooks, worker
+from fleet.serve import adapter, api, context, events, metrics, schedule, targets, webhooks, worker
 from fleet.store import clock as clock_mod
 
 _log = log.get_logger(__name__)
@@ -132,7 +132,7 @@ class Server:
 
     def __init__(
         self,
-        request: driver.SyncRequest,
+        request: adapter.RunRequest,
         options: ServeOptions,
         *,
         clock: clock_mod.Clock | None = None,
@@ -154,7 +154,7 @@ class Server:
             runner=self.runner,
             plan=options.plan,
             open_store=self.open_store,
-            fleet_key=driver.fleet_key(request),
+            fleet_key=adapter.fleet_key(request),
             broadcaster=self.broadcaster,
             metrics_=self.metrics,
             first_run=isinstance(options.plan, schedule.Interval),
@@ -201,7 +201,7 @@ class Server:
         clusters this server syncs (a name it does not know is the caller's mistake: 400)."""
         if selection.clusters:
             try:
-                known = {c.name for c in driver.prepared(self.runner.request).clusters or ()}
+                known = {c.name for c in adapter.prepared(self.runner.request).clusters or ()}
             except errors.FleetError as exc:
                 return context.Triggered(
                     outcome=context.TriggerOutcome.INVALID, message=redact.mask(str(exc))
@@ -215,7 +215,7 @@ class Server:
         return self.worker.trigger(selection)
 
     def sources(self) -> targets.FleetSources:
-        return driver.sources(self.runner.request)
+        return adapter.sources(self.runner.request)
 
     # --- the HTTP server -----------------------------------------------------------------------
 

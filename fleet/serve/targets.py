@@ -3,7 +3,7 @@ changed paths under each source's path.
 
 Where it sits: between a verified webhook (``fleet.serve.webhooks.Push``) and the run it asks
 for (a ``context.Selection``). The fleet's Applications and their sources come from the driver
-adapter (``fleet.serve.driver.sources``); everything here is a pure function of the two.
+adapter (``fleet.serve.adapter.sources``); everything here is a pure function of the two.
 
 The rules, for each source of each Application (a multi-source Application is touched when any
 source is):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fleet import errors, log, loop, redact, results, store
-from fleet.serve import context, driver, events, metrics, schedule
+from fleet.serve import adapter, context, events, metrics, schedule
 from fleet.store import clock as clock_mod
 
 _log = log.get_logger(__name__)
@@ -270,7 +270,7 @@ class Worker:
             },
         )
         try:
-            attempt = self.runner.run(iteration=iteration, narrow=lambda r: driver.narrow(r, selection))
+            attempt = self.runner.run(iteration=iteration, narrow=lambda r: adapter.narrow(r, selection))
         except errors.InputError as exc:
             # The fleet as Git has it now is bad input (or the selection names what is gone): the
             # server goes on, and the next push or scheduled run reads Git again.

@@ -1,9 +1,10 @@
 """The driver, as ``fleet serve`` sees it: the one module of ``fleet.serve`` that imports it.
 
-Where it sits: the server builds a ``SyncRequest`` from its flags (as ``fleet sync`` does),
-runs it through ``fleet.loop.Runner`` (which calls the driver's ``run``), narrows it to a
-``context.Selection`` here, and reads the fleet's Applications and their sources here to match
-webhook pushes (``fleet.serve.targets``). When the driver moves, only this module changes.
+Where it sits: the server builds a ``RunRequest`` from its flags (as ``fleet sync`` does),
+runs it through ``fleet.loop.Runner`` (which calls ``fleet.driver.run_recorded``), narrows it to
+a ``context.Selection`` here, and reads the fleet's Applications and their sources here (the
+driver's phases 1 and 2) to match webhook pushes (``fleet.serve.targets``). When the driver
+changes, only this module follows.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import TypeVar, cast
 
 import git
 
-from fleet import appset, errors, gitsource, redact
-from fleet import sync as driver
-from fleet.clusters import management, selectors
+from fleet import driver, errors, redact
+from fleet.clusters import selectors
+from fleet.driver import generation, recording
+from fleet.driver import selection as driver_selection
+from fleet.driver import sources as driver_sources
 from fleet.serve import context, targets
 
-SyncRequest = driver.SyncRequest
+RunRequest = driver.RunRequest
 T = TypeVar("T")
 
 
@@ -43,7 +46,7 @@ _memo: dict[str, tuple[object, object, float]] = {}
 _memo_lock = threading.Lock()
 
 
-def _files_key(request: driver.SyncRequest) -> tuple[object, ...] | None:
+def _files_key(request: driver.RunRequest) -> tuple[object, ...] | None:
     """What the registry and credentials are read from, with each file's size and mtime; None
     when they come from somewhere a file's stat cannot vouch for (a live management cluster,
     the default kubeconfig)."""
@@ -78,20 +81,20 @@ def _remembered(name: str, key: tuple[object, ...] | None, read: Callable[[], T]
     return value
 
 
-def prepared(request: driver.SyncRequest) -> driver.SyncRequest:
+def prepared(request: driver.RunRequest) -> driver.RunRequest:
     """The request with its registered clusters and repository credentials read (or taken from
     what this process read while their files did not change), so a run reads neither again."""
     key = _files_key(request)
     if key is None:
         return request
-    clusters = _remembered("clusters", key, lambda: tuple(driver.build_registry(request).clusters()))
+    clusters = _remembered("clusters", key, lambda: tuple(driver_sources.build_registry(request).clusters()))
     credentials = request.repo_credentials or _remembered(
-        "credentials", (*key, id(request.resolver)), lambda: driver.load_repo_credentials(request)
+        "credentials", (*key, id(request.resolver)), lambda: driver_sources.load_repo_credentials(request)
     )
     return dataclasses.replace(request, clusters=clusters, repo_credentials=credentials)
 
 
-def narrow(request: driver.SyncRequest, selection: context.Selection) -> driver.SyncRequest:
+def narrow(request: driver.RunRequest, selection: context.Selection) -> driver.RunRequest:
     """The request prepared (``prepared``) and limited to a selection's clusters (by name,
     within the request's own registry and selector) and Applications (globs, within the
     request's own ``--app``)."""
@@ -100,7 +103,7 @@ def narrow(request: driver.SyncRequest, selection: context.Selection) -> driver.
         return request
     if selection.clusters:
         wanted = set(selection.clusters)
-        clusters = tuple(c for c in driver.build_registry(request).clusters() if c.name in wanted)
+        clusters = tuple(c for c in driver_sources.build_registry(request).clusters() if c.name in wanted)
         if not clusters:
             raise errors.InputError(
                 f"no registered cluster is named {', '.join(sorted(wanted))}", field="clusters"
@@ -121,51 +124,30 @@ def narrow(request: driver.SyncRequest, selection: context.Selection) -> driver.
     return request
 
 
-def registered_clusters(request: driver.SyncRequest) -> list[str]:
-    return [c.name for c in driver.build_registry(request).clusters()]
+def registered_clusters(request: driver.RunRequest) -> list[str]:
+    return [c.name for c in driver_sources.build_registry(request).clusters()]
 
 
-def fleet_key(request: driver.SyncRequest) -> str:
+def fleet_key(request: driver.RunRequest) -> str:
     """The key the run lock of this fleet is taken on (the store's ``runs.fleet``)."""
-    return driver.fleet_key(request)
+    return recording.fleet_key(request)
 
 
-def sources(request: driver.SyncRequest) -> targets.FleetSources:
+def sources(request: driver.RunRequest) -> targets.FleetSources:
     """The fleet's Applications as the driver would generate them now (the server's selection
     applied), each with its sources, and the fleet's own repository: what a push is matched
     against. Reads Git (the fleet repository) and the cluster registry; renders nothing."""
     request = prepared(request)
-    root = Path(request.git_cache) if request.git_cache else gitsource.cache_root()
-    credentials = driver.load_repo_credentials(request)
-    repos = gitsource.RepoCache(
-        root, max_age=request.git_max_age, repo_map=request.repo_map, credentials=credentials
-    )
-    fleet = driver.open_fleet(request, repos)
-    every_cluster = driver.build_registry(request).clusters()
-    with contextlib.ExitStack() as stack:
-        argocd = None
-        if request.argocd_context:
-            argocd = stack.enter_context(
-                management.open_context(
-                    request.argocd_context,
-                    kubeconfig_paths=request.kubeconfig,
-                    namespace=request.argocd_namespace,
-                )
-            )
-        generated = appset.expand_fleet(
-            fleet,
-            clusters=every_cluster,
-            in_cluster=request.in_cluster,
-            repos=repos,
-            argocd_namespace=request.argocd_namespace,
-            argocd=argocd,
-        )
+    opened = driver_sources.open_sources(request)
+    generated = generation.generate(request, opened)
+    every_cluster = opened.clusters
+    fleet = opened.fleet
     selector = selectors.parse(request.selector, where="--selector") if request.selector else None
     refs: list[targets.SourceRef] = []
     for app in generated.applications:
         if request.apps and not any(fnmatch.fnmatchcase(app.name, p) for p in request.apps):
             continue
-        cluster = driver.destination_cluster(app, every_cluster)
+        cluster = driver_selection.destination_cluster(app, every_cluster)
         if cluster is None or (selector is not None and not selector.matches(cluster.labels)):
             continue
         for source in app.sources_list():
@@ -176,7 +158,7 @@ def sources(request: driver.SyncRequest) -> targets.FleetSources:
                     repo_url=source.repo_url,
                     revision=source.revision,
                     path=source.path,
-                    chart=driver.is_chart_source(source.to_dict()),
+                    chart=driver_sources.is_chart_source(source.to_dict()),
                 )
             )
     repos_, prefix = _fleet_repositories(request)
@@ -189,7 +171,7 @@ def sources(request: driver.SyncRequest) -> targets.FleetSources:
     )
 
 
-def _fleet_repositories(request: driver.SyncRequest) -> tuple[tuple[str, ...], str]:
+def _fleet_repositories(request: driver.RunRequest) -> tuple[tuple[str, ...], str]:
     """The URLs the fleet's own repository is known by, and the fleet's folder inside it: a git
     fleet's URL; for a directory, the ``--repo-map`` URLs that map to it (or to a folder above
     it) and its git remotes."""
@@ -212,4 +194,4 @@ def _fleet_repositories(request: driver.SyncRequest) -> tuple[tuple[str, ...], s
     return tuple(dict.fromkeys(urls)), prefix
 
 
-__all__ = ["SyncRequest", "fleet_key", "narrow", "prepared", "registered_clusters", "sources"]
+__all__ = ["RunRequest", "fleet_key", "narrow", "prepared", "registered_clusters", "sources"]
