@@ -39,7 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[server.Se
         state_dir=root / "state",
         runner=None,  # type: ignore[arg-type]
     )
-    srv = sh.make_server(env, clusters=())
+    srv = sh.make_server(env, clusters=(), allow_empty=True)
     with server.running(srv):
         yield srv, sh.base_url(srv)
 
