@@ -87,3 +87,22 @@ def _options() -> server.ServeOptions:
         api_token=sh.TOKEN,
         debounce=0.0,
     )
+
+
+def test_fleet_serve_serves_the_installed_web_ui_at_the_root(make_fleet) -> None:
+    env = make_fleet("basic", clusters=1)
+    srv = sh.make_server(env)  # no web_routes given: fleet.web's own
+    with server.running(srv):
+        base = sh.base_url(srv)
+        before = sh.http("GET", f"{base}/")
+        assert before.status == 200 and before.headers["content-type"].startswith("text/html")
+        events = urllib.request.urlopen(f"{base}/ui/events", timeout=60)  # noqa: S310 - loopback
+        answer = sh.http("POST", f"{base}/api/v1/sync", b"", {"Authorization": f"Bearer {sh.TOKEN}"})
+        assert answer.status == 202, answer.body
+        for raw in events:
+            if raw.decode().strip() == "event: run-finished":
+                break
+        events.close()
+        (run,) = sh.http("GET", f"{base}/api/v1/runs").json()["runs"]  # the API beside the UI
+        after = sh.http("GET", f"{base}/").body.decode()
+        assert run["run_id"] in after and "c001" in after
