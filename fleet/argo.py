@@ -379,10 +379,20 @@ class AppProject(ArgoModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: AppProjectSpec = Field(default_factory=AppProjectSpec)
     status: dict[str, Any] | None = None
+    _source: str = pydantic.PrivateAttr(default="")
 
     @property
     def name(self) -> str:
         return self.metadata.name
+
+    @property
+    def source(self) -> str:
+        """The file this AppProject was read from, if any (errors in its sync windows name it)."""
+        return self._source
+
+    def with_source(self, source: str) -> AppProject:
+        self._source = source
+        return self
 
 
 # --- ApplicationSet ------------------------------------------------------------------------------
@@ -614,7 +624,7 @@ def parse_object(doc: Any, *, file: str | None = None, index: int = 0) -> ArgoMo
         parsed = model.model_validate(doc)
     except pydantic.ValidationError as exc:
         raise validation_error(exc, file=file, obj=obj) from None
-    if isinstance(parsed, ApplicationSet) and file:
+    if isinstance(parsed, (ApplicationSet, AppProject)) and file:
         parsed.with_source(file)
     return parsed
 
