@@ -118,6 +118,10 @@ class RolloutState(StrEnum):
     WAITING = "Waiting"  # its step (or batch) did not start: an earlier one failed, or maxUpdate is 0
     PLANNED = "Planned"  # dry run / diff: compared only; a sync would put it in this step
     SKIPPED = "Skipped"  # no step selects it: a rollout never syncs it (sync it by name with --app)
+    HELD = "Held"  # its step (or an earlier one) is held by a gate: a sync window, an approval, a soak time or a metric; the next run continues there
+    ROLLED_BACK = (
+        "RolledBack"  # its step failed and it was synced back to its last Synced and Healthy revision
+    )
 
 
 class AppRollout(BaseModel):
@@ -141,6 +145,7 @@ class StepState(StrEnum):
     PAUSED = "Paused"  # maxUpdate is 0: no Application of the step may be updated; the rollout waits here
     NOT_STARTED = "NotStarted"  # an earlier step failed or paused
     PLANNED = "Planned"  # dry run / diff: compared only, nothing was rolled out
+    HELD = "Held"  # a gate holds it (sync window, approval, soak time, metric): not started; the next run continues here
 
 
 class RolloutStep(BaseModel):
@@ -158,6 +163,35 @@ class RolloutStep(BaseModel):
     message: str = ""
 
 
+class RolloutPosition(BaseModel):
+    """Where a rollout stands after a run, kept in the status store for the next run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fleet: str  # the fleet (its run-lock key)
+    fingerprint: str  # what it rolls out (its Applications' rendered state): a change starts it over
+    passed: int = 0  # the highest step whose gate passed (it may start without waiting again)
+    completed: dict[int, float] = Field(default_factory=dict)  # step -> when it first completed (epoch)
+    held_at: int = 0  # the step a gate holds (0: none)
+    gate: str = ""  # what holds it
+    steps: int = 0
+
+
+class Rollback(BaseModel):
+    """One Application synced back to its last Synced and Healthy revision after its step failed
+    (or left alone, and why)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cluster: str
+    app: str
+    step: int
+    from_revision: str = ""
+    to_revision: str = ""  # "" when nothing was rolled back
+    ok: bool = False  # synced back and Synced and Healthy again
+    message: str = ""
+
+
 class RolloutResult(BaseModel):
     """One rollout of a run: an ApplicationSet's RollingSync strategy, or the run's --rollout steps."""
 
@@ -169,6 +203,13 @@ class RolloutResult(BaseModel):
     skipped: int = 0  # Applications that no step selects
     stopped_at: int = 0  # the step the rollout stopped at (0: it did not stop)
     message: str = ""  # why it stopped
+    position: RolloutPosition | None = None  # where it stands, for the next run (syncs only)
+    rollbacks: tuple[Rollback, ...] = ()  # what automatic rollback did after a failed step
+
+    @property
+    def held(self) -> bool:
+        """Stopped by a gate, not by a failure: the next run continues at ``stopped_at``."""
+        return any(s.state is StepState.HELD for s in self.steps)
 
     @property
     def completed(self) -> bool:
@@ -226,12 +267,17 @@ class AppResult(BaseModel):
     def ok(self) -> bool:
         if self.deletion is not None:
             return self.deletion.ok()
+        if self.reason is Reason.ROLLED_BACK:
+            return False  # back where it was, but what the run was to roll out failed
         return self.sync_status is SyncStatus.SYNCED and self.health in (Health.HEALTHY, Health.SUSPENDED)
 
     @property
     def skipped(self) -> bool:
-        """Left out on purpose (no rollout step selects it): neither ok nor a failure of the run."""
-        return self.rollout is not None and self.rollout.state is RolloutState.SKIPPED
+        """Left out on purpose (no rollout step selects it, a sync window blocks it, a gate holds
+        its step): neither ok nor a failure of the run."""
+        if self.reason is Reason.SYNC_WINDOW_CLOSED:
+            return True
+        return self.rollout is not None and self.rollout.state in (RolloutState.SKIPPED, RolloutState.HELD)
 
     @property
     def observed(self) -> bool:
@@ -282,10 +328,16 @@ class RunState(StrEnum):
     """Where a run stands in the status store (``fleet.store``): registered when it starts,
     finished in one transaction with its result."""
 
-    RUNNING = "running"  # registered, and its process renews its lease (it holds the run lock if it is a sync)
+    RUNNING = (
+        "running"  # registered, and its process renews its lease (it holds the run lock if it is a sync)
+    )
     FINISHED = "finished"  # recorded with its result, in one transaction
-    ABORTED = "aborted"  # ended without a result and said why (an error after it started, a second stop signal)
-    INTERRUPTED = "interrupted"  # its lease expired unrenewed (killed, crashed, host lost): what it did is not recorded
+    ABORTED = (
+        "aborted"  # ended without a result and said why (an error after it started, a second stop signal)
+    )
+    INTERRUPTED = (
+        "interrupted"  # its lease expired unrenewed (killed, crashed, host lost): what it did is not recorded
+    )
 
     def ended(self) -> bool:
         return self is not RunState.RUNNING

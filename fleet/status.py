@@ -83,16 +83,25 @@ class Reason(StrEnum):
     INVALID_ROLLOUT_CONFIG = (
         "InvalidRolloutConfig"  # represents the fact that its ApplicationSet's rollout strategy is invalid
     )
+    SYNC_WINDOW_CLOSED = "SyncWindowClosed"  # represents the fact that a sync window of its AppProject blocks syncs now (nothing was touched; --ignore-windows passes windows with manualSync: true)
+    DEPENDENCY_NOT_READY = "DependencyNotReady"  # represents the fact that an Application it depends on (fleet.gitops.io/depends-on) did not become Synced and Healthy in this run (nothing was touched)
+    ROLLED_BACK = "RolledBack"  # represents the fact that its rollout step failed and it was synced back to its last Synced and Healthy revision
     DELETION_BLOCKED = "DeletionBlocked"  # represents the fact that the deletion guard stopped the run's deletions of Applications removed from Git (--max-delete, --allow-mass-delete)
 
     def is_failure(self) -> bool:
-        return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT)
+        return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT, Reason.SYNC_WINDOW_CLOSED)
 
     def held_back(self) -> bool:
         """Whether the run held the Application back before any operation (its phase is
-        NotStarted): the driver's schedule did not reach it. Reasons for holding back (a rollout
-        today; sync windows and dependencies tomorrow) belong here."""
-        return self in (Reason.ROLLOUT_WAITING, Reason.NOT_IN_ROLLOUT, Reason.INVALID_ROLLOUT_CONFIG)
+        NotStarted): its rollout step did not start (or a gate holds it), no rollout step selects
+        it, a sync window blocks it, or an Application it depends on did not become ready."""
+        return self in (
+            Reason.ROLLOUT_WAITING,
+            Reason.NOT_IN_ROLLOUT,
+            Reason.INVALID_ROLLOUT_CONFIG,
+            Reason.SYNC_WINDOW_CLOSED,
+            Reason.DEPENDENCY_NOT_READY,
+        )
 
     def is_retryable(self) -> bool:
         """Whether a retry (syncPolicy.retry) may help: transient cluster or worker trouble and failed steps."""

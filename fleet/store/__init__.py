@@ -329,8 +329,127 @@ class Store:
             )
         return [model.LastGood(*row) for row in rows]
 
+    # --- rollouts ------------------------------------------------------------------------------
+
+    def rollouts(self, fleet: str) -> list[model.RolloutRecord]:
+        """Where each rollout of ``fleet`` stands, and the approvals and aborts given for it."""
+        with self._transaction(write=False, create=False) as tx:
+            rows = tx.all(
+                f"SELECT {_ROLLOUT_COLUMNS} FROM rollout_positions WHERE fleet = ? ORDER BY rollout", (fleet,)
+            )
+        return [_rollout_record(row) for row in rows]
+
+    def approve(self, fleet: str, rollout: str, step: int, *, by: str) -> model.RolloutRecord:
+        """Approve the manual gate before ``step`` of a rollout (the next run may start it)."""
+        with self._transaction(write=True) as tx:
+            changed = tx.changed(
+                "UPDATE rollout_positions SET approved = ?, approved_by = ?, approved_at = ? "
+                "WHERE fleet = ? AND rollout = ?",
+                (step, by, results.now(), fleet, rollout),
+            )
+            if not changed:
+                raise errors.InputError(
+                    f"has no rollout {rollout!r} of this fleet", file=self.location.display
+                )
+            row = tx.one(
+                f"SELECT {_ROLLOUT_COLUMNS} FROM rollout_positions WHERE fleet = ? AND rollout = ?",
+                (fleet, rollout),
+            )
+        return _rollout_record(row)
+
+    def abort_rollout(self, fleet: str, rollout: str, *, by: str, message: str) -> model.RolloutRecord:
+        """Stop a rollout where it stands: no later step starts until what it rolls out changes."""
+        with self._transaction(write=True) as tx:
+            changed = tx.changed(
+                "UPDATE rollout_positions SET aborted_by = ?, aborted_at = ?, abort_message = ? "
+                "WHERE fleet = ? AND rollout = ?",
+                (by, results.now(), redact.mask(message), fleet, rollout),
+            )
+            if not changed:
+                raise errors.InputError(
+                    f"has no rollout {rollout!r} of this fleet", file=self.location.display
+                )
+            row = tx.one(
+                f"SELECT {_ROLLOUT_COLUMNS} FROM rollout_positions WHERE fleet = ? AND rollout = ?",
+                (fleet, rollout),
+            )
+        return _rollout_record(row)
+
 
 # --- the SQL of one run ------------------------------------------------------------------------
+
+_ROLLOUT_COLUMNS = (
+    "fleet, rollout, fingerprint, passed, completed, held_at, gate, steps, run_id, updated_at, approved, "
+    "approved_by, approved_at, aborted_by, aborted_at, abort_message"
+)
+
+
+def _rollout_record(row: Any) -> model.RolloutRecord:
+    position = results.RolloutPosition(
+        fleet=row[0],
+        fingerprint=row[2],
+        passed=int(row[3]),
+        completed={int(k): float(v) for k, v in json.loads(row[4] or "{}").items()},
+        held_at=int(row[5]),
+        gate=row[6],
+        steps=int(row[7]),
+    )
+    return model.RolloutRecord(
+        fleet=row[0],
+        rollout=row[1],
+        position=position,
+        run_id=row[8],
+        updated_at=row[9],
+        approved=int(row[10]),
+        approved_by=row[11],
+        approved_at=row[12],
+        aborted_by=row[13],
+        aborted_at=row[14],
+        abort_message=row[15],
+    )
+
+
+def _write_positions(tx: backend.Tx, run: results.RunResult) -> None:
+    """Where each rollout of a sync stands. A rollout whose fingerprint changed starts over: its
+    approval and abort, given for what it rolled out before, are dropped."""
+    if run.kind is not results.RunKind.SYNC:
+        return
+    for rollout in run.rollouts:
+        position = rollout.position
+        if position is None:
+            continue
+        tx.execute(
+            "INSERT INTO rollout_positions (fleet, rollout, fingerprint, passed, completed, held_at, gate, steps, "
+            "run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (fleet, rollout) DO UPDATE SET "
+            "approved = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.approved ELSE 0 END, "
+            "approved_by = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.approved_by ELSE '' END, "
+            "approved_at = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.approved_at ELSE '' END, "
+            "aborted_by = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.aborted_by ELSE '' END, "
+            "aborted_at = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.aborted_at ELSE '' END, "
+            "abort_message = CASE WHEN rollout_positions.fingerprint = excluded.fingerprint "
+            "THEN rollout_positions.abort_message ELSE '' END, "
+            "fingerprint = excluded.fingerprint, passed = excluded.passed, completed = excluded.completed, "
+            "held_at = excluded.held_at, gate = excluded.gate, steps = excluded.steps, "
+            "run_id = excluded.run_id, updated_at = excluded.updated_at",
+            (
+                position.fleet,
+                rollout.name,
+                position.fingerprint,
+                position.passed,
+                json.dumps({str(k): v for k, v in sorted(position.completed.items())}),
+                position.held_at,
+                redact.mask(position.gate),
+                position.steps,
+                run.run_id,
+                run.finished_at,
+            ),
+        )
 
 
 def _system_clock() -> clock.Clock:
@@ -338,7 +457,9 @@ def _system_clock() -> clock.Clock:
 
 
 def _write_result(tx: backend.Tx, run: results.RunResult) -> None:
-    """The run's row, then the latest states, then the last good revisions (one transaction)."""
+    """The run's row, then the latest states, then the last good revisions, then where its
+    rollouts stand (one transaction)."""
+    _write_positions(tx, run)
     tx.execute(
         "INSERT INTO runs (run_id, kind, started_at, finished_at, revision, ok, summary, result, state, "
         "source, selector, host, pid, lease_expires_at, message) "

@@ -137,4 +137,47 @@ class LastGood:
         return {"revision": self.revision, "run_id": self.run_id, "synced_at": self.synced_at}
 
 
-__all__ = ["Holder", "LastGood", "Registered", "Registration", "RunRecord", "Scope"]
+@dataclass(frozen=True)
+class RolloutRecord:
+    """Where a rollout of a fleet stands (what its last sync left) and what people decided about
+    it (``fleet rollout approve|abort``): read by the next run's gates and by ``fleet rollout status``."""
+
+    fleet: str
+    rollout: str
+    position: results.RolloutPosition
+    run_id: str = ""
+    updated_at: str = ""
+    approved: int = 0  # the step whose manual gate is approved (0: none)
+    approved_by: str = ""
+    approved_at: str = ""
+    aborted_by: str = ""
+    aborted_at: str = ""
+    abort_message: str = ""
+
+    @property
+    def aborted(self) -> bool:
+        return bool(self.aborted_at)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fleet": self.fleet,
+            "rollout": self.rollout,
+            "steps": self.position.steps,
+            "passed": self.position.passed,
+            "completed": sorted(self.position.completed),
+            "held_at": self.position.held_at,
+            "gate": self.position.gate,
+            "fingerprint": self.position.fingerprint,
+            "run_id": self.run_id,
+            "updated_at": self.updated_at,
+            "approved": self.approved,
+            "approved_by": self.approved_by,
+            "approved_at": self.approved_at,
+            "aborted": self.aborted,
+            "aborted_by": self.aborted_by,
+            "aborted_at": self.aborted_at,
+            "abort_message": self.abort_message,
+        }
+
+
+__all__ = ["Holder", "LastGood", "Registered", "Registration", "RolloutRecord", "RunRecord", "Scope"]

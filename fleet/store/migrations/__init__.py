@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from fleet import errors, results
 from fleet.store import backend
-from fleet.store.migrations import v1_history, v2_run_lifecycle
+from fleet.store.migrations import v1_history, v2_run_lifecycle, v3_rollout_positions
 
 LOCK_KEY = "fleet.store.schema"  # serialises migrating processes (PostgreSQL's advisory lock)
 
@@ -32,7 +32,8 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = tuple(
-    Migration(module.VERSION, module.DESCRIPTION, module.apply) for module in (v1_history, v2_run_lifecycle)
+    Migration(module.VERSION, module.DESCRIPTION, module.apply)
+    for module in (v1_history, v2_run_lifecycle, v3_rollout_positions)
 )
 LATEST = MIGRATIONS[-1].version
 
