@@ -32,7 +32,7 @@ Semantics (Argo CD's Progressive Syncs, ``appset-semantics.md`` §11):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -419,9 +419,18 @@ class Progress:
     reported as planned: nothing changes, so there is nothing to wait for.
     """
 
-    def __init__(self, schedule: Schedule, *, compare_only: bool = False) -> None:
+    def __init__(
+        self,
+        schedule: Schedule,
+        *,
+        compare_only: bool = False,
+        gate: Callable[[str, int], str | None] | None = None,
+    ) -> None:
         self.schedule = schedule
         self.compare_only = compare_only
+        # Asked before a step starts (rollout name, 1-based step): None lets it start, a message
+        # holds the rollout there (fleet.gates: sync windows, abort, soak, approval, metric).
+        self.gate = gate
         self._states = {
             r.name: _RolloutState(r, records=[_StepRecord() for _ in r.steps]) for r in schedule.rollouts
         }
@@ -471,6 +480,13 @@ class Progress:
                     state.message = f"step {step.index} is paused: {record.message}"
                     break
                 if state.batch == 0:
+                    held = self.gate(state.rollout.name, step.index) if self.gate is not None else None
+                    if held:
+                        record.state, record.started_at = results.StepState.HELD, now
+                        record.message = held
+                        state.stopped_at = step.index
+                        state.message = f"step {step.index} is held: {held}"
+                        break
                     record.started_at = now
                 keys.extend(step.batches[state.batch])
                 positions.append(
@@ -583,6 +599,12 @@ class Progress:
         if key in self._outcome:
             return results.AppRollout(**common, state=self._ran_state(key))
         stopped = state.records[state.stopped_at - 1].state if state.stopped_at else None
+        if stopped is results.StepState.HELD:
+            held = state.records[state.stopped_at - 1].message
+            where = f"step {step} did not start" if state.stopped_at < step else f"step {step} is held"
+            return results.AppRollout(
+                **common, state=results.RolloutState.HELD, message=f"{where}: step {state.stopped_at} is held: {held}"
+            )
         how = "is paused (maxUpdate 0)" if stopped is results.StepState.PAUSED else "failed"
         if state.stopped_at and state.stopped_at < step:
             message = f"step {step} did not start: step {state.stopped_at} {how}"
@@ -623,6 +645,8 @@ class Progress:
                 message = record.message
                 if record.state is None and state.stopped_at:
                     message = f"not started: step {state.stopped_at} did not complete"
+                    if state.records[state.stopped_at - 1].state is results.StepState.HELD:
+                        message = f"not started: step {state.stopped_at} is held"
                 steps.append(
                     results.RolloutStep(
                         step=planned.index,

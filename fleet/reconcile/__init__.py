@@ -52,7 +52,7 @@ import os
 import socket
 import time
 
-from fleet import errors, inventory, lifecycle, log, models, redact, results, waves
+from fleet import dependencies, errors, inventory, lifecycle, log, models, redact, results, waves
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
@@ -273,16 +273,49 @@ def _claims(session: sessions.Session, prepared: list[preparation.Prepared]) -> 
 def _run_apps(
     session: sessions.Session, prepared: list[preparation.Prepared], removed: list[removal.Removed]
 ) -> list[results.AppResult]:
-    """Every Application on a small pool of threads (bounded concurrency per cluster), by name."""
+    """Every Application on a small pool of threads (bounded concurrency per cluster), by name.
+
+    Applications that depend on others (``fleet.gitops.io/depends-on``) start once those ended
+    Synced and Healthy; the rest start at once, side by side. One whose dependency did not is
+    left untouched (``DependencyNotReady``).
+    """
     apps: list[results.AppResult] = []
+    by_name = {item.work.name: item for item in prepared}
+    # A dry run or a diff changes nothing: there is nothing to wait for, so all compare at once.
+    writes = session.settings.writes
+    graph = dependencies.Graph(
+        {name: item.work.depends_on if writes else () for name, item in by_name.items()},
+        ready=session.work.ready,
+    )
     with concurrent.futures.ThreadPoolExecutor(
         max_workers=max(1, session.settings.app_concurrency),
         thread_name_prefix=f"fleet-{session.cluster.name}",
     ) as pool:
-        futures = [pool.submit(app_sync.run_app, session, item) for item in prepared]
-        futures.extend(pool.submit(removal.run_removal, session, item) for item in removed)
-        for future in concurrent.futures.as_completed(futures):
-            apps.append(future.result())
+        running: dict[concurrent.futures.Future[results.AppResult], str] = {
+            pool.submit(app_sync.run_app, session, by_name[name]): name for name in graph.startable()
+        }
+        running.update({pool.submit(removal.run_removal, session, item): "" for item in removed})
+        while running:
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                result = future.result()
+                apps.append(result)
+                if name:
+                    graph.finish(name, result.ok)
+            for name in graph.startable():
+                running[pool.submit(app_sync.run_app, session, by_name[name])] = name
+    for name, why in graph.blocked().items():
+        work = by_name[name].work
+        # held back (Reason.held_back): NotStarted, nothing touched
+        apps.append(
+            failures.did_not_run(
+                work,
+                cluster=session.cluster.name,
+                reason=Reason.DEPENDENCY_NOT_READY,
+                message=f"not synced: it depends on {why} in this run ({dependencies.ANNOTATION})",
+            )
+        )
     apps.sort(key=lambda a: a.name)
     return apps
 

@@ -78,6 +78,8 @@ class AppWork:
     # Encrypted files its ref+sops:// references read, by sha256 (shipped by the driver, see
     # fleet.secrets.sops.provider.ship): the worker needs no checkout of the source.
     shipped_files: Mapping[str, bytes] = field(default_factory=dict)
+    # Applications of the same cluster it waits for (fleet.gitops.io/depends-on; fleet.dependencies).
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class ClusterWork:
     # default providers. The worker opens one resolution per cluster from it.
     resolver: secret_resolver.Resolver | None = None
     removal: lifecycle.Removal | None = None
+    # Applications of this cluster that ended Synced and Healthy in an earlier wave of this run:
+    # dependencies already met.
+    ready: frozenset[str] = frozenset()
 
 
 # Ray pickles the work by class path: name the classes by the public path they have always had
