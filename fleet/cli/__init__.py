@@ -80,6 +80,14 @@ COMMANDS: dict[str, Command] = {
         "the Applications a push touched, an HTTP API, Prometheus /metrics and the web UI.\n"
         "Exit 0 after SIGTERM, 130 after SIGINT.",
     ),
+    "windows": Command(
+        "fleet.cli.rollout",
+        "The AppProjects' sync windows, which Applications they block now and when each opens\n"
+        "next. Exit 0 when nothing is blocked, 1 when something is, 2 on bad input.",
+    ),
+    "rollout": Command(
+        "fleet.cli.rollout", "Where progressive rollouts stand; approve or abort them (status store)."
+    ),
     "health": Command(
         "fleet.cli.health",
         "The health of each object, with Argo CD's Lua and Flux's CEL checks when given.\n"

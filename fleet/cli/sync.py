@@ -435,6 +435,38 @@ def request_from_flags(
         raise common.fail(exc) from None
 
 
+def _change_control(
+    request: driver.RunRequest,
+    *,
+    ignore_windows: bool,
+    step_soak: str | None,
+    step_approval: bool,
+    step_metric: str | None,
+    prometheus_url: str | None,
+    auto_rollback: bool,
+    gate_wait: str,
+) -> driver.RunRequest:
+    """The sync windows, rollout gates and rollback flags on the request (bad values: exit 2)."""
+    from fleet import gates, waves
+
+    try:
+        soak = waves.parse_duration(step_soak, where="--step-soak") if step_soak else 0.0
+        wait = waves.parse_duration(gate_wait, where="--gate-wait")
+        for flag, value in (("--step-soak", soak), ("--gate-wait", wait)):
+            if value < 0:
+                raise errors.InputError(f"must not be negative (got {value:g})", field=flag)
+        spec = gates.GateSpec(
+            soak=soak,
+            approval=step_approval,
+            metric=(step_metric or "").strip(),
+            prometheus=(prometheus_url or "").strip(),
+            auto_rollback=auto_rollback,
+        )
+    except errors.FleetError as exc:
+        raise common.fail(exc) from None
+    return dataclasses.replace(request, ignore_windows=ignore_windows, gates=spec, gate_wait=wait)
+
+
 def _run(request: driver.RunRequest) -> results.RunResult:
     from fleet import driver
     from fleet.driver import recording
@@ -655,6 +687,59 @@ def register(app: typer.Typer) -> None:
         resource_customizations: health_cli.ResourceCustomizationsOpt = None,
         argocd_cm: health_cli.ArgocdCmOpt = None,
         health_exprs: health_cli.HealthExprsOpt = None,
+        ignore_windows: Annotated[
+            bool,
+            typer.Option(
+                "--ignore-windows",
+                help="Sync although a sync window blocks it, where the windows allow manual syncs (manualSync: true).",
+            ),
+        ] = False,
+        step_soak: Annotated[
+            str | None,
+            typer.Option(
+                "--step-soak",
+                metavar="DURATION",
+                help="Rollouts: start a step only DURATION after the previous one completed (fleet.gitops.io/step-soak).",
+            ),
+        ] = None,
+        step_approval: Annotated[
+            bool,
+            typer.Option(
+                "--step-approval",
+                help="Rollouts: every step after the first waits for `fleet rollout approve` (fleet.gitops.io/step-approval).",
+            ),
+        ] = False,
+        step_metric: Annotated[
+            str | None,
+            typer.Option(
+                "--step-metric",
+                metavar="PROMQL",
+                help="Rollouts: start a step only when this PromQL expression is true (fleet.gitops.io/step-metric).",
+            ),
+        ] = None,
+        prometheus_url: Annotated[
+            str | None,
+            typer.Option(
+                "--prometheus-url",
+                metavar="URL",
+                help="The Prometheus server --step-metric asks (fleet.gitops.io/prometheus-url).",
+            ),
+        ] = None,
+        auto_rollback: Annotated[
+            bool,
+            typer.Option(
+                "--auto-rollback",
+                help="Rollouts: when a step fails, sync its Applications back to their last Synced and Healthy revision.",
+            ),
+        ] = False,
+        gate_wait: Annotated[
+            str,
+            typer.Option(
+                "--gate-wait",
+                metavar="DURATION",
+                help="How long a run waits at a soak or metric gate before it leaves the rollout held for the next run.",
+            ),
+        ] = "0",
         output: RunOutputOpt = RunOutput.TABLE,
     ) -> None:
         """Make every selected cluster match Git: apply changes, heal drift (selfHeal), prune,
@@ -708,6 +793,16 @@ def register(app: typer.Typer) -> None:
             adopt_inventories=adopt_inventories,
             max_delete=max_delete,
             allow_mass_delete=allow_mass_delete,
+        )
+        request = _change_control(
+            request,
+            ignore_windows=ignore_windows,
+            step_soak=step_soak,
+            step_approval=step_approval,
+            step_metric=step_metric,
+            prometheus_url=prometheus_url,
+            auto_rollback=auto_rollback,
+            gate_wait=gate_wait,
         )
         if options is not None:
             loop_output = common.ResultFormat(output.value)
