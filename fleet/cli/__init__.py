@@ -85,13 +85,13 @@ COMMANDS: dict[str, Command] = {
         "The AppProjects' sync windows, which Applications they block now and when each opens\n"
         "next. Exit 0 when nothing is blocked, 1 when something is, 2 on bad input.",
     ),
-    "rollout": Command(
-        "fleet.cli.rollout", "Where progressive rollouts stand; approve or abort them (status store)."
-    ),
     "health": Command(
         "fleet.cli.health",
         "The health of each object, with Argo CD's Lua and Flux's CEL checks when given.\n"
         "Exit 0 when every FILE could be assessed, 2 on bad input.",
+    ),
+    "rollout": Command(
+        "fleet.cli.rollout", "Where progressive rollouts stand; approve or abort them (status store)."
     ),
     "clusters": Command("fleet.cli.clusters", "The clusters of the fleet: list them, check that they answer."),
     "sim": Command(
