@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml setup.py
 	test -x /usr/sbin/sshd || { apt-get update -q && apt-get install -y -q openssh-server; }
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q postgresql; }
 	command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+	@# Prometheus: the rollout metric gate's tests start their own server (tests/servers/prometheus.py).
+	command -v prometheus >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q prometheus; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
