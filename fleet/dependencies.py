@@ -33,7 +33,9 @@ class Problem:
     message: str
 
 
-def check(cluster: str, depends: Mapping[str, tuple[str, ...]], *, known: Iterable[str] = ()) -> list[Problem]:
+def check(
+    cluster: str, depends: Mapping[str, tuple[str, ...]], *, known: Iterable[str] = ()
+) -> list[Problem]:
     """Missing dependencies and cycles among one cluster's Applications (``depends``: name ->
     what it depends on). ``known``: further names generated for the cluster but not in this run
     (narrowed by ``--app``): not missing."""
@@ -133,7 +135,9 @@ class Graph:
                     out[name] = f"{dep} did not become Synced and Healthy"
                     break
                 if dep in out or (dep not in self._done and dep not in self.ready):
-                    out[name] = f"{dep} did not become Synced and Healthy" if dep in out else f"{dep} did not run"
+                    out[name] = (
+                        f"{dep} did not become Synced and Healthy" if dep in out else f"{dep} did not run"
+                    )
                     break
         return out
 

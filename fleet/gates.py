@@ -200,11 +200,17 @@ def query_prometheus(url: str, expression: str, *, timeout: float = 10.0) -> Dec
         body = response.json()
     except (requests.RequestException, json.JSONDecodeError) as exc:
         return Decision(
-            False, GateKind.METRIC, f"{where}: Prometheus did not answer: {type(exc).__name__}", METRIC_INTERVAL
+            False,
+            GateKind.METRIC,
+            f"{where}: Prometheus did not answer: {type(exc).__name__}",
+            METRIC_INTERVAL,
         )
     if body.get("status") != "success":
         return Decision(
-            False, GateKind.METRIC, f"{where}: query failed: {body.get('error') or response.status_code}", METRIC_INTERVAL
+            False,
+            GateKind.METRIC,
+            f"{where}: query failed: {body.get('error') or response.status_code}",
+            METRIC_INTERVAL,
         )
     data = body.get("data") or {}
     kind, found = data.get("resultType"), data.get("result")

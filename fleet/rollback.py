@@ -42,7 +42,10 @@ def plan_one(*, cluster: str, app: str, current: str, last_good: str | None) -> 
     """What rolling ``app`` on ``cluster`` back means, given its last good revision."""
     if not last_good:
         return Target(
-            cluster, app, current, message="no Synced and Healthy revision is recorded for it: nothing rolled back"
+            cluster,
+            app,
+            current,
+            message="no Synced and Healthy revision is recorded for it: nothing rolled back",
         )
     if last_good == current:
         return Target(
@@ -67,7 +70,11 @@ def primary_source_index(sources: list[dict[str, Any]]) -> int:
     """The source whose revision an Application's result records (fleet.sync: the first chart
     source, else the first)."""
     return next(
-        (i for i, s in enumerate(sources) if s.get("chart") or str(s.get("repoURL", "")).startswith("oci://")),
+        (
+            i
+            for i, s in enumerate(sources)
+            if s.get("chart") or str(s.get("repoURL", "")).startswith("oci://")
+        ),
         0,
     )
 

@@ -600,10 +600,12 @@ class Progress:
             return results.AppRollout(**common, state=self._ran_state(key))
         stopped = state.records[state.stopped_at - 1].state if state.stopped_at else None
         if stopped is results.StepState.HELD:
-            held = state.records[state.stopped_at - 1].message
-            where = f"step {step} did not start" if state.stopped_at < step else f"step {step} is held"
+            gate = state.records[state.stopped_at - 1].message
+            start = f"step {step} did not start" if state.stopped_at < step else f"step {step} is held"
             return results.AppRollout(
-                **common, state=results.RolloutState.HELD, message=f"{where}: step {state.stopped_at} is held: {held}"
+                **common,
+                state=results.RolloutState.HELD,
+                message=f"{start}: step {state.stopped_at} is held: {gate}",
             )
         how = "is paused (maxUpdate 0)" if stopped is results.StepState.PAUSED else "failed"
         if state.stopped_at and state.stopped_at < step:

@@ -44,7 +44,10 @@ def test_a_manual_gate_holds_until_approved_and_the_next_run_continues_from_ther
     assert rollout_cli(env, "approve", "--step", "3").exit_code == 0  # an approval does not lift an abort
     third = env.sync("--step-approval")
     assert third.run_result.rollouts[0].steps[0].state is StepState.HELD
-    assert "aborted" in third.run_result.rollouts[0].message and "prod freeze" in third.run_result.rollouts[0].message
+    assert (
+        "aborted" in third.run_result.rollouts[0].message
+        and "prod freeze" in third.run_result.rollouts[0].message
+    )
     assert env.sim.request_counts("c003")["total"] == 0
 
 

@@ -42,8 +42,21 @@ def git_rolling(make_fleet, make_git_repo, tmp_path, monkeypatch):
 
 def sync_git(env, repo, *flags: str, output: str = "json"):
     return env.run(
-        "--log-format", "json", "sync", repo.url, "--clusters", str(env.clusters_file), "--executor", "local",
-        "--state-dir", str(env.state_dir), "--health-timeout", "20", "-o", output, *flags,
+        "--log-format",
+        "json",
+        "sync",
+        repo.url,
+        "--clusters",
+        str(env.clusters_file),
+        "--executor",
+        "local",
+        "--state-dir",
+        str(env.state_dir),
+        "--health-timeout",
+        "20",
+        "-o",
+        output,
+        *flags,
     )
 
 

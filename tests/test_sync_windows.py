@@ -16,12 +16,20 @@ from tests.change_control_helpers import clock_at, project
 from tests.fixtures.sync import REPO_URL
 
 # 22:00 to 06:00 in Berlin (UTC+2 in June): 20:00 to 04:00 UTC.
-NIGHT = {"kind": "deny", "schedule": "0 22 * * *", "duration": "8h", "timeZone": "Europe/Berlin", "clusters": ["c002"]}
+NIGHT = {
+    "kind": "deny",
+    "schedule": "0 22 * * *",
+    "duration": "8h",
+    "timeZone": "Europe/Berlin",
+    "clusters": ["c002"],
+}
 AT_NIGHT = "2026-06-01T21:30:00Z"
 AT_NOON = "2026-06-01T10:00:00Z"
 
 
-def test_a_deny_window_holds_the_rollout_at_the_step_it_blocks_and_later_steps_get_no_request(make_fleet) -> None:
+def test_a_deny_window_holds_the_rollout_at_the_step_it_blocks_and_later_steps_get_no_request(
+    make_fleet,
+) -> None:
     env = make_fleet("rolling")
     env.write("project.yaml", project([NIGHT]))
     with clocks.installed(clock_at(AT_NIGHT)):
@@ -58,7 +66,10 @@ def test_an_application_outside_any_rollout_is_skipped_with_sync_window_closed(m
 
 @pytest.mark.parametrize(
     "manual_sync, synced",
-    [pytest.param(False, False, id="without-manualSync-the-window-holds"), pytest.param(True, True, id="with-manualSync-it-passes")],
+    [
+        pytest.param(False, False, id="without-manualSync-the-window-holds"),
+        pytest.param(True, True, id="with-manualSync-it-passes"),
+    ],
 )
 def test_ignore_windows_passes_only_windows_that_allow_manual_syncs(make_fleet, manual_sync, synced) -> None:
     env = make_fleet("basic", clusters=2)
@@ -102,7 +113,9 @@ def test_allow_windows_block_outside_them_and_fleet_windows_says_when_it_opens(m
         pytest.param({**NIGHT, "kind": "maybe"}, "spec.syncWindows[0].kind", id="kind"),
     ],
 )
-def test_a_bad_window_is_bad_input_naming_file_project_and_field_and_nothing_is_touched(make_fleet, window, field) -> None:
+def test_a_bad_window_is_bad_input_naming_file_project_and_field_and_nothing_is_touched(
+    make_fleet, window, field
+) -> None:
     env = make_fleet("basic", clusters=1)
     env.write("project.yaml", project([window]))
     run = env.sync()

@@ -21,7 +21,11 @@ from fleet.cli import sync as sync_cli
 
 RolloutNameOpt = Annotated[
     str | None,
-    typer.Option("--rollout", metavar="NAME", help="The rollout (its ApplicationSet, or --rollout); needed when there are several."),
+    typer.Option(
+        "--rollout",
+        metavar="NAME",
+        help="The rollout (its ApplicationSet, or --rollout); needed when there are several.",
+    ),
 ]
 
 
@@ -125,7 +129,7 @@ def register(app: typer.Typer) -> None:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         now = dt.datetime.fromtimestamp(clocks.current().time(), tz=dt.UTC)
-        listed = [
+        listed: list[dict[str, Any]] = [
             {
                 "project": w.project,
                 "index": w.index,
@@ -149,7 +153,11 @@ def register(app: typer.Typer) -> None:
             work = run_plan.works[key]
             cluster = run_plan.clusters[key[0]]
             target = windows.Target(
-                app=work.name, project=work.project, cluster=cluster.name, server=cluster.server, namespace=work.namespace
+                app=work.name,
+                project=work.project,
+                cluster=cluster.name,
+                server=cluster.server,
+                namespace=work.namespace,
             )
             opens = windows.next_open(found, target, now, manual=ignore_windows)
             blocked.append(
@@ -170,7 +178,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo("no sync windows")
             for w in listed:
                 targets = "; ".join(
-                    f"{k} {','.join(w[k])}" for k in ("applications", "namespaces", "clusters") if w[k]
+                    f"{k} {','.join(w[k])}"
+                    for k in ("applications", "namespaces", "clusters")
+                    if w[k]
                 )
                 state = "ACTIVE" if w["active"] else "inactive"
                 manual = " manualSync" if w["manualSync"] else ""
@@ -179,8 +189,8 @@ def register(app: typer.Typer) -> None:
                     f"({w['timeZone']}) {targets}{manual}: {state}"
                 )
             for b in blocked:
-                opens = f"opens {b['opens']}" if b["opens"] else "does not open within a year"
-                typer.echo(f"BLOCKED {b['app']} on {b['cluster']}: {b['why']}; {opens}")
+                when = f"opens {b['opens']}" if b["opens"] else "does not open within a year"
+                typer.echo(f"BLOCKED {b['app']} on {b['cluster']}: {b['why']}; {when}")
             if listed and not blocked:
                 typer.echo("nothing is blocked now")
         raise typer.Exit(1 if blocked else 0)
@@ -217,7 +227,8 @@ def register(app: typer.Typer) -> None:
         fleet: sync_cli.FleetArg = ".",
         rollout: RolloutNameOpt = None,
         step: Annotated[
-            int | None, typer.Option("--step", metavar="N", help="The step to approve (default: the one it is held at).")
+            int | None,
+            typer.Option("--step", metavar="N", help="The step to approve (default: the one it is held at)."),
         ] = None,
         state_dir: sync_cli.StateDirOpt = None,
         store_url: sync_cli.StoreOpt = None,
@@ -242,7 +253,9 @@ def register(app: typer.Typer) -> None:
     def abort_command(
         fleet: sync_cli.FleetArg = ".",
         rollout: RolloutNameOpt = None,
-        message: Annotated[str, typer.Option("--message", "-m", help="Why (shown by status and in reports).")] = "",
+        message: Annotated[
+            str, typer.Option("--message", "-m", help="Why (shown by status and in reports).")
+        ] = "",
         state_dir: sync_cli.StateDirOpt = None,
         store_url: sync_cli.StoreOpt = None,
     ) -> None:

@@ -55,7 +55,9 @@ class PrometheusServer:
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
-            raise RuntimeError("prometheus is not installed (make install installs Debian's prometheus package)")
+            raise RuntimeError(
+                "prometheus is not installed (make install installs Debian's prometheus package)"
+            )
         self.target = Target()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
