@@ -35,7 +35,7 @@ def versions(db: store.Store) -> list[int]:
 def test_a_file_written_before_versioning_is_migrated_in_place_and_keeps_its_history(tmp_path) -> None:
     path = legacy_file(tmp_path)
     db = store.Store(path.parent)
-    assert db.ensure_schema() == [2]  # version 1 is what the file already was
+    assert db.ensure_schema() == [2, 3]  # version 1 is what the file already was
     assert versions(db) == [1, 2, 3] and db.schema_version() == migrations.LATEST
     history = db.runs()
     assert [r.run_id for r in history] == ["20261102T100000-bbbbbb", "20261101T100000-aaaaaa"]
