@@ -1,8 +1,8 @@
 """Dependencies between the Applications of one cluster (``fleet.gitops.io/depends-on``).
 
-Where it sits: the driver (``fleet.sync``) reads the annotation of every generated Application
-(templated like any field: ``depends-on: 'cert-manager-{{name}}'``) and calls ``check`` per
-cluster after selection: a dependency that no Application of that cluster has, or a cycle, is a
+Where it sits: the driver's plan (``fleet.driver.schedule``, phase 5) reads the annotation of
+every selected Application (templated like any field: ``depends-on: 'cert-manager-{{name}}'``)
+and calls ``check`` per cluster: a dependency that no Application of that cluster has, or a cycle, is a
 generation error naming them, and the Applications involved are not synced. The worker
 (``fleet.reconcile``) orders a cluster's Applications as a DAG with ``Graph``: an Application
 starts once everything it depends on ended Synced and Healthy in this run; one whose dependency

@@ -1,7 +1,8 @@
 """Gates between the steps of a progressive rollout: a soak time, a manual approval, a metric.
 
-Where it sits: the driver (``fleet.sync``) asks ``decide`` before it starts step n > 1 of a
-rollout (``fleet.rollout.Progress`` calls the driver's gate hook). A gate that is not open holds
+Where it sits: the driver's fan-out (``fleet.driver.control``, phase 6) asks ``decide`` before it
+starts step n > 1 of a rollout (``fleet.rollout.Progress`` calls its gate hook); the run's plan
+(``fleet.driver.schedule``, phase 5) reads each rollout's gates with ``parse_appset``. A gate that is not open holds
 the rollout at that step: the step and the later ones do not start, the run ends (exit 0: nothing
 failed), and the status store keeps where the rollout stands (``fleet.results.RolloutPosition``)
 so that the next run continues there. ``decide`` is pure but for the metric query it is handed.
@@ -33,7 +34,7 @@ from enum import StrEnum
 
 import requests
 
-from fleet import argo, errors, plan, results
+from fleet import argo, errors, results, waves
 from fleet.store import model as store_model
 
 STEP_SOAK = "fleet.gitops.io/step-soak"
@@ -95,7 +96,7 @@ def parse_appset(appset: argo.ApplicationSet) -> GateSpec:
     soak = 0.0
     if notes.get(STEP_SOAK):
         try:
-            soak = plan.parse_duration(notes[STEP_SOAK], where=STEP_SOAK)
+            soak = waves.parse_duration(notes[STEP_SOAK], where=STEP_SOAK)
         except errors.InputError:
             raise errors.InputError(
                 f"must be a duration like '10m', not {notes[STEP_SOAK]!r}",

@@ -1,7 +1,7 @@
 """Automatic rollback of a failed rollout step: what to sync each Application back to.
 
 Where it sits: when a step of a rollout with ``autoRollback`` (``spec.strategy.rollingSync.
-autoRollback: true`` or ``--auto-rollback``) fails, the driver (``fleet.sync``) asks ``plan_one``
+autoRollback: true`` or ``--auto-rollback``) fails, the driver's fan-out (``fleet.driver.control``) asks ``plan_one``
 for every Application of the step that ran: the status store's last revision at which a sync
 left it Synced and Healthy on its cluster (``Store.last_good``) is the target, and ``pinned``
 gives the Application with its source at that revision, which the driver renders from its
@@ -67,8 +67,8 @@ def plan_one(*, cluster: str, app: str, current: str, last_good: str | None) -> 
 
 
 def primary_source_index(sources: list[dict[str, Any]]) -> int:
-    """The source whose revision an Application's result records (fleet.sync: the first chart
-    source, else the first)."""
+    """The source whose revision an Application's result records (``fleet.driver.rendering``:
+    the first chart source, else the first)."""
     return next(
         (
             i

@@ -1,10 +1,11 @@
 """Sync windows: when an AppProject lets its Applications sync (Argo CD's ``syncWindows``).
 
-Where it sits: the driver (``fleet.sync``) parses every AppProject's ``spec.syncWindows`` after
-generation (a bad window is bad input naming the file, the AppProject and the field) and asks
-``verdict`` for each selected Application at the run's time (``fleet.clocks``). A blocked
-Application is not synced (``Reason.SYNC_WINDOW_CLOSED``); in a progressive rollout the step
-that holds it does not start, and later steps wait (``fleet.rollout``). ``fleet windows`` lists
+Where it sits: the driver's plan (``fleet.driver.schedule``, phase 5) parses every AppProject's
+``spec.syncWindows`` (a bad window is bad input naming the file, the AppProject and the field)
+and asks ``verdict`` for each selected Application at the run's time (``fleet.clocks``). A
+blocked Application is not synced (``Reason.SYNC_WINDOW_CLOSED``); in a progressive rollout the
+step that holds it does not start, and later steps wait (the fan-out's gate,
+``fleet.driver.control``). ``fleet windows`` lists
 the windows, what they block now and when it opens next. Everything here is pure.
 
 Argo CD's semantics (``SyncWindows`` in ``pkg/apis/application/v1alpha1/types.go``):
@@ -35,7 +36,7 @@ from typing import Any
 
 from croniter import croniter
 
-from fleet import argo, errors, plan
+from fleet import argo, errors, waves
 
 # How far ahead ``next_open`` looks for a time at which the windows let an Application sync, and
 # how many openings of one window it considers (a window every minute would otherwise give half a
@@ -173,7 +174,7 @@ def parse_window(raw: object, *, project: str, index: int, file: str | None = No
     try:
         if not isinstance(duration_text, str):
             raise errors.InputError("missing")
-        duration = plan.parse_duration(duration_text, where=f"{where}.duration")
+        duration = waves.parse_duration(duration_text, where=f"{where}.duration")
     except errors.InputError:
         raise InvalidSyncWindow(
             f"must be a duration like '1h' or '30m', not {duration_text!r}",

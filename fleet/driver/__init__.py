@@ -18,15 +18,19 @@ One run, in phases (``run``; phases 1 to 5 are ``plan_run``, which nothing of a 
 4. render (``rendering``): every distinct source once, SOPS files still encrypted; a failure is
    its Application's (a frozen ``Rendered`` with a ``Reason``);
 5. plan the run (``schedule``): the work per Application, the rollout schedule (``--rollout`` or
-   RollingSync), the removals of Applications gone from Git and the deletion guard (``RunPlan``);
-6. fan out (``fanout``): wave after wave to the executor, then the deletion guard over the whole
+   RollingSync), what sync windows block now, dependencies that cannot be met, each rollout's
+   gates, the removals of Applications gone from Git and the deletion guard (``RunPlan``);
+6. fan out (``fanout``): wave after wave to the executor, each rollout step through its gates
+   and a failed one rolled back where asked (``control``), then the deletion guard over the whole
    run (``removals``) and, in a sync, the deletions it allows;
 7. merge (``merge``): every wave's results, the Applications held back with why, the rollouts,
    into one ``RunResult``.
 
 Before and after a run, its callers own (``recording``, wrapped by ``run_recorded``): register the
 run in the status store (a sync waits for and then holds the run lock of its clusters), record the
-result in one transaction that ends the lease, then notify (``recording.notify_after``).
+result in one transaction that ends the lease (with where each rollout stands), then notify
+(``recording.notify_after``). What the run reads of the store's past (rollout positions,
+approvals, last good revisions) goes in as a ``control.History`` (``recording.history``).
 
 Modules, bottom up (each imports only modules listed above it):
 
@@ -38,6 +42,7 @@ Modules, bottom up (each imports only modules listed above it):
 - ``schedule``: phase 5, ``RunPlan``, pure;
 - ``merge``: phase 7, pure (the fan-out merges each wave with it too);
 - ``removals``: the deletion guard over the whole run, pure;
+- ``control``: phase 6's change control (gates between rollout steps, automatic rollback);
 - ``fanout``: phase 6;
 - ``recording``: before and after the run (registration, run lock, store, notification);
 - this module: ``plan_run``, ``run`` and ``run_recorded``, the phases in order.
@@ -46,13 +51,15 @@ Modules, bottom up (each imports only modules listed above it):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from fleet import executor, log, results, store
+from fleet import clocks, executor, log, results, store
 from fleet.driver import (
+    control,
     fanout,
     generation,
     merge,
@@ -98,8 +105,10 @@ def plan_run(request: RunRequest, *, tmp: Path, started_at: float | None = None)
     #    own per run)
     local = bool(request.repo_map) or run_request.is_local(request.fleet)
     cache = render_cache.MemoryCache() if local else None
-    rendered = rendering.render_all(chosen.selected, sources.checkouts_for(opened, tmp=tmp), cache=cache)
-    # 5. plan the run: the work, its rollout schedule, the removals and their guard
+    checkouts = sources.checkouts_for(opened, tmp=tmp)
+    rendered = rendering.render_all(chosen.selected, checkouts, cache=cache)
+    # 5. plan the run: the work, its rollout schedule, what sync windows block now (on the
+    #    injected clock), the rollouts' gates, the removals and their guard
     return schedule.plan(
         request,
         flags,
@@ -111,6 +120,8 @@ def plan_run(request: RunRequest, *, tmp: Path, started_at: float | None = None)
         identity=opened.identity,
         health=opened.health,
         started_at=started_at,
+        now=dt.datetime.fromtimestamp(clocks.current().time(), tz=dt.UTC),
+        checkouts=checkouts,
     )
 
 
@@ -120,11 +131,14 @@ def run(
     run_id: str | None = None,
     started_at: str | None = None,
     executor_: executor.Executor | None = None,
+    history: control.History | None = None,
 ) -> results.RunResult:
     """One run, phases 1 to 7; its result (recorded by the caller: ``run_recorded``).
 
     Pass ``executor_`` to reuse one (e.g. a RayExecutor across runs); otherwise one is made from
     the request when a cluster needs work (``executor.make_executor``), and closed at the end.
+    ``history``: what the run reads of the status store's past (``recording.history``); without
+    it, nothing was approved before and nothing can be rolled back.
     """
     run_id = run_id or recording.new_run_id()
     started_at = started_at or results.now()
@@ -150,10 +164,17 @@ def run(
     try:
         # 1-5. open the sources, generate, select and check projects, render, plan the run
         run_plan = plan_run(request, tmp=tmp, started_at=started)
-        # 6. fan out, wave after wave, then the deletions the guard allows
+        # 6. fan out, wave after wave through the rollouts' gates, then the deletions the guard
+        #    allows
+        gates = control.Control(
+            run_plan,
+            history=history or recording.history(request, None),
+            gate_wait=request.gate_wait,
+            kind=request.kind,
+        )
         try:
             fanned = fanout.run_waves(
-                run_plan, get_executor, timeout=request.cluster_timeout, kind=request.kind
+                run_plan, get_executor, timeout=request.cluster_timeout, kind=request.kind, control_=gates
             )
         finally:
             for ex in made:
@@ -165,7 +186,9 @@ def run(
     for note in run_plan.notes:
         _log.info(note)
     # 7. merge: the Applications held back, the rollouts, one result
-    clusters, rollouts = merge.clusters_and_rollouts(run_plan, fanned.clusters, fanned.progress)
+    clusters, rollouts = merge.clusters_and_rollouts(
+        run_plan, fanned.clusters, fanned.progress, fanned.rollouts
+    )
     used = executor_ if executor_ is not None else (made[0] if made else None)
     result = merge.run_result(
         request,
@@ -202,8 +225,9 @@ def run_recorded(
     ``request.record`` off, the run is neither registered nor recorded.
     """
     run_id = recording.new_run_id()
+    past = recording.history(request, db)
     if not request.record:
-        return run(request, run_id=run_id, started_at=results.now(), executor_=executor_)
+        return run(request, run_id=run_id, started_at=results.now(), executor_=executor_, history=past)
     # before the run: the registry says which clusters the selection names (bad input ends it
     # here); register the run (a sync waits for the run lock, then holds it)
     clusters = sources.build_registry(request).clusters()
@@ -211,7 +235,10 @@ def run_recorded(
     registration = recording.registration(request, clusters, run_id=run_id)
     with store_lease.held(db, registration, wait=request.lock_wait, ttl=request.lock_lease) as lease:
         # the run, then after it: its result recorded in one transaction that ends the lease
-        return lease.finish(run(request, run_id=run_id, started_at=lease.started_at, executor_=executor_))
+        # (where each rollout stands is on the result, and written in that transaction too)
+        return lease.finish(
+            run(request, run_id=run_id, started_at=lease.started_at, executor_=executor_, history=past)
+        )
 
 
 __all__ = ["RunPlan", "RunRequest", "plan_run", "run", "run_recorded"]

@@ -7,6 +7,12 @@ ignoreDifferences and settings; it runs on the executor (Ray by default, or loca
 ``fleet.executor``) with a timeout per cluster. A cluster that fails, hangs or loses its worker is
 reported with its reason (``reconcile.failures``) while every other cluster finishes.
 
+Between waves the run's change control (``control``) decides whether the next rollout step may
+start (sync windows, then the gates of ``fleet.gates``), tells each worker which Applications of
+its cluster are ready (dependencies met in an earlier wave), and rolls a failed step back to each
+Application's last good revision where the rollout asks for it (one more fan-out, later steps
+untouched).
+
 Applications removed from Git go in two passes: the waves only report what each cluster would
 delete; the deletion guard judges the whole run (``removals``), and a sync then deletes on the
 clusters concerned, or nothing anywhere when the guard stops it.
@@ -18,7 +24,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from fleet import executor, log, redact, results, rollout
-from fleet.driver import merge, removals, schedule
+from fleet.driver import control, merge, removals, schedule
 from fleet.driver import request as run_request
 from fleet.reconcile import failures
 from fleet.status import Reason
@@ -33,11 +39,13 @@ GetExecutor = Callable[[], executor.Executor]  # made on first use: a run with n
 
 @dataclasses.dataclass(frozen=True)
 class FannedOut:
-    """What the fan-out brought back: every cluster's merged result, the rollouts' progress, and
-    the warnings of the run (the deletion guard's note)."""
+    """What the fan-out brought back: every cluster's merged result, the rollouts' progress and
+    results (with what rollback did and where each stands, ``control.Control.finish``), and the
+    warnings of the run (the deletion guard's note)."""
 
     clusters: Mapping[str, results.ClusterResult]
     progress: rollout.Progress
+    rollouts: tuple[results.RolloutResult, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
@@ -183,12 +191,20 @@ def log_failures(found: results.AppResult | results.ClusterResult) -> None:
 
 
 def run_waves(
-    run_plan: schedule.RunPlan, get_executor: GetExecutor, *, timeout: float, kind: results.RunKind
+    run_plan: schedule.RunPlan,
+    get_executor: GetExecutor,
+    *,
+    timeout: float,
+    kind: results.RunKind,
+    control_: control.Control | None = None,
 ) -> FannedOut:
-    """Fan out wave after wave, as the rollouts allow (one wave when nothing is staged), then the
-    deletions the guard allows; every cluster's results merged across waves."""
+    """Fan out wave after wave, as the rollouts and their gates allow (one wave when nothing is
+    staged), rolling failed steps back where asked, then the deletions the guard allows; every
+    cluster's results merged across waves. ``control_``: the run's change control (default: no
+    history, no waiting)."""
     compare_only = kind is not results.RunKind.SYNC
-    progress = rollout.Progress(run_plan.schedule, compare_only=compare_only)
+    gates = control_ or control.Control(run_plan, kind=kind)
+    progress = rollout.Progress(run_plan.schedule, compare_only=compare_only, gate=gates.gate)
     merged: dict[str, results.ClusterResult] = {}
     # Removed Applications are deleted from a cluster in the first wave that touches it; a cluster
     # with no Application left is visited in the first wave (with --rollout: in its step's wave).
@@ -222,7 +238,7 @@ def run_waves(
             )
         needs_executor = bool(removal) or any(key not in run_plan.driver_results for key in keys)
         got = fan_out(
-            run_plan,
+            gates.with_ready(run_plan, merged),
             get_executor() if needs_executor else None,
             timeout=timeout,
             kind=kind,
@@ -244,6 +260,25 @@ def run_waves(
         if wave is None:
             break  # a wave of deletions only: nothing staged is left
         progress.record(wave, outcome, now=results.now(), why=why)
+        gates.after_wave(progress, wave)
+        for due in gates.rollbacks_due(progress, wave):
+            again: list[results.ClusterResult] = []
+            if due.keys:
+                _log.warning(
+                    f"rollout {due.rollout}: step {due.step} failed; rolling back {len(due.keys)} "
+                    "Application(s) to their last Synced and Healthy revision",
+                    extra={"fields": {"rollout": due.rollout, "step": due.step, "applications": len(due.keys)}},
+                )
+                again = fan_out(
+                    due.run_plan,
+                    get_executor(),
+                    timeout=timeout,
+                    kind=results.RunKind.SYNC,
+                    keys=due.keys,
+                    label=due.label,
+                )
+            for rolled in gates.rolled_back(due, again):
+                merged[rolled.cluster] = merge.replace_apps(merged[rolled.cluster], rolled)
         if label:
             for state in progress.results():
                 if state.stopped_at and any(
@@ -254,7 +289,9 @@ def run_waves(
                         extra={"fields": {"rollout": state.name, "step": state.stopped_at}},
                     )
     final, warnings = finish_removals(run_plan, merged, get_executor, timeout=timeout, kind=kind)
-    return FannedOut(clusters=final, progress=progress, warnings=warnings)
+    return FannedOut(
+        clusters=final, progress=progress, rollouts=gates.finish(progress.results()), warnings=warnings
+    )
 
 
 def finish_removals(

@@ -1,5 +1,6 @@
 """Phase 7, merge: every wave's cluster results into one ``RunResult``, with the Applications no
-wave ran (held back by their rollout, with why) and each Application's rollout step.
+wave ran (held back by their rollout or a sync window, with why) and each Application's rollout
+step.
 
 Where it sits: last in ``fleet.driver.run``; pure functions over results. Recording the result in
 the status store and notifying come after, and belong to the caller (``fleet.driver.recording``).
@@ -13,6 +14,7 @@ from fleet import redact, results, rollout
 from fleet.driver import request as run_request
 from fleet.driver import schedule
 from fleet.reconcile import failures
+from fleet.status import Reason
 
 
 def merge_cluster_results(
@@ -37,6 +39,17 @@ def merge_cluster_results(
     )
 
 
+def replace_apps(base: results.ClusterResult, newer: results.ClusterResult) -> results.ClusterResult:
+    """``base`` with the Applications ``newer`` has replaced by newer's, and newer's requests
+    added (a rollback's fan-out over Applications an earlier wave ran)."""
+    names = {a.name for a in newer.apps}
+    requests = dict(base.requests)
+    for verb, count in newer.requests.items():
+        requests[verb] = requests.get(verb, 0) + count
+    apps = tuple(sorted((*(a for a in base.apps if a.name not in names), *newer.apps), key=lambda a: a.name))
+    return base.model_copy(update={"apps": apps, "requests": requests})
+
+
 def with_apps(
     found: results.ClusterResult | None, server: str, cluster: str, apps: Sequence[results.AppResult]
 ) -> results.ClusterResult:
@@ -49,17 +62,24 @@ def clusters_and_rollouts(
     run_plan: schedule.RunPlan,
     merged: Mapping[str, results.ClusterResult],
     progress: rollout.Progress,
+    rollouts: Sequence[results.RolloutResult] | None = None,
 ) -> tuple[list[results.ClusterResult], tuple[results.RolloutResult, ...]]:
     """Every cluster's result, with the Applications no wave ran (the result of their failure on
-    the driver, or why their rollout held them back) and every Application's rollout step."""
+    the driver, or why their rollout or a sync window held them back) and every Application's
+    rollout step; the rollouts' results (``rollouts``, as the fan-out finished them, or the
+    progress's)."""
     out_by_name = dict(merged)
-    for key in progress.not_run():
+    for key in sorted({*progress.not_run(), *run_plan.held_back}):
         cluster = run_plan.clusters[key[0]]
+        reason, message = progress.not_run_reason(key), progress.message(key)
+        if key in run_plan.blocked:
+            reason = Reason.SYNC_WINDOW_CLOSED
+            message = f"not synced: {run_plan.blocked[key]}" + (f"; {message}" if message else "")
         app = run_plan.driver_results.get(key) or failures.did_not_run(
             run_plan.works[key],
             cluster=key[0],
-            reason=progress.not_run_reason(key),
-            message=progress.message(key),
+            reason=reason,
+            message=message,
         )
         out_by_name[key[0]] = with_apps(out_by_name.get(key[0]), cluster.server, key[0], [app])
     out = []
@@ -72,7 +92,7 @@ def clusters_and_rollouts(
             for app in cluster_result.apps
         )
         out.append(cluster_result.model_copy(update={"apps": apps}))
-    return out, progress.results()
+    return out, tuple(rollouts) if rollouts is not None else progress.results()
 
 
 def run_result(
@@ -111,4 +131,4 @@ def run_result(
     )
 
 
-__all__ = ["clusters_and_rollouts", "merge_cluster_results", "run_result", "with_apps"]
+__all__ = ["clusters_and_rollouts", "merge_cluster_results", "replace_apps", "run_result", "with_apps"]

@@ -8,7 +8,11 @@ registry gives the run lock's scope (the fleet, and the clusters ``--selector`` 
 heartbeat renews the lease while the run goes on (``fleet.store.lease``), and the result is
 recorded in one transaction that ends it.
 
-A store-backed record of what a run changed (for rollback) belongs here too, next to the record.
+What the run reads of the store's past goes in with it (``history``: where the fleet's rollouts
+stand, approvals and aborts, each Application's last Synced and Healthy revision, read by the
+fan-out's change control, ``control``); where each rollout stands after it comes out on the
+result (``RolloutResult.position``) and is written in the same transaction as the run's record
+(``lease.finish``), so the next run continues from there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fleet import gitsource, models, notify, redact, results, store
+from fleet.driver import control
 from fleet.driver import request as run_request
 from fleet.store import model as store_model
 
@@ -41,6 +46,11 @@ def fleet_key(request: run_request.RunRequest) -> str:
     if run_request.is_local(request.fleet):
         return Path(request.fleet).resolve().as_uri()
     return gitsource.normalize_url(redact.safe_url(request.fleet))
+
+
+def history(request: run_request.RunRequest, db: store.Store | None) -> control.History:
+    """What a run of ``request`` reads of the status store's past (``db``; None: nothing)."""
+    return control.History(fleet=fleet_key(request), db=db)
 
 
 def run_scope(request: run_request.RunRequest, clusters: Sequence[models.Cluster]) -> store_model.Scope:
@@ -72,4 +82,4 @@ def notify_after(result: results.RunResult, request: run_request.RunRequest, *, 
         notify.after_run(result, request.notify, db=db, resolver=request.resolver)
 
 
-__all__ = ["fleet_key", "new_run_id", "notify_after", "open_store", "registration", "run_scope"]
+__all__ = ["fleet_key", "history", "new_run_id", "notify_after", "open_store", "registration", "run_scope"]

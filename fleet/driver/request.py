@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fleet import appset, errors, executor, lifecycle, models, notify, repocreds, results, rollout
+from fleet import gates as step_gates  # the module, named apart from the request's field `gates`
 from fleet.clusters import selectors
 from fleet.secrets import resolver as secret_resolver
 from fleet.store import lease as store_lease
@@ -107,6 +108,13 @@ class RunRequest:
     adopt_inventories: bool = False
     max_delete: str | None = None
     allow_mass_delete: bool = False
+    # Change control (fleet.windows, fleet.gates, fleet.rollback): pass sync windows that allow
+    # manual syncs (``--ignore-windows``), the gates between rollout steps and automatic rollback
+    # as the flags set them (they win over the ApplicationSets' annotations), and how long a run
+    # waits at a soak or metric gate before it leaves the rollout held for the next run.
+    ignore_windows: bool = False
+    gates: step_gates.GateSpec = dataclasses.field(default_factory=step_gates.GateSpec)
+    gate_wait: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +124,7 @@ class Flags:
     selector: selectors.Selector | None
     rollout: rollout.Strategy | None  # --rollout and --max-update
     guard: lifecycle.DeletionGuard  # --max-delete and --allow-mass-delete
+    gates: step_gates.GateSpec  # --step-soak, --step-approval, --step-metric, --prometheus-url, --auto-rollback
 
 
 def check(request: RunRequest) -> Flags:
@@ -133,6 +142,7 @@ def check(request: RunRequest) -> Flags:
         selector=parse_selector(request),
         rollout=rollout.parse_cli(request.rollout, request.max_update),
         guard=lifecycle.DeletionGuard.parse(request.max_delete, allow_mass=request.allow_mass_delete),
+        gates=request.gates.check(where="--step-metric"),
     )
 
 

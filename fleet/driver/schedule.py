@@ -7,18 +7,34 @@ on the driver already (their results), the worker settings, the rollout schedule
 or each ApplicationSet's RollingSync strategy; ``fleet.rollout``) and the removals per cluster
 with the run's deletion guard (``fleet.lifecycle``).
 
-This is where the schedule holds Applications back: a rollout step that has not started today;
-sync windows and dependencies (``dependsOn``) belong next to it, as more reasons why
-``rollout.Progress`` (or its successor) leaves an Application out of a wave.
+This is where the schedule holds Applications back, and why (issue 13):
+
+- a rollout step that has not started (``fleet.rollout``);
+- a sync window of its AppProject that blocks it now (``fleet.windows``, at the time the caller
+  reads from ``fleet.clocks``): outside any rollout step it is not synced (``SyncWindowClosed``);
+  inside one, the step holds (the fan-out's gate, ``control``);
+- a dependency (``fleet.gitops.io/depends-on``, ``fleet.dependencies``) that no Application of
+  its cluster has, or a cycle: a generation error naming them, and the Applications involved are
+  left out of the run (and never deleted because of it). The order among the Applications that
+  remain is the worker's (``fleet.reconcile``).
+
+It also gives each rollout its gates (``fleet.gates``: the ApplicationSet's annotations under the
+run's flags) and a fingerprint of what it rolls out (a change starts the rollout over), and keeps
+what automatic rollback needs to render an Application again (its render and the checkouts).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from fleet import appset, executor, lifecycle, models, reconcile, redact, results, rollout
-from fleet.driver import rendering, selection
+from fleet import appset, dependencies, executor, lifecycle, models, reconcile, redact, results, rollout
+from fleet import gates as step_gates  # modules named apart from RunPlan's fields `gates`/`windows`
+from fleet import windows as sync_windows
+from fleet.driver import rendering, selection, sources
 from fleet.driver import request as run_request
 from fleet.health import config as health_config
 from fleet.reconcile import failures
@@ -51,9 +67,25 @@ class RunPlan:
     # Applications generated but left out of ``works``, by (cluster, Application): their AppProject
     # refuses their sources or destination (the message). ``fleet plan`` reports them as violations.
     refused: Mapping[Key, str] = dataclasses.field(default_factory=dict)
-    # Names whose destination is unsure this run (invalid, refused, duplicated, unknown destination):
-    # absent from ``works`` without being removed from Git.
+    # Names whose destination is unsure this run (invalid, refused, duplicated, unknown destination,
+    # left out for their dependencies): absent from ``works`` without being removed from Git.
     unsure: frozenset[str] = frozenset()
+    # Change control: the Applications a sync window blocks now (key -> why), those of them in no
+    # rollout step (reported SyncWindowClosed), every verdict, the windows per AppProject, each
+    # rollout's gates and fingerprint.
+    blocked: Mapping[Key, str] = dataclasses.field(default_factory=dict)
+    held_back: tuple[Key, ...] = ()
+    window_verdicts: Mapping[Key, sync_windows.Verdict] = dataclasses.field(default_factory=dict)
+    windows: Mapping[str, tuple[sync_windows.Window, ...]] = dataclasses.field(default_factory=dict)
+    gate_specs: Mapping[str, step_gates.GateSpec] = dataclasses.field(default_factory=dict)
+    fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # What automatic rollback needs to render an Application again at its last good revision
+    # (phase 4's ``rendering.render_one``): each Application's render, and the run's checkouts.
+    rendered: Mapping[Key, rendering.Rendered] = dataclasses.field(default_factory=dict)
+    checkouts: sources.Checkouts | None = None
+    # cluster -> its Applications that ended Synced and Healthy in an earlier wave of this run
+    # (their dependants' dependencies are met); set by the fan-out wave by wave.
+    ready: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     def units_for(
         self,
@@ -80,6 +112,7 @@ class RunPlan:
                     settings=self.settings,
                     resolver=self.resolver,
                     removal=self._removal(name, removal, execute),
+                    ready=self.ready.get(name, frozenset()),
                 ),
             )
             for name, apps in sorted(by_cluster.items())
@@ -122,9 +155,18 @@ def plan(
     identity: lifecycle.FleetIdentity,
     health: health_config.HealthConfig,
     started_at: float,
+    now: dt.datetime,
+    checkouts: sources.Checkouts | None = None,
 ) -> RunPlan:
     """The run's plan from what the earlier phases found: work per Application, the results of
-    those that failed on the driver, the rollout schedule and the removals per cluster."""
+    those that failed on the driver, the rollout schedule, what sync windows block at ``now``,
+    the rollouts' gates and the removals per cluster.
+
+    Raises ``InputError`` for a bad sync window (naming the file, AppProject and field)."""
+    # Dependencies that no Application of the cluster has, and cycles: generation errors; the
+    # Applications involved are left out (and never deleted because of it).
+    left_out = refuse_bad_dependencies(generated, chosen.selected, every_cluster)
+    rendered = [r for r in rendered if (r.selected.cluster.name, r.selected.app.name) not in left_out.keys]
     policies = {
         r.name: lifecycle.AppSetPolicy(
             r.appset.applications_sync.value, r.appset.preserve_resources_on_deletion
@@ -154,6 +196,7 @@ def plan(
             cascade=lifecycle.has_resources_finalizer(app.metadata.finalizers),
             project_rules=item.selected.project_rules,
             shipped_files=dict(item.shipped),
+            depends_on=dependencies.parse(app.metadata.annotations),
         )
         works[key] = work
         if item.failure is not None:
@@ -173,10 +216,21 @@ def plan(
     settings = settings_for(
         request, started_at, health=health.for_kinds(_kinds(works.values())), fleet=identity
     )
-    problems = list(chosen.problems)
+    problems = [*chosen.problems, *left_out.problems]
+    uncertain = chosen.uncertain | left_out.uncertain
     schedule, notes = rollout_schedule(
         generated, candidates, cli=flags.rollout, manual=bool(request.apps), problems=problems
     )
+    # Sync windows: what a window blocks now is not synced; a rollout holds at the step that
+    # holds it (the fan-out's gate). Bad windows are bad input, whatever the run.
+    found_windows = sync_windows.from_projects(fleet.projects)
+    verdicts = window_verdicts(request, found_windows, works, clusters, now=now)
+    blocked = {key: v.message for key, v in verdicts.items() if not v.allowed}
+    for key, verdict in sorted(verdicts.items()):
+        if verdict.overridden:
+            notes.append(f"--ignore-windows: {key[1]} on {key[0]} syncs although {verdict.message}")
+    held_back = tuple(k for k in schedule.immediate if k in blocked)
+    schedule = dataclasses.replace(schedule, immediate=tuple(k for k in schedule.immediate if k not in blocked))
     # Applications removed from Git are deleted only by a run that sees the whole fleet: a run
     # narrowed by --app or --selector cannot tell "removed" from "not selected".
     removals: dict[str, lifecycle.Removal] = {}
@@ -192,7 +246,7 @@ def plan(
         for cluster in every_cluster:
             clusters.setdefault(cluster.name, cluster)
             removals[cluster.name] = lifecycle.Removal(
-                keep=frozenset({app for c, app in works if c == cluster.name} | chosen.uncertain),
+                keep=frozenset({app for c, app in works if c == cluster.name} | uncertain),
                 failed_appsets=failed_appsets,
                 appsets=policies,
                 fleet=identity,
@@ -214,7 +268,15 @@ def plan(
         cli_rollout=flags.rollout,
         guard=flags.guard,
         refused=dict(chosen.refused),
-        unsure=chosen.uncertain,
+        unsure=uncertain,
+        blocked=blocked,
+        held_back=held_back,
+        window_verdicts=verdicts,
+        windows=found_windows,
+        gate_specs=gate_specs(flags.gates, generated, schedule),
+        fingerprints=fingerprints(schedule, works),
+        rendered={(r.selected.cluster.name, r.selected.app.name): r for r in rendered},
+        checkouts=checkouts,
     )
 
 
@@ -286,4 +348,108 @@ def rollout_schedule(
     return rollout.plan(candidates, strategies=strategies, invalid=invalid, manual=manual), notes
 
 
-__all__ = ["Key", "RunPlan", "plan", "rollout_schedule", "settings_for"]
+# --- change control: dependencies, sync windows, gates -------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Refused:
+    """Applications left out of the run for their dependencies: which, the generation errors
+    naming them, and their names (never deleted because of it)."""
+
+    keys: frozenset[Key] = frozenset()
+    problems: tuple[str, ...] = ()
+    uncertain: frozenset[str] = frozenset()
+
+
+def refuse_bad_dependencies(
+    generated: appset.GenerateResult,
+    selected: Sequence[selection.Selected],
+    every_cluster: Sequence[models.Cluster],
+) -> Refused:
+    """Dependencies (``fleet.gitops.io/depends-on``) that no Application of the cluster has
+    (generated for it, selected or not), and cycles, are generation errors naming them; the
+    Applications involved are not synced."""
+    known: dict[str, set[str]] = {}
+    generated_apps = [*(a for r in generated.results for a in r.applications), *generated.standalone]
+    for app in generated_apps:
+        destination = selection.destination_cluster(app, every_cluster)
+        if destination is not None:
+            known.setdefault(destination.name, set()).add(app.name)
+    by_cluster: dict[str, dict[str, tuple[str, ...]]] = {}
+    for item in selected:
+        by_cluster.setdefault(item.cluster.name, {})[item.app.name] = dependencies.parse(
+            item.app.metadata.annotations
+        )
+    keys: set[Key] = set()
+    problems: list[str] = []
+    uncertain: set[str] = set()
+    for cluster, depends in sorted(by_cluster.items()):
+        if not any(depends.values()):
+            continue
+        for problem in dependencies.check(cluster, depends, known=known.get(cluster, ())):
+            problems.append(problem.message)
+            keys.update((cluster, name) for name in problem.apps)
+            uncertain.update(problem.apps)
+    return Refused(keys=frozenset(keys), problems=tuple(problems), uncertain=frozenset(uncertain))
+
+
+def window_verdicts(
+    request: run_request.RunRequest,
+    found: Mapping[str, Sequence[sync_windows.Window]],
+    works: Mapping[Key, reconcile.AppWork],
+    clusters: Mapping[str, models.Cluster],
+    *,
+    now: dt.datetime,
+) -> dict[Key, sync_windows.Verdict]:
+    """What the AppProjects' sync windows say of each Application at ``now`` (a sync only: a dry
+    run or a diff changes nothing and is never blocked)."""
+    if not found or request.kind is not results.RunKind.SYNC:
+        return {}
+    out = {}
+    for key, work in works.items():
+        cluster = clusters[key[0]]
+        target = sync_windows.Target(
+            app=work.name, project=work.project, cluster=cluster.name, server=cluster.server, namespace=work.namespace
+        )
+        out[key] = sync_windows.verdict(found, target, now, manual=request.ignore_windows)
+    return out
+
+
+def gate_specs(
+    flags: step_gates.GateSpec, generated: appset.GenerateResult, schedule: rollout.Schedule
+) -> dict[str, step_gates.GateSpec]:
+    """Each rollout's gates: its ApplicationSet's annotations, under the run's flags (``--rollout``
+    is no ApplicationSet: the flags alone)."""
+    appsets = {r.name: r.appset for r in generated.results}
+    out = {}
+    for found in schedule.rollouts:
+        own = step_gates.parse_appset(appsets[found.name]) if found.name in appsets else step_gates.GateSpec()
+        out[found.name] = own.merged(flags)
+    return out
+
+
+def fingerprints(schedule: rollout.Schedule, works: Mapping[Key, reconcile.AppWork]) -> dict[str, str]:
+    """What each rollout rolls out, as a digest of its Applications' rendered manifests: a change
+    starts the rollout over (its passed gates, approvals and abort no longer count)."""
+    out = {}
+    for found in schedule.rollouts:
+        digest = hashlib.sha256()
+        for key in sorted(k for step in found.steps for k in step.keys):
+            work = works[key]
+            digest.update(json.dumps([key, work.revision, work.manifests], sort_keys=True, default=str).encode())
+        out[found.name] = digest.hexdigest()[:16]
+    return out
+
+
+__all__ = [
+    "Key",
+    "Refused",
+    "RunPlan",
+    "fingerprints",
+    "gate_specs",
+    "plan",
+    "refuse_bad_dependencies",
+    "rollout_schedule",
+    "settings_for",
+    "window_verdicts",
+]
