@@ -25,18 +25,9 @@ def project(windows: list[dict[str, Any]] | None = None, name: str = "default") 
     }
 
 
-class WallClock(ManualClock):
-    """A ManualClock whose moves change the wall clock only (what sync windows, soak times and
-    rollout positions read); intervals (the worker's deadlines) keep the real monotonic clock,
-    which the worker's own start time is taken from."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-
-def clock_at(when: str) -> WallClock:
+def clock_at(when: str) -> ManualClock:
     """A clock that reads ``when`` (ISO 8601, UTC) now, and moves on from there."""
-    clock = WallClock()
+    clock = ManualClock()
     target = dt.datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
     clock.advance(target - time.time())
     return clock

@@ -50,9 +50,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import socket
-import time
 
-from fleet import dependencies, errors, inventory, lifecycle, log, models, redact, results, waves
+from fleet import clocks, dependencies, errors, inventory, lifecycle, log, models, redact, results, waves
 from fleet.clusters import auth, client
 from fleet.reconcile import app_sync, failures, preparation, removal, sessions
 
@@ -90,7 +89,10 @@ def _masked(result: results.ClusterResult) -> results.ClusterResult:
 def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     """Reconcile (or diff, or dry-run) every Application of one cluster. Never raises for a
     cluster or Application failure: those are in the result, with their reasons."""
-    started = time.monotonic()
+    # One clock for the cluster's whole sync: its deadline is measured on the clock the session
+    # compares it with (fleet.clocks; a test's clock moved forward must not eat the cluster's time).
+    clock = clocks.current()
+    started = clock.monotonic()
     settings = work.settings
     deadline = (
         started + settings.cluster_timeout - sessions.DEADLINE_MARGIN if settings.cluster_timeout else None
@@ -112,12 +114,12 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
                 work,
                 reason=reason,
                 message=f"cannot connect: {failures.message(exc)}",
-                seconds=time.monotonic() - started,
+                seconds=clock.monotonic() - started,
                 worker=worker,
             )
         )
 
-    session = sessions.Session(work, api, deadline, connect=lambda: _connect(work))
+    session = sessions.Session(work, api, deadline, connect=lambda: _connect(work), clock=clock)
     try:
         # 2. prepare every Application (local work; discovery tells which kinds are cluster-scoped)
         prepared = _prepare_all(session)
@@ -139,7 +141,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
                 work,
                 reason=reason,
                 message=failures.message(exc),
-                seconds=time.monotonic() - started,
+                seconds=clock.monotonic() - started,
                 worker=worker,
                 requests=stats,
                 reachable=reason is Reason.PERMISSION_DENIED,
@@ -162,7 +164,7 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
         message=unreachable[0].message if cluster_reason else "",
         apps=tuple(apps),
         requests=dict(stats),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(clock.monotonic() - started, 3),
         worker=worker,
     )
     _log.debug(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +60,7 @@ class AppSync:
         self.prepared = prepared
         self.work = prepared.work
         self.app = prepared.work.name
-        self.started = time.monotonic()
+        self.started = session.clock.monotonic()
         self.started_at = results.now()
 
     # -- the phases ---------------------------------------------------------------------------------
@@ -903,7 +902,7 @@ class AppSync:
             message=redact.mask(message),
             resources=tuple(resources),
             started_at=self.started_at,
-            seconds=round(time.monotonic() - self.started, 3),
+            seconds=round(self.session.clock.monotonic() - self.started, 3),
             attempts=attempts,
         )
 
@@ -936,7 +935,7 @@ class AppSync:
             reason=reason,
             message=message,
             started_at=self.started_at,
-            seconds=time.monotonic() - self.started,
+            seconds=self.session.clock.monotonic() - self.started,
             attempts=attempts,
         )
 

@@ -15,7 +15,6 @@ second, on the clusters concerned, carries out the deletions the guard allowed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +85,7 @@ class _AppDelete:
         self.api = session.api
         self.removed = removed
         self.record = removed.record
-        self.started = time.monotonic()
+        self.started = session.clock.monotonic()
         self.started_at = results.now()
 
     @property
@@ -323,7 +322,7 @@ class _AppDelete:
             message=redact.mask(message),
             resources=resources,
             started_at=self.started_at,
-            seconds=round(time.monotonic() - self.started, 3),
+            seconds=round(self.session.clock.monotonic() - self.started, 3),
             **self._status(deletion),
         )
 

@@ -61,13 +61,16 @@ class Session:
         deadline: float | None,
         *,
         connect: Callable[[], client.ClusterClient] | None = None,
+        clock: clocks.Clock | None = None,
     ) -> None:
         self.work = work
         self.settings = work.settings
         self.cluster = work.cluster
         self.api = api
         self.deadline = deadline
-        self.clock = clocks.current()  # every wait of the worker (backoff, health polls) goes through it
+        # Every wait and measure of the worker (backoff, health polls, the deadline, durations)
+        # goes through it: the deadline was set on it (sync_cluster).
+        self.clock = clock or clocks.current()
         self.live: dict[Ref, dict[str, Any]] = {}
         self.inventories: dict[str, inventory.Inventory] = {}
         self.inventory_objects: dict[str, dict[str, Any]] = {}
