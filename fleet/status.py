@@ -89,7 +89,12 @@ class Reason(StrEnum):
     DELETION_BLOCKED = "DeletionBlocked"  # represents the fact that the deletion guard stopped the run's deletions of Applications removed from Git (--max-delete, --allow-mass-delete)
 
     def is_failure(self) -> bool:
-        return self not in (Reason.SUCCEEDED, Reason.PROGRESSING, Reason.NOT_IN_ROLLOUT, Reason.SYNC_WINDOW_CLOSED)
+        return self not in (
+            Reason.SUCCEEDED,
+            Reason.PROGRESSING,
+            Reason.NOT_IN_ROLLOUT,
+            Reason.SYNC_WINDOW_CLOSED,
+        )
 
     def held_back(self) -> bool:
         """Whether the run held the Application back before any operation (its phase is

@@ -178,9 +178,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo("no sync windows")
             for w in listed:
                 targets = "; ".join(
-                    f"{k} {','.join(w[k])}"
-                    for k in ("applications", "namespaces", "clusters")
-                    if w[k]
+                    f"{k} {','.join(w[k])}" for k in ("applications", "namespaces", "clusters") if w[k]
                 )
                 state = "ACTIVE" if w["active"] else "inactive"
                 manual = " manualSync" if w["manualSync"] else ""

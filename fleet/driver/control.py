@@ -262,7 +262,11 @@ class Control:
             if not target.possible:
                 not_possible.append(
                     results.Rollback(
-                        cluster=key[0], app=key[1], step=step, from_revision=work.revision, message=target.message
+                        cluster=key[0],
+                        app=key[1],
+                        step=step,
+                        from_revision=work.revision,
+                        message=target.message,
                     )
                 )
         self.rollbacks[found.name] = list(not_possible)  # a rollout rolls back once per run

@@ -267,7 +267,9 @@ def run_waves(
                 _log.warning(
                     f"rollout {due.rollout}: step {due.step} failed; rolling back {len(due.keys)} "
                     "Application(s) to their last Synced and Healthy revision",
-                    extra={"fields": {"rollout": due.rollout, "step": due.step, "applications": len(due.keys)}},
+                    extra={
+                        "fields": {"rollout": due.rollout, "step": due.step, "applications": len(due.keys)}
+                    },
                 )
                 again = fan_out(
                     due.run_plan,

@@ -124,7 +124,8 @@ class Flags:
     selector: selectors.Selector | None
     rollout: rollout.Strategy | None  # --rollout and --max-update
     guard: lifecycle.DeletionGuard  # --max-delete and --allow-mass-delete
-    gates: step_gates.GateSpec  # --step-soak, --step-approval, --step-metric, --prometheus-url, --auto-rollback
+    # --step-soak, --step-approval, --step-metric, --prometheus-url and --auto-rollback
+    gates: step_gates.GateSpec
 
 
 def check(request: RunRequest) -> Flags:

@@ -230,7 +230,9 @@ def plan(
         if verdict.overridden:
             notes.append(f"--ignore-windows: {key[1]} on {key[0]} syncs although {verdict.message}")
     held_back = tuple(k for k in schedule.immediate if k in blocked)
-    schedule = dataclasses.replace(schedule, immediate=tuple(k for k in schedule.immediate if k not in blocked))
+    schedule = dataclasses.replace(
+        schedule, immediate=tuple(k for k in schedule.immediate if k not in blocked)
+    )
     # Applications removed from Git are deleted only by a run that sees the whole fleet: a run
     # narrowed by --app or --selector cannot tell "removed" from "not selected".
     removals: dict[str, lifecycle.Removal] = {}
@@ -409,7 +411,11 @@ def window_verdicts(
     for key, work in works.items():
         cluster = clusters[key[0]]
         target = sync_windows.Target(
-            app=work.name, project=work.project, cluster=cluster.name, server=cluster.server, namespace=work.namespace
+            app=work.name,
+            project=work.project,
+            cluster=cluster.name,
+            server=cluster.server,
+            namespace=work.namespace,
         )
         out[key] = sync_windows.verdict(found, target, now, manual=request.ignore_windows)
     return out
@@ -436,7 +442,9 @@ def fingerprints(schedule: rollout.Schedule, works: Mapping[Key, reconcile.AppWo
         digest = hashlib.sha256()
         for key in sorted(k for step in found.steps for k in step.keys):
             work = works[key]
-            digest.update(json.dumps([key, work.revision, work.manifests], sort_keys=True, default=str).encode())
+            digest.update(
+                json.dumps([key, work.revision, work.manifests], sort_keys=True, default=str).encode()
+            )
         out[found.name] = digest.hexdigest()[:16]
     return out
 
