@@ -6,9 +6,9 @@ Where it sits: inside the fan-out (``fanout.run_waves``), between waves. ``rollo
 (``schedule.RunPlan.blocked``), then the gates of ``fleet.gates`` (abort, soak, approval,
 Prometheus metric; a soak or metric gate may be waited out within ``--gate-wait`` on the
 injected clock, ``fleet.clocks``). After each wave the fan-out tells ``after_wave`` what ran and
-which steps completed, and asks ``rollbacks`` which failed steps to roll back: each is a frozen
-``Rollback`` whose Applications were rendered again at their last good revision with phase 4's
-``rendering.render_one``; the fan-out runs it and hands the results to ``rolled_back``. At the
+which steps completed, and asks ``rollbacks_due`` which failed steps to roll back: each is a
+frozen ``StepRollback`` whose Applications were rendered again at their last good revision with
+phase 4's ``rendering.render_one``; the fan-out runs it and hands the results to ``rolled_back``. At the
 end ``finish`` gives the rollouts' results with what rollback did and where each rollout stands
 (``RolloutPosition``), which the status store writes with the run (``recording``).
 
@@ -68,7 +68,7 @@ class History:
 
 
 @dataclasses.dataclass(frozen=True)
-class Rollback:
+class StepRollback:
     """A failed step's rollback, before it runs: the plan whose works are its Applications
     rendered at their last good revisions (``keys``), what each goes back to, and the entries of
     those that cannot go back (and why)."""
@@ -205,12 +205,12 @@ class Control:
 
     # -- automatic rollback ------------------------------------------------------------------
 
-    def rollbacks_due(self, progress: rollout.Progress, wave: rollout.Wave) -> list[Rollback]:
+    def rollbacks_due(self, progress: rollout.Progress, wave: rollout.Wave) -> list[StepRollback]:
         """The steps of this wave that failed in rollouts with automatic rollback, each with its
         Applications rendered again at their last good revisions (a sync only)."""
         if self.kind is not results.RunKind.SYNC:
             return []
-        out: list[Rollback] = []
+        out: list[StepRollback] = []
         for found in progress.results():
             spec = self.plan.gate_specs.get(found.name, step_gates.GateSpec())
             if not spec.auto_rollback or found.name in self.rollbacks or not found.stopped_at:
@@ -222,7 +222,7 @@ class Control:
             out.append(self._prepare(found))
         return out
 
-    def _prepare(self, found: results.RolloutResult) -> Rollback:
+    def _prepare(self, found: results.RolloutResult) -> StepRollback:
         step = found.stopped_at
         planned = self._planned(found.name).steps[step - 1]
         keys = [key for key in planned.keys if key in self.ran and key not in self.plan.driver_results]
@@ -270,7 +270,7 @@ class Control:
                     )
                 )
         self.rollbacks[found.name] = list(not_possible)  # a rollout rolls back once per run
-        return Rollback(
+        return StepRollback(
             rollout=found.name,
             step=step,
             steps=len(found.steps),
@@ -281,7 +281,7 @@ class Control:
         )
 
     def rolled_back(
-        self, done: Rollback, got: Sequence[results.ClusterResult]
+        self, done: StepRollback, got: Sequence[results.ClusterResult]
     ) -> list[results.ClusterResult]:
         """The rollback's cluster results, each Application said to be rolled back (and whether
         it became Synced and Healthy again); what rollback did is kept for ``finish``."""
@@ -368,4 +368,4 @@ class Control:
         return tuple(out)
 
 
-__all__ = ["Control", "History", "Rollback"]
+__all__ = ["Control", "History", "StepRollback"]
