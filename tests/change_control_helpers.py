@@ -25,9 +25,21 @@ def project(windows: list[dict[str, Any]] | None = None, name: str = "default") 
     }
 
 
-def clock_at(when: str) -> ManualClock:
+class WallClock(ManualClock):
+    """A ManualClock whose moves change the wall clock only (what sync windows, soak times and
+    rollout positions read). Intervals keep the real monotonic clock: a worker's health polls
+    then wait, in real time, for the simulator's pods to become ready, where a ManualClock's
+    sleeps would use up --health-timeout in an instant. (The worker measures its deadline on the
+    injected clock too, so a ManualClock no longer times clusters out: see
+    test_sync_cluster_deadline_on_the_injected_clock.py.)"""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def clock_at(when: str) -> WallClock:
     """A clock that reads ``when`` (ISO 8601, UTC) now, and moves on from there."""
-    clock = ManualClock()
+    clock = WallClock()
     target = dt.datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
     clock.advance(target - time.time())
     return clock

@@ -13,6 +13,9 @@ from tests.clocks import ManualClock
 
 def test_a_clock_moved_forward_does_not_time_out_a_cluster_that_still_has_time(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
+    # A ConfigMap and a Service, healthy once applied: no health poll, whose sleeps a ManualClock
+    # passes in an instant while the simulator's pods take real time to become ready.
+    env.remove("apps/web/deployment.yaml")
     clock = ManualClock()
     clock.advance(24 * 3600)  # a day ahead of the system clock, and still 60 s for the cluster
     with clocks.installed(clock):

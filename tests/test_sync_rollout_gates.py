@@ -9,7 +9,7 @@ import json
 
 from fleet import clocks
 from fleet.results import StepState
-from tests.clocks import ManualClock
+from tests.change_control_helpers import WallClock
 
 
 def rollout_cli(env, command: str, *extra: str):
@@ -59,7 +59,7 @@ def test_approve_without_a_recorded_rollout_is_bad_input(make_fleet) -> None:
 
 def test_a_soak_time_holds_the_next_step_until_it_has_passed(make_fleet) -> None:
     env = make_fleet("rolling")
-    clock = ManualClock()
+    clock = WallClock()
     with clocks.installed(clock):
         first = env.sync("--step-soak", "10m")
         assert states(first) == [StepState.COMPLETED, StepState.HELD, StepState.NOT_STARTED]
@@ -73,7 +73,7 @@ def test_a_soak_time_holds_the_next_step_until_it_has_passed(make_fleet) -> None
 
 def test_a_run_waits_out_a_soak_time_within_gate_wait(make_fleet) -> None:
     env = make_fleet("rolling")
-    clock = ManualClock()
+    clock = WallClock()
     with clocks.installed(clock):
         run = env.sync("--step-soak", "10m", "--gate-wait", "15m")
     assert run.exit_code == 0, run.stderr
