@@ -62,6 +62,16 @@ class _Proposal:
         self.current = current  # the status.currentMetrics entry
 
 
+def _against_goal(current: int, goal: Mapping[str, Any], value: Any) -> tuple[int, dict[str, str]]:
+    """Replicas an Object or External metric asks for, and its ``current`` status entry: its
+    value per pod against an AverageValue target, else the whole value against a Value target."""
+    if goal.get("type") == "AverageValue":
+        wanted = quantity(value) / quantity(goal.get("averageValue") or 1)
+        return math.ceil(wanted), {"averageValue": str(value)}
+    ratio = quantity(value) / quantity(goal.get("value") or 1)
+    return _ratio_replicas(current, ratio), {"value": str(value)}
+
+
 def _ratio_replicas(current_replicas: int, ratio: float) -> int:
     if abs(ratio - 1.0) <= TOLERANCE:
         return current_replicas
@@ -353,12 +363,7 @@ class HorizontalPodAutoscalerController:
                 raise MetricUnavailable(
                     f"unable to get metric {name}: no metrics returned from custom metrics API"
                 )
-            if goal.get("type") == "AverageValue":
-                replicas = math.ceil(quantity(value) / quantity(goal.get("averageValue") or 1))
-                current_entry = {"averageValue": str(value)}
-            else:
-                replicas = _ratio_replicas(current, quantity(value) / quantity(goal.get("value") or 1))
-                current_entry = {"value": str(value)}
+            replicas, current_entry = _against_goal(current, goal, value)
             return _Proposal(
                 replicas,
                 f"{described.get('kind', '')} metric {name}",
@@ -380,12 +385,7 @@ class HorizontalPodAutoscalerController:
                 raise MetricUnavailable(
                     f"unable to get external metric {namespace}/{name}: no metrics returned from external metrics API"
                 )
-            if goal.get("type") == "AverageValue":
-                replicas = math.ceil(quantity(value) / quantity(goal.get("averageValue") or 1))
-                current_entry = {"averageValue": str(value)}
-            else:
-                replicas = _ratio_replicas(current, quantity(value) / quantity(goal.get("value") or 1))
-                current_entry = {"value": str(value)}
+            replicas, current_entry = _against_goal(current, goal, value)
             return _Proposal(
                 replicas,
                 f"external metric {name}",
