@@ -185,7 +185,7 @@ def run_demo(
                 health_timeout=60.0,
             )
             ex = executors.make_executor(
-                request.executor, concurrency=request.concurrency, address=request.ray_address, tmp=work
+                request.executor, concurrency=request.concurrency, address=request.ray_address
             )
             db = recording.open_store(request)
             try:

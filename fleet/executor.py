@@ -14,11 +14,17 @@ has slots. That bounds concurrency per actor and overall, makes the per-cluster 
 from dispatch, and means that when an actor dies only the units it was running are lost: they are
 reported as ``WORKER_DIED`` and the rest go on to a replacement actor.
 
+On a Ray cluster of several nodes (issue 12) the actors are spread over the nodes, or pinned to
+nodes with a custom resource by the units' labels (``fleet.raynodes``), and every outcome names the
+node that ran it. When a whole node dies, the units it was running are dispatched once more on a
+surviving node (within their original timeout) instead of being reported lost at once.
+
 A unit that raises, hangs past its timeout, or loses its worker yields a failed ``UnitOutcome``;
 it never stops the others.
 
 ``make_executor`` is the one place an executor is made from ``--executor``; for a named Ray
-cluster it ships fleet itself as a wheel (``build_wheel``), so remote workers run the driver's code.
+cluster it ships fleet itself (``fleet.executor_runtime_env``: a wheel cached per source digest,
+or nothing with ``--ray-runtime-env none``), so remote workers run the driver's code.
 """
 
 from __future__ import annotations
@@ -29,11 +35,7 @@ import importlib
 import logging
 import os
 import queue
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -41,10 +43,9 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Protocol
 
-from fleet import errors, log, redact
+from fleet import errors, executor_runtime_env, log, raynodes, redact
 
 _log = log.get_logger(__name__)
 
@@ -77,7 +78,8 @@ class UnitState(StrEnum):
     DONE = "done"  # the work function returned a value
     ERROR = "error"  # the work function raised; ``error`` says what
     TIMEOUT = "timeout"  # no answer within the per-unit timeout; the unit was abandoned
-    WORKER_DIED = "worker-died"  # the process running the unit died before it answered
+    WORKER_DIED = "worker-died"  # the process running the unit died before it answered (or its node, twice)
+    UNPLACED = "unplaced"  # no alive Ray node has the custom resource its placement pin asks for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +92,8 @@ class WorkUnit:
 
     key: str
     payload: Any
+    # What placement pins match (the cluster's labels, as sorted pairs: hashable and frozen).
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +104,7 @@ class UnitOutcome:
     error: str = ""
     seconds: float = 0.0
     worker: str = ""
+    node: str = ""  # the Ray node id that ran it ("" off Ray)
 
     @property
     def ok(self) -> bool:
@@ -227,9 +232,13 @@ class _WorkerImpl:
     """
 
     def __init__(self) -> None:
+        import ray
+
         self._functions: dict[str, Callable[[Any], Any]] = {}
         self._lock = threading.Lock()
         self.worker = f"ray:{os.getpid()}"
+        # The node as Ray names it: every result this actor returns says where it ran (issue 12).
+        self.node = str(ray.get_runtime_context().get_node_id())
 
     def pid(self) -> int:
         return os.getpid()
@@ -239,20 +248,52 @@ class _WorkerImpl:
             fn = self._functions.get(function)
             if fn is None:
                 fn = self._functions[function] = resolve_function(function)
-        return _call(fn, unit, self.worker)
+        return dataclasses.replace(_call(fn, unit, self.worker), node=self.node)
+
+
+@dataclasses.dataclass
+class _Actor:
+    """One worker actor of a pool: where fleet placed it and how many units it is running."""
+
+    handle: Any
+    node: str  # the Ray node id it was placed on (NodeAffinitySchedulingStrategy)
+    name: str  # ray-actor-N, for outcomes of units it never answered
+    load: int = 0
+
+
+@dataclasses.dataclass
+class _Attempt:
+    """A unit on its way through the executor: how often it was dispatched, and since when its
+    per-unit timeout runs (the first dispatch: a retry after a lost node does not restart it)."""
+
+    unit: WorkUnit
+    attempts: int = 0
+    started: float | None = None
+
+
+# A unit whose node died is dispatched once more, on a surviving node (issue 12): the node's loss
+# is the machine's doing, not the unit's. A unit whose worker process died on a live node is not:
+# the unit itself may have killed it (memory), and it would kill the next worker too.
+NODE_LOSS_ATTEMPTS = 2
 
 
 class RayExecutor:
     """Few long-lived Ray actors, each running ``slots`` clusters at once on threads.
 
+    Actors are placed on nodes explicitly (``NodeAffinitySchedulingStrategy``), so fleet knows
+    where each one runs: the default pool is spread over the alive nodes by their CPUs
+    (``raynodes.spread``), and each pinned resource (``placement``) gets a pool on the nodes that
+    have it, made when a unit first needs it.
+
     Parameters:
         address: an existing Ray cluster (``host:port``, ``ray://...`` or ``auto``); checked to
             answer within ``connect_timeout`` first (``errors.ExecutorUnavailable`` otherwise).
             None (or ``"local"``) starts a Ray private to this process, never one found on the host.
-        actors: how many worker processes; default one per CPU Ray reports.
+        actors: how many worker processes in the spread pool; default one per CPU Ray reports.
         slots: units in flight per actor (its thread concurrency).
-        runtime_env: passed to ``ray.init`` (e.g. ``py_modules`` with a wheel of fleet, so remote
+        runtime_env: passed to ``ray.init`` (e.g. ``py_modules`` with fleet's modules, so remote
             workers run the same code without the driver's disk).
+        placement: pins of units to nodes with a custom resource, by the unit's labels.
     """
 
     name = "ray"
@@ -266,6 +307,7 @@ class RayExecutor:
         runtime_env: dict[str, Any] | None = None,
         num_cpus: int | None = None,
         connect_timeout: float | None = None,
+        placement: Sequence[raynodes.Pin] = (),
     ) -> None:
         # helm-python-sdk embeds Helm's Go runtime, which turns a nil dereference in a chart template
         # into a recoverable panic through its own SIGSEGV handler. ray.init installs two handlers
@@ -275,8 +317,10 @@ class RayExecutor:
         os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
         faulthandler_was_enabled = faulthandler.is_enabled()
         import ray
+        from ray.util import scheduling_strategies
 
         self._ray = ray
+        self._affinity = scheduling_strategies.NodeAffinitySchedulingStrategy
         self._owns_ray = False
         if not ray.is_initialized():
             logging.getLogger(RAY_AUTH_LOGGER).setLevel(logging.ERROR)
@@ -307,22 +351,56 @@ class RayExecutor:
             self._owns_ray = True
             if not faulthandler_was_enabled and faulthandler.is_enabled():
                 faulthandler.disable()
-        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
-        self.actor_count = max(1, actors or cpus)
         self.slots = max(1, slots)
+        self.placement = tuple(placement)
         # Twice the slots: a unit abandoned on timeout may still occupy a thread for a while.
         # (Options as a mapping: ray's overloads for remote() do not list actor options.)
         actor_options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": self.slots * 2, "max_restarts": 0}
         self._actor_cls = ray.remote(**actor_options)(_WorkerImpl)
-        self._actors: list[Any] = [self._actor_cls.remote() for _ in range(self.actor_count)]
+        self._made = 0
+        self._actors_wanted = actors
+        # Pools by the custom resource their nodes have ("": the spread pool, any node).
+        self._pools: dict[str, list[_Actor]] = {}
+        self._pools[""] = self._new_pool("")
+        self.actor_count = len(self._pools[""])
 
-    def home(self, key: str) -> int:
-        """The actor a unit goes to when it has a free slot: a stable function of the unit's key
-        (crc32, not ``hash``, which differs between processes)."""
-        return zlib.crc32(key.encode()) % len(self._actors)
+    def nodes(self) -> list[raynodes.Node]:
+        """The alive nodes of the Ray cluster."""
+        return raynodes.from_ray(self._ray.nodes())
+
+    def _new_actor(self, node: str, resource: str) -> _Actor:
+        options: dict[str, Any] = {"scheduling_strategy": self._affinity(node_id=node, soft=False)}
+        if resource:
+            options["resources"] = {resource: raynodes.PIN_SHARE}
+        name = f"ray-actor-{self._made}"
+        self._made += 1
+        return _Actor(handle=self._actor_cls.options(**options).remote(), node=node, name=name)
+
+    def _new_pool(self, resource: str) -> list[_Actor]:
+        """Actors for one pool on the nodes alive now (none: no alive node can take its units)."""
+        nodes = self.nodes()
+        where = raynodes.pinned(nodes, resource) if resource else raynodes.spread(nodes, self._actors_wanted)
+        return [self._new_actor(node, resource) for node in where]
+
+    def home(self, key: str, resource: str = "") -> int:
+        """The actor of its pool a unit goes to when it has a free slot: a stable function of the
+        unit's key (crc32, not ``hash``, which differs between processes), so a cluster returns to
+        the worker that keeps its live objects and watches (fleet.reconcile.livecache)."""
+        return zlib.crc32(key.encode()) % len(self._pools[resource])
 
     def actor_pids(self) -> list[int]:
-        return list(self._ray.get([a.pid.remote() for a in self._actors]))
+        actors = [a for pool in self._pools.values() for a in pool]
+        return list(self._ray.get([a.handle.pid.remote() for a in actors]))
+
+    def actor_nodes(self) -> dict[str, list[str]]:
+        """Pool (custom resource, "" for the spread pool) -> the node id of each of its actors."""
+        return {resource: [a.node for a in pool] for resource, pool in self._pools.items()}
+
+    def _resource(self, unit: WorkUnit) -> str:
+        return raynodes.resource_for(dict(unit.labels), self.placement)
+
+    def _node_alive(self, node: str) -> bool:
+        return any(n.node_id == node for n in self.nodes())
 
     def run(
         self,
@@ -332,103 +410,139 @@ class RayExecutor:
         timeout: float | None = None,
     ) -> Iterator[UnitOutcome]:
         ray = self._ray
-        pending = deque(units)
-        # ref -> (unit, actor index, dispatch time)
-        running: dict[Any, tuple[WorkUnit, int, float]] = {}
-        load = [0] * len(self._actors)
+        pending: dict[str, deque[_Attempt]] = {}
+        for unit in units:
+            pending.setdefault(self._resource(unit), deque()).append(_Attempt(unit))
+        running: dict[Any, tuple[_Attempt, _Actor]] = {}  # ref -> (attempt, actor)
 
-        def send(unit: WorkUnit, index: int) -> None:
-            ref = self._actors[index].run.remote(function, unit)
-            running[ref] = (unit, index, time.monotonic())
-            load[index] += 1
+        def unplaced(resource: str, why: str) -> Iterator[UnitOutcome]:
+            for attempt in pending.pop(resource, deque()):
+                yield UnitOutcome(attempt.unit.key, UnitState.UNPLACED, error=why)
 
-        def dispatch() -> None:
-            # Each unit to its home actor first (the same actor run after run, so the live objects
-            # and watches that actor keeps for the cluster serve it again: fleet.reconcile.livecache);
-            # then what is left to any actor with a free slot, so that none idles while work waits.
-            if len(self._actors) > 1:
-                kept: deque[WorkUnit] = deque()
-                while pending:
-                    unit = pending.popleft()
-                    home = self.home(unit.key)
-                    if load[home] < self.slots:
-                        send(unit, home)
+        def dispatch() -> Iterator[UnitOutcome]:
+            for resource in list(pending):
+                pool = self._pools.get(resource)
+                if not pool:
+                    pool = self._pools[resource] = self._new_pool(resource)
+                if not pool:
+                    yield from unplaced(resource, _no_node(resource))
+                    continue
+                queue_ = pending[resource]
+                # Each unit to its home actor first (the same actor run after run); then what is
+                # left to any actor of the pool with a free slot, so that none idles while work waits.
+                kept: deque[_Attempt] = deque()
+                homed: deque[tuple[_Attempt, _Actor]] = deque()
+                planned = [actor.load for actor in pool]
+                while queue_:
+                    attempt = queue_.popleft()
+                    index = self.home(attempt.unit.key, resource)
+                    if planned[index] < self.slots:
+                        planned[index] += 1
+                        homed.append((attempt, pool[index]))
                     else:
-                        kept.append(unit)
-                pending.extend(kept)
-            while pending:
-                index = min(range(len(self._actors)), key=load.__getitem__)
-                if load[index] >= self.slots:
-                    return
-                send(pending.popleft(), index)
+                        kept.append(attempt)
+                queue_.extend(kept)
+                while homed or queue_:
+                    if homed:
+                        attempt, actor = homed.popleft()
+                    else:
+                        actor = min(pool, key=lambda a: a.load)
+                        if actor.load >= self.slots:
+                            break
+                        attempt = queue_.popleft()
+                    attempt.attempts += 1
+                    if attempt.started is None:
+                        attempt.started = time.monotonic()
+                    ref = actor.handle.run.remote(function, attempt.unit)
+                    running[ref] = (attempt, actor)
+                    actor.load += 1
+                if not queue_:
+                    pending.pop(resource)
 
-        dispatch()
+        def lost(attempt: _Attempt, actor: _Actor, error: str, node_gone: bool) -> UnitOutcome | None:
+            """A unit whose actor died: requeued once when its node is gone, else reported."""
+            if node_gone and attempt.attempts < NODE_LOSS_ATTEMPTS:
+                _log.warning(
+                    "ray node lost; running the cluster again on a surviving node",
+                    extra={"fields": {"unit": attempt.unit.key, "node": actor.node}},
+                )
+                pending.setdefault(self._resource(attempt.unit), deque()).append(attempt)
+                return None
+            assert attempt.started is not None
+            return UnitOutcome(attempt.unit.key, UnitState.WORKER_DIED, error=error,
+                               seconds=time.monotonic() - attempt.started, worker=actor.name, node=actor.node)
+
+        yield from dispatch()
         while running:
-            wait = _next_wait((t for _u, _i, t in running.values()), timeout)
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=wait)
-            dead: set[int] = set()
+            starts = (a.started for a, _ in running.values() if a.started is not None)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=_next_wait(starts, timeout))
+            dead: dict[int, tuple[_Actor, str]] = {}
             for ref in ready:
-                unit, index, started = running.pop(ref)
-                load[index] -= 1
+                attempt, actor = running.pop(ref)
+                actor.load -= 1
+                assert attempt.started is not None
                 try:
                     yield ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
-                    dead.add(index)
-                    yield UnitOutcome(
-                        unit.key,
-                        UnitState.WORKER_DIED,
-                        error=_actor_error(exc),
-                        seconds=time.monotonic() - started,
-                        worker=f"ray-actor-{index}",
-                    )
+                    dead[id(actor)] = (actor, _actor_error(exc))
+                    node_gone = not self._node_alive(actor.node)
+                    outcome = lost(attempt, actor, _lost(dead[id(actor)][1], actor.node, node_gone), node_gone)
+                    if outcome is not None:
+                        yield outcome
                 except ray.exceptions.RayError as exc:
-                    yield UnitOutcome(
-                        unit.key,
-                        UnitState.ERROR,
-                        error=redact.mask(str(exc).splitlines()[0]),
-                        seconds=time.monotonic() - started,
-                        worker=f"ray-actor-{index}",
-                    )
+                    yield UnitOutcome(attempt.unit.key, UnitState.ERROR, error=redact.mask(str(exc).splitlines()[0]),
+                                      seconds=time.monotonic() - attempt.started, worker=actor.name, node=actor.node)
             if timeout is not None:
-                for ref, (unit, index, started) in list(running.items()):
-                    if time.monotonic() - started > timeout:
+                for ref, (attempt, actor) in list(running.items()):
+                    assert attempt.started is not None
+                    if time.monotonic() - attempt.started > timeout:
                         running.pop(ref)
-                        load[index] -= 1
+                        actor.load -= 1
                         ray.cancel(ref, force=False)
-                        yield UnitOutcome(
-                            unit.key,
-                            UnitState.TIMEOUT,
-                            error=f"no result within {timeout:g}s",
-                            seconds=time.monotonic() - started,
-                            worker=f"ray-actor-{index}",
-                        )
-            for index in dead:
-                # Every unit still running on a dead actor is lost with it; report each, then
-                # replace the actor so the remaining units still run.
-                for ref, (unit, i, started) in list(running.items()):
-                    if i == index:
+                        yield UnitOutcome(attempt.unit.key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
+                                          seconds=time.monotonic() - attempt.started, worker=actor.name,
+                                          node=actor.node)
+            for actor, error in dead.values():
+                # Every unit still running on a dead actor is lost with it: requeued when its node
+                # is gone, reported otherwise. Then the actor is replaced on the same node if that
+                # node lives; a pool left without actors is made anew on the nodes still alive.
+                node_gone = not self._node_alive(actor.node)
+                for ref, (attempt, holder) in list(running.items()):
+                    if holder is actor:
                         running.pop(ref)
-                        yield UnitOutcome(
-                            unit.key,
-                            UnitState.WORKER_DIED,
-                            error="the worker process died",
-                            seconds=time.monotonic() - started,
-                            worker=f"ray-actor-{index}",
-                        )
-                load[index] = 0
-                _log.warning("ray worker died; replacing it", extra={"fields": {"actor": index}})
-                self._actors[index] = self._actor_cls.remote()
-            dispatch()
+                        outcome = lost(attempt, actor, _lost(error, actor.node, node_gone), node_gone)
+                        if outcome is not None:
+                            yield outcome
+                for resource, pool in self._pools.items():
+                    if actor not in pool:
+                        continue
+                    pool.remove(actor)
+                    if not node_gone:
+                        _log.warning("ray worker died; replacing it", extra={"fields": {"actor": actor.name}})
+                        pool.append(self._new_actor(actor.node, resource))
+                    else:
+                        _log.warning("ray node lost", extra={"fields": {"actor": actor.name, "node": actor.node}})
+                        if not pool:
+                            del self._pools[resource]  # remade on the alive nodes by dispatch()
+                    break
+            yield from dispatch()
 
     def close(self) -> None:
-        for actor in self._actors:
+        for actor in [a for pool in self._pools.values() for a in pool]:
             try:
-                self._ray.kill(actor)
+                self._ray.kill(actor.handle)
             except Exception:  # noqa: BLE001 - best effort on shutdown
                 pass
-        self._actors = []
+        self._pools = {}
         if self._owns_ray:
             self._ray.shutdown()
+
+
+def _no_node(resource: str) -> str:
+    return (
+        f"no alive Ray node has the custom resource {resource!r} ({raynodes.PLACEMENT_FLAG}); "
+        f"start one with `ray start --resources '{{\"{resource}\": 1}}'`"
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -558,8 +672,16 @@ def _answers_http2(sock: socket.socket, deadline: float) -> bool:
 
 
 def _actor_error(exc: Exception) -> str:
+    """The first line of Ray's word on a dead actor, masked and cut short."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return redact.mask(f"the worker process died ({first[:200]})")
+    return redact.mask(first[:200])
+
+
+def _lost(detail: str, node: str, node_gone: bool) -> str:
+    """Why a unit got no result from its actor: its node died, or only its worker process."""
+    if node_gone:
+        return f"the Ray node running it died (node {node}) and no other attempt was left ({detail})"
+    return f"the worker process died ({detail})"
 
 
 class ExecutorKind(StrEnum):
@@ -594,52 +716,10 @@ class UnknownExecutor(errors.InputError, ValueError):
     what a library caller passing a wrong name would expect."""
 
 
-def project_root() -> Path | None:
-    """The source checkout fleet runs from (where pyproject.toml is), if it runs from one."""
-    root = Path(__file__).resolve().parent.parent
-    return root if (root / "pyproject.toml").is_file() else None
-
-
-_WHEEL_SOURCES = ("pyproject.toml", "setup.py", "fleet", "generators", "secrets", "clusters")
-
-
-def build_wheel(dest: Path) -> Path:
-    """A wheel of this checkout in ``dest``: what a remote Ray cluster's workers import
-    (``runtime_env.py_modules``), so they need nothing from the driver's disk.
-
-    The sources are copied first, so the build never writes into the checkout (and setuptools'
-    ``build/`` directory cannot carry stale modules into the wheel).
-    """
-    root = project_root()
-    if root is None:
-        raise errors.PermanentError(
-            "fleet does not run from a source checkout; install the same fleet version "
-            "on the Ray cluster instead of shipping a wheel"
-        )
-    source = dest / "src"
-    for name in _WHEEL_SOURCES:
-        if (root / name).is_dir():
-            shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif (root / name).is_file():
-            source.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / name, source / name)
-    # An isolated build: pip installs what pyproject.toml's build-system asks for, as for any wheel.
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dest), str(source)],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        raise errors.PermanentError(
-            f"building the fleet wheel failed: {detail.decode(errors='replace')[-400:]}"
-        ) from exc
-    wheels = sorted(dest.glob("*.whl"))
-    if not wheels:
-        raise errors.PermanentError(f"pip wheel produced no wheel in {dest}")
-    return wheels[-1]
+# Wheel packaging lives beside the executor, in fleet.executor_runtime_env (cached per source
+# digest); these names stay here for callers.
+project_root = executor_runtime_env.project_root
+build_wheel = executor_runtime_env.build_wheel
 
 
 def make_executor(
@@ -647,8 +727,9 @@ def make_executor(
     *,
     concurrency: int = 16,
     address: str | None = None,
-    tmp: Path | None = None,
     clusters: int | None = None,
+    runtime_env: executor_runtime_env.RuntimeEnvMode | None = None,
+    placement: Sequence[raynodes.Pin] = (),
 ) -> Executor:
     """The executor ``--executor`` asks for, with ``concurrency`` clusters in flight (local: in
     total; ray: per worker process); ``auto`` decides by ``address`` and ``clusters``
@@ -656,8 +737,9 @@ def make_executor(
 
     Ray: without ``address`` (``--ray-address``) or ``RAY_ADDRESS``, a Ray private to this run
     (never a cluster the host happens to know about); a named Ray cluster must answer within
-    ``RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 4) and gets fleet as a wheel
-    (built in a new directory under ``tmp``) in ``runtime_env.py_modules``.
+    ``RAY_CONNECT_TIMEOUT`` (``errors.ExecutorUnavailable``, exit 4). ``runtime_env``
+    (``--ray-runtime-env``; None: ``wheel`` on a named cluster, ``none`` on the private Ray) says
+    how the workers get fleet; ``placement`` (``--ray-placement``) pins clusters to nodes.
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
     kind = executor_kind(kind, address=address, clusters=clusters)
@@ -665,13 +747,15 @@ def make_executor(
         return LocalExecutor(max_workers=concurrency)
     if kind != ExecutorKind.RAY:
         raise UnknownExecutor(f"unknown executor {kind!r}: want ray or local (or auto)", field="--executor")
-    runtime_env = None
-    if address and address != PRIVATE_RAY:
+    named = bool(address) and address != PRIVATE_RAY
+    if runtime_env is None:
+        runtime_env = executor_runtime_env.RuntimeEnvMode.WHEEL if named else executor_runtime_env.RuntimeEnvMode.NONE
+    if named:
+        assert address is not None
         probe_ray_address(address)  # before building a wheel for a cluster that is not there
-        wheel_dir = Path(tempfile.mkdtemp(prefix="fleet-wheel-", dir=tmp))
-        runtime_env = {"py_modules": [str(build_wheel(wheel_dir))]}
-        _log.info(
-            "shipping fleet to the Ray cluster as a wheel",
-            extra={"fields": {"address": redact.safe_url(address)}},
-        )
-    return RayExecutor(address=address, slots=concurrency, runtime_env=runtime_env)
+    return RayExecutor(
+        address=address,
+        slots=concurrency,
+        runtime_env=executor_runtime_env.runtime_env(runtime_env),
+        placement=placement,
+    )

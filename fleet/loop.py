@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -196,7 +195,8 @@ class Runner:
                 self.request.executor,
                 concurrency=self.request.concurrency,
                 address=self.request.ray_address,
-                tmp=self.tmp,
+                runtime_env=self.request.ray_runtime_env,
+                placement=self.request.ray_placement,
             )
             self._own = True
         this = dataclasses.replace(

@@ -306,6 +306,9 @@ class ClusterResult(BaseModel):
     # The cluster's labels as the registry had them for the run (its Argo CD cluster Secret's):
     # what the matrix of the report and the web UI groups and filters clusters by.
     labels: dict[str, str] = Field(default_factory=dict)
+    # The Ray node that reconciled the cluster, as ray.get_runtime_context().get_node_id() names
+    # it (for a failed cluster: the node its worker was placed on); "" off Ray (issue 12).
+    ray_node: str = ""
 
     @property
     def ok(self) -> bool:

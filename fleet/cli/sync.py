@@ -87,6 +87,24 @@ RayAddressOpt = Annotated[
         help="An existing Ray cluster (default: RAY_ADDRESS, else Ray starts locally).",
     ),
 ]
+RayRuntimeEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-runtime-env",
+        metavar="wheel|none",
+        help="How a Ray cluster's workers get fleet: wheel (ship this checkout, cached per content; "
+        "default with --ray-address) or none (installed on the nodes).",
+    ),
+]
+RayPlacementOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ray-placement",
+        metavar="SELECTOR:RESOURCE",
+        help="Run the clusters matching the label selector only on Ray nodes with this custom "
+        "resource, e.g. region=eu:region-eu; repeatable, first match wins. Others are spread over the nodes.",
+    ),
+]
 ExecutorOpt = Annotated[
     str,
     typer.Option(
@@ -351,6 +369,8 @@ def request_from_flags(
     in_cluster: bool,
     executor: str,
     ray_address: str | None,
+    ray_runtime_env: str | None,
+    ray_placement: list[str] | None,
     cluster_timeout: float,
     health_timeout: float,
     request_timeout: float,
@@ -378,7 +398,7 @@ def request_from_flags(
     allow_mass_delete: bool,
 ) -> driver.RunRequest:
     """The run the flags ask for; bad flags end the command (exit 2, naming the flag)."""
-    from fleet import driver, notify, waves
+    from fleet import driver, executor_runtime_env, notify, raynodes, waves
 
     try:
         wait = waves.parse_duration(lock_wait, where="--lock-wait")
@@ -405,6 +425,8 @@ def request_from_flags(
             argocd_namespace=argocd_namespace or "argocd",
             executor=executor,
             ray_address=ray_address,
+            ray_runtime_env=executor_runtime_env.parse_mode(ray_runtime_env) if ray_runtime_env else None,
+            ray_placement=raynodes.parse_pins(ray_placement or ()),
             cluster_timeout=cluster_timeout,
             health_timeout=health_timeout,
             request_timeout=request_timeout,
@@ -629,6 +651,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
         prune: PruneOpt = False,
         ray_address: RayAddressOpt = None,
+        ray_runtime_env: RayRuntimeEnvOpt = None,
+        ray_placement: RayPlacementOpt = None,
         executor: ExecutorOpt = "auto",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
         request_timeout: RequestTimeoutOpt = 30.0,
@@ -768,6 +792,8 @@ def register(app: typer.Typer) -> None:
             in_cluster=in_cluster,
             executor=executor,
             ray_address=ray_address,
+            ray_runtime_env=ray_runtime_env,
+            ray_placement=ray_placement,
             cluster_timeout=cluster_timeout,
             health_timeout=health_timeout,
             request_timeout=request_timeout,
@@ -838,6 +864,8 @@ def register(app: typer.Typer) -> None:
         selector: SelectorOpt = None,
         app_: AppOpt = None,
         ray_address: RayAddressOpt = None,
+        ray_runtime_env: RayRuntimeEnvOpt = None,
+        ray_placement: RayPlacementOpt = None,
         executor: ExecutorOpt = "auto",
         cluster_timeout: ClusterTimeoutOpt = 300.0,
         request_timeout: RequestTimeoutOpt = 30.0,
@@ -883,6 +911,8 @@ def register(app: typer.Typer) -> None:
             in_cluster=in_cluster,
             executor=executor,
             ray_address=ray_address,
+            ray_runtime_env=ray_runtime_env,
+            ray_placement=ray_placement,
             cluster_timeout=cluster_timeout,
             health_timeout=1.0,  # a diff waits for nothing
             request_timeout=request_timeout,

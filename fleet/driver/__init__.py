@@ -155,8 +155,9 @@ def run(
                     request.executor,
                     concurrency=request.concurrency,
                     address=request.ray_address,
-                    tmp=tmp,
                     clusters=len(run_plan.clusters),
+                    runtime_env=request.ray_runtime_env,
+                    placement=request.ray_placement,
                 )
             )
         return made[0]

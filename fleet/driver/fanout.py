@@ -52,37 +52,30 @@ class FannedOut:
 def outcome_result(
     outcome: executor.UnitOutcome, unit: executor.WorkUnit, timeout: float
 ) -> results.ClusterResult:
-    """A unit's outcome as its cluster's result; a unit that timed out, lost its worker or raised
-    fails its cluster with the reason."""
+    """A unit's outcome as its cluster's result, naming the Ray node that ran it (or was running
+    it when it failed); a unit that timed out, lost its worker, found no node or raised fails its
+    cluster with the reason."""
     work = unit.payload
     if outcome.state is executor.UnitState.DONE:
         value: results.ClusterResult = outcome.value
-        return value.model_copy(update={"worker": outcome.worker or value.worker})
+        return value.model_copy(update={"worker": outcome.worker or value.worker, "ray_node": outcome.node})
     if outcome.state is executor.UnitState.TIMEOUT:
-        return failures.failed_cluster(
-            work,
-            reason=Reason.TIMEOUT,
-            seconds=outcome.seconds,
-            worker=outcome.worker,
-            message=f"cluster {work.cluster.name}: no result within {timeout:g}s "
-            "(--cluster-timeout); it may be hanging",
-        )
-    if outcome.state is executor.UnitState.WORKER_DIED:
-        return failures.failed_cluster(
-            work,
-            reason=Reason.WORKER_LOST,
-            seconds=outcome.seconds,
-            worker=outcome.worker,
-            message=f"cluster {work.cluster.name}: {outcome.error}",
-        )
-    # The work function itself raised: a bug, not the cluster's doing; the worker gave no result.
-    return failures.failed_cluster(
+        reason = Reason.TIMEOUT
+        message = f"no result within {timeout:g}s (--cluster-timeout); it may be hanging"
+    elif outcome.state in (executor.UnitState.WORKER_DIED, executor.UnitState.UNPLACED):
+        # UNPLACED: no node can take it (--ray-placement); as for a lost worker, it got no worker.
+        reason, message = Reason.WORKER_LOST, outcome.error
+    else:
+        # The work function itself raised: a bug, not the cluster's doing; the worker gave no result.
+        reason, message = Reason.WORKER_LOST, f"the worker failed: {outcome.error}"
+    failed = failures.failed_cluster(
         work,
-        reason=Reason.WORKER_LOST,
+        reason=reason,
         seconds=outcome.seconds,
         worker=outcome.worker,
-        message=f"cluster {work.cluster.name}: the worker failed: {outcome.error}",
+        message=f"cluster {work.cluster.name}: {message}",
     )
+    return failed.model_copy(update={"ray_node": outcome.node})
 
 
 _VERBS = {

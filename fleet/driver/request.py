@@ -11,7 +11,19 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from fleet import appset, errors, executor, lifecycle, models, notify, repocreds, results, rollout
+from fleet import (
+    appset,
+    errors,
+    executor,
+    executor_runtime_env,
+    lifecycle,
+    models,
+    notify,
+    raynodes,
+    repocreds,
+    results,
+    rollout,
+)
 from fleet import gates as step_gates  # the module, named apart from the request's field `gates`
 from fleet.clusters import selectors
 from fleet.secrets import resolver as secret_resolver
@@ -64,6 +76,11 @@ class RunRequest:
     argocd_context: str | None = None
     executor: str = executor.ExecutorKind.RAY
     ray_address: str | None = None
+    # How fleet reaches a Ray cluster's workers (``--ray-runtime-env``; None: a wheel of this
+    # checkout on a named cluster, nothing on the private local Ray) and which clusters are pinned
+    # to nodes with a custom resource (``--ray-placement``, fleet.raynodes).
+    ray_runtime_env: executor_runtime_env.RuntimeEnvMode | None = None
+    ray_placement: tuple[raynodes.Pin, ...] = ()
     cluster_timeout: float = 300.0
     health_timeout: float = 120.0
     request_timeout: float = 30.0

@@ -106,7 +106,8 @@ class RunPlan:
         return [
             executor.WorkUnit(
                 name,
-                reconcile.ClusterWork(
+                labels=tuple(sorted(self.clusters[name].labels.items())),  # for --ray-placement
+                payload=reconcile.ClusterWork(
                     cluster=self.clusters[name],
                     apps=tuple(sorted(apps, key=lambda w: w.name)),
                     settings=self.settings,
