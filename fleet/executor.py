@@ -456,6 +456,17 @@ class RayExecutor:
                     ref = actor.handle.run.remote(function, attempt.unit)
                     running[ref] = (attempt, actor)
                     actor.load += 1
+                    _log.debug(
+                        "unit dispatched",
+                        extra={
+                            "fields": {
+                                "unit": attempt.unit.key,
+                                "ray_node": actor.node,
+                                "actor": actor.name,
+                                "attempt": attempt.attempts,
+                            }
+                        },
+                    )
                 if not queue_:
                     pending.pop(resource)
 
@@ -463,8 +474,8 @@ class RayExecutor:
             """A unit whose actor died: requeued once when its node is gone, else reported."""
             if node_gone and attempt.attempts < NODE_LOSS_ATTEMPTS:
                 _log.warning(
-                    "ray node lost; running the cluster again on a surviving node",
-                    extra={"fields": {"unit": attempt.unit.key, "node": actor.node}},
+                    "ray node lost; running the unit again on a surviving node",
+                    extra={"fields": {"unit": attempt.unit.key, "ray_node": actor.node}},
                 )
                 pending.setdefault(self._resource(attempt.unit), deque()).append(attempt)
                 return None
@@ -521,7 +532,7 @@ class RayExecutor:
                         _log.warning("ray worker died; replacing it", extra={"fields": {"actor": actor.name}})
                         pool.append(self._new_actor(actor.node, resource))
                     else:
-                        _log.warning("ray node lost", extra={"fields": {"actor": actor.name, "node": actor.node}})
+                        _log.warning("ray node lost", extra={"fields": {"actor": actor.name, "ray_node": actor.node}})
                         if not pool:
                             del self._pools[resource]  # remade on the alive nodes by dispatch()
                     break

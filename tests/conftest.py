@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.git_servers",
     "tests.fixtures.postgres",
     "tests.fixtures.web",
+    "tests.fixtures.ray_cluster",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -116,6 +116,11 @@ class ReportData:
     def drifted(self) -> list[tuple[results.AppResult, results.ResourceResult]]:
         return [(app, r) for app in self.run.apps() for r in app.resources if r.drift]
 
+    @property
+    def ray_nodes(self) -> bool:
+        """Whether the run ran on Ray nodes that its clusters name (the cluster table gets a column)."""
+        return any(c.ray_node for c in self.run.clusters)
+
     def cluster_rows(self) -> list[dict[str, Any]]:
         rows = []
         for c in sorted(self.run.clusters, key=lambda c: c.cluster):
@@ -129,6 +134,7 @@ class ReportData:
                     "requests": c.request_total,
                     "seconds": round(c.seconds, 2),
                     "message": c.message,
+                    "ray_node": c.ray_node,
                 }
             )
         return rows

@@ -251,6 +251,10 @@ class RayCluster:
         env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token)
         return env
 
+    def remove_node(self, name: str) -> None:
+        """Stop a node a test added (by its PID) and forget it."""
+        self.nodes.pop(name).stop()
+
     def kill_raylet(self, name: str) -> int:
         """SIGKILL the raylet of node ``name`` (its workers then exit, as on a lost machine)."""
         pid = self.nodes[name].raylet_pid()
@@ -258,7 +262,26 @@ class RayCluster:
         return pid
 
     def stop(self) -> None:
-        """Stop every node by its PID, the extra nodes first, then delete the temp dirs."""
+        """Stop every node by its PID, the extra nodes first, then any process still running from
+        this cluster's temp dir (a worker starting as its raylet died runs in a process group of
+        its own), then delete the temp dirs."""
         for name in [n for n in self.nodes if n != "head"] + (["head"] if "head" in self.nodes else []):
             self.nodes[name].stop()
+        for pid in self.leftover_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def leftover_pids(self) -> list[int]:
+        """Processes whose command line names this cluster's own temp dir (unique to it)."""
+        marker = str(self.root).encode()
+        found = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                if marker in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+        return [pid for pid in found if pid != os.getpid()]
