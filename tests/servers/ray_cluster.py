@@ -58,6 +58,13 @@ print(json.dumps([
 """
 
 
+START_TRIES = 3
+
+
+class NodeStartTimedOut(RuntimeError):
+    """``ray start`` gave up waiting for its raylet to register (a loaded machine)."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -200,15 +207,30 @@ class RayCluster:
         else:
             # Ray still starts a minimal dashboard process; give it a free port too.
             head_args += ["--include-dashboard=false", f"--dashboard-port={free_port()}"]
-        head = self._start("head", head_args, resources or {}, num_cpus)
-        self._wait_for_node(head)
+        self._start_and_wait("head", head_args, resources or {}, num_cpus)
         return self
 
     def add_node(self, name: str, *, resources: dict[str, float] | None = None, num_cpus: int = 1) -> RayNode:
         """Start one more node joining the head, and wait until the cluster lists it alive."""
-        node = self._start(name, [f"--address={self.address}"], resources or {}, num_cpus)
-        self._wait_for_node(node)
-        return node
+        return self._start_and_wait(name, [f"--address={self.address}"], resources or {}, num_cpus)
+
+    def _start_and_wait(
+        self, name: str, args: list[str], resources: dict[str, float], num_cpus: int
+    ) -> RayNode:
+        """Start a node and wait for it; started again (up to ``START_TRIES`` times) when Ray gives
+        up on it: ``ray start`` allows a raylet 30 s to register, which a machine shared by several
+        test processes does not always give it."""
+        for attempt in range(1, START_TRIES + 1):
+            node = self._start(name, args, resources, num_cpus)
+            try:
+                self._wait_for_node(node)
+                return node
+            except NodeStartTimedOut:
+                self.nodes.pop(name).stop()
+                shutil.rmtree(node.temp_dir, ignore_errors=True)
+                if attempt == START_TRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     def _wait_for_node(self, node: RayNode) -> None:
         """Wait until the cluster lists the node alive, by its own ``node-<name>`` resource, and
@@ -216,9 +238,9 @@ class RayCluster:
         deadline = time.monotonic() + STARTUP
         while time.monotonic() < deadline:
             if not node.alive():
-                raise RuntimeError(
-                    f"Ray node {node.name} exited: {node.log.read_text(errors='replace')[-3000:]}"
-                )
+                log = node.log.read_text(errors="replace")
+                error = NodeStartTimedOut if "timed out during startup" in log else RuntimeError
+                raise error(f"Ray node {node.name} exited: {log[-3000:]}")
             found = {n["resources"].get(f"node-{node.name}"): n["node_id"] for n in self.alive_nodes()}
             if found.get(1.0):
                 node.node_id = found[1.0]
