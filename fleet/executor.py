@@ -269,6 +269,7 @@ class _Attempt:
     unit: WorkUnit
     attempts: int = 0
     started: float | None = None
+    lost_node: str = ""  # the node it was running on when that node died
 
 
 # A unit whose node died is dispatched once more, on a surviving node (issue 12): the node's loss
@@ -417,7 +418,16 @@ class RayExecutor:
 
         def unplaced(resource: str, why: str) -> Iterator[UnitOutcome]:
             for attempt in pending.pop(resource, deque()):
-                yield UnitOutcome(attempt.unit.key, UnitState.UNPLACED, error=why)
+                if attempt.lost_node:
+                    yield UnitOutcome(
+                        attempt.unit.key,
+                        UnitState.WORKER_DIED,
+                        error=f"the Ray node running it died (node {attempt.lost_node}) and {why}",
+                        seconds=time.monotonic() - (attempt.started or time.monotonic()),
+                        node=attempt.lost_node,
+                    )
+                else:
+                    yield UnitOutcome(attempt.unit.key, UnitState.UNPLACED, error=why)
 
         def dispatch() -> Iterator[UnitOutcome]:
             for resource in list(pending):
@@ -477,6 +487,7 @@ class RayExecutor:
                     "ray node lost; running the unit again on a surviving node",
                     extra={"fields": {"unit": attempt.unit.key, "ray_node": actor.node}},
                 )
+                attempt.lost_node = actor.node
                 pending.setdefault(self._resource(attempt.unit), deque()).append(attempt)
                 return None
             assert attempt.started is not None

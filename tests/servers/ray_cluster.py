@@ -36,6 +36,10 @@ from typing import Any
 RAY = Path(sys.executable).parent / "ray"
 # The GCS marks a node dead after this many missed health checks of this period.
 HEALTH_ENV = {
+    # A raylet waits for its node's dashboard agent (a Python process importing Ray) before it
+    # registers; on a machine shared by parallel test processes that can take longer than the
+    # default allows.
+    "RAY_agent_register_timeout_ms": "120000",
     "RAY_health_check_period_ms": "500",
     "RAY_health_check_timeout_ms": "1000",
     "RAY_health_check_failure_threshold": "3",
@@ -58,7 +62,7 @@ print(json.dumps([
 """
 
 
-START_TRIES = 3
+START_TRIES = 4
 
 
 class NodeStartTimedOut(RuntimeError):
@@ -168,6 +172,7 @@ class RayCluster:
             str(RAY), "start", "--block", "--disable-usage-stats",
             f"--temp-dir={temp}",
             "--node-ip-address=127.0.0.1",
+            "--include-log-monitor=false",  # one process less to start; the tests read no worker logs
             f"--num-cpus={num_cpus}",
             f"--resources={json.dumps(resources)}",
             f"--object-store-memory={OBJECT_STORE}",
