@@ -305,6 +305,7 @@ def test_the_raycluster_mode_connects_fleet_to_the_kuberay_head_service(
     ]
     assert args[args.index("--executor") + 1] == "ray"
     assert args[args.index("--ray-address") + 1] == "ray://fleet-ray-head-svc.fleet-system.svc:10001"
+    assert args[args.index("--ray-runtime-env") + 1] == "none"  # the Ray pods run fleet's image
     cluster = find(objects, "RayCluster", "fleet-ray")
     assert cluster["spec"]["headGroupSpec"]["rayStartParams"]["ray-client-server-port"] == "10001"
     head = cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
@@ -344,6 +345,8 @@ def test_the_rayjob_mode_creates_one_rayjob_per_run_whose_driver_is_fleet_sync(
         "argocd",
         "--executor",
         "ray",
+        "--ray-runtime-env",
+        "none",
         "--concurrency",
         "16",
         "--cluster-timeout",

@@ -106,6 +106,10 @@ own expansion in container args, "$FLEET_REPOSITORY" in a shell entrypoint (the 
 {{- if and $v.ray.enabled (eq $v.ray.kind "RayCluster") -}}
 {{- $args = concat $args (list "--ray-address" (include "fleet.rayAddress" $root)) -}}
 {{- end -}}
+{{- /* The Ray pods run fleet's own image: the workers import the fleet installed there. */ -}}
+{{- if $v.ray.enabled -}}
+{{- $args = concat $args (list "--ray-runtime-env" "none") -}}
+{{- end -}}
 {{- $args = concat $args (list "--concurrency" (toString (int $v.fleet.concurrency)) "--cluster-timeout" (toString $v.fleet.clusterTimeout)) -}}
 {{- if eq .command "sync" -}}
 {{- $args = concat $args (list "--health-timeout" (toString $v.fleet.healthTimeout)) -}}
