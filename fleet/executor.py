@@ -491,8 +491,14 @@ class RayExecutor:
                 pending.setdefault(self._resource(attempt.unit), deque()).append(attempt)
                 return None
             assert attempt.started is not None
-            return UnitOutcome(attempt.unit.key, UnitState.WORKER_DIED, error=error,
-                               seconds=time.monotonic() - attempt.started, worker=actor.name, node=actor.node)
+            return UnitOutcome(
+                attempt.unit.key,
+                UnitState.WORKER_DIED,
+                error=error,
+                seconds=time.monotonic() - attempt.started,
+                worker=actor.name,
+                node=actor.node,
+            )
 
         yield from dispatch()
         while running:
@@ -508,12 +514,20 @@ class RayExecutor:
                 except ray.exceptions.RayActorError as exc:
                     dead[id(actor)] = (actor, _actor_error(exc))
                     node_gone = not self._node_alive(actor.node)
-                    outcome = lost(attempt, actor, _lost(dead[id(actor)][1], actor.node, node_gone), node_gone)
+                    outcome = lost(
+                        attempt, actor, _lost(dead[id(actor)][1], actor.node, node_gone), node_gone
+                    )
                     if outcome is not None:
                         yield outcome
                 except ray.exceptions.RayError as exc:
-                    yield UnitOutcome(attempt.unit.key, UnitState.ERROR, error=redact.mask(str(exc).splitlines()[0]),
-                                      seconds=time.monotonic() - attempt.started, worker=actor.name, node=actor.node)
+                    yield UnitOutcome(
+                        attempt.unit.key,
+                        UnitState.ERROR,
+                        error=redact.mask(str(exc).splitlines()[0]),
+                        seconds=time.monotonic() - attempt.started,
+                        worker=actor.name,
+                        node=actor.node,
+                    )
             if timeout is not None:
                 for ref, (attempt, actor) in list(running.items()):
                     assert attempt.started is not None
@@ -521,9 +535,14 @@ class RayExecutor:
                         running.pop(ref)
                         actor.load -= 1
                         ray.cancel(ref, force=False)
-                        yield UnitOutcome(attempt.unit.key, UnitState.TIMEOUT, error=f"no result within {timeout:g}s",
-                                          seconds=time.monotonic() - attempt.started, worker=actor.name,
-                                          node=actor.node)
+                        yield UnitOutcome(
+                            attempt.unit.key,
+                            UnitState.TIMEOUT,
+                            error=f"no result within {timeout:g}s",
+                            seconds=time.monotonic() - attempt.started,
+                            worker=actor.name,
+                            node=actor.node,
+                        )
             for actor, error in dead.values():
                 # Every unit still running on a dead actor is lost with it: requeued when its node
                 # is gone, reported otherwise. Then the actor is replaced on the same node if that
@@ -543,7 +562,9 @@ class RayExecutor:
                         _log.warning("ray worker died; replacing it", extra={"fields": {"actor": actor.name}})
                         pool.append(self._new_actor(actor.node, resource))
                     else:
-                        _log.warning("ray node lost", extra={"fields": {"actor": actor.name, "ray_node": actor.node}})
+                        _log.warning(
+                            "ray node lost", extra={"fields": {"actor": actor.name, "ray_node": actor.node}}
+                        )
                         if not pool:
                             del self._pools[resource]  # remade on the alive nodes by dispatch()
                     break
@@ -771,7 +792,9 @@ def make_executor(
         raise UnknownExecutor(f"unknown executor {kind!r}: want ray or local (or auto)", field="--executor")
     named = bool(address) and address != PRIVATE_RAY
     if runtime_env is None:
-        runtime_env = executor_runtime_env.RuntimeEnvMode.WHEEL if named else executor_runtime_env.RuntimeEnvMode.NONE
+        runtime_env = (
+            executor_runtime_env.RuntimeEnvMode.WHEEL if named else executor_runtime_env.RuntimeEnvMode.NONE
+        )
     if named:
         assert address is not None
         probe_ray_address(address)  # before building a wheel for a cluster that is not there
