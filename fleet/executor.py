@@ -546,7 +546,7 @@ class RayExecutor:
             for actor, error in dead.values():
                 # Every unit still running on a dead actor is lost with it: requeued when its node
                 # is gone, reported otherwise. Then the actor is replaced on the same node if that
-                # node lives; a pool left without actors is made anew on the nodes still alive.
+                # node lives.
                 node_gone = not self._node_alive(actor.node)
                 for ref, (attempt, holder) in list(running.items()):
                     if holder is actor:
@@ -554,20 +554,23 @@ class RayExecutor:
                         outcome = lost(attempt, actor, _lost(error, actor.node, node_gone), node_gone)
                         if outcome is not None:
                             yield outcome
+                if node_gone:
+                    # Every actor on a dead node is gone with it, idle ones too: none gets more
+                    # work. A pool left without actors is made anew on the alive nodes by dispatch().
+                    _log.warning(
+                        "ray node lost", extra={"fields": {"actor": actor.name, "ray_node": actor.node}}
+                    )
+                    for resource in list(self._pools):
+                        self._pools[resource] = [a for a in self._pools[resource] if a.node != actor.node]
+                        if not self._pools[resource]:
+                            del self._pools[resource]
+                    continue
                 for resource, pool in self._pools.items():
-                    if actor not in pool:
-                        continue
-                    pool.remove(actor)
-                    if not node_gone:
+                    if actor in pool:
+                        pool.remove(actor)
                         _log.warning("ray worker died; replacing it", extra={"fields": {"actor": actor.name}})
                         pool.append(self._new_actor(actor.node, resource))
-                    else:
-                        _log.warning(
-                            "ray node lost", extra={"fields": {"actor": actor.name, "ray_node": actor.node}}
-                        )
-                        if not pool:
-                            del self._pools[resource]  # remade on the alive nodes by dispatch()
-                    break
+                        break
             yield from dispatch()
 
     def close(self) -> None:

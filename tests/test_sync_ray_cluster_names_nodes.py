@@ -11,7 +11,9 @@ import pytest
 
 from fleet import results, store
 
-pytestmark = pytest.mark.slow
+# A real multi-node Ray cluster: its start (once per session) and each driver are processes of
+# their own; on a loaded machine that takes longer than the suite's default 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_clusters_are_spread_over_both_nodes_and_each_result_names_its_node(

@@ -25,7 +25,9 @@ from fleet import results
 from fleet.status import Reason
 from tests import lock_helpers as lock
 
-pytestmark = pytest.mark.slow
+# A real multi-node Ray cluster: its start (once per session) and each driver are processes of
+# their own; on a loaded machine that takes longer than the suite's default 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 HELD = {"gate": "held"}
 LABELS = {"c001": HELD, "c002": HELD, "c003": HELD, "c004": {**HELD, "solo": "yes"}}

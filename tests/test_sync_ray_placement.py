@@ -11,7 +11,9 @@ import pytest
 from fleet import results
 from fleet.status import Reason
 
-pytestmark = pytest.mark.slow
+# A real multi-node Ray cluster: its start (once per session) and each driver are processes of
+# their own; on a loaded machine that takes longer than the suite's default 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SITES = {"c001": {"site": "eu"}, "c002": {"site": "eu"}, "c003": {"site": "mars"}, "c004": {"site": "mars"}}
 

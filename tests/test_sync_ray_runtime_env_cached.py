@@ -12,7 +12,9 @@ import pytest
 
 from fleet import results
 
-pytestmark = pytest.mark.slow
+# A real multi-node Ray cluster: its start (once per session) and each driver are processes of
+# their own; on a loaded machine that takes longer than the suite's default 300 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def shipped_packages(ray_cluster) -> dict[str, tuple[int, int]]:
