@@ -197,7 +197,8 @@ def _live(
                 request.run.executor,
                 concurrency=request.run.concurrency,
                 address=request.run.ray_address,
-                tmp=tmp,
+                runtime_env=request.run.ray_runtime_env,
+                placement=request.run.ray_placement,
             )
         return holder["ex"]
 
