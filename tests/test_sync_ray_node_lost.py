@@ -5,9 +5,11 @@ timeout; a re-run converges.
 
 The fleet is tests/data/sync/gated: a cluster labelled gate=held holds its sync on a Gate until
 the test opens it, so the test knows the node is mid-run (its Gate is being polled) when it
-kills it. The test adds a node ``doomed`` to the shared two-node cluster. c001-c003 are spread,
-one per node (three actors, three units); the one on ``doomed`` must run again elsewhere. c004 is
-pinned to ``doomed`` alone (its own resource ``node-doomed``), so nothing else can take it.
+kills it. The test adds a node ``doomed`` to the shared two-node cluster. c001, c002 and c011 are
+spread: the spread pool has three actors, one per node, and each cluster goes to its home actor
+(crc32 of its name modulo 3: 0, 1 and 2), so exactly one of them runs on ``doomed`` and must run
+again elsewhere. c004 is pinned to ``doomed`` alone (its own resource ``node-doomed``), so nothing
+else can take it.
 
 Running a cluster twice is harmless because every write fleet makes is a server-side apply of
 the same manifests with the same field manager: the second apply of an unchanged object changes
@@ -30,7 +32,8 @@ from tests import lock_helpers as lock
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 HELD = {"gate": "held"}
-LABELS = {"c001": HELD, "c002": HELD, "c003": HELD, "c004": {**HELD, "solo": "yes"}}
+SPREAD = ("c001", "c002", "c011")
+LABELS = {**dict.fromkeys(SPREAD, HELD), "c004": {**HELD, "solo": "yes"}}
 GATE = ("example.com/v1", "Gate", "held", "main")
 
 
@@ -47,7 +50,7 @@ def dispatched(process: lock.FleetProcess) -> list[tuple[str, str]]:
 def test_a_killed_nodes_clusters_run_again_on_a_surviving_node_or_are_reported_lost(
     make_fleet, ray_cluster, ray_fleet
 ) -> None:
-    env = make_fleet("gated", clusters=4, labels=LABELS)
+    env = make_fleet("gated", clusters=list(LABELS), labels=LABELS)
     doomed = ray_cluster.add_node("doomed")
     survivors = {ray_cluster.nodes["head"].node_id, ray_cluster.nodes["eu"].node_id}
     try:
@@ -64,14 +67,14 @@ def test_a_killed_nodes_clusters_run_again_on_a_surviving_node_or_are_reported_l
             assert run.running(), run.stderr[-3000:]
             first = dict(dispatched(run))
             assert first["c004"] == doomed.node_id
-            (victim,) = [c for c in ("c001", "c002", "c003") if first[c] == doomed.node_id]  # one per node
+            (victim,) = [c for c in SPREAD if first[c] == doomed.node_id]  # one per node
 
             ray_cluster.kill_raylet("doomed")
             run.wait_for_line('"msg": "ray node lost; running the unit again on a surviving node"')
             lock.wait_for(
                 f"{victim} to run again", lambda: [c for c, _ in dispatched(run)].count(victim) == 2
             )
-            for cluster in ("c001", "c002", "c003"):
+            for cluster in SPREAD:
                 lock.open_gate(env, cluster)
             code, stdout, stderr = run.finish(timeout=240)  # bounded by --cluster-timeout
         finally:
@@ -90,7 +93,7 @@ def test_a_killed_nodes_clusters_run_again_on_a_surviving_node_or_are_reported_l
         # c004 could run nowhere else: reported, naming the node that died and the resource.
         assert clusters["c004"].reason is Reason.WORKER_LOST and clusters["c004"].ray_node == doomed.node_id
         assert "died" in clusters["c004"].message and "'node-doomed'" in clusters["c004"].message
-        assert all(clusters[c].ok for c in ("c001", "c002", "c003") if c != victim)
+        assert all(clusters[c].ok for c in SPREAD if c != victim)
 
         # A re-run (without the pin) converges: every cluster Synced and Healthy.
         lock.open_gate(env, "c004")
