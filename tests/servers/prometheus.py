@@ -52,7 +52,9 @@ class Target:
 
 
 class PrometheusServer:
-    def __init__(self, workdir: Path) -> None:
+    """``extra_targets`` (``host:port``) are scraped too, as job ``extra``, at ``/metrics``."""
+
+    def __init__(self, workdir: Path, extra_targets: tuple[str, ...] = ()) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
             raise RuntimeError(
@@ -67,6 +69,10 @@ class PrometheusServer:
             "scrape_configs:\n  - job_name: gate\n    static_configs:\n"
             f"      - targets: ['127.0.0.1:{self.target.port}']\n"
         )
+        if extra_targets:
+            listed = ", ".join(f"'{target}'" for target in extra_targets)
+            with config.open("a") as out:
+                out.write(f"  - job_name: extra\n    static_configs:\n      - targets: [{listed}]\n")
         self.log = (workdir / "prometheus.log").open("wb")
         self.process = subprocess.Popen(
             [
@@ -92,6 +98,11 @@ class PrometheusServer:
                 pass
             time.sleep(0.2)  # polling a server coming up: waits for an event, bounded by the deadline
         raise TimeoutError(f"prometheus not {what} within {timeout:g}s")
+
+    def wait_for(self, expression: str, timeout: float = 60.0) -> list[Any]:
+        """Wait until ``expression`` has a result (Prometheus scrapes every second) and return it."""
+        self._wait(lambda: self.query(expression) != [], f"answering {expression}", timeout)
+        return self.query(expression)
 
     def query(self, expression: str) -> list[Any]:
         body = requests.get(self.url + "/api/v1/query", params={"query": expression}, timeout=5).json()
