@@ -1,7 +1,8 @@
 """Gates between rollout steps through the CLI against the simulator and the status store: a
 manual gate holds the run at step 2 (nothing sent to later steps), `fleet rollout approve` lets
 the next run continue from there, `fleet rollout abort` stops it; a soak time holds the next
-step until it has passed on an injected clock, or is waited out within the run (--gate-wait)."""
+step until it has passed on an injected clock, or is waited out within the run (--gate-wait).
+The approval path runs on both store backends, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ def states(run) -> list[StepState]:
     return [s.state for s in run.run_result.rollouts[0].steps]
 
 
-def test_a_manual_gate_holds_until_approved_and_the_next_run_continues_from_there(make_fleet) -> None:
-    env = make_fleet("rolling")
+def test_a_manual_gate_holds_until_approved_and_the_next_run_continues_from_there(
+    make_fleet, store_url: str
+) -> None:
+    # Each store backend (SQLite and a real PostgreSQL server) keeps the rollout's position,
+    # approvals and aborts between runs and between commands.
+    env = make_fleet("rolling", store=store_url)
     first = env.sync("--step-approval")
     assert first.exit_code == 0, first.stderr
     assert states(first) == [StepState.COMPLETED, StepState.HELD, StepState.NOT_STARTED]
