@@ -438,6 +438,7 @@ def webhook_payload(note: Notification) -> dict[str, Any]:
                 "steps": [
                     {"step": s.step, "state": s.state.value, "applications": s.applications} for s in r.steps
                 ],
+                "rollbacks": [b.model_dump(mode="json") for b in r.rollbacks[:MAX_LISTED]],
             }
             for r in run.rollouts
         ],
@@ -497,6 +498,15 @@ def headline(note: Notification) -> str:
     return f"fleet {run.kind.value} {state}: " + ", ".join(parts) + tail
 
 
+def _rollback_line(entry: results.Rollback) -> str:
+    """One Application's automatic rollback, e.g. "rolled back c002/web: abc1234 -> 9f8e7d6"."""
+    where = f"{entry.cluster}/{entry.app}"
+    if not entry.to_revision:
+        return f"not rolled back {where}: {_one_line(entry.message, 120)}"
+    verdict = "rolled back" if entry.ok else "rollback failed for"
+    return f"{verdict} {where}: {entry.from_revision[:12]} -> {entry.to_revision[:12]}"
+
+
 def slack_payload(note: Notification) -> dict[str, Any]:
     """A Slack incoming-webhook message: ``text`` (the notification line) and compact ``blocks``."""
     run = note.run
@@ -554,7 +564,8 @@ def slack_payload(note: Notification) -> dict[str, Any]:
     for found in run.rollouts:
         if found.stopped_at:
             line = f"stopped at step {found.stopped_at}/{len(found.steps)}: {_one_line(found.message, 200)}"
-            blocks.append(_slack_list(f"Rollout {found.name}", [line]))
+            lines = [line] + [_rollback_line(b) for b in found.rollbacks]
+            blocks.append(_slack_list(f"Rollout {found.name}", lines))
     if note.include_diffs:
         diffs = [(a, r) for a in attention for r in a.resources if r.diff][:SLACK_LINES]
         for app, resource in diffs:

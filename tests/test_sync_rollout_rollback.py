@@ -1,7 +1,8 @@
 """Automatic rollback through the CLI against the simulator, from a git fleet: a change that
 breaks the staging step (step 2) is synced back there to each Application's last Synced and
 Healthy revision, prod (step 3) receives zero requests, the result and the table say what was
-rolled back and why; with no known-good revision nothing is rolled back and the result says so."""
+rolled back and why (so do the Markdown notification and the HTML and Markdown reports); with no
+known-good revision nothing is rolled back and the result says so."""
 
 from __future__ import annotations
 
@@ -83,8 +84,9 @@ def test_a_failed_step_is_rolled_back_and_the_next_step_gets_zero_requests(git_r
     bad_sha = break_staging_and_prod(repo)
     later = ManualClock()
     later.advance(2.1)  # older than the git mirror's max age: the run fetches the new commit
+    summary = env.root.parent / "summary.md"
     with clocks.installed(later):
-        run = sync_git(env, repo)
+        run = sync_git(env, repo, "--notify-markdown", str(summary), "--notify-on", "always")
     assert run.exit_code == 1
     (found,) = run.run_result.rollouts
     assert [s.state for s in found.steps] == [StepState.COMPLETED, StepState.FAILED, StepState.NOT_STARTED]
@@ -97,6 +99,12 @@ def test_a_failed_step_is_rolled_back_and_the_next_step_gets_zero_requests(git_r
     assert image(env, "c002") == "nginx:1.27"  # back where it was
     assert env.sim.request_counts("c003")["total"] == 0  # step 3 untouched
     assert run.app("c001", "web-c001").revision == bad_sha  # step 1 keeps the change
+    # The notification and the reports say what was rolled back, from and to which revision.
+    rolled = f"| c002 | web-c002 | 2 | `{bad_sha}` | `{good}` | rolled back |"
+    assert rolled in summary.read_text()
+    html = env.run("report", "--state-dir", str(env.state_dir), "--format", "html")
+    assert html.exit_code == 0
+    assert "Rollback after the failed step" in html.stdout and f"<code>{good}</code>" in html.stdout
 
 
 def test_without_a_known_good_revision_nothing_is_rolled_back_and_the_result_says_so(git_rolling) -> None:
@@ -108,5 +116,7 @@ def test_without_a_known_good_revision_nothing_is_rolled_back_and_the_result_say
     assert "nothing was rolled back" in found.message and "no Synced and Healthy revision" in found.message
     (entry,) = found.rollbacks
     assert entry.to_revision == "" and not entry.ok
+    markdown = env.run("report", "--state-dir", str(env.state_dir), "--format", "markdown")
+    assert "| c002 | web-c002 | 2 |" in markdown.stdout and "| not rolled back |" in markdown.stdout
     assert image(env, "c002") == "nginx:bad"
     assert env.sim.request_counts("c003")["total"] == 0
