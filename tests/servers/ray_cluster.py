@@ -69,10 +69,21 @@ class NodeStartTimedOut(RuntimeError):
     """``ray start`` gave up waiting for its raylet to register (a loaded machine)."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int, *, avoid: tuple[int, ...] = ()) -> list[int]:
+    """``count`` distinct free ports, none in ``avoid``: all bound at once, so the kernel cannot
+    hand the same port out twice (binding port 0 twice in a row can, and Ray refuses a port
+    given to two of its components)."""
+    sockets: list[socket.socket] = []
+    try:
+        while len(sockets) < count + len(avoid):
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        ports = [int(sock.getsockname()[1]) for sock in sockets]
+        return [port for port in ports if port not in avoid][:count]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _bindable(port: int) -> bool:
@@ -167,6 +178,8 @@ class RayCluster:
         temp = self.root / name
         temp.mkdir()
         low, high = free_port_window(WORKER_PORTS)
+        taken = (self.port, self.dashboard_port)
+        manager, objects, agent_http, agent_grpc, runtime_env, metrics = free_ports(6, avoid=taken)
         resources = {f"node-{name}": 1.0, **resources}
         argv = [
             str(RAY), "start", "--block", "--disable-usage-stats",
@@ -176,14 +189,14 @@ class RayCluster:
             f"--num-cpus={num_cpus}",
             f"--resources={json.dumps(resources)}",
             f"--object-store-memory={OBJECT_STORE}",
-            f"--node-manager-port={free_port()}",
-            f"--object-manager-port={free_port()}",
+            f"--node-manager-port={manager}",
+            f"--object-manager-port={objects}",
             f"--min-worker-port={low}",
             f"--max-worker-port={high}",
-            f"--dashboard-agent-listen-port={free_port()}",
-            f"--dashboard-agent-grpc-port={free_port()}",
-            f"--runtime-env-agent-port={free_port()}",
-            f"--metrics-export-port={free_port()}",
+            f"--dashboard-agent-listen-port={agent_http}",
+            f"--dashboard-agent-grpc-port={agent_grpc}",
+            f"--runtime-env-agent-port={runtime_env}",
+            f"--metrics-export-port={metrics}",
             *head_args,
         ]  # fmt: skip
         env = self.env()
@@ -199,11 +212,10 @@ class RayCluster:
 
     def start(self, *, num_cpus: int = 1, resources: dict[str, float] | None = None) -> RayCluster:
         """Start the head (named ``head``) and wait until it answers."""
-        self.port = free_port()
+        self.port, self.dashboard_port = free_ports(2)
         # No Ray Client server: it needs ray[client], and fleet joins by the GCS address.
         head_args = ["--head", f"--port={self.port}"]
         if self.dashboard:
-            self.dashboard_port = free_port()
             head_args += [
                 "--include-dashboard=true",
                 "--dashboard-host=127.0.0.1",
@@ -211,7 +223,7 @@ class RayCluster:
             ]
         else:
             # Ray still starts a minimal dashboard process; give it a free port too.
-            head_args += ["--include-dashboard=false", f"--dashboard-port={free_port()}"]
+            head_args += ["--include-dashboard=false", f"--dashboard-port={self.dashboard_port}"]
         self._start_and_wait("head", head_args, resources or {}, num_cpus)
         return self
 
