@@ -28,6 +28,20 @@ def accepts_metadata(accept: str) -> bool:
     return "as=PartialObjectMetadata" in accept and "g=meta.k8s.io" in accept
 
 
+def metadata_format(accept: str) -> protobuf.Format:
+    """The encoding of a metadata-only answer: the media type of the client's first range that
+    asks for ``PartialObjectMetadata`` (client-go's metadata client lists protobuf first, then
+    JSON). Metadata is a ``meta.k8s.io`` type, so protobuf serves every kind, custom resources too,
+    as the API server's own negotiation does."""
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        if "as=PartialObjectMetadata" in params and "g=meta.k8s.io" in params:
+            if media.strip().lower() == protobuf.MEDIA_TYPE:
+                return protobuf.Format.PROTOBUF
+            return protobuf.Format.JSON
+    return protobuf.Format.JSON
+
+
 def metadata_raw(entry: store.Entry) -> bytes:
     """An object as ``PartialObjectMetadata``: its kind and its whole metadata, nothing else;
     cached on the entry like its other encodings."""
@@ -41,6 +55,17 @@ def metadata_raw(entry: store.Entry) -> bytes:
             },
             separators=(",", ":"),
         ).encode(),
+    )
+
+
+def metadata_message(entry: store.Entry) -> bytes:
+    """An object as a ``PartialObjectMetadata`` protobuf message (no envelope); cached."""
+    return entry.form(
+        "meta-pb",
+        lambda: protobuf.encode_message(
+            {"kind": "PartialObjectMetadata", "metadata": entry.obj["metadata"]},
+            api_version=META_API_VERSION,
+        ),
     )
 
 
@@ -86,14 +111,14 @@ class Answer:
         self.rt = rt
         self.version = version
         self.view = view
-        # Metadata only (PartialObjectMetadata), always JSON: what a client that only compares
-        # resourceVersions or annotations asks for (issue 15).
+        # Metadata only (PartialObjectMetadata), in JSON or protobuf: what a client that only
+        # compares resourceVersions or annotations asks for (issue 15).
         self.metadata_only = accepts_metadata(accept)
         if self.metadata_only:
-            accept = JSON
+            accept = protobuf.MEDIA_TYPE if metadata_format(accept) is protobuf.Format.PROTOBUF else JSON
         self.api_version = view.api_version if view is not None else rt.api_version(version)
         self.kind = view.kind if view is not None else rt.kind
-        encodable = not rt.custom and protobuf.supports(self.api_version, self.kind)
+        encodable = self.metadata_only or (not rt.custom and protobuf.supports(self.api_version, self.kind))
         chosen = protobuf.negotiate(accept, protobuf_ok=encodable)
         if chosen is None:
             raise not_acceptable()
@@ -121,12 +146,23 @@ class Answer:
             return metadata_raw(entry)
         return self.sim.raw_at(self.rt, entry, self.version, self.view)
 
+    def message(self, entry: store.Entry) -> bytes:
+        """One stored object's protobuf message (no envelope) as this answer serves it."""
+        if self.metadata_only:
+            return metadata_message(entry)
+        return self.sim.message_at(self.rt, entry, self.version, self.view)
+
+    def enveloped(self, entry: store.Entry) -> bytes:
+        """One stored object's protobuf message in its ``runtime.Unknown`` envelope."""
+        if self.metadata_only:
+            return protobuf.wrap(META_API_VERSION, "PartialObjectMetadata", metadata_message(entry))
+        return protobuf.wrap(self.api_version, self.kind, self.message(entry))
+
     def entry(self, entry: store.Entry, code: int = 200) -> web.Response:
         """One stored object."""
         if self.protobuf:
             try:
-                message = self.sim.message_at(self.rt, entry, self.version, self.view)
-                return _protobuf(protobuf.wrap(self.api_version, self.kind, message), code)
+                return _protobuf(self.enveloped(entry), code)
             except codec.CodecError as exc:
                 self._fallback(exc)
         return _json(self.raw(entry), code)
@@ -140,8 +176,8 @@ class Answer:
                 meta: dict[str, Any] = {"resourceVersion": str(rv)}
                 if cont:
                     meta["continue"] = cont
-                items = [self.sim.message_at(self.rt, e, self.version, self.view) for e in entries]
-                return _protobuf(protobuf.encode_list(self.api_version, list_kind, meta, items))
+                items = [self.message(e) for e in entries]
+                return _protobuf(protobuf.encode_list(api_version, list_kind, meta, items))
             except codec.CodecError as exc:
                 self._fallback(exc)
         meta_raw = b'{"resourceVersion":"' + str(rv).encode() + b'"'

@@ -80,12 +80,15 @@ class PatchType:
 class Counts:
     """Exact request accounting for one cluster (what ``SimServer.request_counts`` reports)."""
 
-    __slots__ = ("bytes", "codes", "resources", "total", "verbs")
+    __slots__ = ("answers", "bytes", "codes", "resources", "total", "verbs")
 
     def __init__(self) -> None:
         self.verbs: dict[str, int] = {}
         # Response body bytes by verb: what a metadata-only LIST saves over a full one (issue 15).
         self.bytes: dict[str, int] = {}
+        # Successful answers by verb and form ("object/json", "metadata/protobuf", "table/json"):
+        # what a client asked for, so a test sees a metadata path fall back to full LISTs.
+        self.answers: dict[str, dict[str, list[int]]] = {}
         self.resources: dict[str, dict[str, int]] = {}
         self.codes: dict[int, int] = {}
         self.total = 0
@@ -103,6 +106,11 @@ class Counts:
     def sent(self, verb: str, size: int) -> None:
         self.bytes[verb] = self.bytes.get(verb, 0) + size
 
+    def answered(self, verb: str, form: str, size: int) -> None:
+        found = self.answers.setdefault(verb, {}).setdefault(form, [0, 0])
+        found[0] += 1
+        found[1] += size
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "total": self.total,
@@ -110,6 +118,11 @@ class Counts:
             "resources": {k: dict(v) for k, v in self.resources.items()},
             "codes": {str(k): v for k, v in self.codes.items()},
             "bytes": dict(self.bytes),
+            # {verb: {form: {"count": n, "bytes": n}}}
+            "answers": {
+                verb: {form: {"count": c, "bytes": b} for form, (c, b) in forms.items()}
+                for verb, forms in self.answers.items()
+            },
         }
 
 

@@ -116,6 +116,19 @@ def _body_size(response: web.StreamResponse) -> int:
     return int(response.body_length)
 
 
+def _form(accept: str, response: web.StreamResponse) -> str:
+    """What an answer was, for the request accounting: ``object``, ``metadata`` or ``table``,
+    then ``/json`` or ``/protobuf`` (what was sent, not only what was asked for)."""
+    if table.accepts_table(accept):
+        shape = "table"
+    elif answer.accepts_metadata(accept):
+        shape = "metadata"
+    else:
+        shape = "object"
+    encoding = "protobuf" if protobuf.MEDIA_TYPE in (response.content_type or "") else "json"
+    return f"{shape}/{encoding}"
+
+
 def _not_found() -> status.ApiError:
     return status.ApiError(
         404, status.StatusReason.NOT_FOUND, "the server could not find the requested resource", details={}
@@ -264,8 +277,11 @@ class Runtime:
                 response = await self._resource(sim, request, route, verb)
         except status.ApiError as exc:
             response = answer.error(exc, request.headers.get("Accept", ""))
+        size = _body_size(response)
         sim.counts.code(response.status)
-        sim.counts.sent(verb, _body_size(response))
+        sim.counts.sent(verb, size)
+        if response.status < 300 and verb in ("get", "list", "watch"):
+            sim.counts.answered(verb, _form(request.headers.get("Accept", ""), response), size)
         return response
 
     async def _reset(self, request: web.Request) -> web.StreamResponse:

@@ -52,14 +52,15 @@ class _Framing:
         self.protobuf = reply is not None and reply.protobuf and encode is None
         self.api_version = reply.api_version if reply is not None else rt.api_version(version)
         self.kind = reply.kind if reply is not None else rt.kind
+        if reply is not None and reply.metadata_only:  # bookmarks come as the events' kind
+            self.api_version, self.kind = answer.META_API_VERSION, "PartialObjectMetadata"
         self.content_type = protobuf.WATCH_MEDIA_TYPE if self.protobuf else "application/json"
 
     def event(self, type_: str, entry: store.Entry) -> bytes:
         if self.encode is not None:
             return _line(type_, self.encode(entry))
-        if self.protobuf:
-            message = self.cluster.message_at(self.rt, entry, self.version, self.view)
-            return protobuf.watch_frame(type_, protobuf.wrap(self.api_version, self.kind, message))
+        if self.protobuf and self.reply is not None:
+            return protobuf.watch_frame(type_, self.reply.enveloped(entry))
         if self.reply is not None:
             return _line(type_, self.reply.raw(entry))
         return _line(type_, self.cluster.raw_at(self.rt, entry, self.version, self.view))

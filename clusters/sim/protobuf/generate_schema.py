@@ -138,6 +138,8 @@ KINDS = [
     ("v1", "DeleteOptions", "meta/v1.DeleteOptions"),
     ("meta.k8s.io/v1", "DeleteOptions", "meta/v1.DeleteOptions"),
     ("v1", "WatchEvent", "meta/v1.WatchEvent"),
+    # What a metadata-only GET or LIST answers (client-go's metadata client asks for it in protobuf).
+    ("meta.k8s.io/v1", "PartialObjectMetadata", "meta/v1.PartialObjectMetadata"),
 ]
 
 FIELD = re.compile(
