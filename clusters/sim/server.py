@@ -234,7 +234,8 @@ class Runtime:
         sim = self.clusters.get(name)
         if sim is None:
             return _json(
-                status.ApiError(404, status.StatusReason.NOT_FOUND, f"no simulated cluster {name!r}").body(), 404
+                status.ApiError(404, status.StatusReason.NOT_FOUND, f"no simulated cluster {name!r}").body(),
+                404,
             )
         tail = request.match_info.get("tail", "")
         path = "/" + tail
@@ -718,7 +719,9 @@ class Runtime:
         handler = ctl.proxy_handler(route.namespace or "", service, port)
         if handler is None or sim.controllers is None:
             raise status.ApiError(
-                503, status.StatusReason.SERVICE_UNAVAILABLE, f'no endpoints available for service "{route.name}"'
+                503,
+                status.StatusReason.SERVICE_UNAVAILABLE,
+                f'no endpoints available for service "{route.name}"',
             )
         proxied = ctl.ProxyRequest(
             method=request.method,
