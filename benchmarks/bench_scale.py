@@ -7,17 +7,25 @@ Ray from 100 clusters on), at a reference size (200 clusters) and at CLUSTERS, i
 - peak RSS of this process (the driver; with ``--executor local`` the workers too, so the driver's
   own peak is at most that), of each Ray worker and of each simulator process, read from /proc
   (VmHWM);
-- no-op resync bytes: a resync with every LIST in full (what a process that never ran the fleet
-  sends) against the metadata-only resync of a process that did, counted at the simulator.
+- no-op resync bytes: the LIST and GET bytes of the metadata-only resync of a process that ran the
+  fleet before, against the same resync with every LIST in full JSON (what a process that never
+  ran the fleet sends, and what fleet sent before the metadata path), both counted at the
+  simulator, with the requests by verb and answer form (object/metadata, json/protobuf);
+- the same no-op bytes on a realistic fleet (``--scenario realistic``, at the reference size only):
+  Deployments of two containers with probes, resources, env and volumes, whose status the
+  simulated controllers write, Services, ConfigMaps holding a config file, ServiceAccounts;
+- a breakdown of one cluster's no-op bytes per kind and per field (managedFields by manager,
+  fleet's own annotations and label, other metadata, spec/data, status), in JSON and protobuf.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [CLUSTERS] [--processes N] [--reference 200]``
-(default 1000 clusters, 2 simulator processes; the 1,000-cluster run takes several minutes on 2
-cores and is not part of ``make test``).
+Run: ``.venv/bin/python benchmarks/bench_scale.py [CLUSTERS] [--processes N] [--reference 200]
+[--scenario small|realistic|both]`` (default 1000 clusters, 2 simulator processes, both scenarios;
+the 1,000-cluster run takes several minutes on 2 cores and is not part of ``make test``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
@@ -30,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_sync  # noqa: E402 - the same fleet as the sync benchmark
 import record  # noqa: E402
+import yaml  # noqa: E402
 
-from fleet import driver, executor  # noqa: E402
+from fleet import driver, executor, inventory  # noqa: E402
 from fleet.clusters.sim import processes  # noqa: E402
+from fleet.clusters.sim import protobuf as sim_protobuf  # noqa: E402
 from fleet.reconcile import livecache  # noqa: E402
 
 ROLLOUT = 0.05
@@ -66,7 +76,295 @@ def totals(sim: processes.SimFleet, key: str) -> dict[str, int]:
     return out
 
 
-def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]:
+# -- the realistic fleet ------------------------------------------------------------------------
+
+APP_CONFIG = """\
+server:
+  port: 8080
+  shutdownGracePeriod: 20s
+  accessLog: {enabled: true, format: json}
+database:
+  host: postgres.{app}.svc.cluster.local
+  port: 5432
+  name: {app}
+  pool: {min: 2, max: 20, idleTimeout: 5m}
+cache:
+  redis: redis://redis.{app}.svc.cluster.local:6379/0
+  ttl: 10m
+features:
+  newCheckout: false
+  searchV2: true
+  recommendations: {enabled: true, model: v7, fallback: popular}
+logging:
+  level: info
+  fields: [trace_id, span_id, user_id, request_id]
+tracing:
+  endpoint: http://otel-collector.observability:4317
+  sampleRate: 0.05
+rateLimits:
+  - {path: /api/search, perMinute: 600}
+  - {path: /api/orders, perMinute: 120}
+  - {path: /api/login, perMinute: 30}
+"""
+
+
+def realistic_objects(app: str) -> list[dict[str, Any]]:
+    """One Application as a typical chart renders it: a Deployment of an app and a sidecar
+    container (ports, env, resources, probes, volumes, security context), its Service, a
+    ConfigMap holding its config file and one of environment values, its ServiceAccount."""
+    labels = {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": f"{app}-prod",
+        "app.kubernetes.io/version": "2.14.3",
+        "app.kubernetes.io/component": "api",
+        "app.kubernetes.io/part-of": "shop",
+    }
+    selector = {k: labels[k] for k in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
+    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
+    env = [
+        {"name": k, "value": v}
+        for k, v in (("APP_ENV", "production"), ("LOG_FORMAT", "json"), ("GOMAXPROCS", "2"))
+    ]
+    env += [
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": f"{app}-db", "key": "password"}}},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    container = {
+        "name": app,
+        "image": f"registry.example.com/shop/{app}:2.14.3",
+        "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}],
+        "env": env,
+        "envFrom": [{"configMapRef": {"name": f"{app}-env"}}],
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        "livenessProbe": {**probe, "initialDelaySeconds": 10},
+        "readinessProbe": probe,
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/app", "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    sidecar = {
+        "name": "envoy",
+        "image": "envoyproxy/envoy:v1.31.2",
+        "args": ["--config-path", "/etc/envoy/envoy.yaml", "--log-level", "warn"],
+        "ports": [{"name": "proxy", "containerPort": 15001}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": app, "labels": labels},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": selector},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+                },
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9090"},
+                    },
+                    "spec": {
+                        "serviceAccountName": app,
+                        "securityContext": {"fsGroup": 2000, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [container, sidecar],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": f"{app}-config"}},
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                        "topologySpreadConstraints": [
+                            {
+                                "maxSkew": 1,
+                                "topologyKey": "topology.kubernetes.io/zone",
+                                "whenUnsatisfiable": "ScheduleAnyway",
+                                "labelSelector": {"matchLabels": selector},
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": app, "labels": labels},
+            "spec": {
+                "selector": selector,
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": "http"},
+                    {"name": "metrics", "port": 9090, "targetPort": "metrics"},
+                ],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{app}-config", "labels": labels},
+            "data": {"application.yaml": APP_CONFIG.replace("{app}", app)},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"{app}-env", "labels": labels},
+            "data": {
+                "REGION": "eu-west-1",
+                "TZ": "UTC",
+                "HTTP_TIMEOUT": "15s",
+                "RETRY_MAX": "3",
+                "CACHE_SIZE": "512",
+                "QUEUE_URL": f"amqp://rabbitmq.{app}.svc:5672/{app}",
+                "FEATURE_FLAGS_URL": "http://flags.platform.svc/v1",
+                "OTEL_SERVICE_NAME": app,
+            },
+        },
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": app, "labels": labels}},
+    ]
+
+
+def write_realistic_fleet(root: Path) -> None:
+    """bench_sync's ApplicationSet (10 Applications on every cluster), over realistic objects."""
+    bench_sync.write_fleet(root)
+    for i in range(bench_sync.APPS):
+        name = f"app{i:02d}"
+        (root / "apps" / name / "objects.yaml").write_text(yaml.safe_dump_all(realistic_objects(name)))
+
+
+# -- where the bytes go ---------------------------------------------------------------------------
+
+FLEET_LISTS = (
+    ("v1", "Namespace"),
+    ("v1", "ConfigMap"),
+    ("v1", "ServiceAccount"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+)
+
+
+def _size(key: str, value: Any) -> int:
+    """Bytes of ``"key":value,`` in compact JSON, as the object's answer carries it."""
+    return len(json.dumps({key: value}, separators=(",", ":"))) - 1
+
+
+def breakdown(sim: processes.SimFleet, cluster: str) -> dict[str, dict[str, int]]:
+    """One cluster's objects that fleet's no-op LISTs return (labelled managed-by=fleet), per kind:
+    compact-JSON bytes per field of the full objects, and the sizes of their metadata answers (JSON
+    and protobuf, as the simulator encodes them), computed from the stored objects without a
+    request."""
+    out: dict[str, dict[str, int]] = {}
+    for api_version, kind in FLEET_LISTS:
+        rows: dict[str, int] = {}
+        items = [
+            o
+            for o in sim.objects(cluster, api_version=api_version, kind=kind)
+            if (o["metadata"].get("labels") or {}).get(inventory.MANAGED_BY_LABEL)
+            == inventory.MANAGED_BY_VALUE
+        ]
+
+        def add(field: str, size: int, rows: dict[str, int] = rows) -> None:
+            rows[field] = rows.get(field, 0) + size
+
+        for obj in items:
+            item = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}  # list items omit them
+            add("objects", 1)
+            add("full JSON", len(json.dumps(item, separators=(",", ":"))))
+            meta = obj["metadata"]
+            add(
+                "metadata JSON",
+                len(
+                    json.dumps(
+                        {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta},
+                        separators=(",", ":"),
+                    )
+                ),
+            )
+            add("metadata protobuf", len(_meta_pb(meta)))
+            add(
+                "metadata protobuf without managedFields (no v1.32 server offers it)",
+                len(_meta_pb({k: v for k, v in meta.items() if k != "managedFields"})),
+            )
+            for key, value in meta.items():
+                if key == "managedFields":
+                    for entry in value:
+                        add(
+                            f"managedFields: {entry.get('manager')} {entry.get('operation')}",
+                            _size("x", entry),
+                        )
+                elif key in ("annotations", "labels"):
+                    for k, v in value.items():
+                        mine = k.startswith("fleet.gitops.io/") or k == inventory.MANAGED_BY_LABEL
+                        add(f"{key}: {'fleet' + chr(39) + 's' if mine else 'others'}", _size(k, v))
+                else:
+                    add(
+                        "metadata: other (name, namespace, uid, resourceVersion, timestamps, owners)",
+                        _size(key, value),
+                    )
+            for key, value in item.items():
+                if key != "metadata":
+                    add(f"body: {key}", _size(key, value))
+        out[kind] = rows
+    return out
+
+
+def _meta_pb(meta: dict[str, Any]) -> bytes:
+    """A PartialObjectMetadata message plus its field tag and length in the list (3 bytes)."""
+    return (
+        sim_protobuf.encode_message(
+            {"kind": "PartialObjectMetadata", "metadata": meta}, api_version="meta.k8s.io/v1"
+        )
+        + b"   "
+    )
+
+
+def print_breakdown(rows: dict[str, dict[str, int]], scenario: str) -> None:
+    print(
+        f"\nwhere one cluster's no-op bytes go ({scenario} fleet; compact JSON per field of the full objects):"
+    )
+    for kind, fields in rows.items():
+        n = fields.get("objects", 0)
+        if not n:
+            continue
+        full = fields["full JSON"]
+        print(f"  {kind}: {n} objects, full JSON {full:,} B ({full // n:,} per object)")
+        for field, size in sorted(fields.items(), key=lambda kv: -kv[1]):
+            if field in ("objects", "full JSON"):
+                continue
+            print(f"    {field:<78} {size:>8,} B  {size / full:5.2f}x")
+    total = {
+        k: sum(f.get(k, 0) for f in rows.values())
+        for k in ("full JSON", "metadata JSON", "metadata protobuf")
+    }
+    json_share = total["metadata JSON"] / total["full JSON"]
+    pb_share = total["metadata protobuf"] / total["full JSON"]
+    print(f"  all kinds: metadata JSON {json_share:.2f}x and metadata protobuf {pb_share:.2f}x the full JSON")
+
+
+def read_bytes(phase: dict[str, Any]) -> int:
+    """Bytes of the answers a resync reads the cluster with: its LISTs and GETs."""
+    return int(phase["bytes"].get("list", 0)) + int(phase["bytes"].get("get", 0))
+
+
+def answers(sim: processes.SimFleet) -> dict[str, dict[str, int]]:
+    """Requests and bytes by verb and answer form, summed over the clusters."""
+    out: dict[str, dict[str, int]] = {}
+    for counts in sim.request_counts().values():
+        for verb, forms in counts.get("answers", {}).items():
+            for form, seen in forms.items():
+                row = out.setdefault(f"{verb} {form}", {"count": 0, "bytes": 0})
+                row["count"] += seen["count"]
+                row["bytes"] += seen["bytes"]
+    return out
+
+
+def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str = "small") -> dict[str, Any]:
     with processes.SimFleet(clusters, processes=procs, rollout_seconds=ROLLOUT, tls=True) as sim:
         request = driver.RunRequest(
             fleet=str(root),
@@ -106,14 +404,19 @@ def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]
                     "seconds": seconds,
                     "requests": totals(sim, "verbs"),
                     "bytes": totals(sim, "bytes"),
+                    "answers": answers(sim),
                     "changed": run.summary()["changed"],
                     "failed_clusters": len(failed),
                 }
                 print(
-                    f"  {clusters} clusters {phase:<17} {seconds:7.1f} s  {seconds / clusters * 1000:6.1f} ms/cluster  "
-                    f"requests {sum(out[phase]['requests'].values()):>7}  list bytes {out[phase]['bytes'].get('list', 0):>11,}",
+                    f"  {scenario} {clusters} clusters {phase:<17} {seconds:7.1f} s  {seconds / clusters * 1000:6.1f} ms/cluster  "
+                    f"requests {sum(out[phase]['requests'].values()):>7}  LIST+GET bytes {read_bytes(out[phase]):>11,}",
                     flush=True,
                 )
+                if phase != "first":
+                    for form, seen in sorted(out[phase]["answers"].items()):
+                        print(f"      {form:<24} {seen['count']:>7} requests {seen['bytes']:>12,} B")
+            out["breakdown"] = breakdown(sim, sim.cluster_names()[0])
             out["sim_rss_mib"] = [round(peak_rss_mib(pid), 1) for pid in sim.pids()]
             out["worker_rss_mib"] = [
                 max(a, b) for a, b in zip(out["worker_rss_mib"], worker_rss(ex), strict=False)
@@ -124,25 +427,70 @@ def run_size(clusters: int, procs: int, root: Path, kind: str) -> dict[str, Any]
     return out
 
 
+def report_bytes(size: dict[str, Any], scenario: str) -> None:
+    """The no-op resync's read bytes against the same resync with full JSON LISTs, and why."""
+    full = read_bytes(size["full-list resync"])
+    meta = read_bytes(size["no-op"])
+    print(
+        f"no-op resync, {scenario} fleet, {size['clusters']} clusters: LIST+GET bytes {meta:,} = "
+        f"{meta / full:.2f}x those of the same resync with full JSON LISTs ({full:,}); target 0.10x: "
+        f"{'met' if meta / full <= 0.10 else 'MISSED'}"
+    )
+    record.record(
+        "bench_scale",
+        f"no-op resync LIST+GET bytes, {scenario} fleet, {size['clusters']} clusters (metadata only, protobuf)",
+        "the same resync with full JSON LISTs",
+        meta / full,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clusters", nargs="?", type=int, default=1000)
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--reference", type=int, default=200, help="the reference fleet size")
     parser.add_argument("--executor", default="auto", help="auto (default), ray or local")
+    parser.add_argument(
+        "--scenario",
+        choices=("small", "realistic", "both"),
+        default="both",
+        help="small: bench_sync's objects at both sizes (time and memory); realistic: realistic "
+        "workloads at the reference size (bytes only); both (default)",
+    )
     args = parser.parse_args()
     print(
         f"bench_scale: {args.reference} and {args.clusters} clusters x {bench_sync.APPS} applications x "
-        f"{bench_sync.OBJECTS} objects; simulator in {args.processes} processes; executor {args.executor}",
+        f"{bench_sync.OBJECTS} objects; simulator in {args.processes} processes; executor {args.executor}; "
+        f"scenario {args.scenario}",
         flush=True,
     )
+    ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "fleet"
-        root.mkdir()
-        bench_sync.write_fleet(root)
-        reference = run_size(args.reference, args.processes, root, args.executor)
-        rss_after_reference = peak_rss_mib()
-        scaled = run_size(args.clusters, args.processes, root, args.executor)
+        if args.scenario in ("small", "both"):
+            root = Path(tmp) / "fleet"
+            root.mkdir()
+            bench_sync.write_fleet(root)
+            reference = run_size(args.reference, args.processes, root, args.executor)
+            rss_after_reference = peak_rss_mib()
+            scaled = run_size(args.clusters, args.processes, root, args.executor)
+            ok = report_scale(args, reference, scaled, rss_after_reference)
+            print_breakdown(reference["breakdown"], "small")
+            for size in (reference, scaled):
+                report_bytes(size, "small")
+        if args.scenario in ("realistic", "both"):
+            root = Path(tmp) / "realistic"
+            root.mkdir()
+            write_realistic_fleet(root)
+            realistic = run_size(args.reference, args.processes, root, args.executor, scenario="realistic")
+            print_breakdown(realistic["breakdown"], "realistic")
+            report_bytes(realistic, "realistic")
+    return 0 if ok else 1
+
+
+def report_scale(
+    args: argparse.Namespace, reference: dict[str, Any], scaled: dict[str, Any], rss_after_reference: float
+) -> bool:
+    """Time per cluster at both sizes and the peak memory; False when the driver's target is missed."""
     driver_rss = peak_rss_mib()
     print(
         f"\nexecutors: {reference['executor']} at {args.reference} clusters, {scaled['executor']} at {args.clusters}"
@@ -169,20 +517,7 @@ def main() -> int:
             ratio,
             driver_peak_rss_mib=round(driver_rss),
         )
-    for size in (reference, scaled):
-        full = size["full-list resync"]["bytes"].get("list", 0)
-        meta = size["no-op"]["bytes"].get("list", 0)
-        print(
-            f"no-op resync at {size['clusters']} clusters: metadata LIST bytes {meta:,} = "
-            f"{meta / full:.2f}x the full LISTs' {full:,}"
-        )
-        record.record(
-            "bench_scale",
-            f"no-op resync LIST bytes, {size['clusters']} clusters (metadata only)",
-            "the same resync with full LISTs",
-            meta / full,
-        )
-    return 0 if driver_rss < 1024 else 1
+    return driver_rss < 1024
 
 
 if __name__ == "__main__":
