@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -107,6 +108,17 @@ def test_a_new_template_rolls_to_a_new_replicaset_and_retires_the_old(sim: SimSe
         for rs in sim.objects("c001", kind="ReplicaSet", namespace="default")
     )
     assert replicas == [(0, "1"), (2, "2")]
+    # As the real controller: the Deployment carries its new ReplicaSet's revision, written in an
+    # Update of kube-controller-manager's own (not the status subresource's).
+    assert done["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    owners = [
+        m
+        for m in done["metadata"]["managedFields"]
+        if "deployment.kubernetes.io/revision" in json.dumps(m.get("fieldsV1"))
+    ]
+    assert [(m["manager"], m["operation"], m.get("subresource")) for m in owners] == [
+        ("kube-controller-manager", "Update", None)
+    ]
     images = {
         p["spec"]["containers"][0]["image"] for p in sim.objects("c001", kind="Pod", namespace="default")
     }
@@ -164,7 +176,9 @@ def test_a_bad_update_leaves_the_old_pods_serving(sim: SimServer) -> None:
 
     def new_pods_stuck_pulling() -> int:
         pods = sim.objects("c001", kind="Pod", namespace="default")
-        states = [((p.get("status") or {}).get("containerStatuses") or [{}])[0].get("state", {}) for p in pods]
+        states = [
+            ((p.get("status") or {}).get("containerStatuses") or [{}])[0].get("state", {}) for p in pods
+        ]
         return sum(1 for s in states if s.get("waiting", {}).get("reason") == "ImagePullBackOff")
 
     # Wait until the update is as far as it can get (two new pods that never start, and the
@@ -172,8 +186,10 @@ def test_a_bad_update_leaves_the_old_pods_serving(sim: SimServer) -> None:
     wait_for(new_pods_stuck_pulling, lambda stuck: stuck == 2)
     current = wait_for(
         getter(sim, "apps/v1", "Deployment", "keep"),
-        lambda d: d["status"].get("observedGeneration") == d["metadata"]["generation"]
-        and d["status"].get("replicas") == 4,
+        lambda d: (
+            d["status"].get("observedGeneration") == d["metadata"]["generation"]
+            and d["status"].get("replicas") == 4
+        ),
     )
     assert condition(current, "Available")["status"] == "True"
     assert current["status"]["availableReplicas"] == 2 and current["status"]["updatedReplicas"] == 2

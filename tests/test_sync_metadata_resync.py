@@ -1,5 +1,5 @@
 """A resync in a process that ran the cluster before lists metadata only
-(``PartialObjectMetadataList``, served by the simulator as by an API server) and fetches a full
+(``PartialObjectMetadataList``, in protobuf, served by the simulator as by an API server) and fetches a full
 object only where its uid/resourceVersion moved: an unchanged fleet costs one metadata LIST per
 resource type, and a field changed by hand (which bumps the resourceVersion) is still fetched,
 reported as drift and healed (issue 15)."""
@@ -70,7 +70,12 @@ def test_an_unchanged_fleet_resyncs_on_metadata_lists_alone(make_fleet) -> None:
     assert run.exit_code == 0, run.stderr
     counts = env.sim.request_counts("c001")
     assert {v: n for v, n in counts["verbs"].items() if v != "discovery"} == {"list": 4}, counts
-    assert 0 < list_bytes(env, "c001") < full
+    # Every LIST answered as metadata in protobuf: a silent fall-back to full LISTs (or to JSON)
+    # shows here, and in the bytes.
+    assert {form: seen["count"] for form, seen in counts["answers"]["list"].items()} == {
+        "metadata/protobuf": 4
+    }
+    assert 0 < list_bytes(env, "c001") < 0.7 * full
     app = run.app("c001", "web-c001")
     assert {r.action for r in app.resources} == {results.Action.UNCHANGED} and app.message == "in sync"
 
@@ -86,7 +91,9 @@ def test_a_field_changed_by_hand_is_fetched_reported_and_healed(make_fleet) -> N
     env.sim.reset_counts()
     run = env.sync()
     assert run.exit_code == 0, run.stderr
-    resources = env.sim.request_counts("c001")["resources"]
+    counts = env.sim.request_counts("c001")
+    resources = counts["resources"]
+    assert set(counts["answers"]["list"]) == {"metadata/protobuf"}  # found through the protobuf metadata
     assert resources["configmaps"].get("get") == 1  # only the object whose resourceVersion moved
     assert "get" not in resources["deployments"] and "get" not in resources["services"]
     (row,) = [r for r in run.app("c001", "web-c001").resources if r.drift]
