@@ -91,16 +91,16 @@ class DeploymentController:
             # The real controller copies the new ReplicaSet's revision onto the Deployment, in an
             # Update of its own (its own managedFields entry): every rolled-out Deployment of a
             # real cluster carries it, and kubectl rollout history reads it.
-            revision = (new_rs.obj["metadata"].get("annotations") or {}).get(REVISION)
-            current = ctx.entry("apps", "Deployment", ref[2], ref[3])
+            rs_revision = (new_rs.obj["metadata"].get("annotations") or {}).get(REVISION)
+            latest = ctx.entry("apps", "Deployment", ref[2], ref[3])
             if (
-                revision
-                and current is not None
-                and (current.obj["metadata"].get("annotations") or {}).get(REVISION) != revision
+                rs_revision
+                and latest is not None
+                and (latest.obj["metadata"].get("annotations") or {}).get(REVISION) != rs_revision
             ):
-                changed = current.copy()
-                changed["metadata"].setdefault("annotations", {})[REVISION] = revision
-                ctx.update(changed, manager=MANAGER)
+                stamped = latest.copy()
+                stamped["metadata"].setdefault("annotations", {})[REVISION] = rs_revision
+                ctx.update(stamped, manager=MANAGER)
         new_available = int(((new_rs.obj.get("status") or {}) if new_rs else {}).get("availableReplicas", 0))
         if not paused:
             # Old ReplicaSets keep serving until the new pods are available to replace them.
