@@ -11,15 +11,16 @@ Ray from 100 clusters on), at a reference size (200 clusters) and at CLUSTERS, i
   fleet before, against the same resync with every LIST in full JSON (what a process that never
   ran the fleet sends, and what fleet sent before the metadata path), both counted at the
   simulator, with the requests by verb and answer form (object/metadata, json/protobuf);
-- the same no-op bytes on a realistic fleet (``--scenario realistic``, at the reference size only):
+- the same no-op bytes on a realistic fleet (``--scenario realistic``, 20 clusters by default):
   Deployments of two containers with probes, resources, env and volumes, whose status the
   simulated controllers write, Services, ConfigMaps holding a config file, ServiceAccounts;
 - a breakdown of one cluster's no-op bytes per kind and per field (managedFields by manager,
   fleet's own annotations and label, other metadata, spec/data, status), in JSON and protobuf.
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [CLUSTERS] [--processes N] [--reference 200]
-[--scenario small|realistic|both]`` (default 1000 clusters, 2 simulator processes, both scenarios;
-the 1,000-cluster run takes several minutes on 2 cores and is not part of ``make test``).
+[--scenario small|realistic|both] [--realistic-clusters 20]`` (default 1000 clusters, 2 simulator
+processes, both scenarios; the 1,000-cluster run takes several minutes on 2 cores and is not part
+of ``make test``).
 """
 
 from __future__ import annotations
@@ -455,7 +456,14 @@ def main() -> int:
         choices=("small", "realistic", "both"),
         default="both",
         help="small: bench_sync's objects at both sizes (time and memory); realistic: realistic "
-        "workloads at the reference size (bytes only); both (default)",
+        "workloads (bytes only); both (default)",
+    )
+    parser.add_argument(
+        "--realistic-clusters",
+        type=int,
+        default=20,
+        help="clusters of the realistic scenario (default 20: its bytes per cluster do not depend on "
+        "the fleet's size, and its pods load the simulator)",
     )
     args = parser.parse_args()
     print(
@@ -481,7 +489,9 @@ def main() -> int:
             root = Path(tmp) / "realistic"
             root.mkdir()
             write_realistic_fleet(root)
-            realistic = run_size(args.reference, args.processes, root, args.executor, scenario="realistic")
+            realistic = run_size(
+                args.realistic_clusters, args.processes, root, args.executor, scenario="realistic"
+            )
             print_breakdown(realistic["breakdown"], "realistic")
             report_bytes(realistic, "realistic")
     return 0 if ok else 1
