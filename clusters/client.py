@@ -556,6 +556,10 @@ class ClusterClient:
         while True:
             self._limiter.acquire()
             headers = {"Accept": accept, "User-Agent": self.user_agent, **self._auth_headers()}
+            if verb in (Verb.GET, Verb.LIST) and not stream:
+                # As Go's transport asks for every client-go client: the API server gzips answers
+                # over 128 KiB (big LISTs), and urllib3 inflates them before they are parsed.
+                headers["Accept-Encoding"] = "gzip"
             if content_type:
                 headers["Content-Type"] = content_type
             self._count(str(verb), retry=attempt > 0)

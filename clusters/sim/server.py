@@ -10,6 +10,7 @@ are thread-safe and hop onto that loop.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hmac
 import inspect
 import json
@@ -114,6 +115,36 @@ def _body_size(response: web.StreamResponse) -> int:
         body = response.body
         return len(body) if isinstance(body, bytes | bytearray) else 0
     return int(response.body_length)
+
+
+# The API server gzips a GET or LIST answer only when the client accepts gzip and the answer is
+# bigger than 128 KiB (below that the CPU costs more than the bytes save), at level 1: k8s.io/
+# apiserver's response writers (defaultGzipThresholdBytes) and kubernetes/kubernetes#112296.
+GZIP_THRESHOLD = 128 * 1024
+GZIP_LEVEL = 1
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _compressed(request: web.Request, response: web.StreamResponse, verb: str) -> web.StreamResponse:
+    """The answer gzipped as the API server would send it (what the accounting then counts)."""
+    if verb not in ("get", "list") or not isinstance(response, web.Response):
+        return response
+    body = response.body
+    if not isinstance(body, bytes | bytearray) or len(body) <= GZIP_THRESHOLD:
+        return response
+    if not _accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        return response
+    response.body = gzip.compress(bytes(body), compresslevel=GZIP_LEVEL)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 def _form(accept: str, response: web.StreamResponse) -> str:
@@ -278,6 +309,7 @@ class Runtime:
                 response = await self._resource(sim, request, route, verb)
         except status.ApiError as exc:
             response = answer.error(exc, request.headers.get("Accept", ""))
+        response = _compressed(request, response, verb)
         size = _body_size(response)
         sim.counts.code(response.status)
         sim.counts.sent(verb, size)
