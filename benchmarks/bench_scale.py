@@ -14,13 +14,15 @@ Ray from 100 clusters on), at a reference size (200 clusters) and at CLUSTERS, i
 - the same no-op bytes on a realistic fleet (``--scenario realistic``, 20 clusters by default):
   Deployments of two containers with probes, resources, env and volumes, whose status the
   simulated controllers write, Services, ConfigMaps holding a config file, ServiceAccounts;
+- by hand (``--scenario big-cluster``): one cluster of 100 realistic Applications, whose LIST
+  answers pass the 128 KiB over which the API server gzips an answer for a client that accepts it;
 - a breakdown of one cluster's no-op bytes per kind and per field (managedFields by manager,
   fleet's own annotations and label, other metadata, spec/data, status), in JSON and protobuf.
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [CLUSTERS] [--processes N] [--reference 200]
-[--scenario small|realistic|both] [--realistic-clusters 20]`` (default 1000 clusters, 2 simulator
-processes, both scenarios; the 1,000-cluster run takes several minutes on 2 cores and is not part
-of ``make test``).
+[--scenario small|realistic|both|big-cluster] [--realistic-clusters 20] [--big-apps 100]``
+(default 1000 clusters, 2 simulator processes, both scenarios; the 1,000-cluster run takes several
+minutes on 2 cores and is not part of ``make test``).
 """
 
 from __future__ import annotations
@@ -231,12 +233,40 @@ def realistic_objects(app: str) -> list[dict[str, Any]]:
     ]
 
 
-def write_realistic_fleet(root: Path) -> None:
-    """bench_sync's ApplicationSet (10 Applications on every cluster), over realistic objects."""
-    bench_sync.write_fleet(root)
-    for i in range(bench_sync.APPS):
-        name = f"app{i:02d}"
-        (root / "apps" / name / "objects.yaml").write_text(yaml.safe_dump_all(realistic_objects(name)))
+def write_realistic_fleet(root: Path, apps: int = bench_sync.APPS) -> None:
+    """bench_sync's ApplicationSet (``apps`` Applications on every cluster), over realistic objects."""
+    names = [f"app{i:02d}" for i in range(apps)]
+    appset = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "bench"},
+        "spec": {
+            "generators": [
+                {
+                    "matrix": {
+                        "generators": [
+                            {"list": {"elements": [{"app": n} for n in names]}},
+                            {"clusters": {}},
+                        ]
+                    }
+                }
+            ],
+            "template": {
+                "metadata": {"name": "{{app}}-{{name}}"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": bench_sync.REPO_URL, "path": "apps/{{app}}"},
+                    "destination": {"name": "{{name}}", "namespace": "{{app}}"},
+                    "syncPolicy": {"automated": {"prune": True}, "syncOptions": ["CreateNamespace=true"]},
+                },
+            },
+        },
+    }
+    (root / "appset.yaml").write_text(yaml.safe_dump(appset))
+    for name in names:
+        folder = root / "apps" / name
+        folder.mkdir(parents=True)
+        (folder / "objects.yaml").write_text(yaml.safe_dump_all(realistic_objects(name)))
 
 
 # -- where the bytes go ---------------------------------------------------------------------------
@@ -445,6 +475,19 @@ def report_bytes(size: dict[str, Any], scenario: str) -> None:
     )
 
 
+def report_big(size: dict[str, Any]) -> None:
+    """The big cluster: answers over 128 KiB come gzipped (the client accepts gzip, as client-go
+    does), so the no-op is also set against the full JSON LISTs' uncompressed size, computed from
+    the stored objects: what fleet read before it accepted gzip."""
+    report_bytes(size, "big-cluster")
+    meta = read_bytes(size["no-op"])
+    plain = sum(rows.get("full JSON", 0) for rows in size["breakdown"].values()) * size["clusters"]
+    print(
+        f"no-op resync, big-cluster fleet: LIST+GET bytes {meta:,} = {meta / plain:.2f}x the full JSON "
+        f"LISTs uncompressed ({plain:,}, computed from the stored objects, not counted at the simulator)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clusters", nargs="?", type=int, default=1000)
@@ -453,11 +496,13 @@ def main() -> int:
     parser.add_argument("--executor", default="auto", help="auto (default), ray or local")
     parser.add_argument(
         "--scenario",
-        choices=("small", "realistic", "both"),
+        choices=("small", "realistic", "both", "big-cluster"),
         default="both",
         help="small: bench_sync's objects at both sizes (time and memory); realistic: realistic "
-        "workloads (bytes only); both (default)",
+        "workloads (bytes only); both (default); big-cluster: one cluster of --big-apps realistic "
+        "Applications, whose LIST answers pass the API server's 128 KiB gzip threshold (by hand)",
     )
+    parser.add_argument("--big-apps", type=int, default=100, help="Applications of the big cluster")
     parser.add_argument(
         "--realistic-clusters",
         type=int,
@@ -494,6 +539,13 @@ def main() -> int:
             )
             print_breakdown(realistic["breakdown"], "realistic")
             report_bytes(realistic, "realistic")
+        if args.scenario == "big-cluster":
+            root = Path(tmp) / "big"
+            root.mkdir()
+            write_realistic_fleet(root, args.big_apps)
+            big = run_size(1, 1, root, args.executor, scenario="big-cluster")
+            print_breakdown(big["breakdown"], "big-cluster")
+            report_big(big)
     return 0 if ok else 1
 
 

@@ -22,7 +22,9 @@ OBJECTS = 60  # x 3 KB of data: a LIST of about 190 KB, over the API server's 12
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimServer]:
     with SimServer(1, rollout_seconds=0.05) as server:
-        server.apply_object("c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        server.apply_object(
+            "c001", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        )
         for i in range(OBJECTS):
             server.apply_object(
                 "c001",
@@ -34,7 +36,8 @@ def sim() -> Iterator[SimServer]:
                 },
             )
         server.apply_object(
-            "c001", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "small", "namespace": "default"}}
+            "c001",
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "small", "namespace": "default"}},
         )
         yield server
 
