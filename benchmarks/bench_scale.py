@@ -511,10 +511,16 @@ def main() -> int:
         "the fleet's size, and its pods load the simulator)",
     )
     args = parser.parse_args()
+    sizes = {
+        "small": f"{args.reference} and {args.clusters} clusters",
+        "realistic": f"{args.realistic_clusters} clusters",
+        "both": f"{args.reference} and {args.clusters} clusters, realistic {args.realistic_clusters}",
+        "big-cluster": "1 cluster",
+    }[args.scenario]
+    apps = args.big_apps if args.scenario == "big-cluster" else bench_sync.APPS
     print(
-        f"bench_scale: {args.reference} and {args.clusters} clusters x {bench_sync.APPS} applications x "
-        f"{bench_sync.OBJECTS} objects; simulator in {args.processes} processes; executor {args.executor}; "
-        f"scenario {args.scenario}",
+        f"bench_scale: {sizes} x {apps} applications x {bench_sync.OBJECTS} objects; simulator in "
+        f"{args.processes} processes; executor {args.executor}; scenario {args.scenario}",
         flush=True,
     )
     ok = True
