@@ -4,7 +4,7 @@
 --block`` per extra node, each in its own process group (``start_new_session``) with its own
 ``--temp-dir``, its own custom resources (``{"node-<name>": 1}`` always, plus what the test asks
 for, such as ``{"region-eu": 1}``) and ports of its own: every port Ray would otherwise take from
-its defaults (GCS, node manager, object manager, dashboard and its agent,
+its defaults (GCS, Ray Client server, node manager, object manager, dashboard and its agent,
 runtime-env agent, metrics) is a free port, and the worker ports are a window of free ports in
 20000-32767, below Linux's ephemeral range and away from Ray's default 10002-19999, so clusters
 of parallel test processes (pytest-xdist) and other Ray clusters on the machine do not collide.
@@ -158,6 +158,7 @@ class RayCluster:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="frc-", dir="/tmp")))
     nodes: dict[str, RayNode] = field(default_factory=dict)
     port: int = 0
+    client_port: int = 0
     dashboard_port: int = 0
     # Ray's token authentication, on as Ray's default is, with a token of this cluster's own
     # rather than the one in ~/.ray/auth_token that every Ray on the machine shares.
@@ -169,6 +170,11 @@ class RayCluster:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def client_address(self) -> str:
+        """The head's Ray Client server, as ``ray://host:port``."""
+        return f"ray://127.0.0.1:{self.client_port}"
+
+    @property
     def dashboard_url(self) -> str:
         """What ``ray job submit --address`` takes (the head's dashboard, when started with one)."""
         return f"http://127.0.0.1:{self.dashboard_port}"
@@ -178,8 +184,9 @@ class RayCluster:
         temp = self.root / name
         temp.mkdir()
         low, high = free_port_window(WORKER_PORTS)
-        taken = (self.port, self.dashboard_port)
-        manager, objects, agent_http, agent_grpc, runtime_env, metrics = free_ports(6, avoid=taken)
+        taken = (self.port, self.dashboard_port, self.client_port)
+        ports = free_ports(7, avoid=taken)
+        manager, objects, agent_http, agent_grpc, runtime_env, metrics, dashboard_metrics = ports
         resources = {f"node-{name}": 1.0, **resources}
         argv = [
             str(RAY), "start", "--block", "--disable-usage-stats",
@@ -201,6 +208,12 @@ class RayCluster:
         ]  # fmt: skip
         env = self.env()
         env.update(HEALTH_ENV)
+        # This interpreter's scripts (fleet, ray) on the node's PATH, as an image that installs
+        # fleet has them: a Ray Job's entrypoint (`fleet sync ...`) runs in the head's environment.
+        env["PATH"] = f"{RAY.parent}{os.pathsep}{env.get('PATH', '')}"
+        if self.dashboard:
+            # The dashboard's own metrics server listens on a fixed port (44227) unless told.
+            env["DASHBOARD_METRIC_PORT"] = str(dashboard_metrics)
         log = temp / "ray-start.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -212,9 +225,10 @@ class RayCluster:
 
     def start(self, *, num_cpus: int = 1, resources: dict[str, float] | None = None) -> RayCluster:
         """Start the head (named ``head``) and wait until it answers."""
-        self.port, self.dashboard_port = free_ports(2)
-        # No Ray Client server: it needs ray[client], and fleet joins by the GCS address.
-        head_args = ["--head", f"--port={self.port}"]
+        self.port, self.dashboard_port, self.client_port = free_ports(3)
+        # With ray[client] installed (the test extra has it), `ray start --head` also starts a Ray
+        # Client server, on 10001 unless told: a port of its own, as every other port here.
+        head_args = ["--head", f"--port={self.port}", f"--ray-client-server-port={self.client_port}"]
         if self.dashboard:
             head_args += [
                 "--include-dashboard=true",
