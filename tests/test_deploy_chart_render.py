@@ -309,6 +309,8 @@ def test_the_raycluster_mode_connects_fleet_to_the_kuberay_head_service(
     cluster = find(objects, "RayCluster", "fleet-ray")
     assert cluster["spec"]["headGroupSpec"]["rayStartParams"]["ray-client-server-port"] == "10001"
     head = cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    # Fleet's image serves the Ray Client there: it installs fleet's ray-cluster extra
+    # (ray[default,client]; tests/test_deploy_containerfile.py, tests/test_sync_ray_client_address.py).
     assert head["image"] == "fleet:0.1.0" and {"name": "client", "containerPort": 10001} in head["ports"]
 
 
@@ -330,6 +332,12 @@ def test_the_rayjob_mode_creates_one_rayjob_per_run_whose_driver_is_fleet_sync(
     ]
     job = rayjob_template(objects)
     assert job["metadata"]["generateName"] == "fleet-sync-"
+    # KubeRay's submitter runs `ray job submit` against the head's job server (the dashboard port):
+    # both run fleet's image, whose ray-cluster extra brings ray[default] (tests/test_sync_as_ray_job.py).
+    submitter = job["spec"]["submitterPodTemplate"]["spec"]["containers"][0]
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
+    assert submitter["image"] == head["image"] == "fleet:0.1.0"
+    assert {"name": "dashboard", "containerPort": 8265} in head["ports"]
     assert job["spec"]["shutdownAfterJobFinishes"] is True
     assert shlex.split(job["spec"]["entrypoint"]) == [
         "fleet",

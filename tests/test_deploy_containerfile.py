@@ -10,12 +10,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dockerfile_parse import DockerfileParser
+from packaging.requirements import Requirement
 
 from tests.conftest import REPO_ROOT
 
@@ -89,6 +91,17 @@ def test_writable_paths_are_declared_volumes_and_the_tools_are_installed(parsed:
     assert any("--from=kubectl" in c for c in _values(final, "COPY"))
 
 
+def test_the_image_installs_fleet_with_what_a_kuberay_node_needs(parsed: DockerfileParser) -> None:
+    """The chart's Ray pods run this image: the dashboard and job server (ray[default]: a RayJob's
+    `ray job submit`, KubeRay's probes) and the Ray Client server fleet joins with ray:// (ray[client])
+    come with fleet's ``ray-cluster`` extra, which the build stage installs."""
+    install = next(r for r in _values(_stages(parsed)[0], "RUN") if "/opt/fleet/bin/pip install" in r)
+    assert '"${wheel}[ray-cluster]"' in install and "pip check" in install
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (ray,) = [Requirement(r) for r in extras["ray-cluster"] if Requirement(r).name == "ray"]
+    assert {"default", "client"} <= ray.extras
+
+
 def test_hadolint_finds_nothing() -> None:
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not Path(hadolint).exists():
@@ -134,5 +147,7 @@ def test_the_wheel_builds_from_exactly_the_files_the_image_copies(
         "fleet/render/helm.py",
     ):
         assert module in names, module
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+    assert "Provides-Extra: ray-cluster" in metadata.decode()  # what the image installs with it
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "fleet = fleet.entry:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
