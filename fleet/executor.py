@@ -43,7 +43,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fleet import errors, executor_runtime_env, log, raynodes, redact
 
@@ -94,6 +94,15 @@ class WorkUnit:
     payload: Any
     # What placement pins match (the cluster's labels, as sorted pairs: hashable and frozen).
     labels: tuple[tuple[str, str], ...] = ()
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """A payload that can say it is being run again after its first run was lost mid-way with
+    its Ray node: that run may have done part of the work (fleet.reconcile's ``ClusterWork``
+    waits again for the objects it may have applied)."""
+
+    def as_resumed(self) -> Any: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +273,8 @@ class _Actor:
 @dataclasses.dataclass
 class _Attempt:
     """A unit on its way through the executor: how often it was dispatched, and since when its
-    per-unit timeout runs (the first dispatch: a retry after a lost node does not restart it)."""
+    per-unit timeout runs (the first dispatch: a retry after a lost node does not restart it).
+    A retry after a lost node carries its payload's resumed form (``Resumable``)."""
 
     unit: WorkUnit
     attempts: int = 0
@@ -488,6 +498,9 @@ class RayExecutor:
                     extra={"fields": {"unit": attempt.unit.key, "ray_node": actor.node}},
                 )
                 attempt.lost_node = actor.node
+                if isinstance(attempt.unit.payload, Resumable):
+                    resumed = attempt.unit.payload.as_resumed()
+                    attempt.unit = dataclasses.replace(attempt.unit, payload=resumed)
                 pending.setdefault(self._resource(attempt.unit), deque()).append(attempt)
                 return None
             assert attempt.started is not None

@@ -14,7 +14,8 @@ else can take it.
 Running a cluster twice is harmless because every write fleet makes is a server-side apply of
 the same manifests with the same field manager: the second apply of an unchanged object changes
 nothing (its generation stays 1), and the Gate's status, which the test set through the status
-subresource, is not a field fleet applies, so the retry leaves it as it was.
+subresource, is not a field fleet applies, so the retry leaves it as it was. The run again waits
+for the Gate the lost run applied before it applies the next wave (``ClusterWork.resumed``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def test_a_killed_nodes_clusters_run_again_on_a_surviving_node_or_are_reported_l
             lock.wait_for(
                 f"{victim} to run again", lambda: [c for c, _ in dispatched(run)].count(victim) == 2
             )
+            # The run again waits for the Gate the lost run applied (in sync now, still held) before
+            # the next wave, as the lost run was doing: it reads the Gate, and nothing after it is
+            # applied while it is held (before this, it took the Gate as done, applied the next wave
+            # at once and ended Synced but Progressing).
+            polls = gate_polls(env, victim)
+            lock.wait_for(
+                f"{victim}'s run again to wait on its gate", lambda: gate_polls(env, victim) >= polls + 2
+            )
+            assert env.names(victim, "held", "ConfigMap") == []
             for cluster in SPREAD:
                 lock.open_gate(env, cluster)
             code, stdout, stderr = run.finish(timeout=240)  # bounded by --cluster-timeout
@@ -81,12 +91,15 @@ def test_a_killed_nodes_clusters_run_again_on_a_surviving_node_or_are_reported_l
             run.kill()
         assert code == 1, stderr[-3000:]
         clusters = {c.cluster: c for c in results.RunResult.model_validate_json(stdout).clusters}
-        # The victim ran again on a surviving node, where it applied its Application once more
-        # (Synced; its Gate may still have been held then), and every object exists once.
+        # The victim ran again on a surviving node, where it applied its Application once more,
+        # waited for its Gate and ended as the lost run would have (Synced and Healthy), and every
+        # object exists once.
         again = [node for c, node in dispatched(run) if c == victim]
         assert again[0] == doomed.node_id and again[1] in survivors
         assert clusters[victim].reason is None and clusters[victim].ray_node == again[1]
-        assert [a.sync_status.value for a in clusters[victim].apps] == ["Synced"]
+        assert [(a.sync_status.value, a.health.value) for a in clusters[victim].apps] == [
+            ("Synced", "Healthy")
+        ]
         gate = env.sim.get_object(victim, *GATE)
         assert gate is not None and gate["metadata"]["generation"] == 1 and gate["status"]["open"] is True
         assert env.names(victim, "held", "ConfigMap") == ["after-the-gate"]

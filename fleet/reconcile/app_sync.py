@@ -62,6 +62,8 @@ class AppSync:
         self.app = prepared.work.name
         self.started = session.clock.monotonic()
         self.started_at = results.now()
+        # In sync, but applied again and waited for: the cluster runs again after a lost node.
+        self.waited_again: set[Ref] = set()
 
     # -- the phases ---------------------------------------------------------------------------------
 
@@ -123,6 +125,10 @@ class AppSync:
             return self._failed(Reason.DIFF_FAILED, failures.message(exc), attempts=attempt)
         # 3. classify drift: what this sync applies (changed in Git, missing, secret-bearing, healed)
         rows, to_apply = self._classify(app_diff, regular, live, always_apply)
+        #    (run again after a lost Ray node: also what the lost run may have left its wave waiting for)
+        if self.session.work.resumed:
+            self.waited_again = self._not_yet_healthy(rows, live)
+            to_apply |= self.waited_again
         # 4. plan (phases, waves, hooks, prunes); a resource another Application owns may block it
         options = dataclasses.replace(self.prepared.policy.options, apply_out_of_sync_only=True)
         if options.flag("respect_ignore_differences") and self.prepared.rules:
@@ -395,6 +401,22 @@ class AppSync:
                     row.message = "changed by hand; not healed (selfHeal is off)"
         return rows, to_apply
 
+    def _not_yet_healthy(self, rows: Mapping[Ref, Row], live: Mapping[Ref, Mapping[str, Any]]) -> set[Ref]:
+        """In a cluster run again after its Ray node died (``ClusterWork.resumed``): the objects
+        in sync with Git whose health has not settled. The lost run may have applied them and died
+        while their wave waited for them; taken as done, this run would apply the next waves at
+        once and end Synced but Progressing (issue 12). So they join the operation again: applied
+        (unchanged: the same server-side apply changes nothing) and waited for in their wave, as
+        the lost run would have. Drifted objects stay as ``_classify`` decided; as in any sync
+        operation, its hooks run."""
+        return {
+            ref
+            for ref, row in rows.items()
+            if row.action is results.Action.UNCHANGED
+            and ref in live
+            and not health.check(live[ref], config=self.settings.health).status.is_settled()
+        }
+
     # -- plan -----------------------------------------------------------------------------------------
 
     def _plan(
@@ -600,7 +622,7 @@ class AppSync:
             live[item.ref] = applied
             self.session.set_live(item.ref, applied)
             row.status, row.result = SyncStatus.SYNCED, ResultCode.SYNCED
-            if row.action is results.Action.UNCHANGED:
+            if row.action is results.Action.UNCHANGED and item.ref not in self.waited_again:
                 row.action = results.Action.CONFIGURED
             waiting.append(item)
         return waiting

@@ -7,6 +7,7 @@ maybe in another process or on another machine. Everything here is frozen, plain
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,15 @@ class ClusterWork:
     # Applications of this cluster that ended Synced and Healthy in an earlier wave of this run:
     # dependencies already met.
     ready: frozenset[str] = frozenset()
+    # Run again because the Ray node running it died mid-run (fleet.executor, issue 12): the lost
+    # run may have applied objects and died while their wave waited for them, so this run waits
+    # for such objects again (fleet.reconcile.app_sync) rather than taking them as done.
+    resumed: bool = False
+
+    def as_resumed(self) -> ClusterWork:
+        """This work, to be run again after its first run was lost with its node (the executor's
+        ``Resumable``)."""
+        return dataclasses.replace(self, resumed=True)
 
 
 # Ray pickles the work by class path: name the classes by the public path they have always had
