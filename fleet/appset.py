@@ -18,8 +18,11 @@ the sync engine's entry point from a fleet repository to the Applications to rec
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+import gc
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -103,7 +106,8 @@ class AppSetResult:
 
     @functools.cached_property
     def applications(self) -> tuple[argo.Application, ...]:
-        return tuple(argo.Application.model_validate(obj) for obj in self.objects)
+        with gc_paused():
+            return tuple(argo.Application.model_validate(obj) for obj in self.objects)
 
     @property
     def ok(self) -> bool:
@@ -148,6 +152,41 @@ class GenerateResult:
     @property
     def ok(self) -> bool:
         return all(result.ok for result in self.results)
+
+
+class _GCPause:
+    """Automatic garbage collection off while Applications are built, back on afterwards.
+
+    Generation allocates a few dicts (and, for ``applications``, pydantic models) per Application
+    and creates no reference cycles; yet as 50,000 of them pile up, CPython's collector walks the
+    growing heap again and again, about a third of generation's time and three quarters of the
+    models' (issue 15). Nothing is left uncollected: the next collection after this runs as
+    usual. Nested and concurrent pauses (threads of ``fleet serve``) share one count, so the
+    collector comes back on when the last one ends, and only if it was on before the first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+gc_paused = _GCPause()
 
 
 @dataclass(frozen=True)
@@ -203,7 +242,7 @@ def generate(
         argocd=argocd,
     )
     results = []
-    with log.progress("generating applications", total=len(appsets)) as bar:
+    with log.progress("generating applications", total=len(appsets)) as bar, gc_paused():
         for appset in appsets:
             result = generate_one(appset, env)
             results.append(result)

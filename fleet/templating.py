@@ -227,8 +227,8 @@ class Engine:
 
         return go
 
-    def compile(self, obj: Any, *, field: str = "") -> Compiled:
-        return Compiled(obj, self, field)
+    def compile(self, obj: Any, *, field: str = "", share: bool = False) -> Compiled:
+        return Compiled(obj, self, field, share=share)
 
 
 # --- compiled trees ------------------------------------------------------------------------
@@ -243,43 +243,28 @@ def copy_json(value: Any) -> Any:
     return value
 
 
-def _compile(obj: Any, engine: Engine, field: str) -> tuple[bool, Any]:
-    """(static, value) for data rendering cannot change, else (False, render function)."""
+def _compile(obj: Any, engine: Engine, field: str, share: bool) -> tuple[bool, Any]:
+    """(static, value) for data rendering cannot change, else (False, render function).
+
+    With ``share``, a rendered tree holds the template's static subtrees themselves rather than
+    copies: rendering then costs what the parameters change, not the size of the template.
+    """
     if isinstance(obj, str):
         if engine.is_static(obj):
             return True, obj
         return False, engine.string_renderer(obj, field)
     if isinstance(obj, dict):
-        entries: list[tuple[bool, Any, bool, Any]] = []
-        static = True
-        for key, value in obj.items():
-            if value is None:  # Go skips nil map values and omits nil fields
-                continue
-            key = str(key)
-            here = f"{field}.{key}" if field else key
-            key_static = engine.is_static(key)
-            key_part: Any = key if key_static else engine.string_renderer(key, f"{here} (map key)")
-            value_static, value_part = _compile(value, engine, here)
-            static = static and key_static and value_static
-            entries.append((key_static, key_part, value_static, value_part))
-        if static:
-            return True, {k: v for _, k, _, v in entries}
-
-        def render_dict(params: Mapping[str, Any]) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for key_static, key_part, value_static, value_part in entries:
-                key = key_part if key_static else key_part(params)
-                if value_static:
-                    out[key] = copy_json(value_part) if isinstance(value_part, (dict, list)) else value_part
-                else:
-                    out[key] = value_part(params)
-            return out
-
-        return False, render_dict
+        return _compile_dict(obj, engine, field, share)
     if isinstance(obj, list):
-        items = [_compile(item, engine, f"{field}[{i}]") for i, item in enumerate(obj)]
+        items = [_compile(item, engine, f"{field}[{i}]", share) for i, item in enumerate(obj)]
         if all(s for s, _ in items):
             return True, [v for _, v in items]
+        if share:
+
+            def render_shared_list(params: Mapping[str, Any]) -> list[Any]:
+                return [v if s else v(params) for s, v in items]
+
+            return False, render_shared_list
 
         def render_list(params: Mapping[str, Any]) -> list[Any]:
             return [
@@ -290,14 +275,67 @@ def _compile(obj: Any, engine: Engine, field: str) -> tuple[bool, Any]:
     return True, obj
 
 
-class Compiled:
-    """A JSON-like tree compiled for rendering: ``render(params)`` returns a fresh tree."""
+def _compile_dict(obj: dict[Any, Any], engine: Engine, field: str, share: bool) -> tuple[bool, Any]:
+    entries: list[tuple[bool, Any, bool, Any]] = []
+    static = True
+    for key, value in obj.items():
+        if value is None:  # Go skips nil map values and omits nil fields
+            continue
+        key = str(key)
+        here = f"{field}.{key}" if field else key
+        key_static = engine.is_static(key)
+        key_part: Any = key if key_static else engine.string_renderer(key, f"{here} (map key)")
+        value_static, value_part = _compile(value, engine, here, share)
+        static = static and key_static and value_static
+        entries.append((key_static, key_part, value_static, value_part))
+    if static:
+        return True, {k: v for _, k, _, v in entries}
+    if share and all(key_static for key_static, _, _, _ in entries):
+        # The common shape: fixed keys, some values templated. A copy of the static entries in
+        # template order (one C-level dict copy), then each templated value assigned in place:
+        # assigning an existing key keeps its position, so the order stays the template's.
+        base = {key: value if value_static else None for _, key, value_static, value in entries}
+        slots = [(key, value) for _, key, value_static, value in entries if not value_static]
 
-    def __init__(self, obj: Any, engine: Engine, field: str = "") -> None:
-        self.static, self._part = _compile(obj, engine, field)
+        def render_slots(params: Mapping[str, Any]) -> dict[str, Any]:
+            out = base.copy()
+            for key, render in slots:
+                out[key] = render(params)
+            return out
+
+        return False, render_slots
+
+    def render_dict(params: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_static, key_part, value_static, value_part in entries:
+            key = key_part if key_static else key_part(params)
+            if not value_static:
+                out[key] = value_part(params)
+            elif not share and isinstance(value_part, (dict, list)):
+                out[key] = copy_json(value_part)
+            else:
+                out[key] = value_part
+        return out
+
+    return False, render_dict
+
+
+class Compiled:
+    """A JSON-like tree compiled for rendering: ``render(params)`` returns a fresh tree.
+
+    With ``share``, rendered trees share the template's static subtrees (with each other and
+    with the template): read-only results, for many renders of one template (Applications).
+    """
+
+    def __init__(self, obj: Any, engine: Engine, field: str = "", *, share: bool = False) -> None:
+        self.share = share
+        self.static, self._part = _compile(obj, engine, field, share)
 
     def render(self, params: Mapping[str, Any]) -> Any:
         if self.static:
+            if self.share:
+                # The top level is still a fresh container: callers may add keys to it.
+                return dict(self._part) if isinstance(self._part, dict) else self._part
             return copy_json(self._part)
         return self._part(params)
 
@@ -403,7 +441,9 @@ def apply_template_patch(app: Mapping[str, Any], patch_text: str) -> dict[str, A
     spec = patched.get("spec")
     if not isinstance(spec, dict):
         # A patch with an empty `spec:` deletes it; Go then marshals the zero ApplicationSpec.
-        spec = patched["spec"] = {"destination": {}}
+        spec = {"destination": {}}
+    # A copy: an unpatched spec is the rendered one, whose subtrees the template's Applications share.
+    spec = patched["spec"] = dict(spec)
     spec["project"] = project  # the patch may never move an Application to another project
     _check_application(patched)
     return patched
@@ -449,25 +489,37 @@ class ApplicationTemplate:
         self.namespace = namespace
         self.template_patch = template_patch
         self.preserve_resources = preserve_resources
-        self._compiled = engine.compile(self.template)
+        # Applications of one template share its static subtrees (read-only results): rendering
+        # one costs what its parameters change, not the template's size (issue 15).
+        self._compiled = engine.compile(self.template, share=True)
         self._patch = (
             engine.string_renderer(template_patch, "templatePatch") if template_patch is not None else None
         )
 
     def render(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The Application for one parameter set (raises RenderError)."""
+        """The Application for one parameter set (raises RenderError).
+
+        Its static subtrees are the template's own, shared with every Application of this
+        template: read it, or copy it (``copy_json``) before changing it.
+        """
+        finalizer = False
+        meta: Any = None
         if not params:
             app: dict[str, Any] = copy_json(self.template)
         else:
-            app = self._compiled.render(params)
+            app = self._compiled.render(params)  # a fresh top level; subtrees may be shared
             meta = app.get("metadata")
             if not isinstance(meta, dict):
                 meta = app["metadata"] = {}
-            if not self.preserve_resources and not meta.get("finalizers"):
-                meta["finalizers"] = [FINALIZER]
+            finalizer = not self.preserve_resources and not meta.get("finalizers")
         if self._patch is not None:
+            if finalizer:  # the patch sees the finalizer, as in Argo CD
+                app["metadata"] = {**meta, "finalizers": [FINALIZER]}
+                finalizer = False
             app = apply_template_patch(app, self._patch(params))
         meta = app.get("metadata") or {}
         ordered = {"name": meta.get("name", ""), "namespace": self.namespace}
         ordered.update((k, v) for k, v in meta.items() if k not in ("name", "namespace"))
+        if finalizer:  # in place of an empty `finalizers`, else last, as assigning it to meta did
+            ordered["finalizers"] = [FINALIZER]
         return {"apiVersion": API_VERSION, "kind": "Application", **app, "metadata": ordered}

@@ -37,29 +37,70 @@ class MatrixGenerator:
                 generator=ctx.path,
             )
         out: list[interface.Params] = []
+        # Child 2 is generated again for every set of child 1, since its spec may use them. A
+        # pure generator (list, clusters, git) whose spec uses none gives the same sets every
+        # time: generate it once (for the first set, so errors come as before) and reuse them.
+        reusable = _independent_of_parent(entries[1])
+        reused: list[interface.Params] | None = None
         for first in child_params(entries[0], 0, self.children, ctx, None):
             first_flat = None if ctx.go_template else params_mod.stringify(first)
-            for second in child_params(entries[1], 1, self.children, ctx, first):
+            if reused is not None:
+                seconds = reused
+            else:
+                seconds = child_params(entries[1], 1, self.children, ctx, first)
+                if reusable:
+                    reused = seconds
+            for second in seconds:
                 if ctx.go_template:
-                    out.append(params_mod.deep_merge(second, first))
+                    # A copy: templates may change maps of their parameters (Sprig's set), and
+                    # each combination must own its own, as when child 2 is generated for each.
+                    out.append(params_mod.deep_merge(params_mod.copy_params(second), first))
                 else:
                     assert first_flat is not None
-                    out.append(_combine(first_flat, second, ctx))
+                    out.append(_combine(first_flat, second, ctx))  # reads ``second`` only
         return out
 
 
+# Generators whose parameter sets depend on their spec and the ApplicationSet's context alone
+# (clusterDecisionResource and plugin read live services, which Argo CD asks again for each set).
+_PURE_KINDS = frozenset({"list", "clusters", "git"})
+
+
+def _independent_of_parent(entry: Any) -> bool:
+    """Whether interpolating ``entry`` with child 1's parameters leaves it as it is: one pure
+    generator kind and no template tag in any string or map key (the post-selector is never
+    interpolated)."""
+    if not isinstance(entry, Mapping):
+        return False
+    kinds = transform.kinds_of(entry)
+    if len(kinds) != 1 or kinds[0] not in _PURE_KINDS:
+        return False
+    return not _has_tags({k: v for k, v in entry.items() if k != "selector"})
+
+
+def _has_tags(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, Mapping):
+        return any(_has_tags(str(k)) or _has_tags(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_tags(v) for v in value)
+    return False
+
+
 def _combine(first: dict[str, str], second: interface.Params, ctx: interface.GenContext) -> interface.Params:
-    combined: interface.Params = dict(first)
-    for key, value in params_mod.stringify(second).items():
-        current = combined.get(key)
-        if current is not None and current != value:
-            raise interface.DuplicateParamKeyError(
-                f"found duplicate key {key} with different value, a: {current} ,b: {value} (give one of the"
-                " git generators a pathParamPrefix, or use goTemplate)",
-                generator=ctx.path,
-                param=key,
-            )
-        combined[key] = value
+    flat = params_mod.stringify(second)
+    combined: interface.Params = {**first, **flat}
+    if len(combined) < len(first) + len(flat):  # a key both children set: their values must agree
+        for key, value in flat.items():
+            current = first.get(key)
+            if current is not None and current != value:
+                raise interface.DuplicateParamKeyError(
+                    f"found duplicate key {key} with different value, a: {current} ,b: {value} (give one of the"
+                    " git generators a pathParamPrefix, or use goTemplate)",
+                    generator=ctx.path,
+                    param=key,
+                )
     return combined
 
 

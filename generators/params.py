@@ -9,6 +9,7 @@ post-selectors), so this module reproduces that formatting exactly: float64 numb
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -79,8 +80,10 @@ def go_sprint(value: Any) -> str:
     return str(value)
 
 
+@functools.cache
 def _go_values() -> Any:
-    """The Go template engine's stand-ins for Go's typed containers (imported when first needed)."""
+    """The Go template engine's stand-ins for Go's typed containers (imported when first needed;
+    cached: an import statement per cluster and parameter set cost more than the set itself)."""
     from fleet.gotemplate import values
 
     return values
@@ -146,6 +149,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             out[key] = value
     return out
+
+
+def copy_params(value: Any) -> Any:
+    """A deep copy of a parameter set that keeps Go's typed containers (StrMap, StrList) typed."""
+    if isinstance(value, dict):
+        return type(value)({k: copy_params(v) if isinstance(v, (dict, list)) else v for k, v in value.items()})
+    if isinstance(value, list):
+        return type(value)([copy_params(v) if isinstance(v, (dict, list)) else v for v in value])
+    return value
 
 
 def json_key(value: Any) -> str:

@@ -232,6 +232,11 @@ def _call_failed(st: State, exc: Exception, name: str, where: Where) -> Exceptio
     return exec_error(st, where, f"error calling {name}: {type(exc).__name__}")
 
 
+# Maps whose fields a template reads as plain lookups (a hit is all eval_field would do for them):
+# JSON objects and Go map[string]string values (cluster labels and annotations, ``values``).
+_PLAIN_MAPS = frozenset({dict, values.StrMap})
+
+
 class Compiler:
     """Compiles the trees of one parse (the main template and its defines)."""
 
@@ -581,7 +586,7 @@ class Compiler:
             key = names[0]
 
             def field1(st: State, dot: Any) -> Any:
-                if dot.__class__ is dict:
+                if dot.__class__ in _PLAIN_MAPS:
                     value = dot.get(key, MISSING)
                     if value is not MISSING:
                         return value
@@ -592,9 +597,9 @@ class Compiler:
             key0, key1 = names
 
             def field2(st: State, dot: Any) -> Any:
-                if dot.__class__ is dict:
+                if dot.__class__ in _PLAIN_MAPS:
                     inner = dot.get(key0)
-                    if inner.__class__ is dict:
+                    if inner.__class__ in _PLAIN_MAPS:
                         value = inner.get(key1, MISSING)
                         if value is not MISSING:
                             return value
@@ -605,7 +610,7 @@ class Compiler:
         def field_n(st: State, dot: Any) -> Any:
             receiver = dot
             for key in names:
-                if receiver.__class__ is not dict:
+                if receiver.__class__ not in _PLAIN_MAPS:
                     return slow(st, dot)
                 receiver = receiver.get(key, MISSING)
                 if receiver is MISSING:
