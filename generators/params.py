@@ -154,7 +154,9 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def copy_params(value: Any) -> Any:
     """A deep copy of a parameter set that keeps Go's typed containers (StrMap, StrList) typed."""
     if isinstance(value, dict):
-        return type(value)({k: copy_params(v) if isinstance(v, (dict, list)) else v for k, v in value.items()})
+        return type(value)(
+            {k: copy_params(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+        )
     if isinstance(value, list):
         return type(value)([copy_params(v) if isinstance(v, (dict, list)) else v for v in value])
     return value
