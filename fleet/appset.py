@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -381,6 +382,12 @@ def validate(
         problem = destinations.check(spec.get("destination") or {})
         if problem:
             problems[key] = f"application destination spec is invalid: {problem}"
+            continue
+        problem = object_name_problem(name)
+        if problem:
+            # Argo CD leaves this to the API server, which refuses to create the Application;
+            # fleet has no API server in between, so it refuses it here (issue 15).
+            problems[key] = f"the generated name is not a valid Kubernetes object name: {problem}"
     valid: list[dict[str, Any]] = []
     valid_origins: list[Origin] = []
     invalid: list[InvalidApplication] = []
@@ -393,6 +400,26 @@ def validate(
             valid.append(obj)
             valid_origins.append(origin)
     return valid, valid_origins, invalid
+
+
+# Kubernetes' IsDNS1123Subdomain: what the API server requires of an Application's name (and
+# what fleet's inventory ConfigMap, named after it, needs).
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS1123_SUBDOMAIN_MAX = 253
+
+
+def object_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid Kubernetes object name (a DNS-1123 subdomain), in the API
+    server's words; None when it is one."""
+    if len(name) > _DNS1123_SUBDOMAIN_MAX:
+        return f"must be no more than {_DNS1123_SUBDOMAIN_MAX} characters (it has {len(name)})"
+    if not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return (
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or"
+            " '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex"
+            f" used for validation is '{_DNS1123_SUBDOMAIN.pattern}')"
+        )
+    return None
 
 
 class _Destinations:
