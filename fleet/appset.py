@@ -19,6 +19,7 @@ the sync engine's entry point from a fleet repository to the Applications to rec
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import re
@@ -382,12 +383,6 @@ def validate(
         problem = destinations.check(spec.get("destination") or {})
         if problem:
             problems[key] = f"application destination spec is invalid: {problem}"
-            continue
-        problem = object_name_problem(name)
-        if problem:
-            # Argo CD leaves this to the API server, which refuses to create the Application;
-            # fleet has no API server in between, so it refuses it here (issue 15).
-            problems[key] = f"the generated name is not a valid Kubernetes object name: {problem}"
     valid: list[dict[str, Any]] = []
     valid_origins: list[Origin] = []
     invalid: list[InvalidApplication] = []
@@ -400,6 +395,45 @@ def validate(
             valid.append(obj)
             valid_origins.append(origin)
     return valid, valid_origins, invalid
+
+
+def refuse_invalid_names(result: GenerateResult) -> GenerateResult:
+    """``result`` with every generated Application whose name is not a valid Kubernetes object
+    name moved to the invalid ones, naming the rule it breaks.
+
+    Argo CD's generation lets such a name through and its API server then refuses to create the
+    Application; a sync has no API server in between, so the run refuses it here, before any
+    cluster is touched (issue 15: it was synced, its inventory failed to apply, and it counted
+    Synced). ``generate`` itself stays as Argo CD's (``fleet generate`` previews such names).
+    """
+    results = []
+    for item in result.results:
+        problems = [
+            object_name_problem(str((obj.get("metadata") or {}).get("name") or "")) for obj in item.objects
+        ]
+        if not any(problems):
+            results.append(item)
+            continue
+        rows = list(zip(item.objects, item.origins, problems, strict=True))
+        invalid = [
+            InvalidApplication(item.name, str(obj["metadata"]["name"]), name_message(problem), origin)
+            for obj, origin, problem in rows
+            if problem
+        ]
+        results.append(
+            dataclasses.replace(
+                item,
+                objects=tuple(obj for obj, _, problem in rows if not problem),
+                origins=tuple(origin for _, origin, problem in rows if not problem),
+                invalid=(*item.invalid, *invalid),
+            )
+        )
+    return dataclasses.replace(result, results=tuple(results))
+
+
+def name_message(problem: str) -> str:
+    """How an invalid Application name is reported (after ``ApplicationSet X: Application NAME:``)."""
+    return f"the generated name is not a valid Kubernetes object name: {problem}"
 
 
 # Kubernetes' IsDNS1123Subdomain: what the API server requires of an Application's name (and

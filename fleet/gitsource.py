@@ -31,11 +31,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import git
-
 from fleet import clocks, errors, log, redact
 
 if TYPE_CHECKING:
+    # GitPython is imported where a mirror is read (a quarter of a second): previews of list and
+    # cluster generators, and reading a working tree, never need it (issue 15).
+    import git
+
     # For annotations only: the driver builds the credentials and hands them in. Imported at run
     # time, repocreds (which resolves secret references through fleet.secrets, whose store reaches
     # fleet.health, which reads fleet.yaml through this module) would close an import cycle.
@@ -596,6 +598,8 @@ class TreeSource(Source):
         return self.sha
 
     def _index(self) -> dict[str, tuple[str, str, str]]:
+        import git
+
         with self._lock:
             if self._entries is None:
                 try:
@@ -632,6 +636,8 @@ class TreeSource(Source):
         return self._trees
 
     def read(self, path: str) -> bytes:
+        import git
+
         clean = _clean_path(path, url=self.url, revision=self.revision)
         entry = self._index().get(clean)
         if entry is None or entry[1] != "blob":
@@ -997,6 +1003,8 @@ class RepoCache:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _repo(self, url: str) -> git.Repo:
+        import git
+
         key = normalize_url(url)
         if key in self._repos:
             return self._repos[key]
@@ -1027,6 +1035,8 @@ class RepoCache:
         return repo
 
     def _fetch(self, repo: git.Repo, url: str) -> None:
+        import git
+
         path = Path(repo.git_dir)
         with self._file_lock(path):
             _log.info("fetching repository", extra={"fields": {"repo": redact.safe_url(url)}})
@@ -1038,6 +1048,8 @@ class RepoCache:
             _touch(path)
 
     def _resolve(self, repo: git.Repo, url: str, revision: str) -> str:
+        import git
+
         local = _rev_parse(repo, revision)
         if local is not None and (
             _FULL_SHA.match(revision) or _age(Path(repo.git_dir), now=self.clock.time()) < self.max_age
@@ -1069,6 +1081,8 @@ class RepoCache:
 
 def _rev_parse(repo: git.Repo, revision: str) -> str | None:
     """Branch first, then tag, then any commit-ish (SHA, full ref), as Argo CD's ls-remote order."""
+    import git
+
     candidates = (
         ["HEAD"] if revision == "HEAD" else [f"refs/heads/{revision}", f"refs/tags/{revision}", revision]
     )

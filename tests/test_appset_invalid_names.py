@@ -1,7 +1,8 @@
 """A generated Application whose name is not a valid Kubernetes object name (a DNS-1123 subdomain,
-as the API server requires of an Application) is refused at generation: reported naming the
-ApplicationSet, the name and the rule, like the other invalid Applications, and never synced or
-counted Synced (it used to be, while its inventory ConfigMap failed to apply)."""
+as the API server requires of an Application) is refused when a run generates the fleet: reported
+naming the ApplicationSet, the name and the rule, like the other invalid Applications, and never
+synced or counted Synced (it used to be, while its inventory ConfigMap failed to apply).
+`fleet generate` prints it, as Argo CD's generation does, with a warning."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from fleet import appset
 from fleet.cli import app
 from tests.fixtures import appset as fx
 
@@ -47,31 +49,43 @@ INVALID = [
 ]
 
 
+def refused(*names: str) -> appset.AppSetResult:
+    (result,) = appset.refuse_invalid_names(
+        appset.GenerateResult(results=(fx.generate(named(*names)),))
+    ).results
+    return result
+
+
 @pytest.mark.parametrize("name, rule", [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
 def test_an_application_with_an_invalid_name_is_refused_naming_the_rule(name: str, rule: str) -> None:
-    result = fx.generate(named("web-c001", name))
+    result = refused("web-c001", name)
     assert result.error is None
     assert [a["metadata"]["name"] for a in result.objects] == ["web-c001"]
+    assert [a.name for a in result.applications] == ["web-c001"]
     (invalid,) = result.invalid
     assert invalid.name == name
     assert invalid.message.startswith("the generated name is not a valid Kubernetes object name: ")
     assert rule in invalid.message
     assert str(invalid).startswith(f"ApplicationSet named: Application {name}: ")
+    assert invalid.origin.generator == "generators[0].list" and invalid.origin.params == {"app": name}
 
 
 def test_names_of_dns_subdomains_are_valid() -> None:
-    result = fx.generate(named("web", "web-c001", "web.eu-1.example", "0a", "a" * 253))
+    result = refused("web", "web-c001", "web.eu-1.example", "0a", "a" * 253)
     assert not result.invalid and len(result.objects) == 5
 
 
-def test_fleet_generate_exits_1_printing_the_valid_ones_and_naming_the_invalid_one(tmp_path: Path) -> None:
+def test_fleet_generate_prints_it_as_argo_cd_generates_it_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "appset.yaml"
     path.write_text(yaml.safe_dump(named("web-c001", "Web_C002")))
     result = CliRunner().invoke(app, ["--log-format", "text", "generate", str(path), "-o", "json"])
-    assert result.exit_code == 1
-    assert '"name": "web-c001"' in result.stdout and "Web_C002" not in result.stdout
-    assert "error: ApplicationSet named: Application Web_C002: the generated name" in result.stderr
-    assert RULE in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert '"name": "web-c001"' in result.stdout and '"name": "Web_C002"' in result.stdout
+    assert (
+        "warning: ApplicationSet named: Application Web_C002: the generated name is not a valid Kubernetes"
+        " object name" in result.stderr
+    )
+    assert RULE in result.stderr and "fleet sync refuses it" in result.stderr
 
 
 def test_sync_refuses_it_and_never_counts_it_synced(make_fleet) -> None:

@@ -13,13 +13,19 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fleet import appset, argo, errors, gitsource, kyaml, redact, repocreds
+from fleet import errors, redact
 from fleet.cli import common
-from fleet.clusters import argocd
+
+if TYPE_CHECKING:
+    from fleet import appset, argo
+
+# The engine (pydantic models, the generators, GitPython when a git generator needs it) is
+# imported when the command runs, not for `fleet generate --help` (issue 15).
+DEFAULT_NAMESPACE = "argocd"  # fleet.appset.DEFAULT_NAMESPACE (tests/test_cli_generate_startup.py)
 
 
 class ApplicationFormat(StrEnum):
@@ -45,6 +51,8 @@ def parse_repo_map(entries: list[str] | None) -> dict[str, str]:
 
 def load_appsets(paths: list[str]) -> list[argo.ApplicationSet]:
     """ApplicationSets from files (every document must be one) and directories (others skipped)."""
+    from fleet import argo
+
     found: list[argo.ApplicationSet] = []
     for raw in paths:
         path = Path(raw)
@@ -128,6 +136,9 @@ def run(
     repo_creds: list[str] | None = None,
 ) -> int:
     """The command's work, returning the exit code (raises InputError for bad input)."""
+    from fleet import appset, gitsource, kyaml, repocreds
+    from fleet.clusters import argocd
+
     mapping = parse_repo_map(repo_map)
     clusters = argocd.load_cluster_secrets(clusters_file, namespace=argocd_namespace) if clusters_file else []
     credential_files = [*([clusters_file] if clusters_file else []), *(repo_creds or [])]
@@ -160,6 +171,11 @@ def run(
         )
     for warning in result.warnings:
         typer.echo(f"warning: {redact.mask(warning)}", err=True)
+    # As Argo CD's generation, the preview prints such an Application; its API server (and
+    # `fleet sync`) would refuse it, so say so.
+    for refused in appset.refuse_invalid_names(result).invalid:
+        if refused not in result.invalid:
+            typer.echo(f"warning: {redact.mask(str(refused))}; fleet sync refuses it", err=True)
     if result.errors:
         for error in result.errors:
             typer.echo(f"error: {redact.mask(str(error))}", err=True)
@@ -199,7 +215,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--argocd-namespace", help="Argo CD's namespace (cluster Secrets, ApplicationSets)."
             ),
-        ] = appset.DEFAULT_NAMESPACE,
+        ] = DEFAULT_NAMESPACE,
         in_cluster: Annotated[
             bool,
             typer.Option(

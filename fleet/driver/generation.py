@@ -4,6 +4,8 @@ Where it sits: after the sources are open (``sources``), before selection. Gener
 Argo CD's namespace on the management cluster (``--argocd-context``) where a
 clusterDecisionResource or plugin generator needs it. A fleet that generates no Application at all
 is refused unless ``allow_empty``: an empty directory would otherwise delete everything (issue 8).
+A generated Application whose name is not a valid Kubernetes object name is refused, as Argo CD's
+API server refuses to create it (issue 15).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def generate(request: run_request.RunRequest, opened: sources.Sources) -> appset
             argocd_namespace=request.argocd_namespace,
             argocd=argocd,
         )
+    # An Application Kubernetes would refuse to store is refused here, reported with the invalid
+    # ones: synced, it would fail at its inventory and used to count Synced (issue 15).
+    generated = appset.refuse_invalid_names(generated)
     refuse_empty_fleet(request, opened.fleet, generated)
     for warning in generated.warnings:
         _log.warning(warning)
