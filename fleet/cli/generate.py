@@ -73,6 +73,21 @@ def load_appsets(paths: list[str]) -> list[argo.ApplicationSet]:
     return found
 
 
+def dump_json(objects: list[dict[str, Any]]) -> str:
+    """The Applications as an indented JSON array (non-ASCII characters as they are).
+
+    orjson: the standard library indents in pure Python, which took longer than generating the
+    Applications (about 0.3 s for 10,000 against 0.02 s; issue 15). It refuses integers beyond
+    64 bits, which the standard library writes.
+    """
+    import orjson
+
+    try:
+        return orjson.dumps(objects, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(objects, indent=2, ensure_ascii=False)
+
+
 def _cluster_column(app: dict[str, Any]) -> str:
     dest = (app.get("spec") or {}).get("destination") or {}
     return str(dest.get("name") or dest.get("server") or "")
@@ -181,7 +196,7 @@ def run(
             typer.echo(f"error: {redact.mask(str(error))}", err=True)
         return int(errors.ExitCode.FAILED)
     if output is ApplicationFormat.JSON:
-        typer.echo(json.dumps(result.objects, indent=2))
+        typer.echo(dump_json(result.objects))
     elif output is ApplicationFormat.YAML:
         typer.echo(kyaml.dump_all(result.objects), nl=False)
     else:
