@@ -152,13 +152,16 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def copy_params(value: Any) -> Any:
-    """A deep copy of a parameter set that keeps Go's typed containers (StrMap, StrList) typed."""
-    if isinstance(value, dict):
-        return type(value)(
-            {k: copy_params(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-        )
-    if isinstance(value, list):
-        return type(value)([copy_params(v) if isinstance(v, (dict, list)) else v for v in value])
+    """A copy of a parameter set that a template may change without changing ``value``.
+
+    Only ``map[string]interface{}`` values (plain dicts, also inside plain lists) can be changed
+    by a template (Sprig's ``set``, ``unset``, ``merge``...); Go's typed containers (StrMap,
+    StrList) and scalars are shared.
+    """
+    if type(value) is dict:
+        return {k: copy_params(v) if type(v) is dict or type(v) is list else v for k, v in value.items()}
+    if type(value) is list:
+        return [copy_params(v) if type(v) is dict or type(v) is list else v for v in value]
     return value
 
 
