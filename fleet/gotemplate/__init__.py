@@ -106,6 +106,10 @@ class Template:
         main = self._main
         if main.constant is not None:
             return main.constant
+        if main.fields is not None:
+            text = main.fields(data)  # text and map fields only: no execution state needed
+            if text is not None:
+                return text
         mode = _MODES.get(missingkey)
         if mode is None:
             mode = _mode(missingkey)

@@ -873,13 +873,68 @@ def _generate_runner(parts: list[tuple[str, Any]]) -> Runner:
 
 
 class CompiledTree:
-    __slots__ = ("body", "constant", "name", "nslots")
+    __slots__ = ("body", "constant", "fields", "name", "nslots")
 
-    def __init__(self, name: str, body: Runner, nslots: int, constant: str | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        body: Runner,
+        nslots: int,
+        constant: str | None,
+        fields: Callable[[Any], str | None] | None = None,
+    ) -> None:
         self.name = name
         self.body = body
         self.nslots = nslots
         self.constant = constant  # the output, when the template is plain text
+        self.fields = fields  # the output from dot's map fields alone, or None (see fields_only)
+
+
+def fields_only(tree: nodes.Tree) -> Callable[[Any], str | None] | None:
+    """For a template of text and ``{{ .a.b }}`` actions only (the usual ApplicationSet field):
+    a function printing it straight from dot's maps, without an execution state.
+
+    It answers only when every field is found in a map and is a string, which Go prints as it
+    is; anything else (a missing key, a number, a method) returns None, and the template runs
+    as usual, with Go's formatting, missingkey mode and errors.
+    """
+    parts: list[str | tuple[str, ...]] = []
+    for node in tree.root.nodes:
+        if isinstance(node, nodes.TextNode):
+            parts.append(node.text)
+        elif isinstance(node, nodes.CommentNode):
+            continue
+        elif (
+            isinstance(node, nodes.ActionNode)
+            and not node.pipe.decl
+            and len(node.pipe.cmds) == 1
+            and len(node.pipe.cmds[0].args) == 1
+            and isinstance(node.pipe.cmds[0].args[0], nodes.FieldNode)
+        ):
+            parts.append(tuple(node.pipe.cmds[0].args[0].idents))
+        else:
+            return None
+    if not any(isinstance(part, tuple) for part in parts):
+        return None
+    maps = _PLAIN_MAPS
+
+    def fields(dot: Any) -> str | None:
+        out: list[str] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = dot
+            for key in part:
+                if value.__class__ not in maps:
+                    return None
+                value = value.get(key)
+            if value.__class__ is not str:
+                return None
+            out.append(value)
+        return "".join(out)
+
+    return fields
 
 
 def compile_tree(tree: nodes.Tree, funcs: dict[str, GoFunc]) -> CompiledTree:
@@ -888,4 +943,4 @@ def compile_tree(tree: nodes.Tree, funcs: dict[str, GoFunc]) -> CompiledTree:
     constant = None
     if all(isinstance(node, (nodes.TextNode, nodes.CommentNode)) for node in tree.root.nodes):
         constant = "".join(node.text for node in tree.root.nodes if isinstance(node, nodes.TextNode))
-    return CompiledTree(tree.name, body, compiler.nslots, constant)
+    return CompiledTree(tree.name, body, compiler.nslots, constant, fields_only(tree))
