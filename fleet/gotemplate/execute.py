@@ -916,24 +916,26 @@ def fields_only(tree: nodes.Tree) -> Callable[[Any], str | None] | None:
             return None
     if not any(isinstance(part, tuple) for part in parts):
         return None
-    maps = _PLAIN_MAPS
-
-    def fields(dot: Any) -> str | None:
-        out: list[str] = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = dot
-            for key in part:
-                if value.__class__ not in maps:
-                    return None
-                value = value.get(key)
-            if value.__class__ is not str:
-                return None
-            out.append(value)
-        return "".join(out)
-
+    # Straight-line code for this template (as the compiler writes its runners): the loops over
+    # parts and keys cost more than the lookups themselves, once per templated field of every
+    # Application.
+    lines = ["def fields(dot):"]
+    pieces = []
+    for position, part in enumerate(parts):
+        if isinstance(part, str):
+            pieces.append(repr(part))
+            continue
+        var = f"v{position}"
+        lines.append(f"    {var} = dot")
+        for key in part:
+            lines.append(f"    if {var}.__class__ not in maps: return None")
+            lines.append(f"    {var} = {var}.get({key!r})")
+        lines.append(f"    if {var}.__class__ is not str: return None")
+        pieces.append(var)
+    lines.append(f"    return {' + '.join(pieces)}")
+    namespace: dict[str, Any] = {"maps": _PLAIN_MAPS}
+    exec(compile("\n".join(lines), "<gotemplate fields>", "exec"), namespace)  # noqa: S102 - our own code
+    fields: Callable[[Any], str | None] = namespace["fields"]
     return fields
 
 
