@@ -218,6 +218,14 @@ class Engine:
             return fast
         gotemplate = _gotemplate()
         missingkey = str(self.missingkey)
+        fields = template.fields
+        if fields is not None:  # text and map fields only, the usual field: no execution state
+
+            def go_fields(params: Mapping[str, Any]) -> str:
+                text = fields(params)
+                if text is not None:
+                    return text
+                return go(params)  # Go's formatting, missingkey mode and errors
 
         def go(params: Mapping[str, Any]) -> str:
             try:
@@ -225,7 +233,7 @@ class Engine:
             except gotemplate.TemplateError as exc:
                 raise RenderError(f"failed to execute go template {text}: {exc}", field=field) from exc
 
-        return go
+        return go if fields is None else go_fields
 
     def compile(self, obj: Any, *, field: str = "", share: bool = False) -> Compiled:
         return Compiled(obj, self, field, share=share)

@@ -98,6 +98,12 @@ class Template:
     def __repr__(self) -> str:
         return f"Template({self.name!r})"
 
+    @property
+    def fields(self) -> Callable[[Any], str | None] | None:
+        """For a template of text and map fields only: prints it from ``data`` when every field
+        is a string found in a map, else returns None (then :meth:`execute` says what Go does)."""
+        return self._main.fields
+
     def defined_templates(self) -> list[str]:
         return sorted(self.compiled)
 
