@@ -169,9 +169,8 @@ def main() -> int:
             objects = result.objects
             assert len(objects) == APPS * CLUSTERS, len(objects)
             template = doc["spec"]["template"]
-            copy_seconds, copy_cpu, _ = best(
-                lambda t=template, n=len(objects): [copy.deepcopy(t) for _ in range(n)]
-            )  # noqa: B008 - bound now, on purpose
+            count = len(objects)
+            copy_seconds, copy_cpu, _ = best(lambda t=template, n=count: [copy.deepcopy(t) for _ in range(n)])
             json_seconds, json_cpu, _ = best(lambda o=objects: json.dumps(o))
             # The models the driver reads (AppSetResult.applications), built afresh on first use.
             model_seconds, model_cpu, _ = best(

@@ -234,7 +234,7 @@ def _call_failed(st: State, exc: Exception, name: str, where: Where) -> Exceptio
 
 # Maps whose fields a template reads as plain lookups (a hit is all eval_field would do for them):
 # JSON objects and Go map[string]string values (cluster labels and annotations, ``values``).
-_PLAIN_MAPS = frozenset({dict, values.StrMap})
+_PLAIN_MAPS: frozenset[Any] = frozenset((dict, values.StrMap))
 
 
 class Compiler:
