@@ -94,7 +94,8 @@ class AppSetResult:
 
     ``objects`` are the valid Applications as Argo CD JSON (dicts), ``origins`` says where each
     came from; ``applications`` gives them as ``argo.Application`` models. With ``error`` set,
-    there are no Applications at all.
+    there are no Applications at all. Applications of one template share the parts of it that
+    no parameter changes: treat ``objects`` as read-only (``templating.copy_json`` one to change it).
     """
 
     appset: argo.ApplicationSet
