@@ -1,4 +1,4 @@
-"""Templates of text and ``{{ .a.b }}`` fields (the usual ApplicationSet field) print straight from
+"""Templates of text and ``{{ .a.b }}`` or ``{{ index .a "b" }}`` fields (the usual ApplicationSet field) print straight from
 dot's maps when every field is a string found in a map (issue 15), and exactly as Go prints them
 otherwise: numbers with Go's formatting, ``<no value>`` or the missingkey error for a missing key,
 Go's error for a field of a non-map."""
@@ -28,6 +28,23 @@ CASES = [
     ("a missing key, zero", "[{{ .a.b }}]", {"a": {}}, "zero", "[<no value>]"),
     ("a missing map", "[{{ .a.b }}]", {}, "default", "[<no value>]"),
     ("a nil value", "[{{ .a }}]", {"a": None}, "default", "[<no value>]"),
+    (
+        "index of a map[string]string",
+        '{{ index .m "k" }}',
+        {"m": gotemplate.StrMap({"k": "v"})},
+        "default",
+        "v",
+    ),
+    ("index, two keys", '{{ index .m "a" "b" }}', {"m": {"a": {"b": "v"}}}, "default", "v"),
+    (
+        "index, missing in map[string]string",
+        '[{{ index .m "k" }}]',
+        {"m": gotemplate.StrMap()},
+        "default",
+        "[]",
+    ),
+    ("index, missing in a map", '[{{ index .m "k" }}]', {"m": {}}, "default", "[<no value>]"),
+    ("index, missing, missingkey=error", '[{{ index .m "k" }}]', {"m": {}}, "error", "[<no value>]"),
 ]
 
 
@@ -52,3 +69,8 @@ ERRORS = [
 def test_field_templates_fail_as_go_fails(text: str, data: Any, missingkey: str, message: str) -> None:
     with pytest.raises(gotemplate.ExecError, match=message):
         gotemplate.parse(text).execute(data, missingkey=missingkey)
+
+
+def test_a_function_map_redefining_index_is_used() -> None:
+    template = gotemplate.parse('{{ index .m "k" }}', funcs={"index": lambda *args: "custom"})
+    assert template.execute({"m": {"k": "v"}}) == "custom"

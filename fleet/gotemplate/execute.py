@@ -20,7 +20,7 @@ from typing import Any
 
 from fleet import redact
 from fleet.gotemplate import errors, gofmt, gofunc, nodes, values
-from fleet.gotemplate.funcs import AND, CALL, OR
+from fleet.gotemplate.funcs import AND, CALL, INDEX, OR
 from fleet.gotemplate.gofunc import ANY, STRING, VALUE, ArgError, GoFunc
 from fleet.gotemplate.values import MISSING
 
@@ -890,9 +890,10 @@ class CompiledTree:
         self.fields = fields  # the output from dot's map fields alone, or None (see fields_only)
 
 
-def fields_only(tree: nodes.Tree) -> Callable[[Any], str | None] | None:
-    """For a template of text and ``{{ .a.b }}`` actions only (the usual ApplicationSet field):
-    a function printing it straight from dot's maps, without an execution state.
+def fields_only(tree: nodes.Tree, funcs: dict[str, GoFunc]) -> Callable[[Any], str | None] | None:
+    """For a template of text and ``{{ .a.b }}`` or ``{{ index .a "b" }}`` actions only (the usual
+    ApplicationSet field): a function printing it straight from dot's maps, without an execution
+    state.
 
     It answers only when every field is found in a map and is a string, which Go prints as it
     is; anything else (a missing key, a number, a method) returns None, and the template runs
@@ -912,6 +913,8 @@ def fields_only(tree: nodes.Tree) -> Callable[[Any], str | None] | None:
             and isinstance(node.pipe.cmds[0].args[0], nodes.FieldNode)
         ):
             parts.append(tuple(node.pipe.cmds[0].args[0].idents))
+        elif (keys := _index_keys(node, funcs)) is not None:
+            parts.append(keys)
         else:
             return None
     if not any(isinstance(part, tuple) for part in parts):
@@ -939,10 +942,27 @@ def fields_only(tree: nodes.Tree) -> Callable[[Any], str | None] | None:
     return fields
 
 
+def _index_keys(node: nodes.Node, funcs: dict[str, GoFunc]) -> tuple[str, ...] | None:
+    """``{{ index .a.b "c" "d" }}`` with Go's own index: the keys .a.b.c.d, else None."""
+    if not (isinstance(node, nodes.ActionNode) and not node.pipe.decl and len(node.pipe.cmds) == 1):
+        return None
+    args = node.pipe.cmds[0].args
+    if (
+        len(args) < 3
+        or not isinstance(args[0], nodes.IdentifierNode)
+        or args[0].ident != "index"
+        or funcs.get("index") is not INDEX
+        or not isinstance(args[1], nodes.FieldNode)
+        or not all(isinstance(arg, nodes.StringNode) for arg in args[2:])
+    ):
+        return None
+    return (*args[1].idents, *(arg.text for arg in args[2:] if isinstance(arg, nodes.StringNode)))
+
+
 def compile_tree(tree: nodes.Tree, funcs: dict[str, GoFunc]) -> CompiledTree:
     compiler = Compiler(tree, funcs)
     body = compiler.compile_list(tree.root)
     constant = None
     if all(isinstance(node, (nodes.TextNode, nodes.CommentNode)) for node in tree.root.nodes):
         constant = "".join(node.text for node in tree.root.nodes if isinstance(node, nodes.TextNode))
-    return CompiledTree(tree.name, body, compiler.nslots, constant, fields_only(tree))
+    return CompiledTree(tree.name, body, compiler.nslots, constant, fields_only(tree, funcs))

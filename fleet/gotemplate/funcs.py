@@ -287,6 +287,7 @@ def ge(arg1: Any, arg2: Any) -> bool:
 AND = gofunc.GoFunc("and", _not_called, (VALUE,), VALUE)
 OR = gofunc.GoFunc("or", _not_called, (VALUE,), VALUE)
 CALL = gofunc.GoFunc("call", _not_called, (VALUE,), VALUE)
+INDEX = index  # Go's own index, which a template of map lookups may be read without (execute.fields_only)
 
 BUILTINS: dict[str, gofunc.GoFunc] = {
     f.name: f
