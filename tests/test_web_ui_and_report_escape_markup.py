@@ -1,19 +1,21 @@
-"""Strings from Git and clusters are text, never markup, in the web UI and the HTML report: an
-Application named with a <script> element (from an ApplicationSet's template) and a ConfigMap
-value holding <script> and an <img onerror> (edited by hand on a cluster, so it shows in the
-diffs) render as text, and nothing of them runs in Chromium (``window.__pwned`` stays undefined).
-No page, report or JUnit file holds a Secret's value. The store is filled by real `fleet sync`
-runs against the simulator (``ui_fleet``)."""
+"""Strings from Git and clusters are text, never markup, in the web UI and the HTML report: a
+ConfigMap value holding <script> and an <img onerror> (edited by hand on a cluster, so it shows in
+the diffs) and Application names holding a <script> element (from an ApplicationSet's template;
+refused at generation, as Kubernetes refuses such names, so they show in the generation errors)
+render as text, and nothing of them runs in Chromium (``window.__pwned`` stays undefined). No
+page, report or JUnit file holds a Secret's value. The store is filled by real `fleet sync` runs
+against the simulator (``ui_fleet``)."""
 
 from __future__ import annotations
 
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.fixtures.web import EDITED_BANNER, MARKUP_APP, Watched
+from tests.fixtures.web import EDITED_BANNER, MARKUP_APP, ODD_APP, Watched
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +23,7 @@ PAGES = {
     "matrix": "/",
     "matrix-without-grouping": "/?group=none",
     "runs": "/runs",
-    "markup-app": "/app?" + urlencode({"cluster": "c001", "app": f"{MARKUP_APP}c001"}),
+    "odd-app": "/app?" + urlencode({"cluster": "c001", "app": f"{ODD_APP}c001"}),
     "edited-configmap": "/app?" + urlencode({"cluster": "c002", "app": "web-c002"}),
 }
 
@@ -42,8 +44,9 @@ def test_ui_pages_show_markup_as_text_and_run_none_of_it(ui_fleet, chromium, pat
     try:
         watched.goto(f"{ui_fleet.url}{path}")
         text = watched.page.locator("main").inner_text()
-        if path != "/runs":
-            assert MARKUP_APP in text or "<script>window.__pwned=2</script>" in text
+        if path == PAGES["edited-configmap"]:
+            assert "<script>window.__pwned=2</script>" in text
+        assert f"{MARKUP_APP}c0" not in text  # the refused names: in no matrix, run or Application
         assert_nothing_ran(watched)
     finally:
         watched.close()
@@ -59,18 +62,20 @@ def test_the_drill_down_shows_the_hand_edited_value_as_text(ui_fleet, chromium) 
         watched.close()
 
 
-def test_the_markup_application_is_text_in_the_matrix_and_its_page(ui_fleet, chromium) -> None:
+def test_the_applications_named_with_markup_were_never_synced(ui_fleet, chromium) -> None:
     watched = Watched(chromium)
     try:
         watched.goto(f"{ui_fleet.url}/")
-        expect(watched.page.locator("th.col span", has_text=MARKUP_APP)).to_have_text(
-            f"{MARKUP_APP}{{cluster}}"
-        )
-        watched.goto(f"{ui_fleet.url}{PAGES['markup-app']}")
-        expect(watched.page.locator("#app-name")).to_have_text(f"{MARKUP_APP}c001")
+        expect(watched.page.locator("th.col span", has_text=ODD_APP)).to_have_text(f"{ODD_APP}{{cluster}}")
+        assert watched.page.locator("th.col span", has_text="<script>").count() == 0
         assert_nothing_ran(watched)
     finally:
         watched.close()
+    with pytest.raises(HTTPError) as missing:
+        urlopen(
+            f"{ui_fleet.url}/app?" + urlencode({"cluster": "c001", "app": f"{MARKUP_APP}c001"}), timeout=30
+        )
+    assert missing.value.code == 404
 
 
 @pytest.mark.parametrize("path", PAGES.values(), ids=PAGES.keys())
@@ -95,9 +100,10 @@ def test_the_html_report_shows_markup_as_text_and_runs_none_of_it(ui_fleet, chro
     watched = Watched(chromium)
     try:
         watched.goto(target.as_uri())
-        expect(watched.page.locator("#matrix th.col span", has_text=MARKUP_APP)).to_have_text(
-            f"{MARKUP_APP}{{cluster}}"
-        )
+        expect(watched.page.locator("body")).to_contain_text(
+            f"ApplicationSet markup: Application {MARKUP_APP}c001: the generated name is not a valid"
+            " Kubernetes object name"
+        )  # the generation errors
         expect(watched.page.locator("body")).to_contain_text(
             f"-  banner: {EDITED_BANNER}"
         )  # the drift section
@@ -115,5 +121,5 @@ def test_the_junit_report_holds_the_markup_as_text_and_no_secret(ui_fleet, tmp_p
     run = ui_fleet.env.run("report", *ui_fleet.env.store_args(), "--format", "junit")
     assert run.exit_code == 0, run.stderr
     assert not any(value in run.stdout for value in ui_fleet.secrets)
-    names = {case.get("name") for case in ET.fromstring(run.stdout).iter("testcase")}
-    assert f"{MARKUP_APP}c001" in names
+    failures = [f.get("message", "") + (f.text or "") for f in ET.fromstring(run.stdout).iter("failure")]
+    assert any(f"Application {MARKUP_APP}c001: the generated name" in failure for failure in failures)

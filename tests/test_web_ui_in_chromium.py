@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from fleet import store
 from tests.conftest import REPO_ROOT
-from tests.fixtures.web import MARKUP_APP, Watched
+from tests.fixtures.web import MARKUP_APP, ODD_APP, Watched
 
 pytestmark = pytest.mark.slow
 
@@ -37,10 +37,11 @@ def test_the_matrix_page_shows_the_recorded_runs_without_console_errors(ui_fleet
     assert matrix.get_attribute("data-group-by") == "env"
     cells = page.page.locator("#matrix td.cell[data-app]")
     apps = set(cells.evaluate_all("cells => cells.map(c => c.dataset.app)"))
-    assert {"web-c002", "web-c004", f"{MARKUP_APP}c004"} <= apps  # the failing clusters' cells
+    assert {"web-c002", "web-c004", f"{ODD_APP}c004"} <= apps  # the failing clusters' cells
+    assert not any(app.startswith(MARKUP_APP) for app in apps)  # refused at generation, never synced
     folded = " ".join(page.page.locator("#matrix tr.ok-rows .names").all_text_contents())
     assert "c001" in folded and "c003" in folded  # the clusters with nothing failing, by name
-    assert page.page.locator("th.col span", has_text=MARKUP_APP).count() == 1  # one column for all clusters
+    assert page.page.locator("th.col span", has_text=ODD_APP).count() == 1  # one column for all clusters
     expect(page.page.locator("#live")).to_have_text("live")
 
 
@@ -62,9 +63,9 @@ def test_failing_clusters_come_first_in_the_failing_group_first(ui_fleet, page) 
 @pytest.mark.parametrize(
     "query, rows, cells",
     [
-        ({"label": "env=staging"}, {"c004"}, {"web-c004", f"{MARKUP_APP}c004"}),
+        ({"label": "env=staging"}, {"c004"}, {"web-c004", f"{ODD_APP}c004"}),
         ({"status": "OutOfSync"}, {"c002"}, {"web-c002"}),
-        ({"label": "env=prod", "group": "none"}, {"c002"}, {"web-c002", f"{MARKUP_APP}c002"}),
+        ({"label": "env=prod", "group": "none"}, {"c002"}, {"web-c002", f"{ODD_APP}c002"}),
     ],
     ids=["by-label", "by-status", "label-without-grouping"],
 )
