@@ -149,3 +149,22 @@ def _count(srv: server.Server, provider: webhooks.Provider, outcome: str) -> flo
         "fleet_webhook_deliveries_total", {"provider": provider.value, "outcome": outcome}
     )
     return float(value or 0.0)
+
+
+def test_a_chunked_delivery_over_the_size_limit_is_refused_with_413(served) -> None:
+    # No Content-Length: the server counts as it reads, keeps no more than the limit, reads the
+    # rest so the answer reaches the sender (no reset), and refuses it.
+    import http.client
+    from urllib.parse import urlsplit
+
+    _srv, base = served
+    where = urlsplit(base)
+    body = b"{" + b" " * (webhooks.MAX_BODY + 1) + b"}"
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    conn.request(
+        "POST", "/hooks/github", body=chunks, headers=sh.headers(P.GITHUB, body), encode_chunked=True
+    )
+    answer = conn.getresponse()
+    assert answer.status == 413 and b"over" in answer.read()
+    conn.close()

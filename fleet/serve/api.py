@@ -16,6 +16,7 @@ The API is read-only without a token; ``POST /api/v1/sync`` needs ``Authorizatio
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -269,6 +270,21 @@ def index_route(ctx: context.ServeContext) -> Route:
 # --- webhooks -----------------------------------------------------------------------------------
 
 
+DRAIN_LIMIT = 8 * webhooks.MAX_BODY  # bytes of a refused body read and thrown away before the 413
+
+
+async def _discard(request: Request, size: int) -> None:
+    """Read and drop the rest of a refused body (up to ``DRAIN_LIMIT``) so the 413 reaches the
+    sender: a server that closes a connection with unread data makes the kernel reset it, and the
+    sender sees a broken pipe instead of the answer. Larger bodies are not read at all (the
+    connection is closed on them), so a refused body costs bounded time and no memory."""
+    if size > DRAIN_LIMIT:
+        return
+    with contextlib.suppress(ClientDisconnect):
+        async for _chunk in request.stream():
+            pass
+
+
 async def _hook(
     request: Request, provider: webhooks.Provider, ctx: context.ServeContext, hooks: Hooks
 ) -> tuple[webhooks.Outcome, Response]:
@@ -277,17 +293,20 @@ async def _hook(
     try:
         # 1. the body, refused past the limit before it is all read
         declared = request.headers.get("content-length")
+        too_large = webhooks.Rejected(webhooks.Outcome.TOO_LARGE, f"the body is over {hooks.max_body} bytes")
         if declared is not None and declared.isdigit() and int(declared) > hooks.max_body:
-            raise webhooks.Rejected(webhooks.Outcome.TOO_LARGE, f"the body is over {hooks.max_body} bytes")
+            await _discard(request, int(declared))
+            raise too_large
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > hooks.max_body:
-                raise webhooks.Rejected(
-                    webhooks.Outcome.TOO_LARGE, f"the body is over {hooks.max_body} bytes"
-                )
-            chunks.append(chunk)
+            if size > DRAIN_LIMIT:
+                raise too_large
+            if size <= hooks.max_body:
+                chunks.append(chunk)
+        if size > hooks.max_body:
+            raise too_large  # read to its end (see _discard), kept no further than the limit
         body = b"".join(chunks)
         headers = dict(request.headers)
         # 2. signature or token, 3. a delivery id not seen before
