@@ -6,55 +6,19 @@ time: benchmarks/bench_startup.py measures the time."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 from fleet import appset, entry
 from fleet.cli import generate
-
-PROBE = textwrap.dedent(
-    """
-    import atexit, json, sys
-    out = sys.argv[1]
-    atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
-    sys.argv = ["fleet", *sys.argv[2:]]
-    from fleet.entry import main
-    main()
-    """
-)
-
-LIST_APPSET = """\
-apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata: {name: guestbook, namespace: argocd}
-spec:
-  generators:
-    - list:
-        elements: [{cluster: in-cluster, url: https://kubernetes.default.svc}]
-  template:
-    metadata: {name: 'guestbook-{{cluster}}'}
-    spec:
-      project: default
-      source: {repoURL: https://example.com/apps.git, path: guestbook}
-      destination: {server: '{{url}}', namespace: guestbook}
-"""
+from tests import startup_helpers
 
 
 def run_entry(tmp_path: Path, *args: str) -> tuple[str, set[str]]:
-    out = tmp_path / "modules.json"
-    clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH", "FORCE_COLOR")}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(out), *args], capture_output=True, text=True, timeout=120, env=clean
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout, set(json.loads(out.read_text()))
+    return startup_helpers.run_probe(tmp_path, "fleet.entry", *args, plain=True)
 
 
-def roots(modules: set[str]) -> set[str]:
-    return {name.split(".")[0] for name in modules}
+roots = startup_helpers.roots
+LIST_APPSET = startup_helpers.LIST_APPSET
 
 
 def test_the_kept_generate_help_is_what_typer_prints() -> None:
