@@ -605,8 +605,16 @@ def _no_node(resource: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return redact.mask(text.splitlines()[0][:300] if text else type(exc).__name__)
+    """The exception's first line; when that line only introduces what follows (Ray Client's
+    "Initialization failure from server:" followed by the server's traceback), also the last line
+    of the rest, which names the error."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0][:300]
+    if text.endswith(":") and len(lines) > 1:
+        text = f"{text} {lines[-1][:300]}"
+    return redact.mask(text)
 
 
 def _host_port(text: str, *, default_port: int | None) -> tuple[str, int]:

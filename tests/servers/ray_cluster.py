@@ -41,9 +41,14 @@ HEALTH_ENV = {
     # default allows.
     "RAY_agent_register_timeout_ms": "120000",
     "RAY_health_check_period_ms": "500",
-    "RAY_health_check_timeout_ms": "1000",
+    # A killed raylet refuses the check at once, so the timeout does not slow finding it dead; a
+    # live raylet on a loaded machine may answer late and must not be taken for dead.
+    "RAY_health_check_timeout_ms": "5000",
     "RAY_health_check_failure_threshold": "3",
     "RAY_health_check_initial_delay_ms": "500",
+    # The head's Ray Client server starts a server process per client (a Python process importing
+    # Ray) and gives it 30 s by default to answer; under parallel test processes that can be more.
+    "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "120",
 }
 WORKER_PORTS = 48  # worker ports per node: more than the worker processes a test node starts
 STARTUP = 120.0  # seconds a node may take to come up on a loaded machine
