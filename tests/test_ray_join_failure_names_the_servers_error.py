@@ -28,7 +28,9 @@ SERVER_TRACEBACK = (
             id="ray-client-init-failure",
         ),
         pytest.param(
-            ConnectionError("Could not find any running Ray instance.\nPlease specify the one to connect to."),
+            ConnectionError(
+                "Could not find any running Ray instance.\nPlease specify the one to connect to."
+            ),
             "Could not find any running Ray instance.",
             id="one-sentence-per-line",
         ),
