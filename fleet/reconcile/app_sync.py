@@ -125,8 +125,9 @@ class AppSync:
             return self._failed(Reason.DIFF_FAILED, failures.message(exc), attempts=attempt)
         # 3. classify drift: what this sync applies (changed in Git, missing, secret-bearing, healed)
         rows, to_apply = self._classify(app_diff, regular, live, always_apply)
-        #    (run again after a lost Ray node: also what the lost run may have left its wave waiting for)
-        if self.session.work.resumed:
+        #    (a retry, or a run again after a lost Ray node: also what the attempt before may have
+        #    left its wave waiting for)
+        if self.session.work.resumed or attempt > 1:
             self.waited_again = self._not_yet_healthy(rows, live)
             to_apply |= self.waited_again
         # 4. plan (phases, waves, hooks, prunes); a resource another Application owns may block it
@@ -402,13 +403,14 @@ class AppSync:
         return rows, to_apply
 
     def _not_yet_healthy(self, rows: Mapping[Ref, Row], live: Mapping[Ref, Mapping[str, Any]]) -> set[Ref]:
-        """In a cluster run again after its Ray node died (``ClusterWork.resumed``): the objects
-        in sync with Git whose health has not settled. The lost run may have applied them and died
-        while their wave waited for them; taken as done, this run would apply the next waves at
-        once and end Synced but Progressing (issue 12). So they join the operation again: applied
-        (unchanged: the same server-side apply changes nothing) and waited for in their wave, as
-        the lost run would have. Drifted objects stay as ``_classify`` decided; as in any sync
-        operation, its hooks run."""
+        """In a ``syncPolicy.retry`` attempt, or a cluster run again after its Ray node died
+        (``ClusterWork.resumed``): the objects in sync with Git whose health has not settled. The
+        attempt before may have applied them and failed (or died) before their wave waited for
+        them; taken as done, this attempt would apply the next waves at once and end Synced but
+        Progressing (issue 12). So they join the operation again: applied (unchanged: the same
+        server-side apply changes nothing) and waited for in their wave, as the attempt before
+        would have. Argo CD's retry runs the whole operation again, which waits for them too.
+        Drifted objects stay as ``_classify`` decided; as in any sync operation, its hooks run."""
         return {
             ref
             for ref, row in rows.items()
