@@ -46,7 +46,9 @@ def test_a_retry_waits_for_the_unhealthy_object_the_failed_attempt_applied(make_
     def meanwhile(_seconds: float) -> None:
         if "backoff" not in seen:  # the retry's backoff: the namespace appears
             seen["backoff"] = env.names(CLUSTER, "held", "ConfigMap")
-            env.sim.apply_object(CLUSTER, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}})
+            env.sim.apply_object(
+                CLUSTER, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}}
+            )
         elif "opened" not in seen:  # a health poll of the second attempt: open the gate
             seen["opened"] = env.names(CLUSTER, "held", "ConfigMap")
             lock_helpers.open_gate(env, CLUSTER)
