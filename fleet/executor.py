@@ -63,6 +63,9 @@ RAY_CONNECT_TIMEOUT_ENV = "FLEET_RAY_CONNECT_TIMEOUT"
 _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 _HTTP2_SETTINGS = 0x04
 RAY_CLIENT_PORT = 10001  # the Ray Client server's default port (ray://host without a port)
+# How Ray Client words a server-side session that did not start, and how often fleet joins.
+RAY_CLIENT_INIT_FAILURE = "Initialization failure from server"
+JOIN_ATTEMPTS = 2
 # Ray's logger for its token-authentication set-up. On every start of a local Ray it warns that
 # it turned token authentication on by default, and with no handler configured (fleet passes
 # configure_logging=False) the warning reaches stderr as raw text, breaking the JSON log lines.
@@ -351,14 +354,27 @@ class RayExecutor:
                     kwargs["num_cpus"] = num_cpus
             if runtime_env:
                 kwargs["runtime_env"] = runtime_env
-            try:
-                ray.init(**kwargs)
-            except Exception as exc:  # Ray raises ConnectionError, RuntimeError, AuthenticationError...
-                if kwargs["address"] == PRIVATE_RAY:
-                    raise
-                raise errors.ExecutorUnavailable(
-                    f"cannot join the Ray cluster at {redact.safe_url(str(address))}: {_first_line(exc)}"
-                ) from exc
+            for attempt in range(1, JOIN_ATTEMPTS + 1):
+                try:
+                    ray.init(**kwargs)
+                    break
+                except Exception as exc:  # Ray raises ConnectionError, RuntimeError, AuthenticationError...
+                    if kwargs["address"] == PRIVATE_RAY:
+                        raise
+                    if attempt < JOIN_ATTEMPTS and _server_side_start_failed(exc):
+                        _log.info(
+                            "ray client session did not start; joining again",
+                            extra={
+                                "fields": {
+                                    "address": redact.safe_url(str(address)),
+                                    "error": _first_line(exc),
+                                }
+                            },
+                        )
+                        continue
+                    raise errors.ExecutorUnavailable(
+                        f"cannot join the Ray cluster at {redact.safe_url(str(address))}: {_first_line(exc)}"
+                    ) from exc
             self._owns_ray = True
             if not faulthandler_was_enabled and faulthandler.is_enabled():
                 faulthandler.disable()
@@ -602,6 +618,13 @@ def _no_node(resource: str) -> str:
         f"no alive Ray node has the custom resource {resource!r} ({raynodes.PLACEMENT_FLAG}); "
         f"start one with `ray start --resources '{{\"{resource}\": 1}}'`"
     )
+
+
+def _server_side_start_failed(exc: BaseException) -> bool:
+    """Ray Client's answer when the head could not start the server-side session of this client
+    (a process per client; on a busy head it can fail to start or answer in time): the address
+    answered and knows the client, so joining again starts a new session."""
+    return isinstance(exc, ConnectionAbortedError) and str(exc).startswith(RAY_CLIENT_INIT_FAILURE)
 
 
 def _first_line(exc: BaseException) -> str:
