@@ -622,8 +622,9 @@ def _no_node(resource: str) -> str:
 
 def _server_side_start_failed(exc: BaseException) -> bool:
     """Ray Client's answer when the head could not start the server-side session of this client
-    (a process per client; on a busy head it can fail to start or answer in time): the address
-    answered and knows the client, so joining again starts a new session."""
+    (a process per client, forked by the head's multi-threaded gRPC proxy; the child dies now and
+    then in gRPC's fork handling, more often on a busy head: ray-project/ray#63202, seen here in
+    CI). The address answered and knows the client, so joining again starts a new session."""
     return isinstance(exc, ConnectionAbortedError) and str(exc).startswith(RAY_CLIENT_INIT_FAILURE)
 
 
