@@ -65,7 +65,7 @@ _HTTP2_SETTINGS = 0x04
 RAY_CLIENT_PORT = 10001  # the Ray Client server's default port (ray://host without a port)
 # How Ray Client words a server-side session that did not start, and how often fleet joins.
 RAY_CLIENT_INIT_FAILURE = "Initialization failure from server"
-JOIN_ATTEMPTS = 2
+JOIN_ATTEMPTS = 3
 # Ray's logger for its token-authentication set-up. On every start of a local Ray it warns that
 # it turned token authentication on by default, and with no handler configured (fleet passes
 # configure_logging=False) the warning reaches stderr as raw text, breaking the JSON log lines.

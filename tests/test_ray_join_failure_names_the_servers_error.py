@@ -4,7 +4,7 @@ only the line that introduces it, and a session the head failed to start is aske
 Ray Client reports a failed start of its server-side session (a process per client on the head)
 as "Initialization failure from server:" followed by the server's traceback; a CI run printed the
 first line alone, which told nobody why. On a busy head that start can fail once and work the
-next time, so fleet joins again once; any other refusal is reported at once."""
+next time, so fleet joins again (up to JOIN_ATTEMPTS times in all); any other refusal is reported at once."""
 
 from __future__ import annotations
 
