@@ -330,7 +330,7 @@ class RayCluster:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        shutil.rmtree(self.root, ignore_errors=True) if not os.environ.get("KEEP_RAY_TMP") else None
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def leftover_pids(self) -> list[int]:
         """Processes whose command line names this cluster's own temp dir (unique to it)."""
