@@ -14,6 +14,7 @@ def echo(payload: Any) -> Any:
 def behave(payload: dict[str, Any]) -> dict[str, Any]:
     """Sleep, fail, hang or kill the worker process, as the payload says."""
     action = payload.get("action", "ok")
+    started = time.monotonic()
     if action == "sleep":
         time.sleep(payload["seconds"])
     elif action == "raise":
@@ -23,4 +24,4 @@ def behave(payload: dict[str, Any]) -> dict[str, Any]:
     elif action == "die":
         time.sleep(payload.get("after", 0))
         os._exit(17)
-    return {"name": payload["name"], "pid": os.getpid()}
+    return {"name": payload["name"], "pid": os.getpid(), "ran": (started, time.monotonic())}

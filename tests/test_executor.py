@@ -52,11 +52,18 @@ def test_a_failing_unit_is_reported_and_the_others_finish(any_executor) -> None:
     assert got["good-1"].ok and got["good-2"].ok
 
 
+# Long enough for the short units on a loaded CI machine (1.5 s once was not, on Ray).
+HANG_TIMEOUT = 10.0
+
+
 def test_a_hanging_unit_times_out_without_holding_up_the_others(any_executor) -> None:
-    work = units({"name": "stuck", "action": "hang"}, *({"name": f"c{i}", "action": "sleep", "seconds": 0.05} for i in range(12)))
-    got = by_key(any_executor.run(BEHAVE, work, timeout=1.5))
+    work = units(
+        {"name": "stuck", "action": "hang"},
+        *({"name": f"c{i}", "action": "sleep", "seconds": 0.05} for i in range(12)),
+    )
+    got = by_key(any_executor.run(BEHAVE, work, timeout=HANG_TIMEOUT))
     assert got["stuck"].state is executor.UnitState.TIMEOUT
-    assert got["stuck"].seconds < 5
+    assert got["stuck"].seconds < HANG_TIMEOUT * 2  # reported at its deadline, not after the hour
     assert all(got[f"c{i}"].ok for i in range(12))
 
 
@@ -80,9 +87,15 @@ def test_units_run_concurrently_up_to_the_bound() -> None:
     ex = executor.LocalExecutor(max_workers=8)
     work = units(*({"name": f"c{i}", "action": "sleep", "seconds": 0.3} for i in range(16)))
     got = by_key(ex.run(BEHAVE, work, timeout=30))
-    assert len(got) == 16
-    # 16 units of 0.3 s with 8 at a time: two rounds, not sixteen.
-    assert max(o.seconds for o in got.values()) < 1.5
+    assert len(got) == 16 and all(o.ok for o in got.values())
+    # How many ran at once, from when each ran (not how long the whole took: a loaded machine
+    # stretches that): more than one, never more than the bound.
+    edges = sorted(edge for o in got.values() for edge in ((o.value["ran"][0], 1), (o.value["ran"][1], -1)))
+    running, most = 0, 0
+    for _, step in edges:  # at the same instant an end (-1) sorts before a start
+        running += step
+        most = max(most, running)
+    assert 1 < most <= 8
 
 
 def test_a_worker_that_dies_loses_only_its_running_units_and_is_replaced() -> None:
