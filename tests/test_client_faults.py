@@ -22,12 +22,13 @@ def _warm(api: client.ClusterClient) -> None:
 
 
 def test_latency_below_the_timeout_only_slows_answers(sim_target: SimTarget) -> None:
-    api = sim_target.connect(timeout=(2, 2))
+    api = sim_target.connect(timeout=(10, 10))
     _warm(api)
     sim_target.sim.set_fault(sim_target.cluster.name, latency=0.3)
     started = time.monotonic()
     assert api.get("v1", "Namespace", sim_target.namespace) is not None
-    assert 0.3 <= time.monotonic() - started < 2
+    assert time.monotonic() - started >= 0.3
+    assert api.stats().requests == 1 and api.stats().retries == 0
 
 
 def test_latency_beyond_the_read_timeout_is_unreachable_without_waiting_for_retries(sim_target: SimTarget) -> None:
@@ -37,7 +38,8 @@ def test_latency_beyond_the_read_timeout_is_unreachable_without_waiting_for_retr
     started = time.monotonic()
     with pytest.raises(client.ClusterUnreachable, match="no answer within 0.3s") as info:
         api.get("v1", "Namespace", sim_target.namespace)
-    assert time.monotonic() - started < 1.5
+    assert api.stats().requests == 1  # not sent again (each attempt would wait its 0.3 s)
+    assert time.monotonic() - started < 3  # given up before the server's answer
     assert isinstance(info.value, errors.TemporaryError)
 
 
@@ -82,7 +84,7 @@ def test_429_is_retried_after_the_servers_retry_after(sim_target: SimTarget) -> 
     assert api.get("v1", "Namespace", sim_target.namespace) is not None
     elapsed = time.monotonic() - started
     clearer.join()
-    assert 1.0 <= elapsed < 4.0  # one Retry-After: 1 wait, then the answer
+    assert elapsed >= 1.0  # one Retry-After: 1 wait, then the answer
     assert api.stats().retries == 1
 
 
@@ -93,7 +95,7 @@ def test_an_unreachable_cluster_is_reported_quickly_after_retries(sim_target: Si
     started = time.monotonic()
     with pytest.raises(client.ClusterUnreachable) as info:
         api.get("v1", "Namespace", sim_target.namespace)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10  # four attempts with 20 ms backoffs, no long waits
     assert info.value.retryable
     assert f"cluster {sim_target.cluster.name} is unreachable" in str(info.value)
     assert "(after 4 attempts)" in str(info.value)
@@ -106,14 +108,14 @@ def test_a_hanging_cluster_is_reported_within_the_timeout(sim_target: SimTarget)
     started = time.monotonic()
     with pytest.raises(client.ClusterUnreachable, match="no answer within 0.5s"):
         api.get("v1", "Namespace", sim_target.namespace)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 10  # the hang never answers: only the timeout ends it
     assert api.stats().requests == 1
 
 
 def test_one_broken_cluster_does_not_slow_another(sim_module, sim_target: SimTarget) -> None:
     broken, healthy = sim_module.clusters()[0], sim_module.clusters()[1]
     sim_module.set_fault(broken.name, hang=True)
-    slow = client.connect(broken, timeout=(1, 1))
+    slow = client.connect(broken, timeout=(1, 6))
     fast = client.connect(healthy)
     fast.resource("v1", "Namespace")
 
@@ -126,7 +128,7 @@ def test_one_broken_cluster_does_not_slow_another(sim_module, sim_target: SimTar
     started = time.monotonic()
     for _ in range(5):
         fast.get("v1", "Namespace", "default")
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 5  # not behind the hanging one's 6 s read timeout
     thread.join()
 
 

@@ -59,5 +59,6 @@ def test_threads_share_one_bucket_in_real_time() -> None:
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
-    # 30 tokens, 5 at once, then 25 at 50/s: about 0.5 s.
-    assert 0.4 <= elapsed < 1.5
+    # 30 tokens, 5 at once, then 25 at 50/s: about 0.5 s, never less (a loaded machine only
+    # makes it longer).
+    assert elapsed >= 0.4
