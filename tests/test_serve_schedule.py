@@ -98,6 +98,24 @@ def test_bad_schedule_and_listen_flags_are_bad_input(make_fleet, flags, field) -
     assert env.sim.request_counts("c001")["total"] == 0
 
 
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        pytest.param(("--ray-placement", "site=eu"), "want SELECTOR:RESOURCE", id="pin-without-a-resource"),
+        pytest.param(("--ray-runtime-env", "docker"), "wheel", id="unknown-runtime-env"),
+    ],
+)
+def test_serve_checks_the_ray_flags_sync_takes(make_fleet, flags, says) -> None:
+    """`fleet serve` takes `--ray-placement` and `--ray-runtime-env` as `fleet sync` does (the
+    chart passes `--ray-runtime-env none` on a KubeRay cluster), and refuses bad values the same way."""
+    env = make_fleet("basic", clusters=1)
+    result = CliRunner().invoke(app, ["serve", *env.args("--listen", "127.0.0.1:0", *flags)])
+    assert result.exit_code == 2, result.output
+    assert flags[0] in result.stderr and says in result.stderr, result.stderr
+    assert "No such option" not in result.stderr
+    assert env.sim.request_counts("c001")["total"] == 0
+
+
 def test_a_port_in_use_is_bad_input(make_fleet) -> None:
     env = make_fleet("basic", clusters=1)
     with socket.socket() as taken:
