@@ -35,7 +35,9 @@ import importlib
 import logging
 import os
 import queue
+import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -73,6 +75,10 @@ JOIN_ATTEMPTS = 3
 # nothing a user must act on: that logger is set to errors only, the way Ray's logging guide
 # configures its loggers. Errors (a missing token for a cluster that needs one) still show.
 RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+# ray.init outside the main thread warns, as raw text, that it set no SIGTERM handler; a Ray started
+# in the background (``Starting``) had its handler set from the main thread, so that notice is dropped.
+RAY_WORKER_LOGGER = "ray._private.worker"
+RAY_NOT_MAIN_THREAD = "SIGTERM handler is not set"
 
 
 class UnitState(StrEnum):
@@ -255,12 +261,20 @@ class _WorkerImpl:
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, function: str, unit: WorkUnit) -> UnitOutcome:
+    def load(self, function: str) -> Callable[[Any], Any]:
+        """The named work function, imported once per process (``warm`` calls it before any work)."""
         with self._lock:
             fn = self._functions.get(function)
             if fn is None:
                 fn = self._functions[function] = resolve_function(function)
-        return dataclasses.replace(_call(fn, unit, self.worker), node=self.node)
+        return fn
+
+    def preload(self, function: str) -> int:
+        self.load(function)
+        return os.getpid()
+
+    def run(self, function: str, unit: WorkUnit) -> UnitOutcome:
+        return dataclasses.replace(_call(self.load(function), unit, self.worker), node=self.node)
 
 
 @dataclasses.dataclass
@@ -332,6 +346,10 @@ class RayExecutor:
         faulthandler_was_enabled = faulthandler.is_enabled()
         import ray
         from ray.util import scheduling_strategies
+
+        if threading.current_thread() is not threading.main_thread():
+            # Started in the background (``Starting``), which set Ray's SIGTERM handler itself.
+            _quiet(RAY_WORKER_LOGGER, RAY_NOT_MAIN_THREAD)
 
         self._ray = ray
         self._affinity = scheduling_strategies.NodeAffinitySchedulingStrategy
@@ -428,6 +446,17 @@ class RayExecutor:
 
     def _node_alive(self, node: str) -> bool:
         return any(n.node_id == node for n in self.nodes())
+
+    def warm(self, function: str) -> None:
+        """Wait until every worker process is up and has imported ``function``'s module: what the
+        first units would otherwise wait for (a worker's start and fleet's imports, a second or
+        more each on a small machine). Best effort: a worker that dies here is replaced when the
+        run finds it dead, as for any unit."""
+        try:
+            actors = [a for pool in self._pools.values() for a in pool]
+            self._ray.get([a.handle.preload.remote(function) for a in actors])
+        except self._ray.exceptions.RayError as exc:
+            _log.debug("a ray worker did not warm up", extra={"fields": {"error": _first_line(exc)}})
 
     def run(
         self,
@@ -626,6 +655,97 @@ def _server_side_start_failed(exc: BaseException) -> bool:
     then in gRPC's fork handling, more often on a busy head: ray-project/ray#63202, seen here in
     CI). The address answered and knows the client, so joining again starts a new session."""
     return isinstance(exc, ConnectionAbortedError) and str(exc).startswith(RAY_CLIENT_INIT_FAILURE)
+
+
+class _DropMessages(logging.Filter):
+    """Drops the records of one logger whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+def _quiet(logger_name: str, prefix: str) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, _DropMessages) and f.prefix == prefix for f in logger.filters):
+        logger.addFilter(_DropMessages(prefix))
+
+
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    sys.exit(signum)
+
+
+class Starting:
+    """An executor being made on a thread of its own (issue 15): the driver starts Ray (``ray.init``,
+    the worker processes, their imports of ``warm``'s module) as soon as it knows the run needs
+    it, and goes on generating and rendering meanwhile.
+
+    ``get`` hands the executor over when the fan-out begins, waiting for what is left of the start,
+    or raises the start's own error there (``ExecutorUnavailable``, exit 4), as a start at that
+    point would have. ``close`` stops what the start made when nobody took it: a run that ends
+    before its fan-out (bad input, exit 2; an interrupt) leaves no Ray behind.
+
+    The thread lives until ``close``: Ray starts its servers (GCS, raylet) with Linux's
+    parent-death signal, which fires when the *thread* that started them ends, not the process; a
+    thread that returned after ``ray.init`` would take Ray's servers with it. Made on the main
+    thread, it also sets the SIGTERM handler ``ray.init`` sets there (exit through ``sys.exit``,
+    so the run's clean-up, Ray's stop included, still runs), which ray.init on another thread
+    cannot.
+    """
+
+    def __init__(self, make: Callable[[], Executor], *, warm: str | None = None) -> None:
+        self._made: Executor | None = None
+        self._error: BaseException | None = None
+        self._taken = False
+        self._ready = threading.Event()
+        self._closed = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        self._thread = threading.Thread(
+            target=self._start, args=(make, warm), name="fleet-executor-start", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, make: Callable[[], Executor], warm: str | None) -> None:
+        try:
+            made = make()
+            warm_up = getattr(made, "warm", None)
+            if warm and warm_up is not None:
+                warm_up(warm)
+            self._made = made
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the executor
+            self._error = exc
+        finally:
+            self._ready.set()
+        # Hold on until the run is over: Ray's servers die with the thread that started them.
+        self._closed.wait()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def get(self) -> Executor:
+        """The executor, once started (waits for it); raises what the start raised."""
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._made is not None  # set whenever no error was
+        self._taken = True
+        return self._made
+
+    def close(self) -> None:
+        """After the run: stop the executor if nobody took it (waiting for its start to end
+        first; whoever took it closes it first), then let the start's thread end. A failed start
+        has nothing to stop; its error is not raised here."""
+        self._ready.wait()
+        if not self._taken and self._made is not None:
+            self._taken = True
+            self._made.close()
+        self._closed.set()
+        self._thread.join()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -52,9 +52,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fleet import clocks, executor, log, results, store
@@ -80,16 +82,31 @@ from fleet.store import lease as store_lease
 _log = log.get_logger(__name__)
 
 
-def plan_run(request: RunRequest, *, tmp: Path, started_at: float | None = None) -> RunPlan:
+def plan_run(
+    request: RunRequest,
+    *,
+    tmp: Path,
+    started_at: float | None = None,
+    sized: Callable[[int | None], None] | None = None,
+) -> RunPlan:
     """Phases 1 to 5: everything before the fan-out (nothing has touched a cluster).
 
     Raises ``InputError`` for bad input (a flag, an unreadable file, an invalid object, a
-    selection that matches nothing). ``tmp`` receives the run's checkouts.
+    selection that matches nothing). ``tmp`` receives the run's checkouts. ``sized`` is told how
+    many clusters the run visits as soon as that is known (None: not yet), so that the run's
+    executor can start while the run is planned (``run``).
     """
     started_at = started_at or time.time()
     # 1. open the sources, once the flags are checked (bad input ends the run before any read)
     flags = run_request.check(request)
+    narrowed = bool(request.apps) or flags.selector is not None
+    tell = sized or (lambda _clusters: None)
+    # An un-narrowed run visits every registered cluster (its removals need them all); the caller
+    # may know them already (run_recorded registers the run with them).
+    tell(len(request.clusters) if request.clusters is not None and not narrowed else None)
     opened = sources.open_sources(request)
+    if not narrowed:
+        tell(len(opened.clusters))
     # 2. generate
     generated = generation.generate(request, opened)
     # 3. select and check projects
@@ -101,6 +118,8 @@ def plan_run(request: RunRequest, *, tmp: Path, started_at: float | None = None)
         selector=flags.selector,
         selector_text=request.selector,
     )
+    if narrowed:
+        tell(len({s.cluster.name for s in chosen.selected}))
     # 4. render (working trees can change under the same "revision": they get a cache of their
     #    own per run)
     local = bool(request.repo_map) or run_request.is_local(request.fleet)
@@ -145,41 +164,62 @@ def run(
     started = time.time()
     tmp = Path(tempfile.mkdtemp(prefix="fleet-run-"))
     made: list[executor.Executor] = []
+    starting: list[executor.Starting] = []
+
+    def make(clusters: int) -> executor.Executor:
+        return executor.make_executor(
+            request.executor,
+            concurrency=request.concurrency,
+            address=request.ray_address,
+            clusters=clusters,
+            runtime_env=request.ray_runtime_env,
+            placement=request.ray_placement,
+        )
+
+    def sized(clusters: int | None) -> None:
+        # Ray's start (ray.init, its workers and their imports: seconds) overlaps with phases 1-5
+        # once the run knows it needs Ray (issue 15); the local executor starts in no time.
+        if executor_ is None and not starting and needs_ray(request, clusters):
+            _log.debug("starting the executor in the background", extra={"fields": {"clusters": clusters}})
+            starting.append(executor.Starting(lambda: make(clusters or 0), warm=fanout.WORK_FUNCTION))
 
     def get_executor() -> executor.Executor:
         if executor_ is not None:
             return executor_
         if not made:
-            made.append(
-                executor.make_executor(
-                    request.executor,
-                    concurrency=request.concurrency,
-                    address=request.ray_address,
-                    clusters=len(run_plan.clusters),
-                    runtime_env=request.ray_runtime_env,
-                    placement=request.ray_placement,
+            if starting:
+                waited = time.monotonic()
+                made.append(starting[0].get())
+                _log.debug(
+                    "executor ready for the fan-out",
+                    extra={"fields": {"waited_seconds": round(time.monotonic() - waited, 3)}},
                 )
-            )
+            else:
+                made.append(make(len(run_plan.clusters)))
         return made[0]
 
     try:
-        # 1-5. open the sources, generate, select and check projects, render, plan the run
-        run_plan = plan_run(request, tmp=tmp, started_at=started)
-        # 6. fan out, wave after wave through the rollouts' gates, then the deletions the guard
-        #    allows
-        gates = control.Control(
-            run_plan,
-            history=history or recording.history(request, None),
-            gate_wait=request.gate_wait,
-            kind=request.kind,
-        )
         try:
+            # 1-5. open the sources, generate, select and check projects, render, plan the run
+            run_plan = plan_run(request, tmp=tmp, started_at=started, sized=sized)
+            # 6. fan out, wave after wave through the rollouts' gates, then the deletions the
+            #    guard allows
+            gates = control.Control(
+                run_plan,
+                history=history or recording.history(request, None),
+                gate_wait=request.gate_wait,
+                kind=request.kind,
+            )
             fanned = fanout.run_waves(
                 run_plan, get_executor, timeout=request.cluster_timeout, kind=request.kind, control_=gates
             )
         finally:
             for ex in made:
                 ex.close()
+            # A start nobody took (bad input, exit 2; an interrupt; a run with no unit): stopped
+            # here, once it has ended, so the run leaves no Ray behind.
+            for start in starting:
+                start.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for warning in fanned.warnings:
@@ -215,6 +255,18 @@ def run(
     return result
 
 
+def needs_ray(request: RunRequest, clusters: int | None) -> bool:
+    """Whether the run's executor is Ray, for a run visiting ``clusters`` clusters (None: not
+    known yet, which decides only when the flags do: ``--executor ray``, a Ray address)."""
+    address = request.ray_address or os.environ.get("RAY_ADDRESS") or None
+    if clusters is None and request.executor == executor.ExecutorKind.AUTO and not address:
+        return False
+    return (
+        executor.executor_kind(request.executor, address=address, clusters=clusters)
+        == executor.ExecutorKind.RAY
+    )
+
+
 def run_recorded(
     request: RunRequest, *, db: store.Store, executor_: executor.Executor | None = None
 ) -> results.RunResult:
@@ -242,4 +294,4 @@ def run_recorded(
         )
 
 
-__all__ = ["RunPlan", "RunRequest", "plan_run", "run", "run_recorded"]
+__all__ = ["RunPlan", "RunRequest", "needs_ray", "plan_run", "run", "run_recorded"]
