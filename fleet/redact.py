@@ -56,6 +56,11 @@ def _update(forms: Iterable[str]) -> None:
 
 def _current() -> ahocorasick_rs.AhoCorasick | None:
     global _searcher, _stale
+    # Without the lock while nothing changed: every thread of a worker masks every message, and
+    # waiting for one lock per call cost as much as the search (a register done before the call
+    # in this thread has set _stale already, so its value is always masked).
+    if not _stale:
+        return _searcher
     with _lock:
         if _stale:
             _searcher = ahocorasick_rs.AhoCorasick(list(_values)) if _values else None
