@@ -18,6 +18,10 @@ Ray from 100 clusters on), at a reference size (200 clusters) and at CLUSTERS, i
   answers pass the 128 KiB over which the API server gzips an answer for a client that accepts it;
 - a breakdown of one cluster's no-op bytes per kind and per field (managedFields by manager,
   fleet's own annotations and label, other metadata, spec/data, status), in JSON and protobuf.
+- how long each simulator process takes to answer a trivial request (``/_sim/healthz``, asked every
+  half second by a probe thread, not counted as a cluster request) during each phase: when fleet's
+  requests time out while the probe's answers stay fast, the wait is fleet's; when the probe waits
+  as long, the simulator's event loop is what is behind (issue 15).
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [CLUSTERS] [--processes N] [--reference 200]
 [--scenario small|realistic|both|big-cluster] [--realistic-clusters 20] [--big-apps 100]``
@@ -30,9 +34,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import ssl
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +76,46 @@ def worker_rss(ex: Any) -> list[float]:
     """Peak RSS of each Ray worker (none on the local executor)."""
     actor_pids = getattr(ex, "actor_pids", None)
     return [round(peak_rss_mib(pid), 1) for pid in actor_pids()] if actor_pids else []
+
+
+class AnswerProbe:
+    """Asks every simulator process for ``/_sim/healthz`` every half second from a thread of its
+    own and keeps the slowest answer per phase: the simulator's own delay, apart from fleet's."""
+
+    def __init__(self, sim: processes.SimFleet) -> None:
+        self.urls = [f"{url}/_sim/healthz" for url in sim.urls]
+        self.context = ssl.create_default_context(cadata=sim.ca_pem) if sim.ca_pem else None
+        self.slowest = 0.0
+        self.answers = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._ask, args=(url,), daemon=True) for url in self.urls]
+
+    def _ask(self, url: str) -> None:
+        while not self._stop.wait(0.5):
+            began = time.perf_counter()
+            try:
+                with urllib.request.urlopen(url, timeout=600, context=self.context) as answer:
+                    answer.read()
+            except OSError:
+                continue
+            with self._lock:
+                self.slowest = max(self.slowest, time.perf_counter() - began)
+                self.answers += 1
+
+    def start(self) -> AnswerProbe:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def take(self) -> float:
+        """The slowest answer since the last take (seconds)."""
+        with self._lock:
+            slowest, self.slowest = self.slowest, 0.0
+        return slowest
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def totals(sim: processes.SimFleet, key: str) -> dict[str, int]:
@@ -397,6 +444,7 @@ def answers(sim: processes.SimFleet) -> dict[str, dict[str, int]]:
 
 def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str = "small") -> dict[str, Any]:
     with processes.SimFleet(clusters, processes=procs, rollout_seconds=ROLLOUT, tls=True) as sim:
+        probe = AnswerProbe(sim).start()
         request = driver.RunRequest(
             fleet=str(root),
             clusters=tuple(sim.clusters()),
@@ -422,14 +470,17 @@ def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str 
                         request.executor, concurrency=request.concurrency, clusters=clusters
                     )
                 sim.reset_counts()
+                probe.take()
                 started = time.perf_counter()
                 run = driver.run(request, executor_=ex)
                 seconds = time.perf_counter() - started
+                slowest_answer = probe.take()
                 bad = [a for a in run.apps() if not a.ok]
                 failed = sorted({a.cluster for a in bad})
                 if failed:  # reported, not fatal: the numbers of a run that did not complete say so
                     print(
-                        f"  {clusters} clusters {phase}: {len(failed)} clusters not ok, e.g. {bad[0].message[:160]}"
+                        f"  {clusters} clusters {phase}: {len(bad)} Applications on {len(failed)} clusters "
+                        f"not ok, e.g. {bad[0].message[:160]}"
                     )
                 out[phase] = {
                     "seconds": seconds,
@@ -438,10 +489,13 @@ def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str 
                     "answers": answers(sim),
                     "changed": run.summary()["changed"],
                     "failed_clusters": len(failed),
+                    "failed_apps": len(bad),
+                    "slowest_simulator_answer": slowest_answer,
                 }
                 print(
                     f"  {scenario} {clusters} clusters {phase:<17} {seconds:7.1f} s  {seconds / clusters * 1000:6.1f} ms/cluster  "
-                    f"requests {sum(out[phase]['requests'].values()):>7}  LIST+GET bytes {read_bytes(out[phase]):>11,}",
+                    f"requests {sum(out[phase]['requests'].values()):>7}  LIST+GET bytes {read_bytes(out[phase]):>11,}  "
+                    f"slowest simulator answer {slowest_answer:5.2f} s",
                     flush=True,
                 )
                 if phase != "first":
@@ -453,6 +507,7 @@ def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str 
                 max(a, b) for a, b in zip(out["worker_rss_mib"], worker_rss(ex), strict=False)
             ]
         finally:
+            probe.stop()
             ex.close()
             livecache.close_all()
     return out
