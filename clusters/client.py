@@ -9,7 +9,8 @@ writes a discovery cache file to /tmp and fetches all of discovery up front.
 
 What it adds on top, per cluster: lazy cached discovery (``clusters/discovery.py``), a token-bucket
 rate limit (``clusters/ratelimit.py``), connect/read timeouts, retries with exponential backoff and
-jitter on 429 (honouring Retry-After), 5xx and connection errors, credentials from the ``Cluster``
+jitter on 429 (honouring Retry-After), 5xx and connection errors (and one more try of a read that
+timed out while the server answered other requests: a stall, not a hang), credentials from the ``Cluster``
 model (``clusters/auth.py``), request counting (``stats()``), and errors that say whether a retry
 can help. One client is safe to use from many threads at once.
 
@@ -97,6 +98,10 @@ class Verb(StrEnum):
     DELETE = "delete"  # delete one object
     DISCOVERY = "discovery"  # /api, /apis and group version resource lists
     VERSION = "version"  # /version
+
+
+# Requests that read and change nothing: one that timed out may be sent again (see ``_request``).
+IDEMPOTENT_READS = frozenset({Verb.GET, Verb.LIST, Verb.DISCOVERY, Verb.VERSION})
 
 
 class PatchType(StrEnum):
@@ -416,6 +421,9 @@ class ClusterClient:
         self._stats_lock = threading.Lock()
         self._by_verb: dict[str, int] = {}
         self._retries = 0
+        # When the server last answered anything (monotonic): a read that timed out while the
+        # server answered others since it was sent met a stall, not a hanging server.
+        self._last_answer = float("-inf")
         self._discovery_lock = threading.Lock()
         self._pool_lock = threading.Lock()
         self._tls_identity: tuple[str | None, str | None] = (self._creds.client_cert, self._creds.client_key)
@@ -553,6 +561,7 @@ class ClusterClient:
         reauthenticated = False
         shown = "get" if verb in (Verb.VERSION, Verb.DISCOVERY) else str(verb)  # the verb errors name
         timeout = (self.timeout[0], read_timeout if read_timeout is not None else self.timeout[1])
+        stalled_once = False
         while True:
             self._limiter.acquire()
             headers = {"Accept": accept, "User-Agent": self.user_agent, **self._auth_headers()}
@@ -578,6 +587,7 @@ class ClusterClient:
                 if exc.status == 0:  # the REST layer's way of reporting an SSL error
                     why = str(exc.reason or "").replace("\n", ": ")
                     raise TLSFailure(f"cluster {self.name}: TLS with {self.server} failed: {why}") from None
+                self._last_answer = time.monotonic()
                 status = _status_from(exc, kind=kind)
                 retry_after = _retry_after(exc.headers)
                 self._log_request(verb, method, path, status.code, started, attempt)
@@ -606,6 +616,20 @@ class ClusterClient:
             except (url_exceptions.HTTPError, OSError) as exc:
                 why, retry = _connection_failure(exc, timeout)
                 self._log_request(verb, method, path, 0, started, attempt, why=why)
+                if (
+                    not retry
+                    and not stalled_once
+                    and verb in IDEMPOTENT_READS
+                    and not stream
+                    and _is_read_timeout(exc)
+                    and self._last_answer > started
+                ):
+                    # A read timed out while the server answered other requests since it was
+                    # sent: the server is up but this answer stalled (an overloaded API server,
+                    # or a proxy in front of many clusters; issue 15 saw it at 1,000 clusters).
+                    # A read changes nothing, so it is sent once more. A server that answers
+                    # nothing at all still fails after one timeout.
+                    stalled_once = retry = True
                 if retry and attempt < self.retries:
                     delay = self._delay(attempt, None)
                     attempt += 1
@@ -613,6 +637,7 @@ class ClusterClient:
                     continue
                 failure = ClusterTimeout if _is_read_timeout(exc) else ClusterUnreachable
                 raise failure(cluster=self.name, verb=shown, target=target, why=why, attempts=attempt + 1) from exc
+            self._last_answer = time.monotonic()
             if stream:
                 return response
             self._log_request(verb, method, path, response.status, started, attempt)
@@ -1132,8 +1157,9 @@ def _retry_after(headers: Any) -> float | None:
 def _connection_failure(exc: BaseException, timeout: tuple[float, float]) -> tuple[str, bool]:
     """A short reason for a failed connection, and whether retrying makes sense.
 
-    A read timeout is not retried: the server took the request and did not answer, so another
-    attempt would most likely wait just as long again (a hanging cluster must fail fast).
+    A read timeout is not retried here: the server took the request and did not answer, so another
+    attempt would most likely wait just as long again (a hanging cluster must fail fast). Only a
+    read that stalled while the server answered other requests is sent again (``_request``).
     """
     if isinstance(exc, url_exceptions.ReadTimeoutError):
         return f"no answer within {timeout[1]:g}s", False

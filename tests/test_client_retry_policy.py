@@ -6,6 +6,7 @@ tests/fixtures/kubefake.py; the simulator's fault modes are in test_client_fault
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -130,6 +131,58 @@ def test_a_hanging_server_fails_once_after_the_read_timeout_without_retries(fake
     assert time.monotonic() - started < 2.0
     assert len(fake_api.requests) == 1
     assert info.value.retryable
+
+
+def test_a_read_that_stalls_while_the_server_answers_others_is_sent_once_more(fake_api: FakeApi) -> None:
+    # An overloaded API server (or a proxy before many clusters) leaves one answer behind while
+    # it answers others: the read is sent again, once, and gets its answer (issue 15).
+    first_arrived = threading.Event()
+
+    def answers(seen) -> object:
+        if not first_arrived.is_set():
+            first_arrived.set()
+            return HANG
+        return VERSION
+
+    fake_api.default = answers
+    api = _client(fake_api, timeout=(1.0, 2.0), retries=4)
+    got: dict[str, object] = {}
+    stalled = threading.Thread(target=lambda: got.update(version=api.server_version()))
+    stalled.start()
+    assert first_arrived.wait(30)
+    assert api.server_version()["gitVersion"] == "v1.31.0"  # the server answers another request
+    stalled.join(30)
+    assert got["version"]["gitVersion"] == "v1.31.0"
+    assert len(fake_api.requests) == 3 and api.stats().retries == 1
+
+
+def test_a_stalled_write_is_not_sent_again(fake_api: FakeApi) -> None:
+    first_arrived = threading.Event()
+
+    def answers(seen) -> object:
+        if seen.method == "PATCH" and not first_arrived.is_set():
+            first_arrived.set()
+            return HANG
+        return CORE_V1 if seen.path == "/api/v1" else VERSION
+
+    fake_api.default = answers
+    api = _client(fake_api, timeout=(1.0, 2.0), retries=4)
+    api.resource("v1", "ConfigMap")
+    failed: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            api.apply(CONFIGMAP)
+        except client.ClusterUnreachable as exc:
+            failed.append(exc)
+
+    stalled = threading.Thread(target=apply)
+    stalled.start()
+    assert first_arrived.wait(30)
+    api.server_version()
+    stalled.join(30)
+    assert len(failed) == 1 and "no answer within 2s" in str(failed[0])
+    assert [s.method for s in fake_api.requests].count("PATCH") == 1
 
 
 def test_connection_refused_is_retried_then_reported_unreachable() -> None:
