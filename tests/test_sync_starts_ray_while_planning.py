@@ -137,6 +137,9 @@ def test_an_interrupt_while_rendering_exits_130_and_stops_ray(chart_fleet, helm_
             process.kill()
             process.communicate()
     assert process.returncode == 130, err[-2000:]
+    # Ray came up while the render was held (the chart repository's 30 s read timeout, which
+    # would end the render and let a run start Ray afterwards, had not passed).
+    assert "rendering applications: finished" not in err and "syncing clusters" not in err
     assert wait_until(lambda: not any(alive(pid) for pid in servers)), "Ray outlived the interrupted run"
     assert chart_fleet.objects("c001", "charts") == []  # nothing was written
 
