@@ -20,7 +20,9 @@ One run, in phases (``run``; phases 1 to 5 are ``plan_run``, which nothing of a 
 5. plan the run (``schedule``): the work per Application, the rollout schedule (``--rollout`` or
    RollingSync), what sync windows block now, dependencies that cannot be met, each rollout's
    gates, the removals of Applications gone from Git and the deletion guard (``RunPlan``);
-6. fan out (``fanout``): wave after wave to the executor, each rollout step through its gates
+6. fan out (``fanout``): wave after wave to the executor (on Ray, started in the background as
+   soon as phases 1 to 3 tell the run needs it, so that Ray's start overlaps with the planning:
+   ``executor.Starting``), each rollout step through its gates
    and a failed one rolled back where asked (``control``), then the deletion guard over the whole
    run (``removals``) and, in a sync, the deletions it allows;
 7. merge (``merge``): every wave's results, the Applications held back with why, the rollouts,
