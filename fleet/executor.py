@@ -59,6 +59,10 @@ PRIVATE_RAY = "local"
 # gives up (FLEET_RAY_CONNECT_TIMEOUT overrides it); Ray's own connection loop retries for minutes
 # on a dead address.
 RAY_CONNECT_TIMEOUT = 10.0
+# How long a Ray started in the background waits for its worker processes to import the work
+# function (``RayExecutor.warm``, best effort): a worker slower than this is waited for by its
+# first unit instead, under the run's per-cluster timeout.
+WARM_TIMEOUT = 120.0
 RAY_CONNECT_TIMEOUT_ENV = "FLEET_RAY_CONNECT_TIMEOUT"
 # The HTTP/2 client preface and an empty SETTINGS frame (RFC 9113 §3.4): a gRPC server (Ray's GCS,
 # or its Ray Client server) answers with a SETTINGS frame; something else on the port does not.
@@ -406,7 +410,12 @@ class RayExecutor:
         self._actors_wanted = actors
         # Pools by the custom resource their nodes have ("": the spread pool, any node).
         self._pools: dict[str, list[_Actor]] = {}
-        self._pools[""] = self._new_pool("")
+        try:
+            self._pools[""] = self._new_pool("")
+        except BaseException:
+            # No executor to close: stop the Ray this start made here, not at some later exit.
+            self.close()
+            raise
         self.actor_count = len(self._pools[""])
 
     def nodes(self) -> list[raynodes.Node]:
@@ -454,8 +463,8 @@ class RayExecutor:
         run finds it dead, as for any unit."""
         try:
             actors = [a for pool in self._pools.values() for a in pool]
-            self._ray.get([a.handle.preload.remote(function) for a in actors])
-        except self._ray.exceptions.RayError as exc:
+            self._ray.get([a.handle.preload.remote(function) for a in actors], timeout=WARM_TIMEOUT)
+        except self._ray.exceptions.RayError as exc:  # GetTimeoutError included
             _log.debug("a ray worker did not warm up", extra={"fields": {"error": _first_line(exc)}})
 
     def run(
@@ -639,6 +648,7 @@ class RayExecutor:
                 pass
         self._pools = {}
         if self._owns_ray:
+            self._owns_ray = False  # closed once: a second close leaves a later Ray alone
             self._ray.shutdown()
 
 
@@ -685,25 +695,35 @@ class Starting:
 
     ``get`` hands the executor over when the fan-out begins, waiting for what is left of the start,
     or raises the start's own error there (``ExecutorUnavailable``, exit 4), as a start at that
-    point would have. ``close`` stops what the start made when nobody took it: a run that ends
-    before its fan-out (bad input, exit 2; an interrupt) leaves no Ray behind.
+    point would have. ``close``, on every path out of the run (success, bad input, an interrupt, an
+    exception), stops the executor, taken or not, so a run leaves no Ray behind; ``Starting`` owns
+    what it made, whoever used it.
 
-    The thread lives until ``close``: Ray starts its servers (GCS, raylet) with Linux's
-    parent-death signal, which fires when the *thread* that started them ends, not the process; a
-    thread that returned after ``ray.init`` would take Ray's servers with it. Made on the main
-    thread, it also sets the SIGTERM handler ``ray.init`` sets there (exit through ``sys.exit``,
-    so the run's clean-up, Ray's stop included, still runs), which ray.init on another thread
-    cannot.
+    The thread lives until ``close`` has stopped the executor: Ray starts its servers (GCS, raylet)
+    with Linux's parent-death signal, which fires when the *thread* that started them ends, not the
+    process. A thread that ended while Ray was still initialized would take the GCS with it, and
+    Ray's core worker in this process then ends the whole process once it has given up
+    reconnecting (about a minute later, in the middle of whatever runs then).
+
+    ``ray.init`` on the main thread sets a SIGTERM handler (exit through ``sys.exit``, so that
+    clean-up, Ray's stop included, still runs); on another thread it cannot. Made on the main
+    thread while SIGTERM has its default action, ``Starting`` sets that handler for the run and
+    restores the default in ``close``: a handler someone else set (``fleet sync --every``, a test
+    harness) is left alone, and nothing outlives the run.
     """
 
     def __init__(self, make: Callable[[], Executor], *, warm: str | None = None) -> None:
         self._made: Executor | None = None
         self._error: BaseException | None = None
-        self._taken = False
         self._ready = threading.Event()
         self._closed = threading.Event()
-        if threading.current_thread() is threading.main_thread():
+        self._sigterm_set = False
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        ):
             signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            self._sigterm_set = True
         self._thread = threading.Thread(
             target=self._start, args=(make, warm), name="fleet-executor-start", daemon=True
         )
@@ -711,16 +731,15 @@ class Starting:
 
     def _start(self, make: Callable[[], Executor], warm: str | None) -> None:
         try:
-            made = make()
+            made = self._made = make()  # kept before warming: ``close`` stops it on every path
             warm_up = getattr(made, "warm", None)
             if warm and warm_up is not None:
                 warm_up(warm)
-            self._made = made
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the executor
             self._error = exc
         finally:
             self._ready.set()
-        # Hold on until the run is over: Ray's servers die with the thread that started them.
+        # Hold on until the executor is stopped: Ray's servers die with the thread that started them.
         self._closed.wait()
 
     @property
@@ -728,24 +747,42 @@ class Starting:
         return self._ready.is_set()
 
     def get(self) -> Executor:
-        """The executor, once started (waits for it); raises what the start raised."""
+        """The executor, once started (waits for it); raises what the start raised. ``close``
+        stops it: whoever takes it must not."""
         self._ready.wait()
         if self._error is not None:
             raise self._error
         assert self._made is not None  # set whenever no error was
-        self._taken = True
         return self._made
 
     def close(self) -> None:
-        """After the run: stop the executor if nobody took it (waiting for its start to end
-        first; whoever took it closes it first), then let the start's thread end. A failed start
-        has nothing to stop; its error is not raised here."""
-        self._ready.wait()
-        if not self._taken and self._made is not None:
-            self._taken = True
-            self._made.close()
-        self._closed.set()
-        self._thread.join()
+        """After the run: wait for the start to end, stop what it made (a failed start has nothing
+        to stop; its error is not raised here), let the start's thread end and join it, and
+        restore SIGTERM's default action if ``__init__`` replaced it. Idempotent."""
+        if self._closed.is_set():
+            return
+        try:
+            # An interrupt while waiting leaves the start to end on its (daemon) thread, Ray
+            # up until this process exits (Ray's exit hook stops it) or ``close`` is called again.
+            self._ready.wait()
+            made, self._made = self._made, None
+            try:
+                if made is not None:
+                    made.close()
+            finally:
+                self._closed.set()
+                self._thread.join()
+        finally:
+            self._restore_sigterm()
+
+    def _restore_sigterm(self) -> None:
+        if (
+            self._sigterm_set
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is _exit_on_sigterm
+        ):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self._sigterm_set = False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -216,12 +216,12 @@ def run(
                 run_plan, get_executor, timeout=request.cluster_timeout, kind=request.kind, control_=gates
             )
         finally:
-            for ex in made:
-                ex.close()
-            # A start nobody took (bad input, exit 2; an interrupt; a run with no unit): stopped
-            # here, once it has ended, so the run leaves no Ray behind.
+            # A background start, its executor taken or not (bad input, exit 2; an interrupt; a
+            # run with no unit), is stopped by ``Starting.close``: its thread must outlive Ray.
             for start in starting:
                 start.close()
+            for ex in made if not starting else []:
+                ex.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for warning in fanned.warnings:
