@@ -33,6 +33,7 @@ install: $(STAMP)
 # Fast checks first: each takes seconds (mypy about 30 s cold), the suite minutes.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 types: $(STAMP)
 	$(VENV)/bin/mypy

@@ -65,12 +65,16 @@ def with_dynamic(cluster: models.Cluster, namespace: str, cache_dir: str) -> int
     dyn = kubernetes.dynamic.DynamicClient(api_client, cache_file=f"{cache_dir}/{cluster.name}.json")
     namespaces = dyn.resources.get(api_version="v1", kind="Namespace")
     namespaces.server_side_apply(
-        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, name=namespace, field_manager="bench"
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        name=namespace,
+        field_manager="bench",
     )
     cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
     for _ in range(2):
         for obj in configmaps(namespace, "dynamic"):
-            cms.server_side_apply(body=obj, name=obj["metadata"]["name"], namespace=namespace, field_manager="bench")
+            cms.server_side_apply(
+                body=obj, name=obj["metadata"]["name"], namespace=namespace, field_manager="bench"
+            )
     listed = cms.get(namespace=namespace, label_selector="bench=dynamic")
     api_client.close()
     return len(listed.items)
@@ -95,8 +99,12 @@ def main() -> None:
         ours_s, ours_requests = run(sim, with_fleet, "bench-fleet")
     objects = CLUSTERS * OBJECTS * 2
     print(f"clusters={CLUSTERS} objects/cluster={OBJECTS} applies={objects} threads={THREADS}")
-    print(f"baseline kubernetes.dynamic: {base_s:7.2f} s  {base_requests:6d} requests  {base_requests / objects:5.2f} requests/apply")
-    print(f"fleet ClusterClient:         {ours_s:7.2f} s  {ours_requests:6d} requests  {ours_requests / objects:5.2f} requests/apply")
+    print(
+        f"baseline kubernetes.dynamic: {base_s:7.2f} s  {base_requests:6d} requests  {base_requests / objects:5.2f} requests/apply"
+    )
+    print(
+        f"fleet ClusterClient:         {ours_s:7.2f} s  {ours_requests:6d} requests  {ours_requests / objects:5.2f} requests/apply"
+    )
     print(f"ratio time (fleet/baseline):     {ours_s / base_s:5.2f}")
     print(f"ratio requests (fleet/baseline): {ours_requests / base_requests:5.2f}")
 

@@ -67,13 +67,17 @@ def main() -> None:
     as_yaml = yaml.safe_dump(doc).encode()
     as_json = json.dumps(doc).encode()
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    print(f"index: {CHARTS} charts x {VERSIONS} versions, {len(as_yaml) / 1e6:.1f} MB YAML, "
-          f"{len(as_json) / 1e6:.1f} MB JSON")
+    print(
+        f"index: {CHARTS} charts x {VERSIONS} versions, {len(as_yaml) / 1e6:.1f} MB YAML, "
+        f"{len(as_json) / 1e6:.1f} MB JSON"
+    )
     for label, text in (("yaml", as_yaml), ("json", as_json)):
         baseline = best(lambda t=text: yaml.load(t, Loader=loader))  # noqa: S506 - a safe loader
         ours = best(lambda t=text: helmrepo.parse_index(t, url="https://charts.example.com"))
-        print(f"{label}: parse_index {ours:.3f}s, yaml.load baseline {baseline:.3f}s, "
-              f"ratio {ours / baseline:.2f} (lower is better)")
+        print(
+            f"{label}: parse_index {ours:.3f}s, yaml.load baseline {baseline:.3f}s, "
+            f"ratio {ours / baseline:.2f} (lower is better)"
+        )
     parsed = helmrepo.parse_index(as_yaml, url="https://charts.example.com")
     versions = [v.version for v in parsed.entries["chart0"]]
     select = best(lambda: helmrepo.select_version(versions, "5.*"), repeat=5)

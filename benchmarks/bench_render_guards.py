@@ -45,27 +45,41 @@ def timed(fn: Callable[[], object], *, repeat: int) -> float:
 
 def context(root: Path, path: str, source: dict) -> render.RenderContext:
     src = render.source_from_argo({"path": path, **source})
-    return render.RenderContext(source=src, root=root, app_dir=root / path, app_name="bench", namespace="ns",
-                                revision="r")
+    return render.RenderContext(
+        source=src, root=root, app_dir=root / path, app_name="bench", namespace="ns", revision="r"
+    )
 
 
 def bench_jsonnet() -> None:
-    options = {"extVars": [{"name": "app", "value": "guestbook"}, {"name": "debug", "value": "1 == 1", "code": True}],
-               "tlas": [{"name": "replicas", "value": "3", "code": True}], "libs": ["jsonnet/lib"]}
+    options = {
+        "extVars": [
+            {"name": "app", "value": "guestbook"},
+            {"name": "debug", "value": "1 == 1", "code": True},
+        ],
+        "tlas": [{"name": "replicas", "value": "3", "code": True}],
+        "libs": ["jsonnet/lib"],
+    }
     ctx = context(DATA, "jsonnet/app", {"directory": {"jsonnet": options}})
     main = DATA / "jsonnet" / "app" / "main.jsonnet"
 
     def unconfined() -> list[dict]:
         # What fleet did before: evaluate_file with jpathdir, then the same parsing of the output.
-        text = _jsonnet.evaluate_file(str(main), ext_vars={"app": "guestbook"}, ext_codes={"debug": "1 == 1"},
-                                      tla_codes={"replicas": "3"}, jpathdir=[str(DATA / "jsonnet" / "lib")])
+        text = _jsonnet.evaluate_file(
+            str(main),
+            ext_vars={"app": "guestbook"},
+            ext_codes={"debug": "1 == 1"},
+            tla_codes={"replicas": "3"},
+            jpathdir=[str(DATA / "jsonnet" / "lib")],
+        )
         return manifests.parse(text, ctx=ctx, file="jsonnet/app/main.json")
 
     base = timed(unconfined, repeat=15)
     guarded = timed(lambda: jsonnet.evaluate(ctx, main), repeat=15)
     print("jsonnet: one program with one import, median per evaluation")
-    print(f"  unconfined evaluate_file {base * 1e3:8.2f} ms   confined imports {guarded * 1e3:8.2f} ms"
-          f"   ratio {guarded / base:.2f}x")
+    print(
+        f"  unconfined evaluate_file {base * 1e3:8.2f} ms   confined imports {guarded * 1e3:8.2f} ms"
+        f"   ratio {guarded / base:.2f}x"
+    )
 
 
 def make_tree(root: Path, *, dirs: int, files_per_dir: int) -> None:
@@ -90,8 +104,10 @@ def bench_symlink_check() -> None:
         guarded = timed(lambda: gitsource.escaping_links(root), repeat=7)
         assert gitsource.escaping_links(root) == []
         print("symlink check: a working tree of 5,000 files in 500 leaf directories, 10 internal links")
-        print(f"  os.walk listing {base * 1e3:8.2f} ms   escaping_links {guarded * 1e3:8.2f} ms"
-              f"   ratio {guarded / base:.2f}x")
+        print(
+            f"  os.walk listing {base * 1e3:8.2f} ms   escaping_links {guarded * 1e3:8.2f} ms"
+            f"   ratio {guarded / base:.2f}x"
+        )
 
 
 def bench_kustomize_check() -> None:
@@ -99,8 +115,10 @@ def bench_kustomize_check() -> None:
     check = timed(lambda: kustomize.check_paths(ctx, [ctx.app_dir]), repeat=15)
     build = timed(lambda: kustomize.build(ctx), repeat=5)
     print(f"kustomize: path check of {ctx.source.path} vs its build, median")
-    print(f"  build {build * 1e3:8.2f} ms (check included)   check {check * 1e3:8.3f} ms"
-          f"   check/build {check / build:.4f}x")
+    print(
+        f"  build {build * 1e3:8.2f} ms (check included)   check {check * 1e3:8.3f} ms"
+        f"   check/build {check / build:.4f}x"
+    )
 
 
 if __name__ == "__main__":

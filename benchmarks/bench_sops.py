@@ -53,7 +53,9 @@ def main() -> None:
         os.environ["SOPS_AGE_KEY_FILE"] = str(keys)
         os.environ.pop("SOPS_AGE_KEY", None)
         options = sops.EncryptOptions(age=(str(identity.to_public()),))
-        print(f"{'values':>7} {'encrypt':>9} {'decrypt':>9} {'baseline':>9} {'decrypt/baseline':>17} {'encrypt/baseline':>17}")
+        print(
+            f"{'values':>7} {'encrypt':>9} {'decrypt':>9} {'baseline':>9} {'decrypt/baseline':>17} {'encrypt/baseline':>17}"
+        )
         for values in (100, 1000, 5000):
             plain = _document(values)
             encrypted = sops.encrypt_bytes(plain, options, path="bench.yaml")

@@ -27,7 +27,10 @@ SUITE: list[tuple[list[str], str]] = [
     (["bench_startup.py", "--repeat", "7"], "CLI start-up against the interpreter's"),
     (["bench_generate.py", "100"], "50,000 Applications generated in-process"),
     (["bench_e2e.py", "50"], "the whole `fleet sync` process at 50 clusters against a kubectl loop"),
-    (["bench_scale.py", "200", "--reference", "50"], "time per cluster as the fleet grows; no-op bytes of a small and a realistic fleet"),
+    (
+        ["bench_scale.py", "200", "--reference", "50"],
+        "time per cluster as the fleet grows; no-op bytes of a small and a realistic fleet",
+    ),
 ]
 
 

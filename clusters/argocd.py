@@ -73,9 +73,7 @@ def parse_config(text: str, *, where: str, obj: str) -> ClusterConfig:
         first = exc.errors()[0]
         path = ".".join(str(part) for part in first["loc"])
         # pydantic's own message quotes the input value: say only where and what type was expected.
-        raise errors.InputError(
-            str(first["msg"]), file=where, obj=obj, field=f"data.config.{path}"
-        ) from None
+        raise errors.InputError(str(first["msg"]), file=where, obj=obj, field=f"data.config.{path}") from None
 
 
 def is_cluster_secret(obj: Mapping[str, Any], *, namespace: str | None = DEFAULT_NAMESPACE) -> bool:
@@ -235,4 +233,10 @@ def cluster_secret(cluster: models.Cluster, *, namespace: str = DEFAULT_NAMESPAC
     meta: dict[str, Any] = {"name": f"cluster-{cluster.name}", "namespace": namespace, "labels": labels}
     if cluster.annotations:
         meta["annotations"] = dict(cluster.annotations)
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": meta, "stringData": string_data}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": meta,
+        "stringData": string_data,
+    }

@@ -97,7 +97,9 @@ def resolve(cluster: models.Cluster, resolver: CredentialResolver | None) -> Res
     return out
 
 
-def _resolve_one(cluster: models.Cluster, resolver: CredentialResolver | None, ref: str, *, field: str) -> str:
+def _resolve_one(
+    cluster: models.Cluster, resolver: CredentialResolver | None, ref: str, *, field: str
+) -> str:
     if resolver is None:
         raise CredentialError(
             f"cluster {cluster.name}: credential {field} is a secret reference ({ref}) but no credential resolver was given"
@@ -139,7 +141,9 @@ def _new_context(ca_data: str | None, insecure: bool) -> ssl.SSLContext:
     return context
 
 
-def ssl_context(creds: Resolved, *, cluster_name: str, client_cert: str | None = None, client_key: str | None = None) -> ssl.SSLContext:
+def ssl_context(
+    creds: Resolved, *, cluster_name: str, client_cert: str | None = None, client_key: str | None = None
+) -> ssl.SSLContext:
     """An SSLContext built in memory: CA data (instead of the system roots, as kubectl does),
     client certificate and key, and verification off when the cluster is marked insecure."""
     cert = client_cert if client_cert is not None else creds.client_cert
@@ -149,10 +153,14 @@ def ssl_context(creds: Resolved, *, cluster_name: str, client_cert: str | None =
             return _shared_context(creds.ca_data or None, bool(creds.insecure))
         context = _new_context(creds.ca_data or None, bool(creds.insecure))
     except (ssl.SSLError, ValueError) as exc:
-        raise CredentialError(f"cluster {cluster_name}: the CA data is not a valid PEM certificate ({exc})") from None
+        raise CredentialError(
+            f"cluster {cluster_name}: the CA data is not a valid PEM certificate ({exc})"
+        ) from None
     if cert or key:
         if not (cert and key):
-            raise CredentialError(f"cluster {cluster_name}: a client certificate needs both certificate and key data")
+            raise CredentialError(
+                f"cluster {cluster_name}: a client certificate needs both certificate and key data"
+            )
         try:
             with memory_file(cert.rstrip("\n") + "\n" + key) as path:
                 context.load_cert_chain(path)
@@ -233,7 +241,9 @@ class ExecPlugin:
         """The cached credential, running the plugin when there is none or it has expired."""
         with self._lock:
             cached = self._cached
-            if cached is not None and (cached.expires_at is None or cached.expires_at - EXPIRY_SKEW > self.clock()):
+            if cached is not None and (
+                cached.expires_at is None or cached.expires_at - EXPIRY_SKEW > self.clock()
+            ):
                 return cached
             self._cached = self._run()
             return self._cached
@@ -260,16 +270,27 @@ class ExecPlugin:
         return {"apiVersion": self.config.api_version, "kind": "ExecCredential", "spec": spec}
 
     def _fail(self, why: str) -> CredentialError:
-        return CredentialError(f"cluster {self.cluster.name}: exec credential plugin {self.config.command!r} {why}")
+        return CredentialError(
+            f"cluster {self.cluster.name}: exec credential plugin {self.config.command!r} {why}"
+        )
 
     def _run(self) -> ExecCredential:
         env = {**os.environ, **self.config.env, "KUBERNETES_EXEC_INFO": json.dumps(self._exec_info())}
         argv = [self.config.command, *self.config.args]
         self.runs += 1
-        _log.debug("running exec credential plugin", extra={"fields": {"cluster": self.cluster.name, "command": self.config.command}})
+        _log.debug(
+            "running exec credential plugin",
+            extra={"fields": {"cluster": self.cluster.name, "command": self.config.command}},
+        )
         try:
             proc = subprocess.run(
-                argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=self.timeout, check=False
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
             )
         except FileNotFoundError:
             hint = f" ({self.config.install_hint})" if self.config.install_hint else ""
@@ -279,7 +300,11 @@ class ExecPlugin:
         except OSError as exc:
             raise self._fail(f"cannot be run ({exc.strerror})") from None
         if proc.returncode != 0:
-            detail = redact.mask(proc.stderr.strip().splitlines()[-1][:200]) if proc.stderr.strip() else "no message"
+            detail = (
+                redact.mask(proc.stderr.strip().splitlines()[-1][:200])
+                if proc.stderr.strip()
+                else "no message"
+            )
             raise self._fail(f"exited with status {proc.returncode}: {detail}")
         try:
             doc = json.loads(proc.stdout)
@@ -288,7 +313,9 @@ class ExecPlugin:
         if not isinstance(doc, dict) or doc.get("kind") != "ExecCredential":
             raise self._fail("did not print an ExecCredential")
         if doc.get("apiVersion") != self.config.api_version:
-            raise self._fail(f"answered with apiVersion {doc.get('apiVersion')!r}, not {self.config.api_version!r}")
+            raise self._fail(
+                f"answered with apiVersion {doc.get('apiVersion')!r}, not {self.config.api_version!r}"
+            )
         status = doc.get("status") or {}
         cred = ExecCredential(
             token=status.get("token") or None,

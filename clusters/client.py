@@ -153,7 +153,9 @@ class ApiError(errors.FleetError):
     Subclasses name the common cases; each says (``retryable``) whether trying again may help.
     """
 
-    def __init__(self, status: Status, *, cluster: str, verb: str, target: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, status: Status, *, cluster: str, verb: str, target: str, retry_after: float | None = None
+    ) -> None:
         self.status = status
         self.cluster = cluster
         self.verb = verb
@@ -197,7 +199,8 @@ class Conflict(ApiError, errors.PermanentError):
         return [
             str(cause.get("field") or cause.get("message", ""))
             for cause in self.status.causes
-            if (cause.get("reason") or cause.get("type")) == "FieldManagerConflict"  # JSON "reason" is Go's Type
+            if (cause.get("reason") or cause.get("type"))
+            == "FieldManagerConflict"  # JSON "reason" is Go's Type
         ]
 
 
@@ -304,7 +307,9 @@ def _status_from(exc: kube_exceptions.ApiException, *, kind: str | None) -> Stat
     return Status(code=code, reason=reason, message=_safe_message(message, kind=kind), details=details)
 
 
-def _error_for(status: Status, *, cluster: str, verb: str, target: str, retry_after: float | None = None) -> ApiError:
+def _error_for(
+    status: Status, *, cluster: str, verb: str, target: str, retry_after: float | None = None
+) -> ApiError:
     cls: type[ApiError]
     if status.code == 409 and status.reason == "AlreadyExists":
         cls = AlreadyExists
@@ -410,7 +415,9 @@ class ClusterClient:
         self.max_retry_after = float(max_retry_after)
         self.timeout = _timeouts(timeout)
         self.pool_size = max(1, int(pool_size))
-        self.discovery = discovery_cache if discovery_cache is not None else discovery.shared_cache(self.server)
+        self.discovery = (
+            discovery_cache if discovery_cache is not None else discovery.shared_cache(self.server)
+        )
         self._limiter = ratelimit.TokenBucket(qps, burst)
         self._creds = auth.resolve(cluster, credential_resolver)
         self._exec = (
@@ -454,7 +461,9 @@ class ClusterClient:
     def _pool_manager(self, cert: str | None, key: str | None) -> urllib3.PoolManager:
         kw: dict[str, Any] = {"num_pools": 4, "maxsize": self.pool_size, "block": False, "retries": False}
         if self._https:
-            kw["ssl_context"] = auth.ssl_context(self._creds, cluster_name=self.name, client_cert=cert, client_key=key)
+            kw["ssl_context"] = auth.ssl_context(
+                self._creds, cluster_name=self.name, client_cert=cert, client_key=key
+            )
             # urllib3 sets verify_mode from cert_reqs even when it is given a context.
             kw["cert_reqs"] = "CERT_NONE" if self._creds.insecure else "CERT_REQUIRED"
             if self._creds.insecure:
@@ -479,11 +488,17 @@ class ClusterClient:
         if self._exec is not None:
             cred = self._exec.credential()
             token = cred.token or token
-            if cred.client_cert and cred.client_key and (cred.client_cert, cred.client_key) != self._tls_identity:
+            if (
+                cred.client_cert
+                and cred.client_key
+                and (cred.client_cert, cred.client_key) != self._tls_identity
+            ):
                 with self._pool_lock:
                     if (cred.client_cert, cred.client_key) != self._tls_identity:
                         # In-flight requests keep the old pool; it closes when they finish.
-                        self.api_client.rest_client.pool_manager = self._pool_manager(cred.client_cert, cred.client_key)
+                        self.api_client.rest_client.pool_manager = self._pool_manager(
+                            cred.client_cert, cred.client_key
+                        )
                         self._tls_identity = (cred.client_cert, cred.client_key)
         if token:
             return {"Authorization": f"Bearer {token}"}
@@ -605,14 +620,23 @@ class ClusterClient:
                     attempt += 1
                     _log.debug(
                         "retrying after an error answer",
-                        extra={"fields": {"cluster": self.name, "verb": str(verb), "code": status.code, "delay": round(delay, 3)}},
+                        extra={
+                            "fields": {
+                                "cluster": self.name,
+                                "verb": str(verb),
+                                "code": status.code,
+                                "delay": round(delay, 3),
+                            }
+                        },
                     )
                     time.sleep(delay)
                     continue
                 if not (status.code == 429 or status.code >= 500):
                     retry_after = None  # a hint on a permanent error must not make it look retryable
                 # Not chained: ApiException's text includes the response body and headers.
-                raise _error_for(status, cluster=self.name, verb=shown, target=target, retry_after=retry_after) from None
+                raise _error_for(
+                    status, cluster=self.name, verb=shown, target=target, retry_after=retry_after
+                ) from None
             except (url_exceptions.HTTPError, OSError) as exc:
                 why, retry = _connection_failure(exc, timeout)
                 self._log_request(verb, method, path, 0, started, attempt, why=why)
@@ -636,7 +660,9 @@ class ClusterClient:
                     time.sleep(delay)
                     continue
                 failure = ClusterTimeout if _is_read_timeout(exc) else ClusterUnreachable
-                raise failure(cluster=self.name, verb=shown, target=target, why=why, attempts=attempt + 1) from exc
+                raise failure(
+                    cluster=self.name, verb=shown, target=target, why=why, attempts=attempt + 1
+                ) from exc
             self._last_answer = time.monotonic()
             if stream:
                 return response
@@ -663,7 +689,15 @@ class ClusterClient:
                 ) from None
 
     def _log_request(
-        self, verb: Verb, method: str, path: str, code: int, started: float, attempt: int, *, why: str | None = None
+        self,
+        verb: Verb,
+        method: str,
+        path: str,
+        code: int,
+        started: float,
+        attempt: int,
+        *,
+        why: str | None = None,
     ) -> None:
         if not _log.isEnabledFor(logging.DEBUG):
             return
@@ -760,7 +794,11 @@ class ClusterClient:
 
     @staticmethod
     def _path(
-        resource: discovery.Resource, *, namespace: str | None = None, name: str | None = None, subresource: str | None = None
+        resource: discovery.Resource,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        subresource: str | None = None,
     ) -> str:
         path = resource.base_path()
         if resource.namespaced and namespace:
@@ -773,7 +811,13 @@ class ClusterClient:
         return path
 
     @staticmethod
-    def _target(resource: discovery.Resource | None, kind: str, api_version: str, name: str | None, namespace: str | None) -> str:
+    def _target(
+        resource: discovery.Resource | None,
+        kind: str,
+        api_version: str,
+        name: str | None,
+        namespace: str | None,
+    ) -> str:
         label = f"{api_version} {kind}"
         if name:
             namespaced = resource.namespaced if resource is not None else bool(namespace)
@@ -782,7 +826,9 @@ class ClusterClient:
             return f"{label} in namespace {namespace}"
         return f"{label} in all namespaces" if resource is None or resource.namespaced else label
 
-    def _locate(self, api_version: str, kind: str, name: str | None, namespace: str | None, *, single: bool) -> tuple[discovery.Resource, str | None, str]:
+    def _locate(
+        self, api_version: str, kind: str, name: str | None, namespace: str | None, *, single: bool
+    ) -> tuple[discovery.Resource, str | None, str]:
         resource = self.resource(api_version, kind)
         if not resource.namespaced:
             namespace = None
@@ -790,7 +836,9 @@ class ClusterClient:
             namespace = "default"  # as kubectl does with a context that names no namespace
         return resource, namespace, self._target(resource, kind, api_version, name, namespace)
 
-    def _write_query(self, *, dry_run: bool, field_manager: str | None, force: bool = False) -> list[tuple[str, Any]]:
+    def _write_query(
+        self, *, dry_run: bool, field_manager: str | None, force: bool = False
+    ) -> list[tuple[str, Any]]:
         query: list[tuple[str, Any]] = [("fieldManager", field_manager or self.field_manager)]
         if force:
             query.append(("force", "true"))
@@ -841,13 +889,23 @@ class ClusterClient:
         return result
 
     def get(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None, *, subresource: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        subresource: str | None = None,
     ) -> dict[str, Any] | None:
         """The object, or None when it (or its namespace) does not exist."""
         resource, namespace, target = self._locate(api_version, kind, name, namespace, single=True)
         try:
             result: dict[str, Any] = self._request(
-                Verb.GET, "GET", self._path(resource, namespace=namespace, name=name, subresource=subresource), target=target, kind=kind
+                Verb.GET,
+                "GET",
+                self._path(resource, namespace=namespace, name=name, subresource=subresource),
+                target=target,
+                kind=kind,
             )
         except NotFound:
             return None
@@ -981,7 +1039,9 @@ class ClusterClient:
         if kind_of_patch is not PatchType.JSON and not isinstance(patch, Mapping):
             raise errors.InputError(f"a {kind_of_patch.value} patch must be a mapping", field="patch")
         resource, namespace, target = self._locate(api_version, kind, name, namespace, single=True)
-        query = self._write_query(dry_run=dry_run, field_manager=field_manager, force=force and kind_of_patch is PatchType.APPLY)
+        query = self._write_query(
+            dry_run=dry_run, field_manager=field_manager, force=force and kind_of_patch is PatchType.APPLY
+        )
         result: dict[str, Any] = self._request(
             Verb.APPLY if kind_of_patch is PatchType.APPLY else Verb.PATCH,
             "PATCH",
@@ -1017,7 +1077,11 @@ class ClusterClient:
                 field="propagation_policy",
             ) from None
         resource, namespace, target = self._locate(api_version, kind, name, namespace, single=True)
-        options: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": policy.value}
+        options: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": policy.value,
+        }
         if grace_period_seconds is not None:
             options["gracePeriodSeconds"] = int(grace_period_seconds)
         query: list[tuple[str, Any]] = [("dryRun", "All")] if dry_run else []
@@ -1077,14 +1141,23 @@ class ClusterClient:
         self,
         path: str,
         *,
-        query: builtins.list[tuple[str, Any]],  # builtins: the method ClusterClient.list shadows the type here
+        query: builtins.list[
+            tuple[str, Any]
+        ],  # builtins: the method ClusterClient.list shadows the type here
         target: str,
         kind: str,
         api_version: str,
         read_timeout: float,
     ) -> Iterator[dict[str, Any]]:
         response = self._request(
-            Verb.WATCH, "GET", path, target=target, kind=kind, query=query, stream=True, read_timeout=read_timeout
+            Verb.WATCH,
+            "GET",
+            path,
+            target=target,
+            kind=kind,
+            query=query,
+            stream=True,
+            read_timeout=read_timeout,
         )
         buffer = b""
         try:
@@ -1099,7 +1172,9 @@ class ClusterClient:
                     yield self._watch_event(buffer, target=target, kind=kind, api_version=api_version)
             except (url_exceptions.HTTPError, OSError) as exc:
                 why, _ = _connection_failure(exc, (self.timeout[0], read_timeout))
-                raise ClusterUnreachable(cluster=self.name, verb=str(Verb.WATCH), target=target, why=why, attempts=1) from exc
+                raise ClusterUnreachable(
+                    cluster=self.name, verb=str(Verb.WATCH), target=target, why=why, attempts=1
+                ) from exc
         finally:
             response.release_conn()
 
@@ -1108,7 +1183,10 @@ class ClusterClient:
             event = json.loads(line)
         except ValueError:
             raise ServerError(
-                Status(500, "InvalidResponse", "a watch event is not JSON"), cluster=self.name, verb="watch", target=target
+                Status(500, "InvalidResponse", "a watch event is not JSON"),
+                cluster=self.name,
+                verb="watch",
+                target=target,
             ) from None
         if event.get("type") == "ERROR":
             obj = event.get("object") or {}

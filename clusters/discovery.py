@@ -105,7 +105,9 @@ class DiscoveryCache:
         with self._lock:
             return self._entries.get(group_version)
 
-    def put(self, group_version: str, resources: dict[str, Resource] | None, *, now: float | None = None) -> None:
+    def put(
+        self, group_version: str, resources: dict[str, Resource] | None, *, now: float | None = None
+    ) -> None:
         with self._lock:
             self._entries[group_version] = _Entry(resources, time.monotonic() if now is None else now)
 

@@ -59,7 +59,9 @@ def default_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     return [DEFAULT_PATH.expanduser()]
 
 
-def _as_paths(paths: str | Path | Sequence[str | Path] | None, env: Mapping[str, str] | None) -> tuple[list[Path], bool]:
+def _as_paths(
+    paths: str | Path | Sequence[str | Path] | None, env: Mapping[str, str] | None
+) -> tuple[list[Path], bool]:
     """The files to merge, and whether they were named explicitly (then they must exist)."""
     if paths is None:
         found = default_paths(env)
@@ -73,7 +75,9 @@ def _as_paths(paths: str | Path | Sequence[str | Path] | None, env: Mapping[str,
     return [Path(p).expanduser() for p in paths], True
 
 
-def merge(paths: str | Path | Sequence[str | Path] | None = None, *, env: Mapping[str, str] | None = None) -> MergedConfig:
+def merge(
+    paths: str | Path | Sequence[str | Path] | None = None, *, env: Mapping[str, str] | None = None
+) -> MergedConfig:
     """Read and merge kubeconfig files with kubectl's rules (see the module docstring)."""
     files, explicit = _as_paths(paths, env)
     merged = MergedConfig()
@@ -106,7 +110,10 @@ def merge(paths: str | Path | Sequence[str | Path] | None = None, *, env: Mappin
                 body = entry.get(key) or {}
                 if not isinstance(body, dict):
                     raise errors.InputError(
-                        "must be a mapping", file=str(path), obj=f"{key} {entry['name']}", field=f"{section}[{i}].{key}"
+                        "must be a mapping",
+                        file=str(path),
+                        obj=f"{key} {entry['name']}",
+                        field=f"{section}[{i}].{key}",
                     )
                 target.setdefault(str(entry["name"]), (body, path))  # the first definition wins
     return merged
@@ -163,7 +170,10 @@ def cluster_for_context(merged: MergedConfig, name: str) -> models.Cluster:
         raise errors.InputError("is missing", file=str(ctx_file), obj=obj, field="context.cluster")
     if cluster_name not in merged.clusters:
         raise errors.InputError(
-            f"names cluster {cluster_name!r}, which no kubeconfig defines", file=str(ctx_file), obj=obj, field="context.cluster"
+            f"names cluster {cluster_name!r}, which no kubeconfig defines",
+            file=str(ctx_file),
+            obj=obj,
+            field="context.cluster",
         )
     cluster, cluster_file = merged.clusters[cluster_name]
     user: dict[str, Any] = {}
@@ -172,12 +182,17 @@ def cluster_for_context(merged: MergedConfig, name: str) -> models.Cluster:
     if user_name:
         if user_name not in merged.users:
             raise errors.InputError(
-                f"names user {user_name!r}, which no kubeconfig defines", file=str(ctx_file), obj=obj, field="context.user"
+                f"names user {user_name!r}, which no kubeconfig defines",
+                file=str(ctx_file),
+                obj=obj,
+                field="context.user",
             )
         user, user_file = merged.users[user_name]
     server = str(cluster.get("server") or "").strip()
     if not server:
-        raise errors.InputError("is missing", file=str(cluster_file), obj=f"cluster {cluster_name}", field="cluster.server")
+        raise errors.InputError(
+            "is missing", file=str(cluster_file), obj=f"cluster {cluster_name}", field="cluster.server"
+        )
 
     cluster_reader = _Reader(cluster_file, f"cluster {cluster_name}", "cluster")
     user_reader = _Reader(user_file, f"user {user_name}", "user")
@@ -260,14 +275,19 @@ class _Reader:
                 field=f"{self.section}.{field_name}",
             ) from exc
 
-    def pem(self, data_key: str, file_key: str, entry: Mapping[str, Any], *, secret: bool = False) -> str | None:
+    def pem(
+        self, data_key: str, file_key: str, entry: Mapping[str, Any], *, secret: bool = False
+    ) -> str | None:
         text: str | None = None
         if entry.get(data_key):
             try:
                 text = base64.b64decode(str(entry[data_key]), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise errors.InputError(
-                    "is not valid base64 PEM", file=str(self.file), obj=self.obj, field=f"{self.section}.{data_key}"
+                    "is not valid base64 PEM",
+                    file=str(self.file),
+                    obj=self.obj,
+                    field=f"{self.section}.{data_key}",
                 ) from exc
         elif entry.get(file_key):
             text = self.file_text(str(entry[file_key]), file_key)

@@ -109,7 +109,10 @@ def load(path: str | Path) -> list[models.Cluster]:
         for cluster in from_document(doc, where=where, doc_index=doc_index if len(docs) > 1 else None):
             if cluster.name in seen:
                 raise errors.InputError(
-                    "is used by more than one cluster in this file", file=where, obj=f"cluster {cluster.name}", field="name"
+                    "is used by more than one cluster in this file",
+                    file=where,
+                    obj=f"cluster {cluster.name}",
+                    field="name",
                 )
             seen[cluster.name] = len(clusters)
             clusters.append(cluster)
@@ -128,7 +131,9 @@ def from_document(doc: Any, *, where: str = "<input>", doc_index: int | None = N
     return [_to_cluster(spec, where=where, index=i) for i, spec in enumerate(parsed.clusters)]
 
 
-def _input_error(exc: pydantic.ValidationError, doc: Mapping[str, Any], *, where: str, prefix: str | None) -> errors.InputError:
+def _input_error(
+    exc: pydantic.ValidationError, doc: Mapping[str, Any], *, where: str, prefix: str | None
+) -> errors.InputError:
     """The first validation problem, naming the cluster and field but never the input value."""
     first = exc.errors()[0]
     loc = list(first["loc"])
@@ -210,9 +215,13 @@ def _pem(value: str | None, *, where: str, obj: str, field: str) -> str | None:
     try:
         text = base64.b64decode(value, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise errors.InputError("is neither PEM text nor base64-encoded PEM", file=where, obj=obj, field=field) from None
+        raise errors.InputError(
+            "is neither PEM text nor base64-encoded PEM", file=where, obj=obj, field=field
+        ) from None
     if "-----BEGIN" not in text:
-        raise errors.InputError("is neither PEM text nor base64-encoded PEM", file=where, obj=obj, field=field)
+        raise errors.InputError(
+            "is neither PEM text nor base64-encoded PEM", file=where, obj=obj, field=field
+        )
     return text
 
 

@@ -84,7 +84,9 @@ class Registry:
         """Every context (or the chosen ``contexts``) of the merged kubeconfig files."""
         return self.add(kubeconfig.load(paths, contexts=contexts))
 
-    def add_argocd_secrets(self, path: str | Path, *, namespace: str | None = argocd.DEFAULT_NAMESPACE) -> list[models.Cluster]:
+    def add_argocd_secrets(
+        self, path: str | Path, *, namespace: str | None = argocd.DEFAULT_NAMESPACE
+    ) -> list[models.Cluster]:
         """The Argo CD cluster Secrets in a YAML file (only those in ``namespace``; None: any)."""
         return self.add(argocd.load_cluster_secrets(path, namespace=namespace))
 
@@ -98,7 +100,9 @@ class Registry:
         """The clusters of a fleet-native ``ClusterList`` file."""
         return self.add(native.load(path))
 
-    def add_file(self, path: str | Path, *, namespace: str | None = argocd.DEFAULT_NAMESPACE) -> list[models.Cluster]:
+    def add_file(
+        self, path: str | Path, *, namespace: str | None = argocd.DEFAULT_NAMESPACE
+    ) -> list[models.Cluster]:
         """A file of any supported kind, recognised by its content (see ``detect``)."""
         kind = detect(path)
         if kind is SourceKind.CLUSTER_LIST:
@@ -111,7 +115,9 @@ class Registry:
 
     def clusters(self, selector: selectors.Selector | str | None = None) -> list[models.Cluster]:
         """The clusters whose labels match ``selector`` (all without one), sorted by name."""
-        parsed = selectors.parse(selector) if isinstance(selector, str) else (selector or selectors.EVERYTHING)
+        parsed = (
+            selectors.parse(selector) if isinstance(selector, str) else (selector or selectors.EVERYTHING)
+        )
         return [c for _, c in sorted(self._clusters.items()) if parsed.matches(c.labels)]
 
     def get(self, name: str) -> models.Cluster:
@@ -119,7 +125,9 @@ class Registry:
             return self._clusters[name]
         except KeyError:
             known = ", ".join(sorted(self._clusters)[:10]) or "none"
-            raise errors.InputError(f"no cluster named {name!r} is registered (known: {known})", field="cluster") from None
+            raise errors.InputError(
+                f"no cluster named {name!r} is registered (known: {known})", field="cluster"
+            ) from None
 
     def names(self) -> list[str]:
         return sorted(self._clusters)
@@ -144,10 +152,15 @@ def detect(path: str | Path) -> SourceKind:
     return SourceKind.ARGOCD
 
 
-def argocd_live(client: client_mod.ClusterClient, *, namespace: str = argocd.DEFAULT_NAMESPACE) -> list[models.Cluster]:
+def argocd_live(
+    client: client_mod.ClusterClient, *, namespace: str = argocd.DEFAULT_NAMESPACE
+) -> list[models.Cluster]:
     """Read the Argo CD cluster Secrets of a management cluster, as Argo CD itself would."""
     items, _ = client.list(
-        "v1", "Secret", namespace=namespace, label_selector=f"{argocd.SECRET_TYPE_LABEL}={argocd.SECRET_TYPE_CLUSTER}"
+        "v1",
+        "Secret",
+        namespace=namespace,
+        label_selector=f"{argocd.SECRET_TYPE_LABEL}={argocd.SECRET_TYPE_CLUSTER}",
     )
     where = f"cluster {client.cluster.name} namespace {namespace}"
     for item in items:
@@ -191,7 +204,8 @@ def load(
         # The kubeconfig is a source when named (and not only there to find the Argo CD
         # management context), when contexts are chosen, or when nothing else is given.
         use_default_kubeconfig = bool(contexts) or (
-            (kubeconfig_paths is not None and not argocd_context) or not (files or cluster_lists or argocd_context)
+            (kubeconfig_paths is not None and not argocd_context)
+            or not (files or cluster_lists or argocd_context)
         )
     if use_default_kubeconfig:
         registry.add_kubeconfig(kubeconfig_paths, contexts=contexts)

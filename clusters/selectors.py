@@ -255,7 +255,11 @@ _EXPRESSION_OPERATORS = {
 
 
 def from_label_selector(
-    obj: Mapping[str, Any] | None, *, file: str | None = None, obj_name: str | None = None, field: str = "selector"
+    obj: Mapping[str, Any] | None,
+    *,
+    file: str | None = None,
+    obj_name: str | None = None,
+    field: str = "selector",
 ) -> Selector:
     """A ``LabelSelector`` object (``matchLabels`` + ``matchExpressions``) as a ``Selector``.
 
@@ -289,11 +293,17 @@ def from_label_selector(
         values = tuple(str(v) for v in expr.get("values") or [])
         if operator in (Operator.IN, Operator.NOT_IN) and not values:
             raise errors.InputError(
-                f"operator {expr['operator']} needs at least one value", file=file, obj=obj_name, field=f"{here}.values"
+                f"operator {expr['operator']} needs at least one value",
+                file=file,
+                obj=obj_name,
+                field=f"{here}.values",
             )
         if operator in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and values:
             raise errors.InputError(
-                f"operator {expr['operator']} takes no values", file=file, obj=obj_name, field=f"{here}.values"
+                f"operator {expr['operator']} takes no values",
+                file=file,
+                obj=obj_name,
+                field=f"{here}.values",
             )
         requirements.append(Requirement(str(expr["key"]), operator, tuple(sorted(set(values)))))
     return Selector(tuple(requirements))

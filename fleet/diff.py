@@ -133,7 +133,9 @@ class IgnoreRule:
         )
 
 
-def parse_ignore_differences(spec: Sequence[Mapping[str, Any]] | None, *, source: str = "spec.ignoreDifferences") -> tuple[IgnoreRule, ...]:
+def parse_ignore_differences(
+    spec: Sequence[Mapping[str, Any]] | None, *, source: str = "spec.ignoreDifferences"
+) -> tuple[IgnoreRule, ...]:
     """Parse Argo CD's ``ignoreDifferences`` list; bad pointers or jq are InputErrors naming the field."""
     rules = []
     for index, entry in enumerate(spec or ()):
@@ -145,14 +147,17 @@ def parse_ignore_differences(spec: Sequence[Mapping[str, Any]] | None, *, source
             try:
                 jsonpointer.JsonPointer(pointer)
             except jsonpointer.JsonPointerException as exc:
-                raise errors.InputError(f"invalid JSON pointer {pointer!r}: {exc}", field=f"{where}.jsonPointers") from exc
+                raise errors.InputError(
+                    f"invalid JSON pointer {pointer!r}: {exc}", field=f"{where}.jsonPointers"
+                ) from exc
         expressions = tuple(str(e) for e in entry.get("jqPathExpressions") or ())
         for expression in expressions:
             try:
                 _compile(f"del({expression})")
             except ValueError as exc:
-                raise errors.InputError(f"invalid jq expression {expression!r}: {exc}",
-                                        field=f"{where}.jqPathExpressions") from exc
+                raise errors.InputError(
+                    f"invalid jq expression {expression!r}: {exc}", field=f"{where}.jqPathExpressions"
+                ) from exc
         rules.append(
             IgnoreRule(
                 kind=str(entry["kind"]),
@@ -199,7 +204,9 @@ def _jq_paths(obj: Any, expression: str) -> list[Path]:
 # --- managedFields (fieldsV1) -----------------------------------------------------------------
 
 
-def managed_paths(live: Mapping[str, Any] | None, managers: Iterable[str]) -> list[tuple[tuple[str, Any], ...]]:
+def managed_paths(
+    live: Mapping[str, Any] | None, managers: Iterable[str]
+) -> list[tuple[tuple[str, Any], ...]]:
     """Symbolic paths owned by ``managers`` in live ``metadata.managedFields`` (fieldsV1).
 
     Each step is ("f", name), ("k", {keys}), ("v", value) or ("i", index). A list item whose node
@@ -254,8 +261,12 @@ def _resolve_managed(obj: Any, symbolic: tuple[tuple[str, Any], ...]) -> Path | 
             index = next((i for i, item in enumerate(node) if item == value), None)
         else:
             index = next(
-                (i for i, item in enumerate(node)
-                 if isinstance(item, Mapping) and all(_same_scalar(item.get(k), v) for k, v in value.items())),
+                (
+                    i
+                    for i, item in enumerate(node)
+                    if isinstance(item, Mapping)
+                    and all(_same_scalar(item.get(k), v) for k, v in value.items())
+                ),
                 None,
             )
         if index is None:
@@ -295,7 +306,9 @@ def _get(obj: Any, path: Path) -> Any:
 
 def _delete_paths(obj: Any, paths: Iterable[Path]) -> Any:
     # Deepest paths and highest list indices first, so a deletion never shifts a later one.
-    order = sorted(set(paths), key=lambda p: [(0, x) if isinstance(x, str) else (1, x) for x in p], reverse=True)
+    order = sorted(
+        set(paths), key=lambda p: [(0, x) if isinstance(x, str) else (1, x) for x in p], reverse=True
+    )
     for path in order:
         if not path:
             continue
@@ -422,10 +435,22 @@ def normalize_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
 _SUFFIX = {
-    None: Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": Decimal("1e3"),
-    "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18"),
-    "Ki": Decimal(1024), "Mi": Decimal(1024**2), "Gi": Decimal(1024**3), "Ti": Decimal(1024**4),
-    "Pi": Decimal(1024**5), "Ei": Decimal(1024**6),
+    None: Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(1024),
+    "Mi": Decimal(1024**2),
+    "Gi": Decimal(1024**3),
+    "Ti": Decimal(1024**4),
+    "Pi": Decimal(1024**5),
+    "Ei": Decimal(1024**6),
 }
 
 
@@ -543,7 +568,7 @@ def _project(desired: Any, live: Any) -> Any:
         if key is not None and _merge_key(live) == key:
             index = {item[key]: item for item in live}
             return [_project(item, index[item[key]]) for item in desired if item[key] in index]
-        return [_project(d, have) for d, have in zip(desired, live, strict=False)] + live[len(desired):]
+        return [_project(d, have) for d, have in zip(desired, live, strict=False)] + live[len(desired) :]
     if not isinstance(desired, (Mapping, list)) and _same_scalar(desired, live):
         return desired
     return live
@@ -589,9 +614,9 @@ def _parse_secret_path(path: str | Sequence[str | int]) -> Path:
 def _dump(obj: Any) -> list[str]:
     if obj is None:
         return []
-    return yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True).splitlines(
-        keepends=True
-    )
+    return yaml.dump(
+        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True
+    ).splitlines(keepends=True)
 
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter is ~10x faster
@@ -649,11 +674,14 @@ def diff(
         masked_paths.extend(_secret_value_paths(want, shown_live))
     shown_want = want
     if masked_paths:
-        shown_want, shown_live = _mask_pair(want if want is not None else {}, shown_live if shown_live is not None else {},
-                                            masked_paths)
+        shown_want, shown_live = _mask_pair(
+            want if want is not None else {}, shown_live if shown_live is not None else {}, masked_paths
+        )
         shown_want = shown_want if want is not None else None
         shown_live = shown_live if have is not None else None
-    lines = difflib.unified_diff(_dump(shown_live), _dump(shown_want), fromfile=f"live {ref}", tofile=f"desired {ref}")
+    lines = difflib.unified_diff(
+        _dump(shown_live), _dump(shown_want), fromfile=f"live {ref}", tofile=f"desired {ref}"
+    )
     return DiffResult(ref, kind, changes, redact.mask("".join(lines)))
 
 
@@ -689,8 +717,12 @@ def diff_all(
     secret_paths = secret_paths or {}
     for obj in desired:
         ref = inventory.ObjectRef.from_object(obj)
-        results.append(diff(obj, live.get(ref), ignore=ignore, secret_paths=secret_paths.get(ref, ()), text=text))
+        results.append(
+            diff(obj, live.get(ref), ignore=ignore, secret_paths=secret_paths.get(ref, ()), text=text)
+        )
     for ref in extra:
         if ref in live:
-            results.append(diff(None, live[ref], ignore=ignore, secret_paths=secret_paths.get(ref, ()), text=text))
+            results.append(
+                diff(None, live[ref], ignore=ignore, secret_paths=secret_paths.get(ref, ()), text=text)
+            )
     return AppDiff(tuple(results))

@@ -169,7 +169,8 @@ def _git_access(
                 if not found.has_client_cert:
                     raise AccessError(
                         f"{', '.join(found.sources)}: a TLS client certificate needs both tlsClientCertData "
-                        "and tlsClientCertKey", url=url,
+                        "and tlsClientCertKey",
+                        url=url,
                     )
                 files["client.crt"] = found.tls_client_cert_data
                 files["client.key"] = found.tls_client_cert_key
@@ -665,7 +666,9 @@ class TreeSource(Source):
             elif kind == "commit":
                 _log.warning(
                     "submodule not materialized",
-                    extra={"fields": {"repo": redact.safe_url(self.url), "revision": self.revision, "path": rel}},
+                    extra={
+                        "fields": {"repo": redact.safe_url(self.url), "revision": self.revision, "path": rel}
+                    },
                 )
             elif mode == "120000":
                 link = self.read(rel).decode()
@@ -689,7 +692,9 @@ def _check_link(rel: str, link: str, *, url: str, revision: str) -> None:
     for part in PurePosixPath(link).parts:
         depth += -1 if part == ".." else 0 if part == "." else 1
         if depth < 0:
-            raise RepoEscapeError(f"symlink {rel!r} points outside the repository", url=url, revision=revision)
+            raise RepoEscapeError(
+                f"symlink {rel!r} points outside the repository", url=url, revision=revision
+            )
 
 
 def escaping_links(root: Path, *, candidates: Iterable[str] | None = None) -> list[tuple[str, bool]]:
@@ -1013,7 +1018,9 @@ class RepoCache:
             if not (path / "HEAD").exists():
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
-                _log.info("cloning repository", extra={"fields": {"repo": redact.safe_url(url), "cache": str(path)}})
+                _log.info(
+                    "cloning repository", extra={"fields": {"repo": redact.safe_url(url), "cache": str(path)}}
+                )
                 try:
                     with _git_access(url, self.credentials) as (git_url, env):
                         cloned = git.Repo.clone_from(git_url, path, bare=True, env=env)

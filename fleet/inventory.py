@@ -34,7 +34,9 @@ from fleet import errors
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "fleet"
 TRACKING_ANNOTATION = "fleet.gitops.io/tracking-id"
-APP_LABEL = "fleet.gitops.io/app"  # on the inventory ConfigMap only (app names may exceed label limits elsewhere)
+APP_LABEL = (
+    "fleet.gitops.io/app"  # on the inventory ConfigMap only (app names may exceed label limits elsewhere)
+)
 INVENTORY_NAMESPACE = "fleet-system"
 INVENTORY_PREFIX = "inventory-"
 INVENTORY_DATA_KEY = "entries"

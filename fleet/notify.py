@@ -775,7 +775,9 @@ class Target(Protocol):
     @property
     def label(self) -> str: ...
 
-    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery: ...
+    def send(
+        self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None
+    ) -> Delivery: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -793,7 +795,9 @@ class WebhookTarget:
     def payload(self, note: Notification) -> dict[str, Any]:
         return webhook_payload(note)
 
-    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery:
+    def send(
+        self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None
+    ) -> Delivery:
         try:
             url = _resolve_url(self.url, resolver, flag=self.flag)
         except errors.FleetError as exc:
@@ -830,7 +834,9 @@ class MarkdownTarget:
     def label(self) -> str:
         return self.path
 
-    def send(self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None) -> Delivery:
+    def send(
+        self, note: Notification, *, transport: Transport, resolver: secret_resolver.Resolver | None = None
+    ) -> Delivery:
         try:
             write_atomic(self.path, markdown_text(note))
         except OSError as exc:
@@ -1017,7 +1023,12 @@ def after_run(
 
 
 def _deliver(
-    target: Target, note: Notification, *, settings: NotifySettings, resolver: secret_resolver.Resolver | None, fields: dict[str, Any]
+    target: Target,
+    note: Notification,
+    *,
+    settings: NotifySettings,
+    resolver: secret_resolver.Resolver | None,
+    fields: dict[str, Any],
 ) -> Delivery:
     where = {**fields, "target": target.kind.value}
     try:

@@ -237,7 +237,9 @@ _OPTION_FIELDS = {
 _CONFIRMABLE = {"Prune", "Delete"}
 
 
-def parse_sync_options(items: Iterable[str] | str | None, *, where: str = "syncPolicy.syncOptions") -> SyncOptions:
+def parse_sync_options(
+    items: Iterable[str] | str | None, *, where: str = "syncPolicy.syncOptions"
+) -> SyncOptions:
     """Parse ``["CreateNamespace=true", "PruneLast=true"]`` (or the annotation's comma list).
 
     Unknown option names are ignored with a debug line (Argo CD accepts options it does not use,
@@ -298,8 +300,10 @@ def resolve(app: SyncOptions, obj: Mapping[str, Any] | None) -> SyncOptions:
     own = object_options(obj)
     if own == _EMPTY_OPTIONS:
         return app
-    merged = {name: getattr(own, name) if getattr(own, name) is not None else getattr(app, name)
-              for name in _OPTION_FIELDS.values()}
+    merged = {
+        name: getattr(own, name) if getattr(own, name) is not None else getattr(app, name)
+        for name in _OPTION_FIELDS.values()
+    }
     return SyncOptions(**merged)
 
 
@@ -377,7 +381,9 @@ def parse_sync_policy(policy: Mapping[str, Any] | None) -> SyncPolicy:
             limit=int(spec.get("limit", 0) or 0),
             duration=parse_duration(backoff.get("duration", "5s"), where="syncPolicy.retry.backoff.duration"),
             factor=float(backoff.get("factor", 2) or 2),
-            max_duration=parse_duration(backoff.get("maxDuration", "3m"), where="syncPolicy.retry.backoff.maxDuration"),
+            max_duration=parse_duration(
+                backoff.get("maxDuration", "3m"), where="syncPolicy.retry.backoff.maxDuration"
+            ),
         )
     managed = policy.get("managedNamespaceMetadata") or {}
     return SyncPolicy(
@@ -738,7 +744,11 @@ def plan_sync(
     if app_options.flag("create_namespace") and namespace:
         ns_ref = inventory.ObjectRef("", "Namespace", "", namespace)
         if not any(inventory.ObjectRef.from_object(o) == ns_ref for o in desired):
-            ns_obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            ns_obj: dict[str, Any] = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace},
+            }
             if policy.managed_namespace_labels:
                 ns_obj["metadata"]["labels"] = dict(policy.managed_namespace_labels)
             if policy.managed_namespace_annotations:
@@ -755,8 +765,19 @@ def plan_sync(
             continue
         obj_options = resolve(app_options, obj)
         if is_hook(obj):
-            _plan_hook(obj, ref, obj_options, live, selected, revision, started_at,
-                       tasks, fail_tasks, delete_hooks, skipped)
+            _plan_hook(
+                obj,
+                ref,
+                obj_options,
+                live,
+                selected,
+                revision,
+                started_at,
+                tasks,
+                fail_tasks,
+                delete_hooks,
+                skipped,
+            )
             continue
         desired_refs.add(ref)
         live_obj = live.get(ref)
@@ -860,8 +881,9 @@ def _plan_hook(
         named_obj, named_ref = obj, ref
         metadata = obj.get("metadata") or {}
         if not metadata.get("name") and metadata.get("generateName"):
-            name = generated_hook_name(str(metadata["generateName"]), revision=revision, phase=phase,
-                                       started_at=started_at)
+            name = generated_hook_name(
+                str(metadata["generateName"]), revision=revision, phase=phase, started_at=started_at
+            )
             named_obj = {**obj, "metadata": {**metadata, "name": name}}
             named_obj["metadata"].pop("generateName", None)
             named_ref = replace(ref, name=name)
@@ -955,17 +977,33 @@ def plan_deletion(
         if obj_options.delete is False:
             skipped.append(Skipped(entry.ref, SkipReason.NO_PRUNE))
             continue
-        by_wave.setdefault(wave(live_obj), []).append(Item(ItemKind.PRUNE, entry.ref, live_obj, obj_options, exists=True))
+        by_wave.setdefault(wave(live_obj), []).append(
+            Item(ItemKind.PRUNE, entry.ref, live_obj, obj_options, exists=True)
+        )
     tasks: list[_Task] = []
     fail: list[_Task] = []
     delete_hooks: list[Item] = []
     for obj in hooks:
         if is_hook(obj):
-            _plan_hook(obj, inventory.ObjectRef.from_object(obj), resolve(app_options, obj), live, None, revision,
-                       started_at, tasks, fail, delete_hooks, [])
+            _plan_hook(
+                obj,
+                inventory.ObjectRef.from_object(obj),
+                resolve(app_options, obj),
+                live,
+                None,
+                revision,
+                started_at,
+                tasks,
+                fail,
+                delete_hooks,
+                [],
+            )
+
     def hook_step(phase: SyncPhase) -> list[Step]:
-        items = sorted((i for i in delete_hooks if i.phase is phase),
-                       key=lambda i: (wave(i.obj), kind_rank(i.ref.kind), i.ref.name))
+        items = sorted(
+            (i for i in delete_hooks if i.phase is phase),
+            key=lambda i: (wave(i.obj), kind_rank(i.ref.kind), i.ref.name),
+        )
         return [Step(phase, 0, (), tuple(items))] if items else []
 
     steps: list[Step] = hook_step(SyncPhase.PRE_DELETE)

@@ -177,7 +177,9 @@ def parse_document(value: str | bytes, ref: refs.Ref) -> Mapping[str, Any]:
     return doc
 
 
-def option(ref: refs.Ref, settings: ProviderSettings, name: str, *env: str, default: str | None = None) -> str | None:
+def option(
+    ref: refs.Ref, settings: ProviderSettings, name: str, *env: str, default: str | None = None
+) -> str | None:
     """A setting: the reference's query, then ``ProviderSettings.options``, then env vars, then default."""
     value = ref.param(name)
     if value is not None:

@@ -329,7 +329,9 @@ class _mapped:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> Literal[False]:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         if exc is None or isinstance(exc, refs.SecretError):
             return False
         if isinstance(exc, hvac.exceptions.VaultError | requests.RequestException):
@@ -417,7 +419,9 @@ class VaultProvider:
         clock: when tokens run out and are renewed (default: the process's clock, fleet.clock).
     """
 
-    def __init__(self, settings: providers.ProviderSettings | None = None, *, clock: clocks.Clock | None = None) -> None:
+    def __init__(
+        self, settings: providers.ProviderSettings | None = None, *, clock: clocks.Clock | None = None
+    ) -> None:
         self.settings = settings or providers.ProviderSettings()
         self.clock = clock or clocks.current()
         self._sessions: dict[ClientConfig, _Session] = {}

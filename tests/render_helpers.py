@@ -14,8 +14,13 @@ DATA = Path(__file__).parent / "data" / "render"
 
 def render_path(source: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
     """Render a fixture source (``path`` relative to tests/data/render) without the process cache."""
-    options: dict[str, Any] = {"source_dir": DATA, "app_name": "guestbook", "namespace": "shop",
-                               "revision": "0123456789abcdef", "cache": cache.NO_CACHE}
+    options: dict[str, Any] = {
+        "source_dir": DATA,
+        "app_name": "guestbook",
+        "namespace": "shop",
+        "revision": "0123456789abcdef",
+        "cache": cache.NO_CACHE,
+    }
     options.update(kwargs)
     return render.render_source(source, **options)
 

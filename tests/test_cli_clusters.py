@@ -19,7 +19,13 @@ def _run(*args: str):
 
 
 def test_list_shows_clusters_from_combined_sources_as_a_table() -> None:
-    result = _run("list", "--clusters", str(DATA / "argocd-secrets.yaml"), "--cluster-list", str(DATA / "cluster-list.yaml"))
+    result = _run(
+        "list",
+        "--clusters",
+        str(DATA / "argocd-secrets.yaml"),
+        "--cluster-list",
+        str(DATA / "cluster-list.yaml"),
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "SERVER", "LABELS", "AUTH", "SOURCE"]
@@ -39,7 +45,9 @@ def test_list_shows_clusters_from_combined_sources_as_a_table() -> None:
     ],
 )
 def test_list_selects_by_label_and_prints_json(selector: str, names: list[str]) -> None:
-    result = _run("list", "--cluster-list", str(DATA / "cluster-list.yaml"), "--selector", selector, "-o", "json")
+    result = _run(
+        "list", "--cluster-list", str(DATA / "cluster-list.yaml"), "--selector", selector, "-o", "json"
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [c["name"] for c in doc] == names
@@ -47,7 +55,15 @@ def test_list_selects_by_label_and_prints_json(selector: str, names: list[str]) 
 
 
 def test_list_reads_chosen_kubeconfig_contexts_without_printing_credentials() -> None:
-    result = _run("list", "--kubeconfig", str(DATA / "kubeconfig-multi.yaml"), "--contexts", "dev,dev-basic", "-o", "json")
+    result = _run(
+        "list",
+        "--kubeconfig",
+        str(DATA / "kubeconfig-multi.yaml"),
+        "--contexts",
+        "dev,dev-basic",
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [c["name"] for c in doc] == ["dev", "dev-basic"]
@@ -61,8 +77,14 @@ def test_list_reads_chosen_kubeconfig_contexts_without_printing_credentials() ->
     [
         pytest.param(["--selector", "env in (a"], "--selector", id="bad-selector"),
         pytest.param(["--kubeconfig", "/nonexistent/kubeconfig"], "does not exist", id="missing-kubeconfig"),
-        pytest.param(["--kubeconfig", str(DATA / "kubeconfig-a.yaml"), "--contexts", "nope"], "no context named 'nope'", id="unknown-context"),
-        pytest.param(["--cluster-list", str(DATA / "argocd-secrets.yaml")], "field apiVersion", id="wrong-file-kind"),
+        pytest.param(
+            ["--kubeconfig", str(DATA / "kubeconfig-a.yaml"), "--contexts", "nope"],
+            "no context named 'nope'",
+            id="unknown-context",
+        ),
+        pytest.param(
+            ["--cluster-list", str(DATA / "argocd-secrets.yaml")], "field apiVersion", id="wrong-file-kind"
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message_naming_it(args: list[str], message: str) -> None:
@@ -123,7 +145,9 @@ def test_check_selects_by_label(sim_module, tmp_path: Path) -> None:
     everything = json.loads(_run("check", "--clusters", str(secrets), "-o", "json").stdout)
     first = sim_module.clusters()[0]
     label, value = next(iter(sorted(first.labels.items())))
-    chosen = json.loads(_run("check", "--clusters", str(secrets), "-o", "json", "-l", f"{label}={value}").stdout)
+    chosen = json.loads(
+        _run("check", "--clusters", str(secrets), "-o", "json", "-l", f"{label}={value}").stdout
+    )
     assert len(everything) == 3
     assert first.name in [r["name"] for r in chosen]
     assert all(r["status"] == "ok" for r in everything)
@@ -135,7 +159,17 @@ def test_check_through_the_installed_command(sim_module, check_kubeconfig: Path)
 
     fleet = Path(sys.executable).parent / "fleet"
     out = subprocess.run(
-        [str(fleet), "--log-format", "json", "clusters", "check", "--kubeconfig", str(check_kubeconfig), "-o", "json"],
+        [
+            str(fleet),
+            "--log-format",
+            "json",
+            "clusters",
+            "check",
+            "--kubeconfig",
+            str(check_kubeconfig),
+            "-o",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -144,7 +178,9 @@ def test_check_through_the_installed_command(sim_module, check_kubeconfig: Path)
     assert len(json.loads(out.stdout)) == 3
 
 
-def test_check_resolves_secret_reference_credentials_through_the_secret_layer(sim_module, tmp_path: Path) -> None:
+def test_check_resolves_secret_reference_credentials_through_the_secret_layer(
+    sim_module, tmp_path: Path
+) -> None:
     cluster = sim_module.clusters()[0]
     listing = tmp_path / "clusters.yaml"
     listing.write_text(

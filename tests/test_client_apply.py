@@ -52,7 +52,9 @@ def test_apply_sends_one_patch_with_the_apply_content_type_and_field_manager(sim
     assert ("fleet-test", "Apply") in managers
 
 
-def test_a_field_removed_from_the_applied_configuration_is_removed_from_the_object(sim_target: SimTarget) -> None:
+def test_a_field_removed_from_the_applied_configuration_is_removed_from_the_object(
+    sim_target: SimTarget,
+) -> None:
     api = sim_target.connect()
     api.apply(_configmap(sim_target.namespace))
     after = api.apply(_configmap(sim_target.namespace, colour="blue"))
@@ -69,7 +71,9 @@ def test_a_field_owned_by_another_manager_conflicts_unless_forced(sim_target: Si
     err = info.value
     assert err.code == 409 and not err.retryable and isinstance(err, errors.PermanentError)
     assert any("colour" in f for f in err.field_conflicts), err.status.causes
-    assert str(err).startswith(f"cluster {sim_target.cluster.name}: apply v1 ConfigMap {sim_target.namespace}/settings failed: 409 Conflict")
+    assert str(err).startswith(
+        f"cluster {sim_target.cluster.name}: apply v1 ConfigMap {sim_target.namespace}/settings failed: 409 Conflict"
+    )
     forced = ours.apply(_configmap(sim_target.namespace, colour="blue", size="large"), force=True)
     assert forced["data"]["colour"] == "blue"
 

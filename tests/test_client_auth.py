@@ -90,7 +90,9 @@ def test_on_401_the_exec_plugin_is_run_again_once(sim_target: SimTarget, tmp_pat
     with pytest.raises(client.Unauthorized):
         api.get("v1", "Namespace", sim_target.namespace)
     assert _runs(tmp_path) == 2  # the first token, then one fresh try after the 401
-    (tmp_path / "token").write_text(sim_target.cluster.credentials.bearer_token)  # the plugin now knows better
+    (tmp_path / "token").write_text(
+        sim_target.cluster.credentials.bearer_token
+    )  # the plugin now knows better
     assert api.get("v1", "Namespace", sim_target.namespace) is not None
     assert _runs(tmp_path) == 3
 
@@ -98,18 +100,30 @@ def test_on_401_the_exec_plugin_is_run_again_once(sim_target: SimTarget, tmp_pat
 @pytest.mark.parametrize(
     "command, args, message",
     [
-        pytest.param("/nonexistent/get-token", (), "was not found (ask the platform team)", id="missing-command"),
-        pytest.param(sys.executable, ("-c", "import sys; sys.stderr.write('no session'); sys.exit(3)"), "exited with status 3: no session", id="fails"),
+        pytest.param(
+            "/nonexistent/get-token", (), "was not found (ask the platform team)", id="missing-command"
+        ),
+        pytest.param(
+            sys.executable,
+            ("-c", "import sys; sys.stderr.write('no session'); sys.exit(3)"),
+            "exited with status 3: no session",
+            id="fails",
+        ),
         pytest.param(sys.executable, ("-c", "print('hello')"), "not JSON", id="not-json"),
         pytest.param(
             sys.executable,
-            ("-c", "print('{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", \"kind\": \"ExecCredential\", \"status\": {}}')"),
+            (
+                "-c",
+                'print(\'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", "status": {}}\')',
+            ),
             "neither a token",
             id="no-token",
         ),
     ],
 )
-def test_a_failing_exec_plugin_is_a_credential_error_naming_the_cluster(sim_target: SimTarget, command, args, message) -> None:
+def test_a_failing_exec_plugin_is_a_credential_error_naming_the_cluster(
+    sim_target: SimTarget, command, args, message
+) -> None:
     cfg = models.ExecConfig(command=command, args=args, installHint="ask the platform team")
     api = client.connect(_with_credentials(sim_target.cluster, exec=cfg))
     with pytest.raises(auth.CredentialError) as info:
@@ -127,7 +141,9 @@ def test_secret_references_are_resolved_through_the_resolver_at_connect_time(sim
         return token
 
     ref = "ref+vault://kv/data/clusters/{{name}}#/token"
-    api = client.connect(_with_credentials(sim_target.cluster, bearer_token=ref), credential_resolver=resolver)
+    api = client.connect(
+        _with_credentials(sim_target.cluster, bearer_token=ref), credential_resolver=resolver
+    )
     assert asked == [ref]
     assert api.get("v1", "Namespace", sim_target.namespace) is not None
     assert redact.mask(f"x {token} y") == "x *** y"
@@ -135,9 +151,13 @@ def test_secret_references_are_resolved_through_the_resolver_at_connect_time(sim
 
 def test_a_reference_without_a_resolver_is_a_credential_error() -> None:
     cluster = models.Cluster(
-        name="refd", server="http://127.0.0.1:9", credentials=models.ClusterCredentials(bearer_token="ref+vault://kv/x#/t")
+        name="refd",
+        server="http://127.0.0.1:9",
+        credentials=models.ClusterCredentials(bearer_token="ref+vault://kv/x#/t"),
     )
-    with pytest.raises(auth.CredentialError, match=r"credential bearer_token is a secret reference \(ref\+vault://kv/x#/t\)"):
+    with pytest.raises(
+        auth.CredentialError, match=r"credential bearer_token is a secret reference \(ref\+vault://kv/x#/t\)"
+    ):
         client.connect(cluster)
 
 
@@ -146,14 +166,18 @@ def test_a_resolver_failure_names_the_reference_not_the_value() -> None:
         raise RuntimeError("backend said: the value is hunter2-hunter2")
 
     cluster = models.Cluster(
-        name="refd", server="http://127.0.0.1:9", credentials=models.ClusterCredentials(bearer_token="ref+vault://kv/x#/t")
+        name="refd",
+        server="http://127.0.0.1:9",
+        credentials=models.ClusterCredentials(bearer_token="ref+vault://kv/x#/t"),
     )
     with pytest.raises(auth.CredentialError) as info:
         client.connect(cluster, credential_resolver=resolver)
     assert "ref+vault://kv/x#/t" in str(info.value) and "hunter2" not in str(info.value)
 
 
-def test_nothing_secret_reaches_logs_or_error_text(sim_target: SimTarget, caplog: pytest.LogCaptureFixture) -> None:
+def test_nothing_secret_reaches_logs_or_error_text(
+    sim_target: SimTarget, caplog: pytest.LogCaptureFixture
+) -> None:
     """Debug logging on everywhere (fleet, kubernetes, urllib3), Secret data and tokens flowing."""
     caplog.set_level(logging.DEBUG)
     fleet_logger = logging.getLogger("fleet")  # the CLI may have stopped it propagating to the root
@@ -194,9 +218,15 @@ def _exercise_with_secrets(sim_target: SimTarget, caplog: pytest.LogCaptureFixtu
     with pytest.raises(client.Unauthorized) as info:
         wrong.apply(secret)
     failures.append(str(info.value))
-    text = caplog.text + "\n".join(failures) + json.dumps([r.__dict__.get("fields", {}) for r in caplog.records], default=str)
+    text = (
+        caplog.text
+        + "\n".join(failures)
+        + json.dumps([r.__dict__.get("fields", {}) for r in caplog.records], default=str)
+    )
     assert failures
-    assert any(r.name.startswith("fleet.clusters.client") for r in caplog.records)  # there was logging to check
+    assert any(
+        r.name.startswith("fleet.clusters.client") for r in caplog.records
+    )  # there was logging to check
     for value in (token, secret_value, "definitely-wrong-token"):
         assert value not in text
     import base64

@@ -23,11 +23,21 @@ def _load(name: str) -> dict:
         pytest.param("v1", "ConfigMap", "configmaps", True, id="core-namespaced"),
         pytest.param("v1", "Namespace", "namespaces", False, id="core-cluster-scoped"),
         pytest.param("apps/v1", "Deployment", "deployments", True, id="group-namespaced"),
-        pytest.param("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False, id="group-cluster-scoped"),
-        pytest.param("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False, id="crd"),
+        pytest.param(
+            "rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False, id="group-cluster-scoped"
+        ),
+        pytest.param(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            False,
+            id="crd",
+        ),
     ],
 )
-def test_kinds_resolve_to_their_resource(sim_target: SimTarget, api_version, kind, plural, namespaced) -> None:
+def test_kinds_resolve_to_their_resource(
+    sim_target: SimTarget, api_version, kind, plural, namespaced
+) -> None:
     api = sim_target.connect(discovery_cache=discovery.DiscoveryCache())
     resource = api.resource(api_version, kind)
     assert (resource.plural, resource.namespaced, resource.api_version) == (plural, namespaced, api_version)
@@ -39,7 +49,9 @@ def test_deployments_list_their_subresources(sim_target: SimTarget) -> None:
     assert "status" in api.resource("apps/v1", "Deployment").subresources
 
 
-def test_discovery_is_fetched_once_per_group_version_and_shared_between_clients(sim_target: SimTarget) -> None:
+def test_discovery_is_fetched_once_per_group_version_and_shared_between_clients(
+    sim_target: SimTarget,
+) -> None:
     cache = discovery.DiscoveryCache()
     first = sim_target.connect(discovery_cache=cache)
     for _ in range(5):

@@ -31,7 +31,9 @@ def test_latency_below_the_timeout_only_slows_answers(sim_target: SimTarget) -> 
     assert api.stats().requests == 1 and api.stats().retries == 0
 
 
-def test_latency_beyond_the_read_timeout_is_unreachable_without_waiting_for_retries(sim_target: SimTarget) -> None:
+def test_latency_beyond_the_read_timeout_is_unreachable_without_waiting_for_retries(
+    sim_target: SimTarget,
+) -> None:
     api = sim_target.connect(timeout=(1, 0.3), retries=4)
     _warm(api)
     sim_target.sim.set_fault(sim_target.cluster.name, latency=3)
@@ -52,7 +54,10 @@ def test_5xx_answers_are_retried_until_one_succeeds(sim_target: SimTarget) -> No
         assert api.get("v1", "Namespace", sim_target.namespace) is not None
     stats = api.stats()
     assert stats.by_verb["get"] == stats.requests and stats.retries == stats.requests - 10
-    assert sim_target.sim.request_counts(sim_target.cluster.name)["codes"].get("500", 0) - before == stats.retries
+    assert (
+        sim_target.sim.request_counts(sim_target.cluster.name)["codes"].get("500", 0) - before
+        == stats.retries
+    )
     assert stats.retries > 0  # with a 50 % error rate, 10 clean answers in a row are a 1 in 1024 event
 
 
@@ -138,7 +143,8 @@ def test_client_side_rate_limit_holds_requests_to_qps(sim_target: SimTarget) -> 
     before = _total(sim_target.sim.request_counts(sim_target.cluster.name))
     started = time.monotonic()
     threads = [
-        threading.Thread(target=lambda: [api.get("v1", "Namespace", sim_target.namespace) for _ in range(5)]) for _ in range(5)
+        threading.Thread(target=lambda: [api.get("v1", "Namespace", sim_target.namespace) for _ in range(5)])
+        for _ in range(5)
     ]
     for t in threads:
         t.start()

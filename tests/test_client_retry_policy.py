@@ -22,7 +22,12 @@ CORE_V1 = (
         "kind": "APIResourceList",
         "groupVersion": "v1",
         "resources": [
-            {"name": "configmaps", "namespaced": True, "kind": "ConfigMap", "verbs": ["create", "get", "patch"]},
+            {
+                "name": "configmaps",
+                "namespaced": True,
+                "kind": "ConfigMap",
+                "verbs": ["create", "get", "patch"],
+            },
         ],
     },
     {},
@@ -45,12 +50,16 @@ def _error(code: int, reason: str, headers: dict | None = None):
 @pytest.mark.parametrize(
     "script, retries",
     [
-        pytest.param([_error(503, "ServiceUnavailable"), _error(500, "InternalError"), VERSION], 2, id="5xx-then-ok"),
+        pytest.param(
+            [_error(503, "ServiceUnavailable"), _error(500, "InternalError"), VERSION], 2, id="5xx-then-ok"
+        ),
         pytest.param([_error(429, "TooManyRequests"), VERSION], 1, id="429-then-ok"),
         pytest.param([CLOSE, VERSION], 1, id="connection-closed-then-ok"),
     ],
 )
-def test_temporary_failures_are_retried_until_an_answer_comes(fake_api: FakeApi, script, retries: int) -> None:
+def test_temporary_failures_are_retried_until_an_answer_comes(
+    fake_api: FakeApi, script, retries: int
+) -> None:
     fake_api.script = list(script)
     api = _client(fake_api)
     assert api.server_version()["gitVersion"] == "v1.31.0"
@@ -95,7 +104,10 @@ def test_client_errors_are_not_retried_and_are_permanent(fake_api: FakeApi, code
     assert isinstance(info.value, errors.PermanentError) and not info.value.retryable
     assert [r.method for r in fake_api.requests] == ["GET", "POST"]
     assert (info.value.code, info.value.reason) == (code, reason)
-    assert str(info.value) == f"cluster c1: create v1 ConfigMap default/cm failed: {code} {reason}: {reason} said the server"
+    assert (
+        str(info.value)
+        == f"cluster c1: create v1 ConfigMap default/cm failed: {code} {reason}: {reason} said the server"
+    )
 
 
 def test_apply_retries_an_already_exists_race_but_create_does_not(fake_api: FakeApi) -> None:
@@ -105,7 +117,9 @@ def test_apply_retries_an_already_exists_race_but_create_does_not(fake_api: Fake
     assert [r.method for r in fake_api.requests] == ["GET", "PATCH", "PATCH"]
 
 
-@pytest.mark.parametrize("code, reason", [(429, "TooManyRequests"), (503, "ServiceUnavailable")], ids=["429", "503"])
+@pytest.mark.parametrize(
+    "code, reason", [(429, "TooManyRequests"), (503, "ServiceUnavailable")], ids=["429", "503"]
+)
 def test_retry_after_is_honoured(fake_api: FakeApi, code: int, reason: str) -> None:
     fake_api.script = [_error(code, reason, {"Retry-After": "1"}), VERSION]
     api = _client(fake_api, backoff=0.001)
@@ -191,7 +205,10 @@ def test_connection_refused_is_retried_then_reported_unreachable() -> None:
     with pytest.raises(client.ClusterUnreachable) as info:
         api.server_version()
     assert time.monotonic() - started < 2.0
-    assert str(info.value) == "cluster gone is unreachable: get /version: connection failed (connection refused) (after 3 attempts)"
+    assert (
+        str(info.value)
+        == "cluster gone is unreachable: get /version: connection failed (connection refused) (after 3 attempts)"
+    )
     assert api.stats().requests == 3
 
 

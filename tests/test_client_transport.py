@@ -23,7 +23,14 @@ def _cluster(server: str, **creds) -> models.Cluster:
 
 def test_client_certificate_and_ca_data_authenticate_over_tls(tls_api: FakeApi, pki: Pki) -> None:
     tls_api.default = VERSION
-    api = client.connect(_cluster(tls_api.url, ca_data=pki.ca_pem, client_cert_data=pki.client_cert_pem, client_key_data=pki.client_key_pem))
+    api = client.connect(
+        _cluster(
+            tls_api.url,
+            ca_data=pki.ca_pem,
+            client_cert_data=pki.client_cert_pem,
+            client_key_data=pki.client_key_pem,
+        )
+    )
     assert api.server_version()["gitVersion"] == "v1.31.0"
 
 
@@ -36,14 +43,25 @@ def test_key_material_is_loaded_from_memory_without_a_temporary_file(
     monkeypatch.setattr(tempfile, "mkstemp", no_files)
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_files)
     tls_api.default = VERSION
-    api = client.connect(_cluster(tls_api.url, ca_data=pki.ca_pem, client_cert_data=pki.client_cert_pem, client_key_data=pki.client_key_pem))
+    api = client.connect(
+        _cluster(
+            tls_api.url,
+            ca_data=pki.ca_pem,
+            client_cert_data=pki.client_cert_pem,
+            client_key_data=pki.client_key_pem,
+        )
+    )
     assert api.server_version()["gitVersion"] == "v1.31.0"
 
 
 def test_tls_server_name_overrides_the_host_for_verification(tls_api: FakeApi, pki: Pki) -> None:
     tls_api.default = VERSION
     by_localhost = tls_api.url.replace("127.0.0.1", "localhost")  # the certificate does not name localhost
-    creds = {"ca_data": pki.ca_pem, "client_cert_data": pki.client_cert_pem, "client_key_data": pki.client_key_pem}
+    creds = {
+        "ca_data": pki.ca_pem,
+        "client_cert_data": pki.client_cert_pem,
+        "client_key_data": pki.client_key_pem,
+    }
     with pytest.raises(client.TLSFailure, match="cluster tls: TLS with https://localhost"):
         client.connect(_cluster(by_localhost, **creds), retries=0).server_version()
     api = client.connect(_cluster(by_localhost, server_name="api.fleet.test", **creds))
@@ -53,7 +71,12 @@ def test_tls_server_name_overrides_the_host_for_verification(tls_api: FakeApi, p
 def test_a_server_signed_by_another_ca_is_refused(tls_api: FakeApi, pki: Pki) -> None:
     tls_api.default = VERSION
     api = client.connect(
-        _cluster(tls_api.url, ca_data=pki.other_ca_pem, client_cert_data=pki.client_cert_pem, client_key_data=pki.client_key_pem),
+        _cluster(
+            tls_api.url,
+            ca_data=pki.other_ca_pem,
+            client_cert_data=pki.client_cert_pem,
+            client_key_data=pki.client_key_pem,
+        ),
         retries=0,
     )
     with pytest.raises(client.TLSFailure, match="certificate verify failed"):
@@ -63,7 +86,14 @@ def test_a_server_signed_by_another_ca_is_refused(tls_api: FakeApi, pki: Pki) ->
 
 def test_insecure_skips_server_verification(tls_api: FakeApi, pki: Pki) -> None:
     tls_api.default = VERSION
-    api = client.connect(_cluster(tls_api.url, insecure=True, client_cert_data=pki.client_cert_pem, client_key_data=pki.client_key_pem))
+    api = client.connect(
+        _cluster(
+            tls_api.url,
+            insecure=True,
+            client_cert_data=pki.client_cert_pem,
+            client_key_data=pki.client_key_pem,
+        )
+    )
     assert api.server_version()["gitVersion"] == "v1.31.0"
 
 
@@ -79,8 +109,19 @@ def test_without_a_client_certificate_the_server_turns_the_client_away(tls_api: 
 @pytest.mark.parametrize(
     "creds, message",
     [
-        pytest.param({"ca_data": "-----BEGIN CERTIFICATE-----\nnonsense\n-----END CERTIFICATE-----\n"}, "CA data", id="bad-ca"),
-        pytest.param({"client_cert_data": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", "client_key_data": "k"}, "client certificate or key", id="bad-cert"),
+        pytest.param(
+            {"ca_data": "-----BEGIN CERTIFICATE-----\nnonsense\n-----END CERTIFICATE-----\n"},
+            "CA data",
+            id="bad-ca",
+        ),
+        pytest.param(
+            {
+                "client_cert_data": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+                "client_key_data": "k",
+            },
+            "client certificate or key",
+            id="bad-cert",
+        ),
         pytest.param({"client_key_data": "lonely-key-material"}, "needs both", id="key-without-cert"),
     ],
 )
@@ -105,7 +146,9 @@ def test_requests_go_through_the_proxy_url(fake_api: FakeApi) -> None:
         pytest.param({}, None, id="anonymous"),
     ],
 )
-def test_authorization_header_follows_the_credentials(fake_api: FakeApi, creds: dict, header: str | None) -> None:
+def test_authorization_header_follows_the_credentials(
+    fake_api: FakeApi, creds: dict, header: str | None
+) -> None:
     fake_api.default = VERSION
     client.connect(_cluster(fake_api.url, **creds)).server_version()
     seen = fake_api.requests[0].headers
@@ -128,7 +171,14 @@ def test_the_simulator_over_tls_works_from_its_kubeconfig(tls_sim, tmp_path) -> 
     for cluster in reg.clusters():
         assert cluster.server.startswith("https://") and cluster.credentials.ca_data
         api = client.connect(cluster)
-        api.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "over-tls", "namespace": "default"}, "data": {"a": "b"}})
+        api.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "over-tls", "namespace": "default"},
+                "data": {"a": "b"},
+            }
+        )
         assert api.get("v1", "ConfigMap", "over-tls", "default")["data"] == {"a": "b"}
 
 

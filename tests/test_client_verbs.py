@@ -49,8 +49,12 @@ def test_get_returns_the_object_or_none(populated: SimTarget) -> None:
     ],
 )
 def test_list_filters_by_label_selector(populated: SimTarget, selector, names) -> None:
-    items, version = populated.connect().list("v1", "ConfigMap", namespace=populated.namespace, label_selector=selector)
-    assert sorted(i["metadata"]["name"] for i in items if i["metadata"]["name"] != "kube-root-ca.crt") == names
+    items, version = populated.connect().list(
+        "v1", "ConfigMap", namespace=populated.namespace, label_selector=selector
+    )
+    assert (
+        sorted(i["metadata"]["name"] for i in items if i["metadata"]["name"] != "kube-root-ca.crt") == names
+    )
     assert version
     assert all(i["kind"] == "ConfigMap" and i["apiVersion"] == "v1" for i in items)
 
@@ -92,7 +96,13 @@ def test_replace_with_a_stale_resource_version_is_a_conflict(sim_target: SimTarg
     [
         pytest.param("merge", {"data": {"k": None, "new": "x"}}, {"new": "x"}, id="merge-removes-with-null"),
         pytest.param(
-            "json", [{"op": "replace", "path": "/data/k", "value": "w"}, {"op": "add", "path": "/data/z", "value": "1"}], {"k": "w", "z": "1"}, id="json"
+            "json",
+            [
+                {"op": "replace", "path": "/data/k", "value": "w"},
+                {"op": "add", "path": "/data/z", "value": "1"},
+            ],
+            {"k": "w", "z": "1"},
+            id="json",
         ),
         pytest.param("strategic", {"data": {"s": "y"}}, {"k": "v", "s": "y"}, id="strategic"),
     ],
@@ -108,7 +118,9 @@ def test_patch_types(sim_target: SimTarget, patch_type: str, patch, expected: di
 def test_patch_dry_run_does_not_persist(sim_target: SimTarget) -> None:
     api = sim_target.connect()
     api.create(_cm(sim_target.namespace, "p"))
-    preview = api.patch("v1", "ConfigMap", "p", {"data": {"k": "dry"}}, namespace=sim_target.namespace, dry_run=True)
+    preview = api.patch(
+        "v1", "ConfigMap", "p", {"data": {"k": "dry"}}, namespace=sim_target.namespace, dry_run=True
+    )
     assert preview["data"]["k"] == "dry"
     assert api.get("v1", "ConfigMap", "p", sim_target.namespace)["data"]["k"] == "v"
 
@@ -121,7 +133,9 @@ def test_patch_dry_run_does_not_persist(sim_target: SimTarget) -> None:
         pytest.param("yaml", {}, "is not one of", id="unknown-type"),
     ],
 )
-def test_a_malformed_patch_is_an_input_error_before_any_request(sim_target: SimTarget, patch_type, patch, message) -> None:
+def test_a_malformed_patch_is_an_input_error_before_any_request(
+    sim_target: SimTarget, patch_type, patch, message
+) -> None:
     api = sim_target.connect()
     with pytest.raises(errors.InputError, match=message):
         api.patch("v1", "ConfigMap", "p", patch, namespace=sim_target.namespace, patch_type=patch_type)
@@ -152,7 +166,12 @@ def _owner_and_child(api: client.ClusterClient, ns: str, name: str) -> dict:
     owner = api.create(_cm(ns, f"owner-{name}"))
     child = _cm(ns, f"child-{name}")
     child["metadata"]["ownerReferences"] = [
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"]}
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+        }
     ]
     api.create(child)
     return owner
@@ -179,7 +198,9 @@ def test_the_propagation_policy_reaches_the_server(sim_target: SimTarget) -> Non
 
 def test_an_invalid_propagation_policy_is_an_input_error(sim_target: SimTarget) -> None:
     with pytest.raises(errors.InputError, match="propagation_policy"):
-        sim_target.connect().delete("v1", "ConfigMap", "x", sim_target.namespace, propagation_policy="Cascade")
+        sim_target.connect().delete(
+            "v1", "ConfigMap", "x", sim_target.namespace, propagation_policy="Cascade"
+        )
 
 
 def test_watch_sees_additions_changes_and_deletions_from_a_resource_version(sim_target: SimTarget) -> None:
@@ -189,7 +210,9 @@ def test_watch_sees_additions_changes_and_deletions_from_a_resource_version(sim_
     events: list[tuple[str, str]] = []
 
     def watch() -> None:
-        for event in api.watch("v1", "ConfigMap", namespace=ns, resource_version=version, label_selector="w=1", timeout_seconds=5):
+        for event in api.watch(
+            "v1", "ConfigMap", namespace=ns, resource_version=version, label_selector="w=1", timeout_seconds=5
+        ):
             events.append((event["type"], event["object"]["metadata"]["name"]))
             assert event["object"]["kind"] == "ConfigMap"
             if event["type"] == "DELETED":
@@ -207,10 +230,14 @@ def test_watch_sees_additions_changes_and_deletions_from_a_resource_version(sim_
     assert api.stats().by_verb["watch"] == 1
 
 
-def test_watch_without_a_version_starts_with_the_existing_objects_and_ends_at_the_timeout(sim_target: SimTarget) -> None:
+def test_watch_without_a_version_starts_with_the_existing_objects_and_ends_at_the_timeout(
+    sim_target: SimTarget,
+) -> None:
     api = sim_target.connect()
     api.create(_cm(sim_target.namespace, "existing", {"w": "2"}))
     started = time.monotonic()
-    events = list(api.watch("v1", "ConfigMap", namespace=sim_target.namespace, label_selector="w=2", timeout_seconds=1))
+    events = list(
+        api.watch("v1", "ConfigMap", namespace=sim_target.namespace, label_selector="w=2", timeout_seconds=1)
+    )
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "existing")]
     assert 0.9 <= time.monotonic() - started < 5

@@ -49,9 +49,24 @@ def test_extra_secret_shows_keys_only() -> None:
 
 
 def test_paths_reported_by_the_secret_layer_are_masked_in_any_kind() -> None:
-    desired = {"apiVersion": "example.com/v1", "kind": "Database", "metadata": {"name": "db"},
-               "spec": {"size": 2, "password": "resolved-from-vault", "users": [{"name": "a", "token": "tok-new-1234"}]}}
-    live = {**desired, "spec": {"size": 1, "password": "previous-vault-value", "users": [{"name": "a", "token": "tok-old-1234"}]}}
+    desired = {
+        "apiVersion": "example.com/v1",
+        "kind": "Database",
+        "metadata": {"name": "db"},
+        "spec": {
+            "size": 2,
+            "password": "resolved-from-vault",
+            "users": [{"name": "a", "token": "tok-new-1234"}],
+        },
+    }
+    live = {
+        **desired,
+        "spec": {
+            "size": 1,
+            "password": "previous-vault-value",
+            "users": [{"name": "a", "token": "tok-old-1234"}],
+        },
+    }
     result = diff.diff(desired, live, secret_paths=["/spec/password", ("spec", "users", 0, "token")])
     for value in ("resolved-from-vault", "previous-vault-value", "tok-new-1234", "tok-old-1234"):
         assert value not in result.text

@@ -43,20 +43,42 @@ def test_live_object_with_server_defaults_status_and_injected_sidecar_is_in_sync
 
 
 DRIFT_CASES = [
-    ("image-edited", "spec.template.spec.containers.0.image", "nginx:latest",
-     diff.ChangeOp.CHANGE, "spec.template.spec.containers[name=app].image"),
+    (
+        "image-edited",
+        "spec.template.spec.containers.0.image",
+        "nginx:latest",
+        diff.ChangeOp.CHANGE,
+        "spec.template.spec.containers[name=app].image",
+    ),
     ("replicas-scaled", "spec.replicas", 5, diff.ChangeOp.CHANGE, "spec.replicas"),
     ("label-changed", "metadata.labels.app", "other", diff.ChangeOp.CHANGE, "metadata.labels.app"),
-    ("env-removed-by-hand", "spec.template.spec.containers.0.env", DELETE,
-     diff.ChangeOp.ADD, "spec.template.spec.containers[name=app].env"),
-    ("container-deleted", "spec.template.spec.containers.0", DELETE,
-     diff.ChangeOp.ADD, "spec.template.spec.containers[name=app]"),
-    ("memory-changed", "spec.template.spec.containers.0.resources.limits.memory", "512Mi",
-     diff.ChangeOp.CHANGE, "spec.template.spec.containers[name=app].resources.limits.memory"),
+    (
+        "env-removed-by-hand",
+        "spec.template.spec.containers.0.env",
+        DELETE,
+        diff.ChangeOp.ADD,
+        "spec.template.spec.containers[name=app].env",
+    ),
+    (
+        "container-deleted",
+        "spec.template.spec.containers.0",
+        DELETE,
+        diff.ChangeOp.ADD,
+        "spec.template.spec.containers[name=app]",
+    ),
+    (
+        "memory-changed",
+        "spec.template.spec.containers.0.resources.limits.memory",
+        "512Mi",
+        diff.ChangeOp.CHANGE,
+        "spec.template.spec.containers[name=app].resources.limits.memory",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "path", "value", "op", "reported"), DRIFT_CASES, ids=[c[0] for c in DRIFT_CASES])
+@pytest.mark.parametrize(
+    ("name", "path", "value", "op", "reported"), DRIFT_CASES, ids=[c[0] for c in DRIFT_CASES]
+)
 def test_manual_edits_are_drift(name: str, path: str, value: Any, op: diff.ChangeOp, reported: str) -> None:
     result = diff.diff(load("deployment-desired"), edited(load("deployment-live"), path, value))
     assert result.kind is diff.DiffKind.MODIFIED
@@ -93,7 +115,9 @@ def test_positional_lists_are_compared_whole() -> None:
 
 def test_null_and_empty_desired_values_are_not_drift() -> None:
     base = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": None}}
-    assert diff.diff({**base, "data": {}}, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}).in_sync
+    assert diff.diff(
+        {**base, "data": {}}, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    ).in_sync
 
 
 def test_missing_and_extra_objects() -> None:
@@ -104,7 +128,12 @@ def test_missing_and_extra_objects() -> None:
 
 
 def test_secret_string_data_is_compared_as_the_server_stores_it() -> None:
-    desired = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "value-1"}}
+    desired = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "stringData": {"k": "value-1"},
+    }
     live = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dmFsdWUtMQ=="}}
     assert diff.diff(desired, live).in_sync
 
@@ -121,8 +150,16 @@ def test_diff_all_reports_out_of_sync_refs_including_objects_to_prune() -> None:
 def test_inputs_are_never_modified() -> None:
     desired, live = load("deployment-desired"), load("deployment-live")
     before = (copy.deepcopy(desired), copy.deepcopy(live))
-    rules = diff.parse_ignore_differences([{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"],
-                                            "managedFieldsManagers": ["sidecar-injector"]}])
+    rules = diff.parse_ignore_differences(
+        [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "jsonPointers": ["/spec/replicas"],
+                "managedFieldsManagers": ["sidecar-injector"],
+            }
+        ]
+    )
     diff.diff(desired, edited(live, "spec.replicas", 9), ignore=rules)
     diff.respect_ignore_differences(desired, live, rules)
     assert (desired, live) == before

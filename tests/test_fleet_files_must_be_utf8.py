@@ -62,8 +62,9 @@ def test_a_latin1_application_committed_to_git_is_refused_at_that_revision(
 
 def test_a_latin1_file_that_is_not_an_argo_object_does_not_stop_the_fleet(tmp_path: Path) -> None:
     (tmp_path / "apps").mkdir()
-    (tmp_path / "apps" / "app.yaml").write_text(LATIN1_APPLICATION.decode("latin-1").replace("caf\u00e9", "cafe")
-                                                .replace("Ren\u00e9e", "Renee"))
+    (tmp_path / "apps" / "app.yaml").write_text(
+        LATIN1_APPLICATION.decode("latin-1").replace("caf\u00e9", "cafe").replace("Ren\u00e9e", "Renee")
+    )
     (tmp_path / "apps" / "notes.yaml").write_bytes("note: caf\u00e9\n".encode("latin-1"))
     fleet = appset.load_fleet(tmp_path)
     assert [a.name for a in fleet.applications] == ["cafe-menu"]
@@ -78,7 +79,9 @@ def test_a_latin1_git_files_generator_file_fails_its_appset_naming_the_file(
         "kind": "ApplicationSet",
         "metadata": {"name": "files"},
         "spec": {
-            "generators": [{"git": {"repoURL": repo.url, "revision": "HEAD", "files": [{"path": "envs/*.json"}]}}],
+            "generators": [
+                {"git": {"repoURL": repo.url, "revision": "HEAD", "files": [{"path": "envs/*.json"}]}}
+            ],
             "template": {
                 "metadata": {"name": "{{name}}"},
                 "spec": {"project": "default", "destination": {"name": "in-cluster", "namespace": "x"}},
@@ -92,21 +95,53 @@ def test_a_latin1_git_files_generator_file_fails_its_appset_naming_the_file(
 
 # Files of a source, by tool: (id, files of the repository, the source, the file the error names)
 CHART = {"app/Chart.yaml": "apiVersion: v2\nname: menu\nversion: 0.1.0\n"}
-CM_TEMPLATE = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: menu}\ndata: {dish: {{ .Values.dish | quote }}}\n"
+CM_TEMPLATE = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: menu}\ndata: {dish: {{ .Values.dish | quote }}}\n"
+)
 SOURCE_CASES = [
-    ("directory-manifest", {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\u00e9}\n"},
-     {"path": "app"}, "app/cm.yaml"),
-    ("helm-template", {**CHART, "app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
-                       "metadata: {name: menu}\ndata: {dish: caf\u00e9}\n"}, {"path": "app"}, "app/templates/cm.yaml"),
-    ("helm-value-file", {**CHART, "app/templates/cm.yaml": CM_TEMPLATE, "app/prod.yaml": "dish: caf\u00e9\n"},
-     {"path": "app", "helm": {"valueFiles": ["prod.yaml"]}}, "app/prod.yaml"),
-    ("helm-file-parameter", {**CHART, "app/templates/cm.yaml": CM_TEMPLATE, "app/dish.txt": "caf\u00e9"},
-     {"path": "app", "helm": {"fileParameters": [{"name": "dish", "path": "dish.txt"}]}}, "app/dish.txt"),
-    ("jsonnet-program", {"app/main.jsonnet": "{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'caf\u00e9'}}"},
-     {"path": "app"}, "app/main.jsonnet"),
-    ("kustomize-resource", {"app/kustomization.yaml": "resources: [cm.yaml]\n",
-                            "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\u00e9}\n"},
-     {"path": "app"}, "cm.yaml"),
+    (
+        "directory-manifest",
+        {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\u00e9}\n"},
+        {"path": "app"},
+        "app/cm.yaml",
+    ),
+    (
+        "helm-template",
+        {
+            **CHART,
+            "app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: menu}\ndata: {dish: caf\u00e9}\n",
+        },
+        {"path": "app"},
+        "app/templates/cm.yaml",
+    ),
+    (
+        "helm-value-file",
+        {**CHART, "app/templates/cm.yaml": CM_TEMPLATE, "app/prod.yaml": "dish: caf\u00e9\n"},
+        {"path": "app", "helm": {"valueFiles": ["prod.yaml"]}},
+        "app/prod.yaml",
+    ),
+    (
+        "helm-file-parameter",
+        {**CHART, "app/templates/cm.yaml": CM_TEMPLATE, "app/dish.txt": "caf\u00e9"},
+        {"path": "app", "helm": {"fileParameters": [{"name": "dish", "path": "dish.txt"}]}},
+        "app/dish.txt",
+    ),
+    (
+        "jsonnet-program",
+        {"app/main.jsonnet": "{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'caf\u00e9'}}"},
+        {"path": "app"},
+        "app/main.jsonnet",
+    ),
+    (
+        "kustomize-resource",
+        {
+            "app/kustomization.yaml": "resources: [cm.yaml]\n",
+            "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\u00e9}\n",
+        },
+        {"path": "app"},
+        "cm.yaml",
+    ),
 ]
 
 
@@ -118,6 +153,7 @@ def test_a_latin1_file_in_a_source_fails_the_render_naming_the_file(
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(text.encode("latin-1"))
     with pytest.raises(render.RenderError) as caught:
-        render.render_source(source, source_dir=tmp_path, app_name="menu", namespace="ns", revision="r",
-                             cache=cache.NO_CACHE)
+        render.render_source(
+            source, source_dir=tmp_path, app_name="menu", namespace="ns", revision="r", cache=cache.NO_CACHE
+        )
     assert named in str(caught.value) and "UTF-8" in str(caught.value)

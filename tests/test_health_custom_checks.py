@@ -37,7 +37,10 @@ RULE_CASES = [
 
 @pytest.mark.parametrize(("name", "obj", "expected", "message"), RULE_CASES, ids=[c[0] for c in RULE_CASES])
 def test_rules_file_decides_health_with_jq(name: str, obj: dict, expected: H, message: str) -> None:
-    assert custom.load_rules_file(RULES / "widget-rules.yaml") == [("example.com", "Widget"), ("example.com", "Gadget")]
+    assert custom.load_rules_file(RULES / "widget-rules.yaml") == [
+        ("example.com", "Widget"),
+        ("example.com", "Gadget"),
+    ]
     result = health.check(obj)
     assert (result.status, message in result.message) == (expected, True)
 
@@ -51,7 +54,9 @@ def test_rules_without_default_fall_back_to_generic_check() -> None:
     assert health.check(gadget).status is H.DEGRADED
 
 
-@pytest.mark.parametrize(("fixture", "field"), [("bad-status.yaml", "rules[0].status"), ("bad-jq.yaml", "rules[0]")])
+@pytest.mark.parametrize(
+    ("fixture", "field"), [("bad-status.yaml", "rules[0].status"), ("bad-jq.yaml", "rules[0]")]
+)
 def test_bad_rules_file_is_an_input_error_naming_file_and_field(fixture: str, field: str) -> None:
     with pytest.raises(errors.InputError) as caught:
         custom.load_rules_file(RULES / fixture)
@@ -65,7 +70,9 @@ def test_registered_check_overrides_the_built_in_one() -> None:
     assert health.check({"apiVersion": "apps/v1", "kind": "Deployment"}).message == "policy says no"
 
 
-def test_entry_point_checks_are_registered_by_group_and_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_checks_are_registered_by_group_and_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "widget_health.py").write_text(
         textwrap.dedent(
             """

@@ -31,7 +31,9 @@ def test_a_missing_object_is_missing() -> None:
 
 
 def test_aggregate_is_the_worst_status() -> None:
-    statuses = [health.check(health_data.load(c)) for c in ("deployment/healthy", "pod/crash-loop", "job/running")]
+    statuses = [
+        health.check(health_data.load(c)) for c in ("deployment/healthy", "pod/crash-loop", "job/running")
+    ]
     assert health.aggregate(statuses) is H.DEGRADED
     assert health.aggregate([]) is H.HEALTHY
 

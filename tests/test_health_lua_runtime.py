@@ -75,8 +75,10 @@ RETURNS = [
     ("the-last-value-returned-counts", 'return {status = "Degraded"}, {status = "Healthy"}', H.HEALTHY, ""),
     (
         "goto-works-as-in-gopher-lua",
-        ('for _, c in ipairs(obj.status.conditions) do if c.type ~= "Ready" then goto continue end '
-        'do return {status = "Healthy"} end ::continue:: end return {status = "Degraded"}'),
+        (
+            'for _, c in ipairs(obj.status.conditions) do if c.type ~= "Ready" then goto continue end '
+            'do return {status = "Healthy"} end ::continue:: end return {status = "Degraded"}'
+        ),
         H.HEALTHY,
         "",
     ),

@@ -55,7 +55,9 @@ def test_the_cache_lives_under_fleet_cache_dir(helm_repo, tmp_path) -> None:
     assert other.downloaded and other.path.is_relative_to(tmp_path / "elsewhere")
 
 
-def test_a_republished_version_is_rendered_again_not_served_from_the_render_cache(helm_repo, tmp_path) -> None:
+def test_a_republished_version_is_rendered_again_not_served_from_the_render_cache(
+    helm_repo, tmp_path
+) -> None:
     from fleet import render
     from fleet.render import cache as render_cache
 
@@ -63,8 +65,9 @@ def test_a_republished_version_is_rendered_again_not_served_from_the_render_cach
     renders = render_cache.MemoryCache()
 
     def message(chart_dir) -> str:
-        (manifest,) = render.render_source(source, source_dir=chart_dir, app_name="web", namespace="web",
-                                           revision="6.5.1", cache=renders)
+        (manifest,) = render.render_source(
+            source, source_dir=chart_dir, app_name="web", namespace="web", revision="6.5.1", cache=renders
+        )
         return manifest["data"]["message"]
 
     before = message(helmrepo.ChartFetcher().fetch(helm_repo.url, "podinfo", "6.5.1").path)

@@ -21,8 +21,15 @@ def test_an_archive_that_does_not_match_the_index_digest_is_refused(helm_repo, t
     with pytest.raises(helmrepo.DigestMismatchError) as caught:
         fetcher.fetch(helm_repo.url, "podinfo", "6.5.*", app="web-c001")
     message = str(caught.value)
-    for word in ["application web-c001", helm_repo.url, "'podinfo'", "'6.5.*'", listed["digest"],
-                 hashlib.sha256(swapped).hexdigest(), "refusing"]:
+    for word in [
+        "application web-c001",
+        helm_repo.url,
+        "'podinfo'",
+        "'6.5.*'",
+        listed["digest"],
+        hashlib.sha256(swapped).hexdigest(),
+        "refusing",
+    ]:
         assert word in message
     assert isinstance(caught.value, errors.PermanentError) and not caught.value.retryable
     assert not list((tmp_path / "cache").rglob("Chart.yaml"))

@@ -20,17 +20,43 @@ def _entry(version: object, **extra: object) -> dict[str, object]:
 # (id, index.yaml text, the versions fleet sees)
 READABLE = [
     ("json", json.dumps({"apiVersion": "v1", "entries": {"podinfo": [_entry("6.5.1")]}}), ["6.5.1"]),
-    ("unquoted-number-stays-a-string", "apiVersion: v1\nentries:\n  podinfo:\n  - version: 1.10\n"
-     f"    urls: [{ARCHIVE}]\n", ["1.10"]),
-    ("unused-fields-and-nesting-ignored", json.dumps({
-        "apiVersion": "v1",
-        "generated": "now",
-        "entries": {"podinfo": [
-            _entry("6.5.1", maintainers=[{"name": "a", "email": "b"}], annotations={"x": {"y": ["z"]}})]},
-        "serverInfo": {"contextPath": "/"},
-    }), ["6.5.1"]),
-    ("entries-without-version-skipped", json.dumps({"apiVersion": "v1", "entries": {"podinfo": [
-        {"name": "podinfo", "urls": [ARCHIVE]}, _entry(""), "junk", _entry("6.5.1")]}}), ["6.5.1"]),
+    (
+        "unquoted-number-stays-a-string",
+        f"apiVersion: v1\nentries:\n  podinfo:\n  - version: 1.10\n    urls: [{ARCHIVE}]\n",
+        ["1.10"],
+    ),
+    (
+        "unused-fields-and-nesting-ignored",
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "generated": "now",
+                "entries": {
+                    "podinfo": [
+                        _entry(
+                            "6.5.1",
+                            maintainers=[{"name": "a", "email": "b"}],
+                            annotations={"x": {"y": ["z"]}},
+                        )
+                    ]
+                },
+                "serverInfo": {"contextPath": "/"},
+            }
+        ),
+        ["6.5.1"],
+    ),
+    (
+        "entries-without-version-skipped",
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "entries": {
+                    "podinfo": [{"name": "podinfo", "urls": [ARCHIVE]}, _entry(""), "junk", _entry("6.5.1")]
+                },
+            }
+        ),
+        ["6.5.1"],
+    ),
     ("json-number-and-null", json.dumps({"entries": {"podinfo": [_entry(7, digest=None)]}}), ["7"]),
     ("empty-entries", "apiVersion: v1\nentries:\n", []),
     ("empty-entries-json", '{"apiVersion": "v1", "entries": null}', []),

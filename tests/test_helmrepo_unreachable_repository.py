@@ -27,8 +27,14 @@ def test_a_repository_nobody_listens_on_is_a_temporary_error_naming_everything()
     error = caught.value
     assert isinstance(error, errors.TemporaryError) and error.retryable
     message = str(error)
-    for word in ["application web-c001", url, "'podinfo'", "'6.5.*'", f"{url}/index.yaml",
-                 "connection refused"]:
+    for word in [
+        "application web-c001",
+        url,
+        "'podinfo'",
+        "'6.5.*'",
+        f"{url}/index.yaml",
+        "connection refused",
+    ]:
         assert word in message
 
 

@@ -31,24 +31,43 @@ def _fifo(name: str) -> tarfile.TarInfo:
 
 # (id, archive, words the message must contain)
 CASES = [
-    ("parent-directory", make_archive([("evil/Chart.yaml", CHART_YAML), ("evil/../../escaped.txt", b"x")]),
-     "a path outside the chart"),
-    ("absolute-path", make_archive([("evil/Chart.yaml", CHART_YAML), ("/tmp/escaped.txt", b"x")]),
-     "a path outside the chart"),
-    ("symlink", make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/templates", "/etc"), None)]),
-     "a link"),
-    ("hard-link",
-     make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/passwd", "/etc/passwd", hard=True), None)]),
-     "a link"),
+    (
+        "parent-directory",
+        make_archive([("evil/Chart.yaml", CHART_YAML), ("evil/../../escaped.txt", b"x")]),
+        "a path outside the chart",
+    ),
+    (
+        "absolute-path",
+        make_archive([("evil/Chart.yaml", CHART_YAML), ("/tmp/escaped.txt", b"x")]),
+        "a path outside the chart",
+    ),
+    (
+        "symlink",
+        make_archive([("evil/Chart.yaml", CHART_YAML), (_link("evil/templates", "/etc"), None)]),
+        "a link",
+    ),
+    (
+        "hard-link",
+        make_archive(
+            [("evil/Chart.yaml", CHART_YAML), (_link("evil/passwd", "/etc/passwd", hard=True), None)]
+        ),
+        "a link",
+    ),
     ("fifo", make_archive([("evil/Chart.yaml", CHART_YAML), (_fifo("evil/pipe"), None)]), "a special file"),
-    ("two-top-level-directories",
-     make_archive([("evil/Chart.yaml", CHART_YAML), ("other/values.yaml", b"a: 1")]),
-     "more than one top-level directory"),
+    (
+        "two-top-level-directories",
+        make_archive([("evil/Chart.yaml", CHART_YAML), ("other/values.yaml", b"a: 1")]),
+        "more than one top-level directory",
+    ),
     ("file-at-the-top", make_archive([("Chart.yaml", CHART_YAML)]), "outside a top-level chart directory"),
     ("no-chart-yaml", make_archive([("evil/values.yaml", b"a: 1\n")]), "no Chart.yaml"),
-    ("file-over-helm-limit",
-     make_archive([("evil/Chart.yaml", CHART_YAML), ("evil/big.bin", b"\0" * (helmrepo.MAX_FILE_BYTES + 1))]),
-     "larger than"),
+    (
+        "file-over-helm-limit",
+        make_archive(
+            [("evil/Chart.yaml", CHART_YAML), ("evil/big.bin", b"\0" * (helmrepo.MAX_FILE_BYTES + 1))]
+        ),
+        "larger than",
+    ),
     ("not-an-archive", b"<html>this is not a chart</html>", "not a readable chart archive"),
 ]
 

@@ -62,15 +62,20 @@ def test_the_fetched_chart_is_the_selected_version(helm_repo, constraint: str, e
 
 # (id, chart, targetRevision, error class, words the message must contain)
 FAILURES = [
-    ("no-version-matches", "podinfo", "9.*", helmrepo.VersionNotFoundError,
-     ["no version satisfies", "6.5.1"]),
-    ("unknown-chart", "nginx", "1.0.0", helmrepo.ChartNotFoundError,
-     ["no chart of that name", "podinfo"]),
+    (
+        "no-version-matches",
+        "podinfo",
+        "9.*",
+        helmrepo.VersionNotFoundError,
+        ["no version satisfies", "6.5.1"],
+    ),
+    ("unknown-chart", "nginx", "1.0.0", helmrepo.ChartNotFoundError, ["no chart of that name", "podinfo"]),
 ]
 
 
-@pytest.mark.parametrize(("chart", "constraint", "kind", "words"), [c[1:] for c in FAILURES],
-                         ids=[c[0] for c in FAILURES])
+@pytest.mark.parametrize(
+    ("chart", "constraint", "kind", "words"), [c[1:] for c in FAILURES], ids=[c[0] for c in FAILURES]
+)
 def test_a_chart_or_version_the_index_lacks_is_an_error_naming_everything(
     helm_repo, chart: str, constraint: str, kind: type, words: list[str]
 ) -> None:
@@ -85,8 +90,7 @@ def test_a_chart_or_version_the_index_lacks_is_an_error_naming_everything(
 
 def test_a_target_revision_that_is_no_constraint_is_refused_before_any_request(helm_repo) -> None:
     with pytest.raises(render.RenderError) as caught:
-        helmrepo.ChartFetcher().fetch(helm_repo.url, "podinfo", "HEAD", app="web",
-                                      where="spec.sources[0]")
+        helmrepo.ChartFetcher().fetch(helm_repo.url, "podinfo", "HEAD", app="web", where="spec.sources[0]")
     assert "field spec.sources[0].targetRevision" in str(caught.value)
     assert "application web" in str(caught.value) and "'HEAD'" in str(caught.value)
     assert helm_repo.requests() == 0

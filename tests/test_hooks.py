@@ -12,7 +12,11 @@ H = waves.HookType
 
 
 def annotated(**annotations: str) -> dict[str, Any]:
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ns", "annotations": annotations}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j", "namespace": "ns", "annotations": annotations},
+    }
 
 
 HOOK_TYPE_CASES = [
@@ -27,7 +31,9 @@ HOOK_TYPE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "annotations", "expected"), HOOK_TYPE_CASES, ids=[c[0] for c in HOOK_TYPE_CASES])
+@pytest.mark.parametrize(
+    ("name", "annotations", "expected"), HOOK_TYPE_CASES, ids=[c[0] for c in HOOK_TYPE_CASES]
+)
 def test_hook_types_follow_argo_then_helm_annotations(name: str, annotations: dict, expected: tuple) -> None:
     assert waves.hook_types(annotated(**annotations)) == expected
 
@@ -41,21 +47,31 @@ IS_HOOK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "annotations", "hook", "skip"), IS_HOOK_CASES, ids=[c[0] for c in IS_HOOK_CASES])
+@pytest.mark.parametrize(
+    ("name", "annotations", "hook", "skip"), IS_HOOK_CASES, ids=[c[0] for c in IS_HOOK_CASES]
+)
 def test_is_hook_and_is_skipped(name: str, annotations: dict, hook: bool, skip: bool) -> None:
-    assert (waves.is_hook(annotated(**annotations)), waves.is_skipped(annotated(**annotations))) == (hook, skip)
+    assert (waves.is_hook(annotated(**annotations)), waves.is_skipped(annotated(**annotations))) == (
+        hook,
+        skip,
+    )
 
 
 POLICY_CASES = [
     ("default", {}, (waves.HookDeletePolicy.BEFORE_HOOK_CREATION,)),
-    ("argo", {waves.ANNOTATION_HOOK_DELETE_POLICY: "HookSucceeded,HookFailed"},
-     (waves.HookDeletePolicy.HOOK_SUCCEEDED, waves.HookDeletePolicy.HOOK_FAILED)),
+    (
+        "argo",
+        {waves.ANNOTATION_HOOK_DELETE_POLICY: "HookSucceeded,HookFailed"},
+        (waves.HookDeletePolicy.HOOK_SUCCEEDED, waves.HookDeletePolicy.HOOK_FAILED),
+    ),
     ("helm", {waves.HELM_HOOK_DELETE_POLICY: "hook-succeeded"}, (waves.HookDeletePolicy.HOOK_SUCCEEDED,)),
 ]
 
 
 @pytest.mark.parametrize(("name", "annotations", "expected"), POLICY_CASES, ids=[c[0] for c in POLICY_CASES])
-def test_delete_policies_default_to_before_hook_creation(name: str, annotations: dict, expected: tuple) -> None:
+def test_delete_policies_default_to_before_hook_creation(
+    name: str, annotations: dict, expected: tuple
+) -> None:
     assert waves.delete_policies(annotated(**annotations)) == expected
 
 
@@ -63,14 +79,25 @@ def test_a_hook_in_two_phases_runs_in_both() -> None:
     hook = annotated(**{waves.ANNOTATION_HOOK: "PreSync,PostSync"})
     p = waves.plan_sync([hook], {}, app="a", previous=inventory.new())
     assert [(s.phase, s.apply[0].kind) for s in p.steps] == [
-        (waves.SyncPhase.PRE_SYNC, waves.ItemKind.HOOK), (waves.SyncPhase.POST_SYNC, waves.ItemKind.HOOK)]
+        (waves.SyncPhase.PRE_SYNC, waves.ItemKind.HOOK),
+        (waves.SyncPhase.POST_SYNC, waves.ItemKind.HOOK),
+    ]
     assert len(p.inventory) == 0
 
 
 def test_generate_name_hooks_get_a_stable_name_per_sync() -> None:
-    hook = {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"generateName": "migrate-", "namespace": "ns", "annotations": {waves.ANNOTATION_HOOK: "PreSync"}}}
-    p = waves.plan_sync([hook], {}, app="a", previous=inventory.new(), revision="0123456789abcdef", started_at=42)
+    hook = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "generateName": "migrate-",
+            "namespace": "ns",
+            "annotations": {waves.ANNOTATION_HOOK: "PreSync"},
+        },
+    }
+    p = waves.plan_sync(
+        [hook], {}, app="a", previous=inventory.new(), revision="0123456789abcdef", started_at=42
+    )
     item = p.steps[0].apply[0]
     assert item.obj["metadata"]["name"] == "migrate-0123456-presync-42"
     assert "generateName" not in item.obj["metadata"]

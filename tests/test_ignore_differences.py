@@ -27,16 +27,52 @@ def drifted() -> dict[str, Any]:
 
 
 RULE_CASES = [
-    ("json-pointer", {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas", "/metadata/labels/app"]}, True),
-    ("jq-path", {"group": "apps", "kind": "Deployment",
-                 "jqPathExpressions": [".spec.replicas", ".metadata.labels | .app"]}, True),
-    ("managed-fields-manager", {"group": "apps", "kind": "Deployment", "jsonPointers": ["/metadata/labels"],
-                                "managedFieldsManagers": ["kube-controller-manager"]}, True),
+    (
+        "json-pointer",
+        {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas", "/metadata/labels/app"]},
+        True,
+    ),
+    (
+        "jq-path",
+        {
+            "group": "apps",
+            "kind": "Deployment",
+            "jqPathExpressions": [".spec.replicas", ".metadata.labels | .app"],
+        },
+        True,
+    ),
+    (
+        "managed-fields-manager",
+        {
+            "group": "apps",
+            "kind": "Deployment",
+            "jsonPointers": ["/metadata/labels"],
+            "managedFieldsManagers": ["kube-controller-manager"],
+        },
+        True,
+    ),
     ("only-one-pointer", {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}, False),
-    ("other-kind", {"group": "apps", "kind": "StatefulSet", "jsonPointers": ["/spec/replicas", "/metadata/labels"]}, False),
-    ("other-name", {"group": "apps", "kind": "Deployment", "name": "api", "jsonPointers": ["/spec", "/metadata"]}, False),
-    ("matching-name-and-namespace", {"group": "apps", "kind": "Deployment", "name": "web", "namespace": "shop",
-                                     "jsonPointers": ["/spec/replicas", "/metadata/labels"]}, True),
+    (
+        "other-kind",
+        {"group": "apps", "kind": "StatefulSet", "jsonPointers": ["/spec/replicas", "/metadata/labels"]},
+        False,
+    ),
+    (
+        "other-name",
+        {"group": "apps", "kind": "Deployment", "name": "api", "jsonPointers": ["/spec", "/metadata"]},
+        False,
+    ),
+    (
+        "matching-name-and-namespace",
+        {
+            "group": "apps",
+            "kind": "Deployment",
+            "name": "web",
+            "namespace": "shop",
+            "jsonPointers": ["/spec/replicas", "/metadata/labels"],
+        },
+        True,
+    ),
 ]
 
 
@@ -51,8 +87,11 @@ def test_jq_select_ignores_one_keyed_list_item_on_both_sides() -> None:
     desired["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "TOKEN", "value": "a"})
     live = load("deployment-live")
     live["spec"]["template"]["spec"]["containers"][0]["env"].insert(0, {"name": "TOKEN", "value": "b"})
-    rule = {"group": "apps", "kind": "Deployment",
-            "jqPathExpressions": ['.spec.template.spec.containers[].env[]? | select(.name == "TOKEN")']}
+    rule = {
+        "group": "apps",
+        "kind": "Deployment",
+        "jqPathExpressions": ['.spec.template.spec.containers[].env[]? | select(.name == "TOKEN")'],
+    }
     assert not diff.diff(desired, live).in_sync
     assert diff.diff(desired, live, ignore=diff.parse_ignore_differences([rule])).in_sync
 
@@ -66,7 +105,9 @@ def test_jq_expression_that_fails_on_an_object_ignores_nothing() -> None:
 
 def test_managed_fields_parse_keyed_items_and_whole_items() -> None:
     paths = diff.managed_paths(load("deployment-live"), ["sidecar-injector"])
-    assert paths == [(("f", "spec"), ("f", "template"), ("f", "spec"), ("f", "containers"), ("k", {"name": "proxy"}))]
+    assert paths == [
+        (("f", "spec"), ("f", "template"), ("f", "spec"), ("f", "containers"), ("k", {"name": "proxy"}))
+    ]
     fleet_paths = diff.managed_paths(load("deployment-live"), ["fleet"])
     assert (("f", "metadata"), ("f", "labels"), ("f", "app")) in fleet_paths
 
@@ -74,15 +115,25 @@ def test_managed_fields_parse_keyed_items_and_whole_items() -> None:
 def test_managers_changes_to_a_keyed_item_are_ignored() -> None:
     desired = load("deployment-desired")
     desired["spec"]["template"]["spec"]["containers"].append({"name": "proxy", "image": "envoy:1.29"})
-    rules = diff.parse_ignore_differences([{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["sidecar-injector"]}])
+    rules = diff.parse_ignore_differences(
+        [{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["sidecar-injector"]}]
+    )
     assert not diff.diff(desired, load("deployment-live")).in_sync
     assert diff.diff(desired, load("deployment-live"), ignore=rules).in_sync
 
 
 BAD_RULES = [
     ("no-kind", [{"jsonPointers": ["/spec"]}], "spec.ignoreDifferences[0]"),
-    ("bad-pointer", [{"kind": "X", "jsonPointers": ["spec/replicas"]}], "spec.ignoreDifferences[0].jsonPointers"),
-    ("bad-jq", [{"kind": "X", "jqPathExpressions": [".spec[["]}], "spec.ignoreDifferences[0].jqPathExpressions"),
+    (
+        "bad-pointer",
+        [{"kind": "X", "jsonPointers": ["spec/replicas"]}],
+        "spec.ignoreDifferences[0].jsonPointers",
+    ),
+    (
+        "bad-jq",
+        [{"kind": "X", "jqPathExpressions": [".spec[["]}],
+        "spec.ignoreDifferences[0].jqPathExpressions",
+    ),
 ]
 
 
@@ -94,9 +145,16 @@ def test_bad_rules_are_input_errors_naming_the_field(name: str, spec: list, fiel
 
 
 def test_respect_ignore_differences_keeps_live_values_in_the_applied_object() -> None:
-    rules = diff.parse_ignore_differences([{"group": "apps", "kind": "Deployment",
-                                            "jsonPointers": ["/spec/replicas", "/spec/paused"],
-                                            "jqPathExpressions": ['.spec.template.spec.containers[] | select(.name == "app") | .image']}])
+    rules = diff.parse_ignore_differences(
+        [
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "jsonPointers": ["/spec/replicas", "/spec/paused"],
+                "jqPathExpressions": ['.spec.template.spec.containers[] | select(.name == "app") | .image'],
+            }
+        ]
+    )
     desired = load("deployment-desired")
     desired["spec"]["paused"] = True  # ignored, and live has no value: dropped from the apply
     live = drifted()
@@ -110,7 +168,9 @@ def test_respect_ignore_differences_keeps_live_values_in_the_applied_object() ->
 
 
 def test_respect_ignore_differences_without_live_object_changes_nothing() -> None:
-    rules = diff.parse_ignore_differences([{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}])
+    rules = diff.parse_ignore_differences(
+        [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
+    )
     desired = load("deployment-desired")
     assert diff.respect_ignore_differences(desired, None, rules) == desired
     assert copy.deepcopy(desired) == diff.respect_ignore_differences(desired, load("deployment-live"), ())

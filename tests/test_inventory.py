@@ -23,7 +23,9 @@ def test_object_ref_id_round_trips_in_flux_form() -> None:
     ref = Ref.from_object(DEPLOY)
     assert ref.id == "shop_web_apps_Deployment"
     assert Ref.from_id(ref.id) == ref
-    assert Ref.from_id(Ref.from_object(ROLE).id) == Ref("rbac.authorization.k8s.io", "ClusterRole", "", "reader")
+    assert Ref.from_id(Ref.from_object(ROLE).id) == Ref(
+        "rbac.authorization.k8s.io", "ClusterRole", "", "reader"
+    )
 
 
 def test_bad_inventory_id_is_an_input_error() -> None:
@@ -80,7 +82,10 @@ def test_corrupt_configmap_is_an_input_error_naming_the_field() -> None:
 def test_stamp_adds_label_and_tracking_id_without_touching_the_input() -> None:
     stamped = inventory.stamp(DEPLOY, "guestbook")
     assert stamped["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "fleet"}
-    assert stamped["metadata"]["annotations"][inventory.TRACKING_ANNOTATION] == "guestbook:apps/Deployment:shop/web"
+    assert (
+        stamped["metadata"]["annotations"][inventory.TRACKING_ANNOTATION]
+        == "guestbook:apps/Deployment:shop/web"
+    )
     assert "labels" not in DEPLOY["metadata"]
 
 
@@ -88,9 +93,16 @@ OWNER_CASES = [
     ("stamped", inventory.stamp(DEPLOY, "guestbook"), "guestbook"),
     ("cluster-scoped", inventory.stamp(ROLE, "guestbook"), "guestbook"),
     ("unstamped", DEPLOY, None),
-    ("copied-onto-another-object",
-     {**DEPLOY, "metadata": {**inventory.stamp(DEPLOY, "guestbook")["metadata"], "name": "copy"}}, None),
-    ("garbage-annotation", {**DEPLOY, "metadata": {"name": "web", "annotations": {inventory.TRACKING_ANNOTATION: "x"}}}, None),
+    (
+        "copied-onto-another-object",
+        {**DEPLOY, "metadata": {**inventory.stamp(DEPLOY, "guestbook")["metadata"], "name": "copy"}},
+        None,
+    ),
+    (
+        "garbage-annotation",
+        {**DEPLOY, "metadata": {"name": "web", "annotations": {inventory.TRACKING_ANNOTATION: "x"}}},
+        None,
+    ),
 ]
 
 

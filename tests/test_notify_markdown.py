@@ -37,7 +37,9 @@ def test_the_markdown_file_holds_the_report_and_the_changes(tmp_path) -> None:
     summary = tmp_path / "ci" / "step-summary.md"
     summary.parent.mkdir()
     summary.write_text("an older summary that must be replaced whole\n")
-    outcome = notify.after_run(current, notify.NotifySettings(markdown=str(summary)), state_dir=tmp_path / "state")
+    outcome = notify.after_run(
+        current, notify.NotifySettings(markdown=str(summary)), state_dir=tmp_path / "state"
+    )
     (delivery,) = outcome.deliveries
     assert delivery.ok and delivery.where == str(summary)
     text = summary.read_text()
@@ -69,7 +71,9 @@ def test_a_file_that_cannot_be_written_is_only_a_warning(tmp_path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     outcome = notify.after_run(
-        drifted_run("r1"), notify.NotifySettings(markdown=str(blocker / "summary.md")), state_dir=tmp_path / "state"
+        drifted_run("r1"),
+        notify.NotifySettings(markdown=str(blocker / "summary.md")),
+        state_dir=tmp_path / "state",
     )
     (delivery,) = outcome.deliveries
     assert not delivery.ok and delivery.error.startswith("could not write the file")

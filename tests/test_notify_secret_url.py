@@ -42,7 +42,9 @@ def test_a_reference_inside_a_url_is_resolved_too(webhook_server, tmp_path) -> N
 def test_a_reference_that_does_not_resolve_is_a_warning_naming_the_reference(
     vault_env, tmp_path, notify_log
 ) -> None:
-    settings = notify.NotifySettings.from_options(webhooks=["ref+vault://secret/data/nowhere#/url"], on="always")
+    settings = notify.NotifySettings.from_options(
+        webhooks=["ref+vault://secret/data/nowhere#/url"], on="always"
+    )
     (delivery,) = notify.after_run(RUN, settings, state_dir=tmp_path).deliveries
     assert not delivery.ok and delivery.where == "(secret reference)"
     assert "the URL did not resolve" in delivery.error and "secret/data/nowhere" in delivery.error

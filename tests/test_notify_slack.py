@@ -87,7 +87,9 @@ def test_long_lists_stay_within_slack_limits() -> None:
 
 
 def test_a_slack_target_posts_the_slack_payload(webhook_server, tmp_path) -> None:
-    settings = notify.NotifySettings(slack=(webhook_server.url("/services/T1/B2/x"),), on=notify.NotifyOn.ALWAYS)
+    settings = notify.NotifySettings(
+        slack=(webhook_server.url("/services/T1/B2/x"),), on=notify.NotifyOn.ALWAYS
+    )
     outcome = notify.after_run(current_run(), settings, state_dir=tmp_path)
     (delivery,) = outcome.deliveries
     assert delivery.ok and delivery.target is notify.TargetKind.SLACK

@@ -37,7 +37,11 @@ def readme_commands() -> list[list[str]]:
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
     assert block is not None, "the section has no ```sh block"
     joined = re.sub(r"\\\n\s*", " ", block.group(1))
-    return [shlex.split(line) for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        shlex.split(line)
+        for line in joined.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_the_readme_commands_sync_the_example_to_a_fresh_simulator_with_exit_0(tmp_path: Path) -> None:
@@ -52,7 +56,12 @@ def test_the_readme_commands_sync_the_example_to_a_fresh_simulator_with_exit_0(t
     env = {k: v for k, v in os.environ.items() if k != "FLEET_STATE_DIR"}
     env["FLEET_CACHE_DIR"] = str(tmp_path / "cache")
     sim = subprocess.Popen(
-        [fleet_cli, *commands[0][1:]], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [fleet_cli, *commands[0][1:]],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     ready = threading.Event()
     said: list[str] = []
@@ -70,8 +79,15 @@ def test_the_readme_commands_sync_the_example_to_a_fresh_simulator_with_exit_0(t
         assert ready.wait(120) and sim.poll() is None, "".join(said)
         for command in commands[1:]:
             assert command[:2] == ["fleet", "sync"]
-            done = subprocess.run([fleet_cli, *command[1:]], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                  timeout=600, check=False)
+            done = subprocess.run(
+                [fleet_cli, *command[1:]],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
             assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
     finally:
         sim.send_signal(signal.SIGINT)
@@ -89,7 +105,9 @@ def test_the_readme_commands_sync_the_example_to_a_fresh_simulator_with_exit_0(t
 @pytest.mark.parametrize("count", [1, 2, 3, 6, 7])
 def test_the_example_generates_without_errors_on_any_number_of_simulated_clusters(count: int) -> None:
     with SimServer(count, rollout_seconds=0.1) as sim:
-        result = appset.expand_fleet(FLEET, clusters=sim.clusters(), in_cluster=False, repo_map={EXAMPLE_URL: FLEET})
+        result = appset.expand_fleet(
+            FLEET, clusters=sim.clusters(), in_cluster=False, repo_map={EXAMPLE_URL: FLEET}
+        )
     assert result.errors == [] and result.invalid == [], (result.errors, result.invalid)
     generated = {r.name: len(r.objects) for r in result.results}
     assert generated["platform"] == count and generated["apps"] == 3 * count

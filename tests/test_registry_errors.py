@@ -12,10 +12,30 @@ from fleet.clusters import argocd, kubeconfig, native, registry
 LIST_HEAD = "apiVersion: fleet.gitops/v1\nkind: ClusterList\nclusters:\n"
 
 NATIVE_CASES = [
-    pytest.param("apiVersion: fleet.gitops/v2\nkind: ClusterList\n", None, "apiVersion", "must be 'fleet.gitops/v1'", id="wrong-apiVersion"),
-    pytest.param("apiVersion: fleet.gitops/v1\nkind: Clusters\n", None, "kind", "must be 'ClusterList'", id="wrong-kind"),
-    pytest.param(LIST_HEAD + "  - name: a\n    server: ftp://a\n", "cluster a", "server", "http:// or https://", id="bad-server"),
-    pytest.param(LIST_HEAD + "  - server: https://a\n", "clusters[0]", "name", "Field required", id="missing-name"),
+    pytest.param(
+        "apiVersion: fleet.gitops/v2\nkind: ClusterList\n",
+        None,
+        "apiVersion",
+        "must be 'fleet.gitops/v1'",
+        id="wrong-apiVersion",
+    ),
+    pytest.param(
+        "apiVersion: fleet.gitops/v1\nkind: Clusters\n",
+        None,
+        "kind",
+        "must be 'ClusterList'",
+        id="wrong-kind",
+    ),
+    pytest.param(
+        LIST_HEAD + "  - name: a\n    server: ftp://a\n",
+        "cluster a",
+        "server",
+        "http:// or https://",
+        id="bad-server",
+    ),
+    pytest.param(
+        LIST_HEAD + "  - server: https://a\n", "clusters[0]", "name", "Field required", id="missing-name"
+    ),
     pytest.param(
         LIST_HEAD + "  - name: a\n    server: https://a\n    credentials: {bearerTokn: s3cr3t-typo-value}\n",
         "cluster a",
@@ -63,7 +83,10 @@ def test_bad_cluster_list_names_file_cluster_and_field(tmp_path: Path, text, obj
 
 KUBECONFIG_CASES = [
     pytest.param(
-        "contexts:\n- name: c\n  context: {cluster: nowhere, user: u}\n", "context c", "context.cluster", "which no kubeconfig defines",
+        "contexts:\n- name: c\n  context: {cluster: nowhere, user: u}\n",
+        "context c",
+        "context.cluster",
+        "which no kubeconfig defines",
         id="context-names-unknown-cluster",
     ),
     pytest.param(
@@ -74,7 +97,10 @@ KUBECONFIG_CASES = [
         id="context-names-unknown-user",
     ),
     pytest.param(
-        "clusters:\n- name: k\n  cluster: {}\ncontexts:\n- name: c\n  context: {cluster: k}\n", "cluster k", "cluster.server", "missing",
+        "clusters:\n- name: k\n  cluster: {}\ncontexts:\n- name: c\n  context: {cluster: k}\n",
+        "cluster k",
+        "cluster.server",
+        "missing",
         id="cluster-without-server",
     ),
     pytest.param(
@@ -127,7 +153,9 @@ def test_bad_kubeconfig_names_file_entry_and_field(tmp_path: Path, text, obj, fi
 
 def test_unknown_context_lists_the_known_ones(tmp_path: Path) -> None:
     path = tmp_path / "config"
-    path.write_text("clusters:\n- name: k\n  cluster: {server: 'https://k'}\ncontexts:\n- name: c\n  context: {cluster: k}\n")
+    path.write_text(
+        "clusters:\n- name: k\n  cluster: {server: 'https://k'}\ncontexts:\n- name: c\n  context: {cluster: k}\n"
+    )
     with pytest.raises(errors.InputError, match=r"no context named 'prod' \(known: c\)"):
         kubeconfig.load(path, contexts=["prod"])
 
@@ -140,7 +168,11 @@ def test_bad_argocd_secret_file_names_the_secret_and_field(tmp_path: Path) -> No
     )
     with pytest.raises(errors.InputError) as info:
         registry.Registry().add_file(path)
-    assert (info.value.file, info.value.obj, info.value.field) == (str(path), "Secret cluster-x", "data.server")
+    assert (info.value.file, info.value.obj, info.value.field) == (
+        str(path),
+        "Secret cluster-x",
+        "data.server",
+    )
 
 
 ARGOCD_CONFIG_CASES = [

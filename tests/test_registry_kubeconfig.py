@@ -54,7 +54,11 @@ CREDENTIAL_CASES = [
         },
         id="files-relative-to-the-kubeconfig-read-into-data",
     ),
-    pytest.param("dev", {"server": "https://dev.example.com", "insecure": True, "bearer_token": "dev-static-token-abcdef"}, id="token-and-insecure"),
+    pytest.param(
+        "dev",
+        {"server": "https://dev.example.com", "insecure": True, "bearer_token": "dev-static-token-abcdef"},
+        id="token-and-insecure",
+    ),
     pytest.param("dev-basic", {"username": "admin", "password": "basic-password-xyz"}, id="basic-auth"),
 ]
 
@@ -67,7 +71,11 @@ def test_context_credentials_are_read_from_data_and_files(context: str, expected
         if key == "server":
             assert cluster.server == want
         elif key.endswith("_contains"):
-            field = {"ca_contains": "ca_data", "cert_contains": "client_cert_data", "key_contains": "client_key_data"}[key]
+            field = {
+                "ca_contains": "ca_data",
+                "cert_contains": "client_cert_data",
+                "key_contains": "client_key_data",
+            }[key]
             assert want in (getattr(creds, field) or "")
             assert getattr(creds, field).startswith("-----BEGIN")
         else:
@@ -112,13 +120,23 @@ def test_kubeconfig_list_merges_with_the_first_definition_winning(order, shared_
     assert clusters["shared"].credentials.bearer_token == shared_token
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed, so there is nothing to compare with")
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl is not installed, so there is nothing to compare with"
+)
 @pytest.mark.parametrize("order", [["a", "b"], ["b", "a"], ["multi", "a", "b"]], ids="+".join)
 def test_kubeconfig_merge_agrees_with_kubectl(order: list[str], tmp_path: Path) -> None:
     files = [DATA / f"kubeconfig-{x}.yaml" for x in order]
-    env = {"KUBECONFIG": ":".join(str(f) for f in files), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin:/usr/local/bin"}
+    env = {
+        "KUBECONFIG": ":".join(str(f) for f in files),
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
     out = subprocess.run(
-        ["kubectl", "config", "view", "--flatten", "-o", "json"], env=env, capture_output=True, text=True, check=True
+        ["kubectl", "config", "view", "--flatten", "-o", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     view = json.loads(out)
     ours = _by_name(None, env=env)

@@ -24,7 +24,9 @@ def test_cluster_list_gives_every_cluster_with_labels_and_annotations() -> None:
 def test_secret_references_are_kept_exactly_as_written_for_the_secret_layer() -> None:
     clusters = {c.name: c for c in native.load(DATA / "cluster-list.yaml")}
     assert clusters["prod-eu-1"].credentials.bearer_token == "ref+vault://kv/data/clusters/{{name}}#/token"
-    assert clusters["staging-eu-1"].credentials.client_key_data == "ref+sops://keys/staging-eu-1.enc.yaml#/key"
+    assert (
+        clusters["staging-eu-1"].credentials.client_key_data == "ref+sops://keys/staging-eu-1.enc.yaml#/key"
+    )
 
 
 def test_credential_fields_map_onto_the_cluster_model() -> None:

@@ -37,7 +37,9 @@ def test_argocd_secret_files_give_clusters_with_secret_labels() -> None:
 def test_load_applies_kubeconfig_then_argocd_then_cluster_lists(tmp_path: Path) -> None:
     kube = _write_kubeconfig(tmp_path / "config")
     reg = registry.load(
-        kubeconfig_paths=kube, files=[DATA / "argocd-secrets.yaml"], cluster_lists=[DATA / "cluster-list.yaml"]
+        kubeconfig_paths=kube,
+        files=[DATA / "argocd-secrets.yaml"],
+        cluster_lists=[DATA / "cluster-list.yaml"],
     )
     assert reg.names() == ["dev-1", "edge-7", "kube-only", "prod-eu-1", "prod-us-1", "staging-eu-1"]
     # prod-eu-1 is in all three: the native list wins, as a whole (its credentials, not a mix).
@@ -56,8 +58,14 @@ def test_load_applies_kubeconfig_then_argocd_then_cluster_lists(tmp_path: Path) 
 @pytest.mark.parametrize(
     "order, winner_server",
     [
-        pytest.param(["argocd-secrets.yaml", "cluster-list.yaml"], "https://10.0.1.1:6443", id="list-last-wins"),
-        pytest.param(["cluster-list.yaml", "argocd-secrets.yaml"], "https://argocd-view-of-prod-eu-1.example.com", id="secrets-last-wins"),
+        pytest.param(
+            ["argocd-secrets.yaml", "cluster-list.yaml"], "https://10.0.1.1:6443", id="list-last-wins"
+        ),
+        pytest.param(
+            ["cluster-list.yaml", "argocd-secrets.yaml"],
+            "https://argocd-view-of-prod-eu-1.example.com",
+            id="secrets-last-wins",
+        ),
     ],
 )
 def test_files_are_recognised_by_content_and_applied_in_the_order_given(order, winner_server) -> None:
@@ -76,7 +84,9 @@ def test_a_kubeconfig_given_as_a_clusters_file_is_recognised() -> None:
         pytest.param("env=prod", ["prod-eu-1", "prod-us-1"], id="env"),
         pytest.param("env=prod,gpu", ["prod-us-1"], id="env-and-gpu"),
         pytest.param("region in (eu),!canary", ["prod-eu-1"], id="in-and-not"),
-        pytest.param("tier!=db", ["prod-eu-1", "prod-us-1", "staging-eu-1"], id="not-equal-includes-unlabelled"),
+        pytest.param(
+            "tier!=db", ["prod-eu-1", "prod-us-1", "staging-eu-1"], id="not-equal-includes-unlabelled"
+        ),
         pytest.param("", ["dev-1", "prod-eu-1", "prod-us-1", "staging-eu-1"], id="everything"),
     ],
 )
@@ -88,4 +98,6 @@ def test_registry_selects_clusters_by_label_selector(selector: str, names: list[
 def test_without_any_source_the_default_kubeconfig_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECONFIG", str(DATA / "kubeconfig-b.yaml"))
     assert registry.load().names() == ["beta", "shared"]
-    assert registry.load(cluster_lists=[DATA / "cluster-list.yaml"]).names()[0] == "dev-1"  # no kubeconfig mixed in
+    assert (
+        registry.load(cluster_lists=[DATA / "cluster-list.yaml"]).names()[0] == "dev-1"
+    )  # no kubeconfig mixed in

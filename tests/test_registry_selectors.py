@@ -44,7 +44,9 @@ MATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text, labels, expected", MATCH_CASES, ids=[f"{c[0] or '<empty>'}~{i}" for i, c in enumerate(MATCH_CASES)])
+@pytest.mark.parametrize(
+    "text, labels, expected", MATCH_CASES, ids=[f"{c[0] or '<empty>'}~{i}" for i, c in enumerate(MATCH_CASES)]
+)
 def test_selector_string_matches_labels_like_kubectl(text: str, labels: dict, expected: bool) -> None:
     assert selectors.matches(text, labels) is expected
 
@@ -91,13 +93,31 @@ LABEL_SELECTOR_CASES = [
     pytest.param({"matchLabels": {"env": "prod"}}, PROD_EU, True, id="matchLabels-hit"),
     pytest.param({"matchLabels": {"env": "prod"}}, STAGING_US, False, id="matchLabels-miss"),
     pytest.param(
-        {"matchExpressions": [{"key": "region", "operator": "In", "values": ["eu", "ap"]}]}, PROD_EU, True, id="In"
+        {"matchExpressions": [{"key": "region", "operator": "In", "values": ["eu", "ap"]}]},
+        PROD_EU,
+        True,
+        id="In",
     ),
-    pytest.param({"matchExpressions": [{"key": "region", "operator": "NotIn", "values": ["eu"]}]}, BARE, True, id="NotIn-absent"),
-    pytest.param({"matchExpressions": [{"key": "canary", "operator": "Exists"}]}, STAGING_US, True, id="Exists"),
-    pytest.param({"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}, STAGING_US, False, id="DoesNotExist"),
     pytest.param(
-        {"matchLabels": {"env": "prod"}, "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["db"]}]},
+        {"matchExpressions": [{"key": "region", "operator": "NotIn", "values": ["eu"]}]},
+        BARE,
+        True,
+        id="NotIn-absent",
+    ),
+    pytest.param(
+        {"matchExpressions": [{"key": "canary", "operator": "Exists"}]}, STAGING_US, True, id="Exists"
+    ),
+    pytest.param(
+        {"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]},
+        STAGING_US,
+        False,
+        id="DoesNotExist",
+    ),
+    pytest.param(
+        {
+            "matchLabels": {"env": "prod"},
+            "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["db"]}],
+        },
         PROD_EU,
         True,
         id="both-anded",
@@ -113,10 +133,24 @@ def test_label_selector_object_matches_like_kubernetes(obj: dict, labels: dict, 
 @pytest.mark.parametrize(
     "obj, field",
     [
-        pytest.param({"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["x"]}]}, "selector.matchExpressions[0].operator", id="unknown-operator"),
-        pytest.param({"matchExpressions": [{"key": "a", "operator": "In"}]}, "selector.matchExpressions[0].values", id="In-without-values"),
-        pytest.param({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]}, "selector.matchExpressions[0].values", id="Exists-with-values"),
-        pytest.param({"matchExpressions": [{"operator": "Exists"}]}, "selector.matchExpressions[0]", id="no-key"),
+        pytest.param(
+            {"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["x"]}]},
+            "selector.matchExpressions[0].operator",
+            id="unknown-operator",
+        ),
+        pytest.param(
+            {"matchExpressions": [{"key": "a", "operator": "In"}]},
+            "selector.matchExpressions[0].values",
+            id="In-without-values",
+        ),
+        pytest.param(
+            {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]},
+            "selector.matchExpressions[0].values",
+            id="Exists-with-values",
+        ),
+        pytest.param(
+            {"matchExpressions": [{"operator": "Exists"}]}, "selector.matchExpressions[0]", id="no-key"
+        ),
     ],
 )
 def test_bad_label_selector_object_names_file_object_and_field(obj: dict, field: str) -> None:

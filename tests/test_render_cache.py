@@ -20,8 +20,14 @@ def fresh() -> cache.TieredCache:
 
 
 def run(source: dict[str, Any], store: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    options: dict[str, Any] = {"source_dir": DATA, "app_name": "guestbook-eu1", "namespace": "shop",
-                               "revision": "a" * 40, "cache": store, "decrypt": False}
+    options: dict[str, Any] = {
+        "source_dir": DATA,
+        "app_name": "guestbook-eu1",
+        "namespace": "shop",
+        "revision": "a" * 40,
+        "cache": store,
+        "decrypt": False,
+    }
     options.update(kwargs)
     return render.render_source(source, **options)
 
@@ -38,9 +44,20 @@ def test_the_same_source_for_many_clusters_renders_once() -> None:
 MISS_CASES = [
     ("other-revision", {"revision": "b" * 40}),
     ("other-path", {"source": {"repoURL": "https://git.example.com/r.git", "path": "kustomize/base"}}),
-    ("other-parameters", {"source": {"repoURL": "https://git.example.com/r.git", "path": "kustomize/overlays/prod",
-                                     "kustomize": {"namePrefix": "x-"}}}),
-    ("other-repository", {"source": {"repoURL": "https://git.example.com/fork.git", "path": "kustomize/overlays/prod"}}),
+    (
+        "other-parameters",
+        {
+            "source": {
+                "repoURL": "https://git.example.com/r.git",
+                "path": "kustomize/overlays/prod",
+                "kustomize": {"namePrefix": "x-"},
+            }
+        },
+    ),
+    (
+        "other-repository",
+        {"source": {"repoURL": "https://git.example.com/fork.git", "path": "kustomize/overlays/prod"}},
+    ),
 ]
 
 

@@ -10,7 +10,14 @@ import pytest
 from fleet import render
 from tests.render_helpers import names, render_path
 
-TOP = ["ServiceAccount/sa-one", "ServiceAccount/sa-two", "ConfigMap/one", "ConfigMap/two", "Namespace/shop", "Role/reader"]
+TOP = [
+    "ServiceAccount/sa-one",
+    "ServiceAccount/sa-two",
+    "ConfigMap/one",
+    "ConfigMap/two",
+    "Namespace/shop",
+    "Role/reader",
+]
 NESTED = ["ConfigMap/deep", "ConfigMap/nested"]
 
 SELECTION_CASES = [
@@ -19,12 +26,17 @@ SELECTION_CASES = [
     ("include-glob", {"recurse": True, "include": "*.yml"}, ["ConfigMap/deep"]),
     ("include-braces", {"include": "{namespace.yaml,role.json}"}, ["Namespace/shop", "Role/reader"]),
     ("exclude-star-crosses-directories", {"recurse": True, "exclude": "nested/*"}, TOP),
-    ("exclude-wins-over-include", {"include": "*.yaml", "exclude": "multi.yaml"},
-     ["ServiceAccount/sa-one", "ServiceAccount/sa-two", "Namespace/shop"]),
+    (
+        "exclude-wins-over-include",
+        {"include": "*.yaml", "exclude": "multi.yaml"},
+        ["ServiceAccount/sa-one", "ServiceAccount/sa-two", "Namespace/shop"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "directory", "expected"), SELECTION_CASES, ids=[c[0] for c in SELECTION_CASES])
+@pytest.mark.parametrize(
+    ("name", "directory", "expected"), SELECTION_CASES, ids=[c[0] for c in SELECTION_CASES]
+)
 def test_directory_options_select_files(name: str, directory: dict, expected: list[str]) -> None:
     assert names(render_path({"path": "directory/plain", "directory": directory})) == expected
 
@@ -69,34 +81,51 @@ DETECT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "files", "extra", "expected"), DETECT_CASES, ids=[c[0] for c in DETECT_CASES])
-def test_source_type_follows_argo_cd(tmp_path: Path, name: str, files: list[str], extra: dict, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "files", "extra", "expected"), DETECT_CASES, ids=[c[0] for c in DETECT_CASES]
+)
+def test_source_type_follows_argo_cd(
+    tmp_path: Path, name: str, files: list[str], extra: dict, expected: str
+) -> None:
     from fleet.render import detect
 
     (tmp_path / "app").mkdir()
     for file in files:
         (tmp_path / "app" / file).write_text("")
     src = render.source_from_argo({"path": "app", **extra})
-    ctx = render.RenderContext(source=src, root=tmp_path, app_dir=tmp_path / "app", app_name="a", namespace="n", revision="r")
+    ctx = render.RenderContext(
+        source=src, root=tmp_path, app_dir=tmp_path / "app", app_name="a", namespace="n", revision="r"
+    )
     assert detect.source_type(ctx) == expected
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"path": "directory/plain", "helm": {}, "directory": {}}, "multiple application source types"),
-    ({"path": "directory/plain", "plugin": {"name": "cmp"}}, "plugins are not supported"),
-], ids=["two-types", "plugin"])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"path": "directory/plain", "helm": {}, "directory": {}}, "multiple application source types"),
+        ({"path": "directory/plain", "plugin": {"name": "cmp"}}, "plugins are not supported"),
+    ],
+    ids=["two-types", "plugin"],
+)
 def test_unsupported_source_types_are_errors(spec: dict, message: str) -> None:
     with pytest.raises(render.RenderError, match=message):
         render_path(spec)
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"path": "../outside"}, "spec.source.path"),
-    ({"path": "/abs"}, "spec.source.path"),
-    ({"path": "x", "ref": "bad ref"}, "spec.source.ref"),
-    ({"path": "x", "helm": {"parameters": [{"value": "1"}]}}, "spec.source.helm.parameters[0]"),
-    ({"path": "x", "kustomize": {"replicas": [{"name": "a", "count": "many"}]}}, "spec.source.kustomize.replicas[0]"),
-], ids=["parent-path", "absolute-path", "bad-ref", "parameter-without-name", "replica-count"])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"path": "../outside"}, "spec.source.path"),
+        ({"path": "/abs"}, "spec.source.path"),
+        ({"path": "x", "ref": "bad ref"}, "spec.source.ref"),
+        ({"path": "x", "helm": {"parameters": [{"value": "1"}]}}, "spec.source.helm.parameters[0]"),
+        (
+            {"path": "x", "kustomize": {"replicas": [{"name": "a", "count": "many"}]}},
+            "spec.source.kustomize.replicas[0]",
+        ),
+    ],
+    ids=["parent-path", "absolute-path", "bad-ref", "parameter-without-name", "replica-count"],
+)
 def test_bad_source_fields_are_input_errors_naming_the_field(spec: dict, field: str) -> None:
     with pytest.raises(render.errors.InputError) as caught:
         render.source_from_argo(spec)

@@ -16,23 +16,62 @@ CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n"
 
 # (id, file name, content, document index named, words of the message)
 REFUSED = [
-    ("kind-missing", "cm.yaml", "apiVersion: v1\nmetadata: {name: no-kind}\ndata: {a: b}\n", 0, "kind is required"),
-    ("apiVersion-missing", "cm.yaml", "kind: ConfigMap\nmetadata: {name: no-api}\n", 0, "apiVersion is required"),
-    ("both-missing-after-an-object", "two.yaml", CONFIGMAP + "---\nmetadata: {name: bare}\ndata: {a: b}\n", 1,
-     "apiVersion and kind are required"),
+    (
+        "kind-missing",
+        "cm.yaml",
+        "apiVersion: v1\nmetadata: {name: no-kind}\ndata: {a: b}\n",
+        0,
+        "kind is required",
+    ),
+    (
+        "apiVersion-missing",
+        "cm.yaml",
+        "kind: ConfigMap\nmetadata: {name: no-api}\n",
+        0,
+        "apiVersion is required",
+    ),
+    (
+        "both-missing-after-an-object",
+        "two.yaml",
+        CONFIGMAP + "---\nmetadata: {name: bare}\ndata: {a: b}\n",
+        1,
+        "apiVersion and kind are required",
+    ),
     ("empty-kind", "cm.yaml", "apiVersion: v1\nkind: ''\nmetadata: {name: x}\n", 0, "kind is required"),
-    ("plain-map-next-to-an-object", "mixed.yaml", CONFIGMAP + "---\nreplicas: 3\n", 1,
-     "apiVersion and kind are required"),
-    ("json-without-kind", "cm.json", '{"apiVersion": "v1", "metadata": {"name": "j"}}', 0, "kind is required"),
-    ("list-item-without-kind", "list.yaml",
-     "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {name: item}\n", 0,
-     "item 0 of the List is not a Kubernetes object (kind is required)"),
-    ("list-item-not-a-map", "list.yaml", "apiVersion: v1\nkind: List\nitems: [just-a-string]\n", 0,
-     "item 0 of the List"),
+    (
+        "plain-map-next-to-an-object",
+        "mixed.yaml",
+        CONFIGMAP + "---\nreplicas: 3\n",
+        1,
+        "apiVersion and kind are required",
+    ),
+    (
+        "json-without-kind",
+        "cm.json",
+        '{"apiVersion": "v1", "metadata": {"name": "j"}}',
+        0,
+        "kind is required",
+    ),
+    (
+        "list-item-without-kind",
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  metadata: {name: item}\n",
+        0,
+        "item 0 of the List is not a Kubernetes object (kind is required)",
+    ),
+    (
+        "list-item-not-a-map",
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems: [just-a-string]\n",
+        0,
+        "item 0 of the List",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "file", "content", "document", "words"), REFUSED, ids=[c[0] for c in REFUSED])
+@pytest.mark.parametrize(
+    ("case", "file", "content", "document", "words"), REFUSED, ids=[c[0] for c in REFUSED]
+)
 def test_a_document_without_kind_or_apiversion_fails_naming_file_and_document(
     tmp_path: Path, case: str, file: str, content: str, document: int, words: str
 ) -> None:

@@ -26,8 +26,13 @@ def find(objs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 def test_defaults_release_name_is_the_application_and_namespace_the_destination() -> None:
     objs = chart()
-    assert names(objs) == ["CustomResourceDefinition/widgets.example.com", "Deployment/guestbook-guestbook",
-                           "Job/guestbook-guestbook-migrate", "Service/guestbook-guestbook", "Pod/guestbook-guestbook-test"]
+    assert names(objs) == [
+        "CustomResourceDefinition/widgets.example.com",
+        "Deployment/guestbook-guestbook",
+        "Job/guestbook-guestbook-migrate",
+        "Service/guestbook-guestbook",
+        "Pod/guestbook-guestbook-test",
+    ]
     assert find(objs, "Deployment")["metadata"]["namespace"] == "shop"
 
 
@@ -38,10 +43,24 @@ def test_notes_and_empty_documents_are_dropped() -> None:
 VALUE_CASES = [
     ("value-files-in-order", {"valueFiles": ["values-prod.yaml"]}, "replicas", 3),
     ("inline-values", {"values": "replicaCount: 4\n"}, "replicas", 4),
-    ("values-object-wins-over-values", {"values": "replicaCount: 4", "valuesObject": {"replicaCount": 5}}, "replicas", 5),
-    ("parameters-win-over-values", {"valuesObject": {"replicaCount": 5},
-                                    "parameters": [{"name": "replicaCount", "value": "6"}]}, "replicas", 6),
-    ("values-over-value-files", {"valueFiles": ["values-prod.yaml"], "values": "replicaCount: 7"}, "replicas", 7),
+    (
+        "values-object-wins-over-values",
+        {"values": "replicaCount: 4", "valuesObject": {"replicaCount": 5}},
+        "replicas",
+        5,
+    ),
+    (
+        "parameters-win-over-values",
+        {"valuesObject": {"replicaCount": 5}, "parameters": [{"name": "replicaCount", "value": "6"}]},
+        "replicas",
+        6,
+    ),
+    (
+        "values-over-value-files",
+        {"valueFiles": ["values-prod.yaml"], "values": "replicaCount: 7"},
+        "replicas",
+        7,
+    ),
 ]
 
 
@@ -51,16 +70,22 @@ def test_values_compose_like_helm_template_flags(name: str, block: dict, field: 
 
 
 def test_value_files_deep_merge_maps() -> None:
-    labels = find(chart({"valueFiles": ["values-prod.yaml"], "values": "labels: {team: web}"}), "Deployment")["metadata"]["labels"]
+    labels = find(chart({"valueFiles": ["values-prod.yaml"], "values": "labels: {team: web}"}), "Deployment")[
+        "metadata"
+    ]["labels"]
     assert labels == {"app": "guestbook-guestbook", "team": "web", "tier": "prod"}
 
 
 def test_parameters_force_string_and_escaped_commas() -> None:
-    objs = chart({"parameters": [
-        {"name": "image.tag", "value": "1.28", "forceString": True},
-        {"name": "labels.list", "value": "a,b"},
-        {"name": "extraConfig.greeting", "value": "hello,world"},
-    ]})
+    objs = chart(
+        {
+            "parameters": [
+                {"name": "image.tag", "value": "1.28", "forceString": True},
+                {"name": "labels.list", "value": "a,b"},
+                {"name": "extraConfig.greeting", "value": "hello,world"},
+            ]
+        }
+    )
     deployment = find(objs, "Deployment")
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
     assert deployment["metadata"]["labels"]["list"] == "a,b"
@@ -79,17 +104,32 @@ def test_null_in_values_removes_a_default() -> None:
 
 def test_release_name_and_namespace_options() -> None:
     objs = chart({"releaseName": "web", "namespace": "other"})
-    assert find(objs, "Deployment")["metadata"] == {"name": "web-guestbook", "namespace": "other", "labels": {"app": "web-guestbook"}}
+    assert find(objs, "Deployment")["metadata"] == {
+        "name": "web-guestbook",
+        "namespace": "other",
+        "labels": {"app": "web-guestbook"},
+    }
 
 
 def test_skip_crds_and_skip_tests() -> None:
     assert names(chart({"skipCrds": True, "skipTests": True})) == [
-        "Deployment/guestbook-guestbook", "Job/guestbook-guestbook-migrate", "Service/guestbook-guestbook"]
+        "Deployment/guestbook-guestbook",
+        "Job/guestbook-guestbook-migrate",
+        "Service/guestbook-guestbook",
+    ]
 
 
 def test_build_environment_is_substituted_in_parameters() -> None:
-    labels = find(chart({"parameters": [{"name": "labels.app-name", "value": "$ARGOCD_APP_NAME-${ARGOCD_APP_REVISION_SHORT}"}]}),
-                  "Deployment")["metadata"]["labels"]
+    labels = find(
+        chart(
+            {
+                "parameters": [
+                    {"name": "labels.app-name", "value": "$ARGOCD_APP_NAME-${ARGOCD_APP_REVISION_SHORT}"}
+                ]
+            }
+        ),
+        "Deployment",
+    )["metadata"]["labels"]
     assert labels["app-name"] == "guestbook-0123456"
 
 
@@ -103,13 +143,17 @@ def test_helm_hooks_become_argo_cd_phases_in_the_plan() -> None:
     assert waves.is_hook(test_pod) and waves.hook_types(test_pod) == ()
 
 
-@pytest.mark.parametrize(("block", "message"), [
-    ({"valueFiles": ["missing.yaml"]}, "does not exist"),
-    ({"valueFiles": ["../../../../../etc/passwd"]}, "outside the repository"),
-    ({"valueFiles": ["$nope/values.yaml"]}, "no source has ref: nope"),
-    ({"valueFiles": ["https://example.com/values.yaml"]}, "remote value file"),
-    ({"values": "[not, a, map]"}, "values must be a YAML map"),
-], ids=["missing-file", "escape", "unknown-ref", "remote", "values-not-a-map"])
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"valueFiles": ["missing.yaml"]}, "does not exist"),
+        ({"valueFiles": ["../../../../../etc/passwd"]}, "outside the repository"),
+        ({"valueFiles": ["$nope/values.yaml"]}, "no source has ref: nope"),
+        ({"valueFiles": ["https://example.com/values.yaml"]}, "remote value file"),
+        ({"values": "[not, a, map]"}, "values must be a YAML map"),
+    ],
+    ids=["missing-file", "escape", "unknown-ref", "remote", "values-not-a-map"],
+)
 def test_bad_values_are_errors_naming_the_application(block: dict, message: str) -> None:
     with pytest.raises(render.RenderError, match=message) as caught:
         chart(block)
@@ -117,7 +161,12 @@ def test_bad_values_are_errors_naming_the_application(block: dict, message: str)
 
 
 def test_ignore_missing_value_files() -> None:
-    assert find(chart({"valueFiles": ["missing.yaml"], "ignoreMissingValueFiles": True}), "Deployment")["spec"]["replicas"] == 1
+    assert (
+        find(chart({"valueFiles": ["missing.yaml"], "ignoreMissingValueFiles": True}), "Deployment")["spec"][
+            "replicas"
+        ]
+        == 1
+    )
 
 
 def test_template_error_is_a_render_error(tmp_path: Any) -> None:
@@ -134,7 +183,10 @@ def test_rendering_does_not_touch_the_chart() -> None:
     assert tree_digest(DATA / "helm") == before
 
 
-@pytest.mark.skipif(shutil.which("helm") is None, reason="the helm binary is not installed; FLEET_HELM=binary cannot be exercised")
+@pytest.mark.skipif(
+    shutil.which("helm") is None,
+    reason="the helm binary is not installed; FLEET_HELM=binary cannot be exercised",
+)
 def test_binary_mode_renders_the_same_objects(monkeypatch: pytest.MonkeyPatch) -> None:
     sdk = chart({"valueFiles": ["values-prod.yaml"]})
     monkeypatch.setenv("FLEET_HELM", "binary")

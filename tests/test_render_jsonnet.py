@@ -12,7 +12,10 @@ from fleet import render
 from tests.render_helpers import names, render_path
 
 FULL = {
-    "extVars": [{"name": "app", "value": "$ARGOCD_APP_NAME"}, {"name": "debug", "value": "1 == 1", "code": True}],
+    "extVars": [
+        {"name": "app", "value": "$ARGOCD_APP_NAME"},
+        {"name": "debug", "value": "1 == 1", "code": True},
+    ],
     "tlas": [{"name": "replicas", "value": "3", "code": True}, {"name": "tier", "value": "prod"}],
     "libs": ["jsonnet/lib"],
 }
@@ -24,7 +27,11 @@ def evaluate(jsonnet: dict[str, Any], **directory: Any) -> list[dict[str, Any]]:
 
 def test_ext_vars_tlas_and_libs_reach_the_program() -> None:
     objs = evaluate(FULL)
-    assert names(objs) == ["Deployment/guestbook-web", "ConfigMap/guestbook-settings", "Namespace/from-jsonnet"]
+    assert names(objs) == [
+        "Deployment/guestbook-web",
+        "ConfigMap/guestbook-settings",
+        "Namespace/from-jsonnet",
+    ]
     deployment = objs[0]
     assert deployment["spec"]["replicas"] == 3
     assert deployment["metadata"]["labels"] == {"tier": "prod", "app.kubernetes.io/part-of": "guestbook"}
@@ -35,10 +42,17 @@ def test_include_selects_jsonnet_files_too() -> None:
     assert names(evaluate(FULL, include="single.jsonnet")) == ["Namespace/from-jsonnet"]
 
 
-@pytest.mark.parametrize(("jsonnet", "message"), [
-    ({"extVars": [{"name": "app", "value": "a"}], "tlas": [], "libs": ["jsonnet/lib"]}, "undefined external variable: debug"),
-    ({**FULL, "libs": []}, "couldn't open import"),
-], ids=["missing-ext-var", "missing-lib"])
+@pytest.mark.parametrize(
+    ("jsonnet", "message"),
+    [
+        (
+            {"extVars": [{"name": "app", "value": "a"}], "tlas": [], "libs": ["jsonnet/lib"]},
+            "undefined external variable: debug",
+        ),
+        ({**FULL, "libs": []}, "couldn't open import"),
+    ],
+    ids=["missing-ext-var", "missing-lib"],
+)
 def test_evaluation_errors_name_the_file(jsonnet: dict, message: str) -> None:
     with pytest.raises(render.RenderError, match=message) as caught:
         evaluate(jsonnet)

@@ -41,8 +41,9 @@ def _render(root: Path, jsonnet: dict[str, Any] | None = None) -> list[dict[str,
     source: dict[str, Any] = {"path": "app"}
     if jsonnet is not None:
         source["directory"] = {"jsonnet": jsonnet}
-    return render.render_source(source, source_dir=root, app_name="leaky", namespace="ns", revision="r",
-                                cache=cache.NO_CACHE)
+    return render.render_source(
+        source, source_dir=root, app_name="leaky", namespace="ns", revision="r", cache=cache.NO_CACHE
+    )
 
 
 NONE: Any = lambda key: None
@@ -51,16 +52,43 @@ NONE: Any = lambda key: None
 REFUSED = [
     ("importstr-etc-passwd", lambda key: MANIFEST % 'importstr "/etc/passwd"', NONE, "'/etc/passwd'"),
     ("importstr-absolute-key-file", lambda key: MANIFEST % f'importstr "{key}"', NONE, "keys.txt"),
-    ("importstr-relative-escape", lambda key: MANIFEST % 'importstr "../../keys.txt"', NONE, "'../../keys.txt'"),
-    ("importbin-absolute-key-file", lambda key: MANIFEST % f'std.base64(importbin "{key}")', NONE, "keys.txt"),
+    (
+        "importstr-relative-escape",
+        lambda key: MANIFEST % 'importstr "../../keys.txt"',
+        NONE,
+        "'../../keys.txt'",
+    ),
+    (
+        "importbin-absolute-key-file",
+        lambda key: MANIFEST % f'std.base64(importbin "{key}")',
+        NONE,
+        "keys.txt",
+    ),
     ("import-as-code", lambda key: MANIFEST % 'std.toString(import "/etc/passwd")', NONE, "'/etc/passwd'"),
-    ("ext-var-code", lambda key: MANIFEST % "std.extVar('x')",
-     lambda key: {"extVars": [{"name": "x", "value": 'importstr "/etc/passwd"', "code": True}]}, "'/etc/passwd'"),
-    ("tla-code", lambda key: "function(x) " + MANIFEST % "x",
-     lambda key: {"tlas": [{"name": "x", "value": f'importstr "{key}"', "code": True}]}, "keys.txt"),
-    ("import-through-a-lib", lambda key: MANIFEST % 'importstr "keys.txt"',
-     lambda key: {"libs": ["lib"]}, "'keys.txt'"),
-    ("git-config-of-a-working-tree", lambda key: MANIFEST % 'importstr "../.git/config"', NONE, "'../.git/config'"),
+    (
+        "ext-var-code",
+        lambda key: MANIFEST % "std.extVar('x')",
+        lambda key: {"extVars": [{"name": "x", "value": 'importstr "/etc/passwd"', "code": True}]},
+        "'/etc/passwd'",
+    ),
+    (
+        "tla-code",
+        lambda key: "function(x) " + MANIFEST % "x",
+        lambda key: {"tlas": [{"name": "x", "value": f'importstr "{key}"', "code": True}]},
+        "keys.txt",
+    ),
+    (
+        "import-through-a-lib",
+        lambda key: MANIFEST % 'importstr "keys.txt"',
+        lambda key: {"libs": ["lib"]},
+        "'keys.txt'",
+    ),
+    (
+        "git-config-of-a-working-tree",
+        lambda key: MANIFEST % 'importstr "../.git/config"',
+        NONE,
+        "'../.git/config'",
+    ),
 ]
 
 
@@ -68,8 +96,14 @@ REFUSED = [
 def test_imports_outside_the_repository_fail_the_render_naming_file_and_import(
     tmp_path: Path, key_file: Path, case: str, program: Any, jsonnet: Any, named: str
 ) -> None:
-    root = _repo(tmp_path, {"app/main.jsonnet": program(key_file), "lib/README": "libs",
-                            ".git/config": "[remote]\n\turl = https://user:token@example.com/r.git\n"})
+    root = _repo(
+        tmp_path,
+        {
+            "app/main.jsonnet": program(key_file),
+            "lib/README": "libs",
+            ".git/config": "[remote]\n\turl = https://user:token@example.com/r.git\n",
+        },
+    )
     if case == "import-through-a-lib":
         (root / "lib" / "keys.txt").symlink_to(key_file)
     with pytest.raises(render.RenderError) as caught:
@@ -89,7 +123,9 @@ def test_a_symlink_inside_the_repository_to_a_file_outside_is_resolved_and_refus
         _render(root)
 
 
-@pytest.mark.parametrize("lib", ["../../..", "/etc", "outside-link"], ids=["parent-dirs", "absolute", "symlink"])
+@pytest.mark.parametrize(
+    "lib", ["../../..", "/etc", "outside-link"], ids=["parent-dirs", "absolute", "symlink"]
+)
 def test_libs_outside_the_repository_are_refused_naming_the_field(tmp_path: Path, lib: str) -> None:
     root = _repo(tmp_path, {"app/main.jsonnet": MANIFEST % "'fine'"})
     (root / "outside-link").symlink_to(tmp_path)
@@ -100,18 +136,22 @@ def test_libs_outside_the_repository_are_refused_naming_the_field(tmp_path: Path
 
 
 def test_imports_inside_the_repository_still_work(tmp_path: Path) -> None:
-    root = _repo(tmp_path, {
-        "app/main.jsonnet": (
-            "local lib = import 'labels.libsonnet';\n"
-            + MANIFEST % "{a: importstr 'note.txt', b: lib.name, c: std.base64(importbin '../bin/blob'), "
-                         "d: importstr 'shared/x.txt'}"
-        ),
-        "app/note.txt": "hello",
-        "app/shared": b"",  # replaced by a symlink below
-        "lib/labels.libsonnet": "{name: 'from-lib'}",
-        "bin/blob": b"\xff\x00\x01",
-        "data/x.txt": "through a symlink",
-    })
+    root = _repo(
+        tmp_path,
+        {
+            "app/main.jsonnet": (
+                "local lib = import 'labels.libsonnet';\n"
+                + MANIFEST
+                % "{a: importstr 'note.txt', b: lib.name, c: std.base64(importbin '../bin/blob'), "
+                "d: importstr 'shared/x.txt'}"
+            ),
+            "app/note.txt": "hello",
+            "app/shared": b"",  # replaced by a symlink below
+            "lib/labels.libsonnet": "{name: 'from-lib'}",
+            "bin/blob": b"\xff\x00\x01",
+            "data/x.txt": "through a symlink",
+        },
+    )
     (root / "app" / "shared").unlink()
     (root / "app" / "shared").symlink_to(root / "data")
     (objs,) = _render(root, {"libs": ["lib"]})
@@ -119,8 +159,13 @@ def test_imports_inside_the_repository_still_work(tmp_path: Path) -> None:
 
 
 def test_importstr_of_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
-    root = _repo(tmp_path, {"app/main.jsonnet": MANIFEST % "importstr 'latin1.txt'",
-                            "app/latin1.txt": "caf\u00e9".encode("latin-1")})
+    root = _repo(
+        tmp_path,
+        {
+            "app/main.jsonnet": MANIFEST % "importstr 'latin1.txt'",
+            "app/latin1.txt": "caf\u00e9".encode("latin-1"),
+        },
+    )
     with pytest.raises(render.RenderError, match="app/latin1.txt is not UTF-8"):
         _render(root)
 
@@ -148,6 +193,8 @@ def test_neither_file_reaches_the_cluster_nor_the_diff(make_fleet, key_file: Pat
     for cluster in env.cluster_names:
         app = run.app(cluster, f"jsonnet-{cluster}")
         assert app.reason.value == "RenderFailed"
-        assert "jsonnet/dashboard/main.jsonnet" in app.message and "leads outside the repository" in app.message
+        assert (
+            "jsonnet/dashboard/main.jsonnet" in app.message and "leads outside the repository" in app.message
+        )
         assert env.names(cluster, "jsonnetted", "ConfigMap") == []
     assert secret not in run.stdout + run.stderr and passwd_line not in run.stdout + run.stderr

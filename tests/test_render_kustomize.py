@@ -37,21 +37,28 @@ def test_overlay_applies_prefix_and_patch() -> None:
 
 
 def test_application_kustomize_block_is_applied() -> None:
-    objs = build("kustomize/overlays/prod", {
-        "namePrefix": "eu-",
-        "nameSuffix": "-$ARGOCD_APP_NAME",
-        "namespace": "shop-eu",
-        "images": ["nginx=registry.example.com/nginx:1.30"],
-        "commonLabels": {"team": "web"},
-        "commonAnnotations": {"owner": "$ARGOCD_APP_NAME"},
-        "replicas": [{"name": "prod-web", "count": 5}],
-        "patches": [{"target": {"kind": "Service"}, "patch": "- op: add\n  path: /spec/type\n  value: NodePort\n"}],
-    })
+    objs = build(
+        "kustomize/overlays/prod",
+        {
+            "namePrefix": "eu-",
+            "nameSuffix": "-$ARGOCD_APP_NAME",
+            "namespace": "shop-eu",
+            "images": ["nginx=registry.example.com/nginx:1.30"],
+            "commonLabels": {"team": "web"},
+            "commonAnnotations": {"owner": "$ARGOCD_APP_NAME"},
+            "replicas": [{"name": "prod-web", "count": 5}],
+            "patches": [
+                {"target": {"kind": "Service"}, "patch": "- op: add\n  path: /spec/type\n  value: NodePort\n"}
+            ],
+        },
+    )
     deployment = find(objs, "Deployment")
     assert deployment["metadata"]["name"] == "eu-prod-web-guestbook"
     assert deployment["metadata"]["namespace"] == "shop-eu"
     assert deployment["spec"]["replicas"] == 5
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/nginx:1.30"
+    assert (
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/nginx:1.30"
+    )
     assert deployment["spec"]["selector"]["matchLabels"] == {"app": "web", "team": "web"}
     # Annotation values are substituted only with commonAnnotationsEnvsubst, as in Argo CD.
     assert deployment["metadata"]["annotations"] == {"owner": "$ARGOCD_APP_NAME"}
@@ -59,7 +66,9 @@ def test_application_kustomize_block_is_applied() -> None:
 
 
 def test_labels_without_selector_leave_selectors_alone() -> None:
-    deployment = find(build("kustomize/base", {"commonLabels": {"team": "web"}, "labelWithoutSelector": True}), "Deployment")
+    deployment = find(
+        build("kustomize/base", {"commonLabels": {"team": "web"}, "labelWithoutSelector": True}), "Deployment"
+    )
     assert deployment["metadata"]["labels"] == {"team": "web"}
     assert deployment["spec"]["selector"]["matchLabels"] == {"app": "web"}
 

@@ -20,9 +20,18 @@ REFUSED = [
     ("resource-directory-outside", "resources: [../../outside]\n", None, "resources '../../outside'"),
     ("component-outside", "resources: [cm.yaml]\ncomponents: [../../outside]\n", None, "components"),
     ("outside-through-a-base", "resources: [../base]\n", "resources: [../../outside]\n", "resources"),
-    ("patch-file-outside", "resources: [cm.yaml]\npatches:\n- path: ../../outside/cm.yaml\n", None, "patches.path"),
-    ("generator-file-outside", "configMapGenerator:\n- name: g\n  files: [key=../../outside/cm.yaml]\n", None,
-     "configMapGenerator.files"),
+    (
+        "patch-file-outside",
+        "resources: [cm.yaml]\npatches:\n- path: ../../outside/cm.yaml\n",
+        None,
+        "patches.path",
+    ),
+    (
+        "generator-file-outside",
+        "configMapGenerator:\n- name: g\n  files: [key=../../outside/cm.yaml]\n",
+        None,
+        "configMapGenerator.files",
+    ),
     ("absolute-resource", "resources: [/etc]\n", None, "resources '/etc'"),
 ]
 
@@ -43,8 +52,9 @@ def _repo(tmp_path: Path, app: str, base: str | None) -> Path:
 
 
 def _render(root: Path) -> list[dict]:
-    return render.render_source({"path": "app"}, source_dir=root, app_name="k", namespace="ns", revision="r",
-                                cache=cache.NO_CACHE)
+    return render.render_source(
+        {"path": "app"}, source_dir=root, app_name="k", namespace="ns", revision="r", cache=cache.NO_CACHE
+    )
 
 
 @pytest.mark.parametrize(("case", "app", "base", "named"), REFUSED, ids=[c[0] for c in REFUSED])
@@ -59,18 +69,29 @@ def test_a_kustomization_path_outside_the_repository_fails_the_render(
 
 
 def test_bases_inside_the_repository_and_inline_patches_still_build(tmp_path: Path) -> None:
-    app = ("resources: [../base]\npatches:\n- patch: |-\n    - op: add\n      path: /data\n      value: {a: b}\n"
-           "  target: {kind: ConfigMap}\n")
+    app = (
+        "resources: [../base]\npatches:\n- patch: |-\n    - op: add\n      path: /data\n      value: {a: b}\n"
+        "  target: {kind: ConfigMap}\n"
+    )
     root = _repo(tmp_path, app, "resources: [cm.yaml]\n")
     (root / "base" / "cm.yaml").write_text(INSIDE_CM)
     objs = _render(root)
     assert [o["metadata"]["name"] for o in objs] == ["fine"] and objs[0]["data"] == {"a": "b"}
 
 
-@pytest.mark.parametrize("url", ["https://github.com/org/repo//deploy?ref=v1", "github.com/org/repo/deploy?ref=v1",
-                                 "git@github.com:org/repo.git//deploy", "git::https://example.com/repo.git"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/org/repo//deploy?ref=v1",
+        "github.com/org/repo/deploy?ref=v1",
+        "git@github.com:org/repo.git//deploy",
+        "git::https://example.com/repo.git",
+    ],
+)
 def test_remote_resources_are_not_taken_for_local_paths(tmp_path: Path, url: str) -> None:
     root = _repo(tmp_path, f"resources: ['{url}']\n", None)
     src = render.source_from_argo({"path": "app"})
-    ctx = render.RenderContext(source=src, root=root, app_dir=root / "app", app_name="k", namespace="n", revision="r")
+    ctx = render.RenderContext(
+        source=src, root=root, app_dir=root / "app", app_name="k", namespace="n", revision="r"
+    )
     kustomize.check_paths(ctx, [ctx.app_dir])  # no error: kustomize fetches them itself

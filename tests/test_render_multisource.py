@@ -12,18 +12,32 @@ from fleet.render import cache
 from tests.render_helpers import DATA, names
 
 SOURCES: list[dict[str, Any]] = [
-    {"repoURL": "https://git.example.com/charts.git", "path": "helm/guestbook", "targetRevision": "main",
-     "helm": {"valueFiles": ["values-prod.yaml", "$values/envs/prod.yaml"]}},
+    {
+        "repoURL": "https://git.example.com/charts.git",
+        "path": "helm/guestbook",
+        "targetRevision": "main",
+        "helm": {"valueFiles": ["values-prod.yaml", "$values/envs/prod.yaml"]},
+    },
     {"repoURL": "https://git.example.com/values.git", "targetRevision": "main", "ref": "values"},
-    {"repoURL": "https://git.example.com/extra.git", "path": "directory/plain", "targetRevision": "v1",
-     "directory": {"include": "namespace.yaml"}},
+    {
+        "repoURL": "https://git.example.com/extra.git",
+        "path": "directory/plain",
+        "targetRevision": "v1",
+        "directory": {"include": "namespace.yaml"},
+    },
 ]
 
 
 def render_all(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     dirs = [DATA, DATA / "helm" / "values-repo", DATA][: len(sources)]
-    return render.render_sources(sources, source_dirs=dirs, app_name="guestbook", namespace="shop",
-                                 revisions=["a" * 40, "b" * 40, "c" * 40][: len(sources)], cache=cache.NO_CACHE)
+    return render.render_sources(
+        sources,
+        source_dirs=dirs,
+        app_name="guestbook",
+        namespace="shop",
+        revisions=["a" * 40, "b" * 40, "c" * 40][: len(sources)],
+        cache=cache.NO_CACHE,
+    )
 
 
 def test_sources_render_in_order_and_ref_values_apply() -> None:

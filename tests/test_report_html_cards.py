@@ -11,29 +11,54 @@ from fleet.health import Health
 from fleet.status import OperationPhase, Reason, SyncStatus
 
 
-def app(name: str, cluster: str, sync: SyncStatus, health: Health, reason: Reason = Reason.SUCCEEDED) -> results.AppResult:
-    return results.AppResult(name=name, cluster=cluster, sync_status=sync, health=health,
-                             phase=OperationPhase.SUCCEEDED, reason=reason)
+def app(
+    name: str, cluster: str, sync: SyncStatus, health: Health, reason: Reason = Reason.SUCCEEDED
+) -> results.AppResult:
+    return results.AppResult(
+        name=name,
+        cluster=cluster,
+        sync_status=sync,
+        health=health,
+        phase=OperationPhase.SUCCEEDED,
+        reason=reason,
+    )
 
 
 def run(*clusters: results.ClusterResult) -> results.RunResult:
-    return results.RunResult(run_id="r1", kind=results.RunKind.SYNC, started_at=results.now(),
-                             finished_at=results.now(), revision="0123456789abcdef", clusters=clusters)
+    return results.RunResult(
+        run_id="r1",
+        kind=results.RunKind.SYNC,
+        started_at=results.now(),
+        finished_at=results.now(),
+        revision="0123456789abcdef",
+        clusters=clusters,
+    )
 
 
-HEALTHY_CLUSTER = results.ClusterResult(cluster="c001", apps=(
-    app("web-c001", "c001", SyncStatus.SYNCED, Health.HEALTHY),
-    app("api-c001", "c001", SyncStatus.SYNCED, Health.HEALTHY),
-))
-TROUBLED_CLUSTER = results.ClusterResult(cluster="c002", apps=(
-    app("web-c002", "c002", SyncStatus.OUT_OF_SYNC, Health.DEGRADED, Reason.HEALTH_CHECK_FAILED),
-    app("api-c002", "c002", SyncStatus.SYNCED, Health.PROGRESSING, Reason.HEALTH_CHECK_FAILED),
-))
-UNREACHABLE_CLUSTER = results.ClusterResult(cluster="c003", reachable=False, reason=Reason.CLUSTER_UNREACHABLE,
-                                            message="connection reset", apps=(
-    app("web-c003", "c003", SyncStatus.UNKNOWN, Health.UNKNOWN, Reason.CLUSTER_UNREACHABLE),
-    app("api-c003", "c003", SyncStatus.UNKNOWN, Health.UNKNOWN, Reason.CLUSTER_UNREACHABLE),
-))
+HEALTHY_CLUSTER = results.ClusterResult(
+    cluster="c001",
+    apps=(
+        app("web-c001", "c001", SyncStatus.SYNCED, Health.HEALTHY),
+        app("api-c001", "c001", SyncStatus.SYNCED, Health.HEALTHY),
+    ),
+)
+TROUBLED_CLUSTER = results.ClusterResult(
+    cluster="c002",
+    apps=(
+        app("web-c002", "c002", SyncStatus.OUT_OF_SYNC, Health.DEGRADED, Reason.HEALTH_CHECK_FAILED),
+        app("api-c002", "c002", SyncStatus.SYNCED, Health.PROGRESSING, Reason.HEALTH_CHECK_FAILED),
+    ),
+)
+UNREACHABLE_CLUSTER = results.ClusterResult(
+    cluster="c003",
+    reachable=False,
+    reason=Reason.CLUSTER_UNREACHABLE,
+    message="connection reset",
+    apps=(
+        app("web-c003", "c003", SyncStatus.UNKNOWN, Health.UNKNOWN, Reason.CLUSTER_UNREACHABLE),
+        app("api-c003", "c003", SyncStatus.UNKNOWN, Health.UNKNOWN, Reason.CLUSTER_UNREACHABLE),
+    ),
+)
 
 
 class Page(HTMLParser):
@@ -99,7 +124,11 @@ def test_sync_cards_and_health_cards_each_add_up_to_the_applications() -> None:
     assert sync["Unknown"] == ({"card", "warn"}, 2)
     assert sum(value for _, value in sync.values()) == 6
     assert {label: value for label, (_, value) in health.items()} == {
-        "Healthy": 2, "Degraded": 1, "Progressing": 1, "Unknown": 2}
+        "Healthy": 2,
+        "Degraded": 1,
+        "Progressing": 1,
+        "Unknown": 2,
+    }
 
 
 def test_a_failed_cluster_row_is_highlighted_and_the_others_are_not() -> None:

@@ -111,7 +111,8 @@ def test_a_field_selector_watches_one_object(sim: SimServer, core: client.CoreV1
     for name in ("a", "b"):
         core.create_namespaced_config_map("default", {"metadata": {"name": name}})
     thread = _once_watching(
-        sim, lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}}) for n in ("a", "b")]
+        sim,
+        lambda: [core.patch_namespaced_config_map(n, "default", {"data": {"x": "1"}}) for n in ("a", "b")],
     )
     seen = [
         (e["type"], e["object"].metadata.name)

@@ -63,12 +63,22 @@ def test_sops_age_key_cmd_output_is_read(sops_env: SopsEnv, encrypted: bytes) ->
 def _ssh_key(path: Path) -> str:
     key = ed25519.Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+    )
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
 
 
 @pytest.mark.parametrize("where", ["env-file", "home-id_ed25519"])
-def test_ssh_ed25519_identities_decrypt_files_for_ssh_recipients(sops_env: SopsEnv, tmp_path: Path, where: str) -> None:
+def test_ssh_ed25519_identities_decrypt_files_for_ssh_recipients(
+    sops_env: SopsEnv, tmp_path: Path, where: str
+) -> None:
     sops_env.use(gnupg=None)
     if where == "env-file":
         public = _ssh_key(tmp_path / "deploy_key")
@@ -80,7 +90,9 @@ def test_ssh_ed25519_identities_decrypt_files_for_ssh_recipients(sops_env: SopsE
     assert sops.decrypt_bytes(encrypted, path="s.yaml") == PLAIN
 
 
-def test_passphrase_protected_identity_file_needs_the_passphrase(sops_env: SopsEnv, encrypted: bytes, tmp_path: Path) -> None:
+def test_passphrase_protected_identity_file_needs_the_passphrase(
+    sops_env: SopsEnv, encrypted: bytes, tmp_path: Path
+) -> None:
     protected = tmp_path / "keys.age"
     protected.write_bytes(pyrage.passphrase.encrypt(sops_env.age_keys.read_bytes(), "correct horse"))
     sops_env.use(gnupg=None, age_key_file=protected)
@@ -93,7 +105,9 @@ def test_passphrase_protected_identity_file_needs_the_passphrase(sops_env: SopsE
     assert sops.decrypt_bytes(encrypted, path="a.yaml") == PLAIN
 
 
-def test_malformed_identity_is_reported_without_echoing_it(sops_env: SopsEnv, encrypted: bytes, tmp_path: Path) -> None:
+def test_malformed_identity_is_reported_without_echoing_it(
+    sops_env: SopsEnv, encrypted: bytes, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("AGE-SECRET-KEY-1NOTAREALKEYATALL\n")
     sops_env.use(gnupg=None, age_key_file=bad)

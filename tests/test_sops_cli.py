@@ -55,7 +55,9 @@ FAILURES = [
 
 
 @pytest.mark.parametrize("name, code, message", FAILURES)
-def test_decrypt_failures_exit_with_a_clear_message(sops_env: SopsEnv, name: str, code: int, message: str) -> None:
+def test_decrypt_failures_exit_with_a_clear_message(
+    sops_env: SopsEnv, name: str, code: int, message: str
+) -> None:
     result = _run("decrypt", str(sops_env.vectors / name))
     assert result.exit_code == code
     assert message in result.stderr
@@ -64,7 +66,11 @@ def test_decrypt_failures_exit_with_a_clear_message(sops_env: SopsEnv, name: str
 
 
 def test_decrypt_mac_mismatch_exits_1_without_plaintext(sops_env: SopsEnv, tmp_path: Path) -> None:
-    text = (sops_env.vectors / "vault_example.yml").read_text().replace("example_booleans:", "extra_unencrypted: 1\nexample_booleans:")
+    text = (
+        (sops_env.vectors / "vault_example.yml")
+        .read_text()
+        .replace("example_booleans:", "extra_unencrypted: 1\nexample_booleans:")
+    )
     path = tmp_path / "altered.yml"
     path.write_text(text)
     result = _run("decrypt", str(path))
@@ -77,7 +83,9 @@ def test_encrypt_then_decrypt_round_trips_through_files(sops_env: SopsEnv, tmp_p
     source = tmp_path / "secret.yaml"
     source.write_text("user: admin\npassword: pa55\n")
     encrypted = tmp_path / "secret.enc.yaml"
-    result = _run("encrypt", str(source), "--age", ",".join(AGE_RECIPIENTS), "--pgp", K1, "--output", str(encrypted))
+    result = _run(
+        "encrypt", str(source), "--age", ",".join(AGE_RECIPIENTS), "--pgp", K1, "--output", str(encrypted)
+    )
     assert result.exit_code == 0, result.stderr
     meta = yaml.safe_load(encrypted.read_text())["sops"]
     assert [entry["recipient"] for entry in meta["age"]] == list(AGE_RECIPIENTS)
@@ -105,14 +113,20 @@ def test_encrypt_in_place_with_rule_and_key_groups(sops_env: SopsEnv, tmp_path: 
 @pytest.mark.parametrize(
     "args, message",
     [
-        pytest.param(["--encrypted-regex", "a", "--unencrypted-suffix", "b"], "at most one of", id="two-rules"),
+        pytest.param(
+            ["--encrypted-regex", "a", "--unencrypted-suffix", "b"], "at most one of", id="two-rules"
+        ),
         pytest.param([], "no recipients", id="no-recipient"),
         pytest.param(["--key-group", "ssh:x"], "is not TYPE:RECIPIENT", id="bad-key-group"),
         pytest.param(["--encrypted-regex", "("], "invalid regular expression", id="bad-regex"),
         pytest.param(["--age", "age1notarecipient"], "failed to parse age recipient", id="bad-age-recipient"),
-        pytest.param(["--age", "bogus", "-i"], "unknown age recipient type: 'bogus'", id="unknown-age-recipient"),
+        pytest.param(
+            ["--age", "bogus", "-i"], "unknown age recipient type: 'bogus'", id="unknown-age-recipient"
+        ),
         pytest.param(["--kms", "not-an-arn"], "no valid ARN found in 'not-an-arn'", id="bad-kms-arn"),
-        pytest.param(["--hc-vault-transit", "vault/transit/x"], "missing scheme in Vault URL", id="bad-vault-uri"),
+        pytest.param(
+            ["--hc-vault-transit", "vault/transit/x"], "missing scheme in Vault URL", id="bad-vault-uri"
+        ),
     ],
 )
 def test_encrypt_bad_options_exit_2(sops_env: SopsEnv, tmp_path: Path, args: list[str], message: str) -> None:

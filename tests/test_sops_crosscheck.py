@@ -44,7 +44,10 @@ def test_reencrypting_a_vector_with_its_data_key_matches_its_structure(sops_env:
         lastmodified=expected["lastmodified"],
     )
     assert result.mac == expected["mac_computed"] == expected["mac_stored"]
-    assert cipher.decrypt_value(result.encrypted_mac, data_key, expected["lastmodified"]) == expected["mac_computed"]
+    assert (
+        cipher.decrypt_value(result.encrypted_mac, data_key, expected["lastmodified"])
+        == expected["mac_computed"]
+    )
 
     leaves = _leaves(decrypted.branches)
     values = [(aad, value) for aad, value, is_comment in leaves if not is_comment]
@@ -60,7 +63,9 @@ def test_reencrypting_a_vector_with_its_data_key_matches_its_structure(sops_env:
 
     comments = [(aad, value) for aad, value, is_comment in leaves if is_comment]
     encrypted_comments = [(aad, c) for aad, c in comments if cipher.is_encrypted_value(c.value)]
-    opened_comments = [(aad, cipher.decrypt_value(c.value, data_key, aad).value) for aad, c in encrypted_comments]
+    opened_comments = [
+        (aad, cipher.decrypt_value(c.value, data_key, aad).value) for aad, c in encrypted_comments
+    ]
     assert len(encrypted_comments) == len(comments), "every comment is encrypted now"
     if expected["comments"]:
         assert opened_comments == [(comment["aad"], comment["plaintext"]) for comment in expected["comments"]]

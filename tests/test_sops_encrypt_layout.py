@@ -25,7 +25,9 @@ from pyrage import x25519
 from fleet.secrets import sops
 from tests.fixtures.sops import AGE_RECIPIENTS, K1, SopsEnv
 
-ENC = re.compile(r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|time|comment|bytes)\]$")
+ENC = re.compile(
+    r"^ENC\[AES256_GCM,data:([A-Za-z0-9+/=]*),iv:([A-Za-z0-9+/=]+),tag:([A-Za-z0-9+/=]+),type:(str|int|float|bool|time|comment|bytes)\]$"
+)
 
 YAML_INPUT = """\
 # top comment
@@ -106,12 +108,18 @@ CASES = [
 ]
 
 
-def _read_encrypted(name: str, data: bytes) -> tuple[list[tuple[tuple[str, ...], Any]], dict[str, Any], list[str]]:
+def _read_encrypted(
+    name: str, data: bytes
+) -> tuple[list[tuple[tuple[str, ...], Any]], dict[str, Any], list[str]]:
     """Independent reading: (leaves in order, metadata dict, top-level metadata key order)."""
     if name.endswith(".yaml"):
         doc = yaml.load(data, Loader=yaml.BaseLoader)  # every scalar as text
         meta = doc.pop("sops")
-        order = [line.split(":")[0].strip() for line in data.decode().split("sops:\n", 1)[1].splitlines() if re.match(r"^    \w", line)]
+        order = [
+            line.split(":")[0].strip()
+            for line in data.decode().split("sops:\n", 1)[1].splitlines()
+            if re.match(r"^    \w", line)
+        ]
         return list(_walk(doc, ())), meta, order
     if name.endswith((".json", ".bin")):
         doc = json.loads(data)
@@ -200,9 +208,15 @@ def _open(value: str, key: bytes, aad: str) -> tuple[bytes, str, bytes]:
 @pytest.mark.parametrize("recipient", ["age", "pgp"])
 @pytest.mark.parametrize("name, data, expected", CASES)
 def test_encrypted_file_has_the_sops_layout_and_decrypts_back(
-    sops_env: SopsEnv, name: str, data: bytes, expected: list[tuple[tuple[str, ...], bytes, str | None]], recipient: str
+    sops_env: SopsEnv,
+    name: str,
+    data: bytes,
+    expected: list[tuple[tuple[str, ...], bytes, str | None]],
+    recipient: str,
 ) -> None:
-    options = sops.EncryptOptions(age=AGE_RECIPIENTS) if recipient == "age" else sops.EncryptOptions(pgp=(K1,))
+    options = (
+        sops.EncryptOptions(age=AGE_RECIPIENTS) if recipient == "age" else sops.EncryptOptions(pgp=(K1,))
+    )
     encrypted = sops.encrypt_bytes(data, options, path=name)
     leaves, meta, order = _read_encrypted(name, encrypted)
 
@@ -249,7 +263,9 @@ def test_encrypted_file_has_the_sops_layout_and_decrypts_back(
 
 
 def test_yaml_comments_are_encrypted_with_the_aad_of_their_mapping(sops_env: SopsEnv) -> None:
-    encrypted = sops.encrypt_bytes(b"# top\na:\n    # inner\n    b: 1\n", sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="c.yaml")
+    encrypted = sops.encrypt_bytes(
+        b"# top\na:\n    # inner\n    b: 1\n", sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="c.yaml"
+    )
     text = encrypted.decode()
     meta = yaml.safe_load(text)["sops"]
     key = _data_key(meta, sops_env)
@@ -260,7 +276,9 @@ def test_yaml_comments_are_encrypted_with_the_aad_of_their_mapping(sops_env: Sop
 
 
 def test_json_output_of_encryption_is_tab_indented(sops_env: SopsEnv) -> None:
-    encrypted = sops.encrypt_bytes(b'{"foo": "bar"}', sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="f.json")
+    encrypted = sops.encrypt_bytes(
+        b'{"foo": "bar"}', sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="f.json"
+    )
     assert encrypted.startswith(b'{\n\t"foo": "ENC[AES256_GCM,data:')
     assert b'\n\t"sops": {\n\t\t"age": [\n' in encrypted
     assert encrypted.endswith(b"\n}\n")
@@ -270,7 +288,9 @@ def test_ini_metadata_written_by_sops_3_13_1_as_multiline_blocks_is_read(sops_en
     from fleet.secrets.sops import core, metadata, stores
     from fleet.secrets.sops.stores import ini
 
-    encrypted = sops.encrypt_bytes(INI_INPUT.encode(), sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="a.ini")
+    encrypted = sops.encrypt_bytes(
+        INI_INPUT.encode(), sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="a.ini"
+    )
     _, branches, meta = core.load_encrypted(encrypted, file="a.ini")
     legacy = ini.IniStore().emit_encrypted(branches, metadata.to_branch(meta), legacy_multiline=True)
     assert re.search(rb'\nage__list_0__map_enc +=\s"""-----BEGIN AGE ENCRYPTED FILE-----\n', legacy)

@@ -59,7 +59,9 @@ TAMPERING = [
 
 
 @pytest.mark.parametrize("how", TAMPERING)
-def test_tampered_file_fails_and_the_error_holds_no_plaintext(sops_env: SopsEnv, tmp_path: Path, how: str) -> None:
+def test_tampered_file_fails_and_the_error_holds_no_plaintext(
+    sops_env: SopsEnv, tmp_path: Path, how: str
+) -> None:
     original = (sops_env.vectors / "age.example.json").read_text()
     data = json.loads(original)
     if how == "value-swapped":
@@ -90,7 +92,9 @@ def test_tampered_file_fails_and_the_error_holds_no_plaintext(sops_env: SopsEnv,
 
 def test_value_altered_in_place_fails_its_authentication(sops_env: SopsEnv, tmp_path: Path) -> None:
     text = (sops_env.vectors / "vault_example.yml").read_text()
-    key = bytes.fromhex(json.loads((sops_env.vectors / "vault_example.yml.expected.json").read_text())["data_key_hex"])
+    key = bytes.fromhex(
+        json.loads((sops_env.vectors / "vault_example.yml.expected.json").read_text())["data_key_hex"]
+    )
     forged = cipher.encrypt_value("forged", key, "example_key:")
     path = tmp_path / "forged.yaml"
     path.write_text(_replace_value(text, "example_key", forged))
@@ -108,7 +112,10 @@ def test_ignore_mac_lets_a_mismatching_file_decrypt(sops_env: SopsEnv, tmp_path:
 
 def _metadata_only(tmp_path: Path, sops_block: str) -> Path:
     path = tmp_path / "meta.yaml"
-    path.write_text("secret: ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]\n" + sops_block)
+    path.write_text(
+        "secret: ENC[AES256_GCM,data:oYyi,iv:MyIDYbT718JRr11QtBkcj3Dwm4k1aCGZBVeZf0EyV8o=,tag:t5z2Z023Up0kxwCgw1gNxg==,type:str]\n"
+        + sops_block
+    )
     return path
 
 
@@ -132,18 +139,28 @@ def test_file_with_only_unusable_keys_fails_cleanly(sops_env: SopsEnv, tmp_path:
 
 BAD_METADATA = [
     pytest.param(
-        GCP_ONLY.replace("version: 3.13.1", "version: 3.13.1\n    encrypted_regex: a\n    unencrypted_suffix: b"),
+        GCP_ONLY.replace(
+            "version: 3.13.1", "version: 3.13.1\n    encrypted_regex: a\n    unencrypted_suffix: b"
+        ),
         "more than one of",
         id="two-crypt-rules",
     ),
-    pytest.param('sops:\n    lastmodified: "2024-01-01T00:00:00Z"\n    mac: x\n', "no keys found", id="no-keys"),
-    pytest.param(GCP_ONLY.replace('"2024-01-01T00:00:00Z"\n    mac', '"yesterday"\n    mac'), "lastmodified", id="bad-lastmodified"),
+    pytest.param(
+        'sops:\n    lastmodified: "2024-01-01T00:00:00Z"\n    mac: x\n', "no keys found", id="no-keys"
+    ),
+    pytest.param(
+        GCP_ONLY.replace('"2024-01-01T00:00:00Z"\n    mac', '"yesterday"\n    mac'),
+        "lastmodified",
+        id="bad-lastmodified",
+    ),
     pytest.param("sops: just a string\n", "not a mapping", id="sops-not-a-mapping"),
 ]
 
 
 @pytest.mark.parametrize("block, message", BAD_METADATA)
-def test_invalid_metadata_is_bad_input_naming_the_field(sops_env: SopsEnv, tmp_path: Path, block: str, message: str) -> None:
+def test_invalid_metadata_is_bad_input_naming_the_field(
+    sops_env: SopsEnv, tmp_path: Path, block: str, message: str
+) -> None:
     with pytest.raises(sops.MetadataError, match=message) as caught:
         sops.decrypt_file(_metadata_only(tmp_path, block))
     assert "meta.yaml" in str(caught.value)
@@ -162,7 +179,9 @@ INVALID_SYNTAX = [
 
 
 @pytest.mark.parametrize("name, content, message", INVALID_SYNTAX)
-def test_invalid_syntax_is_bad_input_naming_the_file(sops_env: SopsEnv, tmp_path: Path, name: str, content: str, message: str) -> None:
+def test_invalid_syntax_is_bad_input_naming_the_file(
+    sops_env: SopsEnv, tmp_path: Path, name: str, content: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(sops.FormatError, match=message) as caught:

@@ -39,16 +39,22 @@ def test_kms_encrypted_file_decrypts_through_boto3(sops_env: SopsEnv, moto_serve
 
 def test_kms_context_is_part_of_the_key(sops_env: SopsEnv, moto_server: Any) -> None:
     arn = _kms_key(moto_server)
-    encrypted = sops.encrypt_bytes(b"a: b\n", sops.EncryptOptions(kms=(arn,), kms_context={"app": "web"}), path="k.yaml")
+    encrypted = sops.encrypt_bytes(
+        b"a: b\n", sops.EncryptOptions(kms=(arn,), kms_context={"app": "web"}), path="k.yaml"
+    )
     tampered = encrypted.replace(b"app: web", b"app: api")
     with pytest.raises(sops.NoKeyError) as caught:
         sops.decrypt_bytes(tampered, path="k.yaml")
     assert f"kms {arn}" in str(caught.value)
 
 
-def test_kms_and_age_group_decrypts_with_age_when_kms_is_unreachable(sops_env: SopsEnv, moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kms_and_age_group_decrypts_with_age_when_kms_is_unreachable(
+    sops_env: SopsEnv, moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arn = _kms_key(moto_server)
-    encrypted = sops.encrypt_bytes(b"a: b\n", sops.EncryptOptions(kms=(arn,), age=AGE_RECIPIENTS[:1]), path="m.yaml")
+    encrypted = sops.encrypt_bytes(
+        b"a: b\n", sops.EncryptOptions(kms=(arn,), age=AGE_RECIPIENTS[:1]), path="m.yaml"
+    )
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
     assert sops.decrypt_bytes(encrypted, path="m.yaml") == b"a: b\n"
     sops_env.use(gnupg=None, age_key_file=None)
@@ -61,7 +67,9 @@ def test_kms_and_age_group_decrypts_with_age_when_kms_is_unreachable(sops_env: S
 def test_vault_transit_encrypted_file_decrypts_through_hvac(sops_env: SopsEnv, vault_env: Any) -> None:
     vault_env.enable_transit("transit")
     uri = f"{vault_env.url}/v1/transit/keys/sops"
-    encrypted = sops.encrypt_bytes(b"token: vault-s3cret\n", sops.EncryptOptions(hc_vault_transit=(uri,)), path="v.yaml")
+    encrypted = sops.encrypt_bytes(
+        b"token: vault-s3cret\n", sops.EncryptOptions(hc_vault_transit=(uri,)), path="v.yaml"
+    )
     entry = yaml.safe_load(encrypted)["sops"]["hc_vault"][0]
     assert entry["vault_address"] == vault_env.url
     assert (entry["engine_path"], entry["key_name"]) == ("transit", "sops")
@@ -70,7 +78,9 @@ def test_vault_transit_encrypted_file_decrypts_through_hvac(sops_env: SopsEnv, v
     assert vault_env.request_count("transit/decrypt/sops") == 1
 
 
-def test_vault_transit_denied_token_is_reported_with_the_key_uri(sops_env: SopsEnv, vault_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vault_transit_denied_token_is_reported_with_the_key_uri(
+    sops_env: SopsEnv, vault_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     vault_env.enable_transit("transit")
     uri = f"{vault_env.url}/v1/transit/keys/sops"
     encrypted = sops.encrypt_bytes(b"a: b\n", sops.EncryptOptions(hc_vault_transit=(uri,)), path="v.yaml")

@@ -37,8 +37,12 @@ def encrypted_manifest(sops_env: SopsEnv) -> str:
 
 PLAIN_TEXTS = [
     pytest.param("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n", "cm.yaml", id="yaml-manifest"),
-    pytest.param('{"kind": "ConfigMap", "data": {"sops": "not metadata"}}', "cm.json", id="json-with-sops-word"),
-    pytest.param("key: ENC[AES256_GCM,looks-like-but-no-metadata]\n", "x.yaml", id="enc-text-without-metadata"),
+    pytest.param(
+        '{"kind": "ConfigMap", "data": {"sops": "not metadata"}}', "cm.json", id="json-with-sops-word"
+    ),
+    pytest.param(
+        "key: ENC[AES256_GCM,looks-like-but-no-metadata]\n", "x.yaml", id="enc-text-without-metadata"
+    ),
     pytest.param("", "empty.yaml", id="empty"),
 ]
 
@@ -49,7 +53,9 @@ def test_files_without_sops_metadata_come_back_unchanged(sops_env: SopsEnv, text
     assert not sops.is_encrypted(text)
 
 
-def test_encrypted_manifest_is_decrypted_and_its_values_registered(sops_env: SopsEnv, encrypted_manifest: str) -> None:
+def test_encrypted_manifest_is_decrypted_and_its_values_registered(
+    sops_env: SopsEnv, encrypted_manifest: str
+) -> None:
     redact.forget_all()
     assert sops.is_encrypted(encrypted_manifest)
     assert "render-time-s3cret" not in encrypted_manifest
@@ -59,8 +65,12 @@ def test_encrypted_manifest_is_decrypted_and_its_values_registered(sops_env: Sop
     assert redact.mask("name: db") == "name: db"  # clear values are not secrets
 
 
-def test_encrypted_manifest_with_unknown_extension_is_read_as_yaml(sops_env: SopsEnv, encrypted_manifest: str) -> None:
-    assert sops.decrypt_if_encrypted(encrypted_manifest, path="manifests/secret.txt") == SECRET_MANIFEST.decode()
+def test_encrypted_manifest_with_unknown_extension_is_read_as_yaml(
+    sops_env: SopsEnv, encrypted_manifest: str
+) -> None:
+    assert (
+        sops.decrypt_if_encrypted(encrypted_manifest, path="manifests/secret.txt") == SECRET_MANIFEST.decode()
+    )
 
 
 def test_parsed_manifest_with_sops_metadata_is_recognised(sops_env: SopsEnv, encrypted_manifest: str) -> None:
@@ -70,7 +80,9 @@ def test_parsed_manifest_with_sops_metadata_is_recognised(sops_env: SopsEnv, enc
     assert not sops.is_encrypted({"kind": "Secret", "sops": "no"})
 
 
-def test_encrypted_manifest_without_a_key_fails_instead_of_passing_ciphertext(sops_env: SopsEnv, encrypted_manifest: str) -> None:
+def test_encrypted_manifest_without_a_key_fails_instead_of_passing_ciphertext(
+    sops_env: SopsEnv, encrypted_manifest: str
+) -> None:
     sops_env.use(gnupg=None, age_key_file=None)
     with pytest.raises(sops.NoKeyError, match="apps/db/secret.yaml"):
         sops.decrypt_if_encrypted(encrypted_manifest, path="apps/db/secret.yaml")
@@ -84,7 +96,9 @@ def source_dir(sops_env: SopsEnv, tmp_path: Path) -> Path:
     (source / "secrets" / "db.yaml").write_bytes(
         sops.encrypt_bytes(b"db:\n    password: ref-s3cret\n    port: 5432\n", options, path="db.yaml")
     )
-    (source / "secrets" / "app.env").write_bytes(sops.encrypt_bytes(b"TOKEN=env-t0ken\n", options, path="app.env"))
+    (source / "secrets" / "app.env").write_bytes(
+        sops.encrypt_bytes(b"TOKEN=env-t0ken\n", options, path="app.env")
+    )
     (source / "secrets" / "db.txt").write_bytes(
         sops.encrypt_bytes(b'{"password": "json-in-binary"}', options, path="db.txt")
     )
@@ -95,14 +109,20 @@ REFERENCES = [
     pytest.param("ref+sops://secrets/db.yaml#/db/password", "ref-s3cret", id="yaml-fragment"),
     pytest.param("ref+sops://secrets/db.yaml#/db/port", "5432", id="yaml-number-as-text"),
     pytest.param("ref+sops://secrets/app.env#/TOKEN", "env-t0ken", id="dotenv"),
-    pytest.param("ref+sops://secrets/db.txt?format=binary#/password", "json-in-binary", id="binary-with-format-hint"),
+    pytest.param(
+        "ref+sops://secrets/db.txt?format=binary#/password", "json-in-binary", id="binary-with-format-hint"
+    ),
     pytest.param("ref+sops://secrets/app.env", "TOKEN=env-t0ken\n", id="whole-file"),
 ]
 
 
 @pytest.mark.parametrize("reference, value", REFERENCES)
-def test_sops_reference_resolves_one_value_through_the_resolver(source_dir: Path, reference: str, value: str) -> None:
-    resolution = resolver.Resolver(settings=providers.ProviderSettings(base_dir=str(source_dir))).for_cluster(None)
+def test_sops_reference_resolves_one_value_through_the_resolver(
+    source_dir: Path, reference: str, value: str
+) -> None:
+    resolution = resolver.Resolver(settings=providers.ProviderSettings(base_dir=str(source_dir))).for_cluster(
+        None
+    )
     assert resolution.resolve_string(f"v={reference}+") == f"v={value}"
 
 
@@ -112,7 +132,9 @@ def test_sops_reference_outside_the_base_directory_is_refused(source_dir: Path) 
         provider.get_document(refs.parse("ref+sops://../../etc/passwd#/x"))
 
 
-def test_sops_reference_without_a_key_is_access_denied_naming_the_reference(source_dir: Path, sops_env: SopsEnv) -> None:
+def test_sops_reference_without_a_key_is_access_denied_naming_the_reference(
+    source_dir: Path, sops_env: SopsEnv
+) -> None:
     sops_env.use(gnupg=None, age_key_file=None)
     provider = sops_provider.SopsProvider(providers.ProviderSettings(base_dir=str(source_dir)))
     with pytest.raises(providers.AccessDenied, match="ref\\+sops://secrets/db.yaml") as caught:
@@ -130,7 +152,9 @@ def test_sops_scheme_is_registered_with_the_provider_registry() -> None:
     assert isinstance(providers.create("sops"), sops_provider.SopsProvider)
 
 
-def test_manifest_object_reserialised_as_json_decrypts_like_flux_after_a_build(sops_env: SopsEnv, encrypted_manifest: str) -> None:
+def test_manifest_object_reserialised_as_json_decrypts_like_flux_after_a_build(
+    sops_env: SopsEnv, encrypted_manifest: str
+) -> None:
     """The render engine decrypts each object after the build: ``json.dumps`` of the parsed object."""
     import json
 

@@ -31,13 +31,28 @@ public_key: pk-789
 """
 
 RULES = [
-    pytest.param(None, {"name", "password", "api.token_enc", "api.url", "signing_key", "public_key"}, id="default-unencrypted-suffix"),
+    pytest.param(
+        None,
+        {"name", "password", "api.token_enc", "api.url", "signing_key", "public_key"},
+        id="default-unencrypted-suffix",
+    ),
     pytest.param(
         sops.CryptRule(sops.RuleKind.UNENCRYPTED_SUFFIX, "_url"),
-        {"name", "password", "db_unencrypted.host", "db_unencrypted.secret", "api.token_enc", "api.url", "signing_key", "public_key"},
+        {
+            "name",
+            "password",
+            "db_unencrypted.host",
+            "db_unencrypted.secret",
+            "api.token_enc",
+            "api.url",
+            "signing_key",
+            "public_key",
+        },
         id="unencrypted-suffix",
     ),
-    pytest.param(sops.CryptRule(sops.RuleKind.ENCRYPTED_SUFFIX, "_enc"), {"api.token_enc"}, id="encrypted-suffix"),
+    pytest.param(
+        sops.CryptRule(sops.RuleKind.ENCRYPTED_SUFFIX, "_enc"), {"api.token_enc"}, id="encrypted-suffix"
+    ),
     pytest.param(
         sops.CryptRule(sops.RuleKind.ENCRYPTED_REGEX, "^(password|api|signing_key)$"),
         {"password", "api.token_enc", "api.url", "signing_key"},
@@ -48,10 +63,22 @@ RULES = [
         {"password", "api.token_enc", "api.url", "signing_key"},
         id="unencrypted-regex",
     ),
-    pytest.param(sops.CryptRule(sops.RuleKind.ENCRYPTED_COMMENT_REGEX, "sops:enc"), {"signing_key"}, id="encrypted-comment-regex"),
+    pytest.param(
+        sops.CryptRule(sops.RuleKind.ENCRYPTED_COMMENT_REGEX, "sops:enc"),
+        {"signing_key"},
+        id="encrypted-comment-regex",
+    ),
     pytest.param(
         sops.CryptRule(sops.RuleKind.UNENCRYPTED_COMMENT_REGEX, "sops:enc"),
-        {"name", "password", "db_unencrypted.host", "db_unencrypted.secret", "api.token_enc", "api.url", "public_key"},
+        {
+            "name",
+            "password",
+            "db_unencrypted.host",
+            "db_unencrypted.secret",
+            "api.token_enc",
+            "api.url",
+            "public_key",
+        },
         id="unencrypted-comment-regex",
     ),
 ]
@@ -74,31 +101,49 @@ def _encrypted_paths(text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("rule, encrypted", RULES)
-def test_rule_encrypts_exactly_the_selected_values(sops_env: SopsEnv, rule: sops.CryptRule | None, encrypted: set[str]) -> None:
-    out = sops.encrypt_bytes(DOCUMENT, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="r.yaml").decode()
+def test_rule_encrypts_exactly_the_selected_values(
+    sops_env: SopsEnv, rule: sops.CryptRule | None, encrypted: set[str]
+) -> None:
+    out = sops.encrypt_bytes(
+        DOCUMENT, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="r.yaml"
+    ).decode()
     assert _encrypted_paths(out) == encrypted
     meta = yaml.safe_load(out)["sops"]
     expected_rule = rule or sops.CryptRule()
     assert meta[expected_rule.kind.value] == expected_rule.value
-    assert [name for name in meta if name in {kind.value for kind in sops.RuleKind}] == [expected_rule.kind.value]
+    assert [name for name in meta if name in {kind.value for kind in sops.RuleKind}] == [
+        expected_rule.kind.value
+    ]
     assert sops.decrypt_bytes(out.encode(), path="r.yaml") == DOCUMENT
 
 
 def test_comment_that_enables_encryption_stays_in_clear(sops_env: SopsEnv) -> None:
     rule = sops.CryptRule(sops.RuleKind.ENCRYPTED_COMMENT_REGEX, "sops:enc")
-    out = sops.encrypt_bytes(DOCUMENT, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="r.yaml").decode()
+    out = sops.encrypt_bytes(
+        DOCUMENT, sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="r.yaml"
+    ).decode()
     assert "\n# sops:enc\nsigning_key: ENC[" in out
 
 
 def test_inline_comment_selects_the_value_it_follows(sops_env: SopsEnv) -> None:
     rule = sops.CryptRule(sops.RuleKind.ENCRYPTED_COMMENT_REGEX, "sops:enc")
-    out = sops.encrypt_bytes(b"a: 1\nb: two # sops:enc\nc: 3\n", sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule), path="i.yaml")
+    out = sops.encrypt_bytes(
+        b"a: 1\nb: two # sops:enc\nc: 3\n",
+        sops.EncryptOptions(age=AGE_RECIPIENTS[:1], rule=rule),
+        path="i.yaml",
+    )
     assert _encrypted_paths(out.decode()) == {"b"}
     assert sops.decrypt_bytes(out, path="i.yaml") == b"a: 1\nb: two # sops:enc\nc: 3\n"
 
 
-@pytest.mark.parametrize("mac_only_encrypted, clear_change_allowed", [(False, False), (True, True)], ids=["mac-over-all", "mac-only-encrypted"])
-def test_mac_covers_clear_values_unless_mac_only_encrypted(sops_env: SopsEnv, mac_only_encrypted: bool, clear_change_allowed: bool) -> None:
+@pytest.mark.parametrize(
+    "mac_only_encrypted, clear_change_allowed",
+    [(False, False), (True, True)],
+    ids=["mac-over-all", "mac-only-encrypted"],
+)
+def test_mac_covers_clear_values_unless_mac_only_encrypted(
+    sops_env: SopsEnv, mac_only_encrypted: bool, clear_change_allowed: bool
+) -> None:
     options = sops.EncryptOptions(age=AGE_RECIPIENTS[:1], mac_only_encrypted=mac_only_encrypted)
     out = sops.encrypt_bytes(DOCUMENT, options, path="m.yaml").decode()
     assert ("mac_only_encrypted: true" in out) is mac_only_encrypted

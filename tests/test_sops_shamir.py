@@ -25,8 +25,12 @@ def _identity(group: int) -> str:
     return (DATA / f"shamir_group{group}.agekey").read_text().splitlines()[1]
 
 
-@pytest.mark.parametrize("groups", list(itertools.combinations(range(3), 2)), ids=lambda g: f"groups-{g[0]}-{g[1]}")
-def test_committed_two_of_three_file_decrypts_with_any_two_groups(sops_env: SopsEnv, groups: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    "groups", list(itertools.combinations(range(3), 2)), ids=lambda g: f"groups-{g[0]}-{g[1]}"
+)
+def test_committed_two_of_three_file_decrypts_with_any_two_groups(
+    sops_env: SopsEnv, groups: tuple[int, int]
+) -> None:
     sops_env.use(gnupg=None, age_key=" ".join(_identity(group) for group in groups))
     plain = sops.decrypt_file(DATA / "shamir_2_of_3.enc.yaml")
     assert plain == (DATA / "shamir_2_of_3.plain.yaml").read_bytes()
@@ -84,7 +88,9 @@ def test_mixed_age_and_pgp_groups_need_two_groups(
 
 
 def test_threshold_defaults_to_every_group(sops_env: SopsEnv) -> None:
-    options = sops.EncryptOptions(key_groups=(sops.KeyGroupSpec(age=AGE_RECIPIENTS[:1]), sops.KeyGroupSpec(pgp=(K1,))))
+    options = sops.EncryptOptions(
+        key_groups=(sops.KeyGroupSpec(age=AGE_RECIPIENTS[:1]), sops.KeyGroupSpec(pgp=(K1,)))
+    )
     encrypted = sops.encrypt_bytes(b"a: b\n", options, path="t.yaml")
     assert yaml.safe_load(encrypted)["sops"]["shamir_threshold"] == 2
     sops_env.use(gnupg="all", age_key_file=None)
@@ -95,9 +101,15 @@ def test_threshold_defaults_to_every_group(sops_env: SopsEnv) -> None:
 @pytest.mark.parametrize(
     "options, message",
     [
-        pytest.param(sops.EncryptOptions(age=AGE_RECIPIENTS, shamir_threshold=2), "more than one key group", id="one-group"),
         pytest.param(
-            sops.EncryptOptions(key_groups=(sops.KeyGroupSpec(age=AGE_RECIPIENTS[:1]),) * 2, shamir_threshold=3),
+            sops.EncryptOptions(age=AGE_RECIPIENTS, shamir_threshold=2),
+            "more than one key group",
+            id="one-group",
+        ),
+        pytest.param(
+            sops.EncryptOptions(
+                key_groups=(sops.KeyGroupSpec(age=AGE_RECIPIENTS[:1]),) * 2, shamir_threshold=3
+            ),
             "between 2 and the number of key groups",
             id="threshold-above-groups",
         ),
@@ -108,7 +120,9 @@ def test_threshold_defaults_to_every_group(sops_env: SopsEnv) -> None:
         ),
     ],
 )
-def test_impossible_key_group_settings_are_bad_input(sops_env: SopsEnv, options: sops.EncryptOptions, message: str) -> None:
+def test_impossible_key_group_settings_are_bad_input(
+    sops_env: SopsEnv, options: sops.EncryptOptions, message: str
+) -> None:
     with pytest.raises(sops.SopsError, match=message):
         sops.encrypt_bytes(b"a: b\n", options, path="x.yaml")
 

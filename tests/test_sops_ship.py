@@ -26,14 +26,28 @@ def configmap(value: str) -> dict:
     "written, shipped",
     [
         ("ref+sops://secrets/a.enc.yaml#/x", "ref+sops://secrets/a.enc.yaml?shipped={d}#/x"),
-        ("pre ref+sops://secrets/a.enc.yaml#/x+ post", "pre ref+sops://secrets/a.enc.yaml?shipped={d}#/x+ post"),
-        ("ref+sops://secrets/a.enc.yaml?format=yaml", "ref+sops://secrets/a.enc.yaml?format=yaml&shipped={d}"),
+        (
+            "pre ref+sops://secrets/a.enc.yaml#/x+ post",
+            "pre ref+sops://secrets/a.enc.yaml?shipped={d}#/x+ post",
+        ),
+        (
+            "ref+sops://secrets/a.enc.yaml?format=yaml",
+            "ref+sops://secrets/a.enc.yaml?format=yaml&shipped={d}",
+        ),
         ("ref+vault://kv/data/x#/y", "ref+vault://kv/data/x#/y"),
         ("ref+sops:///etc/absolute.yaml#/x", "ref+sops:///etc/absolute.yaml#/x"),
     ],
-    ids=["whole", "embedded-with-terminator", "with-query", "other-scheme-untouched", "absolute-path-untouched"],
+    ids=[
+        "whole",
+        "embedded-with-terminator",
+        "with-query",
+        "other-scheme-untouched",
+        "absolute-path-untouched",
+    ],
 )
-def test_relative_sops_references_are_marked_with_the_digest_of_the_shipped_file(tmp_path, written, shipped) -> None:
+def test_relative_sops_references_are_marked_with_the_digest_of_the_shipped_file(
+    tmp_path, written, shipped
+) -> None:
     base = source(tmp_path)
     out, files = provider.ship([configmap(written)], base_dir=base)
     digest = next(iter(files), "")
@@ -46,11 +60,17 @@ def test_relative_sops_references_are_marked_with_the_digest_of_the_shipped_file
 
 def test_references_inside_secret_data_are_shipped_and_re_encoded(tmp_path) -> None:
     base = source(tmp_path)
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-              "data": {"k": base64.b64encode(b"ref+sops://secrets/a.enc.yaml#/x").decode()}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"k": base64.b64encode(b"ref+sops://secrets/a.enc.yaml#/x").decode()},
+    }
     out, files = provider.ship([secret], base_dir=base)
     (digest,) = files
-    assert base64.b64decode(out[0]["data"]["k"]).decode() == f"ref+sops://secrets/a.enc.yaml?shipped={digest}#/x"
+    assert (
+        base64.b64decode(out[0]["data"]["k"]).decode() == f"ref+sops://secrets/a.enc.yaml?shipped={digest}#/x"
+    )
     assert secret["data"]["k"] != out[0]["data"]["k"]  # the input (possibly a cached render) is untouched
 
 
@@ -64,7 +84,11 @@ def test_objects_without_sops_references_are_returned_as_they_are(tmp_path) -> N
     "written, error, message",
     [
         ("ref+sops://../outside.yaml#/x", providers.AccessDenied, "outside the source"),
-        ("ref+sops://secrets/missing.yaml#/x", providers.SecretNotFound, "no such file in the Application's source"),
+        (
+            "ref+sops://secrets/missing.yaml#/x",
+            providers.SecretNotFound,
+            "no such file in the Application's source",
+        ),
     ],
     ids=["outside-the-source", "missing-file"],
 )

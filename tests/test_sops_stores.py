@@ -29,8 +29,12 @@ YAML_TYPES = [
     pytest.param(".5", 0.5, id="dot-float"),
     pytest.param("~", None, id="tilde-null"),
     pytest.param("2024-01-01", tree.GoTime("2024-01-01T00:00:00Z"), id="date-is-a-time"),
-    pytest.param("2006-01-02T15:04:05+07:06", tree.GoTime("2006-01-02T15:04:05+07:06"), id="timestamp-with-offset"),
-    pytest.param("2024-01-01 10:00:00.500", tree.GoTime("2024-01-01T10:00:00.5Z"), id="space-separated-timestamp"),
+    pytest.param(
+        "2006-01-02T15:04:05+07:06", tree.GoTime("2006-01-02T15:04:05+07:06"), id="timestamp-with-offset"
+    ),
+    pytest.param(
+        "2024-01-01 10:00:00.500", tree.GoTime("2024-01-01T10:00:00.5Z"), id="space-separated-timestamp"
+    ),
     pytest.param("'2024-01-01'", "2024-01-01", id="quoted-date-is-a-string"),
     pytest.param("!!str 12", "12", id="str-tag"),
     pytest.param("!!binary aGVsbG8=", "hello", id="binary-tag"),
@@ -56,7 +60,11 @@ EMITTED = [
     pytest.param(1e6, "key: 1e+06", id="float-g-format"),
     pytest.param(25.0, "key: 25", id="integral-float"),
     pytest.param(tree.GoTime("2024-01-01T00:00:00Z"), "key: 2024-01-01T00:00:00Z", id="time"),
-    pytest.param("ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "key: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", id="enc-plain"),
+    pytest.param(
+        "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",
+        "key: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",
+        id="enc-plain",
+    ),
 ]
 
 
@@ -71,9 +79,7 @@ def test_yaml_anchors_are_expanded_and_merge_key_kept_as_a_key() -> None:
 
 
 def test_yaml_nested_layout_matches_go_yaml_v3() -> None:
-    text = (
-        b"a:\n    b:\n        - x: 1\n          z:\n            - 2\n        - - nested\n    c: {}\n    d: []\n"
-    )
+    text = b"a:\n    b:\n        - x: 1\n          z:\n            - 2\n        - - nested\n    c: {}\n    d: []\n"
     assert yaml_store.emit(yaml_store.load(text)) == text
 
 
@@ -89,7 +95,9 @@ def test_yaml_multi_document_file_round_trips_with_metadata_in_each_document(sop
     assert sops.decrypt_bytes(encrypted, path="m.yaml") == text
 
 
-def test_yaml_comment_in_a_list_is_encrypted_as_a_list_item_and_left_out_of_the_mac(sops_env: SopsEnv) -> None:
+def test_yaml_comment_in_a_list_is_encrypted_as_a_list_item_and_left_out_of_the_mac(
+    sops_env: SopsEnv,
+) -> None:
     text = b"items:\n    # - commented@example.com\n    - real@example.com\n"
     encrypted = sops.encrypt_bytes(text, sops.EncryptOptions(age=AGE_RECIPIENTS[:1]), path="l.yaml")
     assert b"    - ENC[AES256_GCM," in encrypted and b"type:comment]" in encrypted
@@ -112,7 +120,10 @@ def test_json_numbers_follow_go_rules(text: str, value: Any) -> None:
 
 def test_json_output_escapes_like_go_and_keeps_order() -> None:
     branch = tree.Branch([tree.Item("z", "<a&b>"), tree.Item("a", 1.0), tree.Item("m", [])])
-    assert stores.store_for(stores.Format.JSON).emit_plain([branch]) == b'{\n\t"z": "\\u003ca\\u0026b\\u003e",\n\t"a": 1,\n\t"m": []\n}\n'
+    assert (
+        stores.store_for(stores.Format.JSON).emit_plain([branch])
+        == b'{\n\t"z": "\\u003ca\\u0026b\\u003e",\n\t"a": 1,\n\t"m": []\n}\n'
+    )
 
 
 def test_dotenv_splits_at_the_first_equals_without_trimming() -> None:
@@ -126,10 +137,13 @@ def test_dotenv_splits_at_the_first_equals_without_trimming() -> None:
 
 
 def test_ini_reads_go_ini_syntax() -> None:
-    text = b"top = 1\n; section note\n[s]\nk1: v1\nk2 = \"quoted\"\nk3 = a # trailing\nk4 = `raw # kept`\n"
+    text = b'top = 1\n; section note\n[s]\nk1: v1\nk2 = "quoted"\nk3 = a # trailing\nk4 = `raw # kept`\n'
     branch = stores.store_for(stores.Format.INI).load(text, file=None)[0]
     plain = tree.to_plain(branch)
-    assert plain == {"DEFAULT": {"top": "1"}, "s": {"k1": "v1", "k2": "quoted", "k3": "a", "k4": "raw # kept"}}
+    assert plain == {
+        "DEFAULT": {"top": "1"},
+        "s": {"k1": "v1", "k2": "quoted", "k3": "a", "k4": "raw # kept"},
+    }
     section = branch.get("s")
     assert section[0].key == tree.Comment("section note")
     assert (section[3].key, section[4].key) == ("k3", tree.Comment("trailing"))
@@ -158,7 +172,14 @@ def test_binary_file_keeps_every_byte(sops_env: SopsEnv) -> None:
     assert sops.decrypt_bytes(encrypted, path="blob.bin") == data
 
 
-FLOATS = [(25.4, "25.4"), (1e9, "1000000000"), (1234.5679, "1234.5679"), (1e16, "10000000000000000"), (1e-7, "0.0000001"), (-0.0, "-0")]
+FLOATS = [
+    (25.4, "25.4"),
+    (1e9, "1000000000"),
+    (1234.5679, "1234.5679"),
+    (1e16, "10000000000000000"),
+    (1e-7, "0.0000001"),
+    (-0.0, "-0"),
+]
 
 
 @pytest.mark.parametrize("value, text", FLOATS, ids=[text for _, text in FLOATS])

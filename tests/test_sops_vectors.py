@@ -109,7 +109,9 @@ def test_vector_decrypts_with_each_recipient_alone(
     sops_env.use(gnupg=gnupg, age_key_file=age_file)
     expected = json.loads((sops_env.vectors / f"{name}.expected.json").read_text())
     decrypted = sops.decrypt_document((sops_env.vectors / name).read_bytes(), file=name)
-    assert [value for _, value in _leaves(decrypted)] == [leaf["value"] for leaf in expected["leaves_in_mac_order"]]
+    assert [value for _, value in _leaves(decrypted)] == [
+        leaf["value"] for leaf in expected["leaves_in_mac_order"]
+    ]
 
 
 def test_age_recipients_of_the_age_vector_are_the_identities_of_the_key_file(sops_env: SopsEnv) -> None:
@@ -130,7 +132,9 @@ def test_aes_value_vector(sops_vectors: Path, case: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "identity, opens", [("x25519_identity.txt", True), ("x25519_other_identity.txt", False)], ids=["own", "other"]
+    "identity, opens",
+    [("x25519_identity.txt", True), ("x25519_other_identity.txt", False)],
+    ids=["own", "other"],
 )
 def test_age_unit_vector_opens_only_with_its_identity(sops_vectors: Path, identity: str, opens: bool) -> None:
     from fleet.secrets.sops.keys import KeyOptions, KeySourceError
@@ -139,7 +143,10 @@ def test_age_unit_vector_opens_only_with_its_identity(sops_vectors: Path, identi
 
     unit = sops_vectors / "age-unit"
     source = AgeSource(KeyOptions(use_environment=False, age_identity_files=(str(unit / identity),)))
-    key = AgeKey(recipient=(unit / "x25519_recipient.txt").read_text().strip(), enc=(unit / "x25519_encrypted_datakey.age").read_text())
+    key = AgeKey(
+        recipient=(unit / "x25519_recipient.txt").read_text().strip(),
+        enc=(unit / "x25519_encrypted_datakey.age").read_text(),
+    )
     if opens:
         assert source.decrypt(key) == (unit / "x25519_encrypted_datakey.plain").read_bytes()
     else:

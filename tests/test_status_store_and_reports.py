@@ -14,38 +14,64 @@ from fleet.status import OperationPhase, Reason, SyncStatus
 SECRET = "hunter2-very-secret"
 
 
-def app(name: str, cluster: str, *, ok: bool = True, drift: bool = False, message: str = "") -> results.AppResult:
+def app(
+    name: str, cluster: str, *, ok: bool = True, drift: bool = False, message: str = ""
+) -> results.AppResult:
     resources = (
         results.ResourceResult(
-            kind="ConfigMap", namespace="web", name=f"{name}-config",
+            kind="ConfigMap",
+            namespace="web",
+            name=f"{name}-config",
             action=results.Action.DRIFTED if drift else results.Action.UNCHANGED,
-            status=SyncStatus.OUT_OF_SYNC if drift else SyncStatus.SYNCED, health=Health.HEALTHY,
-            drift=drift, diff=f"-  key: {SECRET}\n+  key: ***" if drift else "",
+            status=SyncStatus.OUT_OF_SYNC if drift else SyncStatus.SYNCED,
+            health=Health.HEALTHY,
+            drift=drift,
+            diff=f"-  key: {SECRET}\n+  key: ***" if drift else "",
         ),
     )
     return results.AppResult(
-        name=name, cluster=cluster, namespace="web",
+        name=name,
+        cluster=cluster,
+        namespace="web",
         sync_status=SyncStatus.SYNCED if ok and not drift else SyncStatus.OUT_OF_SYNC,
         health=Health.HEALTHY if ok else Health.DEGRADED,
         phase=OperationPhase.SUCCEEDED if ok else OperationPhase.FAILED,
         reason=Reason.SUCCEEDED if ok else Reason.HEALTH_CHECK_FAILED,
-        message=message, resources=resources,
+        message=message,
+        resources=resources,
     )
 
 
 def run(run_id: str, *, broken: bool) -> results.RunResult:
     clusters = [
-        results.ClusterResult(cluster="c001", apps=(app("web", "c001"), app("api", "c001", drift=broken)),
-                              requests={"list": 4}),
-        results.ClusterResult(cluster="c002", apps=(app("web", "c002", ok=not broken, message=f"token {SECRET} rejected"),),
-                              requests={"list": 2, "apply": 3}),
+        results.ClusterResult(
+            cluster="c001", apps=(app("web", "c001"), app("api", "c001", drift=broken)), requests={"list": 4}
+        ),
+        results.ClusterResult(
+            cluster="c002",
+            apps=(app("web", "c002", ok=not broken, message=f"token {SECRET} rejected"),),
+            requests={"list": 2, "apply": 3},
+        ),
     ]
     if broken:
-        clusters.append(results.ClusterResult(cluster="c003", reachable=False, reason=Reason.CLUSTER_UNREACHABLE,
-                                              message="connection refused"))
-    return results.RunResult(run_id=run_id, kind=results.RunKind.SYNC, started_at=results.now(),
-                             finished_at=results.now(), source="https://git.example.com/fleet.git",
-                             revision="0123456789abcdef", executor="local", clusters=tuple(clusters))
+        clusters.append(
+            results.ClusterResult(
+                cluster="c003",
+                reachable=False,
+                reason=Reason.CLUSTER_UNREACHABLE,
+                message="connection refused",
+            )
+        )
+    return results.RunResult(
+        run_id=run_id,
+        kind=results.RunKind.SYNC,
+        started_at=results.now(),
+        finished_at=results.now(),
+        source="https://git.example.com/fleet.git",
+        revision="0123456789abcdef",
+        executor="local",
+        clusters=tuple(clusters),
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +95,10 @@ def test_every_report_format_masks_secrets_and_names_what_needs_attention(fmt) -
     assert SECRET not in text
     if fmt is report.Format.METRICS:
         assert 'fleet_cluster_reachable{cluster="c003"} 0.0' in text
-        assert 'fleet_app_health_status{app="web",cluster="c002",health="Degraded",project="default"} 1.0' in text
+        assert (
+            'fleet_app_health_status{app="web",cluster="c002",health="Degraded",project="default"} 1.0'
+            in text
+        )
         return
     # JUnit is of the latest run only: CI reads one run's cases (no history, no "r1")
     history = () if fmt is report.Format.JUNIT else ("r1",)

@@ -23,23 +23,54 @@ def _podinfo(repo: str, revision: str = "6.5.*") -> dict[str, Any]:
 
 # (id, spec.source or spec.sources (HELM: the test repository), reason, words in the message)
 CASES = [
-    ("unreachable-oci-registry", {"source": _podinfo("oci://CLOSEDHOST/charts")}, "SourceFailed",
-     ["OCI registry", "connection refused"]),
-    ("unreachable-oci-registry-in-a-multi-source-app",
-     {"sources": [_podinfo("HELM"), _podinfo("CLOSEDHOST/charts")]}, "SourceFailed",
-     ["OCI registry", "connection refused"]),
-    ("bad-oci-repository-name", {"source": _podinfo("oci://127.0.0.1:1/Charts")}, "RenderFailed",
-     ["is not an OCI repository name", "field spec.source.repoURL"]),
-    ("malformed-digest-pin", {"source": _podinfo("127.0.0.1:1/charts", "sha256:abc")}, "RenderFailed",
-     ["not a sha256 digest", "field spec.source.targetRevision"]),
-    ("not-a-chart-repository", {"source": _podinfo("ftp://charts.example.com/x")}, "RenderFailed",
-     ["neither an http(s) Helm repository nor an OCI registry", "field spec.source.repoURL"]),
-    ("branch-name-as-revision", {"source": _podinfo("HELM", "main")}, "RenderFailed",
-     ["'main'", "neither a version nor a semver constraint", "field spec.source.targetRevision"]),
-    ("no-version-matches", {"source": _podinfo("HELM", "9.*")}, "SourceFailed",
-     ["'podinfo'", "'9.*'", "no version satisfies"]),
-    ("unreachable-repository", {"source": _podinfo("CLOSED")}, "SourceFailed",
-     ["'podinfo'", "'6.5.*'", "connection refused"]),
+    (
+        "unreachable-oci-registry",
+        {"source": _podinfo("oci://CLOSEDHOST/charts")},
+        "SourceFailed",
+        ["OCI registry", "connection refused"],
+    ),
+    (
+        "unreachable-oci-registry-in-a-multi-source-app",
+        {"sources": [_podinfo("HELM"), _podinfo("CLOSEDHOST/charts")]},
+        "SourceFailed",
+        ["OCI registry", "connection refused"],
+    ),
+    (
+        "bad-oci-repository-name",
+        {"source": _podinfo("oci://127.0.0.1:1/Charts")},
+        "RenderFailed",
+        ["is not an OCI repository name", "field spec.source.repoURL"],
+    ),
+    (
+        "malformed-digest-pin",
+        {"source": _podinfo("127.0.0.1:1/charts", "sha256:abc")},
+        "RenderFailed",
+        ["not a sha256 digest", "field spec.source.targetRevision"],
+    ),
+    (
+        "not-a-chart-repository",
+        {"source": _podinfo("ftp://charts.example.com/x")},
+        "RenderFailed",
+        ["neither an http(s) Helm repository nor an OCI registry", "field spec.source.repoURL"],
+    ),
+    (
+        "branch-name-as-revision",
+        {"source": _podinfo("HELM", "main")},
+        "RenderFailed",
+        ["'main'", "neither a version nor a semver constraint", "field spec.source.targetRevision"],
+    ),
+    (
+        "no-version-matches",
+        {"source": _podinfo("HELM", "9.*")},
+        "SourceFailed",
+        ["'podinfo'", "'9.*'", "no version satisfies"],
+    ),
+    (
+        "unreachable-repository",
+        {"source": _podinfo("CLOSED")},
+        "SourceFailed",
+        ["'podinfo'", "'6.5.*'", "connection refused"],
+    ),
 ]
 
 
@@ -56,12 +87,15 @@ def test_a_chart_that_cannot_be_had_fails_only_its_application(
         item["repoURL"] = {"HELM": helm_repo.url, "CLOSED": closed}.get(item["repoURL"], item["repoURL"])
         item["repoURL"] = item["repoURL"].replace("CLOSEDHOST", f"127.0.0.1:{closed_port}")
     cluster = env.cluster_names[0]
-    env.write("broken.yaml", {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": "broken", "namespace": "argocd"},
-        "spec": {"project": "default", **source, "destination": {"name": cluster, "namespace": "charts"}},
-    })
+    env.write(
+        "broken.yaml",
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "broken", "namespace": "argocd"},
+            "spec": {"project": "default", **source, "destination": {"name": cluster, "namespace": "charts"}},
+        },
+    )
     run = env.sync()
     assert run.exit_code == 1
     broken = run.app(cluster, "broken")

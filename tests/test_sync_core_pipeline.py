@@ -24,15 +24,27 @@ def server_side(obj: dict[str, Any]) -> dict[str, Any]:
     if live["kind"] == "Deployment":
         live["spec"].setdefault("progressDeadlineSeconds", 600)
         replicas = live["spec"].get("replicas", 1)
-        live["status"] = {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
-                          "availableReplicas": replicas}
+        live["status"] = {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": replicas,
+        }
     return live
 
 
-def sync_once(checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool = True) -> tuple[waves.SyncPlan, diff.AppDiff]:
+def sync_once(
+    checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool = True
+) -> tuple[waves.SyncPlan, diff.AppDiff]:
     # 1. render (cached by source and commit; cluster-independent)
-    manifests = render.render_source({"path": "app", "directory": {"recurse": True}}, source_dir=checkout,
-                                     app_name=APP, namespace="shop", revision="", cache=cache.NO_CACHE)
+    manifests = render.render_source(
+        {"path": "app", "directory": {"recurse": True}},
+        source_dir=checkout,
+        app_name=APP,
+        namespace="shop",
+        revision="",
+        cache=cache.NO_CACHE,
+    )
     # 2. namespace and stamp (secret references would be resolved after this)
     desired = [inventory.stamp(o, APP) for o in waves.default_namespace(manifests, "shop")]
     # 3. previous inventory and live objects (the orchestrator LISTs per kind)
@@ -41,9 +53,15 @@ def sync_once(checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool
     stale_refs = [e.ref for e in inventory.diff(previous, inventory.from_objects(desired))]
     app_diff = diff.diff_all(desired, cluster, extra=stale_refs)
     # 5. plan
-    the_plan = waves.plan_sync(desired, cluster, app=APP, previous=previous, prune=prune,
-                              out_of_sync=app_diff.out_of_sync(),
-                              options=waves.parse_sync_options(["ApplyOutOfSyncOnly=true"]))
+    the_plan = waves.plan_sync(
+        desired,
+        cluster,
+        app=APP,
+        previous=previous,
+        prune=prune,
+        out_of_sync=app_diff.out_of_sync(),
+        options=waves.parse_sync_options(["ApplyOutOfSyncOnly=true"]),
+    )
     # 6. execute (the orchestrator's job; here a dict)
     for step in the_plan.steps:
         for item in step.prune:
@@ -57,7 +75,9 @@ def sync_once(checkout: Path, cluster: dict[Ref, dict[str, Any]], *, prune: bool
     return the_plan, app_diff
 
 
-def test_first_sync_creates_resync_is_a_noop_drift_is_found_and_removed_files_are_pruned(tmp_path: Path) -> None:
+def test_first_sync_creates_resync_is_a_noop_drift_is_found_and_removed_files_are_pruned(
+    tmp_path: Path,
+) -> None:
     checkout = tmp_path / "repo"
     shutil.copytree(DATA / "directory" / "plain", checkout / "app")
     cluster: dict[Ref, dict[str, Any]] = {}

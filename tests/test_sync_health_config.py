@@ -87,8 +87,10 @@ BAD_FLEET_FILES = [
     ),
     (
         "a-bad-expression",
-        ("apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth:\n  healthCheckExprs:\n"
-        "    - {apiVersion: cert-manager.io/v1, kind: Certificate, current: 'status.x =='}\n"),
+        (
+            "apiVersion: fleet.gitops/v1\nkind: FleetConfig\nhealth:\n  healthCheckExprs:\n"
+            "    - {apiVersion: cert-manager.io/v1, kind: Certificate, current: 'status.x =='}\n"
+        ),
         "health.healthCheckExprs[0]: field current: is not a valid CEL expression",
     ),
 ]

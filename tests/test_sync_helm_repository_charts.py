@@ -25,10 +25,23 @@ def config_map(env, cluster: str, name: str) -> dict[str, Any]:
 
 # (application prefix, revision, ConfigMap name, its data on cluster {cluster})
 CASES = [
-    ("podinfo", "6.5.1", "web-podinfo",
-     {"chartVersion": "6.5.1", "message": "hello from {cluster}", "color": "green", "namespace": "charts"}),
-    ("layered", "6.4.0", "layered-podinfo",
-     {"chartVersion": "6.4.0", "message": "hello from values in git", "color": "red", "namespace": "charts"}),
+    (
+        "podinfo",
+        "6.5.1",
+        "web-podinfo",
+        {"chartVersion": "6.5.1", "message": "hello from {cluster}", "color": "green", "namespace": "charts"},
+    ),
+    (
+        "layered",
+        "6.4.0",
+        "layered-podinfo",
+        {
+            "chartVersion": "6.4.0",
+            "message": "hello from values in git",
+            "color": "red",
+            "namespace": "charts",
+        },
+    ),
 ]
 
 

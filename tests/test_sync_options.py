@@ -19,7 +19,12 @@ OPTION_CASES = [
     ("validate-off", ["Validate=false"], "validate", False),
     ("skip-dry-run", ["SkipDryRunOnMissingResource=true"], "skip_dry_run_on_missing_resource", True),
     ("delete-false", ["Delete=false"], "delete", False),
-    ("propagation", ["PrunePropagationPolicy=background"], "prune_propagation_policy", waves.PrunePropagation.BACKGROUND),
+    (
+        "propagation",
+        ["PrunePropagationPolicy=background"],
+        "prune_propagation_policy",
+        waves.PrunePropagation.BACKGROUND,
+    ),
     ("case-insensitive-value", ["PruneLast=TRUE"], "prune_last", True),
 ]
 
@@ -40,7 +45,11 @@ def test_unknown_options_are_ignored() -> None:
     assert waves.parse_sync_options(["ClientSideApplyMigration=false"]) == waves.SyncOptions()
 
 
-BAD_CASES = [("not-a-bool", ["PruneLast=maybe"]), ("no-value", ["Replace"]), ("bad-policy", ["PrunePropagationPolicy=now"])]
+BAD_CASES = [
+    ("not-a-bool", ["PruneLast=maybe"]),
+    ("no-value", ["Replace"]),
+    ("bad-policy", ["PrunePropagationPolicy=now"]),
+]
 
 
 @pytest.mark.parametrize(("name", "items"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
@@ -52,7 +61,9 @@ def test_bad_option_values_are_input_errors_naming_the_field(name: str, items: l
 
 def test_object_annotation_overrides_application_options_field_by_field() -> None:
     app = waves.parse_sync_options(["ServerSideApply=true", "PruneLast=true"])
-    obj = {"metadata": {"annotations": {waves.ANNOTATION_SYNC_OPTIONS: "ServerSideApply=false, Replace=true"}}}
+    obj = {
+        "metadata": {"annotations": {waves.ANNOTATION_SYNC_OPTIONS: "ServerSideApply=false, Replace=true"}}
+    }
     merged = waves.resolve(app, obj)
     assert (merged.server_side_apply, merged.replace, merged.prune_last) == (False, True, True)
 
@@ -64,26 +75,33 @@ def test_bad_annotation_names_the_annotation() -> None:
 
 
 def test_sync_policy_reads_automated_retry_and_namespace_metadata() -> None:
-    policy = waves.parse_sync_policy({
-        "automated": {"prune": True, "selfHeal": True},
-        "syncOptions": ["CreateNamespace=true"],
-        "retry": {"limit": 3, "backoff": {"duration": "10s", "factor": 3, "maxDuration": "1m"}},
-        "managedNamespaceMetadata": {"annotations": {"a": "b"}},
-    })
+    policy = waves.parse_sync_policy(
+        {
+            "automated": {"prune": True, "selfHeal": True},
+            "syncOptions": ["CreateNamespace=true"],
+            "retry": {"limit": 3, "backoff": {"duration": "10s", "factor": 3, "maxDuration": "1m"}},
+            "managedNamespaceMetadata": {"annotations": {"a": "b"}},
+        }
+    )
     assert (policy.automated, policy.prune, policy.self_heal, policy.allow_empty) == (True, True, True, False)
     assert policy.options.create_namespace is True
     assert policy.retry is not None and policy.retry.delays() == [10.0, 30.0, 60.0]
     assert policy.managed_namespace_annotations == {"a": "b"}
 
 
-@pytest.mark.parametrize(("automated", "expected"), [({}, True), ({"enabled": False}, False), (None, False)],
-                         ids=["empty-enables", "enabled-false", "absent"])
+@pytest.mark.parametrize(
+    ("automated", "expected"),
+    [({}, True), ({"enabled": False}, False), (None, False)],
+    ids=["empty-enables", "enabled-false", "absent"],
+)
 def test_automated_presence_enables_auto_sync(automated: object, expected: bool) -> None:
     spec = {} if automated is None else {"automated": automated}
     assert waves.parse_sync_policy(spec).automated is expected
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("5s", 5.0), ("3m", 180.0), ("1h30m", 5400.0), ("250ms", 0.25), (7, 7.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5s", 5.0), ("3m", 180.0), ("1h30m", 5400.0), ("250ms", 0.25), (7, 7.0)]
+)
 def test_go_durations_parse_to_seconds(text: object, seconds: float) -> None:
     assert waves.parse_duration(text, where="x") == seconds
 

@@ -19,14 +19,26 @@ def guestbook() -> list[dict[str, Any]]:
     return [inventory.stamp(obj, APP) for obj in yaml.safe_load((DATA / "guestbook.yaml").read_text())]
 
 
-def obj(kind: str, name: str, *, api: str = "v1", ns: str = "shop", wave: int | None = None,
-        options: str | None = None, owner: str | None = APP) -> dict[str, Any]:
+def obj(
+    kind: str,
+    name: str,
+    *,
+    api: str = "v1",
+    ns: str = "shop",
+    wave: int | None = None,
+    options: str | None = None,
+    owner: str | None = APP,
+) -> dict[str, Any]:
     annotations: dict[str, str] = {}
     if wave is not None:
         annotations[waves.ANNOTATION_SYNC_WAVE] = str(wave)
     if options:
         annotations[waves.ANNOTATION_SYNC_OPTIONS] = options
-    out = {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": ns, "annotations": annotations}}
+    out = {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns, "annotations": annotations},
+    }
     return inventory.stamp(out, owner) if owner else out
 
 
@@ -36,14 +48,20 @@ def live_of(*objs: dict[str, Any]) -> dict[Ref, dict[str, Any]]:
 
 def outline(p: waves.SyncPlan) -> list[tuple[str, int, list[str], list[str]]]:
     return [
-        (s.phase.value, s.wave, [f"{i.ref.kind}/{i.ref.name}" for i in s.prune],
-         [f"{i.ref.kind}/{i.ref.name}" for i in s.apply])
+        (
+            s.phase.value,
+            s.wave,
+            [f"{i.ref.kind}/{i.ref.name}" for i in s.prune],
+            [f"{i.ref.kind}/{i.ref.name}" for i in s.apply],
+        )
         for s in p.steps
     ]
 
 
 def test_steps_run_by_phase_then_wave_then_kind_with_dependencies_first() -> None:
-    p = waves.plan_sync(guestbook(), {}, app=APP, previous=inventory.new(), revision="abcdef123456", started_at=1700000000)
+    p = waves.plan_sync(
+        guestbook(), {}, app=APP, previous=inventory.new(), revision="abcdef123456", started_at=1700000000
+    )
     assert outline(p) == [
         # The Namespace (Sync wave 2) moves before the first object in it: the PreSync hook.
         ("PreSync", 0, [], ["Namespace/shop", "Job/migrate-abcdef1-presync-1700000000"]),
@@ -87,23 +105,47 @@ def test_prune_deletes_stale_objects_in_reverse_wave_order_before_applying() -> 
 def test_prune_last_objects_are_deleted_after_the_last_sync_wave() -> None:
     keep = obj("ConfigMap", "keep", wave=4)
     stale = obj("ConfigMap", "stale", options="PruneLast=true")
-    p = waves.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), prune=True)
+    p = waves.plan_sync(
+        [keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), prune=True
+    )
     assert outline(p) == [("Sync", 4, [], ["ConfigMap/keep"]), ("Sync", 5, ["ConfigMap/stale"], [])]
 
 
 PRUNE_SKIP_CASES = [
     ("pruning-off", obj("ConfigMap", "gone"), False, waves.SkipReason.PRUNE_DISABLED, True),
-    ("prune-false-annotation", obj("ConfigMap", "gone", options="Prune=false"), True, waves.SkipReason.NO_PRUNE, True),
-    ("prune-confirm-annotation", obj("ConfigMap", "gone", options="Prune=confirm"), True, waves.SkipReason.NO_PRUNE, True),
+    (
+        "prune-false-annotation",
+        obj("ConfigMap", "gone", options="Prune=false"),
+        True,
+        waves.SkipReason.NO_PRUNE,
+        True,
+    ),
+    (
+        "prune-confirm-annotation",
+        obj("ConfigMap", "gone", options="Prune=confirm"),
+        True,
+        waves.SkipReason.NO_PRUNE,
+        True,
+    ),
     ("not-fleets-object", obj("ConfigMap", "gone", owner=None), True, waves.SkipReason.NOT_OWNED, False),
-    ("owned-by-another-app", obj("ConfigMap", "gone", owner="other"), True, waves.SkipReason.NOT_OWNED, False),
+    (
+        "owned-by-another-app",
+        obj("ConfigMap", "gone", owner="other"),
+        True,
+        waves.SkipReason.NOT_OWNED,
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "live", "prune", "reason", "still_listed"), PRUNE_SKIP_CASES,
-                         ids=[c[0] for c in PRUNE_SKIP_CASES])
-def test_prune_never_touches_what_it_must_not(name: str, live: dict, prune: bool, reason: waves.SkipReason,
-                                              still_listed: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "live", "prune", "reason", "still_listed"),
+    PRUNE_SKIP_CASES,
+    ids=[c[0] for c in PRUNE_SKIP_CASES],
+)
+def test_prune_never_touches_what_it_must_not(
+    name: str, live: dict, prune: bool, reason: waves.SkipReason, still_listed: bool
+) -> None:
     previous = inventory.from_objects([live])
     p = waves.plan_sync([], live_of(live), app=APP, previous=previous, prune=prune)
     assert p.is_noop
@@ -120,16 +162,28 @@ def test_stale_object_already_gone_is_forgotten() -> None:
 def test_prune_defaults_to_the_automated_policy() -> None:
     keep, stale = obj("ConfigMap", "keep"), obj("ConfigMap", "stale")
     auto = waves.parse_sync_policy({"automated": {"prune": True}})
-    p = waves.plan_sync([keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto)
+    p = waves.plan_sync(
+        [keep], live_of(keep, stale), app=APP, previous=inventory.from_objects([keep, stale]), policy=auto
+    )
     assert outline(p) == [("Sync", 0, ["ConfigMap/stale"], ["ConfigMap/keep"])]
     assert p.steps[0].prune[0].options.propagation_policy is waves.PrunePropagation.FOREGROUND
 
 
 def test_apply_out_of_sync_only_skips_objects_the_diff_found_equal() -> None:
-    same, changed, missing = obj("ConfigMap", "same"), obj("ConfigMap", "changed"), obj("ConfigMap", "missing")
+    same, changed, missing = (
+        obj("ConfigMap", "same"),
+        obj("ConfigMap", "changed"),
+        obj("ConfigMap", "missing"),
+    )
     opts = waves.parse_sync_options(["ApplyOutOfSyncOnly=true"])
-    p = waves.plan_sync([same, changed, missing], live_of(same, changed), app=APP, previous=inventory.new(),
-                       options=opts, out_of_sync=[Ref.from_object(changed)])
+    p = waves.plan_sync(
+        [same, changed, missing],
+        live_of(same, changed),
+        app=APP,
+        previous=inventory.new(),
+        options=opts,
+        out_of_sync=[Ref.from_object(changed)],
+    )
     assert outline(p) == [("Sync", 0, [], ["ConfigMap/changed", "ConfigMap/missing"])]
     assert [(s.ref.name, s.reason) for s in p.skipped] == [("same", waves.SkipReason.IN_SYNC)]
     assert len(p.inventory) == 3
@@ -146,11 +200,15 @@ def test_objects_owned_by_another_application_are_reported_as_shared(fail: bool)
 
 
 def test_create_namespace_adds_the_destination_namespace_in_pre_sync() -> None:
-    policy = waves.parse_sync_policy({
-        "syncOptions": ["CreateNamespace=true"],
-        "managedNamespaceMetadata": {"labels": {"team": "shop"}},
-    })
-    p = waves.plan_sync([obj("ConfigMap", "cfg")], {}, app=APP, previous=inventory.new(), policy=policy, namespace="shop")
+    policy = waves.parse_sync_policy(
+        {
+            "syncOptions": ["CreateNamespace=true"],
+            "managedNamespaceMetadata": {"labels": {"team": "shop"}},
+        }
+    )
+    p = waves.plan_sync(
+        [obj("ConfigMap", "cfg")], {}, app=APP, previous=inventory.new(), policy=policy, namespace="shop"
+    )
     first = p.steps[0]
     assert (first.phase, [i.ref.name for i in first.apply]) == (waves.SyncPhase.PRE_SYNC, ["shop"])
     assert first.apply[0].obj["metadata"]["labels"] == {"team": "shop"}
@@ -161,7 +219,11 @@ def test_default_namespace_fills_namespaced_objects_only() -> None:
     objs = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "other"}},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "r", "namespace": "x"},
+        },
     ]
     out = waves.default_namespace(objs, "shop")
     assert [Ref.from_object(o).namespace for o in out] == ["shop", "other", ""]
@@ -170,14 +232,25 @@ def test_default_namespace_fills_namespaced_objects_only() -> None:
 
 def test_kind_order_puts_unknown_kinds_last() -> None:
     kinds = ["Widget", "Deployment", "Namespace", "CustomResourceDefinition", "Service", "Secret"]
-    assert sorted(kinds, key=waves.kind_rank) == ["Namespace", "Secret", "CustomResourceDefinition", "Service",
-                                                 "Deployment", "Widget"]
+    assert sorted(kinds, key=waves.kind_rank) == [
+        "Namespace",
+        "Secret",
+        "CustomResourceDefinition",
+        "Service",
+        "Deployment",
+        "Widget",
+    ]
 
 
 def test_waves_come_from_the_annotation_then_helm_hook_weight() -> None:
     assert waves.wave({"metadata": {"annotations": {waves.ANNOTATION_SYNC_WAVE: "-3"}}}) == -3
     assert waves.wave({"metadata": {"annotations": {waves.HELM_HOOK_WEIGHT: "5"}}}) == 5
-    assert waves.wave({"metadata": {"annotations": {waves.ANNOTATION_SYNC_WAVE: "x", waves.HELM_HOOK_WEIGHT: "2"}}}) == 2
+    assert (
+        waves.wave(
+            {"metadata": {"annotations": {waves.ANNOTATION_SYNC_WAVE: "x", waves.HELM_HOOK_WEIGHT: "2"}}}
+        )
+        == 2
+    )
     assert waves.wave({"metadata": {}}) == 0
 
 
@@ -185,7 +258,9 @@ def test_automated_sync_refuses_to_prune_everything_without_allow_empty() -> Non
     stale = obj("ConfigMap", "stale")
     for allow_empty, refused in ((False, True), (True, False)):
         policy = waves.parse_sync_policy({"automated": {"prune": True, "allowEmpty": allow_empty}})
-        p = waves.plan_sync([], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=policy)
+        p = waves.plan_sync(
+            [], live_of(stale), app=APP, previous=inventory.from_objects([stale]), policy=policy
+        )
         assert (p.empty_prune_refused, p.is_noop) == (refused, refused)
         assert (Ref.from_object(stale) in p.inventory.refs()) is refused
 
@@ -194,13 +269,31 @@ def test_deleting_an_application_runs_delete_hooks_around_reverse_wave_deletes()
     early, late = obj("ConfigMap", "early", wave=-1), obj("Deployment", "late", api="apps/v1", wave=2)
     kept = obj("Secret", "kept", options="Delete=false")
     hooks = [
-        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "backup", "namespace": "shop",
-                                                              "annotations": {waves.ANNOTATION_HOOK: "PreDelete"}}},
-        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "notify", "namespace": "shop",
-                                                              "annotations": {waves.ANNOTATION_HOOK: "PostDelete"}}},
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": "backup",
+                "namespace": "shop",
+                "annotations": {waves.ANNOTATION_HOOK: "PreDelete"},
+            },
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": "notify",
+                "namespace": "shop",
+                "annotations": {waves.ANNOTATION_HOOK: "PostDelete"},
+            },
+        },
     ]
     previous = inventory.from_objects([early, late, kept])
     d = waves.plan_deletion(live_of(early, late, kept), app=APP, previous=previous, hooks=hooks)
     assert [(s.phase.value, s.wave, [i.ref.name for i in (*s.prune, *s.apply)]) for s in d.steps] == [
-        ("PreDelete", 0, ["backup"]), ("Sync", 2, ["late"]), ("Sync", -1, ["early"]), ("PostDelete", 0, ["notify"])]
+        ("PreDelete", 0, ["backup"]),
+        ("Sync", 2, ["late"]),
+        ("Sync", -1, ["early"]),
+        ("PostDelete", 0, ["notify"]),
+    ]
     assert [(s.ref.name, s.reason) for s in d.skipped] == [("kept", waves.SkipReason.NO_PRUNE)]

@@ -21,7 +21,10 @@ MARKERS = "recorder-markers"  # the namespace of the Recorder's own marker objec
 def marker(api_version: str, kind: str, name: str) -> dict[str, Any]:
     """The smallest object of ``kind`` the Recorder's watches see (label managed-by=fleet)."""
     meta = {"name": name, "namespace": MARKERS, "labels": {"app.kubernetes.io/managed-by": "fleet"}}
-    pod = {"metadata": {"labels": {"marker": name}}, "spec": {"containers": [{"name": "m", "image": "busybox"}]}}
+    pod = {
+        "metadata": {"labels": {"marker": name}},
+        "spec": {"containers": [{"name": "m", "image": "busybox"}]},
+    }
     if kind == "ConfigMap":
         return {"apiVersion": api_version, "kind": kind, "metadata": meta}
     if kind == "Deployment":

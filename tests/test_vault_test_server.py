@@ -153,7 +153,9 @@ def test_the_server_runs_standalone_from_the_repository_root() -> None:
     [(False, False), (True, True)],
     ids=["create-has-a-parent", "create-orphan-has-none"],
 )
-def test_token_create_reports_orphans_as_vault_does(vault_server: VaultServer, orphan_call: bool, orphan: bool) -> None:
+def test_token_create_reports_orphans_as_vault_does(
+    vault_server: VaultServer, orphan_call: bool, orphan: bool
+) -> None:
     root = hvac.Client(url=vault_server.url, token="root")
     create = root.auth.token.create_orphan if orphan_call else root.auth.token.create
     answer = create(policies=["default"], ttl="1h")

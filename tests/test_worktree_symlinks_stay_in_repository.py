@@ -25,7 +25,7 @@ OUTSIDE_CM = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: outside}}\ndat
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: reader\nversion: 0.1.0\n",
     "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: reader}\n"
-                         "data: {file: {{ .Files.Get \"files/data.txt\" | quote }}}\n",
+    'data: {file: {{ .Files.Get "files/data.txt" | quote }}}\n',
 }
 
 
@@ -101,8 +101,14 @@ SOURCE_CASES = [
 
 
 def _sync_with_sources(env: FleetEnv, sources: Path, *extra: str) -> Any:
-    return env.run("--log-format", "json", "sync", *env.args("--repo-map", f"{SOURCES_URL}={sources}", *extra),
-                   "-o", "json")
+    return env.run(
+        "--log-format",
+        "json",
+        "sync",
+        *env.args("--repo-map", f"{SOURCES_URL}={sources}", *extra),
+        "-o",
+        "json",
+    )
 
 
 @pytest.mark.parametrize(("case", "arrange"), SOURCE_CASES, ids=[c[0] for c in SOURCE_CASES])
@@ -136,7 +142,9 @@ def test_git_url_mode_refuses_the_same_links_with_the_same_reason(
     path = arrange(repo.path, out)
     repo.commit("sources with a symlink out")
     # Two Applications read the same commit: the second must not find a half-made checkout.
-    env.write("apps/leaky.yaml", [_application("leaky", path, repo.url), _application("leaky-too", path, repo.url)])
+    env.write(
+        "apps/leaky.yaml", [_application("leaky", path, repo.url), _application("leaky-too", path, repo.url)]
+    )
     run = env.sync()
     assert run.exit_code == 1, run.stderr
     for name in ("leaky", "leaky-too"):
@@ -151,7 +159,9 @@ def test_a_chart_in_the_fleet_directory_itself_with_a_file_linked_outside_fails_
     env = make_fleet("basic", clusters=1)
     out = _outside(tmp_path)
     _chart_file_is_a_link(env.root / "charts", out)
-    env.write("apps/reader.yaml", _application("reader", "charts/app", repo_url="https://git.example.com/fleet.git"))
+    env.write(
+        "apps/reader.yaml", _application("reader", "charts/app", repo_url="https://git.example.com/fleet.git")
+    )
     run = env.sync()
     assert run.exit_code == 1
     assert run.app("c001", "reader").reason is Reason.RENDER_FAILED
@@ -159,7 +169,9 @@ def test_a_chart_in_the_fleet_directory_itself_with_a_file_linked_outside_fails_
 
 
 def _appset_file_is_a_link(root: Path, out: Path) -> str:
-    (out / "appset.yaml").write_text((root / "appset.yaml").read_text().replace("name: web\n", "name: other\n", 1))
+    (out / "appset.yaml").write_text(
+        (root / "appset.yaml").read_text().replace("name: web\n", "name: other\n", 1)
+    )
     (root / "more.yaml").symlink_to(out / "appset.yaml")
     return "more.yaml"
 
@@ -212,13 +224,18 @@ def test_escaping_links_resolves_every_link_on_the_way(tmp_path: Path) -> None:
     assert gitsource.escaping_links(root) == [("a/abs", False), ("git-config", True), ("up", True)]
 
 
-def test_in_a_git_working_tree_only_what_git_sees_is_checked(make_fleet, make_git_repo, tmp_path: Path) -> None:
+def test_in_a_git_working_tree_only_what_git_sees_is_checked(
+    make_fleet, make_git_repo, tmp_path: Path
+) -> None:
     env = make_fleet("basic", clusters=1)
     out = _outside(tmp_path)
-    repo: GitRepo = make_git_repo("sources", files={
-        ".gitignore": ".venv/\n",
-        "app/cm.yaml": OUTSIDE_CM.replace("outside", "inside").replace(MARKER, "fine"),
-    })
+    repo: GitRepo = make_git_repo(
+        "sources",
+        files={
+            ".gitignore": ".venv/\n",
+            "app/cm.yaml": OUTSIDE_CM.replace("outside", "inside").replace(MARKER, "fine"),
+        },
+    )
     # An ignored virtualenv full of links out is the machine's, not the repository's.
     (repo.path / ".venv" / "bin").mkdir(parents=True)
     (repo.path / ".venv" / "bin" / "python").symlink_to(sys.executable)
@@ -231,5 +248,7 @@ def test_in_a_git_working_tree_only_what_git_sees_is_checked(make_fleet, make_gi
     run = _sync_with_sources(env, repo.path)
     assert run.exit_code == 1
     app = run.app("c001", "src")
-    assert app.reason is Reason.RENDER_FAILED and "'app/leak.yaml' leads outside the repository" in app.message
+    assert (
+        app.reason is Reason.RENDER_FAILED and "'app/leak.yaml' leads outside the repository" in app.message
+    )
     assert MARKER not in yaml.safe_dump(env.objects("c001"))

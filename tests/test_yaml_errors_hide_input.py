@@ -82,8 +82,18 @@ spec:
 
 # id, file text, the command (FILE is the broken file), what the message must say
 CASES = [
-    ("argocd-secrets-for-generate", CLUSTER_SECRET, ["generate", DASHBOARDS, "--clusters", "FILE"], "line 11"),
-    ("argocd-secrets-for-clusters-list", CLUSTER_SECRET, ["clusters", "list", "--clusters", "FILE"], "line 11"),
+    (
+        "argocd-secrets-for-generate",
+        CLUSTER_SECRET,
+        ["generate", DASHBOARDS, "--clusters", "FILE"],
+        "line 11",
+    ),
+    (
+        "argocd-secrets-for-clusters-list",
+        CLUSTER_SECRET,
+        ["clusters", "list", "--clusters", "FILE"],
+        "line 11",
+    ),
     ("kubeconfig", KUBECONFIG, ["clusters", "list", "--kubeconfig", "FILE"], "line 9"),
     ("cluster-list", CLUSTER_LIST, ["clusters", "list", "--cluster-list", "FILE"], "line 7"),
     ("application-set", APPSET, ["generate", "FILE"], "line 12"),
@@ -99,10 +109,14 @@ def test_invalid_yaml_is_bad_input_naming_the_line_without_quoting_it(
     broken = tmp_path / "broken.yaml"
     broken.write_text(text)
     sealed = tmp_path / "sealed.yaml"
-    sealed.write_text((vectors_dir / "sealed-secrets" / "strict_default_mysecret.sealedsecret.yaml").read_text())
+    sealed.write_text(
+        (vectors_dir / "sealed-secrets" / "strict_default_mysecret.sealedsecret.yaml").read_text()
+    )
     cert = vectors_dir / "sealed-secrets" / "keys" / VECTORS_CERT
     replace = {"FILE": str(broken), "CERT": str(cert), "SEALED": str(sealed)}
-    result = CliRunner().invoke(app, ["--log-format", "json", "--verbose", *(replace.get(a, a) for a in args)])
+    result = CliRunner().invoke(
+        app, ["--log-format", "json", "--verbose", *(replace.get(a, a) for a in args)]
+    )
     assert result.exit_code == 2, result.output
     assert f"{broken}: " in result.stderr and where in result.stderr, result.stderr
     assert SECRET[:6] not in result.stdout + result.stderr, result.stderr
@@ -125,8 +139,11 @@ def test_a_broken_helm_values_file_is_reported_without_its_content(tmp_path) -> 
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
     (chart / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     (chart / "values-prod.yaml").write_text('password: "s3cr3t-in-values\nother: 1\n')
-    source = {"repoURL": "https://git.example.com/x.git", "path": "chart",
-              "helm": {"valueFiles": ["values-prod.yaml"]}}
+    source = {
+        "repoURL": "https://git.example.com/x.git",
+        "path": "chart",
+        "helm": {"valueFiles": ["values-prod.yaml"]},
+    }
     with pytest.raises(render.RenderError) as caught:
         render.render_source(source, source_dir=tmp_path, app_name="a", namespace="n", revision="r1")
     assert "s3cr3t-in-values" not in str(caught.value)

@@ -93,7 +93,9 @@ COMMANDS: dict[str, Command] = {
     "rollout": Command(
         "fleet.cli.rollout", "Where progressive rollouts stand; approve or abort them (status store)."
     ),
-    "clusters": Command("fleet.cli.clusters", "The clusters of the fleet: list them, check that they answer."),
+    "clusters": Command(
+        "fleet.cli.clusters", "The clusters of the fleet: list them, check that they answer."
+    ),
     "sim": Command(
         "fleet.cli.sim", "Simulated Kubernetes clusters on loopback (one port, one path per cluster)."
     ),

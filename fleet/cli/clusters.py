@@ -25,7 +25,9 @@ from fleet.clusters import argocd, auth, client, discovery, registry
 
 _log = log.get_logger(__name__)
 
-clusters_app = typer.Typer(help="The clusters of the fleet: list them, check that they answer.", no_args_is_help=True)
+clusters_app = typer.Typer(
+    help="The clusters of the fleet: list them, check that they answer.", no_args_is_help=True
+)
 
 
 class Reachability(StrEnum):
@@ -40,19 +42,33 @@ class Reachability(StrEnum):
 
 
 KubeconfigOpt = Annotated[
-    str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s), ':'-separated like KUBECONFIG (default: KUBECONFIG or ~/.kube/config).")
+    str | None,
+    typer.Option(
+        "--kubeconfig",
+        help="Kubeconfig file(s), ':'-separated like KUBECONFIG (default: KUBECONFIG or ~/.kube/config).",
+    ),
 ]
-ContextsOpt = Annotated[str | None, typer.Option("--contexts", help="Only these kubeconfig contexts, comma-separated.")]
+ContextsOpt = Annotated[
+    str | None, typer.Option("--contexts", help="Only these kubeconfig contexts, comma-separated.")
+]
 ClustersOpt = Annotated[
     list[Path] | None,
-    typer.Option("--clusters", help="Cluster file: Argo CD cluster Secrets, a ClusterList or a kubeconfig (repeatable)."),
+    typer.Option(
+        "--clusters",
+        help="Cluster file: Argo CD cluster Secrets, a ClusterList or a kubeconfig (repeatable).",
+    ),
 ]
-ClusterListOpt = Annotated[list[Path] | None, typer.Option("--cluster-list", help="fleet ClusterList file (repeatable).")]
+ClusterListOpt = Annotated[
+    list[Path] | None, typer.Option("--cluster-list", help="fleet ClusterList file (repeatable).")
+]
 ArgocdContextOpt = Annotated[
-    str | None, typer.Option("--argocd-context", help="Read Argo CD cluster Secrets live from this kubeconfig context.")
+    str | None,
+    typer.Option("--argocd-context", help="Read Argo CD cluster Secrets live from this kubeconfig context."),
 ]
 ArgocdNamespaceOpt = Annotated[str, typer.Option("--argocd-namespace", help="The Argo CD namespace.")]
-SelectorOpt = Annotated[str | None, typer.Option("--selector", "-l", help="Label selector, e.g. 'env=prod,region in (eu,us)'.")]
+SelectorOpt = Annotated[
+    str | None, typer.Option("--selector", "-l", help="Label selector, e.g. 'env=prod,region in (eu,us)'.")
+]
 OutputOpt = Annotated[common.ResultFormat, typer.Option("--output", "-o", help="Output format.")]
 
 
@@ -121,7 +137,9 @@ def list_clusters(
 ) -> None:
     """List the clusters the flags select (later sources override earlier ones by name)."""
     try:
-        selected = _select(kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector)
+        selected = _select(
+            kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector
+        )
     except errors.FleetError as exc:
         raise common.fail(exc) from None
     if output is common.ResultFormat.JSON:
@@ -141,7 +159,13 @@ def list_clusters(
         typer.echo(redact.mask(json.dumps(doc, indent=2)))
         return
     rows = [
-        [c.name, c.server, ",".join(f"{k}={v}" for k, v in sorted(c.labels.items())) or "-", _auth_kinds(c), c.source]
+        [
+            c.name,
+            c.server,
+            ",".join(f"{k}={v}" for k, v in sorted(c.labels.items())) or "-",
+            _auth_kinds(c),
+            c.source,
+        ]
         for c in selected
     ]
     typer.echo(redact.mask(_table(["NAME", "SERVER", "LABELS", "AUTH", "SOURCE"], rows)))
@@ -165,7 +189,12 @@ class CheckResult:
 
 
 def check_cluster(
-    cluster: models.Cluster, *, timeout: float, retries: int, full_discovery: bool, credential_resolver: Any = None
+    cluster: models.Cluster,
+    *,
+    timeout: float,
+    retries: int,
+    full_discovery: bool,
+    credential_resolver: Any = None,
 ) -> CheckResult:
     """Ask one cluster for /version and its API groups; never raises for a cluster's failure."""
     started = time.monotonic()
@@ -210,7 +239,9 @@ def check_cluster(
     except errors.FleetError as exc:
         return result(Reachability.ERROR, error=redact.mask(str(exc)))
     except Exception as exc:  # noqa: BLE001 - an isolated cluster failure must never stop the others
-        _log.debug("cluster check failed unexpectedly", exc_info=True, extra={"fields": {"cluster": cluster.name}})
+        _log.debug(
+            "cluster check failed unexpectedly", exc_info=True, extra={"fields": {"cluster": cluster.name}}
+        )
         return result(Reachability.ERROR, error=f"{type(exc).__name__}")
     finally:
         if api is not None:
@@ -220,7 +251,14 @@ def check_cluster(
 def _credential_resolver(cluster: models.Cluster) -> Any:
     """The secret layer's resolver for clusters whose credentials are references; None otherwise."""
     creds = cluster.credentials
-    values = [creds.bearer_token, creds.username, creds.password, creds.client_cert_data, creds.client_key_data, creds.ca_data]
+    values = [
+        creds.bearer_token,
+        creds.username,
+        creds.password,
+        creds.client_cert_data,
+        creds.client_key_data,
+        creds.ca_data,
+    ]
     if creds.exec:
         values.extend(creds.exec.env.values())
     if not any(auth.is_reference(v) for v in values):
@@ -236,13 +274,17 @@ def check_clusters(
     """Check every cluster on a bounded thread pool; results in the order of ``selected``."""
     results: dict[str, CheckResult] = {}
     with log.progress("checking clusters", total=len(selected)) as bar:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="fleet-check") as pool:
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, parallel), thread_name_prefix="fleet-check"
+        ) as pool:
             futures = {}
             for cluster in selected:
                 try:
                     resolver_fn = _credential_resolver(cluster)
                 except errors.FleetError as exc:
-                    results[cluster.name] = CheckResult(cluster.name, cluster.server, Reachability.CREDENTIALS, error=redact.mask(str(exc)))
+                    results[cluster.name] = CheckResult(
+                        cluster.name, cluster.server, Reachability.CREDENTIALS, error=redact.mask(str(exc))
+                    )
                     bar.advance(item=cluster.name, status=Reachability.CREDENTIALS)
                     continue
                 futures[
@@ -270,11 +312,20 @@ def check(
     argocd_context: ArgocdContextOpt = None,
     argocd_namespace: ArgocdNamespaceOpt = argocd.DEFAULT_NAMESPACE,
     selector: SelectorOpt = None,
-    parallel: Annotated[int, typer.Option("--parallel", "-p", min=1, help="Clusters checked at the same time.")] = 16,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")] = 5.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries per request on 429/5xx/connection errors.")] = 1,
+    parallel: Annotated[
+        int, typer.Option("--parallel", "-p", min=1, help="Clusters checked at the same time.")
+    ] = 16,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for each answer.")
+    ] = 5.0,
+    retries: Annotated[
+        int, typer.Option("--retries", min=0, help="Retries per request on 429/5xx/connection errors.")
+    ] = 1,
     full_discovery: Annotated[
-        bool, typer.Option("--full-discovery", help="Also read every group version's resource list and count the resources.")
+        bool,
+        typer.Option(
+            "--full-discovery", help="Also read every group version's resource list and count the resources."
+        ),
     ] = False,
     output: OutputOpt = common.ResultFormat.TABLE,
 ) -> None:
@@ -283,14 +334,28 @@ def check(
     Exit status 0 when every cluster answered, 1 when any did not, 2 on bad input.
     """
     try:
-        selected = _select(kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector)
+        selected = _select(
+            kubeconfig, contexts, clusters, cluster_list, argocd_context, argocd_namespace, selector
+        )
     except errors.FleetError as exc:
         raise common.fail(exc) from None
-    results = check_clusters(selected, parallel=parallel, timeout=timeout, retries=retries, full_discovery=full_discovery)
+    results = check_clusters(
+        selected, parallel=parallel, timeout=timeout, retries=retries, full_discovery=full_discovery
+    )
     if output is common.ResultFormat.JSON:
-        typer.echo(redact.mask(json.dumps([{**asdict(r), "status": str(r.status)} for r in results], indent=2)))
+        typer.echo(
+            redact.mask(json.dumps([{**asdict(r), "status": str(r.status)} for r in results], indent=2))
+        )
     else:
-        headers = ["NAME", "STATUS", "VERSION", "GROUPS", *(["RESOURCES"] if full_discovery else []), "MS", "ERROR"]
+        headers = [
+            "NAME",
+            "STATUS",
+            "VERSION",
+            "GROUPS",
+            *(["RESOURCES"] if full_discovery else []),
+            "MS",
+            "ERROR",
+        ]
         rows = [
             [
                 r.name,

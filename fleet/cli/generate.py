@@ -166,7 +166,9 @@ def run(
             from fleet.clusters import management, registry
 
             live = stack.enter_context(
-                management.open_context(argocd_context, kubeconfig_paths=kubeconfig, namespace=argocd_namespace)
+                management.open_context(
+                    argocd_context, kubeconfig_paths=kubeconfig, namespace=argocd_namespace
+                )
             )
             # The cluster Secrets of Argo CD's own namespace, as its controller sees them; a
             # --clusters file replaces a live cluster of the same name (as in the registry).

@@ -64,23 +64,34 @@ def _write(path: str, data: bytes, *, private: bool) -> None:
 def _input_type(value: str | None, path: str) -> stores.Format | None:
     if value is None:
         if path == "-":
-            raise errors.InputError("reading from stdin needs --input-type (yaml, json, dotenv, ini or binary)")
+            raise errors.InputError(
+                "reading from stdin needs --input-type (yaml, json, dotenv, ini or binary)"
+            )
         return None
     return stores.resolve_format(path, value)
 
 
 def decrypt(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="The SOPS file ('-' for stdin, with --input-type).")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The SOPS file ('-' for stdin, with --input-type).")
+    ],
     input_type: Annotated[
-        str | None, typer.Option("--input-type", help="yaml, json, dotenv, ini or binary (default: by extension).")
+        str | None,
+        typer.Option("--input-type", help="yaml, json, dotenv, ini or binary (default: by extension)."),
     ] = None,
-    output: Annotated[str | None, typer.Option("--output", help="Write the plaintext here instead of stdout.")] = None,
-    ignore_mac: Annotated[bool, typer.Option("--ignore-mac", help="Do not verify the MAC (recovery only).")] = False,
+    output: Annotated[
+        str | None, typer.Option("--output", help="Write the plaintext here instead of stdout.")
+    ] = None,
+    ignore_mac: Annotated[
+        bool, typer.Option("--ignore-mac", help="Do not verify the MAC (recovery only).")
+    ] = False,
 ) -> None:
     """Decrypt a SOPS file, like `sops -d`, and print it in its own format."""
     try:
         fmt = _input_type(input_type, file)
-        plaintext = sops.decrypt_bytes(_read(file), path=file if file != "-" else None, fmt=fmt, ignore_mac=ignore_mac)
+        plaintext = sops.decrypt_bytes(
+            _read(file), path=file if file != "-" else None, fmt=fmt, ignore_mac=ignore_mac
+        )
         if output:
             _write(output, plaintext, private=True)
         else:
@@ -139,7 +150,9 @@ def _rule(
     try:
         return sops.CryptRule(kind, value)
     except Exception as exc:  # noqa: BLE001 - the regex engine's error, whichever engine compiles it
-        raise errors.InputError(f"--{kind.value.replace('_', '-')}: invalid regular expression: {exc}") from None
+        raise errors.InputError(
+            f"--{kind.value.replace('_', '-')}: invalid regular expression: {exc}"
+        ) from None
 
 
 def _context(values: list[str] | None) -> dict[str, str]:
@@ -153,13 +166,21 @@ def _context(values: list[str] | None) -> dict[str, str]:
 
 
 def encrypt(
-    file: Annotated[str, typer.Argument(metavar="FILE", help="The plaintext file ('-' for stdin, with --input-type).")],
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="The plaintext file ('-' for stdin, with --input-type).")
+    ],
     age: Annotated[list[str] | None, typer.Option("--age", help="age recipient(s), comma-separated.")] = None,
-    pgp: Annotated[list[str] | None, typer.Option("--pgp", help="PGP fingerprint(s) in the GnuPG keyring.")] = None,
-    kms: Annotated[list[str] | None, typer.Option("--kms", help="AWS KMS key ARN(s) (ARN+ROLE_ARN to assume a role).")] = None,
+    pgp: Annotated[
+        list[str] | None, typer.Option("--pgp", help="PGP fingerprint(s) in the GnuPG keyring.")
+    ] = None,
+    kms: Annotated[
+        list[str] | None, typer.Option("--kms", help="AWS KMS key ARN(s) (ARN+ROLE_ARN to assume a role).")
+    ] = None,
     hc_vault_transit: Annotated[
         list[str] | None,
-        typer.Option("--hc-vault-transit", help="Vault transit key URI(s): https://vault:8200/v1/transit/keys/NAME."),
+        typer.Option(
+            "--hc-vault-transit", help="Vault transit key URI(s): https://vault:8200/v1/transit/keys/NAME."
+        ),
     ] = None,
     key_group: Annotated[
         list[str] | None,
@@ -169,19 +190,35 @@ def encrypt(
         ),
     ] = None,
     shamir_threshold: Annotated[
-        int, typer.Option("--shamir-secret-sharing-threshold", help="Key groups needed to decrypt (default: all).")
+        int,
+        typer.Option(
+            "--shamir-secret-sharing-threshold", help="Key groups needed to decrypt (default: all)."
+        ),
     ] = 0,
-    encrypted_regex: Annotated[str | None, typer.Option("--encrypted-regex", help="Encrypt only keys matching it.")] = None,
-    unencrypted_regex: Annotated[str | None, typer.Option("--unencrypted-regex", help="Leave keys matching it in clear.")] = None,
-    encrypted_suffix: Annotated[str | None, typer.Option("--encrypted-suffix", help="Encrypt only keys ending with it.")] = None,
+    encrypted_regex: Annotated[
+        str | None, typer.Option("--encrypted-regex", help="Encrypt only keys matching it.")
+    ] = None,
+    unencrypted_regex: Annotated[
+        str | None, typer.Option("--unencrypted-regex", help="Leave keys matching it in clear.")
+    ] = None,
+    encrypted_suffix: Annotated[
+        str | None, typer.Option("--encrypted-suffix", help="Encrypt only keys ending with it.")
+    ] = None,
     unencrypted_suffix: Annotated[
-        str | None, typer.Option("--unencrypted-suffix", help="Leave keys ending with it in clear (default _unencrypted).")
+        str | None,
+        typer.Option(
+            "--unencrypted-suffix", help="Leave keys ending with it in clear (default _unencrypted)."
+        ),
     ] = None,
     encrypted_comment_regex: Annotated[
-        str | None, typer.Option("--encrypted-comment-regex", help="Encrypt values after a comment matching it.")
+        str | None,
+        typer.Option("--encrypted-comment-regex", help="Encrypt values after a comment matching it."),
     ] = None,
     unencrypted_comment_regex: Annotated[
-        str | None, typer.Option("--unencrypted-comment-regex", help="Leave values after a comment matching it in clear.")
+        str | None,
+        typer.Option(
+            "--unencrypted-comment-regex", help="Leave values after a comment matching it in clear."
+        ),
     ] = None,
     mac_only_encrypted: Annotated[
         bool, typer.Option("--mac-only-encrypted", help="Compute the MAC over encrypted values only.")
@@ -191,10 +228,13 @@ def encrypt(
     ] = None,
     aws_profile: Annotated[str, typer.Option("--aws-profile", help="AWS profile for the KMS keys.")] = "",
     input_type: Annotated[
-        str | None, typer.Option("--input-type", help="yaml, json, dotenv, ini or binary (default: by extension).")
+        str | None,
+        typer.Option("--input-type", help="yaml, json, dotenv, ini or binary (default: by extension)."),
     ] = None,
     output: Annotated[str | None, typer.Option("--output", help="Write the encrypted file here.")] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", "-i", help="Replace FILE with the encrypted file.")] = False,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", "-i", help="Replace FILE with the encrypted file.")
+    ] = False,
 ) -> None:
     """Encrypt a file with SOPS, so that sops (and fleet) can decrypt it."""
     try:

@@ -379,6 +379,8 @@ def _construct_go_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:bool", _construct_go_bool)
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_go_int)
 _GoYamlLoader.add_constructor("tag:yaml.org,2002:float", _construct_go_float)
+
+
 def _construct_go_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     return loader.construct_yaml_str(node)  # a timestamp stays the string it was, as in Go
 

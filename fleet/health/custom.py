@@ -112,7 +112,9 @@ def rule_checks(spec: Iterable[Mapping[str, Any]], *, source: str = "<rules>") -
     for index, entry in enumerate(spec):
         where = f"entry {index}"
         if not isinstance(entry, Mapping) or not entry.get("kind"):
-            raise errors.InputError("each entry needs 'kind' (and 'group', '' for core)", file=source, obj=where)
+            raise errors.InputError(
+                "each entry needs 'kind' (and 'group', '' for core)", file=source, obj=where
+            )
         rules = []
         for rule_index, rule in enumerate(entry.get("rules") or ()):
             field = f"rules[{rule_index}]"
@@ -121,7 +123,9 @@ def rule_checks(spec: Iterable[Mapping[str, Any]], *, source: str = "<rules>") -
             except (KeyError, ValueError) as exc:
                 raise errors.InputError(
                     f"status must be one of {', '.join(h.value for h in health.Health)}",
-                    file=source, obj=where, field=f"{field}.status",
+                    file=source,
+                    obj=where,
+                    field=f"{field}.status",
                 ) from exc
             try:
                 when = jq.compile(str(rule["when"]))
@@ -129,14 +133,18 @@ def rule_checks(spec: Iterable[Mapping[str, Any]], *, source: str = "<rules>") -
             except KeyError as exc:
                 raise errors.InputError("missing 'when'", file=source, obj=where, field=field) from exc
             except ValueError as exc:
-                raise errors.InputError(f"invalid jq expression: {exc}", file=source, obj=where, field=field) from exc
+                raise errors.InputError(
+                    f"invalid jq expression: {exc}", file=source, obj=where, field=field
+                ) from exc
             rules.append(_Rule(when, status, message))
         default = entry.get("default")
         try:
             default_health = health.Health(default) if default else None
         except ValueError as exc:
             raise errors.InputError("unknown health status", file=source, obj=where, field="default") from exc
-        checks.append(RuleCheck(str(entry.get("group") or ""), str(entry["kind"]), tuple(rules), default_health))
+        checks.append(
+            RuleCheck(str(entry.get("group") or ""), str(entry["kind"]), tuple(rules), default_health)
+        )
     return checks
 
 
@@ -156,5 +164,3 @@ def load_rules_file(path: Path | str) -> list[tuple[str, str]]:
         register(check.group, check.kind, check)
         added.append((check.group, check.kind))
     return added
-
-

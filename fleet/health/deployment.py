@@ -22,7 +22,9 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
         )
     progressing = health.condition(obj, "Progressing")
     if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
-        return health.HealthStatus(health.Health.DEGRADED, f"Deployment {name!r} exceeded its progress deadline")
+        return health.HealthStatus(
+            health.Health.DEGRADED, f"Deployment {name!r} exceeded its progress deadline"
+        )
     updated = health.as_int(status.get("updatedReplicas"))
     replicas = spec.get("replicas")
     # An unset spec.replicas is defaulted to 1 by the API server; a live object always has it.

@@ -27,11 +27,40 @@ _IN_PROGRESS_REASONS = {
     "ProgressingWithRetry",
 }
 _PHASES = {
-    health.Health.HEALTHY: {"running", "active", "succeeded", "bound", "ready", "healthy", "available",
-                            "complete", "completed", "established", "deployed"},
-    health.Health.PROGRESSING: {"pending", "progressing", "provisioning", "creating", "initializing",
-                                "updating", "reconciling", "waiting", "deploying", "starting"},
-    health.Health.DEGRADED: {"failed", "failure", "error", "degraded", "lost", "crashloopbackoff", "unhealthy"},
+    health.Health.HEALTHY: {
+        "running",
+        "active",
+        "succeeded",
+        "bound",
+        "ready",
+        "healthy",
+        "available",
+        "complete",
+        "completed",
+        "established",
+        "deployed",
+    },
+    health.Health.PROGRESSING: {
+        "pending",
+        "progressing",
+        "provisioning",
+        "creating",
+        "initializing",
+        "updating",
+        "reconciling",
+        "waiting",
+        "deploying",
+        "starting",
+    },
+    health.Health.DEGRADED: {
+        "failed",
+        "failure",
+        "error",
+        "degraded",
+        "lost",
+        "crashloopbackoff",
+        "unhealthy",
+    },
     health.Health.SUSPENDED: {"suspended", "paused"},
 }
 
@@ -42,8 +71,14 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
         return health.HealthStatus(health.Health.HEALTHY)
     generation = (obj.get("metadata") or {}).get("generation")
     observed = status.get("observedGeneration")
-    if generation is not None and observed is not None and health.as_int(generation) > health.as_int(observed):
-        return health.HealthStatus(health.Health.PROGRESSING, "Waiting for the controller to observe the latest spec")
+    if (
+        generation is not None
+        and observed is not None
+        and health.as_int(generation) > health.as_int(observed)
+    ):
+        return health.HealthStatus(
+            health.Health.PROGRESSING, "Waiting for the controller to observe the latest spec"
+        )
     stalled = health.condition(obj, "Stalled")
     if stalled is not None and stalled.get("status") == "True":
         return health.HealthStatus(health.Health.DEGRADED, _text(stalled))

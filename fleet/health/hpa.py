@@ -31,5 +31,7 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
             cond.get("type") == "AbleToScale" or cond.get("reason") in _FAILED_REASONS
         )
         if failed_state:
-            return health.HealthStatus(health.Health.DEGRADED, str(cond.get("message") or cond.get("reason") or ""))
+            return health.HealthStatus(
+                health.Health.DEGRADED, str(cond.get("message") or cond.get("reason") or "")
+            )
     return health.HealthStatus(health.Health.HEALTHY)

@@ -12,4 +12,6 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
     ingress = (((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress")) or []
     if ingress:
         return health.HealthStatus(health.Health.HEALTHY)
-    return health.HealthStatus(health.Health.PROGRESSING, "Waiting for the ingress controller to publish an address")
+    return health.HealthStatus(
+        health.Health.PROGRESSING, "Waiting for the ingress controller to publish an address"
+    )

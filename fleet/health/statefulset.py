@@ -14,7 +14,9 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
     observed = health.as_int(status.get("observedGeneration"))
     generation = health.as_int((obj.get("metadata") or {}).get("generation"))
     if observed == 0 or generation > observed:
-        return health.HealthStatus(health.Health.PROGRESSING, "Waiting for statefulset spec update to be observed...")
+        return health.HealthStatus(
+            health.Health.PROGRESSING, "Waiting for statefulset spec update to be observed..."
+        )
     replicas = spec.get("replicas")
     ready = health.as_int(status.get("readyReplicas"))
     if replicas is not None and ready < health.as_int(replicas):
@@ -48,5 +50,6 @@ def check(obj: Mapping[str, Any]) -> health.HealthStatus:
         )
     current = health.as_int(status.get("currentReplicas"))
     return health.HealthStatus(
-        health.Health.HEALTHY, f"statefulset rolling update complete {current} pods at revision {current_rev}..."
+        health.Health.HEALTHY,
+        f"statefulset rolling update complete {current} pods at revision {current_rev}...",
     )

@@ -216,12 +216,19 @@ def source_from_argo(spec: Mapping[str, Any] | RenderSource, *, where: str = "sp
         for index, p in enumerate(h.get("parameters") or ()):
             if not isinstance(p, Mapping) or not p.get("name"):
                 raise errors.InputError("each parameter needs a name", field=f"{w}.parameters[{index}]")
-            params.append(HelmParameter(str(p["name"]), "" if p.get("value") is None else str(p["value"]),
-                                        bool(p.get("forceString", False))))
+            params.append(
+                HelmParameter(
+                    str(p["name"]),
+                    "" if p.get("value") is None else str(p["value"]),
+                    bool(p.get("forceString", False)),
+                )
+            )
         files = []
         for index, p in enumerate(h.get("fileParameters") or ()):
             if not isinstance(p, Mapping) or not p.get("name") or not p.get("path"):
-                raise errors.InputError("each file parameter needs a name and a path", field=f"{w}.fileParameters[{index}]")
+                raise errors.InputError(
+                    "each file parameter needs a name and a path", field=f"{w}.fileParameters[{index}]"
+                )
             files.append((str(p["name"]), str(p["path"])))
         values_object = h.get("valuesObject")
         if values_object is not None and not isinstance(values_object, Mapping):
@@ -252,8 +259,9 @@ def source_from_argo(spec: Mapping[str, Any] | RenderSource, *, where: str = "sp
             try:
                 replicas.append(KustomizeReplica(str(r["name"]), int(r["count"])))
             except (KeyError, TypeError, ValueError) as exc:
-                raise errors.InputError("each replica needs a name and an integer count",
-                                        field=f"{w}.replicas[{index}]") from exc
+                raise errors.InputError(
+                    "each replica needs a name and an integer count", field=f"{w}.replicas[{index}]"
+                ) from exc
         patches = k.get("patches") or []
         if not isinstance(patches, list):
             raise errors.InputError("must be a list", field=f"{w}.patches")
@@ -289,10 +297,14 @@ def source_from_argo(spec: Mapping[str, Any] | RenderSource, *, where: str = "sp
         )
     path = str(spec.get("path") or "")
     if path.startswith("/") or ".." in Path(path).parts:
-        raise errors.InputError(f"path {path!r} must be relative to the repository and stay inside it", field=f"{where}.path")
+        raise errors.InputError(
+            f"path {path!r} must be relative to the repository and stay inside it", field=f"{where}.path"
+        )
     ref = str(spec.get("ref") or "")
     if ref and not re.fullmatch(r"[A-Za-z0-9_-]+", ref):
-        raise errors.InputError(f"ref {ref!r} may only use letters, digits, '-' and '_'", field=f"{where}.ref")
+        raise errors.InputError(
+            f"ref {ref!r} may only use letters, digits, '-' and '_'", field=f"{where}.ref"
+        )
     return RenderSource(
         repo_url=str(spec.get("repoURL") or ""),
         path=path,
@@ -340,10 +352,17 @@ class RenderContext:
             "KUBE_API_VERSIONS": ",".join(self.api_versions),
         }
 
-    def error(self, message: str, *, file: str | None = None, document: int | None = None,
-              field: str | None = None) -> RenderError:
-        return RenderError(message, app=self.app_name, path=self.source.path or self.source.chart or ".",
-                           file=file, document=document, field=field)
+    def error(
+        self, message: str, *, file: str | None = None, document: int | None = None, field: str | None = None
+    ) -> RenderError:
+        return RenderError(
+            message,
+            app=self.app_name,
+            path=self.source.path or self.source.chart or ".",
+            file=file,
+            document=document,
+            field=field,
+        )
 
     def read_text(self, path: Path, *, field: str | None = None) -> str:
         """A file of the source as UTF-8 text; anything else is a RenderError naming the file.
@@ -354,11 +373,13 @@ class RenderContext:
         try:
             return path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:  # not chained: the decoder's message quotes the bytes
-            raise self.error(f"is not UTF-8 text (byte {exc.start} of the file)", file=self.relative(path),
-                             field=field) from None
+            raise self.error(
+                f"is not UTF-8 text (byte {exc.start} of the file)", file=self.relative(path), field=field
+            ) from None
         except OSError as exc:
-            raise self.error(f"cannot read: {exc.strerror or type(exc).__name__}", file=self.relative(path),
-                             field=field) from exc
+            raise self.error(
+                f"cannot read: {exc.strerror or type(exc).__name__}", file=self.relative(path), field=field
+            ) from exc
 
     def relative(self, path: Path) -> str:
         try:
@@ -386,6 +407,7 @@ def envsubst(text: str, env: Mapping[str, str]) -> str:
 
 
 # --- entry points -----------------------------------------------------------------------------
+
 
 class Decryptor(Protocol):
     """Decrypts one SOPS document in memory (``fleet.secrets.sops.decrypt_if_encrypted``)."""
@@ -495,7 +517,9 @@ def render_sources(
     for index, src in enumerate(parsed):
         if src.ref:
             if src.ref in refs:
-                raise errors.InputError(f"duplicate source ref {src.ref!r}", field=f"spec.sources[{index}].ref")
+                raise errors.InputError(
+                    f"duplicate source ref {src.ref!r}", field=f"spec.sources[{index}].ref"
+                )
             refs[src.ref] = Path(source_dirs[index])
             ref_revisions[src.ref] = revisions[index]
     out: list[dict[str, Any]] = []
@@ -503,9 +527,19 @@ def render_sources(
         if src.is_ref_only:
             continue
         out.extend(
-            render_source(src, source_dir=Path(source_dirs[index]), app_name=app_name, namespace=namespace,
-                          revision=revisions[index], kube_version=kube_version, api_versions=api_versions,
-                          refs=refs, ref_revisions=ref_revisions, cache=cache, decrypt=decrypt)
+            render_source(
+                src,
+                source_dir=Path(source_dirs[index]),
+                app_name=app_name,
+                namespace=namespace,
+                revision=revisions[index],
+                kube_version=kube_version,
+                api_versions=api_versions,
+                refs=refs,
+                ref_revisions=ref_revisions,
+                cache=cache,
+                decrypt=decrypt,
+            )
         )
     return out
 
@@ -515,7 +549,9 @@ def _is_sops_encrypted(obj: Mapping[str, Any]) -> bool:
     return isinstance(meta, Mapping) and ("mac" in meta or "lastmodified" in meta)
 
 
-def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decrypt: Decryptor | bool | None) -> list[dict[str, Any]]:
+def _decrypt_objects(
+    ctx: RenderContext, manifests: list[dict[str, Any]], decrypt: Decryptor | bool | None
+) -> list[dict[str, Any]]:
     """Decrypt SOPS-encrypted objects (Flux does this per object after the build).
 
     Runs after the cache, so neither the in-memory nor the on-disk cache ever holds plaintext.
@@ -544,11 +580,15 @@ def _decrypt_objects(ctx: RenderContext, manifests: list[dict[str, Any]], decryp
         except errors.FleetError:
             raise
         except Exception as exc:  # the decryptor's own errors never carry values
-            raise ctx.error(f"cannot decrypt {obj.get('kind')}/{name}: {type(exc).__name__}", document=index) from exc
+            raise ctx.error(
+                f"cannot decrypt {obj.get('kind')}/{name}: {type(exc).__name__}", document=index
+            ) from exc
         decrypted = kyaml.yaml_or_json(text, where=where)
         if text == encrypted or not isinstance(decrypted, Mapping) or _is_sops_encrypted(decrypted):
             # Never hand ciphertext on as if it were the manifest: fail the Application instead.
-            raise ctx.error(f"{obj.get('kind')}/{name} is SOPS-encrypted but was not decrypted", document=index)
+            raise ctx.error(
+                f"{obj.get('kind')}/{name} is SOPS-encrypted but was not decrypted", document=index
+            )
         out.append(dict(decrypted))
     return out
 

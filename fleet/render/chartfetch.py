@@ -108,7 +108,9 @@ class HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
         if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise urllib.error.HTTPError(redact.safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp)
+            raise urllib.error.HTTPError(
+                redact.safe_url(newurl), code, "redirect to a non-http(s) URL", headers, fp
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 

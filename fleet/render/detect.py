@@ -47,7 +47,9 @@ def source_type(ctx: render.RenderContext) -> SourceType:
     if explicit:
         return explicit[0]
     if not ctx.app_dir.is_dir():
-        raise ctx.error(f"source path {ctx.relative(ctx.app_dir)!r} does not exist at revision {ctx.revision or '?'}")
+        raise ctx.error(
+            f"source path {ctx.relative(ctx.app_dir)!r} does not exist at revision {ctx.revision or '?'}"
+        )
     if any((ctx.app_dir / name).is_file() for name in KUSTOMIZATION_NAMES):
         return SourceType.KUSTOMIZE
     if (ctx.app_dir / "Chart.yaml").is_file():

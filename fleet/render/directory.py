@@ -33,7 +33,7 @@ def _expand_braces(pattern: str) -> list[str]:
         return [pattern]
     out = []
     for option in match.group(1).split(","):
-        out.extend(_expand_braces(pattern[: match.start()] + option + pattern[match.end():]))
+        out.extend(_expand_braces(pattern[: match.start()] + option + pattern[match.end() :]))
     return out
 
 

@@ -51,7 +51,9 @@ def _binary_version() -> str:
     exe = shutil.which("helm")
     if exe is None:
         return "missing"
-    done = subprocess.run([exe, "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [exe, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+    )
     return done.stdout.strip() or "unknown"
 
 
@@ -95,11 +97,15 @@ def _value_file_path(ctx: render.RenderContext, name: str, base: Path) -> tuple[
     if name.startswith("$"):
         ref, _, rest = name[1:].partition("/")
         if ref not in ctx.refs:
-            raise ctx.error(f"value file {name!r} uses ${ref}, but no source has ref: {ref}", field="helm.valueFiles")
+            raise ctx.error(
+                f"value file {name!r} uses ${ref}, but no source has ref: {ref}", field="helm.valueFiles"
+            )
         return ctx.refs[ref] / rest, ctx.refs[ref]
     if re.match(r"^[a-z]+://", name):
-        raise ctx.error(f"remote value file {name!r} is not supported (fleet reads only git checkouts)",
-                        field="helm.valueFiles")
+        raise ctx.error(
+            f"remote value file {name!r} is not supported (fleet reads only git checkouts)",
+            field="helm.valueFiles",
+        )
     root = ctx.root if not ctx.source.chart else base
     return (base / name), root
 
@@ -128,7 +134,7 @@ def compose_values(ctx: render.RenderContext, base: Path) -> dict[str, Any]:
         ref = raw[1:].partition("/")[0] if raw.startswith("$") else ""
         name = raw if ref and ref not in env else render.envsubst(raw, env)
         if ref and ref not in env:
-            name = f"${ref}/{render.envsubst(raw[len(ref) + 2:], env)}"
+            name = f"${ref}/{render.envsubst(raw[len(ref) + 2 :], env)}"
         path, root = _value_file_path(ctx, name, base)
         resolved = path.resolve()
         if not resolved.is_relative_to(root.resolve()):
@@ -136,7 +142,9 @@ def compose_values(ctx: render.RenderContext, base: Path) -> dict[str, Any]:
         if not resolved.is_file():
             if options.ignore_missing_value_files:
                 continue
-            raise ctx.error(f"value file {name!r} does not exist", file=ctx.relative(path), field="helm.valueFiles")
+            raise ctx.error(
+                f"value file {name!r} does not exist", file=ctx.relative(path), field="helm.valueFiles"
+            )
         text = ctx.read_text(resolved, field="helm.valueFiles")
         values = deep_merge(values, _load_values(ctx, text, file=ctx.relative(path)))
     if options.values_object is not None:
@@ -146,15 +154,19 @@ def compose_values(ctx: render.RenderContext, base: Path) -> dict[str, Any]:
     for param in options.parameters:
         expression = f"{param.name}={clean_set_value(render.envsubst(param.value, env))}"
         try:
-            parsed = (helm_python.parse_set_string_values if param.force_string else helm_python.parse_set_string)(expression)
+            parsed = (
+                helm_python.parse_set_string_values if param.force_string else helm_python.parse_set_string
+            )(expression)
         except helm_python.HelmError as exc:
             raise ctx.error(f"invalid parameter {param.name!r}: {exc}", field="helm.parameters") from exc
         values = deep_merge(values, parsed)
     for name, file in options.file_parameters:
         path, root = _value_file_path(ctx, render.envsubst(file, env), base)
         if not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
-            raise ctx.error(f"file parameter {name!r}: {file!r} does not exist in the repository",
-                            field="helm.fileParameters")
+            raise ctx.error(
+                f"file parameter {name!r}: {file!r} does not exist in the repository",
+                field="helm.fileParameters",
+            )
         try:
             text = ctx.read_text(path, field="helm.fileParameters")
             parsed = helm_python.parse_set_literal(f"{name}={text}")
@@ -201,8 +213,14 @@ def build(ctx: render.RenderContext, *, mode: str | None = None) -> list[dict[st
     return [obj for obj in out if _keep(obj, options)]
 
 
-def _render_sdk(ctx: render.RenderContext, directory: Path, values: dict[str, Any], release: str, namespace: str,
-                options: render.HelmOptions) -> list[dict[str, Any]]:
+def _render_sdk(
+    ctx: render.RenderContext,
+    directory: Path,
+    values: dict[str, Any],
+    release: str,
+    namespace: str,
+    options: render.HelmOptions,
+) -> list[dict[str, Any]]:
     try:
         with helm_python.Chart.load(directory) as chart:
             if not options.skip_schema_validation:
@@ -221,15 +239,30 @@ def _render_sdk(ctx: render.RenderContext, directory: Path, values: dict[str, An
     return out
 
 
-def _render_binary(ctx: render.RenderContext, directory: Path, values: dict[str, Any], release: str, namespace: str,
-                   options: render.HelmOptions) -> list[dict[str, Any]]:
+def _render_binary(
+    ctx: render.RenderContext,
+    directory: Path,
+    values: dict[str, Any],
+    release: str,
+    namespace: str,
+    options: render.HelmOptions,
+) -> list[dict[str, Any]]:
     exe = shutil.which("helm")
     if exe is None:
         raise render.ToolMissingError("FLEET_HELM=binary, but no `helm` binary is on PATH")
     with tempfile.TemporaryDirectory(prefix="fleet-helm-") as tmp:
         values_file = Path(tmp) / "values.json"
         values_file.write_text(json.dumps(values))
-        args = [exe, "template", release, str(directory), "--namespace", namespace, "--values", str(values_file)]
+        args = [
+            exe,
+            "template",
+            release,
+            str(directory),
+            "--namespace",
+            namespace,
+            "--values",
+            str(values_file),
+        ]
         if not options.skip_crds:
             args.append("--include-crds")
         if options.skip_tests:

@@ -173,7 +173,9 @@ def check_source(
     if scheme not in ("http", "https"):
         raise render.RenderError(
             f"repoURL {shown!r} of chart {chart!r} is neither an http(s) Helm repository nor an OCI registry",
-            app=app, path=chart, field=f"{where}.repoURL",
+            app=app,
+            path=chart,
+            field=f"{where}.repoURL",
         )
     try:
         host = urlsplit(repo_url).hostname
@@ -183,12 +185,16 @@ def check_source(
     if not host:
         raise render.RenderError(
             f"repoURL {shown!r} of chart {chart!r} is not a valid URL",
-            app=app, path=chart, field=f"{where}.repoURL",
+            app=app,
+            path=chart,
+            field=f"{where}.repoURL",
         )
     if not _CHART_NAME.match(chart):
         raise render.RenderError(
             f"chart name {chart!r} is not a Helm chart name (letters, digits, '.', '_', '-')",
-            app=app, path=chart, field=f"{where}.chart",
+            app=app,
+            path=chart,
+            field=f"{where}.chart",
         )
     try:
         semver.check(constraint.strip() or "*", "0.0.0")
@@ -196,7 +202,9 @@ def check_source(
         raise render.RenderError(
             f"targetRevision {constraint!r} of chart {chart!r} is neither a version nor a semver "
             f"constraint ({exc})",
-            app=app, path=chart, field=f"{where}.targetRevision",
+            app=app,
+            path=chart,
+            field=f"{where}.targetRevision",
         ) from None
 
 
@@ -358,7 +366,8 @@ def _json_entries(text: bytes) -> dict[str, list[dict[str, Any]]] | None:
     return {
         str(name): [
             {k: (v if isinstance(v, (str, list)) else json.dumps(v)) for k, v in item.items() if k in _FIELDS}
-            if isinstance(item, dict) else {}
+            if isinstance(item, dict)
+            else {}
             for item in listed
         ]
         for name, listed in entries.items()
@@ -377,7 +386,9 @@ def parse_index(text: bytes, *, url: str) -> RepoIndex:
         detail = f"{index_url(url)} is not valid YAML ({type(exc).__name__})"
         raise chartfetch.Failure(RepoRefusedError, detail) from None
     if found is None:
-        raise chartfetch.Failure(RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)")
+        raise chartfetch.Failure(
+            RepoRefusedError, f"{index_url(url)} is not a Helm repository index (no entries map)"
+        )
     entries: dict[str, tuple[ChartVersion, ...]] = {}
     for name, listed in found.items():
         versions = []
@@ -405,7 +416,12 @@ _opener = urllib.request.build_opener(chartfetch.HttpOnlyRedirects)
 
 
 def _http_get(
-    url: str, *, credentials: _Credentials | None, timeout: float, deadline: float, limit: int,
+    url: str,
+    *,
+    credentials: _Credentials | None,
+    timeout: float,
+    deadline: float,
+    limit: int,
     opener: urllib.request.OpenerDirector | None = None,
 ) -> bytes:
     """GET ``url`` (http or https) with a per-read timeout, a deadline and a size limit.
@@ -425,13 +441,17 @@ def _http_get(
     started = time.monotonic()
     try:
         with (opener or _opener).open(request, timeout=timeout) as response:
-            return chartfetch.read_body(response, limit=limit, deadline=deadline, started=started, shown=shown)
+            return chartfetch.read_body(
+                response, limit=limit, deadline=deadline, started=started, shown=shown
+            )
     except urllib.error.HTTPError as exc:
         status = exc.code
         kind = RepoUnreachableError if status in (408, 429) or status >= 500 else RepoRefusedError
         raise chartfetch.Failure(kind, f"GET {shown}: HTTP {status}") from None
     except urllib.error.URLError as exc:
-        raise chartfetch.Failure(RepoUnreachableError, f"GET {shown}: {chartfetch.describe(exc.reason)}") from None
+        raise chartfetch.Failure(
+            RepoUnreachableError, f"GET {shown}: {chartfetch.describe(exc.reason)}"
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
         raise chartfetch.Failure(RepoUnreachableError, f"GET {shown}: {chartfetch.describe(exc)}") from None
 
@@ -585,8 +605,9 @@ class ChartFetcher:
                 self._done[key] = value
             return value
 
-    def fetch(self, repo_url: str, chart: str, target_revision: str, *, app: str = "",
-              where: str = "spec.source") -> FetchedChart:
+    def fetch(
+        self, repo_url: str, chart: str, target_revision: str, *, app: str = "", where: str = "spec.source"
+    ) -> FetchedChart:
         """The chart ``targetRevision`` selects, unpacked.
 
         Raises ``render.RenderError`` for a source that cannot be fetched at all (neither http(s)
@@ -602,15 +623,26 @@ class ChartFetcher:
         if found is not None and found.enable_oci:
             # Argo CD's enableOCI: an http(s) repoURL of such a repository names an OCI registry.
             scheme, _, rest = redact.safe_url(repo_url).partition("://")
-            return self._fetch_oci(rest, chart, target_revision, app=app, where=where,
-                                   plain_http=scheme.lower() == "http", found=found)
+            return self._fetch_oci(
+                rest,
+                chart,
+                target_revision,
+                app=app,
+                where=where,
+                plain_http=scheme.lower() == "http",
+                found=found,
+            )
         credentials = _Credentials.from_url(repo_url)
         if credentials is None and found is not None and found.has_basic:
             credentials = _Credentials.basic(repo_url, found.username, found.password)
         # In memory only: other credentials for the same repository may be answered differently.
-        who = hashlib.sha256(
-            ((credentials.header if credentials else "") + (found.identity() if found else "")).encode()
-        ).hexdigest() if (credentials or found) else ""
+        who = (
+            hashlib.sha256(
+                ((credentials.header if credentials else "") + (found.identity() if found else "")).encode()
+            ).hexdigest()
+            if (credentials or found)
+            else ""
+        )
         try:
             opener = self._opener(found, who) if found is not None else None
         except errors.FleetError as exc:  # an unusable client certificate or CA
@@ -630,7 +662,8 @@ class ChartFetcher:
             raise VersionNotFoundError(f"no version satisfies it (the index has {listed})", **context)
         entry = next(e for e in entries if e.version == version)
         got = self._once(
-            ("chart", key, who, chart, version), lambda: self._materialize(repo_url, entry, credentials, opener)
+            ("chart", key, who, chart, version),
+            lambda: self._materialize(repo_url, entry, credentials, opener),
         )
         if isinstance(got, chartfetch.Failure):
             raise got.error(**context)
@@ -658,8 +691,15 @@ class ChartFetcher:
         return opener
 
     def _fetch_oci(
-        self, repo_url: str, chart: str, target_revision: str, *, app: str, where: str,
-        plain_http: bool = False, found: repocreds.Credentials | None = None,
+        self,
+        repo_url: str,
+        chart: str,
+        target_revision: str,
+        *,
+        app: str,
+        where: str,
+        plain_http: bool = False,
+        found: repocreds.Credentials | None = None,
     ) -> FetchedChart:
         """An OCI chart: version from the tags (or a pinned digest), manifest, chart layer."""
         ref = ocichart.parse_reference(repo_url, chart, app=app, where=where)
@@ -676,8 +716,13 @@ class ChartFetcher:
             client = self._clients.get((ref.registry, who, plain_http))
         if client is None:
             try:
-                client = ocichart.Client(ref.registry, credentials=found, plain_http=plain_http,
-                                         timeout=self.timeout, deadline=self.deadline)
+                client = ocichart.Client(
+                    ref.registry,
+                    credentials=found,
+                    plain_http=plain_http,
+                    timeout=self.timeout,
+                    deadline=self.deadline,
+                )
             except errors.FleetError as exc:  # an unusable client certificate or CA
                 raise RepoRefusedError(redact.mask(str(exc)), **context) from None
             with self._lock:
@@ -697,8 +742,9 @@ class ChartFetcher:
             if picked is None:
                 listed = sorted(by_version)
                 shown = ", ".join(listed[:10]) + (", ..." if len(listed) > 10 else "")
-                raise VersionNotFoundError(f"no tag satisfies it (the repository has {shown or 'no tags'})",
-                                           **context)
+                raise VersionNotFoundError(
+                    f"no tag satisfies it (the repository has {shown or 'no tags'})", **context
+                )
             version, reference = picked, by_version[picked]
         manifest = self._once(
             ("oci-manifest", key, who, reference),
@@ -706,8 +752,12 @@ class ChartFetcher:
         )
         if isinstance(manifest, chartfetch.Failure):
             raise manifest.error(**context)
-        entry = ChartVersion(name=ref.chart, version=version or revision.digest, urls=(),
-                             digest=manifest.layer_digest.removeprefix("sha256:"))
+        entry = ChartVersion(
+            name=ref.chart,
+            version=version or revision.digest,
+            urls=(),
+            digest=manifest.layer_digest.removeprefix("sha256:"),
+        )
         got = self._once(
             ("chart", key, who, entry.name, entry.version, entry.digest),
             lambda: self._materialize_oci(client, ref, entry, manifest),
@@ -720,31 +770,57 @@ class ChartFetcher:
                 f"the pinned digest {revision.digest} holds version {found_version or '?'}, not {revision.version}",
                 **context,
             )
-        return dataclasses.replace(got, version=found_version or entry.version, manifest_digest=manifest.digest)
+        return dataclasses.replace(
+            got, version=found_version or entry.version, manifest_digest=manifest.digest
+        )
 
     def _materialize_oci(
-        self, client: ocichart.Client, ref: ocichart.Reference, entry: ChartVersion, manifest: ocichart.Manifest
+        self,
+        client: ocichart.Client,
+        ref: ocichart.Reference,
+        entry: ChartVersion,
+        manifest: ocichart.Manifest,
     ) -> FetchedChart:
         directory = self._directory(ref.url, entry)
         found = self._cached(directory)
         if found is not None:
-            _log.debug("Helm chart from the cache", extra={"fields": {
-                "repo": ref.url, "chart": entry.name, "version": entry.version}})
+            _log.debug(
+                "Helm chart from the cache",
+                extra={"fields": {"repo": ref.url, "chart": entry.name, "version": entry.version}},
+            )
             return FetchedChart(found, entry.name, entry.version, entry.digest, ref.url, downloaded=False)
         data = client.blob(ref.repository, manifest.layer_digest, size=manifest.layer_size)
         with self._lock:
             self.downloads += 1
         return self._keep(ref.url, entry, data, directory)
 
-    def _read_index(self, repo_url: str, credentials: _Credentials | None,
-                    opener: urllib.request.OpenerDirector | None = None) -> RepoIndex:
+    def _read_index(
+        self,
+        repo_url: str,
+        credentials: _Credentials | None,
+        opener: urllib.request.OpenerDirector | None = None,
+    ) -> RepoIndex:
         with self._lock:
             self.index_requests += 1
-        data = _http_get(index_url(repo_url), credentials=credentials, timeout=self.timeout,
-                        deadline=self.deadline, limit=MAX_INDEX_BYTES, opener=opener)
+        data = _http_get(
+            index_url(repo_url),
+            credentials=credentials,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            limit=MAX_INDEX_BYTES,
+            opener=opener,
+        )
         index = parse_index(data, url=repo_url)
-        _log.debug("read Helm repository index", extra={"fields": {
-            "repo": redact.safe_url(repo_url), "charts": len(index.entries), "bytes": len(data)}})
+        _log.debug(
+            "read Helm repository index",
+            extra={
+                "fields": {
+                    "repo": redact.safe_url(repo_url),
+                    "charts": len(index.entries),
+                    "bytes": len(data),
+                }
+            },
+        )
         return index
 
     def _directory(self, repo_url: str, entry: ChartVersion) -> Path:
@@ -762,21 +838,34 @@ class ChartFetcher:
         return chart if (chart / "Chart.yaml").is_file() else None
 
     def _materialize(
-        self, repo_url: str, entry: ChartVersion, credentials: _Credentials | None,
+        self,
+        repo_url: str,
+        entry: ChartVersion,
+        credentials: _Credentials | None,
         opener: urllib.request.OpenerDirector | None = None,
     ) -> FetchedChart:
         directory = self._directory(repo_url, entry)
         shown = redact.safe_url(repo_url)
         found = self._cached(directory)
         if found is not None:
-            _log.debug("Helm chart from the cache", extra={"fields": {
-                "repo": shown, "chart": entry.name, "version": entry.version}})
+            _log.debug(
+                "Helm chart from the cache",
+                extra={"fields": {"repo": shown, "chart": entry.name, "version": entry.version}},
+            )
             return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=False)
         if not entry.urls:
-            raise chartfetch.Failure(RepoRefusedError, f"the index lists no download URL for version {entry.version}")
+            raise chartfetch.Failure(
+                RepoRefusedError, f"the index lists no download URL for version {entry.version}"
+            )
         url = chart_url(repo_url, entry.urls[0])
-        data = _http_get(url, credentials=credentials, timeout=self.timeout, deadline=self.deadline,
-                        limit=MAX_CHART_BYTES, opener=opener)
+        data = _http_get(
+            url,
+            credentials=credentials,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            limit=MAX_CHART_BYTES,
+            opener=opener,
+        )
         with self._lock:
             self.downloads += 1
         actual = hashlib.sha256(data).hexdigest()
@@ -796,8 +885,14 @@ class ChartFetcher:
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
         try:
             chart = _unpack(data, staging / "chart")
-            marker = {"repo": shown, "chart": entry.name, "version": entry.version, "digest": entry.digest,
-                      "sha256": actual, "directory": str(chart.relative_to(staging))}
+            marker = {
+                "repo": shown,
+                "chart": entry.name,
+                "version": entry.version,
+                "digest": entry.digest,
+                "sha256": actual,
+                "directory": str(chart.relative_to(staging)),
+            }
             (staging / _MARKER).write_text(json.dumps(marker))
             try:
                 os.rename(staging, directory)
@@ -809,8 +904,12 @@ class ChartFetcher:
         found = self._cached(directory)
         if found is None:
             raise chartfetch.Failure(UnsafeChartError, f"the unpacked chart vanished from {directory}")
-        _log.info(f"downloaded Helm chart {entry.name} {entry.version}", extra={"fields": {
-            "repo": shown, "chart": entry.name, "version": entry.version, "bytes": len(data)}})
+        _log.info(
+            f"downloaded Helm chart {entry.name} {entry.version}",
+            extra={
+                "fields": {"repo": shown, "chart": entry.name, "version": entry.version, "bytes": len(data)}
+            },
+        )
         return FetchedChart(found, entry.name, entry.version, entry.digest, shown, downloaded=True)
 
 

@@ -90,8 +90,9 @@ def _library_dirs(ctx: render.RenderContext, options: render.JsonnetOptions, roo
     for index, lib in enumerate(options.libs):
         path = (root / lib).resolve()
         if os.path.isabs(lib) or not path.is_relative_to(root):
-            raise ctx.error(f"library path {lib!r} is outside the repository",
-                            field=f"directory.jsonnet.libs[{index}]")
+            raise ctx.error(
+                f"library path {lib!r} is outside the repository", field=f"directory.jsonnet.libs[{index}]"
+            )
         out.append(path)
     return tuple(out)
 
@@ -116,7 +117,12 @@ def evaluate(ctx: render.RenderContext, file: Path) -> list[dict[str, Any]]:
     program = ctx.read_text(file)
     try:
         text = _jsonnet.evaluate_snippet(
-            str(file), program, ext_vars=ext_vars, ext_codes=ext_codes, tla_vars=tla_vars, tla_codes=tla_codes,
+            str(file),
+            program,
+            ext_vars=ext_vars,
+            ext_codes=ext_codes,
+            tla_vars=tla_vars,
+            tla_codes=tla_codes,
             import_callback=importer,
         )
     except RuntimeError as exc:
@@ -127,6 +133,7 @@ def evaluate(ctx: render.RenderContext, file: Path) -> list[dict[str, Any]]:
         raise ctx.error(f"jsonnet: {first}", file=rel) from exc
     if importer.not_utf8 and "\ufffd" in text:
         raise ctx.error(
-            f"jsonnet: imported file {importer.not_utf8[0]} is not UTF-8 text (use importbin for bytes)", file=rel
+            f"jsonnet: imported file {importer.not_utf8[0]} is not UTF-8 text (use importbin for bytes)",
+            file=rel,
         )
     return manifests.parse(text, ctx=ctx, file=rel.rsplit(".", 1)[0] + ".json", strict=True)

@@ -38,7 +38,9 @@ def command() -> tuple[str, ...]:
     kubectl = shutil.which("kubectl")
     if kubectl:
         return (kubectl, "kustomize")
-    raise render.ToolMissingError("neither `kustomize` nor `kubectl` is installed; install one to render Kustomize sources")
+    raise render.ToolMissingError(
+        "neither `kustomize` nor `kubectl` is installed; install one to render Kustomize sources"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,7 +86,9 @@ def overlay(ctx: render.RenderContext, options: render.KustomizeOptions, overlay
     if options.patches:
         doc["patches"] = [dict(p) for p in options.patches]
     if options.components:
-        doc["components"] = [os.path.relpath((ctx.app_dir / c).resolve(), overlay_dir.resolve()) for c in options.components]
+        doc["components"] = [
+            os.path.relpath((ctx.app_dir / c).resolve(), overlay_dir.resolve()) for c in options.components
+        ]
     return doc
 
 
@@ -116,9 +120,20 @@ def _image_name(text: str) -> str:
 
 # Fields of a kustomization that name local files or directories (kustomize v5, deprecated ones
 # included). Each yields path strings; entries that are inline YAML or remote URLs are skipped.
-_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations", "generators", "transformers",
-                "validators", "patchesStrategicMerge")
-_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|(github|gitlab)\.com/|bitbucket\.org/)")
+_LIST_FIELDS = (
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "patchesStrategicMerge",
+)
+_REMOTE = re.compile(
+    r"^([a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|(github|gitlab)\.com/|bitbucket\.org/)"
+)
 
 
 def _paths(doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -200,7 +215,9 @@ def build(ctx: render.RenderContext) -> list[dict[str, Any]]:
         return _build(ctx, [*cmd, str(ctx.app_dir)], file=ctx.relative(ctx.app_dir))
     with tempfile.TemporaryDirectory(prefix="fleet-kustomize-") as tmp:
         overlay_dir = Path(tmp)
-        (overlay_dir / "kustomization.yaml").write_text(yaml.safe_dump(overlay(ctx, options, overlay_dir), sort_keys=False))
+        (overlay_dir / "kustomization.yaml").write_text(
+            yaml.safe_dump(overlay(ctx, options, overlay_dir), sort_keys=False)
+        )
         return _build(ctx, [*cmd, str(overlay_dir)], file=ctx.relative(ctx.app_dir))
 
 

@@ -85,7 +85,9 @@ def _meant_as_object(doc: Any) -> bool:
 _OBJECT_FIELDS = ("apiVersion", "kind", "metadata")
 
 
-def objects(docs: list[Any], *, ctx: render.RenderContext, file: str, strict: bool = True) -> list[dict[str, Any]]:
+def objects(
+    docs: list[Any], *, ctx: render.RenderContext, file: str, strict: bool = True
+) -> list[dict[str, Any]]:
     """The Kubernetes objects of parsed documents, ``kind: List`` expanded.
 
     Empty and comment-only documents are skipped. A document (or ``List`` item) without
@@ -96,8 +98,12 @@ def objects(docs: list[Any], *, ctx: render.RenderContext, file: str, strict: bo
     the Application Synced without it (issue 8, item 6).
     """
     docs = [kyaml.json_compatible(doc) for doc in docs]
-    items = [(index, item) for index, doc in enumerate(docs) if doc is not None
-             for item in (doc if isinstance(doc, list) else [doc])]
+    items = [
+        (index, item)
+        for index, doc in enumerate(docs)
+        if doc is not None
+        for item in (doc if isinstance(doc, list) else [doc])
+    ]
     if not strict and not any(looks_like_manifest(item) or _meant_as_object(item) for _, item in items):
         return []
     out: list[dict[str, Any]] = []
@@ -106,8 +112,11 @@ def objects(docs: list[Any], *, ctx: render.RenderContext, file: str, strict: bo
             raise ctx.error(f"is not a Kubernetes object ({_missing(item)})", file=file, document=index)
         for position, obj in enumerate(expand(item)):
             if not looks_like_manifest(obj):
-                raise ctx.error(f"item {position} of the {item.get('kind')} is not a Kubernetes object "
-                                f"({_missing(obj)})", file=file, document=index)
+                raise ctx.error(
+                    f"item {position} of the {item.get('kind')} is not a Kubernetes object ({_missing(obj)})",
+                    file=file,
+                    document=index,
+                )
             out.append(obj)
     return out
 

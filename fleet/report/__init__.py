@@ -93,10 +93,19 @@ class ReportData:
         apps = list(self.run.apps())
         count = {status: sum(1 for a in apps if a.sync_status is status) for status in SyncStatus}
         return [
-            Card(count[SyncStatus.SYNCED], SyncStatus.SYNCED.value, _tone(count[SyncStatus.SYNCED], Tone.GOOD)),
-            Card(count[SyncStatus.OUT_OF_SYNC], SyncStatus.OUT_OF_SYNC.value,
-                 _tone(count[SyncStatus.OUT_OF_SYNC], Tone.BAD)),
-            Card(count[SyncStatus.UNKNOWN], SyncStatus.UNKNOWN.value, _tone(count[SyncStatus.UNKNOWN], Tone.WARN)),
+            Card(
+                count[SyncStatus.SYNCED], SyncStatus.SYNCED.value, _tone(count[SyncStatus.SYNCED], Tone.GOOD)
+            ),
+            Card(
+                count[SyncStatus.OUT_OF_SYNC],
+                SyncStatus.OUT_OF_SYNC.value,
+                _tone(count[SyncStatus.OUT_OF_SYNC], Tone.BAD),
+            ),
+            Card(
+                count[SyncStatus.UNKNOWN],
+                SyncStatus.UNKNOWN.value,
+                _tone(count[SyncStatus.UNKNOWN], Tone.WARN),
+            ),
         ]
 
     def health_cards(self) -> list[Card]:
@@ -188,8 +197,9 @@ def render(
     elif fmt is Format.JUNIT:
         text = junit.render(run)
     elif fmt is Format.MARKDOWN:
-        text = _ENV.get_template("report.md.j2").render(data=data, run=run, summary=data.summary,
-                                                         Health=Health, SyncStatus=SyncStatus)
+        text = _ENV.get_template("report.md.j2").render(
+            data=data, run=run, summary=data.summary, Health=Health, SyncStatus=SyncStatus
+        )
     else:
         text = _ENV.get_template("report.html.j2").render(
             data=data,
@@ -208,27 +218,64 @@ def metrics(data: ReportData) -> str:
     from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
     registry = CollectorRegistry()
-    app_sync = Gauge("fleet_app_sync_status", "1 for the Application's current sync status",
-                     ["cluster", "app", "project", "status"], registry=registry)
-    app_health = Gauge("fleet_app_health_status", "1 for the Application's current health",
-                       ["cluster", "app", "project", "health"], registry=registry)
-    cluster_up = Gauge("fleet_cluster_reachable", "1 when the cluster answered during the run",
-                       ["cluster"], registry=registry)
-    requests = Gauge("fleet_cluster_api_requests", "API requests fleet made to the cluster in the run",
-                     ["cluster"], registry=registry)
-    seconds = Gauge("fleet_cluster_sync_seconds", "Seconds spent on the cluster in the run",
-                    ["cluster"], registry=registry)
-    drifted = Gauge("fleet_drifted_objects", "Objects changed by hand, found in the run", ["cluster"],
-                    registry=registry)
-    run_info = Gauge("fleet_run_ok", "1 when the last run was entirely Synced and Healthy",
-                     ["kind", "revision"], registry=registry)
+    app_sync = Gauge(
+        "fleet_app_sync_status",
+        "1 for the Application's current sync status",
+        ["cluster", "app", "project", "status"],
+        registry=registry,
+    )
+    app_health = Gauge(
+        "fleet_app_health_status",
+        "1 for the Application's current health",
+        ["cluster", "app", "project", "health"],
+        registry=registry,
+    )
+    cluster_up = Gauge(
+        "fleet_cluster_reachable",
+        "1 when the cluster answered during the run",
+        ["cluster"],
+        registry=registry,
+    )
+    requests = Gauge(
+        "fleet_cluster_api_requests",
+        "API requests fleet made to the cluster in the run",
+        ["cluster"],
+        registry=registry,
+    )
+    seconds = Gauge(
+        "fleet_cluster_sync_seconds",
+        "Seconds spent on the cluster in the run",
+        ["cluster"],
+        registry=registry,
+    )
+    drifted = Gauge(
+        "fleet_drifted_objects", "Objects changed by hand, found in the run", ["cluster"], registry=registry
+    )
+    run_info = Gauge(
+        "fleet_run_ok",
+        "1 when the last run was entirely Synced and Healthy",
+        ["kind", "revision"],
+        registry=registry,
+    )
     run_ts = Gauge("fleet_run_finished_timestamp_seconds", "When the last run finished", registry=registry)
-    totals = Gauge("fleet_applications", "Applications by sync status and health",
-                   ["status", "health"], registry=registry)
-    rollout_step = Gauge("fleet_rollout_step", "1 for the state each rollout step ended in",
-                         ["rollout", "step", "state"], registry=registry)
-    rollout_stopped = Gauge("fleet_rollout_stopped_at_step", "The step a rollout stopped at (0: it did not stop)",
-                            ["rollout"], registry=registry)
+    totals = Gauge(
+        "fleet_applications",
+        "Applications by sync status and health",
+        ["status", "health"],
+        registry=registry,
+    )
+    rollout_step = Gauge(
+        "fleet_rollout_step",
+        "1 for the state each rollout step ended in",
+        ["rollout", "step", "state"],
+        registry=registry,
+    )
+    rollout_stopped = Gauge(
+        "fleet_rollout_stopped_at_step",
+        "The step a rollout stopped at (0: it did not stop)",
+        ["rollout"],
+        registry=registry,
+    )
     for found in data.run.rollouts:
         rollout_stopped.labels(found.name).set(found.stopped_at)
         for step in found.steps:

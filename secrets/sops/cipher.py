@@ -187,7 +187,9 @@ def _parse_float(text: str) -> float:
     lowered = cleaned.lower().lstrip("+-")
     if lowered in ("inf", "infinity", "nan"):
         return float(cleaned)
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.]+[pP][+-]?\d+", cleaned):
+    if not re.fullmatch(
+        r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.]+[pP][+-]?\d+", cleaned
+    ):
         raise CipherError("invalid float")
     if cleaned.lower().lstrip("+-").startswith("0x"):
         return float.fromhex(cleaned)
@@ -215,7 +217,9 @@ def decrypt_value(text: str, key: bytes, aad: str) -> Any:
     try:
         plain = AESGCM(key).decrypt(nonce, data + tag, aad.encode("utf-8", "surrogateescape"))
     except InvalidTag:
-        raise CipherError("authentication failed (wrong data key, wrong key path, or altered value)") from None
+        raise CipherError(
+            "authentication failed (wrong data key, wrong key path, or altered value)"
+        ) from None
     except ValueError as exc:
         raise CipherError(f"cannot decrypt: {exc}") from None
     if datatype == "str":

@@ -52,10 +52,14 @@ def _try_group(
         try:
             part = keyring.decrypt(key)
         except keys.KeySourceError as exc:
-            attempts.append(errors.KeyAttempt(index, key.key_type.value, key.recipient, exc.reason, exc.transient))
+            attempts.append(
+                errors.KeyAttempt(index, key.key_type.value, key.recipient, exc.reason, exc.transient)
+            )
             continue
         except Exception as exc:  # noqa: BLE001 - a backend bug must not hide the other keys
-            attempts.append(errors.KeyAttempt(index, key.key_type.value, key.recipient, f"failed ({type(exc).__name__})"))
+            attempts.append(
+                errors.KeyAttempt(index, key.key_type.value, key.recipient, f"failed ({type(exc).__name__})")
+            )
             continue
         logger.debug(
             "data key unwrapped",
@@ -104,9 +108,13 @@ def get_data_key(meta: metadata.Metadata, keyring: keys.Keyring, *, file: str | 
         try:
             key = shamir.combine(parts)
         except ValueError as exc:
-            raise errors.NoKeyError(f"could not combine the Shamir shares of the data key: {exc}", file=file) from None
+            raise errors.NoKeyError(
+                f"could not combine the Shamir shares of the data key: {exc}", file=file
+            ) from None
     if len(key) != DATA_KEY_SIZE:
-        raise errors.NoKeyError(f"the unwrapped data key has {len(key)} bytes instead of {DATA_KEY_SIZE}", file=file)
+        raise errors.NoKeyError(
+            f"the unwrapped data key has {len(key)} bytes instead of {DATA_KEY_SIZE}", file=file
+        )
     return key
 
 
@@ -194,7 +202,8 @@ def decrypt_branches(
         ) from None
     if stored != computed:
         raise errors.MacMismatchError(
-            "MAC mismatch: the file's values do not match its MAC (the file was altered or corrupted)", file=file
+            "MAC mismatch: the file's values do not match its MAC (the file was altered or corrupted)",
+            file=file,
         )
     return True
 
@@ -298,9 +307,7 @@ def _wrap(
             try:
                 wrapped[name].append(keyring.encrypt(key_type, recipient, secret, **extra))
             except keys.KeySourceError as exc:
-                message = (
-                    f"could not encrypt the data key for {key_type.value} {recipient} (group {index}): {exc.reason}"
-                )
+                message = f"could not encrypt the data key for {key_type.value} {recipient} (group {index}): {exc.reason}"
                 if exc.malformed:  # a recipient that does not parse is a bad flag or .sops.yaml entry
                     raise errors.SopsInputError(message) from None
                 raise errors.EncryptionError(message) from None
@@ -327,7 +334,10 @@ def wrap_data_key(
             f"the Shamir threshold must be between 2 and the number of key groups ({len(specs)}), got {threshold}"
         )
     shares = shamir.split(data_key, len(specs), threshold)
-    return [_wrap(spec, share, keyring, options, index) for index, (spec, share) in enumerate(zip(specs, shares, strict=False))], threshold
+    return [
+        _wrap(spec, share, keyring, options, index)
+        for index, (spec, share) in enumerate(zip(specs, shares, strict=False))
+    ], threshold
 
 
 @dataclass(frozen=True)
@@ -359,8 +369,14 @@ def encrypt_branches(
         try:
             encrypted = cipher.encrypt_value(leaf.value, data_key, leaf.aad)
         except cipher.CipherError as exc:
-            raise errors.EncryptionError(f"could not encrypt the value at {leaf.aad.rstrip(':')}: {exc}", file=file) from None
-        if leaf.is_comment and rule.kind is tree.RuleKind.UNENCRYPTED_COMMENT_REGEX and rule._matches(encrypted):
+            raise errors.EncryptionError(
+                f"could not encrypt the value at {leaf.aad.rstrip(':')}: {exc}", file=file
+            ) from None
+        if (
+            leaf.is_comment
+            and rule.kind is tree.RuleKind.UNENCRYPTED_COMMENT_REGEX
+            and rule._matches(encrypted)
+        ):
             raise errors.SopsInputError(
                 "an encrypted comment matches unencrypted_comment_regex; choose a regex that cannot match "
                 "ENC[AES256_GCM,...] text",
@@ -415,6 +431,8 @@ def encrypt_document(
     meta = metadata.Metadata(**fields)
     logger.debug(
         "sops file encrypted",
-        extra={"fields": {"file": file, "format": resolved.value, "groups": len(groups), "rule": rule.kind.value}},
+        extra={
+            "fields": {"file": file, "format": resolved.value, "groups": len(groups), "rule": rule.kind.value}
+        },
     )
     return store.emit_encrypted(branches, metadata.to_branch(meta))

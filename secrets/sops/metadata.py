@@ -256,7 +256,9 @@ class Metadata(BaseModel):
     hc_vault: list[VaultKey] = Field(default_factory=list)
     hckms: list[HcKmsKey] = Field(default_factory=list)
 
-    @field_validator("key_groups", "pgp", "age", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", mode="before")
+    @field_validator(
+        "key_groups", "pgp", "age", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", mode="before"
+    )
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return _list_or_empty(value)
@@ -304,7 +306,9 @@ def validate(raw: tree.Branch, *, file: str | None = None) -> Metadata:
     except ValidationError as exc:
         first = exc.errors()[0]
         location = ".".join(str(part) for part in first["loc"])
-        raise errors.MetadataError(f"invalid sops metadata: {first['msg']}", file=file, field=f"sops.{location}") from None
+        raise errors.MetadataError(
+            f"invalid sops metadata: {first['msg']}", file=file, field=f"sops.{location}"
+        ) from None
     rules = [name for name in CRYPT_RULE_FIELDS if getattr(metadata, name)]
     if len(rules) > 1:
         raise errors.MetadataError(
@@ -317,7 +321,9 @@ def validate(raw: tree.Branch, *, file: str | None = None) -> Metadata:
         tree.rfc3339(metadata.lastmodified)
     except ValueError:
         raise errors.MetadataError(
-            f"lastmodified {metadata.lastmodified!r} is not an RFC 3339 timestamp", file=file, field="sops.lastmodified"
+            f"lastmodified {metadata.lastmodified!r} is not an RFC 3339 timestamp",
+            file=file,
+            field="sops.lastmodified",
         ) from None
     if not metadata.groups():
         raise errors.MetadataError("no keys found in file", file=file, field="sops")
@@ -345,13 +351,17 @@ def extract(branches: list[tree.Branch], *, file: str | None = None) -> tuple[li
                         raise errors.MetadataError("found duplicate sops entry", file=file, field="sops")
                     seen = True
                     if not isinstance(item.value, tree.Branch):
-                        raise errors.MetadataError("found sops entry that is not a mapping", file=file, field="sops")
+                        raise errors.MetadataError(
+                            "found sops entry that is not a mapping", file=file, field="sops"
+                        )
                     found = item.value
                 continue
             kept.append(item)
         branches[index] = kept
     if found is None:
-        raise errors.NotEncryptedError("sops metadata not found: the file is not encrypted with SOPS", file=file)
+        raise errors.NotEncryptedError(
+            "sops metadata not found: the file is not encrypted with SOPS", file=file
+        )
     return branches, found
 
 
@@ -375,7 +385,13 @@ _KEY_FIELDS: dict[type[_Key], tuple[tuple[str, bool], ...]] = {
     ),
     GcpKmsKey: (("created_at", True), ("enc", True), ("resource_id", True)),
     AzureKvKey: (("created_at", True), ("enc", True), ("name", True), ("vault_url", True), ("version", True)),
-    VaultKey: (("created_at", True), ("enc", True), ("engine_path", True), ("key_name", True), ("vault_address", True)),
+    VaultKey: (
+        ("created_at", True),
+        ("enc", True),
+        ("engine_path", True),
+        ("key_name", True),
+        ("vault_address", True),
+    ),
     HcKmsKey: (("created_at", True), ("enc", True), ("key_id", True)),
 }
 
@@ -426,4 +442,3 @@ def to_branch(metadata: Metadata) -> tree.Branch:
     else:
         entries["key_groups"] = [_group_branch(group) for group in groups]
     return tree.Branch(tree.Item(name, entries[name]) for name in sorted(entries))
-

@@ -85,7 +85,9 @@ class SopsProvider:
         except FileNotFoundError:
             raise providers.SecretNotFound(f"{ref}: no such file {path}", ref=ref.display()) from None
         except OSError as exc:
-            raise providers.ProviderError(f"{ref}: cannot read {path}: {exc.strerror}", ref=ref.display()) from None
+            raise providers.ProviderError(
+                f"{ref}: cannot read {path}: {exc.strerror}", ref=ref.display()
+            ) from None
 
     def _decrypt(self, ref: refs.Ref) -> core.Decrypted:
         fmt = ref.param("format")
@@ -94,7 +96,9 @@ class SopsProvider:
             return core.decrypt_document(data, fmt=fmt or None, file=str(path), keyring=self.keyring)
         except errors.NoKeyError as exc:
             if exc.retryable:
-                raise providers.ProviderUnavailable(f"{ref}: {exc}", ref=ref.display(), retry_after=exc.retry_after) from None
+                raise providers.ProviderUnavailable(
+                    f"{ref}: {exc}", ref=ref.display(), retry_after=exc.retry_after
+                ) from None
             raise providers.AccessDenied(f"{ref}: {exc}", ref=ref.display()) from None
         except errors.SopsError as exc:
             raise providers.ProviderError(f"{ref}: {exc}", ref=ref.display()) from None
@@ -150,7 +154,11 @@ def ship(manifests: list[dict[str, Any]], *, base_dir: Path) -> tuple[list[dict[
         out, last = [], 0
         for match in refs.iter_matches(text):
             ref = refs.parse(match.group(0))
-            if ref.scheme != "sops" or os.path.isabs(os.path.expanduser(ref.path)) or ref.param(SHIPPED_PARAM):
+            if (
+                ref.scheme != "sops"
+                or os.path.isabs(os.path.expanduser(ref.path))
+                or ref.param(SHIPPED_PARAM)
+            ):
                 continue
             path = (root / ref.path).resolve()
             if not path.is_relative_to(root):

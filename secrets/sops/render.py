@@ -25,7 +25,9 @@ def _looks_encrypted(text: str) -> bool:
     return bool(_MARKER.search(text)) and bool(_SOPS_KEY.search(text))
 
 
-def is_encrypted(doc: str | bytes | Mapping[str, Any] | None, *, fmt: stores.Format | str | None = None) -> bool:
+def is_encrypted(
+    doc: str | bytes | Mapping[str, Any] | None, *, fmt: stores.Format | str | None = None
+) -> bool:
     """True when ``doc`` is a SOPS-encrypted document.
 
     ``doc`` is the file's text (or bytes), or an already parsed mapping (a manifest object):
@@ -52,7 +54,9 @@ def is_encrypted(doc: str | bytes | Mapping[str, Any] | None, *, fmt: stores.For
     return False
 
 
-def _candidate_formats(text: str, fmt: stores.Format | str | None, path: str | None = None) -> list[stores.Format]:
+def _candidate_formats(
+    text: str, fmt: stores.Format | str | None, path: str | None = None
+) -> list[stores.Format]:
     if fmt:
         return [stores.resolve_format(path, fmt)]
     if path:

@@ -89,7 +89,13 @@ def parse_timestamp(text: str) -> GoTime | None:
         parts = match.groupdict()
         year, month, day = int(parts["y"]), int(parts["mo"]), int(parts["d"])
         hour, minute, second = (int(parts.get(name) or 0) for name in ("h", "mi", "s"))
-        if not 1 <= month <= 12 or not 1 <= day <= _DAYS[month - 1] or hour > 23 or minute > 59 or second > 59:
+        if (
+            not 1 <= month <= 12
+            or not 1 <= day <= _DAYS[month - 1]
+            or hour > 23
+            or minute > 59
+            or second > 59
+        ):
             return None
         if month == 2 and day == 29 and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
             return None
@@ -102,9 +108,7 @@ def parse_timestamp(text: str) -> GoTime | None:
     return None
 
 
-_RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def rfc3339(text: str) -> str:
@@ -237,7 +241,9 @@ def _walk_branch(
                 raise TreeError(f"a comment became {type(result).__name__}")
             continue
         if not isinstance(item.key, str):
-            raise TreeError(f"non-string key {item.key!r} ({type(item.key).__name__}): only string keys are supported")
+            raise TreeError(
+                f"non-string key {item.key!r} ({type(item.key).__name__}): only string keys are supported"
+            )
         value_is_comment = isinstance(item.value, Comment)
         if value_is_comment:
             stack[-1].append(item.value.value)

@@ -225,11 +225,8 @@ class PodController:
                 restarts=1,
             )
         ctx.update_status(new, manager=self.name)
-        if (
-            (result is Outcome.PULL_ERROR
-            and not is_job_pod(pod))
-            or (result is Outcome.FAIL
-            and not is_job_pod(pod))
+        if (result is Outcome.PULL_ERROR and not is_job_pod(pod)) or (
+            result is Outcome.FAIL and not is_job_pod(pod)
         ):
             ctx.state("kubelet-backoff")[uid] = (now + BACKOFF_START, BACKOFF_START)
             ctx.enqueue(self.name, ref, after=BACKOFF_START, background=True)

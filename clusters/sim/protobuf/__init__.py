@@ -29,7 +29,6 @@ WATCH_MEDIA_TYPE = f"{MEDIA_TYPE};stream=watch"
 MAGIC = b"k8s\x00"
 
 
-
 class Format(StrEnum):
     """The encodings the simulator answers with."""
 

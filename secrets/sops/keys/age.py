@@ -48,7 +48,9 @@ def user_config_dir() -> Path | None:
 def parse_identity(text: str) -> Any:
     """One identity line; raises KeySourceError (without the key) for unknown or bad keys."""
     if text.startswith("AGE-SECRET-KEY-PQ-1"):
-        raise KeySourceError("post-quantum age identities (AGE-SECRET-KEY-PQ-1...) are not supported by pyrage")
+        raise KeySourceError(
+            "post-quantum age identities (AGE-SECRET-KEY-PQ-1...) are not supported by pyrage"
+        )
     if text.startswith("AGE-PLUGIN-"):
         raise KeySourceError("age plugin identities are not supported")
     if text.startswith("AGE-SECRET-KEY-1"):
@@ -115,7 +117,9 @@ class AgeSource:
         if recipient:
             env["SOPS_AGE_RECIPIENT"] = recipient
         try:
-            return subprocess.run(shlex.split(command), capture_output=True, check=True, env=env, timeout=60).stdout
+            return subprocess.run(
+                shlex.split(command), capture_output=True, check=True, env=env, timeout=60
+            ).stdout
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
             self._problems.append(f"failed to execute command {command!r}: {type(exc).__name__}")
             return None
@@ -169,7 +173,9 @@ class AgeSource:
                     if identity is not None:
                         found.append(identity)
             if env.get(SOPS_AGE_KEY) is not None:
-                found.extend(self._identity_file(env[SOPS_AGE_KEY].encode(), SOPS_AGE_KEY, several_per_line=True))
+                found.extend(
+                    self._identity_file(env[SOPS_AGE_KEY].encode(), SOPS_AGE_KEY, several_per_line=True)
+                )
             if env.get(SOPS_AGE_KEY_FILE):
                 try:
                     content = Path(env[SOPS_AGE_KEY_FILE]).read_bytes()
@@ -184,7 +190,9 @@ class AgeSource:
             if config is not None:
                 keys_file = config.joinpath(*USER_CONFIG_PATH)
                 if keys_file.is_file():
-                    found.extend(self._identity_file(keys_file.read_bytes(), str(keys_file), several_per_line=False))
+                    found.extend(
+                        self._identity_file(keys_file.read_bytes(), str(keys_file), several_per_line=False)
+                    )
         for path in self.options.age_identity_files:
             try:
                 found.extend(self._identity_file(Path(path).read_bytes(), path, several_per_line=False))

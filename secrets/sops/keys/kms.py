@@ -18,7 +18,12 @@ from fleet.secrets.sops import metadata, tree
 from fleet.secrets.sops.keys import KeyOptions, KeySourceError
 
 ARN_PATTERN = re.compile(r"^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)/.+$")
-_TRANSIENT_CODES = {"ThrottlingException", "KMSInternalException", "DependencyTimeoutException", "RequestLimitExceeded"}
+_TRANSIENT_CODES = {
+    "ThrottlingException",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "RequestLimitExceeded",
+}
 
 
 def split_arn(text: str) -> tuple[str, str]:
@@ -65,7 +70,9 @@ class KmsSource:
         except botocore.exceptions.ProfileNotFound:
             raise KeySourceError(f"AWS profile {profile!r} not found") from None
         except botocore.exceptions.ClientError as exc:
-            raise KeySourceError(f"failed to assume role {role!r}: {exc.response['Error'].get('Code')}") from None
+            raise KeySourceError(
+                f"failed to assume role {role!r}: {exc.response['Error'].get('Code')}"
+            ) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise KeySourceError(f"AWS client error: {type(exc).__name__}", transient=True) from None
 

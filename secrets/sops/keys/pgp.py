@@ -59,7 +59,9 @@ class PgpSource:
     def encrypt(self, recipient: str, data_key: bytes, **options: Any) -> metadata.PgpKey:
         fingerprint = recipient.replace(" ", "")
         gpg = self.gpg()
-        result = gpg.encrypt(data_key, [fingerprint], armor=True, always_trust=True, extra_args=["--no-encrypt-to"])
+        result = gpg.encrypt(
+            data_key, [fingerprint], armor=True, always_trust=True, extra_args=["--no-encrypt-to"]
+        )
         if not result.ok:
             raise KeySourceError(
                 f"gpg could not encrypt to {fingerprint} ({(result.status or 'unknown error').strip()}; "

@@ -50,7 +50,9 @@ def _allowed(address: str) -> bool:
     if allowlist == "none":
         return False
     address = address if address.endswith("/") else address + "/"
-    prefixes = [uri.strip() if uri.strip().endswith("/") else uri.strip() + "/" for uri in allowlist.split(",")]
+    prefixes = [
+        uri.strip() if uri.strip().endswith("/") else uri.strip() + "/" for uri in allowlist.split(",")
+    ]
     return any(address.startswith(prefix) for prefix in prefixes if prefix != "/")
 
 
@@ -87,7 +89,11 @@ class VaultTransitSource:
             raise KeySourceError("Vault denied access (check the token and its policy)") from None
         except hvac.exceptions.InvalidPath:
             raise KeySourceError("no such transit key or engine in Vault") from None
-        except (hvac.exceptions.InternalServerError, hvac.exceptions.VaultDown, hvac.exceptions.RateLimitExceeded):
+        except (
+            hvac.exceptions.InternalServerError,
+            hvac.exceptions.VaultDown,
+            hvac.exceptions.RateLimitExceeded,
+        ):
             raise KeySourceError("Vault is unavailable", transient=True) from None
         except hvac.exceptions.VaultError as exc:
             raise KeySourceError(f"Vault error: {type(exc).__name__}") from None
@@ -97,7 +103,10 @@ class VaultTransitSource:
     def decrypt(self, key: metadata.VaultKey) -> bytes:
         client = self._client(key.vault_address)
         response = self._call(
-            client.secrets.transit.decrypt_data, name=key.key_name, ciphertext=key.enc, mount_point=key.engine_path
+            client.secrets.transit.decrypt_data,
+            name=key.key_name,
+            ciphertext=key.enc,
+            mount_point=key.engine_path,
         )
         try:
             return base64.b64decode(response["data"]["plaintext"], validate=True)

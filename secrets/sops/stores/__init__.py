@@ -25,7 +25,13 @@ class Format(StrEnum):
     BINARY = "binary"  # anything else: the whole file is one value, stored in a JSON envelope
 
 
-_EXTENSIONS = {".yaml": Format.YAML, ".yml": Format.YAML, ".json": Format.JSON, ".env": Format.DOTENV, ".ini": Format.INI}
+_EXTENSIONS = {
+    ".yaml": Format.YAML,
+    ".yml": Format.YAML,
+    ".json": Format.JSON,
+    ".env": Format.DOTENV,
+    ".ini": Format.INI,
+}
 
 
 def format_for_path(path: str | PurePath) -> Format:
@@ -40,7 +46,8 @@ def resolve_format(path: str | PurePath | None, fmt: Format | str | None) -> For
             return Format(str(fmt).lower())
         except ValueError:
             raise errors.FormatError(
-                f"unknown format {fmt!r} (use one of {', '.join(f.value for f in Format)})", file=str(path) if path else None
+                f"unknown format {fmt!r} (use one of {', '.join(f.value for f in Format)})",
+                file=str(path) if path else None,
             ) from None
     return format_for_path(path or "")
 
@@ -56,14 +63,11 @@ class Store(Protocol):
         """The documents without metadata, and the metadata branch (unflattened)."""
         ...
 
-    def emit_plain(self, branches: list[tree.Branch]) -> bytes:
-        ...
+    def emit_plain(self, branches: list[tree.Branch]) -> bytes: ...
 
-    def emit_encrypted(self, branches: list[tree.Branch], meta: tree.Branch) -> bytes:
-        ...
+    def emit_encrypted(self, branches: list[tree.Branch], meta: tree.Branch) -> bytes: ...
 
-    def has_metadata(self, branches: list[tree.Branch]) -> bool:
-        ...
+    def has_metadata(self, branches: list[tree.Branch]) -> bool: ...
 
 
 def store_for(fmt: Format) -> Store:
@@ -79,7 +83,9 @@ def store_for(fmt: Format) -> Store:
     return stores[fmt]
 
 
-def append_nested_metadata(branches: list[tree.Branch], meta: tree.Branch, *, file: str | None = None) -> list[tree.Branch]:
+def append_nested_metadata(
+    branches: list[tree.Branch], meta: tree.Branch, *, file: str | None = None
+) -> list[tree.Branch]:
     """Every document with the ``sops`` mapping appended (upstream writes it into each one)."""
     result = []
     for branch in branches:

@@ -30,7 +30,9 @@ class BinaryStore:
                     return item.value.encode("utf-8", "surrogateescape")
                 if isinstance(item.value, bytes):
                     return item.value
-                raise errors.FormatError("error emitting binary store: 'data' key in tree does not have a string value")
+                raise errors.FormatError(
+                    "error emitting binary store: 'data' key in tree does not have a string value"
+                )
         raise errors.FormatError(
             "error emitting binary store: no binary data found in tree "
             "(this is likely not an encrypted binary file; pass the right --input-type)"

@@ -74,7 +74,9 @@ class DotenvStore:
             else:
                 kept.append(item)
         if not flat:
-            raise errors.NotEncryptedError("sops metadata not found: the file is not encrypted with SOPS", file=file)
+            raise errors.NotEncryptedError(
+                "sops metadata not found: the file is not encrypted with SOPS", file=file
+            )
         try:
             meta = flatten.unflatten(flat)
         except flatten.FlattenError as exc:
@@ -94,4 +96,6 @@ class DotenvStore:
         return emit([tree.Branch([*branch, *flatten.flatten(meta, PREFIX)])])
 
     def has_metadata(self, branches: list[tree.Branch]) -> bool:
-        return bool(branches) and any(isinstance(i.key, str) and i.key.startswith(PREFIX) for i in branches[0])
+        return bool(branches) and any(
+            isinstance(i.key, str) and i.key.startswith(PREFIX) for i in branches[0]
+        )

@@ -103,4 +103,6 @@ def _convert(node: _Node, where: str) -> Any:
         if sorted(node.indices) != list(range(len(node.indices))):
             raise FlattenError(f"incomplete list at {where!r}")
         return [_convert(node.indices[index], f"{where}[{index}]") for index in range(len(node.indices))]
-    return tree.Branch(tree.Item(key, _convert(node.subkeys[key], f"{where}.{key}")) for key in sorted(node.subkeys))
+    return tree.Branch(
+        tree.Item(key, _convert(node.subkeys[key], f"{where}.{key}")) for key in sorted(node.subkeys)
+    )

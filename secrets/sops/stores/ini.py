@@ -153,7 +153,9 @@ class _Parser:
             if line[0] == "[":
                 close = line.rfind("]")
                 if close < 0:
-                    raise errors.FormatError(f"line {number}: unclosed section: {line.strip()}", file=self.file)
+                    raise errors.FormatError(
+                        f"line {number}: unclosed section: {line.strip()}", file=self.file
+                    )
                 name = line[1:close]
                 if not name:
                     raise errors.FormatError(f"line {number}: empty section name", file=self.file)
@@ -284,7 +286,9 @@ class IniStore:
     def load_encrypted(self, data: bytes, *, file: str | None) -> tuple[list[tree.Branch], tree.Branch]:
         branches, flat = metadata.extract(load(data, file=file), file=file)
         unescaped = tree.Branch(
-            tree.Item(item.key, item.value.replace("\\n", "\n") if isinstance(item.value, str) else item.value)
+            tree.Item(
+                item.key, item.value.replace("\\n", "\n") if isinstance(item.value, str) else item.value
+            )
             for item in flat
         )
         try:
@@ -295,12 +299,16 @@ class IniStore:
     def emit_plain(self, branches: list[tree.Branch]) -> bytes:
         return emit(branches)
 
-    def emit_encrypted(self, branches: list[tree.Branch], meta: tree.Branch, *, legacy_multiline: bool = False) -> bytes:
+    def emit_encrypted(
+        self, branches: list[tree.Branch], meta: tree.Branch, *, legacy_multiline: bool = False
+    ) -> bytes:
         """With ``legacy_multiline`` the metadata keeps real newlines (SOPS 3.13.0/3.13.1 layout)."""
         flat = flatten.flatten(meta)
         if not legacy_multiline:
             flat = tree.Branch(
-                tree.Item(item.key, item.value.replace("\n", "\\n") if isinstance(item.value, str) else item.value)
+                tree.Item(
+                    item.key, item.value.replace("\n", "\\n") if isinstance(item.value, str) else item.value
+                )
                 for item in flat
             )
         from fleet.secrets.sops.stores import append_nested_metadata

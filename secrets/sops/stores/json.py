@@ -40,7 +40,9 @@ def load(data: bytes, *, file: str | None = None) -> list[tree.Branch]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.FormatError("could not unmarshal input data: the file is not valid UTF-8", file=file) from None
+        raise errors.FormatError(
+            "could not unmarshal input data: the file is not valid UTF-8", file=file
+        ) from None
     try:
         value, _end = _DECODER.raw_decode(text.lstrip())
     except json.JSONDecodeError as exc:

@@ -103,7 +103,10 @@ class _Loader(Reader, Scanner, Parser, Composer, BaseResolver):
             self._take_comment()
         if self.peek() not in "\0\r\n\x85\u2028\u2029":
             raise pyyaml.scanner.ScannerError(
-                "while scanning a block scalar", start_mark, "expected a comment or a line break", self.get_mark()
+                "while scanning a block scalar",
+                start_mark,
+                "expected a comment or a line break",
+                self.get_mark(),
             )
         self.scan_line_break()
 
@@ -233,7 +236,9 @@ def _scalar_value(node: ScalarNode, *, file: str | None) -> Any:
         "timestamp": isinstance(value, tree.GoTime),
     }[kind]
     if not ok:
-        raise errors.FormatError(f"line {node.start_mark.line + 1}: cannot decode {text!r} as a {kind}", file=file)
+        raise errors.FormatError(
+            f"line {node.start_mark.line + 1}: cannot decode {text!r} as a {kind}", file=file
+        )
     return float(value) if kind == "float" else value
 
 
@@ -269,7 +274,9 @@ class _Converter:
         return tree.Comment(raw.text, raw.inline if inline is None else inline)
 
     def document(self, node: Node | None, comments: list[_RawComment]) -> tree.Branch:
-        if node is None or (isinstance(node, ScalarNode) and node.tag == _PLAIN and node.value in ("", "~", "null")):
+        if node is None or (
+            isinstance(node, ScalarNode) and node.tag == _PLAIN and node.value in ("", "~", "null")
+        ):
             return tree.Branch(tree.Item(self.comment(c, inline=False)) for c in comments)
         if isinstance(node, SequenceNode):
             raise errors.FormatError("YAML documents that are sequences are not supported", file=self.file)
@@ -402,7 +409,9 @@ def load(data: bytes, *, file: str | None = None) -> list[tree.Branch]:
 
 # -- writing -----------------------------------------------------------------------------------
 
-_OLD_BOOLS = frozenset(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"])
+_OLD_BOOLS = frozenset(
+    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
+)
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _BREAKS = "\r\n\x85\u2028\u2029"
 
@@ -649,7 +658,9 @@ class _Emitter:
             lines.extend(_comment_lines(trailing, indent))
         return lines
 
-    def entry(self, prefix: str, value: Any, indent: int, inline: list[str], *, in_sequence: bool) -> list[str]:
+    def entry(
+        self, prefix: str, value: Any, indent: int, inline: list[str], *, in_sequence: bool
+    ) -> list[str]:
         """``prefix`` (``key:`` or ``-``) followed by ``value`` (at container indent ``indent``)."""
         nested = indent + 2 if in_sequence else _next_indent(indent)
         if isinstance(value, tree.Branch):
@@ -673,11 +684,19 @@ class _Emitter:
         content = indent + 2 if in_sequence else _next_indent(indent)
         return [first, *[(" " * content + line) if line else "" for line in scalar.block]]
 
-    def _attach(self, prefix: str, body: list[str], nested: int, inline: list[str], in_sequence: bool) -> list[str]:
+    def _attach(
+        self, prefix: str, body: list[str], nested: int, inline: list[str], in_sequence: bool
+    ) -> list[str]:
         if in_sequence:
             # "- " compacting: the first line of the item goes on the dash line
             first = body[0]
-            return [prefix + " " + first[nested:] + (_line_comment(inline) if not first.lstrip().startswith("#") else ""), *body[1:]]
+            return [
+                prefix
+                + " "
+                + first[nested:]
+                + (_line_comment(inline) if not first.lstrip().startswith("#") else ""),
+                *body[1:],
+            ]
         return [prefix + _line_comment(inline), *body]
 
     def sequence(self, values: list[Any], indent: int) -> list[str]:
