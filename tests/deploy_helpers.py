@@ -26,6 +26,10 @@ REPO_URL = "https://git.example.com/platform/fleet.git"
 
 # The smallest valid set of values: every other value keeps its default.
 MINIMAL: dict[str, Any] = {"fleet": {"repository": REPO_URL}}
+# The store on PostgreSQL, its URL from an existing Secret.
+POSTGRES: dict[str, Any] = {
+    "store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "fleet-store-url"}}}
+}
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

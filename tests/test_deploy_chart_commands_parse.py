@@ -17,11 +17,10 @@ import typer.main
 from typer._click import exceptions as click_errors
 
 from fleet.cli import app
-from tests.deploy_helpers import MINIMAL, find, merge, rayjob_template, render_chart
+from tests.deploy_helpers import MINIMAL, POSTGRES, find, merge, pod_specs, rayjob_template, render_chart
 
 RAY_CLUSTER = {"ray": {"enabled": True}}
 RAY_JOB = {"ray": {"enabled": True, "kind": "RayJob"}}
-POSTGRES = {"store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "fleet-store-url"}}}}
 SERVE = {"mode": "serve"}
 VALUE_SETS = [
     pytest.param({}, id="cronjob"),
@@ -41,19 +40,14 @@ VALUE_SETS = [
 
 
 def fleet_command_lines(objects: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-    """(where, argv after `fleet`) of every fleet command the rendered chart runs."""
-    found: list[tuple[str, list[str]]] = []
-    for obj in objects:
-        kind = obj["kind"]
-        if kind == "CronJob":
-            pod = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        elif kind == "Deployment":
-            pod = obj["spec"]["template"]["spec"]
-        else:
-            continue
-        for container in pod["containers"]:
-            if container.get("command") == ["fleet"]:
-                found.append((f"{kind} {container['name']}", list(container["args"])))
+    """(where, argv after `fleet`) of every fleet command the rendered chart runs: the containers
+    whose command is `fleet` in every pod it can start, and the RayJob's entrypoint."""
+    found = [
+        (f"{where} {container['name']}", list(container["args"]))
+        for where, pod in pod_specs(objects)
+        for container in pod["containers"]
+        if container.get("command") == ["fleet"]
+    ]
     if any(o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-rayjob") for o in objects):
         entrypoint = shlex.split(rayjob_template(objects)["spec"]["entrypoint"])
         assert entrypoint[0] == "fleet", entrypoint

@@ -19,14 +19,13 @@ from typing import Any
 import pytest
 
 from fleet.clusters.sim import SimServer
-from tests.deploy_helpers import DATA, MINIMAL, NAMESPACE, dump, merge, render_chart
+from tests.deploy_helpers import DATA, MINIMAL, NAMESPACE, POSTGRES, dump, merge, render_chart
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(
     KUBECTL is None, reason="kubectl is not installed (needed to apply the chart)"
 )
 
-POSTGRES = {"store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "fleet-store-url"}}}}
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("cronjob-defaults", {}),
     (

@@ -16,6 +16,7 @@ from tests.deploy_helpers import (
     CHART,
     MINIMAL,
     NAMESPACE,
+    POSTGRES,
     REPO_URL,
     find,
     kinds,
@@ -25,7 +26,6 @@ from tests.deploy_helpers import (
     render_chart,
 )
 
-POSTGRES = {"store": {"type": "postgresql", "postgresql": {"urlSecret": {"name": "fleet-store-url"}}}}
 EVERY_CREDENTIAL = {
     "fleet": {"repository": "", "repositorySecret": {"name": "fleet-repo", "key": "url"}},
     "clusters": {
