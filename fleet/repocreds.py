@@ -33,7 +33,6 @@ in memory only. Errors name the file, Secret and field, never a value.
 from __future__ import annotations
 
 import re
-import ssl
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +45,10 @@ from fleet import errors, log, redact
 from fleet.clusters import argocd
 
 if TYPE_CHECKING:  # the secret layer and the client are imported when first used
+    # ssl too: only a repository's TLS settings need it, and its import is a cost every
+    # `fleet generate` would pay at start (issue 15).
+    import ssl
+
     from fleet.clusters import client as cluster_client
     from fleet.secrets import resolver as secret_resolver
 
@@ -206,6 +209,8 @@ class Credentials:
         """For Python HTTPS clients (Helm repositories, OCI registries): the host's CAs from
         ``argocd-tls-certs-cm`` instead of the system's when given, the client certificate, and no
         verification when the repository is ``insecure``; built in memory."""
+        import ssl
+
         from fleet.clusters import auth as cluster_auth
 
         where = ", ".join(self.sources) or redact.safe_url(self.url)
@@ -346,6 +351,8 @@ def _configmap_data(obj: Mapping[str, Any], *, where: str) -> dict[str, str]:
 
 
 def _check_certs(host: str, pem: str, *, where: str) -> None:
+    import ssl
+
     try:
         ssl.create_default_context(cadata=pem)
     except (ssl.SSLError, ValueError):

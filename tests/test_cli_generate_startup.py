@@ -43,5 +43,14 @@ def test_a_preview_of_a_list_generator_does_not_import_gitpython(tmp_path: Path)
     assert "git" not in roots(modules) and "fleet.appset" in modules
 
 
+def test_a_preview_without_repository_tls_settings_does_not_import_ssl(tmp_path: Path) -> None:
+    # fleet.repocreds imports ssl only to build or check a repository's TLS settings.
+    appset_file = tmp_path / "appset.yaml"
+    appset_file.write_text(LIST_APPSET)
+    text, modules = run_entry(tmp_path, "generate", str(appset_file), "-o", "json")
+    assert json.loads(text)[0]["metadata"]["name"] == "guestbook-in-cluster"
+    assert "fleet.repocreds" in modules and not {"ssl", "_ssl"} & modules
+
+
 def test_the_cli_default_namespace_is_the_engines() -> None:
     assert generate.DEFAULT_NAMESPACE == appset.DEFAULT_NAMESPACE
