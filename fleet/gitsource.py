@@ -4,9 +4,11 @@ A repository URL is mirrored once into a local bare cache (``$FLEET_CACHE_DIR/gi
 ``~/.cache/fleet/git``), keyed by the normalised URL, and fetched again when it is older than
 ``max_age`` seconds or when a revision is not known yet. Reading never needs a working tree:
 the tree of the resolved commit is listed with one ``git ls-tree`` and blobs are read from the
-object database. A ``repo_map`` entry ``{URL: local path}`` reads a local directory instead, as
-it is on disk (a clone's working tree with uncommitted changes, or a plain directory), so a
-pull request can be previewed offline.
+object database. A mirror that is there already is read and fetched with the git binary
+(revisions, trees, its origin URL); GitPython is imported only to clone a mirror or read a blob
+(issue 15). A ``repo_map`` entry ``{URL: local path}`` reads a local directory instead, as it is
+on disk (a clone's working tree with uncommitted changes, or a plain directory), so a pull
+request can be previewed offline.
 
 Every error names the URL (without credentials) and the revision. Credentials in an http(s)
 URL never reach the disk: the mirror records the URL without them, and each clone or fetch gets
@@ -34,8 +36,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from fleet import clocks, errors, log, redact
 
 if TYPE_CHECKING:
-    # GitPython is imported where a mirror is read (a quarter of a second): previews of list and
-    # cluster generators, and reading a working tree, never need it (issue 15).
+    # GitPython is imported where a mirror is cloned or a blob read (its import costs about a
+    # quarter of a second): previews of list and cluster generators, a git directories generator
+    # over a mirror already there, and reading a working tree never need it (issue 15).
     import git
 
     # For annotations only: the driver builds the credentials and hands them in. Imported at run
@@ -582,10 +585,17 @@ class Source:
 
 
 class TreeSource(Source):
-    """A commit of a (bare) repository, read from its object database."""
+    """A commit of a (bare) repository, read from its object database.
 
-    def __init__(self, repo: git.Repo, sha: str, *, url: str, revision: str) -> None:
-        self.repo = repo
+    Parameters:
+        git_dir: the repository's git directory (a bare mirror, or a clone's ``.git``).
+        sha: the commit read.
+        url, revision: what errors name.
+    """
+
+    def __init__(self, git_dir: str | Path, sha: str, *, url: str, revision: str) -> None:
+        self.git_dir = Path(git_dir)
+        self._repo: git.Repo | None = None  # GitPython's, opened for the first blob read
         self.sha = sha
         self.url = url
         self.revision = revision
@@ -599,15 +609,11 @@ class TreeSource(Source):
         return self.sha
 
     def _index(self) -> dict[str, tuple[str, str, str]]:
-        import git
-
         with self._lock:
             if self._entries is None:
                 try:
-                    out = self.repo.git.ls_tree(
-                        "-r", "-t", "-z", "--full-tree", self.sha, stdout_as_string=False
-                    )
-                except git.GitCommandError as exc:
+                    out = _run_git(self.git_dir, "ls-tree", "-r", "-t", "-z", "--full-tree", self.sha)
+                except GitFailed as exc:
                     raise RepoError(
                         f"cannot list tree: {_stderr(exc)}", url=self.url, revision=self.revision
                     ) from exc
@@ -645,8 +651,11 @@ class TreeSource(Source):
             raise RepoPathError(f"file {path!r} does not exist", url=self.url, revision=self.revision)
         with self._lock:
             try:
-                return bytes(self.repo.odb.stream(bytes.fromhex(entry[2])).read())
-            except (ValueError, OSError, git.GitCommandError) as exc:
+                if self._repo is None:
+                    # GitPython keeps one `git cat-file --batch` process for every blob read.
+                    self._repo = git.Repo(self.git_dir)
+                return bytes(self._repo.odb.stream(bytes.fromhex(entry[2])).read())
+            except (ValueError, OSError, git.GitCommandError, git.InvalidGitRepositoryError) as exc:
                 raise RepoError(f"cannot read {path!r}: {exc}", url=self.url, revision=self.revision) from exc
 
     def _copy(self, path: str, target: Path) -> str:
@@ -898,7 +907,33 @@ class WorkTreeSource(Source):
 # --- the cache --------------------------------------------------------------------------------------
 
 
-def _stderr(exc: git.GitCommandError) -> str:
+class GitFailed(Exception):
+    """A git command that ``_run_git`` ran exited with a failure (its status and what it wrote to
+    stderr, which may name the URL: masked before it reaches a message)."""
+
+    def __init__(self, status: int, stderr: str) -> None:
+        super().__init__(f"git exited with status {status}")
+        self.status = status
+        self.stderr = stderr
+
+
+def _run_git(git_dir: Path, *args: str, env: Mapping[str, str] | None = None) -> bytes:
+    """``git ARGS`` on the repository at ``git_dir``; its stdout (GitFailed when it fails).
+
+    The git binary, not GitPython, for what a run does with a mirror that is there (resolve a
+    revision, list a tree, read or fetch its origin): each is one git process either way, and
+    importing GitPython cost a quarter of a second of every `fleet generate` (issue 15). The
+    environment is GitPython's (messages in English, which ``_stderr`` reads) with ``env`` over it.
+    """
+    command = ["git", f"--git-dir={git_dir}", *args]
+    full_env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **_GIT_ENV, **(env or {})}
+    done = subprocess.run(command, capture_output=True, env=full_env, check=False)
+    if done.returncode != 0:
+        raise GitFailed(done.returncode, done.stderr.decode("utf-8", errors="replace"))
+    return done.stdout
+
+
+def _stderr(exc: git.GitCommandError | GitFailed) -> str:
     text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
     # ssh's warning banners ("@@@ ... @@@") push the reason out of a short message: drop them, and
     # keep the end, where git and ssh say what failed ("Host key verification failed.", "fatal: ...").
@@ -937,7 +972,7 @@ class RepoCache:
         self.repo_map = {normalize_url(k): Path(v) for k, v in (repo_map or {}).items()}
         self._lock = threading.Lock()
         self._url_locks: dict[str, threading.Lock] = {}
-        self._repos: dict[str, git.Repo] = {}
+        self._mirrors: dict[str, Path] = {}  # normalised URL -> its mirror, once opened
         self._sources: dict[tuple[str, str], Source] = {}
         self._worktrees: dict[str, WorkTreeSource] = {}
         self._resolved: dict[tuple[str, str], tuple[str, float]] = {}  # -> (sha, when resolved)
@@ -979,7 +1014,7 @@ class RepoCache:
             source = self._sources.get((key, sha))
             if source is None:
                 source = self._sources[(key, sha)] = TreeSource(
-                    self._repos[key], sha, url=url, revision=revision
+                    self._mirrors[key], sha, url=url, revision=revision
                 )
             return source
 
@@ -1007,15 +1042,16 @@ class RepoCache:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _repo(self, url: str) -> git.Repo:
-        import git
-
+    def _repo(self, url: str) -> Path:
+        """The mirror of ``url`` (its git directory), cloned first if it is not there."""
         key = normalize_url(url)
-        if key in self._repos:
-            return self._repos[key]
+        if key in self._mirrors:
+            return self._mirrors[key]
         path = self.mirror_path(url)
         with self._file_lock(path):
             if not (path / "HEAD").exists():
+                import git
+
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
                 _log.info(
@@ -1032,38 +1068,32 @@ class RepoCache:
                     shutil.rmtree(path, ignore_errors=True)
                     raise FetchError(f"clone failed: {_stderr(exc)}", url=url) from exc
                 _touch(path)
-        repo = git.Repo(path)
-        recorded = _origin_url(repo)
+        recorded = _origin_url(path)
         if recorded and redact.safe_url(recorded) != recorded:
             # A mirror made before credentials were kept off disk: forget them now.
-            with self._file_lock(path), repo.config_writer() as config:
-                config.set_value('remote "origin"', "url", redact.safe_url(recorded))
-        self._repos[key] = repo
-        return repo
+            with self._file_lock(path):
+                _run_git(path, "config", "remote.origin.url", redact.safe_url(recorded))
+        self._mirrors[key] = path
+        return path
 
-    def _fetch(self, repo: git.Repo, url: str) -> None:
-        import git
-
-        path = Path(repo.git_dir)
+    def _fetch(self, path: Path, url: str) -> None:
         with self._file_lock(path):
             _log.info("fetching repository", extra={"fields": {"repo": redact.safe_url(url)}})
             try:
                 with _git_access(url, self.credentials) as (_, env):
-                    repo.git.fetch("--prune", "--tags", "--force", "origin", env=env)
-            except git.GitCommandError as exc:
+                    _run_git(path, "fetch", "--prune", "--tags", "--force", "origin", env=env)
+            except GitFailed as exc:
                 raise FetchError(f"fetch failed: {_stderr(exc)}", url=url) from exc
             _touch(path)
 
-    def _resolve(self, repo: git.Repo, url: str, revision: str) -> str:
-        import git
-
-        local = _rev_parse(repo, revision)
+    def _resolve(self, path: Path, url: str, revision: str) -> str:
+        local = _rev_parse(path, revision)
         if local is not None and (
-            _FULL_SHA.match(revision) or _age(Path(repo.git_dir), now=self.clock.time()) < self.max_age
+            _FULL_SHA.match(revision) or _age(path, now=self.clock.time()) < self.max_age
         ):
             return local
         try:
-            self._fetch(repo, url)
+            self._fetch(path, url)
         except FetchError as exc:
             if local is None:
                 raise
@@ -1072,39 +1102,39 @@ class RepoCache:
                 extra={"fields": {"repo": redact.safe_url(url), "revision": revision, "error": str(exc)}},
             )
             return local
-        found = _rev_parse(repo, revision)
+        found = _rev_parse(path, revision)
         if found is None and (_FULL_SHA.match(revision) or revision.startswith("refs/")):
             # A commit no branch holds, or a ref outside heads and tags (refs/pull/1/head):
             # ask for it by name, as Argo CD's repo server does.
-            with self._file_lock(Path(repo.git_dir)), contextlib.suppress(git.GitCommandError):
+            with self._file_lock(path), contextlib.suppress(GitFailed):
                 target = revision if _FULL_SHA.match(revision) else f"+{revision}:{revision}"
                 with _git_access(url, self.credentials) as (_, env):
-                    repo.git.fetch("origin", target, env=env)
-            found = _rev_parse(repo, revision)
+                    _run_git(path, "fetch", "origin", target, env=env)
+            found = _rev_parse(path, revision)
         if found is None:
             raise RevisionNotFoundError("no branch, tag or commit of that name", url=url, revision=revision)
         return found
 
 
-def _rev_parse(repo: git.Repo, revision: str) -> str | None:
+def _rev_parse(path: Path, revision: str) -> str | None:
     """Branch first, then tag, then any commit-ish (SHA, full ref), as Argo CD's ls-remote order."""
-    import git
-
     candidates = (
         ["HEAD"] if revision == "HEAD" else [f"refs/heads/{revision}", f"refs/tags/{revision}", revision]
     )
     for candidate in candidates:
         try:
-            return str(repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}")).strip()
-        except git.GitCommandError:
+            return (
+                _run_git(path, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").decode().strip()
+            )
+        except GitFailed:
             continue
     return None
 
 
-def _origin_url(repo: git.Repo) -> str:
+def _origin_url(path: Path) -> str:
     try:
-        return str(repo.config_reader().get_value('remote "origin"', "url", ""))
-    except Exception:  # noqa: BLE001 - no such section or option: nothing to heal
+        return _run_git(path, "config", "--get", "remote.origin.url").decode().strip()
+    except GitFailed:  # no such section or option: nothing to heal
         return ""
 
 

@@ -85,7 +85,7 @@ def _copy_tree(repo: git.Repo, top: Path, revision: str, flag: str, dest: Path) 
     except (git.BadName, git.BadObject, ValueError, git.GitCommandError) as exc:
         raise _bad_revision(revision, flag, str(top)) from exc
     try:
-        gitsource.TreeSource(repo, sha, url=str(top), revision=revision).materialize("", dest)
+        gitsource.TreeSource(Path(repo.git_dir), sha, url=str(top), revision=revision).materialize("", dest)
     except gitsource.RepoError as exc:
         raise errors.InputError(redact.mask(str(exc)), field=flag) from exc
     return sha
