@@ -49,7 +49,14 @@ class ApplicationsSync(StrEnum):
 
 
 class ArgoModel(BaseModel):
-    """Common configuration: camelCase aliases, strict types, unknown fields kept, frozen."""
+    """Common configuration: camelCase aliases, strict types, unknown fields kept, frozen.
+
+    Each model's validator is built when the model is first used (``defer_build``), not when this
+    module is imported: `fleet generate` builds the ApplicationSet models only, and the Application
+    and AppProject ones when a run needs them (issue 15). Empty defaults are written as ``[]`` and
+    ``{}`` rather than ``Field(default_factory=...)``: pydantic copies such a default for every
+    instance all the same, and a plain default costs less to create at import.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -58,6 +65,7 @@ class ArgoModel(BaseModel):
         extra="allow",
         strict=True,
         frozen=True,
+        defer_build=True,
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,9 +81,9 @@ class ObjectMeta(ArgoModel):
 
     name: str = ""
     namespace: str | None = None
-    labels: StrMap = Field(default_factory=dict)
-    annotations: StrMap = Field(default_factory=dict)
-    finalizers: list[str] = Field(default_factory=list)
+    labels: StrMap = {}
+    annotations: StrMap = {}
+    finalizers: list[str] = []
 
 
 # --- Application --------------------------------------------------------------------------------
@@ -95,11 +103,11 @@ class HelmFileParameter(ArgoModel):
 class HelmSource(ArgoModel):
     """``source.helm``: how Argo CD runs ``helm template``."""
 
-    value_files: list[str] = Field(default_factory=list)
+    value_files: list[str] = []
     values: str | None = None
     values_object: dict[str, Any] | None = None
-    parameters: list[HelmParameter] = Field(default_factory=list)
-    file_parameters: list[HelmFileParameter] = Field(default_factory=list)
+    parameters: list[HelmParameter] = []
+    file_parameters: list[HelmFileParameter] = []
     release_name: str | None = None
     version: str | None = None
     pass_credentials: bool = False
@@ -109,7 +117,7 @@ class HelmSource(ArgoModel):
     skip_schema_validation: bool = False
     namespace: str | None = None
     kube_version: str | None = None
-    api_versions: list[str] = Field(default_factory=list)
+    api_versions: list[str] = []
 
 
 class KustomizeReplica(ArgoModel):
@@ -121,7 +129,7 @@ class KustomizePatch(ArgoModel):
     path: str | None = None
     patch: str | None = None
     target: dict[str, Any] | None = None
-    options: dict[str, bool] = Field(default_factory=dict)
+    options: dict[str, bool] = {}
 
 
 class KustomizeSource(ArgoModel):
@@ -129,9 +137,9 @@ class KustomizeSource(ArgoModel):
 
     name_prefix: str | None = None
     name_suffix: str | None = None
-    images: list[str] = Field(default_factory=list)
-    common_labels: StrMap = Field(default_factory=dict)
-    common_annotations: StrMap = Field(default_factory=dict)
+    images: list[str] = []
+    common_labels: StrMap = {}
+    common_annotations: StrMap = {}
     common_annotations_envsubst: bool = False
     force_common_labels: bool = False
     force_common_annotations: bool = False
@@ -139,12 +147,12 @@ class KustomizeSource(ArgoModel):
     label_include_templates: bool = False
     namespace: str | None = None
     version: str | None = None
-    replicas: list[KustomizeReplica] = Field(default_factory=list)
-    patches: list[KustomizePatch] = Field(default_factory=list)
-    components: list[str] = Field(default_factory=list)
+    replicas: list[KustomizeReplica] = []
+    patches: list[KustomizePatch] = []
+    components: list[str] = []
     ignore_missing_components: bool = False
     kube_version: str | None = None
-    api_versions: list[str] = Field(default_factory=list)
+    api_versions: list[str] = []
 
 
 class JsonnetVar(ArgoModel):
@@ -154,9 +162,9 @@ class JsonnetVar(ArgoModel):
 
 
 class Jsonnet(ArgoModel):
-    ext_vars: list[JsonnetVar] = Field(default_factory=list)
-    tlas: list[JsonnetVar] = Field(default_factory=list)
-    libs: list[str] = Field(default_factory=list)
+    ext_vars: list[JsonnetVar] = []
+    tlas: list[JsonnetVar] = []
+    libs: list[str] = []
 
 
 class DirectorySource(ArgoModel):
@@ -176,8 +184,8 @@ class EnvEntry(ArgoModel):
 
 class PluginSource(ArgoModel):
     name: str | None = None
-    env: list[EnvEntry] = Field(default_factory=list)
-    parameters: list[dict[str, Any]] = Field(default_factory=list)
+    env: list[EnvEntry] = []
+    parameters: list[dict[str, Any]] = []
 
 
 class ApplicationSource(ArgoModel):
@@ -228,13 +236,13 @@ class RetryStrategy(ArgoModel):
 
 
 class ManagedNamespaceMetadata(ArgoModel):
-    labels: StrMap = Field(default_factory=dict)
-    annotations: StrMap = Field(default_factory=dict)
+    labels: StrMap = {}
+    annotations: StrMap = {}
 
 
 class SyncPolicy(ArgoModel):
     automated: SyncPolicyAutomated | None = None
-    sync_options: list[str] = Field(default_factory=list)
+    sync_options: list[str] = []
     retry: RetryStrategy | None = None
     managed_namespace_metadata: ManagedNamespaceMetadata | None = None
 
@@ -244,9 +252,9 @@ class ResourceIgnoreDifferences(ArgoModel):
     kind: str = ""
     name: str = ""
     namespace: str = ""
-    json_pointers: list[str] = Field(default_factory=list)
-    jq_path_expressions: list[str] = Field(default_factory=list)
-    managed_fields_managers: list[str] = Field(default_factory=list)
+    json_pointers: list[str] = []
+    jq_path_expressions: list[str] = []
+    managed_fields_managers: list[str] = []
 
 
 class Info(ArgoModel):
@@ -256,12 +264,12 @@ class Info(ArgoModel):
 
 class ApplicationSpec(ArgoModel):
     source: ApplicationSource | None = None
-    sources: list[ApplicationSource] = Field(default_factory=list)
+    sources: list[ApplicationSource] = []
     destination: ApplicationDestination = Field(default_factory=ApplicationDestination)
     project: str = ""
     sync_policy: SyncPolicy | None = None
-    ignore_differences: list[ResourceIgnoreDifferences] = Field(default_factory=list)
-    info: list[Info] = Field(default_factory=list)
+    ignore_differences: list[ResourceIgnoreDifferences] = []
+    info: list[Info] = []
     revision_history_limit: int | None = None
     source_hydrator: dict[str, Any] | None = None
 
@@ -357,19 +365,19 @@ class Application(ArgoModel):
 
 
 class AppProjectSpec(ArgoModel):
-    source_repos: list[str] = Field(default_factory=list)
-    destinations: list[ApplicationDestination] = Field(default_factory=list)
+    source_repos: list[str] = []
+    destinations: list[ApplicationDestination] = []
     description: str = ""
-    roles: list[dict[str, Any]] = Field(default_factory=list)
-    cluster_resource_whitelist: list[dict[str, Any]] = Field(default_factory=list)
-    cluster_resource_blacklist: list[dict[str, Any]] = Field(default_factory=list)
-    namespace_resource_whitelist: list[dict[str, Any]] = Field(default_factory=list)
-    namespace_resource_blacklist: list[dict[str, Any]] = Field(default_factory=list)
+    roles: list[dict[str, Any]] = []
+    cluster_resource_whitelist: list[dict[str, Any]] = []
+    cluster_resource_blacklist: list[dict[str, Any]] = []
+    namespace_resource_whitelist: list[dict[str, Any]] = []
+    namespace_resource_blacklist: list[dict[str, Any]] = []
     orphaned_resources: dict[str, Any] | None = None
-    sync_windows: list[dict[str, Any]] = Field(default_factory=list)
-    signature_keys: list[dict[str, Any]] = Field(default_factory=list)
-    source_namespaces: list[str] = Field(default_factory=list)
-    destination_service_accounts: list[dict[str, Any]] = Field(default_factory=list)
+    sync_windows: list[dict[str, Any]] = []
+    signature_keys: list[dict[str, Any]] = []
+    source_namespaces: list[str] = []
+    destination_service_accounts: list[dict[str, Any]] = []
     permit_only_project_scoped_clusters: bool = False
 
 
@@ -401,12 +409,12 @@ class AppProject(ArgoModel):
 class LabelSelectorRequirement(ArgoModel):
     key: str
     operator: str
-    values: list[str] = Field(default_factory=list)
+    values: list[str] = []
 
 
 class LabelSelector(ArgoModel):
-    match_labels: StrMap = Field(default_factory=dict)
-    match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+    match_labels: StrMap = {}
+    match_expressions: list[LabelSelectorRequirement] = []
 
 
 class ApplicationSetTemplate(ArgoModel):
@@ -417,14 +425,14 @@ class ApplicationSetTemplate(ArgoModel):
 
 
 class ListGenerator(ArgoModel):
-    elements: list[Any] = Field(default_factory=list)
+    elements: list[Any] = []
     elements_yaml: str = ""
     template: ApplicationSetTemplate | None = None
 
 
 class ClusterGenerator(ArgoModel):
     selector: LabelSelector | None = None
-    values: StrMap = Field(default_factory=dict)
+    values: StrMap = {}
     flat_list: bool = False
     template: ApplicationSetTemplate | None = None
 
@@ -437,22 +445,22 @@ class GitPathItem(ArgoModel):
 class GitGenerator(ArgoModel):
     repo_url: str = Field("", alias="repoURL")
     revision: str = ""
-    directories: list[GitPathItem] = Field(default_factory=list)
-    files: list[GitPathItem] = Field(default_factory=list)
+    directories: list[GitPathItem] = []
+    files: list[GitPathItem] = []
     path_param_prefix: str = ""
-    values: StrMap = Field(default_factory=dict)
+    values: StrMap = {}
     requeue_after_seconds: int | None = None
     template: ApplicationSetTemplate | None = None
 
 
 class MatrixGenerator(ArgoModel):
-    generators: list[ApplicationSetGenerator] = Field(default_factory=list)
+    generators: list[ApplicationSetGenerator] = []
     template: ApplicationSetTemplate | None = None
 
 
 class MergeGenerator(ArgoModel):
-    generators: list[ApplicationSetGenerator] = Field(default_factory=list)
-    merge_keys: list[str] = Field(default_factory=list)
+    generators: list[ApplicationSetGenerator] = []
+    merge_keys: list[str] = []
     template: ApplicationSetTemplate | None = None
 
 
@@ -484,26 +492,26 @@ class ApplicationSetStrategy(ArgoModel):
 
 
 class ApplicationPreservedFields(ArgoModel):
-    annotations: list[str] = Field(default_factory=list)
-    labels: list[str] = Field(default_factory=list)
+    annotations: list[str] = []
+    labels: list[str] = []
 
 
 class ApplicationSetIgnoreDifferences(ArgoModel):
     name: str = ""
-    json_pointers: list[str] = Field(default_factory=list)
-    jq_path_expressions: list[str] = Field(default_factory=list)
+    json_pointers: list[str] = []
+    jq_path_expressions: list[str] = []
 
 
 class ApplicationSetSpec(ArgoModel):
     go_template: bool = False
-    go_template_options: list[str] = Field(default_factory=list)
-    generators: list[ApplicationSetGenerator] = Field(default_factory=list)
+    go_template_options: list[str] = []
+    generators: list[ApplicationSetGenerator] = []
     template: ApplicationSetTemplate = Field(default_factory=ApplicationSetTemplate)
     template_patch: str | None = None
     sync_policy: ApplicationSetSyncPolicy | None = None
     strategy: ApplicationSetStrategy | None = None
     preserved_fields: ApplicationPreservedFields | None = None
-    ignore_application_differences: list[ApplicationSetIgnoreDifferences] = Field(default_factory=list)
+    ignore_application_differences: list[ApplicationSetIgnoreDifferences] = []
     apply_nested_selectors: bool = False
 
 
@@ -545,10 +553,6 @@ class ApplicationSet(ArgoModel):
         policy = self.spec.sync_policy
         return (policy.applications_sync if policy else None) or ApplicationsSync.SYNC
 
-
-MatrixGenerator.model_rebuild()
-MergeGenerator.model_rebuild()
-ApplicationSetGenerator.model_rebuild()
 
 ArgoObject = Application | ApplicationSet | AppProject
 MODELS: dict[str, type[ArgoModel]] = {

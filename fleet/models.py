@@ -21,7 +21,7 @@ class ExecConfig(BaseModel):
 
     command: str
     args: tuple[str, ...] = ()
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = {}
     api_version: str = Field("client.authentication.k8s.io/v1beta1", alias="apiVersion")
     install_hint: str | None = Field(None, alias="installHint")
 
@@ -83,8 +83,8 @@ class Cluster(BaseModel):
 
     name: str
     server: str
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
     project: str = ""
     namespaces: tuple[str, ...] = ()  # Argo CD: empty = all namespaces
     cluster_resources: bool = True
