@@ -584,6 +584,27 @@ class Source:
         return pathspec_matcher(text, new_globbing=new_globbing)
 
 
+class ObjectReader:
+    """The blobs of one repository, through GitPython's ``git cat-file --batch`` process (one for
+    the repository, kept while it is used), opened on the first read: listing trees and resolving
+    revisions never import GitPython (issue 15). Every ``TreeSource`` of a repository shares its
+    reader, so a long-running process keeps one such process per mirror, not one per commit."""
+
+    def __init__(self, git_dir: str | Path) -> None:
+        self.git_dir = Path(git_dir)
+        self._repo: git.Repo | None = None
+        self._lock = threading.Lock()  # one request at a time through the batch process
+
+    def read(self, sha: str) -> bytes:
+        """The blob ``sha`` (hex); ValueError, OSError or GitPython's errors when it cannot be read."""
+        import git
+
+        with self._lock:
+            if self._repo is None:
+                self._repo = git.Repo(self.git_dir)
+            return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
+
+
 class TreeSource(Source):
     """A commit of a (bare) repository, read from its object database.
 
@@ -591,11 +612,14 @@ class TreeSource(Source):
         git_dir: the repository's git directory (a bare mirror, or a clone's ``.git``).
         sha: the commit read.
         url, revision: what errors name.
+        objects: the repository's blob reader, shared with its other commits (default: its own).
     """
 
-    def __init__(self, git_dir: str | Path, sha: str, *, url: str, revision: str) -> None:
+    def __init__(
+        self, git_dir: str | Path, sha: str, *, url: str, revision: str, objects: ObjectReader | None = None
+    ) -> None:
         self.git_dir = Path(git_dir)
-        self._repo: git.Repo | None = None  # GitPython's, opened for the first blob read
+        self.objects = objects or ObjectReader(git_dir)
         self.sha = sha
         self.url = url
         self.revision = revision
@@ -649,14 +673,10 @@ class TreeSource(Source):
         entry = self._index().get(clean)
         if entry is None or entry[1] != "blob":
             raise RepoPathError(f"file {path!r} does not exist", url=self.url, revision=self.revision)
-        with self._lock:
-            try:
-                if self._repo is None:
-                    # GitPython keeps one `git cat-file --batch` process for every blob read.
-                    self._repo = git.Repo(self.git_dir)
-                return bytes(self._repo.odb.stream(bytes.fromhex(entry[2])).read())
-            except (ValueError, OSError, git.GitCommandError, git.InvalidGitRepositoryError) as exc:
-                raise RepoError(f"cannot read {path!r}: {exc}", url=self.url, revision=self.revision) from exc
+        try:
+            return self.objects.read(entry[2])
+        except (ValueError, OSError, git.GitCommandError, git.InvalidGitRepositoryError) as exc:
+            raise RepoError(f"cannot read {path!r}: {exc}", url=self.url, revision=self.revision) from exc
 
     def _copy(self, path: str, target: Path) -> str:
         clean = _clean_path(path, url=self.url, revision=self.revision)
@@ -973,6 +993,7 @@ class RepoCache:
         self._lock = threading.Lock()
         self._url_locks: dict[str, threading.Lock] = {}
         self._mirrors: dict[str, Path] = {}  # normalised URL -> its mirror, once opened
+        self._objects: dict[str, ObjectReader] = {}  # normalised URL -> its mirror's blob reader
         self._sources: dict[tuple[str, str], Source] = {}
         self._worktrees: dict[str, WorkTreeSource] = {}
         self._resolved: dict[tuple[str, str], tuple[str, float]] = {}  # -> (sha, when resolved)
@@ -1013,8 +1034,9 @@ class RepoCache:
                 self._resolved[(key, revision)] = (sha, self.clock.monotonic())
             source = self._sources.get((key, sha))
             if source is None:
+                objects = self._objects.setdefault(key, ObjectReader(self._mirrors[key]))
                 source = self._sources[(key, sha)] = TreeSource(
-                    self._mirrors[key], sha, url=url, revision=revision
+                    self._mirrors[key], sha, url=url, revision=revision, objects=objects
                 )
             return source
 

@@ -352,6 +352,25 @@ def test_sources_can_be_shared_between_threads(origin: GitRepo, repo_cache: gits
         assert set(pool.map(read, range(40))) == {b'{"name": "api"}\n'}
 
 
+def test_commits_of_one_repository_read_blobs_through_one_reader_from_many_threads(
+    origin: GitRepo, repo_cache: gitsource.RepoCache
+) -> None:
+    # One `git cat-file --batch` per mirror, not per commit: a long-running process reads many.
+    from concurrent.futures import ThreadPoolExecutor
+
+    main, feature = repo_cache.open(origin.url, "main"), repo_cache.open(origin.url, "feature")
+    assert isinstance(main, gitsource.TreeSource) and isinstance(feature, gitsource.TreeSource)
+    assert main.objects is feature.objects
+
+    def read(i: int) -> bytes:
+        return (main if i % 2 else feature).read(
+            "apps/main-only/app.yaml" if i % 2 else "apps/feature-only/app.yaml"
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(read, range(40))) == {b"x: 1\n", b"x: 2\n"}
+
+
 def test_a_ref_outside_branches_and_tags_is_fetched_by_name(
     origin: GitRepo, repo_cache: gitsource.RepoCache
 ) -> None:
