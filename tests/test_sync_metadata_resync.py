@@ -58,12 +58,15 @@ def test_the_simulator_answers_a_metadata_list_as_an_api_server_does(sim_factory
     assert (big["apiVersion"], big["kind"]) == ("v1", "ConfigMap") and "data" not in big
 
 
-def test_an_unchanged_fleet_resyncs_on_metadata_lists_alone(make_fleet) -> None:
+def test_an_unchanged_fleet_resyncs_on_metadata_lists_alone(make_fleet, monkeypatch) -> None:
     env = make_fleet("basic", clusters=1)
     assert env.sync().exit_code == 0
-    livecache.close_all()  # what a new process starts with: nothing kept, so LISTs in full
+    # What a new process starts with when it keeps no copies on disk: nothing, so LISTs in full.
+    livecache.close_all()
+    monkeypatch.setenv(livecache.SWITCH_ENV, "off")
     env.sim.reset_counts()
     assert env.sync().exit_code == 0
+    assert "metadata/protobuf" not in env.sim.request_counts("c001")["answers"]["list"]
     full = list_bytes(env, "c001")
     env.sim.reset_counts()
     run = env.sync()

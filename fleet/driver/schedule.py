@@ -37,7 +37,7 @@ from fleet import windows as sync_windows
 from fleet.driver import rendering, selection, sources
 from fleet.driver import request as run_request
 from fleet.health import config as health_config
-from fleet.reconcile import failures
+from fleet.reconcile import failures, livecache
 from fleet.secrets import resolver as secret_resolver
 
 Key = run_request.Key
@@ -305,6 +305,7 @@ def settings_for(
         secrets_generation=request.secrets_generation,
         health=health or health_config.HealthConfig(),
         fleet=fleet,
+        live_cache_dir="" if request.resolver_key else livecache.disk_root(),
     )
 
 

@@ -151,9 +151,12 @@ def sync_cluster(work: ClusterWork) -> results.ClusterResult:
     # 4. every Application (and every one removed from Git) on the cluster's pool of threads
     apps = _run_apps(session, prepared, removed)
 
-    # 5. the cluster's result: unreachable when every Application found it so
+    # 5. the cluster's result: unreachable when every Application found it so; the live copies
+    #    the next process may start from written to disk (``livecache``: plain objects only)
     stats = api.stats().by_verb
     api.close()
+    session.kept.plain(_plain_refs(session, prepared))
+    session.kept.save()
     unreachable = [a for a in apps if a.reason is Reason.CLUSTER_UNREACHABLE]
     cluster_reason = Reason.CLUSTER_UNREACHABLE if apps and len(unreachable) == len(apps) else None
     result = results.ClusterResult(
@@ -250,6 +253,15 @@ def _read_live_state(
         session.check_time(f"listing {kind}")
         session.list_kind(group, kind, api_version)
     return removed
+
+
+def _plain_refs(session: sessions.Session, prepared: list[preparation.Prepared]) -> set[Ref]:
+    """The live objects whose copies may be kept on disk: those Git holds in plain text and fleet's
+    own inventories (``livecache``, which keeps namespaces too: never a Secret, nor anything
+    secret-bearing)."""
+    refs = {ref for item in prepared for ref in item.plain}
+    refs.update(Ref.from_object(obj) for obj in session.inventory_objects.values())
+    return refs
 
 
 def _claims(session: sessions.Session, prepared: list[preparation.Prepared]) -> dict[Ref, str]:

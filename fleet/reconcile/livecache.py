@@ -19,24 +19,39 @@ Two ways of keeping the copy current:
    cluster costs nothing per interval. A 410 Gone (the watch fell behind the server's event log)
    or a broken stream marks the copy stale: the next run lists in full and watches again.
 
+3. **On disk, between processes** (one-shot runs: ``fleet sync`` from cron or CI, each a new
+   process): at the end of a cluster's run its copies are written to ``disk_root()``, one file per
+   cluster, and the next process starts from them, so its first LIST is a metadata LIST too.
+   Only objects that Git holds in plain text are written (``preparation.Prepared.plain``: no
+   Secret, no secret reference, no SOPS encryption), plus fleet's own inventories and namespaces,
+   and none in which a value this process resolved or decrypted appears (``redact``); Secrets and
+   everything secret-bearing are fetched from the cluster every run. The files are the user's
+   alone (0600 in a 0700 directory), written whole or not at all, and a copy is only ever used
+   when the server reports the same uid and resourceVersion. ``FLEET_LIVE_CACHE=off`` turns this
+   off. Long-running mode keeps its copies in memory (the watches keep them current).
+
 Bounds: a cluster keeps at most ``MAX_OBJECTS`` objects (beyond that its copy is dropped and
 runs list in full), and a process keeps at most ``MAX_CLUSTERS`` clusters (the least recently
 used is dropped and its watches stopped). Copies are kept as JSON text and parsed per run, so no
-caller can change a kept copy in place. Everything stays in this process's memory; nothing is
-written to disk (live objects include Secrets).
+caller can change a kept copy in place.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import hashlib
 import json
+import os
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from fleet import errors, inventory, log
+from fleet import errors, inventory, log, redact
 from fleet.clusters import client
 
 _log = log.get_logger(__name__)
@@ -52,6 +67,19 @@ WATCH_SECONDS = 300
 # A metadata LIST whose changed objects exceed this share is followed by one full LIST, not a GET
 # per object.
 FULL_LIST_SHARE = 0.25
+# The on-disk copies (3. above): where, how to turn them off, and the layout's version (a file of
+# another version is ignored and replaced).
+CACHE_ENV = "FLEET_CACHE_DIR"
+SWITCH_ENV = "FLEET_LIVE_CACHE"
+DISK_FORMAT = 1
+
+
+def disk_root() -> str:
+    """``$FLEET_CACHE_DIR/live`` (or ``~/.cache/fleet/live``); '' when ``FLEET_LIVE_CACHE=off``."""
+    if os.environ.get(SWITCH_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return ""
+    base = os.environ.get(CACHE_ENV)
+    return str(Path(base) / "live" if base else Path.home() / ".cache" / "fleet" / "live")
 
 
 class Mode(StrEnum):
@@ -118,9 +146,10 @@ class _Watch:
 class ClusterCache:
     """The kept live objects of one cluster, and the watches of its LISTs (long-running mode)."""
 
-    def __init__(self, name: str, server: str) -> None:
+    def __init__(self, name: str, server: str, disk: Path | None = None) -> None:
         self.name = name
         self.server = server
+        self.disk = disk  # the cluster's file (None: memory only)
         self._lock = threading.Lock()
         # ref -> (uid/resourceVersion, JSON): the uid too, so that an object deleted and created
         # again, or another server behind a reused address, never passes for the kept one.
@@ -130,6 +159,10 @@ class ClusterCache:
         self._connect: Callable[[], client.ClusterClient] | None = None
         self._watch_api: client.ClusterClient | None = None
         self.closed = False
+        # The objects this run may write to disk (``plain``), and what the file holds now.
+        self._plain: frozenset[Ref] = frozenset()
+        self._on_disk: dict[Ref, str] = {}
+        self._listed_on_disk: frozenset[ListKey] = frozenset()
 
     # -- what the run writes and reads again -------------------------------------------------------
 
@@ -156,6 +189,77 @@ class ClusterCache:
             return None
         result: dict[str, Any] = json.loads(kept[1])
         return result
+
+    # -- on disk, between processes -------------------------------------------------------------------
+
+    def plain(self, refs: Iterable[Ref]) -> None:
+        """The objects this run may write to disk (each run says it again: Git may have given an
+        object a secret reference since)."""
+        with self._lock:
+            self._plain = frozenset(refs)
+
+    def load(self) -> None:
+        """Start from the cluster's file, if an earlier process wrote one for this cluster. A file
+        that cannot be read, or belongs to another layout or cluster, is as if there were none."""
+        if self.disk is None:
+            return
+        try:
+            data = json.loads(self.disk.read_bytes())
+            if not (
+                isinstance(data, dict)
+                and data.get("format") == DISK_FORMAT
+                and data.get("cluster") == self.name
+                and data.get("server") == self.server
+            ):
+                return
+            objects = {
+                Ref(str(g), str(k), str(ns), str(n)): (str(version), str(text))
+                for g, k, ns, n, version, text in data["objects"]
+            }
+            listed = frozenset(ListKey(*(str(part) for part in key)) for key in data["listed"])
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            _log.debug("live cache not read", extra={"fields": {"cluster": self.name, "error": str(exc)}})
+            return
+        with self._lock:
+            for ref, kept in objects.items():
+                self._objects.setdefault(ref, kept)
+            self._listed |= listed
+            self._on_disk = {ref: version for ref, (version, _) in objects.items()}
+            self._listed_on_disk = listed
+
+    def save(self) -> None:
+        """Write the copies this run may keep on disk, when they differ from the file's. Best
+        effort: a cache that cannot be written costs the next process a full LIST, nothing else."""
+        if self.disk is None:
+            return
+        with self._lock:
+            keep = {
+                ref: kept for ref, kept in self._objects.items() if ref in self._plain or _is_namespace(ref)
+            }
+            listed = frozenset(self._listed)
+            if listed == self._listed_on_disk and {r: v for r, (v, _) in keep.items()} == self._on_disk:
+                return
+        # The last line of defence: a value this process resolved or decrypted never reaches disk,
+        # wherever a controller or a person may have copied it.
+        keep = {ref: kept for ref, kept in keep.items() if redact.mask(kept[1]) == kept[1]}
+        document = {
+            "format": DISK_FORMAT,
+            "cluster": self.name,
+            "server": self.server,
+            "listed": sorted([list(_key_parts(key)) for key in listed]),
+            "objects": [
+                [ref.group, ref.kind, ref.namespace, ref.name, version, text]
+                for ref, (version, text) in sorted(keep.items())
+            ],
+        }
+        try:
+            _write_private(self.disk, json.dumps(document, separators=(",", ":")).encode())
+        except OSError as exc:
+            _log.debug("live cache not written", extra={"fields": {"cluster": self.name, "error": str(exc)}})
+            return
+        with self._lock:
+            self._on_disk = {ref: version for ref, (version, _) in keep.items()}
+            self._listed_on_disk = listed
 
     # -- LISTs ---------------------------------------------------------------------------------------
 
@@ -308,19 +412,56 @@ _CACHES: collections.OrderedDict[tuple[str, str], ClusterCache] = collections.Or
 _CACHES_LOCK = threading.Lock()
 
 
-def for_cluster(name: str, server: str) -> ClusterCache:
-    """This process's cache of one cluster (created on first use; least recently used dropped)."""
+def _is_namespace(ref: Ref) -> bool:
+    """Namespaces hold no data: their copies are always kept on disk."""
+    return (ref.group, ref.kind) == ("", "Namespace")
+
+
+def _key_parts(key: ListKey) -> tuple[str, str, str, str]:
+    return (key.api_version, key.kind, key.namespace, key.selector)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once (a reader sees the old file or the new one), readable
+    by this user only."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def disk_file(root: str, name: str, server: str) -> Path:
+    """The file of one cluster under ``root`` (a digest of its name and address: neither is a
+    safe file name)."""
+    digest = hashlib.sha256(f"{name}\0{server}".encode()).hexdigest()[:32]
+    return Path(root) / f"{digest}.json"
+
+
+def for_cluster(name: str, server: str, *, disk_root: str = "") -> ClusterCache:
+    """This process's cache of one cluster (created on first use, from its file under
+    ``disk_root`` when one is given and exists; least recently used dropped)."""
     key = (name, server.rstrip("/"))
     dropped: list[ClusterCache] = []
+    created = False
     with _CACHES_LOCK:
         cache = _CACHES.get(key)
         if cache is None or cache.closed:
-            cache = _CACHES[key] = ClusterCache(name, key[1])
+            disk = disk_file(disk_root, *key) if disk_root else None
+            cache = _CACHES[key] = ClusterCache(name, key[1], disk)
+            created = True
         _CACHES.move_to_end(key)
         while len(_CACHES) > MAX_CLUSTERS:
             dropped.append(_CACHES.popitem(last=False)[1])
     for old in dropped:
         old.close()
+    if created:
+        cache.load()
     return cache
 
 

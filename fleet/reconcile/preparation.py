@@ -52,6 +52,9 @@ class Prepared:
     objects: list[dict[str, Any]] = field(default_factory=list)  # stamped, hashed, decrypted; hooks too
     failure: tuple[Reason, str] | None = None
     sealed: set[Ref] = field(default_factory=set)  # Secrets to deliver as SealedSecrets
+    # Objects whose live copy may be kept on disk between processes (``livecache``): Git holds
+    # them in plain text, with no secret reference, no SOPS encryption, and they are no Secret.
+    plain: set[Ref] = field(default_factory=set)
 
 
 def _decrypt(obj: Mapping[str, Any], *, app: str) -> dict[str, Any]:
@@ -68,6 +71,16 @@ def _decrypt(obj: Mapping[str, Any], *, app: str) -> dict[str, Any]:
     if not isinstance(decrypted, dict) or sops.is_encrypted(decrypted):
         raise errors.InputError("is SOPS-encrypted but was not decrypted", obj=where)
     return decrypted
+
+
+def _holds_no_secret(raw: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
+    """Nothing secret in Git's form of this object, nor anything resolved into it later."""
+    from fleet.secrets import refs
+
+    if str(obj.get("kind") or "") == "Secret":
+        return False
+    # Any "sops" key at all (not only a well-formed SOPS envelope) keeps it off disk.
+    return "sops" not in raw and not refs.has_references(obj)
 
 
 def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None = None) -> Prepared:
@@ -126,6 +139,8 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
         except errors.FleetError as exc:
             prepared.failure = (Reason.INVALID_SPEC, failures.message(exc))
             return prepared
+        if ref not in prepared.sealed and not waves.is_hook(obj) and _holds_no_secret(raw, obj):
+            prepared.plain.add(ref)
         prepared.objects.append(obj)
     return prepared
 

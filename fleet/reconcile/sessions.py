@@ -86,7 +86,11 @@ class Session:
         self._resolution: secret_resolver.ClusterResolution | None = None
         # The live objects this process kept from earlier runs of the cluster: LISTs answered by
         # metadata only, or (long-running mode) by the watches that keep them current.
-        self.kept = livecache.for_cluster(work.cluster.name, work.cluster.server)
+        self.kept = livecache.for_cluster(
+            work.cluster.name,
+            work.cluster.server,
+            disk_root="" if self.settings.long_running else self.settings.live_cache_dir,
+        )
         self.list_mode = livecache.Mode.WATCH if self.settings.long_running else livecache.Mode.METADATA
         self._connect = connect
 

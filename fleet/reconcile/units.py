@@ -42,6 +42,9 @@ class WorkerSettings:
     # The fleet this run belongs to: recorded in every inventory it writes; an Application whose
     # inventory another fleet wrote is not synced over (None: library use without an identity).
     fleet: lifecycle.FleetIdentity | None = None
+    # Where the worker keeps the live copies of a one-shot run's clusters between processes
+    # (``livecache.disk_root()`` on the driver; '' none, and long-running runs keep them in memory).
+    live_cache_dir: str = ""
 
     @property
     def long_running(self) -> bool:
