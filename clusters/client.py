@@ -38,7 +38,7 @@ from urllib.parse import quote, urlsplit
 import urllib3
 from urllib3 import exceptions as url_exceptions
 
-from fleet import errors, log, models, redact
+from fleet import errors, jsonfast, log, models, redact
 from fleet.clusters import auth, discovery, kubeproto, ratelimit, selectors
 
 if TYPE_CHECKING:
@@ -570,7 +570,8 @@ class ClusterClient:
     ) -> Any:
         """Send one request, retrying what may pass; returns parsed JSON (or the raw stream).
         With ``protobuf_metadata``, a protobuf answer (``PartialObjectMetadata[List]``) is decoded
-        to the same JSON."""
+        to the same JSON, less the managedFields (nothing reads them from a metadata answer, and
+        decoding them was most of the cost of one)."""
         url = self.server + path
         attempt = 0
         reauthenticated = False
@@ -671,8 +672,8 @@ class ClusterClient:
                 return {}
             try:
                 if protobuf_metadata and kubeproto.is_protobuf(response.getheader("Content-Type")):
-                    return kubeproto.decode_metadata(response.data)
-                return json.loads(response.data)
+                    return kubeproto.decode_metadata(response.data, managed_fields=False)
+                return jsonfast.loads(response.data)
             except kubeproto.ProtobufError as exc:
                 raise ServerError(
                     Status(response.status, "InvalidResponse", str(exc)[:MAX_MESSAGE_LENGTH]),
@@ -936,9 +937,9 @@ class ClusterClient:
 
         Items get ``apiVersion`` and ``kind`` filled in (list items carry neither). With
         ``page_size``, the list is fetched in pages (``limit``/``continue``), one request each.
-        With ``metadata_only``, items are ``{"apiVersion", "kind", "metadata"}`` (the server sends
-        a ``PartialObjectMetadataList``, in protobuf where it can, else JSON; one that cannot
-        convert sends the full list, cut down here).
+        With ``metadata_only``, items are ``{"apiVersion", "kind", "metadata"}``, without
+        managedFields (the server sends a ``PartialObjectMetadataList``, in protobuf where it can,
+        else JSON; one that cannot convert sends the full list, cut down here).
         """
         resource, namespace, target = self._locate(api_version, kind, None, namespace, single=False)
         query: list[tuple[str, Any]] = []
@@ -965,7 +966,8 @@ class ClusterClient:
             )
             for item in doc.get("items") or []:
                 if metadata_only:
-                    item = {"apiVersion": api_version, "kind": kind, "metadata": item.get("metadata") or {}}
+                    meta = {k: v for k, v in (item.get("metadata") or {}).items() if k != "managedFields"}
+                    item = {"apiVersion": api_version, "kind": kind, "metadata": meta}
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
@@ -1180,7 +1182,7 @@ class ClusterClient:
 
     def _watch_event(self, line: bytes, *, target: str, kind: str, api_version: str) -> dict[str, Any]:
         try:
-            event = json.loads(line)
+            event = jsonfast.loads(line)
         except ValueError:
             raise ServerError(
                 Status(500, "InvalidResponse", "a watch event is not JSON"),

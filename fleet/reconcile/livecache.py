@@ -41,7 +41,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
-import json
 import os
 import tempfile
 import threading
@@ -51,7 +50,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fleet import errors, inventory, log, redact
+from fleet import errors, inventory, jsonfast, log, redact
 from fleet.clusters import client
 
 _log = log.get_logger(__name__)
@@ -171,7 +170,7 @@ class ClusterCache:
         version = _version(obj)
         if not version:
             return
-        text = json.dumps(obj, separators=(",", ":"))
+        text = jsonfast.dumps(obj)
         with self._lock:
             self._keep(Ref.from_object(obj), version, text)
 
@@ -187,7 +186,7 @@ class ClusterCache:
         kept = self._objects.get(ref)
         if kept is None or (version is not None and kept[0] != version):
             return None
-        result: dict[str, Any] = json.loads(kept[1])
+        result: dict[str, Any] = jsonfast.loads(kept[1])
         return result
 
     # -- on disk, between processes -------------------------------------------------------------------
@@ -204,7 +203,7 @@ class ClusterCache:
         if self.disk is None:
             return
         try:
-            data = json.loads(self.disk.read_bytes())
+            data = jsonfast.loads(self.disk.read_bytes())
             if not (
                 isinstance(data, dict)
                 and data.get("format") == DISK_FORMAT
@@ -253,7 +252,7 @@ class ClusterCache:
             ],
         }
         try:
-            _write_private(self.disk, json.dumps(document, separators=(",", ":")).encode())
+            _write_private(self.disk, jsonfast.dumps(document).encode())
         except OSError as exc:
             _log.debug("live cache not written", extra={"fields": {"cluster": self.name, "error": str(exc)}})
             return
@@ -296,7 +295,7 @@ class ClusterCache:
             for item in items:
                 version = _version(item)
                 if version:
-                    self._keep(Ref.from_object(item), version, json.dumps(item, separators=(",", ":")))
+                    self._keep(Ref.from_object(item), version, jsonfast.dumps(item))
             self._listed.add(key)
         return items, rv
 
@@ -374,7 +373,7 @@ class ClusterCache:
                 self._objects.pop(ref, None)
             else:
                 watch.members[ref] = _version(obj)
-                self._keep(ref, _version(obj), json.dumps(obj, separators=(",", ":")))
+                self._keep(ref, _version(obj), jsonfast.dumps(obj))
 
     def version(self, ref: Ref) -> str | None:
         """The kept copy's ``uid/resourceVersion`` (None: none kept)."""

@@ -52,6 +52,9 @@ class Prepared:
     objects: list[dict[str, Any]] = field(default_factory=list)  # stamped, hashed, decrypted; hooks too
     failure: tuple[Reason, str] | None = None
     sealed: set[Ref] = field(default_factory=set)  # Secrets to deliver as SealedSecrets
+    # Objects (hooks aside) that hold secret references, found once here (``app_sync`` resolves
+    # them; walking every object for references twice was a visible cost of a no-op resync).
+    referencing: set[Ref] = field(default_factory=set)
     # Objects whose live copy may be kept on disk between processes (``livecache``): Git holds
     # them in plain text, with no secret reference, no SOPS encryption, and they are no Secret.
     plain: set[Ref] = field(default_factory=set)
@@ -73,18 +76,9 @@ def _decrypt(obj: Mapping[str, Any], *, app: str) -> dict[str, Any]:
     return decrypted
 
 
-def _holds_no_secret(raw: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
-    """Nothing secret in Git's form of this object, nor anything resolved into it later."""
-    from fleet.secrets import refs
-
-    if str(obj.get("kind") or "") == "Secret":
-        return False
-    # Any "sops" key at all (not only a well-formed SOPS envelope) keeps it off disk.
-    return "sops" not in raw and not refs.has_references(obj)
-
-
 def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] | None = None) -> Prepared:
     """Parse the policy, decrypt SOPS objects, default namespaces, stamp and hash (no cluster access)."""
+    from fleet.secrets import refs
     from fleet.secrets.sealed import delivery
 
     prepared = Prepared(work)
@@ -139,8 +133,13 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
         except errors.FleetError as exc:
             prepared.failure = (Reason.INVALID_SPEC, failures.message(exc))
             return prepared
-        if ref not in prepared.sealed and not waves.is_hook(obj) and _holds_no_secret(raw, obj):
-            prepared.plain.add(ref)
+        if not waves.is_hook(obj):
+            if refs.has_references(obj):
+                prepared.referencing.add(ref)
+            # Nothing secret in Git's form, nor resolved into it later; any "sops" key at all (not
+            # only a well-formed SOPS envelope) keeps it off disk too.
+            elif ref not in prepared.sealed and str(obj.get("kind")) != "Secret" and "sops" not in raw:
+                prepared.plain.add(ref)
         prepared.objects.append(obj)
     return prepared
 
