@@ -937,9 +937,10 @@ class ExecutorKind(StrEnum):
 
     RAY = "ray"  # Ray actors: local by default, an existing cluster with --ray-address / RAY_ADDRESS
     LOCAL = "local"  # a thread pool in this process (tiny fleets, the benchmark baseline)
-    # The CLI's default: Ray for a named Ray cluster (--ray-address / RAY_ADDRESS), for a fleet of
-    # AUTO_RAY_CLUSTERS clusters or more, and for long-running mode; else local threads, since a
-    # private Ray's start (about 4 s) outweighs what its processes save on a small fleet (issue 15).
+    # The CLI's default: Ray for a named Ray cluster (--ray-address / RAY_ADDRESS), for long-running
+    # mode, and for a fleet of AUTO_RAY_CLUSTERS clusters or more on a machine of AUTO_RAY_CPUS
+    # CPUs or more; else local threads, since a private Ray's start (about 4 s) and its own
+    # services outweigh what its processes save on a small fleet or a small machine (issue 15).
     AUTO = "auto"
 
 
@@ -947,6 +948,21 @@ class ExecutorKind(StrEnum):
 # fan-out 0.5-0.7x the local executor's wall time at 200 clusters, and the whole `fleet sync`
 # slower than the local executor at 50 (1.31x against 0.89x a kubectl loop), Ray's start included.
 AUTO_RAY_CLUSTERS = 100
+# ... and only with this many CPUs: the local executor is one process, held to about one core by
+# the GIL, and Ray wins only where its worker processes get cores of their own. On 2 CPUs, the
+# whole `fleet sync` of 200 clusters took 1.04x (first) and 0.53x (no-op) a kubectl loop on Ray,
+# against 0.68x and 0.30x on local threads (benchmarks/bench_e2e.py 200, same hour): Ray's own
+# services (GCS, raylet, agents) cost about 18 s of CPU per run there. 4 is not measured here (the
+# test machine has 2 CPUs); it is the smallest size that leaves cores beyond the driver and them.
+AUTO_RAY_CPUS = 4
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask: a container's cpuset, a taskset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def executor_kind(asked: str, *, address: str | None, clusters: int | None) -> str:
@@ -954,7 +970,9 @@ def executor_kind(asked: str, *, address: str | None, clusters: int | None) -> s
     ``clusters`` is the run's fleet size (None, as for a long-running loop: Ray)."""
     if asked != ExecutorKind.AUTO:
         return asked
-    if address or clusters is None or clusters >= AUTO_RAY_CLUSTERS:
+    if address or clusters is None:
+        return ExecutorKind.RAY
+    if clusters >= AUTO_RAY_CLUSTERS and usable_cpus() >= AUTO_RAY_CPUS:
         return ExecutorKind.RAY
     return ExecutorKind.LOCAL
 

@@ -200,5 +200,6 @@ def test_the_run_knows_it_needs_ray_from_its_flags_or_its_size(
     asked: str, address: str | None, clusters: int | None, expected: bool, monkeypatch
 ) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(executor, "usable_cpus", lambda: executor.AUTO_RAY_CPUS)  # a large machine
     request = driver.RunRequest(fleet=".", executor=asked, ray_address=address)
     assert driver.needs_ray(request, clusters) is expected
