@@ -192,10 +192,25 @@ def find_references(obj: Any) -> list[Ref]:
     The ``data`` of a v1 Secret is base64: references inside the decoded text count too. The
     result is in document order, with duplicates kept (callers may ``set()`` it).
     """
+    if not _may_hold_references(obj):
+        return []
     found: list[Ref] = []
     for text in iter_strings(obj):
         found.extend(find_in_string(text))
     return found
+
+
+def _may_hold_references(obj: Any) -> bool:
+    """False when one look at the object's JSON text (orjson, in C) shows it holds no reference:
+    no "ref+" anywhere, and no Secret whose base64 ``data`` could hide one. Most objects hold
+    none, and walking every string in Python was the largest CPU cost of rendering a cluster's
+    Applications and preparing its objects (issue 15). An object that cannot be written as JSON
+    (keys that are not strings, values JSON lacks) may hold one: its strings are walked."""
+    try:
+        encoded = orjson.dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError
+        return True
+    return b"ref+" in encoded or b'"Secret"' in encoded
 
 
 def iter_strings(obj: Any) -> Iterator[str]:
@@ -232,19 +247,9 @@ def decode_secret_data(value: Any) -> str | None:
 
 
 def has_references(obj: Any) -> bool:
-    """True when anything in ``obj`` (Secret data decoded) holds a reference.
-
-    Most objects hold none: one look at their JSON text (orjson, in C) tells so, where walking
-    every string in Python was the largest CPU cost of preparing a cluster's objects. Where the
-    text has "ref+", or a Secret whose base64 ``data`` could hide one, or cannot be written as
-    JSON at all, every string is looked at."""
-    try:
-        encoded: bytes | None = orjson.dumps(obj)
-    except TypeError:  # orjson.JSONEncodeError: keys that are not strings, values JSON lacks
-        encoded = None
-    if encoded is not None and b"ref+" not in encoded and b'"Secret"' not in encoded:
-        return False
-    return any(contains_reference(text) for text in iter_strings(obj))
+    """True when anything in ``obj`` (Secret data decoded) holds a reference (looked for in its
+    strings only where its JSON text may hold one: ``_may_hold_references``)."""
+    return _may_hold_references(obj) and any(contains_reference(text) for text in iter_strings(obj))
 
 
 # --- per-cluster templating -------------------------------------------------------------------

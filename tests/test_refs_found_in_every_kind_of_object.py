@@ -1,4 +1,4 @@
-"""``refs.has_references`` finds a reference wherever resolution would look (nested strings, a
+"""``refs.has_references`` and ``refs.find_references`` find a reference wherever resolution would look (nested strings, a
 Secret's base64 ``data``, a Secret inside a List), also in objects its quick look at the JSON text
 cannot write (keys that are not strings, values JSON lacks), and says no for objects without one."""
 
@@ -35,3 +35,5 @@ CASES = {
 @pytest.mark.parametrize(("obj", "expected"), CASES.values(), ids=CASES.keys())
 def test_a_reference_is_found_wherever_resolution_looks(obj, expected: bool) -> None:
     assert refs.has_references(obj) is expected
+    found = refs.find_references(obj)
+    assert [r.text for r in found] == ([REF] if expected else [])

@@ -164,7 +164,11 @@ class RenderSource:
 
     def fingerprint(self) -> str:
         """A stable hash of everything in the source that can change the rendered output."""
-        return hashlib.sha256(json.dumps(_plain(self), sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(self.plain_text().encode()).hexdigest()
+
+    def plain_text(self) -> str:
+        """Everything in the source, as sorted JSON (what ``fingerprint`` hashes)."""
+        return json.dumps(_plain(self), sort_keys=True, default=str)
 
 
 def _plain(value: Any) -> Any:

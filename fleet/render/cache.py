@@ -53,9 +53,10 @@ class CacheKey:
 
 def cache_key(ctx: render.RenderContext, *, kind: str, tool_versions: str) -> CacheKey:
     src = ctx.source
-    fingerprint = src.fingerprint()
+    text = src.plain_text()  # once: the fingerprint and the $VAR check both read it
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()
     params: dict[str, Any] = {"kind": kind, "source": fingerprint}
-    uses_env = "$" in json.dumps(render._plain(src))
+    uses_env = "$" in text
     if kind == "Helm":
         options = src.helm or render.HelmOptions()
         params["release"] = options.release_name or ctx.app_name
