@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import ssl
 import sys
@@ -463,6 +464,12 @@ def run_size(clusters: int, procs: int, root: Path, kind: str, *, scenario: str 
         out: dict[str, Any] = {"clusters": clusters, "executor": ex.name}
         try:
             for phase in ("first", "full-list resync", "no-op"):
+                # The baseline is what fresh workers with no copies at all send: full LISTs. So
+                # the copies kept on disk are off for it (they would make it metadata LISTs too).
+                if phase == "full-list resync":
+                    os.environ[livecache.SWITCH_ENV] = "off"
+                else:
+                    os.environ.pop(livecache.SWITCH_ENV, None)
                 if phase == "full-list resync":
                     # What fresh workers have: nothing kept (new Ray actors; this process's cache).
                     out["worker_rss_mib"] = worker_rss(ex)
@@ -582,6 +589,8 @@ def main() -> int:
     )
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
+        # The live copies the workers keep on disk between processes go here, not to ~/.cache.
+        os.environ[livecache.CACHE_ENV] = str(Path(tmp) / "cache")
         if args.scenario in ("small", "both"):
             root = Path(tmp) / "fleet"
             root.mkdir()
