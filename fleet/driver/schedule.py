@@ -305,7 +305,7 @@ def settings_for(
         secrets_generation=request.secrets_generation,
         health=health or health_config.HealthConfig(),
         fleet=fleet,
-        live_cache_dir="" if request.resolver_key else livecache.disk_root(),
+        live_cache_dir=livecache.disk_root(),  # the worker keeps long-running runs' copies in memory
     )
 
 

@@ -299,9 +299,7 @@ class AppSync:
                 sealed_obj = inventory.stamp(sealed_obj, self.app)
                 out.append(sealed_obj)
                 always.add(sealed_ref)
-            elif ref in self.prepared.referencing or (
-                waves.is_hook(obj) and resolver_mod.has_references(obj)
-            ):
+            elif resolver_mod.has_references(obj):
                 resolved, paths = self.session.resolution().resolve_object(obj)
                 out.append(resolved)
                 secret_paths[ref] = sorted(paths, key=str)

@@ -52,9 +52,6 @@ class Prepared:
     objects: list[dict[str, Any]] = field(default_factory=list)  # stamped, hashed, decrypted; hooks too
     failure: tuple[Reason, str] | None = None
     sealed: set[Ref] = field(default_factory=set)  # Secrets to deliver as SealedSecrets
-    # Objects (hooks aside) that hold secret references, found once here (``app_sync`` resolves
-    # them; walking every object for references twice was a visible cost of a no-op resync).
-    referencing: set[Ref] = field(default_factory=set)
     # Objects whose live copy may be kept on disk between processes (``livecache``): Git holds
     # them in plain text, with no secret reference, no SOPS encryption, and they are no Secret.
     plain: set[Ref] = field(default_factory=set)
@@ -133,13 +130,16 @@ def prepare(work: units.AppWork, *, cluster_scoped: frozenset[tuple[str, str]] |
         except errors.FleetError as exc:
             prepared.failure = (Reason.INVALID_SPEC, failures.message(exc))
             return prepared
-        if not waves.is_hook(obj):
-            if refs.has_references(obj):
-                prepared.referencing.add(ref)
-            # Nothing secret in Git's form, nor resolved into it later; any "sops" key at all (not
-            # only a well-formed SOPS envelope) keeps it off disk too.
-            elif ref not in prepared.sealed and str(obj.get("kind")) != "Secret" and "sops" not in raw:
-                prepared.plain.add(ref)
+        # Nothing secret in Git's form, nor resolved into it later; any "sops" key at all (not
+        # only a well-formed SOPS envelope) keeps it off disk too.
+        if (
+            not waves.is_hook(obj)
+            and ref not in prepared.sealed
+            and str(obj.get("kind")) != "Secret"
+            and "sops" not in raw
+            and not refs.has_references(obj)
+        ):
+            prepared.plain.add(ref)
         prepared.objects.append(obj)
     return prepared
 

@@ -43,7 +43,8 @@ class WorkerSettings:
     # inventory another fleet wrote is not synced over (None: library use without an identity).
     fleet: lifecycle.FleetIdentity | None = None
     # Where the worker keeps the live copies of a one-shot run's clusters between processes
-    # (``livecache.disk_root()`` on the driver; '' none, and long-running runs keep them in memory).
+    # (``livecache.disk_root()`` on the driver; '' none). Long-running runs ignore it: their
+    # watches keep the copies current in memory (``sessions.Session``).
     live_cache_dir: str = ""
 
     @property

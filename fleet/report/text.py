@@ -63,10 +63,11 @@ def run_table(run: results.RunResult) -> Any:
     from rich.table import Table
 
     apps = list(run.apps())
-    hide = len(apps) > LIST_EVERY_APPLICATION_UP_TO
-    hidden = sum(1 for a in apps if _quiet(a)) if hide else 0
+    hidden: set[tuple[str, str]] = set()  # (cluster, Application) counted below, not listed
+    if len(apps) > LIST_EVERY_APPLICATION_UP_TO:
+        hidden = {(a.cluster, a.name) for a in apps if _quiet(a)}
     caption = (
-        f"and {hidden} more Applications Synced and Healthy with nothing changed (-o json lists every one)"
+        f"and {len(hidden)} more Applications Synced and Healthy with nothing changed (-o json lists every one)"
         if hidden
         else None
     )
@@ -92,7 +93,7 @@ def run_table(run: results.RunResult) -> Any:
                 results.root_cause(redact.mask(cluster.message)),
             )
         for app in cluster.apps:
-            if hide and _quiet(app):
+            if (app.cluster, app.name) in hidden:
                 continue
             table.add_row(
                 cluster.cluster,
